@@ -1,0 +1,12 @@
+using Slipway.Contracts;
+using Slipway.Hosting;
+using Slipway.Hosting.Options;
+using Slipway.Messaging;
+using Slipway.Storage;
+
+// Builder: see ../../README.md and ../shared/design.md ("Services") for its role.
+return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder", "builder"), builder =>
+{
+    builder.Services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
+    builder.Services.AddEventConsumer<EventObserver>("builder", Topics.GerritEvents, Topics.PipelineEvents);
+});

@@ -1,0 +1,22 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Slipway.Messaging;
+
+namespace Slipway.Hosting.Health;
+
+/// <summary>Ready when a Kafka broker answers a metadata request.</summary>
+public sealed class KafkaHealthCheck(KafkaProducerFactory producers) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        try
+        {
+            using var admin = new DependentAdminClientBuilder(producers.Producer.Handle).Build();
+            var metadata = admin.GetMetadata(TimeSpan.FromSeconds(2));
+            return Task.FromResult(metadata.Brokers.Count > 0
+                ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} brokers")
+                : HealthCheckResult.Unhealthy("kafka: no brokers"));
+        }
+        catch (Exception e) { return Task.FromResult(HealthCheckResult.Unhealthy($"kafka: {e.Message}")); }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Slipway.Messaging;
+using Slipway.Storage;
+
+namespace Slipway.Hosting;
+
+/// <summary>
+/// Runs a Slipway service process: configuration (appsettings + environment, <c>__</c> for
+/// <c>:</c>), Postgres schema and migrations, the Kafka messaging host, health and info
+/// endpoints, telemetry. Bad configuration stops it before anything starts, with one line per
+/// problem naming the key, and exit code 2.
+/// </summary>
+public static class SlipwayService
+{
+    public const int ConfigurationErrorExitCode = 2;
+    public const int StartupErrorExitCode = 3;
+
+    public static async Task<int> RunAsync(string[] args, SlipwayServiceDefinition definition,
+        Action<WebApplicationBuilder> configure, Action<WebApplication>? map = null)
+    {
+        WebApplication app;
+        try
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+            {
+                Args = args,
+                ApplicationName = definition.Name,
+                ContentRootPath = AppContext.BaseDirectory,
+            });
+            builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+            builder.Logging.ClearProviders();
+            if (builder.Configuration.GetValue<bool>("Logging:Json"))
+                builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+            else
+                builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+
+            builder.Services.AddSingleton(definition);
+            builder.Services.AddSlipwayStorage(builder.Configuration, new SchemaName(definition.Schema));
+            builder.Services.AddSlipwayMessaging(builder.Configuration);
+            // The service's own tables: Migrations/*.sql embedded in its assembly.
+            if (Assembly.GetEntryAssembly() is { } entry) builder.Services.AddMigrationsFrom(entry);
+            builder.Services.AddSlipwayTelemetry(builder.Configuration, definition);
+            builder.Services.AddSlipwayHealth();
+            configure(builder);
+            app = builder.Build();
+            app.MapSlipwayEndpoints();
+            map?.Invoke(app);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"{definition.Name}: configuration error: {e.Message}");
+            return ConfigurationErrorExitCode;
+        }
+
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (OptionsValidationException e)
+        {
+            foreach (var failure in e.Failures.Distinct())
+                Console.Error.WriteLine($"{definition.Name}: configuration error: {failure}");
+            return ConfigurationErrorExitCode;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"{definition.Name}: cannot start: {e.Message}");
+            return StartupErrorExitCode;
+        }
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    internal static string Version =>
+        typeof(SlipwayService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+}

@@ -1,0 +1,269 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Storage;
+
+namespace Slipway.Messaging;
+
+/// <summary>
+/// Consumes a service's topics in its consumer group and hands each event to the handler inside
+/// a transaction that also writes the inbox row, then commits the Kafka offsets (manual commit,
+/// after the database commit: at-least-once, made exactly-once in effect by the inbox).
+/// Messages are taken in batches handled in one transaction; if a batch fails, its messages
+/// are retried one by one with backoff, and one that still fails goes to the dead-letter
+/// topic with the reason so the partition moves on.
+/// </summary>
+public sealed class KafkaConsumerHost(
+    ConsumerRegistration registration,
+    IServiceProvider services,
+    NpgsqlDataSource dataSource,
+    SchemaName schema,
+    Outbox outbox,
+    TopicNames topics,
+    DeadLetterPublisher deadLetters,
+    IOptions<KafkaOptions> options,
+    IHostEnvironment environment,
+    ILogger<KafkaConsumerHost> logger) : BackgroundService
+{
+    private readonly KafkaOptions _options = options.Value;
+    private readonly string _insertInbox =
+        $"INSERT INTO {schema.Value}.inbox (consumer, event_id, topic, partition, \"offset\") VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+    private long _lag;
+    private volatile bool _assigned;
+
+    /// <summary>True once the group has given this instance its partitions (readiness).</summary>
+    public bool IsAssigned => _assigned;
+
+    public string Name => registration.Name;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // The Kafka client blocks in Consume: give the loop its own thread.
+        Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        MessagingTelemetry.ObserveLag(() => Interlocked.Read(ref _lag));
+        var groupId = _options.ConsumerGroup ?? environment.ApplicationName;
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            GroupId = groupId,
+            ClientId = $"{groupId}-{registration.Name}-{Environment.ProcessId}",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = 10_000,
+            HeartbeatIntervalMs = 2_000,
+            MaxPollIntervalMs = 600_000,
+            FetchMaxBytes = 50 * 1024 * 1024,
+        };
+        using var consumer = new ConsumerBuilder<string, byte[]>(config)
+            .SetPartitionsAssignedHandler((_, parts) =>
+            {
+                _assigned = true;
+                logger.LogInformation("{Consumer}: assigned {Partitions}", registration.Name, string.Join(",", parts.Select(p => $"{p.Topic}[{p.Partition.Value}]")));
+            })
+            .SetPartitionsRevokedHandler((_, parts) =>
+                logger.LogInformation("{Consumer}: revoked {Partitions}", registration.Name, string.Join(",", parts.Select(p => $"{p.Topic}[{p.Partition.Value}]"))))
+            .SetLogHandler((_, m) => logger.Log(m.Level <= SyslogLevel.Error ? LogLevel.Warning : LogLevel.Debug,
+                "kafka consumer: {Facility} {Message}", m.Facility, m.Message))
+            .Build();
+
+        var realTopics = registration.LogicalTopics.Select(topics.Resolve).ToList();
+        consumer.Subscribe(realTopics);
+        logger.LogInformation("{Consumer}: consuming {Topics} as group {Group}", registration.Name, string.Join(",", realTopics), groupId);
+
+        var lastLag = DateTime.UtcNow;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var batch = CollectBatch(consumer, stoppingToken);
+                if (batch.Count > 0)
+                {
+                    // In-flight work finishes even when shutdown starts: it is committed, not abandoned.
+                    await HandleBatchAsync(batch, CancellationToken.None);
+                    CommitOffsets(consumer, batch);
+                }
+                if (DateTime.UtcNow - lastLag > TimeSpan.FromSeconds(1))
+                {
+                    Interlocked.Exchange(ref _lag, ComputeLag(consumer));
+                    lastLag = DateTime.UtcNow;
+                }
+            }
+        }
+        finally
+        {
+            // Leave the group at once so the partitions move to another instance without waiting for the session timeout.
+            try { consumer.Close(); } catch (Exception e) { logger.LogWarning(e, "closing consumer {Consumer}", registration.Name); }
+        }
+    }
+
+    private List<ConsumeResult<string, byte[]>> CollectBatch(IConsumer<string, byte[]> consumer, CancellationToken ct)
+    {
+        var batch = new List<ConsumeResult<string, byte[]>>();
+        try
+        {
+            var first = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            if (first is null) return batch;
+            batch.Add(first);
+            while (batch.Count < _options.MaxBatchSize && !ct.IsCancellationRequested)
+            {
+                var next = consumer.Consume(TimeSpan.Zero);
+                if (next is null) break;
+                batch.Add(next);
+            }
+        }
+        catch (ConsumeException e)
+        {
+            logger.LogWarning("{Consumer}: consume error {Reason}", registration.Name, e.Error.Reason);
+        }
+        return batch;
+    }
+
+    private void CommitOffsets(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch)
+    {
+        var offsets = batch.GroupBy(r => r.TopicPartition)
+            .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1))
+            .ToList();
+        try { consumer.Commit(offsets); }
+        catch (KafkaException e)
+        {
+            // E.g. the partitions moved during a rebalance: the next owner re-reads them and the inbox drops what was handled.
+            logger.LogWarning("{Consumer}: offset commit failed ({Reason}); re-delivery will be deduplicated", registration.Name, e.Error.Reason);
+        }
+    }
+
+    private long ComputeLag(IConsumer<string, byte[]> consumer)
+    {
+        long lag = 0;
+        try
+        {
+            foreach (var tp in consumer.Assignment)
+            {
+                var marks = consumer.GetWatermarkOffsets(tp);
+                var position = consumer.Position(tp);
+                if (marks.High.Value >= 0 && position.Value >= 0) lag += Math.Max(0, marks.High.Value - position.Value);
+            }
+        }
+        catch (KafkaException) { }
+        return lag;
+    }
+
+    /// <summary>Handles a batch in one transaction; on any failure falls back to one message at a time.</summary>
+    internal async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    {
+        var parsed = batch.Select(r => (Result: r, Envelope: TryParse(r, out var error), Error: error)).ToList();
+        if (parsed.All(p => p.Envelope is not null) && batch.Count > 1)
+        {
+            try
+            {
+                await using var conn = await dataSource.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                var handled = 0;
+                foreach (var (result, envelope, _) in parsed)
+                    if (await HandleInTransactionAsync(tx, result, envelope!, ct)) handled++;
+                await tx.CommitAsync(ct);
+                MessagingTelemetry.Handled.Add(handled, new KeyValuePair<string, object?>("consumer", registration.Name));
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogInformation("{Consumer}: batch of {Count} failed ({Error}); handling one by one", registration.Name, batch.Count, e.Message);
+            }
+        }
+        foreach (var (result, envelope, error) in parsed)
+        {
+            if (envelope is null)
+                await DeadLetterAsync(result, error!, attempts: 0, ct);
+            else
+                await HandleWithRetriesAsync(result, envelope, ct);
+        }
+    }
+
+    private async Task HandleWithRetriesAsync(ConsumeResult<string, byte[]> result, EventEnvelope envelope, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var conn = await dataSource.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                var handled = await HandleInTransactionAsync(tx, result, envelope, ct);
+                await tx.CommitAsync(ct);
+                if (handled) MessagingTelemetry.Handled.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
+                return;
+            }
+            catch (Exception e)
+            {
+                if (attempt > _options.MaxRetries)
+                {
+                    await DeadLetterAsync(result, $"{e.GetType().Name}: {e.Message}", attempt, ct);
+                    return;
+                }
+                MessagingTelemetry.Retried.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
+                var backoff = Math.Min(_options.MaxRetryBackoffMilliseconds, _options.RetryBackoffMilliseconds * Math.Pow(2, attempt - 1));
+                var jittered = TimeSpan.FromMilliseconds(backoff * (0.5 + Random.Shared.NextDouble() / 2));
+                logger.LogWarning("{Consumer}: event {EventId} ({Type}) attempt {Attempt} failed: {Error}; retrying in {Delay:F0} ms",
+                    registration.Name, envelope.Id, envelope.Type, attempt, e.Message, jittered.TotalMilliseconds);
+                await Task.Delay(jittered, ct);
+            }
+        }
+    }
+
+    /// <summary>Records the event in the inbox and runs the handler; false if it was handled before.</summary>
+    private async Task<bool> HandleInTransactionAsync(NpgsqlTransaction tx, ConsumeResult<string, byte[]> result,
+        EventEnvelope envelope, CancellationToken ct)
+    {
+        await using (var inbox = new NpgsqlCommand(_insertInbox, tx.Connection, tx))
+        {
+            inbox.Parameters.Add(new NpgsqlParameter { Value = registration.Name });
+            inbox.Parameters.Add(new NpgsqlParameter { Value = envelope.Id });
+            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Topic });
+            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Partition.Value });
+            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Offset.Value });
+            if (await inbox.ExecuteNonQueryAsync(ct) == 0)
+            {
+                MessagingTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
+                return false;
+            }
+        }
+        var traceParent = HeaderString(result, KafkaHeaderNames.TraceParent) ?? envelope.TraceParent;
+        using var activity = MessagingTelemetry.StartConsume($"{registration.Name} {envelope.Type}", traceParent);
+        activity.SetTag("messaging.system", "kafka");
+        activity.SetTag("messaging.destination.name", result.Topic);
+        activity.SetTag("messaging.message.id", envelope.Id);
+        activity.SetTag("slipway.run_id", envelope.RunId);
+        using var scope = services.CreateScope();
+        var handler = (IIntegrationEventHandler)scope.ServiceProvider.GetRequiredService(registration.HandlerType);
+        await handler.HandleAsync(envelope, new MessageContext(tx, outbox, result.Topic, result.Partition.Value, result.Offset.Value,
+            result.Message.Key), ct);
+        return true;
+    }
+
+    private EventEnvelope? TryParse(ConsumeResult<string, byte[]> result, out string? error)
+    {
+        error = null;
+        var value = result.Message.Value;
+        if (value is null || value.Length == 0) { error = "empty message"; return null; }
+        if (value.Length > _options.MaxMessageBytes) { error = $"message of {value.Length} bytes exceeds Kafka:MaxMessageBytes ({_options.MaxMessageBytes})"; return null; }
+        try { return EventEnvelope.Parse(value); }
+        catch (InvalidEventException e) { error = $"invalid event: {e.Message}"; return null; }
+    }
+
+    private async Task DeadLetterAsync(ConsumeResult<string, byte[]> result, string reason, int attempts, CancellationToken ct)
+    {
+        logger.LogError("{Consumer}: dead-lettering {Topic}[{Partition}]@{Offset} after {Attempts} attempts: {Reason}",
+            registration.Name, result.Topic, result.Partition.Value, result.Offset.Value, attempts, reason);
+        await deadLetters.PublishAsync(result, registration.Name, reason, attempts, ct);
+    }
+
+    private static string? HeaderString(ConsumeResult<string, byte[]> result, string key) =>
+        result.Message.Headers is { } headers && headers.TryGetLastBytes(key, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+}

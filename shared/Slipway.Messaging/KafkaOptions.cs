@@ -1,0 +1,55 @@
+using Slipway.Storage;
+
+namespace Slipway.Messaging;
+
+/// <summary>Configuration section <c>Kafka</c>.</summary>
+public sealed class KafkaOptions : IValidatableOptions
+{
+    public const string Section = "Kafka";
+
+    /// <summary>Comma-separated <c>host:port</c> list.</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>Prepended verbatim to every topic name (<c>staging.</c> gives <c>staging.gerrit.events</c>).</summary>
+    public string TopicPrefix { get; set; } = "";
+
+    /// <summary>Consumer group; defaults to the service's name so each service is one group.</summary>
+    public string? ConsumerGroup { get; set; }
+
+    /// <summary>Most messages handled in one database transaction.</summary>
+    public int MaxBatchSize { get; set; } = 200;
+
+    /// <summary>Attempts at a failing message after the first, before it goes to the dead-letter topic.</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    public int RetryBackoffMilliseconds { get; set; } = 200;
+    public int MaxRetryBackoffMilliseconds { get; set; } = 10_000;
+
+    /// <summary>Largest event accepted (bytes); bigger ones are dead-lettered unread.</summary>
+    public int MaxMessageBytes { get; set; } = 1_000_000;
+
+    /// <summary>Whether this instance relays the outbox to Kafka (off only to test a crash before producing).</summary>
+    public bool RelayOutbox { get; set; } = true;
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(BootstrapServers))
+            yield return "Kafka:BootstrapServers is required (host:port[,host:port...])";
+        else
+            foreach (var server in BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var colon = server.LastIndexOf(':');
+                if (colon <= 0 || !int.TryParse(server[(colon + 1)..], out var port) || port is < 1 or > 65535)
+                {
+                    yield return $"Kafka:BootstrapServers has an invalid entry '{server}' (want host:port)";
+                    break;
+                }
+            }
+        if (TopicPrefix.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+            yield return "Kafka:TopicPrefix may contain only ASCII letters, digits, '.', '_' and '-'";
+        if (MaxBatchSize is < 1 or > 10_000) yield return "Kafka:MaxBatchSize must be between 1 and 10000";
+        if (MaxRetries is < 0 or > 100) yield return "Kafka:MaxRetries must be between 0 and 100";
+        if (RetryBackoffMilliseconds is < 0 or > 600_000) yield return "Kafka:RetryBackoffMilliseconds must be between 0 and 600000";
+        if (MaxMessageBytes is < 1024 or > 100_000_000) yield return "Kafka:MaxMessageBytes must be between 1024 and 100000000";
+    }
+}

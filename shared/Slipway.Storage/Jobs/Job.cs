@@ -1,0 +1,13 @@
+namespace Slipway.Storage.Jobs;
+
+/// <summary>A job to record: <paramref name="DedupeKey"/> makes recording idempotent (a re-delivered event records nothing new).</summary>
+public sealed record NewJob(string Kind, string DedupeKey, string Payload, string? RunId = null, int MaxAttempts = 3,
+    DateTimeOffset? NotBefore = null);
+
+/// <summary>A job a worker holds the lease of; <see cref="Attempts"/> counts this attempt.</summary>
+public sealed record LeasedJob(long Id, string Kind, string DedupeKey, string? RunId, string Payload, int Attempts,
+    int MaxAttempts, string LeaseOwner)
+{
+    /// <summary>True when this lease is beyond the allowed attempts (a worker kept dying on it).</summary>
+    public bool Exhausted => Attempts > MaxAttempts;
+}

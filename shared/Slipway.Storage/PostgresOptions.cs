@@ -1,0 +1,29 @@
+using Npgsql;
+
+namespace Slipway.Storage;
+
+/// <summary>Configuration section <c>Postgres</c>.</summary>
+public sealed class PostgresOptions : IValidatableOptions
+{
+    public const string Section = "Postgres";
+
+    /// <summary>Npgsql connection string, e.g. <c>Host=127.0.0.1;Port=5432;Username=slipway;Database=slipway</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return "Postgres:ConnectionString is required (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=slipway)";
+            yield break;
+        }
+        string? error = null;
+        try
+        {
+            var parsed = new NpgsqlConnectionStringBuilder(ConnectionString);
+            if (string.IsNullOrWhiteSpace(parsed.Host)) error = "Postgres:ConnectionString has no Host";
+        }
+        catch (ArgumentException e) { error = $"Postgres:ConnectionString is invalid: {e.Message}"; }
+        if (error is not null) yield return error;
+    }
+}
