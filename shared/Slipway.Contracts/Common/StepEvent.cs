@@ -1,0 +1,46 @@
+using System.ComponentModel;
+
+namespace Slipway.Contracts;
+
+/// <summary>
+/// What every step event (build, test, smoke test, publish, deploy; started, succeeded or failed)
+/// carries, so a consumer can track progress without knowing each type. The run id is in the envelope.
+/// </summary>
+public interface IStepEvent
+{
+    /// <summary>The stage of the run's plan the step belongs to.</summary>
+    [Description("The stage of the run's plan the step belongs to.")]
+    string Stage { get; }
+
+    /// <summary>The step's name, unique within the run's plan.</summary>
+    [Description("The step's name, unique within the run's plan.")]
+    string Step { get; }
+
+    /// <summary>1 for the first try; higher when the step was retried (e.g. after a worker crashed).</summary>
+    [Description("1 for the first try; higher when the step was retried (e.g. after a worker crashed).")]
+    int Attempt { get; }
+
+    /// <summary>When this attempt started.</summary>
+    [Description("When this attempt started.")]
+    DateTimeOffset StartedAt { get; }
+}
+
+/// <summary>A step event that ends an attempt, well or badly.</summary>
+public interface IStepFinishedEvent : IStepEvent
+{
+    /// <summary>When this attempt ended.</summary>
+    [Description("When this attempt ended.")]
+    DateTimeOffset FinishedAt { get; }
+
+    /// <summary>Wall-clock duration of this attempt in milliseconds.</summary>
+    [Description("Wall-clock duration of this attempt in milliseconds.")]
+    long DurationMs { get; }
+}
+
+/// <summary>A step event that ends an attempt in failure.</summary>
+public interface IStepFailedEvent : IStepFinishedEvent
+{
+    /// <summary>Why it failed, one line, for humans (shown in Gerrit).</summary>
+    [Description("Why it failed, one line, for humans (shown in Gerrit).")]
+    string Reason { get; }
+}

@@ -1,0 +1,94 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace Slipway.Contracts;
+
+/// <summary>The publisher started pushing the production image to the registry (merge runs only).</summary>
+[EventType("slipway.publish.started.v1")]
+[Description("The publisher started pushing an image to the registry (merged commits only).")]
+public sealed record PublishStarted : IStepEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>The local image being pushed.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+
+    /// <summary>Target repository, without tag.</summary>
+    [MaxLength(512)] public required string Uri { get; init; }
+
+    /// <summary>Tags to push.</summary>
+    public required IReadOnlyList<string> Tags { get; init; }
+}
+
+/// <summary>The image is in the registry. The deployer's cue.</summary>
+[EventType("slipway.publish.succeeded.v1")]
+[Description("The image is in the registry: its uri, tags and digest.")]
+public sealed record PublishSucceeded : IStepFinishedEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    /// <inheritdoc/>
+    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
+
+    /// <summary>The local image that was pushed.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+
+    /// <summary>The published image.</summary>
+    public required ContainerImage Image { get; init; }
+}
+
+/// <summary>The push failed (registry unreachable or refused, policy, time limit…).</summary>
+[EventType("slipway.publish.failed.v1")]
+[Description("Pushing the image failed.")]
+public sealed record PublishFailed : IStepFailedEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    /// <inheritdoc/>
+    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
+
+    /// <summary>The local image.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }
+
+    /// <summary>Target repository, without tag.</summary>
+    [MaxLength(512)] public string? Uri { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(4096)] public required string Reason { get; init; }
+}

@@ -1,0 +1,262 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace Slipway.Contracts;
+
+/// <summary>
+/// A run's plan, read by the builder from <c>.pipeline/</c> at the triggering revision: named stages of
+/// steps, and the graph that orders the stages. Steps in a stage run in list order; a stage starts
+/// once every stage it depends on has succeeded.
+/// </summary>
+[Description("The run's plan: stages of ordered steps, and the execution graph between stages.")]
+public sealed record RunPlan
+{
+    /// <summary>The pipeline's name from <c>.pipeline/config.yaml</c>; <c>default</c> for the canonical flow (only <c>blubber.yaml</c>).</summary>
+    [Description("Pipeline name from .pipeline/config.yaml; 'default' for the canonical flow (only blubber.yaml).")]
+    [RegularExpression(ContractPatterns.Name), MaxLength(128)]
+    public required string Pipeline { get; init; }
+
+    /// <summary>The file the plan came from, e.g. <c>.pipeline/config.yaml</c> or <c>.pipeline/blubber.yaml</c>.</summary>
+    [Description("The file the plan came from, e.g. .pipeline/config.yaml or .pipeline/blubber.yaml.")]
+    [MaxLength(1024)]
+    public string? ConfigPath { get; init; }
+
+    /// <summary>The stages, in declaration order.</summary>
+    [Description("The stages, in declaration order.")]
+    [MinLength(1)]
+    public required IReadOnlyList<PlanStage> Stages { get; init; }
+
+    /// <summary>The execution graph: every stage once, with the stages it waits for.</summary>
+    [Description("The execution graph: every stage once, with the stages it waits for. Roots have an empty dependsOn.")]
+    public required IReadOnlyList<PlanGraphNode> Graph { get; init; }
+}
+
+/// <summary>A stage: a named, ordered list of steps.</summary>
+[Description("A stage: a named, ordered list of steps.")]
+public sealed record PlanStage
+{
+    /// <summary>Stage name, unique in the plan.</summary>
+    [Description("Stage name, unique in the plan.")]
+    [RegularExpression(ContractPatterns.Name), MaxLength(128)]
+    public required string Name { get; init; }
+
+    /// <summary>The steps, in execution order.</summary>
+    [Description("The steps, in execution order.")]
+    public required IReadOnlyList<PlanStep> Steps { get; init; }
+}
+
+/// <summary>
+/// One step. Exactly the parameter object matching <see cref="Kind"/> is set: <c>build</c> for build,
+/// <c>run</c> for test, <c>smoke</c> for smoke, <c>publish</c>, <c>deploy</c>, <c>promote</c>.
+/// </summary>
+[Description("One step; the parameter object named after its kind is set (run for test).")]
+public sealed record PlanStep
+{
+    /// <summary>Step name, unique in the plan (the canonical flow uses <c>&lt;stage&gt;-&lt;kind&gt;</c>, e.g. <c>test-build</c>).</summary>
+    [Description("Step name, unique in the plan.")]
+    [RegularExpression(ContractPatterns.Name), MaxLength(128)]
+    public required string Name { get; init; }
+
+    /// <summary>What the step does, and so which service performs it.</summary>
+    [Description("What the step does, and so which service performs it.")]
+    public required StepKind Kind { get; init; }
+
+    /// <summary>For <see cref="StepKind.Build"/>.</summary>
+    [Description("Parameters when kind is build.")]
+    public BuildParams? Build { get; init; }
+
+    /// <summary>For <see cref="StepKind.Test"/>.</summary>
+    [Description("Parameters when kind is test.")]
+    public RunParams? Run { get; init; }
+
+    /// <summary>For <see cref="StepKind.Smoke"/>.</summary>
+    [Description("Parameters when kind is smoke.")]
+    public SmokeParams? Smoke { get; init; }
+
+    /// <summary>For <see cref="StepKind.Publish"/>.</summary>
+    [Description("Parameters when kind is publish.")]
+    public PublishParams? Publish { get; init; }
+
+    /// <summary>For <see cref="StepKind.Deploy"/>.</summary>
+    [Description("Parameters when kind is deploy.")]
+    public DeployParams? Deploy { get; init; }
+
+    /// <summary>For <see cref="StepKind.Promote"/>.</summary>
+    [Description("Parameters when kind is promote.")]
+    public PromoteParams? Promote { get; init; }
+}
+
+/// <summary>What a step does.</summary>
+[Description("build: builder builds an image variant; test: tester runs an image's entry point; smoke: tester runs the image and checks it from outside; publish: publisher pushes to the registry; deploy: deployer rolls out to an environment; promote: deployer records the image in the configuration registry.")]
+public enum StepKind
+{
+    /// <summary>The builder builds a Blubber variant into an image.</summary>
+    Build,
+
+    /// <summary>The tester runs an image's entry point; it must exit 0.</summary>
+    Test,
+
+    /// <summary>The tester starts the image in isolation and checks it from outside (health, OpenAPI <c>x-amples</c>).</summary>
+    Smoke,
+
+    /// <summary>The publisher pushes the image to the registry.</summary>
+    Publish,
+
+    /// <summary>The deployer rolls the image out to an environment.</summary>
+    Deploy,
+
+    /// <summary>The deployer records the image for environments in the configuration registry without rolling out.</summary>
+    Promote,
+}
+
+/// <summary>Parameters of a build step.</summary>
+[Description("Parameters of a build step.")]
+public sealed record BuildParams
+{
+    /// <summary>The Blubber variant to build, e.g. <c>test</c> or <c>production</c>.</summary>
+    [MaxLength(128)]
+    public required string Variant { get; init; }
+
+    /// <summary>Blubber file, relative to the repository root; default <c>.pipeline/blubber.yaml</c>.</summary>
+    [Description("Blubber file, relative to the repository root; default .pipeline/blubber.yaml.")]
+    [MaxLength(1024)]
+    public string? Blubberfile { get; init; }
+
+    /// <summary>Build context directory, relative to the repository root; default <c>.</c>.</summary>
+    [Description("Build context directory, relative to the repository root; default '.'.")]
+    [MaxLength(1024)]
+    public string? Context { get; init; }
+}
+
+/// <summary>Parameters of a test step: which image to run, and how.</summary>
+[Description("Parameters of a test step: which image to run and how.")]
+public sealed record RunParams
+{
+    /// <summary>The build step whose image runs; default the stage's last build step.</summary>
+    [MaxLength(128)]
+    public string? ImageFrom { get; init; }
+
+    /// <summary>Arguments passed to the entry point.</summary>
+    [Description("Arguments passed to the entry point.")]
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>Environment variables (from the config, never secrets).</summary>
+    [Description("Environment variables (from the config, never secrets).")]
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+
+    /// <summary>How many lines of output to keep in the result's <c>outputTail</c>.</summary>
+    [Description("How many lines of output to keep in the result's outputTail.")]
+    [Range(0, 10_000)]
+    public int? Tail { get; init; }
+
+    /// <summary>Time limit in milliseconds; the tester's default when absent.</summary>
+    [Range(1, long.MaxValue)]
+    public long? TimeoutMs { get; init; }
+}
+
+/// <summary>Parameters of a smoke step: how to reach the service started from the image.</summary>
+[Description("Parameters of a smoke step: how to reach the service started from the image.")]
+public sealed record SmokeParams
+{
+    /// <summary>The build step whose image is checked; default the stage's last build step.</summary>
+    [MaxLength(128)]
+    public string? ImageFrom { get; init; }
+
+    /// <summary>The port the service listens on inside the container.</summary>
+    [Description("The port the service listens on inside the container.")]
+    [Range(1, 65535)]
+    public int? Port { get; init; }
+
+    /// <summary>Path of the OpenAPI document whose <c>x-amples</c> are checked, e.g. <c>/?spec</c>.</summary>
+    [Description("Path of the OpenAPI document whose x-amples are checked, e.g. /?spec.")]
+    [MaxLength(1024)]
+    public string? SpecPath { get; init; }
+
+    /// <summary>Path answering the liveness/readiness check, e.g. <c>/healthz</c>.</summary>
+    [Description("Path answering the liveness/readiness check, e.g. /healthz.")]
+    [MaxLength(1024)]
+    public string? HealthPath { get; init; }
+
+    /// <summary>Time limit in milliseconds for start-up and checks together.</summary>
+    [Range(1, long.MaxValue)]
+    public long? TimeoutMs { get; init; }
+}
+
+/// <summary>Parameters of a publish step.</summary>
+[Description("Parameters of a publish step.")]
+public sealed record PublishParams
+{
+    /// <summary>The build step whose image is published; default the stage's last build step.</summary>
+    [MaxLength(128)]
+    public string? ImageFrom { get; init; }
+
+    /// <summary>Image name in the registry; default the project name.</summary>
+    [Description("Image name in the registry; default the project name.")]
+    [MaxLength(256)]
+    public string? Name { get; init; }
+
+    /// <summary>Tags beyond the two always pushed (<c>&lt;UTC timestamp&gt;-&lt;stage&gt;</c> and the commit SHA).</summary>
+    [Description("Tags pushed beyond the two always pushed (<UTC timestamp>-<stage> and the commit SHA).")]
+    public IReadOnlyList<string>? Tags { get; init; }
+}
+
+/// <summary>Parameters of a deploy step.</summary>
+[Description("Parameters of a deploy step.")]
+public sealed record DeployParams
+{
+    /// <summary>Target environment, e.g. <c>staging</c> or <c>production</c>.</summary>
+    [RegularExpression(ContractPatterns.Name), MaxLength(128)]
+    public required string Environment { get; init; }
+
+    /// <summary>The service (release) name in that environment; default the project's short name.</summary>
+    [MaxLength(128)]
+    public string? Service { get; init; }
+
+    /// <summary>True when a human must approve before the rollout starts (production).</summary>
+    [Description("True when a human must approve before the rollout starts (production).")]
+    public bool RequiresApproval { get; init; }
+
+    /// <summary>The rollout stages in order; absent means one <c>full</c> stage.</summary>
+    [Description("The rollout stages in order; absent means one full stage.")]
+    public IReadOnlyList<RolloutPhase>? Rollout { get; init; }
+}
+
+/// <summary>One stage of a rollout: how much of the traffic/instances get the new image.</summary>
+[Description("One stage of a rollout.")]
+public sealed record RolloutPhase
+{
+    /// <summary>canary, partial or full.</summary>
+    public required RolloutStage Stage { get; init; }
+
+    /// <summary>Share of instances running the new image at this stage, 1-100.</summary>
+    [Range(1, 100)]
+    public required int Percentage { get; init; }
+}
+
+/// <summary>Parameters of a promote step.</summary>
+[Description("Parameters of a promote step.")]
+public sealed record PromoteParams
+{
+    /// <summary>Chart or service whose version is updated; default the project's short name.</summary>
+    [Description("Chart or service whose version is updated; default the project's short name.")]
+    [MaxLength(256)]
+    public string? Chart { get; init; }
+
+    /// <summary>Environments whose configuration gets the new version.</summary>
+    [Description("Environments whose configuration gets the new version.")]
+    public required IReadOnlyList<string> Environments { get; init; }
+}
+
+/// <summary>A node of the execution graph: a stage and the stages it waits for.</summary>
+[Description("A stage and the stages that must succeed before it starts.")]
+public sealed record PlanGraphNode
+{
+    /// <summary>Stage name.</summary>
+    [Description("The stage's name.")]
+    [MaxLength(128)]
+    public required string Stage { get; init; }
+
+    /// <summary>Stages that must all succeed before this one starts; empty for roots.</summary>
+    [Description("Stages that must all succeed before this one starts; empty for roots.")]
+    public required IReadOnlyList<string> DependsOn { get; init; }
+}

@@ -1,0 +1,104 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace Slipway.Contracts;
+
+/// <summary>The tester started running a test image's entry point, isolated (no network, limits, non-root).</summary>
+[EventType("slipway.test.started.v1")]
+[Description("The tester started running a test image's entry point in an isolated container.")]
+public sealed record TestStarted : IStepEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>The image under test.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+
+    /// <summary>The reference the image was reached by.</summary>
+    [MaxLength(1024)] public string? ImageRef { get; init; }
+}
+
+/// <summary>The test image's entry point exited 0.</summary>
+[EventType("slipway.test.succeeded.v1")]
+[Description("The test image's entry point exited 0.")]
+public sealed record TestSucceeded : IStepFinishedEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    /// <inheritdoc/>
+    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
+
+    /// <summary>The image tested.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+
+    /// <summary>The entry point's exit code (0).</summary>
+    public required int ExitCode { get; init; }
+
+    /// <summary>The last lines of the output, when the plan asked for a tail.</summary>
+    [Description(Output.TailDescription)]
+    [MaxLength(Output.TailMaxChars)] public string? OutputTail { get; init; }
+}
+
+/// <summary>The tests failed: non-zero exit, time limit, or the container could not run.</summary>
+[EventType("slipway.test.failed.v1")]
+[Description("The tests failed (non-zero exit, time limit, or the container could not run); the output tail shows why.")]
+public sealed record TestFailed : IStepFailedEvent
+{
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Stage { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(128)] public required string Step { get; init; }
+
+    /// <inheritdoc/>
+    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <inheritdoc/>
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    /// <inheritdoc/>
+    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
+
+    /// <summary>The image tested.</summary>
+    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+
+    /// <summary>The entry point's exit code; absent when it never exited by itself (killed at the time limit, never started).</summary>
+    [Description("The entry point's exit code; absent when it did not exit by itself (killed at the time limit, never started).")]
+    public int? ExitCode { get; init; }
+
+    /// <summary>True when the time limit killed it.</summary>
+    [Description("True when the time limit killed it.")]
+    public bool TimedOut { get; init; }
+
+    /// <inheritdoc/>
+    [MaxLength(4096)] public required string Reason { get; init; }
+
+    /// <summary>The last lines of the output: what Gerrit shows as the failure excerpt.</summary>
+    [Description(Output.TailDescription)]
+    [MaxLength(Output.TailMaxChars)] public string? OutputTail { get; init; }
+}
