@@ -31,7 +31,6 @@ public static class SlipwayService
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions
             {
                 Args = args,
-                ApplicationName = definition.Name,
                 ContentRootPath = AppContext.BaseDirectory,
             });
             builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -44,6 +43,8 @@ public static class SlipwayService
             builder.Services.AddSingleton(definition);
             builder.Services.AddSlipwayStorage(builder.Configuration, new SchemaName(definition.Schema));
             builder.Services.AddSlipwayMessaging(builder.Configuration);
+            // One consumer group per service unless configured otherwise.
+            builder.Services.PostConfigure<KafkaOptions>(o => o.ConsumerGroup ??= definition.Name);
             // The service's own tables: Migrations/*.sql embedded in its assembly.
             if (Assembly.GetEntryAssembly() is { } entry) builder.Services.AddMigrationsFrom(entry);
             builder.Services.AddSlipwayTelemetry(builder.Configuration, definition);

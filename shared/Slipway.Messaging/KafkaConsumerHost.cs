@@ -62,6 +62,10 @@ public sealed class KafkaConsumerHost(
             HeartbeatIntervalMs = 2_000,
             MaxPollIntervalMs = 600_000,
             FetchMaxBytes = 50 * 1024 * 1024,
+            // Lets a service start before any event was produced (brokers that forbid auto-creation ignore it).
+            AllowAutoCreateTopics = true,
+            // Notice soon a topic created after the service started (librdkafka's default is 5 minutes).
+            TopicMetadataRefreshIntervalMs = 5_000,
         };
         using var consumer = new ConsumerBuilder<string, byte[]>(config)
             .SetPartitionsAssignedHandler((_, parts) =>

@@ -13,6 +13,7 @@ public sealed class JobLeaseTests
     {
         await using var env = new ProbeEnvironment();
         var shortLease = new Dictionary<string, string?> { ["Jobs__LeaseSeconds"] = "2", ["Jobs__PollMilliseconds"] = "100" };
+        await env.Kafka.ProduceAsync(env.InTopic, "warmup", ProbeEnvironment.ProbeEvent("warmup", 0)); // creates the topic
         var dying = env.StartProbe("dying", shortLease);
         await dying.WaitUntilAssignedAsync(TimeSpan.FromSeconds(90)); // migrated and running
 
