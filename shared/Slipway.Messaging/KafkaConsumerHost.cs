@@ -32,7 +32,12 @@ public sealed class KafkaConsumerHost(
 {
     private readonly KafkaOptions _options = options.Value;
     private readonly string _insertInbox =
-        $"INSERT INTO {schema.Value}.inbox (consumer, event_id, topic, partition, \"offset\") VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        $"""
+        INSERT INTO {schema.Value}.inbox (consumer, event_id, topic, partition, "offset")
+        SELECT $1, e.id, e.topic, e.part, e.off FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS e(id, topic, part, off)
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+        """;
     private long _lag;
     private volatile bool _assigned;
 
@@ -170,9 +175,16 @@ public sealed class KafkaConsumerHost(
             {
                 await using var conn = await dataSource.OpenConnectionAsync(ct);
                 await using var tx = await conn.BeginTransactionAsync(ct);
+                // One inbox statement for the whole batch; the events it did not insert were handled before.
+                var fresh = await RecordInInboxAsync(tx, parsed.Select(p => (p.Result, p.Envelope!)).ToList(), ct);
                 var handled = 0;
                 foreach (var (result, envelope, _) in parsed)
-                    if (await HandleInTransactionAsync(tx, result, envelope!, ct)) handled++;
+                {
+                    if (!fresh.Remove(envelope!.Id)) continue;
+                    await RunHandlerAsync(tx, result, envelope, ct);
+                    handled++;
+                }
+                MessagingTelemetry.Duplicates.Add(batch.Count - handled, new KeyValuePair<string, object?>("consumer", registration.Name));
                 await tx.CommitAsync(ct);
                 MessagingTelemetry.Handled.Add(handled, new KeyValuePair<string, object?>("consumer", registration.Name));
                 return;
@@ -225,19 +237,34 @@ public sealed class KafkaConsumerHost(
     private async Task<bool> HandleInTransactionAsync(NpgsqlTransaction tx, ConsumeResult<string, byte[]> result,
         EventEnvelope envelope, CancellationToken ct)
     {
-        await using (var inbox = new NpgsqlCommand(_insertInbox, tx.Connection, tx))
+        if ((await RecordInInboxAsync(tx, [(result, envelope)], ct)).Count == 0)
         {
-            inbox.Parameters.Add(new NpgsqlParameter { Value = registration.Name });
-            inbox.Parameters.Add(new NpgsqlParameter { Value = envelope.Id });
-            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Topic });
-            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Partition.Value });
-            inbox.Parameters.Add(new NpgsqlParameter { Value = result.Offset.Value });
-            if (await inbox.ExecuteNonQueryAsync(ct) == 0)
-            {
-                MessagingTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
-                return false;
-            }
+            MessagingTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
+            return false;
         }
+        await RunHandlerAsync(tx, result, envelope, ct);
+        return true;
+    }
+
+    /// <summary>Inserts inbox rows; returns the ids that were new (not handled before).</summary>
+    private async Task<HashSet<string>> RecordInInboxAsync(NpgsqlTransaction tx,
+        IReadOnlyList<(ConsumeResult<string, byte[]> Result, EventEnvelope Envelope)> events, CancellationToken ct)
+    {
+        await using var inbox = new NpgsqlCommand(_insertInbox, tx.Connection, tx);
+        inbox.Parameters.Add(new NpgsqlParameter { Value = registration.Name });
+        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Envelope.Id).ToArray() });
+        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Topic).ToArray() });
+        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Partition.Value).ToArray() });
+        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Offset.Value).ToArray() });
+        var fresh = new HashSet<string>();
+        await using var reader = await inbox.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) fresh.Add(reader.GetString(0));
+        return fresh;
+    }
+
+    private async Task RunHandlerAsync(NpgsqlTransaction tx, ConsumeResult<string, byte[]> result, EventEnvelope envelope,
+        CancellationToken ct)
+    {
         var traceParent = HeaderString(result, KafkaHeaderNames.TraceParent) ?? envelope.TraceParent;
         using var activity = MessagingTelemetry.StartConsume($"{registration.Name} {envelope.Type}", traceParent);
         activity.SetTag("messaging.system", "kafka");
@@ -248,7 +275,6 @@ public sealed class KafkaConsumerHost(
         var handler = (IIntegrationEventHandler)scope.ServiceProvider.GetRequiredService(registration.HandlerType);
         await handler.HandleAsync(envelope, new MessageContext(tx, outbox, result.Topic, result.Partition.Value, result.Offset.Value,
             result.Message.Key), ct);
-        return true;
     }
 
     private EventEnvelope? TryParse(ConsumeResult<string, byte[]> result, out string? error)

@@ -31,16 +31,17 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
         if (envelope.TraceParent is null && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
             envelope = envelope with { TraceParent = current.Id };
 
-        await using var cmd = new NpgsqlCommand(_insert, tx.Connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = topic });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = envelope.Id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = envelope.Type });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = envelope.ToUtf8Json() });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)envelope.TraceParent ?? DBNull.Value });
-        await cmd.ExecuteNonQueryAsync(ct);
-
-        await using var notify = new NpgsqlCommand($"SELECT pg_notify('{Channel}', '')", tx.Connection, tx);
-        await notify.ExecuteNonQueryAsync(ct);
+        // Insert and notify in one round trip (Postgres folds repeated notifications of a transaction into one).
+        await using var batch = new NpgsqlBatch(tx.Connection, tx);
+        var insert = new NpgsqlBatchCommand(_insert);
+        insert.Parameters.Add(new NpgsqlParameter { Value = topic });
+        insert.Parameters.Add(new NpgsqlParameter { Value = key });
+        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.Id });
+        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.Type });
+        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.ToUtf8Json() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)envelope.TraceParent ?? DBNull.Value });
+        batch.BatchCommands.Add(insert);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{Channel}', '')"));
+        await batch.ExecuteNonQueryAsync(ct);
     }
 }
