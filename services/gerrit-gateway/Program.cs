@@ -1,7 +1,5 @@
-using Slipway.Contracts;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Messaging;
 using Slipway.Storage;
 
 // GerritGateway: see ../../README.md and ../shared/design.md ("Services") for its role.
@@ -9,5 +7,6 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
 {
     // Reads Gerrit's event stream over SSH: only this service holds the SSH key.
     builder.Services.AddValidatedOptions<GerritStreamOptions>(builder.Configuration, "");
-    builder.Services.AddEventConsumer<EventObserver>("gerrit-gateway", Topics.GerritEvents);
+    // The gateway produces gerrit.events and consumes no topic. Its SSH stream reader, webhook
+    // endpoint and catch-up are not written yet (issue 3): today it only validates its settings.
 });

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Slipway.Cli.Stack;
+
+namespace Slipway.Cli.Commands;
+
+/// <summary>`slipway bench [EVENTS]`: the messaging throughput benchmark on freshly started embedded Kafka and Postgres.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var state = new Option<string>("--state") { Description = "state directory", DefaultValueFactory = _ => Path.Combine(RepoPaths.Root(), ".slipway", "bench-infra") };
+        var events = new Argument<int>("events") { Description = "events per measurement", DefaultValueFactory = _ => 20_000 };
+        var command = new Command("bench", "measure raw Kafka and messaging-host throughput (see docs/benchmarks.md)") { state, events };
+        command.SetAction(async (parse, ct) =>
+        {
+            var repo = RepoPaths.Root();
+            var infra = InfraFactory.Create(parse.GetValue(state)!);
+            try
+            {
+                if (!await DotnetBuild.BuildSolutionAsync(repo, "Release", ct)) return 1;
+                await infra.UpAsync(new Embedded.InfraUpOptions(SkipDocker: true), ct);
+                var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };
+                info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", "Release", "net10.0", "Slipway.Bench.dll"));
+                info.ArgumentList.Add(parse.GetValue(events).ToString());
+                foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
+                using var bench = Process.Start(info)!;
+                await bench.WaitForExitAsync(ct);
+                return bench.ExitCode;
+            }
+            finally
+            {
+                await infra.DownAsync(CancellationToken.None);
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Slipway.Embedded;
+
+namespace Slipway.Cli.Commands;
+
+/// <summary>`slipway infra up|down|env`: the embedded stack for dev, demo, tests and CI.</summary>
+internal static class InfraCommand
+{
+    public static Command Create()
+    {
+        var state = new Option<string>("--state")
+        {
+            Description = "state directory (default: <repo>/.slipway/infra)",
+            DefaultValueFactory = _ => RepoPaths.DefaultStateDir(),
+        };
+        var skipDocker = new Option<bool>("--skip-docker") { Description = "no Docker engine, registry or base image (quick runs)" };
+        var skipBaseImage = new Option<bool>("--skip-base-image") { Description = "no Debian base image" };
+
+        var up = new Command("up", "start every part that is not running yet and write infra.env") { state, skipDocker, skipBaseImage };
+        up.SetAction(async (parse, ct) =>
+        {
+            var clock = Stopwatch.StartNew();
+            var infra = Create(parse.GetValue(state)!);
+            try
+            {
+                await infra.UpAsync(new InfraUpOptions(parse.GetValue(skipDocker), parse.GetValue(skipBaseImage)), ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Console.Error.WriteLine($"infra up failed: {e.Message}");
+                Console.Error.WriteLine($"what did start is recorded; `slipway infra down --state {infra.StateDir}` stops it");
+                return 1;
+            }
+            Console.Out.WriteLine($"infra up in {clock.Elapsed.TotalSeconds:0.0} s");
+            return 0;
+        });
+
+        var down = new Command("down", "stop what `infra up` started and remove the state directory") { state };
+        down.SetAction(async (parse, ct) =>
+        {
+            await Create(parse.GetValue(state)!).DownAsync(ct);
+            return 0;
+        });
+
+        var env = new Command("env", "print infra.env (KEY=VALUE lines for the services)") { state };
+        env.SetAction(parse =>
+        {
+            var file = Create(parse.GetValue(state)!).EnvFile;
+            if (!File.Exists(file))
+            {
+                Console.Error.WriteLine($"{file} does not exist: run `slipway infra up` first");
+                return 1;
+            }
+            Console.Out.Write(File.ReadAllText(file));
+            return 0;
+        });
+
+        return new Command("infra", "start and stop the embedded infrastructure (Kafka, Postgres, Docker, registry, base image)")
+        {
+            up, down, env,
+        };
+    }
+
+    private static EmbeddedInfrastructure Create(string stateDir) => Stack.InfraFactory.Create(stateDir);
+}

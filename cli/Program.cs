@@ -1,0 +1,14 @@
+using System.CommandLine;
+using Slipway.Cli.Commands;
+
+// `slipway`: runs the embedded stack and, later, the pipeline's operator commands.
+var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
+{
+    DemoCommand.Create(),
+    UpCommand.Create(),
+    TestCommand.Create(),
+    BenchCommand.Create(),
+    KafkaCommand.Create(),
+    InfraCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

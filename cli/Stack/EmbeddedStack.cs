@@ -1,0 +1,55 @@
+using Slipway.Embedded;
+
+namespace Slipway.Cli.Stack;
+
+/// <summary>
+/// The whole embedded stack of `up` and `demo`: infrastructure, a build of the services, the
+/// six service processes. Disposing stops the services, then the infrastructure it started.
+/// </summary>
+internal sealed class EmbeddedStack : IAsyncDisposable
+{
+    private readonly EmbeddedInfrastructure _infra;
+    private readonly bool _keepInfra;
+
+    public ServiceStack Services { get; } = new();
+    public Dictionary<string, string> Environment { get; private set; } = [];
+
+    private EmbeddedStack(EmbeddedInfrastructure infra, bool keepInfra)
+    {
+        _infra = infra;
+        _keepInfra = keepInfra;
+    }
+
+    public static async Task<EmbeddedStack> StartAsync(string stateDir, bool skipDocker, bool keepInfra, CancellationToken ct)
+    {
+        var stack = new EmbeddedStack(InfraFactory.Create(stateDir), keepInfra);
+        try
+        {
+            var repo = RepoPaths.Root();
+            var build = DotnetBuild.BuildSolutionAsync(repo, "Release", ct);
+            await stack._infra.UpAsync(new InfraUpOptions(SkipDocker: skipDocker), ct);
+            if (!await build) throw new InvalidOperationException("the build failed");
+            stack.Environment = InfraEnvironment.Read(stack._infra.EnvFile);
+            foreach (var (k, v) in await GerritSettings.EnsureAsync(stack._infra.StateDir, ct)) stack.Environment[k] = v;
+            stack.Services.Start(repo, "Release", stack.Environment);
+            await stack.Services.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Services.DisposeAsync();
+        if (_keepInfra)
+        {
+            ServiceStack.Print("slipway", ConsoleColor.White, $"infrastructure left running: `slipway infra down --state {_infra.StateDir}` stops it");
+            return;
+        }
+        await _infra.DownAsync(CancellationToken.None);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Slipway.Cli.Stack;
+
+/// <summary>
+/// The six services as separate processes, their output interleaved on this terminal with the
+/// service's name in front; stopped with SIGTERM (graceful: in-flight work finishes, offsets are
+/// committed, the consumer group is left) and killed only if they do not stop in time.
+/// </summary>
+internal sealed class ServiceStack : IAsyncDisposable
+{
+    public static readonly (string Dir, string Assembly)[] Services =
+    [
+        ("gerrit-gateway", "Slipway.GerritGateway"),
+        ("builder", "Slipway.Builder"),
+        ("tester", "Slipway.Tester"),
+        ("publisher", "Slipway.Publisher"),
+        ("deployer", "Slipway.Deployer"),
+        ("reporter", "Slipway.Reporter"),
+    ];
+
+    private static readonly ConsoleColor[] Colors =
+        [ConsoleColor.Cyan, ConsoleColor.Green, ConsoleColor.Yellow, ConsoleColor.Magenta, ConsoleColor.Blue, ConsoleColor.DarkCyan];
+
+    private static readonly object ConsoleLock = new();
+    private readonly List<(string Name, Process Process, int Port)> _running = [];
+
+    public IReadOnlyList<(string Name, int Port)> Endpoints => _running.Select(r => (r.Name, r.Port)).ToList();
+
+    public void Start(string repo, string configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        for (var i = 0; i < Services.Length; i++)
+        {
+            var (dir, assembly) = Services[i];
+            var dll = Path.Combine(repo, "services", dir, "bin", configuration, "net10.0", assembly + ".dll");
+            var port = FreePort();
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(dll);
+            foreach (var (k, v) in environment) info.Environment[k] = v;
+            info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {dir}");
+            var color = Colors[i % Colors.Length];
+            process.OutputDataReceived += (_, e) => Print(dir, color, e.Data);
+            process.ErrorDataReceived += (_, e) => Print(dir, color, e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            _running.Add((dir, process, port));
+            Print("slipway", ConsoleColor.White, $"started {dir} (pid {process.Id}) on http://127.0.0.1:{port}");
+        }
+    }
+
+    /// <summary>Waits until every service answers 200 on /readyz; throws naming the ones that did not.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        var pending = _running.ToList();
+        var deadline = DateTime.UtcNow + timeout;
+        while (pending.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            foreach (var s in pending.ToList())
+            {
+                if (s.Process.HasExited) throw new InvalidOperationException($"{s.Name} exited with code {s.Process.ExitCode}");
+                try
+                {
+                    using var response = await http.GetAsync($"http://127.0.0.1:{s.Port}/readyz", ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        pending.Remove(s);
+                        Print("slipway", ConsoleColor.White, $"{s.Name} is ready");
+                    }
+                }
+                catch (HttpRequestException) { }
+                catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
+            }
+            if (pending.Count > 0) await Task.Delay(300, ct);
+        }
+        if (pending.Count > 0)
+            throw new TimeoutException($"not ready within {timeout}: {string.Join(", ", pending.Select(p => p.Name))}");
+    }
+
+    public bool AnyExited(out string? name)
+    {
+        var exited = _running.FirstOrDefault(r => r.Process.HasExited);
+        name = exited.Name;
+        return exited.Process is not null;
+    }
+
+    public static void Print(string source, ConsoleColor color, string? line)
+    {
+        if (line is null) return;
+        lock (ConsoleLock)
+        {
+            Console.ForegroundColor = color;
+            Console.Write($"{source,-15}| ");
+            Console.ResetColor();
+            Console.WriteLine(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, process, _) in _running.Where(r => !r.Process.HasExited))
+            _ = Kill(process.Id, 15); // SIGTERM: graceful shutdown
+        foreach (var (name, process, _) in _running)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(35));
+            try { await process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException)
+            {
+                Print("slipway", ConsoleColor.Red, $"{name} did not stop in time; killing it");
+                process.Kill(entireProcessTree: true);
+            }
+            process.WaitForExit();
+            Print("slipway", ConsoleColor.White, $"{name} stopped (exit code {process.ExitCode})");
+            process.Dispose();
+        }
+        _running.Clear();
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
