@@ -52,7 +52,12 @@ public static class SchemaMigrator
     {
         public void LogTrace(string format, params object[] args) { }
         public void LogDebug(string format, params object[] args) { }
-        public void LogInformation(string format, params object[] args) => logger.LogInformation("migrations: " + format, args);
+        // DbUp narrates every check; only the scripts it runs are worth an info line.
+        public void LogInformation(string format, params object[] args)
+        {
+            if (format.StartsWith("Executing", StringComparison.Ordinal)) logger.LogInformation("migrations: " + format, args);
+            else logger.LogDebug("migrations: " + format, args);
+        }
         public void LogWarning(string format, params object[] args) => logger.LogWarning("migrations: " + format, args);
         public void LogError(string format, params object[] args) => logger.LogError("migrations: " + format, args);
         public void LogError(Exception ex, string format, params object[] args) => logger.LogError(ex, "migrations: " + format, args);
