@@ -18,7 +18,7 @@ internal static class BenchCommand
             var infra = InfraFactory.Create(parse.GetValue(state)!);
             try
             {
-                if (!await DotnetBuild.BuildSolutionAsync(repo, "Release", ct)) return 1;
+                if (!await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", "Release", ct)) return 1;
                 await infra.UpAsync(new Embedded.InfraUpOptions(SkipDocker: true), ct);
                 var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };
                 info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", "Release", "net10.0", "Slipway.Bench.dll"));
