@@ -76,6 +76,16 @@ public sealed class ServiceProcess : IAsyncDisposable
         return await http.GetAsync($"http://127.0.0.1:{Port}{path}");
     }
 
+    /// <summary>SIGTERM: what an orchestrator sends to stop a service gracefully.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited && SendSignal(_process.Id, 15) != 0)
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>SIGKILL: no shutdown hooks, no flush, no goodbye to the consumer group.</summary>
     public void KillHard()
     {
