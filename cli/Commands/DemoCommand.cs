@@ -22,7 +22,8 @@ internal static class DemoCommand
         var command = new Command("demo", "run the main job on the embedded defaults: a Gerrit event carried into the pipeline") { state };
         command.SetAction(async (parse, ct) =>
         {
-            await using var stack = await EmbeddedStack.StartAsync(parse.GetValue(state)!, skipDocker: false, keepInfra: false, ct);
+            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, keepInfra: false, ct);
+            if (stack is null) return 1;
             return await RunScenarioAsync(stack, ct) ? 0 : 1;
         });
         return command;

@@ -9,17 +9,16 @@ internal static class UpCommand
     public static Command Create()
     {
         var state = new Option<string>("--state") { Description = "state directory", DefaultValueFactory = _ => RepoPaths.DefaultStateDir() };
-        var skipDocker = new Option<bool>("--skip-docker") { Description = "no Docker engine, registry or base image" };
         var keepInfra = new Option<bool>("--keep-infra") { Description = "leave the infrastructure running on exit" };
         var command = new Command("up", "start the embedded infrastructure and the six services; Ctrl-C stops everything")
         {
-            state, skipDocker, keepInfra,
+            state, keepInfra,
         };
         command.SetAction(async (parse, ct) =>
         {
             using var signal = new ShutdownSignal();
-            await using var stack = await EmbeddedStack.StartAsync(parse.GetValue(state)!, parse.GetValue(skipDocker),
-                parse.GetValue(keepInfra), ct);
+            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, parse.GetValue(keepInfra), ct);
+            if (stack is null) return 1;
             ServiceStack.Print("slipway", ConsoleColor.White, "all services ready:");
             foreach (var (name, port) in stack.Services.Endpoints)
                 ServiceStack.Print("slipway", ConsoleColor.White, $"  {name,-15} http://127.0.0.1:{port}/_info");

@@ -20,14 +20,28 @@ internal sealed class EmbeddedStack : IAsyncDisposable
         _keepInfra = keepInfra;
     }
 
-    public static async Task<EmbeddedStack> StartAsync(string stateDir, bool skipDocker, bool keepInfra, CancellationToken ct)
+    /// <summary>Starts the stack; on failure says why, cleans up, and returns null.</summary>
+    public static async Task<EmbeddedStack?> TryStartAsync(string stateDir, bool keepInfra, CancellationToken ct)
+    {
+        try
+        {
+            return await StartAsync(stateDir, keepInfra, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            ServiceStack.Print("slipway", ConsoleColor.Red, $"could not start the stack: {e.Message}");
+            return null;
+        }
+    }
+
+    private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, CancellationToken ct)
     {
         var stack = new EmbeddedStack(InfraFactory.Create(stateDir), keepInfra);
         try
         {
             var repo = RepoPaths.Root();
             var build = DotnetBuild.BuildSolutionAsync(repo, "Release", ct);
-            await stack._infra.UpAsync(new InfraUpOptions(SkipDocker: skipDocker), ct);
+            await stack._infra.UpAsync(new InfraUpOptions(), ct);
             if (!await build) throw new InvalidOperationException("the build failed");
             stack.Environment = InfraEnvironment.Read(stack._infra.EnvFile);
             foreach (var (k, v) in await GerritSettings.EnsureAsync(stack._infra.StateDir, ct)) stack.Environment[k] = v;

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Slipway.Messaging;
 using Slipway.Storage;
 
@@ -70,7 +69,12 @@ public static class SlipwayService
                 Console.Error.WriteLine($"{definition.Name}: configuration error: {failure}");
             return ConfigurationErrorExitCode;
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (OperationCanceledException)
+        {
+            // Stopped (SIGTERM/Ctrl-C) before it finished starting: nothing to report.
+            return 0;
+        }
+        catch (Exception e)
         {
             Console.Error.WriteLine($"{definition.Name}: cannot start: {e.Message}");
             return StartupErrorExitCode;
