@@ -1,12 +1,15 @@
+using Slipway.GerritGateway;
+using Slipway.GerritGateway.Stream;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
 using Slipway.Storage;
 
-// GerritGateway: see ../../README.md and ../shared/design.md ("Services") for its role.
+// The gateway: Gerrit's SSH event stream in, gerrit.events out (through the outbox, once per event).
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-gateway", "gerrit_gateway"), builder =>
 {
-    // Reads Gerrit's event stream over SSH: only this service holds the SSH key.
+    // Only this service holds the Gerrit SSH key.
     builder.Services.AddValidatedOptions<GerritStreamOptions>(builder.Configuration, "");
-    // The gateway produces gerrit.events and consumes no topic. Its SSH stream reader, webhook
-    // endpoint and catch-up are not written yet (issue 3): today it only validates its settings.
+    builder.Services.AddValidatedOptions<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
+    builder.Services.AddSingleton<GerritEventWriter>();
+    builder.Services.AddHostedService<GerritStreamWorker>();
 });

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Gerrit.Events;
+using Slipway.Messaging;
+using Slipway.Storage;
+
+namespace Slipway.GerritGateway;
+
+/// <summary>
+/// Publishes a Gerrit event exactly once in effect: its derived id is recorded in
+/// <c>seen_events</c> and the event put in the outbox in one transaction; an id seen before
+/// (from any source, before or after a restart) is dropped.
+/// </summary>
+public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox)
+{
+    public const string Source = "/slipway/gerrit-gateway";
+
+    /// <summary>Returns false when the event was a duplicate.</summary>
+    public async Task<bool> WriteAsync(GerritEvent gerritEvent, string server, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var id = GerritEventIdentity.IdOf(gerritEvent);
+        var key = PartitionKeys.For(gerritEvent);
+        GatewayTelemetry.EventsIn.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
+
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var seen = new NpgsqlCommand(
+            $"INSERT INTO {schema.Value}.seen_events (event_id, type, source, created_on) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", conn, tx))
+        {
+            seen.Parameters.Add(new NpgsqlParameter { Value = id });
+            seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Type });
+            seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Source.ToString() });
+            seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.EventCreatedOn });
+            if (await seen.ExecuteNonQueryAsync(ct) == 0)
+            {
+                GatewayTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
+                return false;
+            }
+        }
+        var envelope = EventEnvelope.Create(gerritEvent, Source, subject: key, id: id, time: gerritEvent.EventCreatedOn);
+        await outbox.AddAsync(tx, outbox.Topics.GerritEvents, key, envelope, ct);
+        await using (var state = new NpgsqlCommand(
+            $"""
+            INSERT INTO {schema.Value}.stream_state (server, last_event_at) VALUES ($1, $2)
+            ON CONFLICT (server) DO UPDATE SET last_event_at = GREATEST(stream_state.last_event_at, EXCLUDED.last_event_at)
+            """, conn, tx))
+        {
+            state.Parameters.Add(new NpgsqlParameter { Value = server });
+            state.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.EventCreatedOn });
+            await state.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
+        GatewayTelemetry.PublishLatency.Record(clock.Elapsed.TotalMilliseconds);
+        return true;
+    }
+
+    /// <summary>The newest eventCreatedOn published for this server, if any: where catch-up starts.</summary>
+    public async Task<DateTimeOffset?> LastEventAtAsync(string server, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"SELECT last_event_at FROM {schema.Value}.stream_state WHERE server = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        return await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
+    }
+}
