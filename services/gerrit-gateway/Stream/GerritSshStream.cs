@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Renci.SshNet;
 using Renci.SshNet.Common;
+using Slipway.Gerrit.Ssh;
 
 namespace Slipway.GerritGateway.Stream;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
+using Slipway.Gerrit.Ssh;
 using Slipway.Hosting.Options;
 
 namespace Slipway.GerritGateway.Stream;

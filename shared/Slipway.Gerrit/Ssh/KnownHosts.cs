@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Slipway.GerritGateway.Stream;
+namespace Slipway.Gerrit.Ssh;
 
 /// <summary>
 /// An OpenSSH known_hosts file: plain (<c>host</c>, <c>[host]:port</c>, comma lists) and hashed
