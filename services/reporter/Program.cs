@@ -1,13 +1,29 @@
+using Microsoft.Extensions.Options;
 using Slipway.Contracts;
+using Slipway.Gerrit.Rest;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
 using Slipway.Messaging;
+using Slipway.Reporter;
+using Slipway.Reporter.Comments;
+using Slipway.Reporter.Runs;
 using Slipway.Storage;
+using Slipway.Storage.Jobs;
 
-// Reporter: see ../../README.md and ../shared/design.md ("Services") for its role.
+// The reporter: pipeline events in, Gerrit review comments and votes out, and run status pages.
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporter", "reporter"), builder =>
 {
-    // Posts reviews over REST: only this service holds the Gerrit HTTP password.
+    // Only this service holds the Gerrit HTTP password.
     builder.Services.AddValidatedOptions<GerritRestOptions>(builder.Configuration, "");
-    builder.Services.AddEventConsumer<EventObserver>("reporter", Topics.PipelineEvents);
-});
+    builder.Services.AddValidatedOptions<ReporterOptions>(builder.Configuration, ReporterOptions.Section);
+    builder.Services.AddHttpClient("gerrit", http => http.Timeout = TimeSpan.FromSeconds(20))
+        .AddTypedClient<GerritRestClient>((http, sp) =>
+        {
+            var gerrit = sp.GetRequiredService<IOptions<GerritRestOptions>>().Value.Gerrit;
+            return new GerritRestClient(http, gerrit.Url!, gerrit.HttpUser!, gerrit.HttpPassword!);
+        });
+    builder.Services.AddSingleton<RunLedger>();
+    builder.Services.AddEventConsumer<PipelineEventHandler>("reporter", Topics.PipelineEvents);
+    builder.Services.AddSingleton<IJobHandler, GerritCommentJob>();
+    builder.Services.AddJobWorkers(builder.Configuration);
+}, app => app.MapRunStatus());

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using Slipway.Gerrit.Rest;
+using Slipway.Reporter.Runs;
+
+namespace Slipway.Reporter.Comments;
+
+/// <summary>
+/// Writes the review a developer sees for a run: short, with the run's status page link (which
+/// also makes each comment recognisable, so it is never posted twice), the image URI and tags on
+/// success like the PipelineBot comment, and the failed step with the tail of its output on failure.
+/// </summary>
+public static class ReviewComposer
+{
+    /// <summary>Lines of a failed step's output quoted in the comment.</summary>
+    public const int QuotedLines = 20;
+
+    public static ReviewInput Compose(RunView run, CommentKind kind, ReporterOptions options)
+    {
+        var link = StatusUrl(run.RunId, options);
+        var text = new StringBuilder();
+        IReadOnlyDictionary<string, int>? labels = null;
+        if (kind == CommentKind.Started)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}{StartedMarker}{run.TotalSteps}");
+            if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({first})");
+            text.Append(".\n\n").Append(link);
+        }
+        else
+        {
+            var duration = run.FinishedAt is { } end ? $" in {Duration((long)(end - run.StartedAt).TotalMilliseconds)}" : "";
+            switch (run.Outcome)
+            {
+                case "succeeded":
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} SUCCESS{duration}.\n");
+                    if (run.ImageUri is { } uri)
+                    {
+                        text.Append("\nIMAGE:\n  ").Append(uri).Append('\n');
+                        if (run.ImageTags is { Length: > 0 } tags) text.Append("TAGS:\n  ").Append(string.Join(", ", tags)).Append('\n');
+                    }
+                    break;
+                case "failed":
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} FAILURE{duration}: step {run.FailedStep ?? "?"} failed");
+                    text.Append(run.Reason is { } reason ? $": {reason}\n" : ".\n");
+                    var failed = run.Steps.LastOrDefault(s => s.State == "failed");
+                    if (failed?.OutputTail is { Length: > 0 } tail)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {failed.Stage}/{failed.Step}:\n");
+                        foreach (var line in LastLines(tail, QuotedLines)) text.Append("  ").Append(line).Append('\n');
+                    }
+                    break;
+                default:
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} {(run.Outcome ?? "ended").ToUpperInvariant()}{duration}");
+                    text.Append(run.Reason is { } why ? $": {why}\n" : ".\n");
+                    break;
+            }
+            if (run.Steps.Count > 0)
+            {
+                text.Append("\nSteps:\n");
+                foreach (var s in run.Steps)
+                    text.Append(CultureInfo.InvariantCulture,
+                        $"- {s.Stage}/{s.Step} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}\n");
+            }
+            text.Append('\n').Append(link);
+            if (run.Votes && run.Outcome is "succeeded" or "failed")
+                labels = new Dictionary<string, int> { [options.Label] = run.Outcome == "succeeded" ? 1 : -1 };
+        }
+        return new ReviewInput
+        {
+            Message = text.ToString(),
+            Tag = options.Tag,
+            Labels = labels,
+            Notify = kind == CommentKind.Started ? "NONE" : null, // the start is news to no one; the result goes to owner and reviewers
+        };
+    }
+
+    public static string StatusUrl(string runId, ReporterOptions options) => $"{options.PublicUrl.TrimEnd('/')}/runs/{runId}";
+
+    private const string StartedMarker = " started: step 1 of ";
+
+    /// <summary>What identifies a posted comment among the change's messages: its run's status link, and whether it is the start.</summary>
+    public static bool IsSameComment(string? postedMessage, RunView run, CommentKind kind, ReporterOptions options) =>
+        postedMessage is not null
+        && postedMessage.Contains(StatusUrl(run.RunId, options), StringComparison.Ordinal)
+        && postedMessage.Contains(StartedMarker, StringComparison.Ordinal) == (kind == CommentKind.Started);
+
+    public static string Duration(long ms) => ms switch
+    {
+        < 1000 => $"{ms} ms",
+        < 60_000 => (ms / 1000.0).ToString("0.#", CultureInfo.InvariantCulture) + " s",
+        _ => $"{ms / 60_000}m {ms % 60_000 / 1000}s",
+    };
+
+    private static IEnumerable<string> LastLines(string text, int count) =>
+        text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n').TakeLast(count);
+}

@@ -1,0 +1,90 @@
+using Dapper;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Storage;
+
+namespace Slipway.Reporter.Runs;
+
+/// <summary>Records runs and their steps from pipeline events, and reads them back.</summary>
+public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
+{
+    private readonly string _s = schema.Value;
+
+    public Task StartAsync(NpgsqlTransaction tx, string runId, RunStarted started, CancellationToken ct)
+    {
+        var steps = started.Plan.Stages.SelectMany(s => s.Steps.Select(step => $"{s.Name}/{step.Name}")).ToList();
+        return tx.Connection!.ExecuteAsync(new CommandDefinition($"""
+            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at)
+            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt)
+            ON CONFLICT (run_id) DO NOTHING
+            """, new
+        {
+            runId, started.Trigger.Project, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision,
+            started.Trigger.Ref, kind = Kebab(started.Trigger.Kind.ToString()), pipeline = started.Plan.Pipeline,
+            total = steps.Count, first = steps.FirstOrDefault(), startedAt = started.StartedAt,
+        }, tx, cancellationToken: ct));
+    }
+
+    public Task StepAsync(NpgsqlTransaction tx, string runId, string kind, string state, StepEventData e, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition($"""
+            INSERT INTO {_s}.steps (run_id, stage, step, kind, state, attempt, started_at, finished_at, duration_ms, reason, output_tail)
+            VALUES (@runId, @Stage, @Step, @kind, @state, @Attempt, @StartedAt, @FinishedAt, @DurationMs, @Reason, @OutputTail)
+            ON CONFLICT (run_id, stage, step) DO UPDATE SET
+                state = EXCLUDED.state, attempt = EXCLUDED.attempt, started_at = EXCLUDED.started_at,
+                finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
+                reason = EXCLUDED.reason, output_tail = EXCLUDED.output_tail
+            """, new { runId, kind, state, e.Stage, e.Step, e.Attempt, e.StartedAt, e.FinishedAt, e.DurationMs, e.Reason, e.OutputTail },
+            tx, cancellationToken: ct));
+
+    public Task FinishAsync(NpgsqlTransaction tx, string runId, RunFinished finished, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition($"""
+            UPDATE {_s}.runs SET finished_at = @FinishedAt, outcome = @outcome, failed_step = @failed, reason = @Reason,
+                   image_uri = @uri, image_tags = @tags, image_digest = @digest
+             WHERE run_id = @runId
+            """, new
+        {
+            runId, finished.FinishedAt, outcome = Kebab(finished.Outcome.ToString()),
+            failed = finished.FailedStep is null ? null : $"{finished.FailedStage}/{finished.FailedStep}", finished.Reason,
+            uri = finished.Image?.Uri, tags = finished.Image?.Tags.ToArray(), digest = finished.Image?.Digest,
+        }, tx, cancellationToken: ct));
+
+    public async Task<RunView?> GetAsync(string runId, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        var run = await conn.QuerySingleOrDefaultAsync<RunRow>(new CommandDefinition($"""
+            SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
+                   total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
+                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest
+              FROM {_s}.runs WHERE run_id = @runId
+            """, new { runId }, cancellationToken: ct));
+        if (run is null) return null;
+        var steps = await conn.QueryAsync<StepRow>(new CommandDefinition($"""
+            SELECT stage, step, kind, state, attempt, started_at AS StartedAt, finished_at AS FinishedAt,
+                   duration_ms AS DurationMs, reason, output_tail AS OutputTail
+              FROM {_s}.steps WHERE run_id = @runId ORDER BY started_at, seq
+            """, new { runId }, cancellationToken: ct));
+        return new RunView(run.RunId, run.Project, run.Change, run.Patchset, run.Revision, run.Ref, run.TriggerKind, run.Pipeline,
+            run.TotalSteps, run.FirstStep, Utc(run.StartedAt), run.FinishedAt is { } f ? Utc(f) : null, run.Outcome, run.FailedStep,
+            run.Reason, run.ImageUri, run.ImageTags, run.ImageDigest)
+        {
+            Steps = steps.Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
+                s.FinishedAt is { } sf ? Utc(sf) : null, s.DurationMs, s.Reason, s.OutputTail)).ToList(),
+        };
+    }
+
+    private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+
+    private static string Kebab(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
+
+    private sealed record RunRow(string RunId, string Project, int? Change, int? Patchset, string Revision, string Ref,
+        string TriggerKind, string Pipeline, int TotalSteps, string? FirstStep, DateTime StartedAt, DateTime? FinishedAt,
+        string? Outcome, string? FailedStep, string? Reason, string? ImageUri, string[]? ImageTags, string? ImageDigest);
+
+    private sealed record StepRow(string Stage, string Step, string Kind, string State, int Attempt, DateTime StartedAt,
+        DateTime? FinishedAt, long? DurationMs, string? Reason, string? OutputTail);
+}
+
+/// <summary>The fields every step event shares (build, test, smoke-test, publish, deploy × started/succeeded/failed).</summary>
+public sealed record StepEventData(string Stage, string Step, int Attempt, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt,
+    long? DurationMs, string? Reason, string? OutputTail);

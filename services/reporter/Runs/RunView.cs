@@ -1,0 +1,16 @@
+namespace Slipway.Reporter.Runs;
+
+/// <summary>A run as the reporter knows it (rows of <c>runs</c> and <c>steps</c>).</summary>
+public sealed record RunView(
+    string RunId, string Project, int? Change, int? Patchset, string Revision, string Ref, string TriggerKind,
+    string Pipeline, int TotalSteps, string? FirstStep, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt,
+    string? Outcome, string? FailedStep, string? Reason, string? ImageUri, string[]? ImageTags, string? ImageDigest)
+{
+    public IReadOnlyList<StepView> Steps { get; init; } = [];
+
+    /// <summary>Runs of a patchset (or a recheck of one) vote; merge and branch runs only comment.</summary>
+    public bool Votes => TriggerKind is "patchset" or "recheck" && Change is not null;
+}
+
+public sealed record StepView(string Stage, string Step, string Kind, string State, int Attempt, DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt, long? DurationMs, string? Reason, string? OutputTail);

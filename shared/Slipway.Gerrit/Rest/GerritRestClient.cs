@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Slipway.Gerrit.Rest;
+
+/// <summary>
+/// The REST subset Slipway uses (gerrit.md §3): authenticated calls under <c>/a/</c> with HTTP
+/// basic auth, Gerrit's <c>)]}'</c> prefix stripped, errors mapped to <see cref="GerritRestException"/>.
+/// </summary>
+public sealed class GerritRestClient
+{
+    private const string Xssi = ")]}'";
+    private readonly HttpClient _http;
+    private readonly Uri _base;
+
+    public GerritRestClient(HttpClient http, string url, string user, string password)
+    {
+        _http = http;
+        _base = new Uri(url.TrimEnd('/') + "/");
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+    }
+
+    /// <summary>The preferred change id, <c>project~number</c>, URL-encoded (gerrit.md §3.2).</summary>
+    public static string ChangeId(string project, int number) => Uri.EscapeDataString($"{project}~{number}");
+
+    public Task<AccountInfo> GetSelfAsync(CancellationToken ct) => GetAsync<AccountInfo>("a/accounts/self", ct);
+
+    public Task<ChangeInfo> GetChangeAsync(string project, int number, bool withMessages, CancellationToken ct) =>
+        GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}" + (withMessages ? "?o=MESSAGES" : ""), ct);
+
+    public Task<List<ChangeInfo>> QueryAsync(string query, int limit, CancellationToken ct, params string[] options) =>
+        GetAsync<List<ChangeInfo>>($"a/changes/?q={Uri.EscapeDataString(query)}&n={limit}" +
+            string.Concat(options.Select(o => "&o=" + o)), ct);
+
+    public async Task SetReviewAsync(string project, int number, string revision, ReviewInput review, CancellationToken ct)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync(
+            new Uri(_base, $"a/changes/{ChangeId(project, number)}/revisions/{Uri.EscapeDataString(revision)}/review"), review, ct), ct);
+    }
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken ct)
+    {
+        using var response = await SendAsync(() => _http.GetAsync(new Uri(_base, path), ct), ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (body.StartsWith(Xssi, StringComparison.Ordinal)) body = body[Xssi.Length..].TrimStart('\r', '\n');
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body) ?? throw new GerritRestException(response.StatusCode, $"GET {path}: empty answer");
+        }
+        catch (JsonException e) { throw new GerritRestException(response.StatusCode, $"GET {path}: not JSON: {e.Message}"); }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try { response = await send(); }
+        catch (HttpRequestException e) { throw new GerritRestException(null, $"Gerrit unreachable: {e.Message}"); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { throw new GerritRestException(null, "Gerrit timed out"); }
+        if (response.IsSuccessStatusCode) return response;
+        var text = await response.Content.ReadAsStringAsync(ct);
+        var path = response.RequestMessage?.RequestUri?.AbsolutePath;
+        response.Dispose();
+        var status = response.StatusCode;
+        var what = status switch
+        {
+            HttpStatusCode.Unauthorized => "authentication failed (check Gerrit:HttpUser and Gerrit:HttpPassword)",
+            HttpStatusCode.Forbidden => "permission denied",
+            _ => text.Length > 300 ? text[..300] : text.Trim(),
+        };
+        throw new GerritRestException(status, $"{(int)status} from {path}: {what}");
+    }
+}

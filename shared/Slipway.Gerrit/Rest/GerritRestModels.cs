@@ -1,0 +1,47 @@
+using System.Text.Json.Serialization;
+
+namespace Slipway.Gerrit.Rest;
+
+/// <summary>Set Review input (gerrit.md §3.3); snake_case as Gerrit expects.</summary>
+public sealed record ReviewInput
+{
+    [JsonPropertyName("message")] public string? Message { get; init; }
+    [JsonPropertyName("tag")] public string? Tag { get; init; }
+    [JsonPropertyName("labels")] public IReadOnlyDictionary<string, int>? Labels { get; init; }
+    [JsonPropertyName("notify")] public string? Notify { get; init; }
+    [JsonPropertyName("omit_duplicate_comments")] public bool? OmitDuplicateComments { get; init; }
+}
+
+/// <summary>The ChangeInfo fields Slipway reads.</summary>
+public sealed record ChangeInfo
+{
+    [JsonPropertyName("project")] public string Project { get; init; } = "";
+    [JsonPropertyName("branch")] public string Branch { get; init; } = "";
+    [JsonPropertyName("change_id")] public string? ChangeId { get; init; }
+    [JsonPropertyName("_number")] public int Number { get; init; }
+    [JsonPropertyName("subject")] public string? Subject { get; init; }
+    [JsonPropertyName("status")] public string? Status { get; init; }
+    [JsonPropertyName("updated")] public string? Updated { get; init; }
+    [JsonPropertyName("work_in_progress")] public bool WorkInProgress { get; init; }
+    [JsonPropertyName("is_private")] public bool IsPrivate { get; init; }
+    [JsonPropertyName("current_revision")] public string? CurrentRevision { get; init; }
+    [JsonPropertyName("messages")] public IReadOnlyList<ChangeMessageInfo>? Messages { get; init; }
+    [JsonPropertyName("_more_changes")] public bool MoreChanges { get; init; }
+}
+
+public sealed record ChangeMessageInfo
+{
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonPropertyName("tag")] public string? Tag { get; init; }
+    [JsonPropertyName("message")] public string? Message { get; init; }
+    [JsonPropertyName("date")] public string? Date { get; init; }
+    [JsonPropertyName("_revision_number")] public int? RevisionNumber { get; init; }
+}
+
+public sealed record AccountInfo
+{
+    [JsonPropertyName("_account_id")] public long AccountId { get; init; }
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("email")] public string? Email { get; init; }
+    [JsonPropertyName("username")] public string? Username { get; init; }
+}
