@@ -39,6 +39,13 @@ public static class SlipwayService
             else
                 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 
+            // Postgres:Schema overrides the service's schema (several deployments sharing one database).
+            if (builder.Configuration["Postgres:Schema"] is { Length: > 0 } schemaOverride)
+            {
+                if (!SchemaName.IsValid(schemaOverride))
+                    throw new ArgumentException($"Postgres:Schema '{schemaOverride}' is invalid (lower-case letters, digits and '_', at most 63)");
+                definition = definition with { Schema = schemaOverride };
+            }
             builder.Services.AddSingleton(definition);
             builder.Services.AddSlipwayStorage(builder.Configuration, new SchemaName(definition.Schema));
             builder.Services.AddSlipwayMessaging(builder.Configuration);

@@ -10,8 +10,13 @@ public sealed class PostgresOptions : IValidatableOptions
     /// <summary>Npgsql connection string, e.g. <c>Host=127.0.0.1;Port=5432;Username=slipway;Database=slipway</c>.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>Optional: the schema this service owns, instead of its default (e.g. <c>builder</c>).</summary>
+    public string? Schema { get; set; }
+
     public IEnumerable<string> Validate()
     {
+        if (Schema is { Length: > 0 } && !SchemaName.IsValid(Schema))
+            yield return $"Postgres:Schema '{Schema}' is invalid (lower-case letters, digits and '_', at most 63)";
         if (string.IsNullOrWhiteSpace(ConnectionString))
         {
             yield return "Postgres:ConnectionString is required (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=slipway)";

@@ -16,6 +16,8 @@ public sealed partial record SchemaName
 
     public override string ToString() => Value;
 
+    public static bool IsValid(string value) => Pattern().IsMatch(value);
+
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
     private static partial Regex Pattern();
 }

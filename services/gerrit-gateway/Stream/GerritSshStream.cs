@@ -12,7 +12,8 @@ namespace Slipway.GerritGateway.Stream;
 /// </summary>
 public sealed class GerritSshStream(Uri sshUrl, string privateKeyPath, KnownHosts knownHosts, TimeSpan keepAlive)
 {
-    public async IAsyncEnumerable<string> ReadLinesAsync([EnumeratorCancellation] CancellationToken ct)
+    /// <param name="connected">called once the command runs (the stream is live from then on)</param>
+    public async IAsyncEnumerable<string> ReadLinesAsync(Action connected, [EnumeratorCancellation] CancellationToken ct)
     {
         var host = sshUrl.Host;
         var port = sshUrl.IsDefaultPort || sshUrl.Port <= 0 ? 29418 : sshUrl.Port;
@@ -37,6 +38,7 @@ public sealed class GerritSshStream(Uri sshUrl, string privateKeyPath, KnownHost
 
         using var command = client.CreateCommand("gerrit stream-events");
         var running = command.ExecuteAsync(broken.Token);
+        connected();
         using var reader = new StreamReader(command.OutputStream);
         while (!broken.IsCancellationRequested)
         {

@@ -33,7 +33,7 @@ public sealed class GerritStreamWorker(
                 var stream = new GerritSshStream(url, ssh.PrivateKeyPath!, KnownHosts.Load(ssh.KnownHostsPath!),
                     TimeSpan.FromSeconds(o.KeepAliveSeconds));
                 logger.LogInformation("connecting to {Server} for stream-events", server);
-                await foreach (var line in stream.ReadLinesAsync(stoppingToken))
+                await foreach (var line in stream.ReadLinesAsync(() => logger.LogInformation("stream-events connected to {Server}", server), stoppingToken))
                 {
                     received++;
                     backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds); // a working stream resets the pace

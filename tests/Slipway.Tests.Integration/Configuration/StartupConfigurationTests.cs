@@ -36,6 +36,7 @@ public sealed class StartupConfigurationTests : IDisposable
         { "builder", "Slipway.Builder", "Kafka:BootstrapServers", "no-port", "builder: configuration error: Kafka:BootstrapServers has an invalid entry 'no-port' (want host:port)" },
         { "tester", "Slipway.Tester", "Postgres:ConnectionString", null, "tester: configuration error: Postgres:ConnectionString is required (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=slipway)" },
         { "tester", "Slipway.Tester", "Docker:Endpoint", "ftp://x", "tester: configuration error: Docker:Endpoint 'ftp://x' is invalid (want unix:///path/docker.sock or tcp://host:port)" },
+        { "builder", "Slipway.Builder", "Postgres:Schema", "Robert'); DROP", "builder: configuration error: Postgres:Schema 'Robert'); DROP' is invalid (lower-case letters, digits and '_', at most 63)" },
         { "deployer", "Slipway.Deployer", "Kafka:TopicPrefix", "bad prefix!", "deployer: configuration error: Kafka:TopicPrefix may contain only ASCII letters, digits, '.', '_' and '-'" },
         { "publisher", "Slipway.Publisher", "Registry:Url", null, "publisher: configuration error: Registry:Url is required (e.g. 127.0.0.1:5000)" },
         { "publisher", "Slipway.Publisher", "Registry:Username", null, "publisher: configuration error: Registry:Username is required" },
