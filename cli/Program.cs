@@ -10,5 +10,6 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     BenchCommand.Create(),
     KafkaCommand.Create(),
     InfraCommand.Create(),
+    BlubberCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,43 @@
+using System.Text;
+
+namespace Slipway.BuildConfig;
+
+/// <summary><see cref="BuildPlan"/> → Dockerfile text, in the layout of Blubber v0.23 (blubber-v4 §11).</summary>
+public static class DockerfileWriter
+{
+    public static string Write(BuildPlan plan)
+    {
+        var sb = new StringBuilder();
+        foreach (var stage in plan.Stages)
+        {
+            sb.Append("FROM ").Append(stage.Base.Length == 0 ? "scratch" : stage.Base).Append(" AS ").Append(stage.Name).Append('\n');
+            foreach (var block in stage.Phases)
+                foreach (var i in block.Instructions)
+                    sb.Append(Render(i)).Append('\n');
+            sb.Append('\n');
+        }
+        sb.Append("LABEL ")
+            .AppendJoin(' ', plan.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={Compiler.Q(l.Value)}"))
+            .Append('\n');
+        return sb.ToString();
+    }
+
+    public static string Render(Instruction instruction) => instruction switch
+    {
+        UserInstruction u => $"USER {u.User}",
+        EnvInstruction e => "ENV " + string.Join(' ', e.Variables.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={Compiler.Q(v.Value)}")),
+        ArgInstruction a => a.DefaultValue.Length > 0 && a.DefaultValue.All(char.IsAsciiDigit)
+            ? $"ARG {a.Name}={a.DefaultValue}"
+            : $"ARG {a.Name}={Compiler.Q(a.DefaultValue)}",
+        RunInstruction r => "RUN " + string.Join(" && ", r.Commands),
+        CopyInstruction c => "COPY "
+            + (c.Chown is null ? "" : $"--chown={c.Chown} ")
+            + (c.From is null ? "" : $"--from={c.From} ")
+            + JsonArray([.. c.Sources, c.Destination]),
+        WorkingDirectoryInstruction w => $"WORKDIR {Compiler.Q(w.Path)}",
+        EntrypointInstruction e => "ENTRYPOINT " + JsonArray(e.Arguments),
+        _ => throw new ArgumentOutOfRangeException(nameof(instruction), instruction.GetType().Name),
+    };
+
+    private static string JsonArray(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(Compiler.Q)) + "]";
+}
