@@ -77,12 +77,42 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
     private static string Kebab(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
-    private sealed record RunRow(string RunId, string Project, int? Change, int? Patchset, string Revision, string Ref,
-        string TriggerKind, string Pipeline, int TotalSteps, string? FirstStep, DateTime StartedAt, DateTime? FinishedAt,
-        string? Outcome, string? FailedStep, string? Reason, string? ImageUri, string[]? ImageTags, string? ImageDigest);
+    // Plain settable rows: Dapper maps columns by name onto these (constructor mapping needs exact types).
+    private sealed class RunRow
+    {
+        public string RunId { get; set; } = "";
+        public string Project { get; set; } = "";
+        public int? Change { get; set; }
+        public int? Patchset { get; set; }
+        public string Revision { get; set; } = "";
+        public string Ref { get; set; } = "";
+        public string TriggerKind { get; set; } = "";
+        public string Pipeline { get; set; } = "";
+        public int TotalSteps { get; set; }
+        public string? FirstStep { get; set; }
+        public DateTime StartedAt { get; set; }
+        public DateTime? FinishedAt { get; set; }
+        public string? Outcome { get; set; }
+        public string? FailedStep { get; set; }
+        public string? Reason { get; set; }
+        public string? ImageUri { get; set; }
+        public string[]? ImageTags { get; set; }
+        public string? ImageDigest { get; set; }
+    }
 
-    private sealed record StepRow(string Stage, string Step, string Kind, string State, int Attempt, DateTime StartedAt,
-        DateTime? FinishedAt, long? DurationMs, string? Reason, string? OutputTail);
+    private sealed class StepRow
+    {
+        public string Stage { get; set; } = "";
+        public string Step { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public string State { get; set; } = "";
+        public int Attempt { get; set; }
+        public DateTime StartedAt { get; set; }
+        public DateTime? FinishedAt { get; set; }
+        public long? DurationMs { get; set; }
+        public string? Reason { get; set; }
+        public string? OutputTail { get; set; }
+    }
 }
 
 /// <summary>The fields every step event shares (build, test, smoke-test, publish, deploy × started/succeeded/failed).</summary>
