@@ -12,6 +12,7 @@ internal sealed class EmbeddedStack : IAsyncDisposable
     private readonly bool _keepInfra;
 
     public ServiceStack Services { get; } = new();
+    public Slipway.GerritStandIn.GerritStandIn? Gerrit { get; private set; }
     public Dictionary<string, string> Environment { get; private set; } = [];
 
     private EmbeddedStack(EmbeddedInfrastructure infra, bool keepInfra)
@@ -44,7 +45,10 @@ internal sealed class EmbeddedStack : IAsyncDisposable
             await stack._infra.UpAsync(new InfraUpOptions(), ct);
             if (!await build) throw new InvalidOperationException("the build failed");
             stack.Environment = InfraEnvironment.Read(stack._infra.EnvFile);
-            foreach (var (k, v) in await GerritSettings.EnsureAsync(stack._infra.StateDir, ct)) stack.Environment[k] = v;
+            var (gerrit, settings) = await GerritSettings.StartAsync(stack._infra.StateDir, ct);
+            stack.Gerrit = gerrit;
+            foreach (var (k, v) in settings) stack.Environment[k] = v;
+            ServiceStack.Print("slipway", ConsoleColor.White, $"gerrit stand-in: {gerrit.HttpUrl} (REST, git), {gerrit.SshUrl} (stream-events)");
             stack.Services.Start(repo, "Release", stack.Environment);
             await stack.Services.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
             return stack;
@@ -59,6 +63,7 @@ internal sealed class EmbeddedStack : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Services.DisposeAsync();
+        if (Gerrit is not null) await Gerrit.DisposeAsync();
         if (_keepInfra)
         {
             ServiceStack.Print("slipway", ConsoleColor.White, $"infrastructure left running: `slipway infra down --state {_infra.StateDir}` stops it");

@@ -1,0 +1,93 @@
+namespace Slipway.Cli.Demo;
+
+/// <summary>
+/// The demo's sample service: a small HTTP service in Python with Blubber test and production
+/// variants and an OpenAPI spec whose <c>x-amples</c> the smoke test follows (the
+/// service-checker contract of the seeds).
+/// </summary>
+internal static class SampleProject
+{
+    public const string Name = "demo/hello-service";
+
+    public static IReadOnlyDictionary<string, string?> Files(string baseImage) => new Dictionary<string, string?>
+    {
+        [".pipeline/blubber.yaml"] = $"""
+            version: v4
+            base: {baseImage}
+            apt:
+              packages: [python3]
+            lives:
+              in: /srv/service
+            runs:
+              environment:
+                PORT: "8080"
+            variants:
+              test:
+                copies: [local]
+                entrypoint: [python3, -m, unittest, -v, test_server]
+              production:
+                copies: [local]
+                entrypoint: [python3, server.py]
+            """,
+        ["server.py"] = """
+            import http.server, json, os
+
+            SPEC = open(os.path.join(os.path.dirname(__file__), "spec.json")).read()
+
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    if self.path == "/?spec":
+                        self.reply(200, SPEC)
+                    elif self.path == "/_info":
+                        self.reply(200, json.dumps({"name": "hello-service", "version": "1.0.0"}))
+                    elif self.path.startswith("/hello/"):
+                        self.reply(200, json.dumps({"greeting": "Hello, " + self.path[len("/hello/"):] + "!"}))
+                    else:
+                        self.reply(404, json.dumps({"error": "not found"}))
+
+                def reply(self, status, body):
+                    data = body.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
+            if __name__ == "__main__":
+                http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
+            """,
+        ["test_server.py"] = """
+            import json, threading, unittest, urllib.request, http.server
+            import server
+
+            class HelloTest(unittest.TestCase):
+                def test_hello(self):
+                    httpd = http.server.HTTPServer(("127.0.0.1", 0), server.Handler)
+                    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+                    url = "http://127.0.0.1:%d/hello/world" % httpd.server_port
+                    self.assertEqual(json.load(urllib.request.urlopen(url)), {"greeting": "Hello, world!"})
+                    httpd.shutdown()
+
+            if __name__ == "__main__":
+                unittest.main()
+            """,
+        ["spec.json"] = """
+            {
+              "openapi": "3.0.0",
+              "info": {"title": "hello-service", "version": "1.0.0"},
+              "paths": {
+                "/hello/{name}": {
+                  "get": {
+                    "x-amples": [{
+                      "title": "greets by name",
+                      "request": {"params": {"name": "world"}},
+                      "response": {"status": 200, "headers": {"content-type": "application/json"},
+                                   "body": {"greeting": "Hello, world!"}}
+                    }]
+                  }
+                }
+              }
+            }
+            """,
+    };
+}
