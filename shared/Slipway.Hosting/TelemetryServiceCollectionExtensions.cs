@@ -13,7 +13,8 @@ public static class TelemetryServiceCollectionExtensions
     /// <summary>
     /// OpenTelemetry traces (HTTP, Npgsql, and the messaging host's consume spans, whose parents
     /// come from the <c>traceparent</c> Kafka header) and metrics. Exported over OTLP when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; otherwise collected and not exported.
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; metrics are also served on <c>/metrics</c>
+    /// in Prometheus' text format.
     /// </summary>
     public static IServiceCollection AddSlipwayTelemetry(this IServiceCollection services, IConfiguration configuration,
         SlipwayServiceDefinition definition)
@@ -29,6 +30,7 @@ public static class TelemetryServiceCollectionExtensions
             .WithMetrics(m =>
             {
                 m.AddMeter(MessagingTelemetry.Name, "Slipway.Jobs", "Slipway.*").AddAspNetCoreInstrumentation();
+                m.AddPrometheusExporter(); // served on /metrics
                 if (otlp) m.AddOtlpExporter();
             });
         return services;

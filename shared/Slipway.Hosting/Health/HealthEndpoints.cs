@@ -22,10 +22,11 @@ public static class HealthEndpoints
         return services;
     }
 
-    /// <summary><c>/healthz</c> (the process lives), <c>/readyz</c> (Postgres and Kafka answer), <c>/_info</c>.</summary>
+    /// <summary><c>/healthz</c> (the process lives), <c>/readyz</c> (Postgres and Kafka answer), <c>/_info</c>, <c>/metrics</c>.</summary>
     public static WebApplication MapSlipwayEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = c => c.Tags.Contains("ready"),

@@ -19,7 +19,7 @@ public sealed class DeadLetterTests
         await env.Kafka.ProduceAsync(env.InTopic, key, ProbeEnvironment.ProbeEvent(key, 2));
         await env.Kafka.ProduceAsync(env.InTopic, key, ProbeEnvironment.ProbeEvent(key, 3));
 
-        env.StartProbe("only", new Dictionary<string, string?>
+        var probe = env.StartProbe("only", new Dictionary<string, string?>
         {
             ["Kafka__MaxRetries"] = "2",
             ["Kafka__RetryBackoffMilliseconds"] = "50",
@@ -40,5 +40,17 @@ public sealed class DeadLetterTests
 
         Assert.StartsWith("invalid event: not valid JSON", KafkaTestClient.Header(malformed, KafkaHeaderNames.DeadLetterReason));
         Assert.Equal("0", KafkaTestClient.Header(malformed, KafkaHeaderNames.DeadLetterAttempts));
+
+        // The same story in the service's metrics (Prometheus text on /metrics).
+        var metrics = await (await probe.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Equal(3, MetricValue(metrics, "slipway_messaging_handled_total"));
+        Assert.Equal(2, MetricValue(metrics, "slipway_messaging_dead_lettered_total"));
+        Assert.Equal(2, MetricValue(metrics, "slipway_messaging_retried_total"));
     }
+
+    /// <summary>Sum of a metric's samples in Prometheus text format.</summary>
+    private static double MetricValue(string exposition, string name) =>
+        exposition.Split('\n')
+            .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture)); // "name{labels} value"
 }
