@@ -108,6 +108,29 @@ public sealed class ReporterTests
         Assert.Empty(reviews[1].Labels);
     }
 
+    [Fact]
+    public async Task Refused_credentials_are_reported_plainly_and_the_reporter_keeps_running_without_posting()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+
+        var reporter = env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"),
+            new Dictionary<string, string?> { ["Gerrit__HttpPassword"] = "wrong-password" });
+        foreach (var e in FailedRun(runId, "demo/hello", upload.ChangeNumber, upload.Revision, upload.Ref))
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!reporter.Output.Contains("giving up on Gerrit comment job") && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Contains("Gerrit refused the reporter's credentials: 401 from /a/changes/", reporter.Output);
+        Assert.Contains("authentication failed (check Gerrit:HttpUser and Gerrit:HttpPassword)", reporter.Output);
+        Assert.DoesNotContain("wrong-password", reporter.Output);
+        Assert.False(reporter.HasExited);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await reporter.GetAsync("/healthz")).StatusCode);
+        Assert.Empty(env.Gerrit.Reviews(upload.ChangeNumber));
+    }
+
     private static async Task<IReadOnlyList<Slipway.GerritStandIn.PostedReview>> WaitForReviewsAsync(GerritServiceEnvironment env, int change, int count)
     {
         var deadline = DateTime.UtcNow + Timeout;
