@@ -25,8 +25,8 @@ public sealed class GerritCommentJob(
 
     public string Kind => JobKind;
 
-    public static NewJob For(string runId, CommentKind kind, string eventId) =>
-        new(JobKind, $"comment/{eventId}", JsonSerializer.Serialize(new Payload(runId, kind)), runId, MaxAttempts: 6);
+    public static NewJob For(string runId, CommentKind kind, string eventId, ProgressStep? step = null) =>
+        new(JobKind, $"comment/{eventId}", JsonSerializer.Serialize(new Payload(runId, kind, step)), runId, MaxAttempts: 6);
 
     public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
     {
@@ -37,11 +37,11 @@ public sealed class GerritCommentJob(
             logger.LogInformation("run {RunId} has no change (branch update): nothing to comment on", run.RunId);
             return;
         }
-        var review = ReviewComposer.Compose(run, payload.Kind, options.Value);
+        var review = ReviewComposer.Compose(run, payload.Kind, options.Value, payload.Step);
         try
         {
             var posted = await gerrit.GetChangeAsync(run.Project, change, withMessages: true, ct);
-            if (posted.Messages?.Any(m => m.Tag == review.Tag && ReviewComposer.IsSameComment(m.Message, run, payload.Kind, options.Value)) == true)
+            if (posted.Messages?.Any(m => m.Tag == review.Tag && ReviewComposer.IsSameComment(m.Message, review.Message!)) == true)
             {
                 logger.LogInformation("{Kind} comment of run {RunId} is already on {Project}~{Change}", payload.Kind, run.RunId, run.Project, change);
                 return;
@@ -70,5 +70,5 @@ public sealed class GerritCommentJob(
         return Task.CompletedTask;
     }
 
-    private sealed record Payload(string RunId, CommentKind Kind);
+    private sealed record Payload(string RunId, CommentKind Kind, ProgressStep? Step);
 }

@@ -15,12 +15,17 @@ public static class ReviewComposer
     /// <summary>Lines of a failed step's output quoted in the comment.</summary>
     public const int QuotedLines = 20;
 
-    public static ReviewInput Compose(RunView run, CommentKind kind, ReporterOptions options)
+    public static ReviewInput Compose(RunView run, CommentKind kind, ReporterOptions options, ProgressStep? step = null)
     {
         var link = StatusUrl(run.RunId, options);
         var text = new StringBuilder();
         IReadOnlyDictionary<string, int>? labels = null;
-        if (kind == CommentKind.Started)
+        if (kind == CommentKind.Progress)
+        {
+            var at = step ?? throw new ArgumentException("a progress comment needs its step");
+            text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}: step {at.Number} of {run.TotalSteps} ({at.Name}) running.\n\n").Append(link);
+        }
+        else if (kind == CommentKind.Started)
         {
             text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}{StartedMarker}{run.TotalSteps}");
             if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({first})");
@@ -70,7 +75,7 @@ public static class ReviewComposer
             Message = text.ToString(),
             Tag = options.Tag,
             Labels = labels,
-            Notify = kind == CommentKind.Started ? "NONE" : null, // the start is news to no one; the result goes to owner and reviewers
+            Notify = kind == CommentKind.Finished ? null : "NONE", // only the result is news; it goes to owner and reviewers
         };
     }
 
@@ -78,11 +83,16 @@ public static class ReviewComposer
 
     private const string StartedMarker = " started: step 1 of ";
 
-    /// <summary>What identifies a posted comment among the change's messages: its run's status link, and whether it is the start.</summary>
-    public static bool IsSameComment(string? postedMessage, RunView run, CommentKind kind, ReporterOptions options) =>
-        postedMessage is not null
-        && postedMessage.Contains(StatusUrl(run.RunId, options), StringComparison.Ordinal)
-        && postedMessage.Contains(StartedMarker, StringComparison.Ordinal) == (kind == CommentKind.Started);
+    /// <summary>
+    /// Whether a message already on the change is this comment: Gerrit prefixes "Patch Set N:", so
+    /// it is recognised by its first line and its run link (unique per run).
+    /// </summary>
+    public static bool IsSameComment(string? postedMessage, string composed)
+    {
+        if (postedMessage is null) return false;
+        var lines = composed.Split('\n');
+        return postedMessage.Contains(lines[0], StringComparison.Ordinal) && postedMessage.Contains(lines[^1], StringComparison.Ordinal);
+    }
 
     public static string Duration(long ms) => ms switch
     {

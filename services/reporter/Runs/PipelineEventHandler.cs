@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Reporter.Comments;
@@ -11,7 +12,7 @@ namespace Slipway.Reporter.Runs;
 /// comment job (keyed by the event id, so a re-delivered event records nothing new); the job
 /// posts to Gerrit outside the Kafka handler, with retries.
 /// </summary>
-public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs) : IIntegrationEventHandler
+public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options) : IIntegrationEventHandler
 {
     private static readonly string[] StepAreas = ["build", "test", "smoke-test", "publish", "deploy"];
 
@@ -41,6 +42,11 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs) : IInt
                 d.TryGetProperty("outputTail", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null);
             var state = phase switch { "started" => "running", "succeeded" => "succeeded", _ => "failed" };
             await ledger.StepAsync(tx, runId, area == "smoke-test" ? "smoke" : area, state, data, ct);
+            var settings = options.Value;
+            if (settings.ProgressComments && phase == "started"
+                && await ledger.ClaimProgressAsync(tx, runId, TimeSpan.FromSeconds(settings.ProgressMinIntervalSeconds), ct) is { } number)
+                await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Progress, envelope.Id,
+                    new ProgressStep(number, $"{data.Stage}/{data.Step}")), ct);
         }
     }
 

@@ -48,6 +48,21 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             uri = finished.Image?.Uri, tags = finished.Image?.Tags.ToArray(), digest = finished.Image?.Digest,
         }, tx, cancellationToken: ct));
 
+    /// <summary>
+    /// If the run's last progress comment is older than <paramref name="minInterval"/>, claims the
+    /// slot and returns how many steps the run has started so far (the new step's number); else null.
+    /// </summary>
+    public async Task<int?> ClaimProgressAsync(NpgsqlTransaction tx, string runId, TimeSpan minInterval, CancellationToken ct)
+    {
+        var claimed = await tx.Connection!.ExecuteAsync(new CommandDefinition(
+            $"UPDATE {_s}.runs SET last_progress_at = now() WHERE run_id = @runId AND finished_at IS NULL " +
+            "AND (last_progress_at IS NULL OR last_progress_at <= now() - @minInterval)",
+            new { runId, minInterval }, tx, cancellationToken: ct));
+        if (claimed == 0) return null;
+        return await tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"SELECT count(*) FROM {_s}.steps WHERE run_id = @runId", new { runId }, tx, cancellationToken: ct));
+    }
+
     public async Task<RunView?> GetAsync(string runId, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);

@@ -131,6 +131,39 @@ public sealed class ReporterTests
         Assert.Empty(env.Gerrit.Reviews(upload.ChangeNumber));
     }
 
+    [Fact]
+    public async Task Progress_comments_when_switched_on_are_rate_limited()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+        var run = FailedRun(runId, "demo/hello", upload.ChangeNumber, upload.Revision, upload.Ref);
+        var buildStarted = EventEnvelope.Create(new BuildStarted
+        {
+            Stage = "test", Step = "build", Attempt = 1, StartedAt = T0.AddSeconds(1), Variant = "test",
+            Project = "demo/hello", Revision = upload.Revision,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "build-started"));
+        var testStarted = EventEnvelope.Create(new TestStarted
+        {
+            Stage = "test", Step = "run", Attempt = 1, StartedAt = T0.AddSeconds(60), ImageId = ImageId,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "test-started"));
+
+        env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"), new Dictionary<string, string?>
+        {
+            ["Reporter__ProgressComments"] = "true",
+            ["Reporter__ProgressMinIntervalSeconds"] = "3600",
+        });
+        foreach (var e in new[] { run[0], buildStarted, testStarted, run[1], run[2] })
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 3);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        reviews = env.Gerrit.Reviews(upload.ChangeNumber);
+        Assert.Equal(3, reviews.Count); // start, one progress (the second is within the hour), result
+        Assert.Single(reviews, r => r.Message!.StartsWith("Pipeline service: step 1 of 3 (test/build) running.", StringComparison.Ordinal));
+    }
+
     private static async Task<IReadOnlyList<Slipway.GerritStandIn.PostedReview>> WaitForReviewsAsync(GerritServiceEnvironment env, int change, int count)
     {
         var deadline = DateTime.UtcNow + Timeout;

@@ -79,15 +79,25 @@ public sealed class ReviewComposerTests
     }
 
     [Fact]
-    public void A_posted_comment_is_recognised_by_its_run_link_and_kind()
+    public void A_posted_comment_is_recognised_by_its_first_line_and_run_link()
     {
         var run = Run(outcome: "succeeded", finished: T0.AddSeconds(1));
-        var started = ReviewComposer.Compose(run, CommentKind.Started, Options).Message;
-        var finished = ReviewComposer.Compose(run, CommentKind.Finished, Options).Message;
+        var started = ReviewComposer.Compose(run, CommentKind.Started, Options).Message!;
+        var finished = ReviewComposer.Compose(run, CommentKind.Finished, Options).Message!;
+        var otherRun = ReviewComposer.Compose(run with { RunId = "run-2" }, CommentKind.Finished, Options).Message!;
 
-        Assert.True(ReviewComposer.IsSameComment("Patch Set 3:\n\n" + started, run, CommentKind.Started, Options));
-        Assert.False(ReviewComposer.IsSameComment(started, run, CommentKind.Finished, Options));
-        Assert.True(ReviewComposer.IsSameComment(finished, run, CommentKind.Finished, Options));
-        Assert.False(ReviewComposer.IsSameComment(finished, Run() with { RunId = "run-2" }, CommentKind.Finished, Options));
+        Assert.True(ReviewComposer.IsSameComment("Patch Set 3:\n\n" + started, started));
+        Assert.False(ReviewComposer.IsSameComment("Patch Set 3:\n\n" + started, finished));
+        Assert.True(ReviewComposer.IsSameComment("Patch Set 3:\n\n" + finished, finished));
+        Assert.False(ReviewComposer.IsSameComment("Patch Set 3:\n\n" + finished, otherRun));
+    }
+
+    [Fact]
+    public void A_progress_comment_names_the_step_and_notifies_no_one()
+    {
+        var review = ReviewComposer.Compose(Run(), CommentKind.Progress, Options, new ProgressStep(2, "test/run"));
+        Assert.Equal("Pipeline service: step 2 of 4 (test/run) running.\n\nhttps://slipway.example.org/runs/run-1", review.Message);
+        Assert.Equal("NONE", review.Notify);
+        Assert.Null(review.Labels);
     }
 }
