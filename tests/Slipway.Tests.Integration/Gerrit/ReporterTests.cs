@@ -164,6 +164,44 @@ public sealed class ReporterTests
         Assert.Single(reviews, r => r.Message!.StartsWith("Pipeline service: step 1 of 3 (test/build) running.", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_successful_run_gets_one_start_and_one_final_comment_with_image_uri_tags_and_plus_one()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+        var run = FailedRun(runId, "demo/hello", upload.ChangeNumber, upload.Revision, upload.Ref);
+        var succeeded = EventEnvelope.Create(new RunFinished
+        {
+            Outcome = RunOutcome.Succeeded,
+            Steps = [new StepSummary { Stage = "test", Name = "run", Kind = StepKind.Test, Outcome = StepOutcome.Succeeded, DurationMs = 5000 }],
+            Image = new ContainerImage
+            {
+                Uri = "127.0.0.1:5000/demo/hello", Digest = "sha256:" + new string('a', 64),
+                Tags = ["2026-11-24-100106-production", upload.Revision],
+            },
+            StartedAt = T0, FinishedAt = T0.AddSeconds(66), DurationMs = 66_000,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "finished-ok"));
+        var testSucceeded = EventEnvelope.Create(new TestSucceeded
+        {
+            Stage = "test", Step = "run", Attempt = 1, StartedAt = T0.AddSeconds(60), FinishedAt = T0.AddSeconds(65), DurationMs = 5000,
+            ImageId = ImageId, ExitCode = 0,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "test-ok"));
+
+        env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"),
+            new Dictionary<string, string?> { ["Reporter__PublicUrl"] = "https://ci.example.org" });
+        foreach (var e in new[] { run[0], testSucceeded, succeeded })
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, env.Gerrit.Reviews(upload.ChangeNumber).Count);
+        Assert.Equal($"Pipeline service SUCCESS in 1m 6s.\n\nIMAGE:\n  127.0.0.1:5000/demo/hello\nTAGS:\n  2026-11-24-100106-production, {upload.Revision}\n" +
+            $"\nSteps:\n- test/run (test): succeeded in 5 s\n\nhttps://ci.example.org/runs/{runId}", reviews[1].Message);
+        Assert.Equal(new Dictionary<string, int> { ["Verified"] = 1 }, reviews[1].Labels);
+    }
+
     private static async Task<IReadOnlyList<Slipway.GerritStandIn.PostedReview>> WaitForReviewsAsync(GerritServiceEnvironment env, int change, int count)
     {
         var deadline = DateTime.UtcNow + Timeout;
