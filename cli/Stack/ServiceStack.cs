@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Slipway.Embedded;
 
 namespace Slipway.Cli.Stack;
 
@@ -36,7 +34,7 @@ internal sealed class ServiceStack : IAsyncDisposable
         {
             var (dir, assembly) = Services[i];
             var dll = Path.Combine(repo, "services", dir, "bin", configuration, "net10.0", assembly + ".dll");
-            var port = FreePort();
+            var port = FreePort.Next();
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             info.ArgumentList.Add(dll);
             foreach (var (k, v) in environment) info.Environment[k] = v;
@@ -103,7 +101,7 @@ internal sealed class ServiceStack : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var (_, process, _) in _running.Where(r => !r.Process.HasExited))
-            _ = Kill(process.Id, 15); // SIGTERM: graceful shutdown
+            Posix.Kill(process.Id, Posix.SIGTERM); // graceful shutdown
         foreach (var (name, process, _) in _running)
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(35));
@@ -120,13 +118,4 @@ internal sealed class ServiceStack : IAsyncDisposable
         _running.Clear();
     }
 
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Slipway.Embedded;
 
 /// <summary>The few libc calls .NET has no managed API for (effective uid, sending a chosen signal).</summary>
-internal static class Posix
+public static class Posix
 {
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

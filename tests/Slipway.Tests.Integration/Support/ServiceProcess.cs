@@ -29,7 +29,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public static ServiceProcess Start(string dll, IDictionary<string, string?> environment)
     {
-        var port = FreePort();
+        var port = Slipway.Embedded.FreePort.Next();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         // Only what the test gives: no inherited Kafka/Postgres settings leak into "missing key" tests.
@@ -79,12 +79,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>SIGTERM: what an orchestrator sends to stop a service gracefully.</summary>
     public void Terminate()
     {
-        if (!_process.HasExited && SendSignal(_process.Id, 15) != 0)
+        if (!_process.HasExited && !Slipway.Embedded.Posix.Kill(_process.Id, Slipway.Embedded.Posix.SIGTERM))
             throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>SIGKILL: no shutdown hooks, no flush, no goodbye to the consumer group.</summary>
     public void KillHard()
@@ -99,12 +96,5 @@ public sealed class ServiceProcess : IAsyncDisposable
         KillHard();
         await Task.CompletedTask;
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
