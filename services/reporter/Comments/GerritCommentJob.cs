@@ -26,7 +26,9 @@ public sealed class GerritCommentJob(
     public string Kind => JobKind;
 
     public static NewJob For(string runId, CommentKind kind, string eventId, ProgressStep? step = null) =>
-        new(JobKind, $"comment/{eventId}", JsonSerializer.Serialize(new Payload(runId, kind, step)), runId, MaxAttempts: 6);
+        // One run's comments are serial: the start is posted before any progress, and the result last.
+        new(JobKind, $"comment/{eventId}", JsonSerializer.Serialize(new Payload(runId, kind, step)), runId, MaxAttempts: 6,
+            SerialKey: $"comments/{runId}");
 
     public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
     {

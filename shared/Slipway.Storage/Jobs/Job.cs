@@ -1,8 +1,11 @@
 namespace Slipway.Storage.Jobs;
 
-/// <summary>A job to record: <paramref name="DedupeKey"/> makes recording idempotent (a re-delivered event records nothing new).</summary>
+/// <summary>
+/// A job to record: <paramref name="DedupeKey"/> makes recording idempotent (a re-delivered event
+/// records nothing new); jobs with the same <paramref name="SerialKey"/> run one at a time, oldest first.
+/// </summary>
 public sealed record NewJob(string Kind, string DedupeKey, string Payload, string? RunId = null, int MaxAttempts = 3,
-    DateTimeOffset? NotBefore = null);
+    DateTimeOffset? NotBefore = null, string? SerialKey = null);
 
 /// <summary>A job a worker holds the lease of; <see cref="Attempts"/> counts this attempt.</summary>
 public sealed record LeasedJob(long Id, string Kind, string DedupeKey, string? RunId, string Payload, int Attempts,

@@ -16,14 +16,14 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
     public async Task<long?> EnqueueAsync(NpgsqlTransaction tx, NewJob job, CancellationToken ct = default)
     {
         var sql = $"""
-            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before)
-            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()))
+            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key)
+            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey)
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING id
             """;
         return await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
         {
-            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore,
+            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
         }, tx, cancellationToken: ct));
     }
 
@@ -35,11 +35,16 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
             UPDATE {_table} j
                SET state = 'running', lease_owner = @owner, attempts = j.attempts + 1,
                    lease_expires_at = now() + @lease, updated_at = now()
-             WHERE j.id = (SELECT id FROM {_table}
-                            WHERE ((state = 'pending' AND not_before <= now())
-                                OR (state = 'running' AND lease_expires_at < now()))
-                              AND (@kinds::text IS NULL OR kind = ANY(string_to_array(@kinds, ',')))
-                            ORDER BY id
+             WHERE j.id = (SELECT c.id FROM {_table} c
+                            WHERE ((c.state = 'pending' AND c.not_before <= now())
+                                OR (c.state = 'running' AND c.lease_expires_at < now()))
+                              AND (@kinds::text IS NULL OR c.kind = ANY(string_to_array(@kinds, ',')))
+                              -- a serial job waits for the older unfinished jobs of its key
+                              AND (c.serial_key IS NULL OR NOT EXISTS (
+                                     SELECT 1 FROM {_table} e
+                                      WHERE e.serial_key = c.serial_key AND e.id < c.id
+                                        AND e.state IN ('pending', 'running')))
+                            ORDER BY c.id
                             FOR UPDATE SKIP LOCKED
                             LIMIT 1)
             RETURNING j.id AS Id, j.kind AS Kind, j.dedupe_key AS DedupeKey, j.run_id AS RunId,

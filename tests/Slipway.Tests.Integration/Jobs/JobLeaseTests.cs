@@ -84,6 +84,46 @@ public sealed class JobLeaseTests
     }
 
     [Fact]
+    public async Task Jobs_with_the_same_serial_key_are_leased_one_at_a_time_oldest_first()
+    {
+        var schema = new SchemaName(TestInfrastructure.UniqueName("jobs_"));
+        await using var dataSource = NpgsqlDataSource.Create(TestInfrastructure.PostgresConnectionString);
+        try
+        {
+            await SchemaMigrator.MigrateAsync(TestInfrastructure.PostgresConnectionString, schema, [typeof(JobQueue).Assembly],
+                NullLogger.Instance);
+            var queue = new JobQueue(dataSource, schema);
+            await using (var conn = await dataSource.OpenConnectionAsync())
+            await using (var tx = await conn.BeginTransactionAsync())
+            {
+                await queue.EnqueueAsync(tx, new NewJob("comment", "start", "{}", SerialKey: "comments/run-1"));
+                await queue.EnqueueAsync(tx, new NewJob("comment", "result", "{}", SerialKey: "comments/run-1"));
+                await queue.EnqueueAsync(tx, new NewJob("comment", "other-run", "{}", SerialKey: "comments/run-2"));
+                await tx.CommitAsync();
+            }
+
+            var first = await queue.TryLeaseAsync("a", TimeSpan.FromSeconds(30));
+            var second = await queue.TryLeaseAsync("b", TimeSpan.FromSeconds(30));
+            Assert.Equal("start", first!.DedupeKey);
+            Assert.Equal("other-run", second!.DedupeKey); // "result" waits for "start"
+            Assert.Null(await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)));
+
+            await using (var conn = await dataSource.OpenConnectionAsync())
+            await using (var tx = await conn.BeginTransactionAsync())
+            {
+                Assert.True(await queue.FinishAsync(tx, first, succeeded: true));
+                await tx.CommitAsync();
+            }
+            Assert.Equal("result", (await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)))!.DedupeKey);
+        }
+        finally
+        {
+            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+            await cmd.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
     public async Task Migrations_applied_by_several_instances_at_once_run_each_script_once()
     {
         var schema = new SchemaName(TestInfrastructure.UniqueName("mig_"));
@@ -95,7 +135,7 @@ public sealed class JobLeaseTests
             await using var conn = new NpgsqlConnection(TestInfrastructure.PostgresConnectionString);
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand($"SELECT count(*) FROM {schema}.schema_versions", conn);
-            Assert.Equal(2L, await cmd.ExecuteScalarAsync());
+            Assert.Equal(3L, await cmd.ExecuteScalarAsync()); // jobs, job serial key, inbox+outbox
         }
         finally
         {
