@@ -13,8 +13,27 @@ public sealed class GatewayOptions : IValidatableOptions
     /// <summary>SSH keepalive interval: Gerrit sends no heartbeats, so this is how a dead peer is noticed.</summary>
     public double KeepAliveSeconds { get; set; } = 15;
 
+    /// <summary>Catch-up starts this long before the last event seen (eventCreatedOn has whole-second resolution).</summary>
+    public double CatchUpOverlapSeconds { get; set; } = 5;
+
+    /// <summary>Catch-up never reaches further back than this (a long outage needs an operator anyway).</summary>
+    public double CatchUpMaxDays { get; set; } = 7;
+
+    /// <summary>At most this many events are published by one catch-up.</summary>
+    public int CatchUpMaxEvents { get; set; } = 10_000;
+
+    /// <summary>Secret in the webhook URL (<c>POST /webhooks/gerrit/{token}</c>); unset disables the endpoint (404).</summary>
+    public string? WebhookToken { get; set; }
+
+    public int WebhookMaxBytes { get; set; } = 1024 * 1024;
+
     public IEnumerable<string> Validate()
     {
+        if (CatchUpOverlapSeconds is < 0 or > 3600) yield return "Gateway:CatchUpOverlapSeconds must be between 0 and 3600";
+        if (CatchUpMaxDays is <= 0 or > 30) yield return "Gateway:CatchUpMaxDays must be in (0, 30]";
+        if (CatchUpMaxEvents is < 1 or > 1_000_000) yield return "Gateway:CatchUpMaxEvents must be between 1 and 1000000";
+        if (WebhookToken is { } t && t.Length < 16) yield return "Gateway:WebhookToken must be at least 16 characters (or unset to disable webhooks)";
+        if (WebhookMaxBytes is < 1024 or > 64 * 1024 * 1024) yield return "Gateway:WebhookMaxBytes must be between 1024 and 67108864";
         if (InitialBackoffSeconds is <= 0 or > 3600) yield return "Gateway:InitialBackoffSeconds must be in (0, 3600]";
         if (MaxBackoffSeconds < InitialBackoffSeconds || MaxBackoffSeconds > 86400) yield return "Gateway:MaxBackoffSeconds must be between Gateway:InitialBackoffSeconds and 86400";
         if (KeepAliveSeconds is < 1 or > 3600) yield return "Gateway:KeepAliveSeconds must be between 1 and 3600";

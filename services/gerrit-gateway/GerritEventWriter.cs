@@ -41,6 +41,8 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         }
         var envelope = EventEnvelope.Create(gerritEvent, Source, subject: key, id: id, time: gerritEvent.EventCreatedOn);
         await outbox.AddAsync(tx, outbox.Topics.GerritEvents, key, envelope, ct);
+        // dropped-output marks a gap: it must not move the mark past the events Gerrit dropped.
+        if (gerritEvent.Type != "dropped-output")
         await using (var state = new NpgsqlCommand(
             $"""
             INSERT INTO {schema.Value}.stream_state (server, last_event_at) VALUES ($1, $2)
@@ -55,6 +57,36 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
         GatewayTelemetry.PublishLatency.Record(clock.Elapsed.TotalMilliseconds);
         return true;
+    }
+
+    /// <summary>
+    /// A gap began (disconnect, restart, dropped-output): remembers where the catch-up must start
+    /// (the mark as it is now, unless an earlier gap is still pending). Null when nothing was ever seen.
+    /// </summary>
+    public async Task<DateTimeOffset?> BeginGapAsync(string server, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1 RETURNING catchup_from");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        return await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>Where the pending catch-up starts, if one is pending.</summary>
+    public async Task<DateTimeOffset?> PendingCatchUpAsync(string server, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"SELECT catchup_from FROM {schema.Value}.stream_state WHERE server = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        return await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>The catch-up from <paramref name="from"/> published everything: no gap pending any more.</summary>
+    public async Task EndGapAsync(string server, DateTimeOffset from, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"UPDATE {schema.Value}.stream_state SET catchup_from = NULL WHERE server = $1 AND catchup_from = $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The newest eventCreatedOn published for this server, if any: where catch-up starts.</summary>

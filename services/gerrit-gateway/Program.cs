@@ -4,12 +4,14 @@ using Slipway.Hosting;
 using Slipway.Hosting.Options;
 using Slipway.Storage;
 
-// The gateway: Gerrit's SSH event stream in, gerrit.events out (through the outbox, once per event).
+// The gateway: Gerrit's SSH event stream (plus catch-up after gaps, plus webhooks) in,
+// gerrit.events out (through the outbox, once per event id).
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-gateway", "gerrit_gateway"), builder =>
 {
     // Only this service holds the Gerrit SSH key.
     builder.Services.AddValidatedOptions<GerritStreamOptions>(builder.Configuration, "");
     builder.Services.AddValidatedOptions<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
     builder.Services.AddSingleton<GerritEventWriter>();
+    builder.Services.AddSingleton<GerritCatchUp>();
     builder.Services.AddHostedService<GerritStreamWorker>();
-});
+}, WebhookEndpoint.Map);

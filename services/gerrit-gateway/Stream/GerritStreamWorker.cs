@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
@@ -9,15 +10,21 @@ namespace Slipway.GerritGateway.Stream;
 /// <summary>
 /// Keeps a <c>gerrit stream-events</c> connection open and publishes every event it reads.
 /// Reconnects with exponential backoff and jitter. A malformed line is counted and logged,
-/// never fatal. Catch-up after a gap (events-log plugin, else a REST query) is not written
-/// yet: events Gerrit emitted while the connection was down are not recovered.
+/// never fatal. After any gap (a disconnect, a restart, a <c>dropped-output</c>) the start of
+/// the gap is recorded in <c>stream_state.catchup_from</c> and, once the stream is live again
+/// (so nothing falls between the catch-up and the stream), <see cref="GerritCatchUp"/> recovers
+/// what was missed, beside the live stream.
 /// </summary>
 public sealed class GerritStreamWorker(
     IOptions<GerritStreamOptions> gerrit,
     IOptions<GatewayOptions> options,
     GerritEventWriter writer,
+    GerritCatchUp catchUp,
     ILogger<GerritStreamWorker> logger) : BackgroundService
 {
+    private readonly Channel<bool> _catchUpSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private int _gapGeneration;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var ssh = gerrit.Value.Gerrit.Ssh;
@@ -25,6 +32,10 @@ public sealed class GerritStreamWorker(
         var server = $"{url.Host}:{url.Port}";
         var o = options.Value;
         var backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds);
+        if (!catchUp.Enabled)
+            logger.LogWarning("Gerrit:Url, Gerrit:HttpUser or Gerrit:HttpPassword not set: events Gerrit emits while the stream is down will NOT be recovered (no catch-up)");
+        var catchUpLoop = catchUp.Enabled ? CatchUpLoopAsync(server, stoppingToken) : Task.CompletedTask;
+        await BeginGapAsync(server, "start", stoppingToken); // a restart is a gap too
         while (!stoppingToken.IsCancellationRequested)
         {
             var received = 0;
@@ -33,7 +44,11 @@ public sealed class GerritStreamWorker(
                 var stream = new GerritSshStream(url, ssh.PrivateKeyPath!, KnownHosts.Load(ssh.KnownHostsPath!),
                     TimeSpan.FromSeconds(o.KeepAliveSeconds));
                 logger.LogInformation("connecting to {Server} for stream-events", server);
-                await foreach (var line in stream.ReadLinesAsync(() => logger.LogInformation("stream-events connected to {Server}", server), stoppingToken))
+                await foreach (var line in stream.ReadLinesAsync(() =>
+                {
+                    logger.LogInformation("stream-events connected to {Server}", server);
+                    _catchUpSignal.Writer.TryWrite(true); // live again: now recover what the gap hid
+                }, stoppingToken))
                 {
                     received++;
                     backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds); // a working stream resets the pace
@@ -41,7 +56,7 @@ public sealed class GerritStreamWorker(
                 }
                 logger.LogWarning("stream-events from {Server} ended after {Count} events", server, received);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { await catchUpLoop; return; }
             catch (HostKeyMismatchException e)
             {
                 logger.LogError("REFUSING {Server}: {Reason}. Check Gerrit:Ssh:KnownHostsPath.", server, e.Message);
@@ -51,10 +66,11 @@ public sealed class GerritStreamWorker(
                 logger.LogWarning("stream-events from {Server} failed: {Error}", server, e.Message);
             }
 
+            await BeginGapAsync(server, "disconnect", stoppingToken);
             GatewayTelemetry.Reconnects.Add(1);
             var delay = backoff * (0.5 + Random.Shared.NextDouble() / 2);
             logger.LogInformation("reconnecting to {Server} in {Delay:F1} s", server, delay.TotalSeconds);
-            try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { return; }
+            try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { await catchUpLoop; return; }
             backoff = TimeSpan.FromSeconds(Math.Min(o.MaxBackoffSeconds, backoff.TotalSeconds * 2));
         }
     }
@@ -73,8 +89,60 @@ public sealed class GerritStreamWorker(
             return;
         }
         if (parsed.Type == "dropped-output")
-            logger.LogWarning("Gerrit dropped events for this connection (dropped-output); catch-up is not implemented yet");
+        {
+            logger.LogWarning("Gerrit dropped events for this connection (dropped-output): catching up");
+            await BeginGapAsync(server, "dropped-output", ct);
+            _catchUpSignal.Writer.TryWrite(true);
+        }
         var fresh = await writer.WriteAsync(parsed, server, ct);
         logger.LogInformation("{Type} {Subject} {Outcome}", parsed.Type, PartitionKeys.For(parsed), fresh ? "published" : "duplicate dropped");
+    }
+
+    /// <summary>Records where the catch-up must start (the mark now, unless an earlier gap is pending).</summary>
+    private async Task BeginGapAsync(string server, string why, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _gapGeneration);
+        try
+        {
+            var from = await writer.BeginGapAsync(server, ct);
+            if (from is not null) logger.LogInformation("gap in the stream from {Server} ({Why}): catch-up from {From:u} pending", server, why, from);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            // The database is down: the stream cannot publish either; the next gap or restart records it.
+            logger.LogWarning("could not record the gap ({Why}) for {Server}: {Error}", why, server, e.Message);
+        }
+    }
+
+    /// <summary>One catch-up at a time, each time the stream is live again after a gap; retried with backoff on failure.</summary>
+    private async Task CatchUpLoopAsync(string server, CancellationToken ct)
+    {
+        await Task.Yield();
+        var retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);
+        try
+        {
+            await foreach (var _ in _catchUpSignal.Reader.ReadAllAsync(ct))
+            {
+                var generation = Volatile.Read(ref _gapGeneration);
+                try
+                {
+                    if (await writer.PendingCatchUpAsync(server, ct) is not { } from) continue;
+                    await catchUp.RunAsync(server, from, ct);
+                    // A gap that began meanwhile keeps catchup_from: the next run covers it too.
+                    if (Volatile.Read(ref _gapGeneration) == generation) await writer.EndGapAsync(server, from, ct);
+                    retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+                catch (Exception e)
+                {
+                    logger.LogWarning("catch-up for {Server} failed ({Error}); retrying in {Delay:F1} s", server, e.Message, retry.TotalSeconds);
+                    await Task.Delay(retry, ct);
+                    retry = TimeSpan.FromSeconds(Math.Min(options.Value.MaxBackoffSeconds, retry.TotalSeconds * 2));
+                    _catchUpSignal.Writer.TryWrite(true);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 }

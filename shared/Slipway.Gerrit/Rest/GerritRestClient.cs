@@ -37,6 +37,26 @@ public sealed class GerritRestClient
         GetAsync<List<ChangeInfo>>($"a/changes/?q={Uri.EscapeDataString(query)}&n={limit}" +
             string.Concat(options.Select(o => "&o=" + o)), ct);
 
+    /// <summary>One page of a query (<c>S=</c> offset); the last change has <c>_more_changes</c> when there is more.</summary>
+    public Task<List<ChangeInfo>> QueryPageAsync(string query, int limit, int start, CancellationToken ct, params string[] options) =>
+        GetAsync<List<ChangeInfo>>($"a/changes/?q={Uri.EscapeDataString(query)}&n={limit}&S={start}" +
+            string.Concat(options.Select(o => "&o=" + o)), ct);
+
+    /// <summary>
+    /// The events-log plugin's events since <paramref name="since"/> (gerrit.md §4): one stream-events
+    /// JSON object per line, no <c>)]}'</c> prefix. Null when the plugin is not installed (404).
+    /// </summary>
+    public async Task<string?> GetEventsLogAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        var t1 = Uri.EscapeDataString(since.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            using var response = await SendAsync(() => _http.GetAsync(new Uri(_base, $"a/plugins/events-log/events/?t1={t1}"), ct), ct);
+            return await response.Content.ReadAsStringAsync(ct);
+        }
+        catch (GerritRestException e) when (e.Status == HttpStatusCode.NotFound) { return null; }
+    }
+
     public async Task SetReviewAsync(string project, int number, string revision, ReviewInput review, CancellationToken ct)
     {
         using var response = await SendAsync(() => _http.PostAsJsonAsync(

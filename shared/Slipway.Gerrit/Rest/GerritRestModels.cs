@@ -27,6 +27,21 @@ public sealed record ChangeInfo
     [JsonPropertyName("current_revision")] public string? CurrentRevision { get; init; }
     [JsonPropertyName("messages")] public IReadOnlyList<ChangeMessageInfo>? Messages { get; init; }
     [JsonPropertyName("_more_changes")] public bool MoreChanges { get; init; }
+    [JsonPropertyName("created")] public string? Created { get; init; }
+    [JsonPropertyName("submitted")] public string? Submitted { get; init; }
+    [JsonPropertyName("owner")] public AccountInfo? Owner { get; init; }
+    /// <summary>With <c>o=CURRENT_REVISION</c> or <c>o=ALL_REVISIONS</c>: revision SHA → patch set.</summary>
+    [JsonPropertyName("revisions")] public IReadOnlyDictionary<string, RevisionInfo>? Revisions { get; init; }
+}
+
+/// <summary>The RevisionInfo fields the gateway's REST catch-up reads.</summary>
+public sealed record RevisionInfo
+{
+    [JsonPropertyName("_number")] public int Number { get; init; }
+    [JsonPropertyName("kind")] public string? Kind { get; init; }
+    [JsonPropertyName("ref")] public string? Ref { get; init; }
+    [JsonPropertyName("created")] public string? Created { get; init; }
+    [JsonPropertyName("uploader")] public AccountInfo? Uploader { get; init; }
 }
 
 public sealed record ChangeMessageInfo
@@ -36,6 +51,7 @@ public sealed record ChangeMessageInfo
     [JsonPropertyName("message")] public string? Message { get; init; }
     [JsonPropertyName("date")] public string? Date { get; init; }
     [JsonPropertyName("_revision_number")] public int? RevisionNumber { get; init; }
+    [JsonPropertyName("author")] public AccountInfo? Author { get; init; }
 }
 
 public sealed record AccountInfo

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Slipway.Contracts;
+using Slipway.Gerrit.Events;
+using Slipway.Gerrit.Rest;
+using Slipway.Hosting.Options;
+
+namespace Slipway.GerritGateway.Stream;
+
+/// <summary>
+/// Recovers the events Gerrit emitted while the gateway was not listening (gerrit.md §2: the
+/// stream has no replay): from the events-log plugin when the server has it (the exact events),
+/// else from a REST query for changes updated since the mark, with the triggers rebuilt in
+/// stream-events shape (<see cref="GerritRestCatchUp"/>). Everything goes through
+/// <see cref="GerritEventWriter"/>, marked caught-up, so what the live stream also delivered is
+/// dropped by id.
+/// </summary>
+public sealed class GerritCatchUp
+{
+    private const int PageSize = 100;
+    private readonly GerritEventWriter _writer;
+    private readonly GatewayOptions _options;
+    private readonly ILogger<GerritCatchUp> _logger;
+    private readonly GerritRestClient? _rest;
+    private readonly string? _webUrl;
+
+    public GerritCatchUp(IOptions<GerritStreamOptions> gerrit, IOptions<GatewayOptions> options, GerritEventWriter writer, ILogger<GerritCatchUp> logger)
+    {
+        _writer = writer;
+        _options = options.Value;
+        _logger = logger;
+        var g = gerrit.Value.Gerrit;
+        _webUrl = g.Url;
+        if (!string.IsNullOrWhiteSpace(g.Url) && !string.IsNullOrWhiteSpace(g.HttpUser) && !string.IsNullOrWhiteSpace(g.HttpPassword))
+            _rest = new GerritRestClient(new HttpClient { Timeout = TimeSpan.FromSeconds(60) }, g.Url, g.HttpUser, g.HttpPassword);
+    }
+
+    /// <summary>False when Gerrit:Url/HttpUser/HttpPassword are missing: gaps cannot be recovered.</summary>
+    public bool Enabled => _rest is not null;
+
+    /// <summary>Publishes what was missed since <paramref name="mark"/>; returns how many new events were published.</summary>
+    public async Task<int> RunAsync(string server, DateTimeOffset mark, CancellationToken ct)
+    {
+        if (_rest is null) throw new InvalidOperationException("catch-up needs Gerrit:Url, Gerrit:HttpUser and Gerrit:HttpPassword");
+        var clock = Stopwatch.StartNew();
+        var oldest = DateTimeOffset.UtcNow.AddDays(-_options.CatchUpMaxDays);
+        var since = mark.AddSeconds(-_options.CatchUpOverlapSeconds);
+        if (since < oldest)
+        {
+            _logger.LogWarning("catch-up for {Server}: the last event seen is {Mark:u}, older than Gateway:CatchUpMaxDays; recovering from {Since:u} only", server, mark, oldest);
+            since = oldest;
+        }
+        GatewayTelemetry.CatchUps.Add(1);
+
+        var (events, source) = await FetchAsync(since, ct);
+        if (events.Count > _options.CatchUpMaxEvents)
+        {
+            _logger.LogWarning("catch-up for {Server}: {Count} events since {Since:u}, publishing the first {Max} (Gateway:CatchUpMaxEvents)",
+                server, events.Count, since, _options.CatchUpMaxEvents);
+            events = events.Take(_options.CatchUpMaxEvents).ToList();
+        }
+        var published = 0;
+        foreach (var e in events)
+        {
+            if (!await _writer.WriteAsync(e, server, ct)) continue;
+            published++;
+            GatewayTelemetry.CaughtUp.Add(1, new KeyValuePair<string, object?>("type", e.Type), new KeyValuePair<string, object?>("source", e.Source.ToString()));
+            _logger.LogInformation("{Type} {Subject} recovered ({Source})", e.Type, PartitionKeys.For(e), e.Source);
+        }
+        _logger.LogInformation("catch-up for {Server} since {Since:u} ({Source}): {Found} events found, {Published} missed ones published, in {Ms} ms",
+            server, since, source, events.Count, published, clock.ElapsedMilliseconds);
+        return published;
+    }
+
+    private async Task<(List<GerritEvent> Events, GerritEventSource Source)> FetchAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        string? log = null;
+        try
+        {
+            log = await _rest!.GetEventsLogAsync(since, ct);
+            if (log is null) _logger.LogInformation("events-log plugin not installed (404): catching up through the REST query");
+        }
+        catch (GerritRestException e)
+        {
+            _logger.LogWarning("events-log failed ({Error}): catching up through the REST query", e.Message);
+        }
+        if (log is not null) return (ParseEventsLog(log), GerritEventSource.EventsLog);
+
+        var changes = new List<ChangeInfo>();
+        var query = GerritRestCatchUp.Query(since);
+        for (var start = 0; ; start += PageSize)
+        {
+            var page = await _rest!.QueryPageAsync(query, PageSize, start, ct, GerritRestCatchUp.QueryOptions);
+            changes.AddRange(page);
+            if (page.Count == 0 || !page[^1].MoreChanges || changes.Count >= _options.CatchUpMaxEvents) break;
+        }
+        return (GerritRestCatchUp.Synthesize(changes, since, DateTimeOffset.UtcNow, _webUrl), GerritEventSource.RestCatchup);
+    }
+
+    private List<GerritEvent> ParseEventsLog(string text)
+    {
+        var events = new List<GerritEvent>();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0) continue;
+            try { events.Add(GerritEventParser.Parse(line, GerritEventSource.EventsLog, now, caughtUp: true)); }
+            catch (GerritEventFormatException e)
+            {
+                GatewayTelemetry.Malformed.Add(1);
+                _logger.LogWarning("malformed events-log line skipped ({Length} chars): {Reason}", line.Length, e.Message);
+            }
+        }
+        return events;
+    }
+}
