@@ -23,6 +23,9 @@ internal static class TestCommand
             try
             {
                 var build = DotnetBuild.BuildSolutionAsync(repo, "Debug", ct);
+                // What the test processes install on demand, installed once up front: test projects run in
+                // parallel, and two apt-get runs at once would fight over dpkg's lock.
+                await Embedded.DebianPackages.EnsureInstalledAsync(["openssh-server", "curl", "git"], Console.Out, ct);
                 await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
                 if (!await build) return 1;
                 var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };
