@@ -23,11 +23,20 @@ public sealed class GerritServiceEnvironment : IAsyncDisposable
 
     public static async Task<GerritServiceEnvironment> StartAsync()
     {
+        _ = TestInfrastructure.KafkaBootstrap; // fail before starting anything when run outside `./slipway test`
         var gerrit = await StandIn.StartAsync();
-        var (key, _) = await gerrit.CreateClientKeyAsync();
-        var knownHosts = Path.Combine(gerrit.WorkDirectory, "slipway_known_hosts");
-        await File.WriteAllTextAsync(knownHosts, gerrit.KnownHostsLine + "\n");
-        return new GerritServiceEnvironment { Gerrit = gerrit, PrivateKeyPath = key, KnownHostsPath = knownHosts };
+        try
+        {
+            var (key, _) = await gerrit.CreateClientKeyAsync();
+            var knownHosts = Path.Combine(gerrit.WorkDirectory, "slipway_known_hosts");
+            await File.WriteAllTextAsync(knownHosts, gerrit.KnownHostsLine + "\n");
+            return new GerritServiceEnvironment { Gerrit = gerrit, PrivateKeyPath = key, KnownHostsPath = knownHosts };
+        }
+        catch
+        {
+            await gerrit.DisposeAsync(); // no sshd left behind when set-up fails
+            throw;
+        }
     }
 
     /// <summary>Starts a service process (e.g. ("gerrit-gateway", "Slipway.GerritGateway")) with its own schema.</summary>
