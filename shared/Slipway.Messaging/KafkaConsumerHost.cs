@@ -53,7 +53,7 @@ public sealed class KafkaConsumerHost(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        MessagingTelemetry.ObserveLag(() => Interlocked.Read(ref _lag));
+        MessagingTelemetry.ObserveLag(registration.Name, () => Interlocked.Read(ref _lag));
         var groupId = _options.ConsumerGroup ?? environment.ApplicationName;
         var config = new ConsumerConfig
         {

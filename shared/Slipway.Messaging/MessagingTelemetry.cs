@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -17,11 +18,24 @@ public static class MessagingTelemetry
     public static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("slipway.messaging.dead_lettered", description: "events sent to the dead-letter topic");
     public static readonly Counter<long> Produced = Meter.CreateCounter<long>("slipway.messaging.produced", description: "events produced by the outbox relay");
 
-    public static void ObserveLag(Func<long> lag) =>
-        Meter.CreateObservableGauge("slipway.messaging.consumer_lag", lag, description: "messages behind the partition ends");
+    // One gauge each, reporting every registered consumer/relay (instruments must not be created twice).
+    private static readonly ConcurrentDictionary<string, Func<long>> Lags = new();
+    private static readonly ConcurrentDictionary<string, Func<long>> OutboxDepths = new();
 
-    public static void ObserveOutboxDepth(Func<long> depth) =>
-        Meter.CreateObservableGauge("slipway.messaging.outbox_depth", depth, description: "events waiting in the outbox");
+    static MessagingTelemetry()
+    {
+        Meter.CreateObservableGauge("slipway.messaging.consumer_lag", () => Observe(Lags, "consumer"),
+            description: "messages behind the partition ends");
+        Meter.CreateObservableGauge("slipway.messaging.outbox_depth", () => Observe(OutboxDepths, "schema"),
+            description: "events waiting in the outbox");
+    }
+
+    public static void ObserveLag(string consumer, Func<long> lag) => Lags[consumer] = lag;
+
+    public static void ObserveOutboxDepth(string schema, Func<long> depth) => OutboxDepths[schema] = depth;
+
+    private static IEnumerable<Measurement<long>> Observe(ConcurrentDictionary<string, Func<long>> sources, string tag) =>
+        sources.Select(s => new Measurement<long>(s.Value(), new KeyValuePair<string, object?>(tag, s.Key)));
 
     /// <summary>
     /// Starts a consumer span under the producer's trace context. Without a listener (no

@@ -26,7 +26,7 @@ public sealed class OutboxRelay(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        MessagingTelemetry.ObserveOutboxDepth(() => Interlocked.Read(ref _depth));
+        MessagingTelemetry.ObserveOutboxDepth(schema.Value, () => Interlocked.Read(ref _depth));
         if (!options.Value.RelayOutbox)
         {
             logger.LogWarning("outbox relay disabled (Kafka:RelayOutbox=false): events stay in the outbox");
@@ -83,8 +83,11 @@ public sealed class OutboxRelay(
                 rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                     (byte[])reader[5], reader.IsDBNull(6) ? null : reader.GetString(6)));
 
-        Interlocked.Exchange(ref _depth, rows.Count);
-        if (rows.Count == 0) return 0;
+        if (rows.Count == 0)
+        {
+            Interlocked.Exchange(ref _depth, 0);
+            return 0;
+        }
 
         var producer = producers.Producer;
         var deliveries = rows.Select(r =>
@@ -104,6 +107,13 @@ public sealed class OutboxRelay(
         await using var delete = new NpgsqlCommand($"DELETE FROM {schema.Value}.outbox WHERE id = ANY($1)", conn);
         delete.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
         await delete.ExecuteNonQueryAsync(CancellationToken.None);
+        // A partial batch emptied the outbox; after a full one, count what is still waiting.
+        if (rows.Count < BatchSize) Interlocked.Exchange(ref _depth, 0);
+        else
+        {
+            await using var count = new NpgsqlCommand($"SELECT count(*) FROM {schema.Value}.outbox", conn);
+            Interlocked.Exchange(ref _depth, (long)(await count.ExecuteScalarAsync(CancellationToken.None))!);
+        }
         return rows.Count;
     }
 }

@@ -46,6 +46,8 @@ public sealed class DeadLetterTests
         Assert.Equal(3, MetricValue(metrics, "slipway_messaging_handled_total"));
         Assert.Equal(2, MetricValue(metrics, "slipway_messaging_dead_lettered_total"));
         Assert.Equal(2, MetricValue(metrics, "slipway_messaging_retried_total"));
+        Assert.Contains("slipway_messaging_consumer_lag{", metrics);
+        Assert.Contains("slipway_messaging_outbox_depth{", metrics);
     }
 
     /// <summary>Sum of a metric's samples in Prometheus text format.</summary>
