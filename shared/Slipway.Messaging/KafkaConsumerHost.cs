@@ -96,9 +96,22 @@ public sealed class KafkaConsumerHost(
                 var batch = CollectBatch(consumer, stoppingToken);
                 if (batch.Count > 0)
                 {
-                    // In-flight work finishes even when shutdown starts: it is committed, not abandoned.
-                    await HandleBatchAsync(batch, CancellationToken.None);
-                    CommitOffsets(consumer, batch);
+                    try
+                    {
+                        // In-flight work finishes even when shutdown starts: it is committed, not abandoned.
+                        await HandleBatchAsync(batch, CancellationToken.None);
+                        CommitOffsets(consumer, batch);
+                    }
+                    catch (Exception e)
+                    {
+                        // Postgres or Kafka unreachable (or shutdown during an outage): nothing of the batch
+                        // was committed, so read it again from its first offsets once things answer again.
+                        if (!stoppingToken.IsCancellationRequested)
+                            logger.LogWarning("{Consumer}: batch of {Count} not handled ({Error}); retrying it", registration.Name, batch.Count, e.Message);
+                        foreach (var first in batch.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!))
+                            consumer.Seek(first.TopicPartitionOffset);
+                        if (!stoppingToken.IsCancellationRequested) await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+                    }
                 }
                 if (DateTime.UtcNow - lastLag > TimeSpan.FromSeconds(1))
                 {
@@ -216,6 +229,11 @@ public sealed class KafkaConsumerHost(
                 if (handled) MessagingTelemetry.Handled.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
                 return;
             }
+            catch (Exception e) when (IsInfrastructureOutage(e))
+            {
+                // Not the message's fault: never dead-letter for an outage; the batch is read again later.
+                throw;
+            }
             catch (Exception e)
             {
                 if (attempt > _options.MaxRetries)
@@ -276,6 +294,11 @@ public sealed class KafkaConsumerHost(
         await handler.HandleAsync(envelope, new MessageContext(tx, outbox, result.Topic, result.Partition.Value, result.Offset.Value,
             result.Message.Key), ct);
     }
+
+    /// <summary>Postgres unreachable (as opposed to a handler that fails on this event).</summary>
+    private static bool IsInfrastructureOutage(Exception e) =>
+        e is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException
+        || e.InnerException is { } inner && IsInfrastructureOutage(inner);
 
     private EventEnvelope? TryParse(ConsumeResult<string, byte[]> result, out string? error)
     {
