@@ -13,6 +13,11 @@ using Slipway.Tests.ProbeService;
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString (./slipway bench sets them).
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
+if (args.Length > 0 && args[0] == "gateway")
+{
+    await Slipway.Bench.GatewayIngestBench.RunAsync(bootstrap, postgres, args.Length > 1 ? int.Parse(args[1]) : 5_000);
+    return 0;
+}
 var count = args.Length > 0 ? int.Parse(args[0]) : 20_000;
 var timeout = TimeSpan.FromMinutes(5); // every loop below is bounded by this as well as by the count
 

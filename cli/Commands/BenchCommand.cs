@@ -11,7 +11,11 @@ internal static class BenchCommand
     {
         var state = new Option<string>("--state") { Description = "state directory", DefaultValueFactory = _ => Path.Combine(RepoPaths.Root(), ".slipway", "bench-infra") };
         var events = new Argument<int>("events") { Description = "events per measurement", DefaultValueFactory = _ => 20_000 };
-        var command = new Command("bench", "measure raw Kafka and messaging-host throughput (see docs/benchmarks.md)") { state, events };
+        var gateway = new Option<bool>("--gateway") { Description = "measure the gateway's ingest (Gerrit stand-in stream to Kafka) instead" };
+        var command = new Command("bench", "measure messaging throughput, or with --gateway the gateway's ingest (see docs/benchmarks.md)")
+        {
+            state, events, gateway,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
@@ -22,6 +26,7 @@ internal static class BenchCommand
                 await infra.UpAsync(new Embedded.InfraUpOptions(SkipDocker: true), ct);
                 var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };
                 info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", "Release", "net10.0", "Slipway.Bench.dll"));
+                if (parse.GetValue(gateway)) info.ArgumentList.Add("gateway");
                 info.ArgumentList.Add(parse.GetValue(events).ToString());
                 foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
                 using var bench = Process.Start(info)!;

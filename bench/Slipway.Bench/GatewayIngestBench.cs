@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Dapper;
+using Npgsql;
+using Slipway.Contracts;
+using StandIn = Slipway.GerritStandIn.GerritStandIn;
+
+namespace Slipway.Bench;
+
+/// <summary>
+/// Gateway ingest: Gerrit's stream (the stand-in's real sshd) into the gateway process, through its
+/// Postgres transaction and outbox relay, to acknowledged Kafka writes. Events are comments on one
+/// change, emitted by the stand-in's control API.
+///   1. throughput: N events in bursts of 100 (the stand-in, like Gerrit, keeps 128 events per
+///      connection), from the first emitted to the last written to Kafka;
+///   2. latency at 100 events/s: per event, from the gateway's database write (the line was read and
+///      parsed just before) to the Kafka message's timestamp, p50 and p99.
+/// </summary>
+public static class GatewayIngestBench
+{
+    public static async Task RunAsync(string bootstrap, string postgres, int count)
+    {
+        var run = $"gwbench{Guid.NewGuid():N}"[..15];
+        var schema = run.Replace("gwbench", "gwbench_");
+        var topic = $"{run}.{Topics.GerritEvents}";
+        await using var gerrit = await StandIn.StartAsync();
+        await gerrit.CreateProjectAsync("bench/service");
+        var change = (await gerrit.UploadPatchsetAsync("bench/service", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Bench")).ChangeNumber;
+        var (key, _) = await gerrit.CreateClientKeyAsync();
+        var knownHosts = Path.Combine(gerrit.WorkDirectory, "bench_known_hosts");
+        await File.WriteAllTextAsync(knownHosts, gerrit.KnownHostsLine + "\n");
+
+        var info = new ProcessStartInfo("dotnet", GatewayDll()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in new Dictionary<string, string>
+        {
+            ["Kafka__BootstrapServers"] = bootstrap, ["Kafka__TopicPrefix"] = run + ".", ["Postgres__ConnectionString"] = postgres,
+            ["Postgres__Schema"] = schema, ["Gerrit__Url"] = gerrit.HttpUrl, ["Gerrit__HttpUser"] = gerrit.HttpUser,
+            ["Gerrit__HttpPassword"] = gerrit.HttpPassword, ["Gerrit__Ssh__Url"] = gerrit.SshUrl,
+            ["Gerrit__Ssh__PrivateKeyPath"] = key, ["Gerrit__Ssh__KnownHostsPath"] = knownHosts,
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0", ["Logging__LogLevel__Default"] = "Warning",
+        }) info.Environment[k] = v;
+        using var gateway = Process.Start(info)!;
+        gateway.OutputDataReceived += (_, _) => { };
+        gateway.ErrorDataReceived += (_, _) => { };
+        gateway.BeginOutputReadLine();
+        gateway.BeginErrorReadLine();
+        await using var db = new NpgsqlConnection(postgres);
+        await db.OpenAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5); // bounds every wait below
+            // Live when a ping comes through.
+            while (await Seen(db, schema) == 0 && DateTime.UtcNow < deadline)
+            {
+                await gerrit.CommentAsync(change, $"ping {Guid.NewGuid():N}");
+                await Task.Delay(500);
+            }
+            var baseline = await Seen(db, schema);
+
+            // 1. Throughput.
+            var clock = Stopwatch.StartNew();
+            var started = DateTime.UtcNow;
+            for (var sent = 0; sent < count && DateTime.UtcNow < deadline;)
+            {
+                for (var i = 0; i < 100 && sent < count; i++, sent++) await gerrit.CommentAsync(change, $"throughput {sent}");
+                while (await Seen(db, schema) < baseline + sent && DateTime.UtcNow < deadline) await Task.Delay(2);
+            }
+            var lastWrite = LastKafkaTimestamp(bootstrap, topic, (int)baseline + count, deadline);
+            var seconds = (lastWrite - started).TotalSeconds;
+            Console.WriteLine($"gateway ingest throughput (stream -> Postgres -> Kafka ack) {count,7} events in {seconds,7:F2} s = {count / seconds,9:F0} events/s");
+
+            // 2. Latency at 100 events/s.
+            const int paced = 1000;
+            var next = Stopwatch.StartNew();
+            for (var i = 0; i < paced; i++)
+            {
+                await gerrit.CommentAsync(change, $"latency {i}");
+                var due = TimeSpan.FromMilliseconds(10 * (i + 1));
+                if (next.Elapsed < due) await Task.Delay(due - next.Elapsed);
+            }
+            var total = (int)baseline + count + paced;
+            var kafkaTimes = KafkaTimestamps(bootstrap, topic, total, deadline);
+            var written = (await db.QueryAsync<(string Id, DateTime At)>(
+                $"SELECT event_id, received_at FROM {schema}.seen_events ORDER BY received_at DESC LIMIT {paced}")).ToList();
+            var latencies = written.Where(w => kafkaTimes.ContainsKey(w.Id))
+                .Select(w => (kafkaTimes[w.Id] - DateTime.SpecifyKind(w.At, DateTimeKind.Utc)).TotalMilliseconds).Order().ToList();
+            if (latencies.Count == 0) throw new InvalidOperationException($"no latency samples: {written.Count} written, {kafkaTimes.Count} on Kafka");
+            Console.WriteLine($"gateway latency at 100 events/s, database write -> Kafka message ({latencies.Count} events): " +
+                $"p50 {Percentile(latencies, 0.50):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms, max {latencies.Max():F1} ms");
+            Console.WriteLine($"(elapsed {clock.Elapsed.TotalSeconds:F0} s; dropped-output events: {gerrit.Events().Count(e => e.Type == "dropped-output")})");
+        }
+        finally
+        {
+            gateway.Kill(entireProcessTree: true);
+            await gateway.WaitForExitAsync();
+            await db.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+        }
+    }
+
+    private static async Task<long> Seen(NpgsqlConnection db, string schema)
+    {
+        try { return await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.seen_events WHERE type = 'comment-added'"); }
+        catch (PostgresException e) when (e.SqlState == "42P01") { return 0; }
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
+
+    private static DateTime LastKafkaTimestamp(string bootstrap, string topic, int expected, DateTime deadline) =>
+        KafkaTimestamps(bootstrap, topic, expected, deadline).Values.Max();
+
+    /// <summary>Comment events on the topic by id, with their Kafka timestamps: read until <paramref name="expected"/>
+    /// arrived, or nothing new came for 5 s, or 2 minutes passed.</summary>
+    private static Dictionary<string, DateTime> KafkaTimestamps(string bootstrap, string topic, int expected, DateTime _)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+            { BootstrapServers = bootstrap, GroupId = topic + Guid.NewGuid().ToString("N")[..6], AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
+        consumer.Subscribe(topic);
+        var times = new Dictionary<string, DateTime>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        var lastNew = DateTime.UtcNow;
+        while (times.Count < expected && DateTime.UtcNow < deadline && DateTime.UtcNow - lastNew < TimeSpan.FromSeconds(5))
+        {
+            try
+            {
+                var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (r is null) continue;
+                lastNew = DateTime.UtcNow;
+                var e = EventEnvelope.Parse(r.Message.Value);
+                if (e.Type == EventTypes.NameOf<GerritEvent>() && e.DataAs<GerritEvent>().Type == "comment-added")
+                    times[e.Id] = r.Message.Timestamp.UtcDateTime;
+            }
+            catch (ConsumeException) { }
+        }
+        consumer.Close();
+        return times;
+    }
+
+    private static string GatewayDll()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Slipway.sln")))
+                return Path.Combine(dir.FullName, "services", "gerrit-gateway", "bin", "Release", "net10.0", "Slipway.GerritGateway.dll");
+        throw new InvalidOperationException("Slipway.sln not found");
+    }
+}
