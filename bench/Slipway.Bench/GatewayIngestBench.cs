@@ -65,7 +65,7 @@ public static class GatewayIngestBench
                 for (var i = 0; i < 100 && sent < count; i++, sent++) await gerrit.CommentAsync(change, $"throughput {sent}");
                 while (await Seen(db, schema) < baseline + sent && DateTime.UtcNow < deadline) await Task.Delay(2);
             }
-            var lastWrite = LastKafkaTimestamp(bootstrap, topic, (int)baseline + count, deadline);
+            var lastWrite = LastKafkaTimestamp(bootstrap, topic, (int)baseline + count);
             var seconds = (lastWrite - started).TotalSeconds;
             Console.WriteLine($"gateway ingest throughput (stream -> Postgres -> Kafka ack) {count,7} events in {seconds,7:F2} s = {count / seconds,9:F0} events/s");
 
@@ -79,7 +79,7 @@ public static class GatewayIngestBench
                 if (next.Elapsed < due) await Task.Delay(due - next.Elapsed);
             }
             var total = (int)baseline + count + paced;
-            var kafkaTimes = KafkaTimestamps(bootstrap, topic, total, deadline);
+            var kafkaTimes = KafkaTimestamps(bootstrap, topic, total);
             var written = (await db.QueryAsync<(string Id, DateTime At)>(
                 $"SELECT event_id, received_at FROM {schema}.seen_events ORDER BY received_at DESC LIMIT {paced}")).ToList();
             var latencies = written.Where(w => kafkaTimes.ContainsKey(w.Id))
@@ -105,12 +105,12 @@ public static class GatewayIngestBench
 
     private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
 
-    private static DateTime LastKafkaTimestamp(string bootstrap, string topic, int expected, DateTime deadline) =>
-        KafkaTimestamps(bootstrap, topic, expected, deadline).Values.Max();
+    private static DateTime LastKafkaTimestamp(string bootstrap, string topic, int expected) =>
+        KafkaTimestamps(bootstrap, topic, expected).Values.Max();
 
     /// <summary>Comment events on the topic by id, with their Kafka timestamps: read until <paramref name="expected"/>
     /// arrived, or nothing new came for 5 s, or 2 minutes passed.</summary>
-    private static Dictionary<string, DateTime> KafkaTimestamps(string bootstrap, string topic, int expected, DateTime _)
+    private static Dictionary<string, DateTime> KafkaTimestamps(string bootstrap, string topic, int expected)
     {
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
             { BootstrapServers = bootstrap, GroupId = topic + Guid.NewGuid().ToString("N")[..6], AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
