@@ -402,10 +402,7 @@ public sealed partial class GerritStandIn : IAsyncDisposable
 /// <summary>Process tree walking through /proc, and signals.</summary>
 internal static class ProcessTree
 {
-    [DllImport("libc", SetLastError = true, EntryPoint = "kill")]
-    private static extern int sys_kill(int pid, int signal);
-
-    public static bool Kill(int pid, int signal) => pid > 0 && sys_kill(pid, signal) == 0;
+    public static bool Kill(int pid, int signal) => Posix.Kill(pid, signal);
 
     public static bool IsAlive(int pid)
     {

@@ -41,86 +41,64 @@ public sealed class JobLeaseTests
     [Fact]
     public async Task Leases_are_exclusive_until_they_expire_and_a_lost_lease_cannot_finish_the_job()
     {
-        var schema = new SchemaName(TestInfrastructure.UniqueName("jobs_"));
-        await using var dataSource = NpgsqlDataSource.Create(TestInfrastructure.PostgresConnectionString);
-        try
+        await using var jobs = await JobSchema.CreateAsync();
+        var (dataSource, queue) = (jobs.DataSource, jobs.Queue);
+        await using (var conn = await dataSource.OpenConnectionAsync())
+        await using (var tx = await conn.BeginTransactionAsync())
         {
-            await SchemaMigrator.MigrateAsync(TestInfrastructure.PostgresConnectionString, schema, [typeof(JobQueue).Assembly],
-                NullLogger.Instance);
-            var queue = new JobQueue(dataSource, schema);
-            await using (var conn = await dataSource.OpenConnectionAsync())
-            await using (var tx = await conn.BeginTransactionAsync())
-            {
-                await queue.EnqueueAsync(tx, new NewJob("build", "run-1/build", "{}", RunId: "run-1"));
-                await tx.CommitAsync();
-            }
-
-            var first = await queue.TryLeaseAsync("worker-a", TimeSpan.FromSeconds(1));
-            Assert.NotNull(first);
-            Assert.Equal(1, first.Attempts);
-            Assert.Null(await queue.TryLeaseAsync("worker-b", TimeSpan.FromSeconds(1)));
-
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
-            var second = await queue.TryLeaseAsync("worker-b", TimeSpan.FromSeconds(30));
-            Assert.NotNull(second);
-            Assert.Equal(first.Id, second.Id);
-            Assert.Equal(2, second.Attempts);
-
-            Assert.False(await queue.RenewAsync(first, TimeSpan.FromSeconds(30)));
-            await using (var conn = await dataSource.OpenConnectionAsync())
-            await using (var tx = await conn.BeginTransactionAsync())
-            {
-                Assert.False(await queue.FinishAsync(tx, first, succeeded: true));
-                Assert.True(await queue.FinishAsync(tx, second, succeeded: true));
-                await tx.CommitAsync();
-            }
-            Assert.Equal(0, await queue.CountOpenAsync());
+            await queue.EnqueueAsync(tx, new NewJob("build", "run-1/build", "{}", RunId: "run-1"));
+            await tx.CommitAsync();
         }
-        finally
+
+        var first = await queue.TryLeaseAsync("worker-a", TimeSpan.FromSeconds(1));
+        Assert.NotNull(first);
+        Assert.Equal(1, first.Attempts);
+        Assert.Null(await queue.TryLeaseAsync("worker-b", TimeSpan.FromSeconds(1)));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var second = await queue.TryLeaseAsync("worker-b", TimeSpan.FromSeconds(30));
+        Assert.NotNull(second);
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(2, second.Attempts);
+
+        Assert.False(await queue.RenewAsync(first, TimeSpan.FromSeconds(30)));
+        await using (var conn = await dataSource.OpenConnectionAsync())
+        await using (var tx = await conn.BeginTransactionAsync())
         {
-            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE");
-            await cmd.ExecuteNonQueryAsync();
+            Assert.False(await queue.FinishAsync(tx, first, succeeded: true));
+            Assert.True(await queue.FinishAsync(tx, second, succeeded: true));
+            await tx.CommitAsync();
         }
+        Assert.Equal(0, await queue.CountOpenAsync());
     }
 
     [Fact]
     public async Task Jobs_with_the_same_serial_key_are_leased_one_at_a_time_oldest_first()
     {
-        var schema = new SchemaName(TestInfrastructure.UniqueName("jobs_"));
-        await using var dataSource = NpgsqlDataSource.Create(TestInfrastructure.PostgresConnectionString);
-        try
+        await using var jobs = await JobSchema.CreateAsync();
+        var (dataSource, queue) = (jobs.DataSource, jobs.Queue);
+        await using (var conn = await dataSource.OpenConnectionAsync())
+        await using (var tx = await conn.BeginTransactionAsync())
         {
-            await SchemaMigrator.MigrateAsync(TestInfrastructure.PostgresConnectionString, schema, [typeof(JobQueue).Assembly],
-                NullLogger.Instance);
-            var queue = new JobQueue(dataSource, schema);
-            await using (var conn = await dataSource.OpenConnectionAsync())
-            await using (var tx = await conn.BeginTransactionAsync())
-            {
-                await queue.EnqueueAsync(tx, new NewJob("comment", "start", "{}", SerialKey: "comments/run-1"));
-                await queue.EnqueueAsync(tx, new NewJob("comment", "result", "{}", SerialKey: "comments/run-1"));
-                await queue.EnqueueAsync(tx, new NewJob("comment", "other-run", "{}", SerialKey: "comments/run-2"));
-                await tx.CommitAsync();
-            }
-
-            var first = await queue.TryLeaseAsync("a", TimeSpan.FromSeconds(30));
-            var second = await queue.TryLeaseAsync("b", TimeSpan.FromSeconds(30));
-            Assert.Equal("start", first!.DedupeKey);
-            Assert.Equal("other-run", second!.DedupeKey); // "result" waits for "start"
-            Assert.Null(await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)));
-
-            await using (var conn = await dataSource.OpenConnectionAsync())
-            await using (var tx = await conn.BeginTransactionAsync())
-            {
-                Assert.True(await queue.FinishAsync(tx, first, succeeded: true));
-                await tx.CommitAsync();
-            }
-            Assert.Equal("result", (await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)))!.DedupeKey);
+            await queue.EnqueueAsync(tx, new NewJob("comment", "start", "{}", SerialKey: "comments/run-1"));
+            await queue.EnqueueAsync(tx, new NewJob("comment", "result", "{}", SerialKey: "comments/run-1"));
+            await queue.EnqueueAsync(tx, new NewJob("comment", "other-run", "{}", SerialKey: "comments/run-2"));
+            await tx.CommitAsync();
         }
-        finally
+
+        var first = await queue.TryLeaseAsync("a", TimeSpan.FromSeconds(30));
+        var second = await queue.TryLeaseAsync("b", TimeSpan.FromSeconds(30));
+        Assert.Equal("start", first!.DedupeKey);
+        Assert.Equal("other-run", second!.DedupeKey); // "result" waits for "start"
+        Assert.Null(await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)));
+
+        await using (var conn = await dataSource.OpenConnectionAsync())
+        await using (var tx = await conn.BeginTransactionAsync())
         {
-            await using var cmd = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE");
-            await cmd.ExecuteNonQueryAsync();
+            Assert.True(await queue.FinishAsync(tx, first, succeeded: true));
+            await tx.CommitAsync();
         }
+        Assert.Equal("result", (await queue.TryLeaseAsync("c", TimeSpan.FromSeconds(30)))!.DedupeKey);
     }
 
     [Fact]
@@ -143,6 +121,29 @@ public sealed class JobLeaseTests
             await conn.OpenAsync();
             await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", conn);
             await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>A migrated jobs schema of its own, dropped on dispose (also when the test fails).</summary>
+    private sealed class JobSchema : IAsyncDisposable
+    {
+        private readonly SchemaName _schema = new(TestInfrastructure.UniqueName("jobs_"));
+        public NpgsqlDataSource DataSource { get; } = NpgsqlDataSource.Create(TestInfrastructure.PostgresConnectionString);
+        public JobQueue Queue => new(DataSource, _schema);
+
+        public static async Task<JobSchema> CreateAsync()
+        {
+            var jobs = new JobSchema();
+            await SchemaMigrator.MigrateAsync(TestInfrastructure.PostgresConnectionString, jobs._schema, [typeof(JobQueue).Assembly],
+                NullLogger.Instance);
+            return jobs;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await using (var cmd = DataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE"))
+                await cmd.ExecuteNonQueryAsync();
+            await DataSource.DisposeAsync();
         }
     }
 }
