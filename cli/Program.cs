@@ -11,5 +11,7 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     KafkaCommand.Create(),
     InfraCommand.Create(),
     BlubberCommand.Create(),
+    DeployerCommands.Approve(),
+    DeployerCommands.Rollback(),
 };
 return await root.Parse(args).InvokeAsync();

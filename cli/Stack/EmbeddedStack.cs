@@ -14,6 +14,7 @@ internal sealed class EmbeddedStack : IAsyncDisposable
     public ServiceStack Services { get; } = new();
     public Slipway.GerritStandIn.GerritStandIn? Gerrit { get; private set; }
     public Dictionary<string, string> Environment { get; private set; } = [];
+    public string StateDir => _infra.StateDir;
 
     private EmbeddedStack(EmbeddedInfrastructure infra, bool keepInfra)
     {
@@ -49,8 +50,11 @@ internal sealed class EmbeddedStack : IAsyncDisposable
             stack.Gerrit = gerrit;
             foreach (var (k, v) in settings) stack.Environment[k] = v;
             ServiceStack.Print("slipway", ConsoleColor.White, $"gerrit stand-in: {gerrit.HttpUrl} (REST, git), {gerrit.SshUrl} (stream-events)");
+            foreach (var (k, v) in PipelineSettings.Create(stack._infra.StateDir, System.Environment.UserName)) stack.Environment[k] = v;
             stack.Services.Start(repo, "Release", stack.Environment);
             await stack.Services.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
+            PipelineSettings.Save(stack._infra.StateDir, new PipelineSettings.StackFile(stack.Services.UrlOf("deployer"),
+                PipelineSettings.TokenOf(stack.Environment), stack.Services.UrlOf("reporter"), System.Environment.UserName));
             return stack;
         }
         catch

@@ -28,17 +28,22 @@ internal sealed class ServiceStack : IAsyncDisposable
 
     public IReadOnlyList<(string Name, int Port)> Endpoints => _running.Select(r => (r.Name, r.Port)).ToList();
 
+    public string UrlOf(string service) => $"http://127.0.0.1:{_running.First(r => r.Name == service).Port}";
+
     public void Start(string repo, string configuration, IReadOnlyDictionary<string, string> environment)
     {
+        var ports = Services.ToDictionary(s => s.Dir, _ => FreePort.Next());
         for (var i = 0; i < Services.Length; i++)
         {
             var (dir, assembly) = Services[i];
             var dll = Path.Combine(repo, "services", dir, "bin", configuration, "net10.0", assembly + ".dll");
-            var port = FreePort.Next();
+            var port = ports[dir];
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             info.ArgumentList.Add(dll);
-            foreach (var (k, v) in environment) info.Environment[k] = v;
+            foreach (var (k, v) in PipelineSettings.ForService(dir, environment)) info.Environment[k] = v;
             info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            // Links in Gerrit comments point at the reporter's run pages.
+            info.Environment["Reporter__PublicUrl"] = $"http://127.0.0.1:{ports["reporter"]}";
             var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {dir}");
             var color = Colors[i % Colors.Length];
             process.OutputDataReceived += (_, e) => Print(dir, color, e.Data);

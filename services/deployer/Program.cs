@@ -1,12 +1,60 @@
+using k8s;
+using Microsoft.Extensions.Options;
 using Slipway.Contracts;
+using Slipway.Deployer;
+using Slipway.Deployer.Api;
+using Slipway.Deployer.Approvals;
+using Slipway.Deployer.Backends;
+using Slipway.Deployer.Backends.Docker;
+using Slipway.Deployer.Backends.Kubernetes;
+using Slipway.Deployer.Config;
+using Slipway.Deployer.Rollout;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
+using Slipway.Hosting.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;
 
-// Deployer: see ../../README.md and ../shared/design.md ("Services") for its role.
+// The deployer: records each published image in the configuration registry (git) and rolls it out to staging,
+// and to production after approval, stage by stage with automatic rollback; an API for approve and rollback.
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deployer", "deployer"), builder =>
 {
-    builder.Services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
-    builder.Services.AddEventConsumer<EventObserver>("deployer", Topics.PipelineEvents);
-});
+    var config = builder.Configuration;
+    var services = builder.Services;
+    services.AddValidatedOptions<DeployerOptions>(config, DeployerOptions.Section);
+    services.AddValidatedOptions<ConfigRegistryOptions>(config, ConfigRegistryOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ConfigRegistryOptions>>().Value);
+    services.AddSingleton<ConfigRegistry>();
+    services.AddMigrationsFrom(typeof(DeploymentLedger).Assembly);
+
+    if ((config["Deployer:Backend"] ?? "docker") == "kubernetes")
+    {
+        services.AddValidatedOptions<KubernetesOptions>(config, KubernetesOptions.Section);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<KubernetesOptions>>().Value);
+        services.AddSingleton<IKubernetes>(sp =>
+        {
+            var o = sp.GetRequiredService<KubernetesOptions>();
+            var k8sConfig = o.InCluster ? KubernetesClientConfiguration.InClusterConfig()
+                : o.Host is { Length: > 0 } host ? new KubernetesClientConfiguration { Host = host }
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(o.KubeconfigPath, o.Context);
+            return new Kubernetes(k8sConfig);
+        });
+        services.AddSingleton<IDeploymentBackend, KubernetesBackend>();
+    }
+    else
+    {
+        // The docker backend pulls with read credentials when the registry needs them.
+        services.AddValidatedOptions<DockerOptions>(config, DockerOptions.Section);
+        services.AddValidatedOptions<DockerBackendOptions>(config, DockerBackendOptions.Section);
+        services.AddSingleton<IDeploymentBackend>(sp => new DockerBackend(
+            sp.GetRequiredService<IOptions<DockerOptions>>().Value, sp.GetRequiredService<IOptions<DockerBackendOptions>>().Value,
+            config.GetSection(RegistryOptions.Section).Get<RegistryOptions>(), sp.GetRequiredService<ILogger<DockerBackend>>()));
+    }
+
+    services.AddSingleton<DeploymentLedger>();
+    services.AddSingleton<ApprovalDesk>();
+    services.AddSingleton<ManualRollback>();
+    services.AddSingleton<IStepPerformer, DeployStepPerformer>();
+    services.AddRunTracking(config);
+    services.AddEventConsumer<DeployerEventHandler>("deployer", Topics.GerritEvents, Topics.PipelineEvents);
+}, app => app.MapDeployerApi());

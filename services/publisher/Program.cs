@@ -1,14 +1,29 @@
-using Slipway.Contracts;
+using Docker.DotNet;
+using Microsoft.Extensions.Options;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Messaging;
+using Slipway.Hosting.Runs;
+using Slipway.Publisher;
+using Slipway.Publisher.Registry;
+using Slipway.Publisher.Runs;
 using Slipway.Storage;
 
-// Publisher: see ../../README.md and ../shared/design.md ("Services") for its role.
+// The publisher: pushes the production image of merged commits to the registry (the only service with push
+// credentials), tagged with the run's UTC timestamp and the commit SHA, and prunes old tags.
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("publisher", "publisher"), builder =>
 {
-    builder.Services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
-    // Push credentials: only the publisher holds them.
-    builder.Services.AddValidatedOptions<RegistryOptions>(builder.Configuration, RegistryOptions.Section);
-    builder.Services.AddEventConsumer<EventObserver>("publisher", Topics.PipelineEvents);
+    var services = builder.Services;
+    services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
+    services.AddValidatedOptions<RegistryOptions>(builder.Configuration, RegistryOptions.Section);
+    services.AddValidatedOptions<PublisherOptions>(builder.Configuration, PublisherOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<RegistryOptions>>().Value);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<PublisherOptions>>().Value);
+    services.AddSingleton<IDockerClient>(sp =>
+        new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
+    services.AddHttpClient<RegistryClient>(http => http.Timeout = TimeSpan.FromSeconds(60));
+    services.AddSingleton<ImagePublisher>();
+    services.AddSingleton<RetentionCleaner>();
+    services.AddSingleton<IStepPerformer, PublishStepPerformer>();
+    services.AddRunTracking(builder.Configuration);
+    services.AddStageEventConsumer("publisher");
 });

@@ -1,12 +1,26 @@
-using Slipway.Contracts;
+using Docker.DotNet;
+using Microsoft.Extensions.Options;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Messaging;
+using Slipway.Hosting.Runs;
 using Slipway.Storage;
+using Slipway.Tester.Runs;
+using Slipway.Tester.Smoke;
+using Slipway.Tester.Testing;
 
-// Tester: see ../../README.md and ../shared/design.md ("Services") for its role.
+// The tester: runs a built test image's entry point in isolation, and smoke-tests production images from outside.
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester", "tester"), builder =>
 {
-    builder.Services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
-    builder.Services.AddEventConsumer<EventObserver>("tester", Topics.PipelineEvents);
+    var services = builder.Services;
+    services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
+    services.AddValidatedOptions<TesterOptions>(builder.Configuration, TesterOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
+    services.AddSingleton<IDockerClient>(sp =>
+        new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
+    services.AddHttpClient<SmokeTester>(http => http.Timeout = TimeSpan.FromSeconds(30));
+    services.AddSingleton<TestRunner>();
+    services.AddSingleton<IStepPerformer, TestStepPerformer>();
+    services.AddSingleton<IStepPerformer, SmokeStepPerformer>();
+    services.AddRunTracking(builder.Configuration);
+    services.AddStageEventConsumer("tester");
 });

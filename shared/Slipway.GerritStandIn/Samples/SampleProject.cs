@@ -1,15 +1,16 @@
-namespace Slipway.Cli.Demo;
+namespace Slipway.GerritStandIn.Samples;
 
 /// <summary>
 /// The demo's sample service: a small HTTP service in Python with Blubber test and production
 /// variants and an OpenAPI spec whose <c>x-amples</c> the smoke test follows (the
 /// service-checker contract of the seeds).
 /// </summary>
-internal static class SampleProject
+public static class SampleProject
 {
     public const string Name = "demo/hello-service";
 
-    public static IReadOnlyDictionary<string, string?> Files(string baseImage) => new Dictionary<string, string?>
+    /// <summary>The repository's files. A <paramref name="greeting"/> other than "Hello" breaks the unit test and the x-amples.</summary>
+    public static IReadOnlyDictionary<string, string?> Files(string baseImage, string greeting = "Hello") => new Dictionary<string, string?>
     {
         [".pipeline/blubber.yaml"] = $"""
             version: v4
@@ -41,7 +42,7 @@ internal static class SampleProject
                     elif self.path == "/_info":
                         self.reply(200, json.dumps({"name": "hello-service", "version": "1.0.0"}))
                     elif self.path.startswith("/hello/"):
-                        self.reply(200, json.dumps({"greeting": "Hello, " + self.path[len("/hello/"):] + "!"}))
+                        self.reply(200, json.dumps({"greeting": "GREETING, " + self.path[len("/hello/"):] + "!"}))
                     else:
                         self.reply(404, json.dumps({"error": "not found"}))
 
@@ -55,7 +56,7 @@ internal static class SampleProject
 
             if __name__ == "__main__":
                 http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
-            """,
+            """.Replace("GREETING", greeting),
         ["test_server.py"] = """
             import json, threading, unittest, urllib.request, http.server
             import server

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Slipway.Cli.Stack;
+
+/// <summary>
+/// The stage services' settings on the embedded stack (work directories, the configuration registry, approvers,
+/// the deployer's API token), and least privilege: each service gets only the credentials design.md gives it.
+/// The deployer's URL and token are saved in <c>stack.json</c> so <c>slipway approve</c> and <c>rollback</c> find them.
+/// </summary>
+internal static class PipelineSettings
+{
+    public sealed record StackFile(string DeployerUrl, string DeployerToken, string ReporterUrl, string User);
+
+    public static Dictionary<string, string> Create(string stateDir, string user)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        return new Dictionary<string, string>
+        {
+            ["Builder__WorkDir"] = Path.Combine(stateDir, "builder"),
+            ["ConfigRegistry__RepositoryUrl"] = Path.Combine(stateDir, "config-registry.git"),
+            ["ConfigRegistry__WorkDir"] = Path.Combine(stateDir, "deployer", "config-registry"),
+            ["ConfigRegistry__CreateIfMissing"] = "true",
+            ["Deployer__Approvers__0"] = user,
+            [$"Deployer__ApiTokens__{token}"] = user,
+            ["Deployer__Environments__staging__Replicas"] = "1",
+            ["Deployer__Environments__production__Replicas"] = "3",
+        };
+    }
+
+    public static string TokenOf(IReadOnlyDictionary<string, string> environment) =>
+        environment.Keys.First(k => k.StartsWith("Deployer__ApiTokens__", StringComparison.Ordinal))["Deployer__ApiTokens__".Length..];
+
+    /// <summary>Drops the credentials a service must not hold (design.md, "holds credentials for").</summary>
+    public static Dictionary<string, string> ForService(string service, IReadOnlyDictionary<string, string> environment)
+    {
+        var env = environment.ToDictionary();
+        if (service is not ("reporter" or "gerrit-gateway")) { env.Remove("Gerrit__HttpPassword"); env.Remove("Gerrit__HttpUser"); }
+        if (service is "tester" or "reporter" or "gerrit-gateway") { env.Remove("Registry__Password"); }
+        if (service != "deployer") foreach (var key in env.Keys.Where(k => k.StartsWith("Deployer__ApiTokens__", StringComparison.Ordinal)).ToList()) env.Remove(key);
+        return env;
+    }
+
+    public static void Save(string stateDir, StackFile file) =>
+        File.WriteAllText(Path.Combine(stateDir, "stack.json"), JsonSerializer.Serialize(file));
+
+    public static StackFile? Load(string stateDir)
+    {
+        var path = Path.Combine(stateDir, "stack.json");
+        return File.Exists(path) ? JsonSerializer.Deserialize<StackFile>(File.ReadAllText(path)) : null;
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Options;
+using Slipway.BuildConfig;
+using Slipway.Builder.Building;
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+
+namespace Slipway.Builder.Runs;
+
+/// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
+public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, IOptions<BuilderRunOptions> options, TimeProvider clock)
+    : IStepPerformer
+{
+    private readonly Lazy<Policy?> _policy = new(() =>
+        string.IsNullOrWhiteSpace(options.Value.PolicyFile) ? null : Policy.Parse(File.ReadAllText(options.Value.PolicyFile)));
+
+    public StepKind Kind => StepKind.Build;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Build ?? throw new InvalidOperationException($"step {x.Step.Name} has no build parameters");
+        var trigger = x.Trigger;
+        await x.EmitAsync(new BuildStarted
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Variant = p.Variant,
+            Project = trigger.Project, Revision = trigger.Revision,
+        });
+
+        var src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
+        var context = Path.GetFullPath(Path.Combine(src, p.Context ?? "."));
+        var blubberFile = Path.GetRelativePath(context, Path.Combine(src, p.Blubberfile ?? ".pipeline/blubber.yaml"));
+        if (!context.StartsWith(Path.GetFullPath(src), StringComparison.Ordinal) || blubberFile.StartsWith(".."))
+            return Failed(x, p, $"build context '{p.Context}' or blubber file '{p.Blubberfile}' is outside the repository", null);
+
+        var result = await builder.BuildAsync(new ImageBuildRequest
+        {
+            ContextDir = context, BlubberFile = blubberFile, Variant = p.Variant, Policy = _policy.Value,
+            Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
+            Labels = new Dictionary<string, string>
+            {
+                ["slipway.run"] = x.RunId, ["slipway.project"] = trigger.Project, ["slipway.revision"] = trigger.Revision,
+                ["slipway.ref"] = trigger.Ref, ["slipway.step"] = x.Step.Name,
+            },
+        }, null, ct);
+
+        if (!result.Succeeded) return Failed(x, p, result.Reason ?? "the build failed", result.OutputTail);
+        var now = clock.GetUtcNow();
+        return StepResult.Succeeded(new BuildSucceeded
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = (long)(now - x.StartedAt).TotalMilliseconds, Variant = p.Variant, Project = trigger.Project,
+            Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
+        });
+    }
+
+    public object Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);
+
+    private StepResult Failed(StepExecution x, BuildParams p, string reason, string? tail) =>
+        StepResult.Failed(FailedEvent(x, p.Variant, reason, tail), reason);
+
+    private BuildFailed FailedEvent(StepExecution x, string variant, string reason, string? tail)
+    {
+        var now = clock.GetUtcNow();
+        return new BuildFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Variant = variant, Project = x.Trigger.Project,
+            Revision = x.Trigger.Revision, Reason = Truncate(reason, 4096), OutputTail = tail,
+        };
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+}
+
+/// <summary>Docker repository and tag names from free text (project names, step names).</summary>
+public static class ImageNames
+{
+    public static string Sanitize(string name)
+    {
+        var chars = name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '/' ? c : '-').ToArray();
+        var s = new string(chars).Trim('-', '.', '_', '/');
+        while (s.Contains("//")) s = s.Replace("//", "/");
+        return s.Length == 0 ? "project" : s;
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Slipway.Builder.Triggers;
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+using Slipway.Messaging;
+using Slipway.Storage.Jobs;
+
+namespace Slipway.Builder.Runs;
+
+/// <summary>
+/// The builder's consumer: Gerrit events become runs (a plan job per trigger) or cancel superseded ones;
+/// pipeline events go to the run tracking, which schedules the builds of each stage.
+/// </summary>
+public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore runs, JobQueue jobs, Outbox outbox, RunEventFactory events,
+    Workspaces workspaces, IOptionsMonitor<TriggerOptions> triggers, TimeProvider clock, ILogger<BuilderEventHandler> logger)
+    : IIntegrationEventHandler
+{
+    public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
+    {
+        if (envelope.Type != EventTypes.NameOf<GerritEvent>())
+        {
+            await stages.HandleAsync(envelope, context, ct);
+            if (envelope.Type == EventTypes.NameOf<RunFinished>() && envelope.RunId is { } finished) workspaces.Remove(finished);
+            return;
+        }
+
+        var gerrit = envelope.DataAs<GerritEvent>();
+        var rule = triggers.CurrentValue.For(gerrit.Project ?? "");
+        foreach (var decision in TriggerRules.Decide(gerrit, envelope.Id, rule))
+        {
+            switch (decision)
+            {
+                case TriggerDecision.Start start:
+                    if (await jobs.EnqueueAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct) is not null)
+                        logger.LogInformation("run {RunId}: {Kind} of {Project} {Ref} ({Revision})", start.RunId, start.Trigger.Kind,
+                            start.Trigger.Project, start.Trigger.Ref, start.Trigger.Revision[..12]);
+                    break;
+                case TriggerDecision.CancelChange cancel:
+                    await CancelAsync(context, cancel, ct);
+                    break;
+                case TriggerDecision.Ignore ignore:
+                    logger.LogDebug("{Type} on {Project}: {Why}", gerrit.Type, gerrit.Project, ignore.Why);
+                    break;
+            }
+        }
+    }
+
+    private async Task CancelAsync(MessageContext context, TriggerDecision.CancelChange cancel, CancellationToken ct)
+    {
+        var tx = context.Transaction;
+        foreach (var (runId, patchset) in await runs.OpenRunsOfChangeAsync(tx, cancel.Project, cancel.Change, ct))
+        {
+            if (cancel.BelowPatchset is { } below && patchset is { } ps && ps >= below) continue;
+            var run = await runs.GetAsync(tx, runId, ct);
+            if (run is null || !await runs.EndAsync(tx, runId, RunOutcome.Cancelled, ct)) continue;
+            await jobs.CancelRunAsync(tx, runId, ct);
+            var finished = RunFinishedFactory.Create(run, RunOutcome.Cancelled, clock.GetUtcNow(), reason: cancel.Reason);
+            await outbox.AddPipelineEventAsync(tx, events.Create(runId, finished), ct);
+            logger.LogInformation("run {RunId}: cancelled, {Reason}", runId, cancel.Reason);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+using Slipway.Messaging;
+using Slipway.Pipeline.Planning;
+using Slipway.Storage.Jobs;
+
+namespace Slipway.Builder.Runs;
+
+/// <summary>
+/// Creates a run: fetches the triggering revision, reads its <c>.pipeline/</c>, and emits <c>run.started</c>
+/// with the plan (one run per pipeline of a config.yaml). A repository without a pipeline gets no run;
+/// an invalid pipeline gets a run that fails at once with the configuration error, so the developer sees it in Gerrit.
+/// </summary>
+public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFactory events, TimeProvider clock, ILogger<PlanRunJob> logger)
+    : IJobHandler
+{
+    public const string JobKind = "plan";
+
+    public sealed record Payload(string RunId, RunTrigger Trigger);
+
+    public static NewJob For(string runId, RunTrigger trigger) =>
+        new(JobKind, $"plan:{runId}", JsonSerializer.Serialize(new Payload(runId, trigger), ContractJson.Options), runId, MaxAttempts: 5);
+
+    public string Kind => JobKind;
+
+    public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
+    {
+        var (runId, trigger) = JsonSerializer.Deserialize<Payload>(job.Payload, ContractJson.Options)!;
+        var src = await workspaces.EnsureAsync(runId, trigger, ct);
+        var now = clock.GetUtcNow();
+        PlanningResult result;
+        try
+        {
+            result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path),
+                new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now));
+        }
+        catch (InvalidOperationException e)
+        {
+            result = new PlanningResult([], e.Message, HasPipeline: true);
+        }
+
+        if (!result.HasPipeline)
+        {
+            logger.LogInformation("run {RunId}: {Project} has no .pipeline/blubber.yaml or config.yaml at {Revision}; nothing to do",
+                runId, trigger.Project, trigger.Revision);
+            workspaces.Remove(runId);
+            return;
+        }
+
+        await completion.CommitAsync(async tx =>
+        {
+            if (result.Error is { } error)
+            {
+                await EmitConfigurationFailureAsync(tx, runId, trigger, now, error, ct);
+                return;
+            }
+            foreach (var plan in result.Plans)
+            {
+                // One run per pipeline; the first (or only) keeps the trigger's id so a single-pipeline repo's run id is the trigger's.
+                var id = plan == result.Plans[0] ? runId : DeterministicId.From(runId, plan.Pipeline);
+                await outbox.AddPipelineEventAsync(tx, events.Create(id, new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now }), ct);
+                logger.LogInformation("run {RunId}: {Pipeline} planned for {Project} {Ref}: {Steps}", id, plan.Pipeline, trigger.Project,
+                    trigger.Ref, string.Join(" → ", plan.Stages.SelectMany(s => s.Steps).Select(s => s.Name)));
+            }
+        }, ct: ct);
+    }
+
+    public Task OnGaveUpAsync(LeasedJob job, string reason, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        var (runId, trigger) = JsonSerializer.Deserialize<Payload>(job.Payload, ContractJson.Options)!;
+        return EmitConfigurationFailureAsync(tx, runId, trigger, clock.GetUtcNow(), $"could not fetch {trigger.Ref} at {trigger.Revision}: {reason}", ct);
+    }
+
+    private async Task EmitConfigurationFailureAsync(NpgsqlTransaction tx, string runId, RunTrigger trigger, DateTimeOffset now, string error,
+        CancellationToken ct)
+    {
+        var plan = new RunPlan
+        {
+            Pipeline = "default", ConfigPath = ".pipeline",
+            Stages = [new PlanStage { Name = "configure", Steps = [] }], Graph = [new PlanGraphNode { Stage = "configure", DependsOn = [] }],
+        };
+        var started = new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now };
+        await outbox.AddPipelineEventAsync(tx, events.Create(runId, started), ct);
+        var finished = RunFinishedFactory.Create(new RunState(runId, started, new Dictionary<string, StepRecord>(), new Dictionary<string, string>(), null),
+            RunOutcome.Failed, now, "configure", null, error);
+        await outbox.AddPipelineEventAsync(tx, events.Create(runId, finished), ct);
+        logger.LogWarning("run {RunId}: pipeline configuration refused: {Error}", runId, error);
+    }
+}

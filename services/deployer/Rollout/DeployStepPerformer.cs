@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Slipway.Contracts;
+using Slipway.Deployer.Backends;
+using Slipway.Deployer.Config;
+using Slipway.Hosting.Runs;
+
+namespace Slipway.Deployer.Rollout;
+
+/// <summary>
+/// Deploy steps: record the published image in the configuration registry (one commit per run and
+/// environment), then roll it out stage by stage (canary, partial, full), each stage waiting for health.
+/// A failed stage puts the previous image back (backend and configuration registry) and reports the rollback.
+/// Production waits for an approval: the first attempt asks for it and the step is scheduled again once granted.
+/// </summary>
+public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBackend backend, DeploymentLedger ledger,
+    IOptions<DeployerOptions> options, TimeProvider clock, ILogger<DeployStepPerformer> logger) : IStepPerformer
+{
+    public StepKind Kind => StepKind.Deploy;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Deploy ?? throw new InvalidOperationException($"step {x.Step.Name} has no deploy parameters");
+        var service = p.Service ?? ServiceName(x.Trigger.Project);
+        var image = PublishedImage(x.Run) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
+        if (p.RequiresApproval && !x.Run.Approved(p.Environment))
+        {
+            await x.EmitAsync(new ApprovalRequested
+            {
+                RunId = x.RunId, Environment = p.Environment, Service = service, Stage = x.Stage.Name, Step = x.Step.Name, Image = image,
+                RequestedAt = x.StartedAt,
+            }, "approval");
+            logger.LogInformation("run {RunId}: {Environment} rollout of {Service} waits for approval", x.RunId, p.Environment, service);
+            return StepResult.Wait();
+        }
+
+        var env = options.Value.For(p.Environment);
+        var current = await config.GetAsync(p.Environment, service, ct);
+        var next = new ServiceValues
+        {
+            Image = $"{image.Uri}@{image.Digest}", Replicas = env.Replicas, Port = SmokePort(x.Run) ?? current?.Port ?? 8080,
+            Probes = new ProbeValues { Readiness = SmokeHealthPath(x.Run) ?? "/_info", Liveness = SmokeHealthPath(x.Run) ?? "/_info" },
+            Resources = current?.Resources ?? new ResourceValues(), Env = current?.Env ?? new Dictionary<string, string>(),
+        };
+        var entry = await ledger.BeginAsync(x.RunId, p.Environment, service, current, next, ct);
+        var provenance = new DeploymentProvenance(x.RunId, null, x.Trigger.Change, x.Trigger.Patchset, x.Trigger.Revision,
+            x.Trigger.RequestedBy?.Username ?? x.Trigger.RequestedBy?.Name);
+        var revision = await config.RecordAsync(p.Environment, service, entry.New, provenance, ct);
+        await ledger.SetRevisionAsync(x.RunId, p.Environment, revision, ct);
+
+        var spec = entry.New.ToDeploymentSpec(p.Environment, service);
+        var previous = entry.Previous?.ToDeploymentSpec(p.Environment, service);
+        var phases = p.Rollout is { Count: > 0 } r ? r : [new RolloutPhase { Stage = RolloutStage.Full, Percentage = 100 }];
+        var timeout = TimeSpan.FromSeconds(env.TimeoutSeconds);
+        for (var i = 0; i < phases.Count; i++)
+        {
+            var phase = phases[i];
+            var started = clock.GetUtcNow();
+            await x.EmitAsync(new DeployStarted
+            {
+                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, Environment = p.Environment,
+                Service = service, RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
+            }, phase.Stage.ToString());
+            var result = await backend.ApplyAsync(spec, previous, phase.Stage, phase.Percentage, timeout, ct);
+            var now = clock.GetUtcNow();
+            if (!result.Healthy)
+                return await RollBackAsync(x, p.Environment, service, image, phase, spec, previous, result.Reason ?? "unhealthy", timeout, ct);
+            var succeeded = new DeploySucceeded
+            {
+                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, FinishedAt = now,
+                DurationMs = (long)(now - started).TotalMilliseconds, Environment = p.Environment, Service = service,
+                RolloutStage = phase.Stage, Percentage = i == phases.Count - 1 ? 100 : Math.Min(phase.Percentage, 99), Image = image,
+                ConfigRevision = revision,
+            };
+            logger.LogInformation("run {RunId}: {Service} {Stage} in {Environment}: {Instances}", x.RunId, service, phase.Stage, p.Environment,
+                string.Join(", ", result.Instances.Select(s => $"{s.Name} {s.Endpoint}")));
+            if (i == phases.Count - 1) return StepResult.Succeeded(succeeded);
+            await x.EmitAsync(succeeded, phase.Stage.ToString());
+        }
+        throw new InvalidOperationException("unreachable: a rollout has at least one stage");
+    }
+
+    public object Failure(StepExecution x, string reason)
+    {
+        var now = clock.GetUtcNow();
+        var p = x.Step.Deploy!;
+        return new DeployFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Environment = p.Environment,
+            Service = p.Service ?? ServiceName(x.Trigger.Project), RolloutStage = RolloutStage.Full, Percentage = 100,
+            Image = PublishedImage(x.Run), Reason = reason,
+        };
+    }
+
+    private async Task<StepResult> RollBackAsync(StepExecution x, string environment, string service, ContainerImage image, RolloutPhase phase,
+        DeploymentSpec spec, DeploymentSpec? previous, string reason, TimeSpan timeout, CancellationToken ct)
+    {
+        logger.LogWarning("run {RunId}: {Service} {Stage} in {Environment} failed: {Reason}; rolling back", x.RunId, service, phase.Stage,
+            environment, reason);
+        var back = await backend.RollbackAsync(spec, previous, timeout, ct);
+        var revert = await config.RevertLastAsync(environment, service, $"rollout failed: {reason}",
+            new DeploymentProvenance(x.RunId, null, x.Trigger.Change, x.Trigger.Patchset, x.Trigger.Revision, "slipway"), ct);
+        var now = clock.GetUtcNow();
+        await x.EmitAsync(new RollbackPerformed
+        {
+            Environment = environment, Service = service, Uri = image.Uri, FromDigest = image.Digest,
+            ToDigest = previous is null ? null : DigestOf(previous.Image), Reason = RollbackReason.Automatic,
+            Detail = $"{phase.Stage} failed: {reason}", PerformedAt = now, ConfigRevision = revert,
+        }, "rollback");
+        var failed = new DeployFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Environment = environment, Service = service,
+            RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image, RolledBack = back.Healthy,
+            Reason = $"{phase.Stage} rollout to {environment} failed: {reason}" + (back.Healthy ? "; rolled back" : $"; rollback also failed: {back.Reason}"),
+        };
+        return StepResult.Failed(failed, failed.Reason);
+    }
+
+    /// <summary>The image of the run's last publish step.</summary>
+    public static ContainerImage? PublishedImage(RunState run) =>
+        run.Progress.Steps.Where(s => s.Step.Kind == StepKind.Publish).Select(s => run.ResultOf<PublishSucceeded>(s.Step.Name)?.Image)
+            .LastOrDefault(i => i is not null);
+
+    private static int? SmokePort(RunState run) => run.Progress.Steps.Select(s => s.Step.Smoke?.Port).LastOrDefault(p => p is not null);
+
+    private static string? SmokeHealthPath(RunState run) =>
+        run.Progress.Steps.Select(s => s.Step.Smoke?.HealthPath).LastOrDefault(p => p is not null);
+
+    private static string? DigestOf(string imageByDigest) => imageByDigest.LastIndexOf('@') is var at and > 0 ? imageByDigest[(at + 1)..] : null;
+
+    /// <summary>A service name from a Gerrit project: its last path segment, lower case, [a-z0-9-].</summary>
+    public static string ServiceName(string project)
+    {
+        var last = project.TrimEnd('/').Split('/')[^1].ToLowerInvariant();
+        var s = new string(last.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+        return s.Length == 0 ? "service" : s[..Math.Min(s.Length, 63)];
+    }
+}

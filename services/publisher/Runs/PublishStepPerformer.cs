@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+using Slipway.Publisher.Registry;
+
+namespace Slipway.Publisher.Runs;
+
+/// <summary>
+/// Publish steps: the built production image pushed to the registry, tagged <c>&lt;UTC timestamp&gt;-&lt;stage&gt;</c>
+/// and with the commit SHA (never <c>latest</c>), then older tags pruned. The timestamp is the run's start,
+/// so a retried or re-delivered publish computes the same tags and pushes nothing new.
+/// </summary>
+public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionCleaner retention, TimeProvider clock,
+    ILogger<PublishStepPerformer> logger) : IStepPerformer
+{
+    public StepKind Kind => StepKind.Publish;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Publish ?? new PublishParams();
+        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
+                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        string repository;
+        IReadOnlyList<string> tags;
+        try
+        {
+            repository = PublishTags.RepositoryName(x.Trigger.Project, p.Name);
+            tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, p.Tags);
+        }
+        catch (PublishException e)
+        {
+            return Failed(x, image.ImageId, null, e.Message);
+        }
+        await x.EmitAsync(new PublishStarted
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, Uri = repository,
+            Tags = tags,
+        });
+
+        PublishResult result;
+        try
+        {
+            result = await publisher.PublishAsync(image.ImageId, repository, tags, ct);
+        }
+        catch (PublishException e)
+        {
+            return Failed(x, image.ImageId, repository, e.Message);
+        }
+        catch (RegistryException e) when (e.IsAuthenticationFailure)
+        {
+            return Failed(x, image.ImageId, repository, e.Message);
+        }
+        logger.LogInformation("run {RunId}: published {Uri}@{Digest} as {Tags} (pushed {Pushed})", x.RunId, result.Image.Uri, result.Image.Digest,
+            string.Join(", ", result.Image.Tags), result.Pushed.Count == 0 ? "nothing new" : string.Join(", ", result.Pushed));
+        try
+        {
+            await retention.ApplyAsync(repository, ct);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException)
+        {
+            // Pruning old tags is housekeeping: the image is published either way, and the next publish prunes again.
+            logger.LogWarning("retention of {Repository} failed: {Message}", repository, e.Message);
+        }
+        var now = clock.GetUtcNow();
+        return StepResult.Succeeded(new PublishSucceeded
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), ImageId = image.ImageId, Image = result.Image,
+        });
+    }
+
+    public object Failure(StepExecution x, string reason) =>
+        FailedEvent(x, x.Run.ImageFor(x.Stage, x.Step, x.Step.Publish?.ImageFrom)?.ImageId, null, reason);
+
+    private StepResult Failed(StepExecution x, string imageId, string? uri, string reason) =>
+        StepResult.Failed(FailedEvent(x, imageId, uri, reason), reason);
+
+    private PublishFailed FailedEvent(StepExecution x, string? imageId, string? uri, string reason)
+    {
+        var now = clock.GetUtcNow();
+        return new PublishFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), ImageId = imageId, Uri = uri,
+            Reason = reason.Length > 4096 ? reason[..4095] + "…" : reason,
+        };
+    }
+}

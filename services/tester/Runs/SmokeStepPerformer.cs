@@ -1,0 +1,60 @@
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+using Slipway.Tester.Smoke;
+
+namespace Slipway.Tester.Runs;
+
+/// <summary>Smoke steps: the production image started in isolation and checked from outside (service-checker contract).</summary>
+public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : IStepPerformer
+{
+    public StepKind Kind => StepKind.Smoke;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Smoke ?? new SmokeParams();
+        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
+                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        await x.EmitAsync(new SmokeTestStarted
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
+        });
+        var request = new SmokeRequest
+        {
+            Image = image.ImageId,
+            Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
+        };
+        if (p.Port is { } port) request = request with { ContainerPort = port };
+        if (p.SpecPath is { } spec) request = request with { SpecPath = spec };
+        if (p.HealthPath is { } health) request = request with { ReadinessPath = health, LivenessPath = health };
+        if (p.TimeoutMs is { } ms) request = request with { StartTimeout = TimeSpan.FromMilliseconds(ms) };
+        var result = await smoke.RunAsync(request, ct);
+        var now = clock.GetUtcNow();
+        var duration = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds);
+        var checks = result.Checks.Take(100).ToList();
+        if (result.Succeeded)
+            return StepResult.Succeeded(new SmokeTestSucceeded
+            {
+                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
+                ImageId = image.ImageId, ChecksPassed = result.ChecksPassed, ChecksFailed = result.ChecksFailed, Checks = checks,
+            });
+        var reason = result.Reason ?? "the smoke test failed";
+        return StepResult.Failed(new SmokeTestFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
+            ImageId = image.ImageId, ChecksPassed = result.ChecksPassed, ChecksFailed = result.ChecksFailed, Checks = checks, Reason = reason,
+            OutputTail = result.OutputTail,
+        }, reason);
+    }
+
+    public object Failure(StepExecution x, string reason)
+    {
+        var now = clock.GetUtcNow();
+        return new SmokeTestFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds),
+            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Smoke?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64),
+            ChecksPassed = 0, ChecksFailed = 0, Reason = reason,
+        };
+    }
+}

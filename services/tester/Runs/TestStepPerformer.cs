@@ -1,0 +1,53 @@
+using Slipway.Contracts;
+using Slipway.Hosting.Runs;
+using Slipway.Tester.Testing;
+
+namespace Slipway.Tester.Runs;
+
+/// <summary>Test steps: the built image's entry point, isolated; the exit code decides.</summary>
+public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, TimeProvider clock) : IStepPerformer
+{
+    public StepKind Kind => StepKind.Test;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Run ?? new RunParams();
+        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
+                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        await x.EmitAsync(new TestStarted
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
+        });
+        var result = await runner.RunAsync(new TestRunRequest
+        {
+            Image = image.ImageId, Arguments = p.Arguments, Env = p.Env, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
+            TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
+            Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
+        }, ct);
+        var now = clock.GetUtcNow();
+        var duration = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds);
+        if (result.Succeeded)
+            return StepResult.Succeeded(new TestSucceeded
+            {
+                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
+                ImageId = image.ImageId, ExitCode = result.ExitCode ?? 0, OutputTail = result.OutputTail,
+            });
+        var reason = result.Reason ?? $"tests exited with code {result.ExitCode}";
+        return StepResult.Failed(new TestFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
+            ImageId = image.ImageId, ExitCode = result.ExitCode, TimedOut = result.TimedOut, Reason = reason, OutputTail = result.OutputTail,
+        }, reason);
+    }
+
+    public object Failure(StepExecution x, string reason)
+    {
+        var now = clock.GetUtcNow();
+        return new TestFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds),
+            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Run?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64), Reason = reason,
+        };
+    }
+}

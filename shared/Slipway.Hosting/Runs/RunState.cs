@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Slipway.Contracts;
+using Slipway.Pipeline.Runs;
+
+namespace Slipway.Hosting.Runs;
+
+/// <summary>One step's outcome as this service saw it in the run's events; <see cref="Data"/> is the finishing event's data.</summary>
+public sealed record StepRecord(StepOutcome Outcome, int Attempt, long? DurationMs, JsonElement? Data);
+
+/// <summary>A run as one stage service knows it: the plan, the steps that finished, approvals, and whether it ended.</summary>
+public sealed record RunState(string RunId, RunStarted Started, IReadOnlyDictionary<string, StepRecord> Steps,
+    IReadOnlyDictionary<string, string> Approvals, RunOutcome? Outcome)
+{
+    public PlanProgress Progress => new(Started.Plan);
+
+    public IReadOnlySet<string> Succeeded =>
+        Steps.Where(s => s.Value.Outcome == StepOutcome.Succeeded).Select(s => s.Key).ToHashSet();
+
+    /// <summary>The finishing event data of a succeeded step, read as <typeparamref name="T"/> (e.g. a build's image).</summary>
+    public T? ResultOf<T>(string stepName) where T : class =>
+        Steps.TryGetValue(stepName, out var record) && record.Data is { } data ? data.Deserialize<T>(ContractJson.Options) : null;
+
+    /// <summary>
+    /// The image a step works on: the build step named by <paramref name="imageFrom"/>, else the last build step
+    /// before it in its stage, else the last build of the run's earlier stages.
+    /// </summary>
+    public BuildSucceeded? ImageFor(PlanStage stage, PlanStep step, string? imageFrom)
+    {
+        if (imageFrom is not null) return ResultOf<BuildSucceeded>(imageFrom);
+        var before = Progress.Steps.TakeWhile(s => s.Step.Name != step.Name).Where(s => s.Step.Kind == StepKind.Build).ToList();
+        var source = before.LastOrDefault(s => s.Stage.Name == stage.Name);
+        if (source.Step is null) source = before.LastOrDefault();
+        return source.Step is null ? null : ResultOf<BuildSucceeded>(source.Step.Name);
+    }
+
+    /// <summary>True when the environment's approval was granted (approvals are per run and environment).</summary>
+    public bool Approved(string environment) => Approvals.TryGetValue(environment, out var state) && state == "granted";
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Slipway.Contracts;
+using Slipway.Messaging;
+using Slipway.Storage;
+using Slipway.Storage.Jobs;
+
+namespace Slipway.Hosting.Runs;
+
+public static class RunTrackingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Makes the service a stage service: it follows runs on <c>pipeline.events</c> (through
+    /// <see cref="StageEventHandler"/>, in its own consumer or one that delegates to it) and performs its
+    /// steps with the registered <see cref="IStepPerformer"/>s as jobs.
+    /// </summary>
+    public static IServiceCollection AddRunTracking(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddMigrationsFrom(typeof(RunStateStore).Assembly);
+        services.AddSingleton<RunStateStore>();
+        services.AddSingleton<RunEventFactory>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddScoped<StageEventHandler>();
+        services.AddSingleton<IJobHandler, StepJobHandler>();
+        services.AddJobWorkers(configuration);
+        return services;
+    }
+
+    /// <summary>The usual consumer of a stage service: <see cref="StageEventHandler"/> on <c>pipeline.events</c>.</summary>
+    public static IServiceCollection AddStageEventConsumer(this IServiceCollection services, string consumerName) =>
+        services.AddEventConsumer<StageEventHandler>(consumerName, Topics.PipelineEvents);
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Slipway.Contracts;
+using Slipway.Messaging;
+using Slipway.Pipeline.Runs;
+using Slipway.Storage.Jobs;
+
+namespace Slipway.Hosting.Runs;
+
+/// <summary>
+/// Follows runs through <c>pipeline.events</c> and records a step job when one of this service's steps
+/// becomes due (design.md, "Who moves a run forward"). Runs in the consumer's transaction, so the inbox,
+/// the run state and the job are written together; the job's dedupe key makes a re-delivered event harmless.
+/// </summary>
+public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumerable<IStepPerformer> performers) : IIntegrationEventHandler
+{
+    private readonly HashSet<StepKind> _kinds = performers.Select(p => p.Kind).ToHashSet();
+
+    public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
+    {
+        if (envelope.RunId is not { } runId) return;
+        var tx = context.Transaction;
+        if (envelope.Type == EventTypes.NameOf<RunStarted>())
+        {
+            await runs.StartAsync(tx, runId, envelope.DataAs<RunStarted>(), ct);
+        }
+        else if (envelope.Type == EventTypes.NameOf<RunFinished>())
+        {
+            await runs.EndAsync(tx, runId, envelope.DataAs<RunFinished>().Outcome, ct);
+            await jobs.CancelRunAsync(tx, runId, ct);
+            return;
+        }
+        else if (envelope.Type == EventTypes.NameOf<ApprovalGranted>())
+        {
+            await runs.RecordApprovalAsync(tx, runId, envelope.DataAs<ApprovalGranted>().Environment, "granted", ct);
+        }
+        else if (StepEventKinds.Parse(envelope.Type) is var (kind, phase) && phase != StepEventKinds.Phase.Started)
+        {
+            var data = envelope.Data;
+            // A rollout reports each stage; the deploy step is done when the last one (100 %) is.
+            if (kind == StepKind.Deploy && phase == StepEventKinds.Phase.Succeeded && data.GetProperty("percentage").GetInt32() < 100) return;
+            var step = data.GetProperty("step").GetString()!;
+            var record = new StepRecord(phase == StepEventKinds.Phase.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed,
+                data.GetProperty("attempt").GetInt32(),
+                data.TryGetProperty("durationMs", out var ms) ? ms.GetInt64() : null, data.Clone());
+            await runs.RecordStepAsync(tx, runId, step, record, ct);
+            if (record.Outcome == StepOutcome.Failed) return; // the failing service ends the run
+        }
+
+        await ScheduleDueStepsAsync(context, runId, ct);
+    }
+
+    private async Task ScheduleDueStepsAsync(MessageContext context, string runId, CancellationToken ct)
+    {
+        if (_kinds.Count == 0) return;
+        var run = await runs.GetAsync(context.Transaction, runId, ct);
+        if (run is null || run.Outcome is not null) return;
+        if (run.Steps.Values.Any(s => s.Outcome == StepOutcome.Failed)) return;
+        foreach (var (_, step) in run.Progress.Ready(run.Succeeded))
+        {
+            if (!_kinds.Contains(step.Kind)) continue;
+            // A step that needs approval is scheduled twice: once to ask, once more after the approval.
+            var phase = step.Deploy is { RequiresApproval: true } deploy ? (run.Approved(deploy.Environment) ? ":approved" : ":awaiting") : "";
+            await jobs.EnqueueAsync(context.Transaction, StepJob.For(runId, step.Name, phase), ct);
+        }
+    }
+}
+
+/// <summary>The job that performs one step of a run.</summary>
+public static class StepJob
+{
+    public const string Kind = "step";
+
+    public sealed record Payload(string RunId, string Step);
+
+    public static NewJob For(string runId, string step, string phase = "") =>
+        new(Kind, $"step:{runId}:{step}{phase}", JsonSerializer.Serialize(new Payload(runId, step), ContractJson.Options), runId,
+            MaxAttempts: 3);
+}

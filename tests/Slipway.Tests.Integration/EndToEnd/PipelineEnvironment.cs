@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Slipway.Tests.Integration.Support;
+
+namespace Slipway.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// The six services as separate processes against the stand-in, the embedded Kafka and Postgres, the real
+/// Docker engine and registry, each with its own schema and the test's own topic prefix. Deployed containers
+/// get a per-test service name (from the project name), so they are found and removed even when the test fails.
+/// </summary>
+public sealed class PipelineEnvironment : IAsyncDisposable
+{
+    public static readonly (string Name, string Dir, string Assembly)[] Services =
+    [
+        ("gateway", "gerrit-gateway", "Slipway.GerritGateway"), ("builder", "builder", "Slipway.Builder"),
+        ("tester", "tester", "Slipway.Tester"), ("publisher", "publisher", "Slipway.Publisher"),
+        ("deployer", "deployer", "Slipway.Deployer"), ("reporter", "reporter", "Slipway.Reporter"),
+    ];
+
+    private readonly Dictionary<string, ServiceProcess> _running = new();
+    private readonly Dictionary<string, string?> _settings;
+    private readonly string _workDir;
+
+    public GerritServiceEnvironment Gerrit { get; }
+    public string Project { get; }
+    public string Service { get; }
+    public string Approver { get; } = "release-manager";
+    public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+    public string ConfigRepository { get; }
+    public string SchemaPrefix { get; }
+
+    private PipelineEnvironment(GerritServiceEnvironment gerrit, string project)
+    {
+        Gerrit = gerrit;
+        Project = project;
+        Service = project.Split('/')[^1];
+        SchemaPrefix = TestInfrastructure.UniqueName("e");
+        _workDir = Directory.CreateTempSubdirectory("slipway-e2e-").FullName;
+        ConfigRepository = Path.Combine(_workDir, "config-registry.git");
+        _settings = new Dictionary<string, string?>
+        {
+            ["Docker__Endpoint"] = Require("Docker__Endpoint"),
+            ["Registry__Url"] = Require("Registry__Url"),
+            ["Registry__Username"] = Require("Registry__Username"),
+            ["Registry__Password"] = Require("Registry__Password"),
+            ["Builder__WorkDir"] = Path.Combine(_workDir, "builder"),
+            ["ConfigRegistry__RepositoryUrl"] = ConfigRepository,
+            ["ConfigRegistry__WorkDir"] = Path.Combine(_workDir, "deployer"),
+            ["ConfigRegistry__CreateIfMissing"] = "true",
+            ["Deployer__Approvers__0"] = Approver,
+            [$"Deployer__ApiTokens__{Token}"] = Approver,
+            ["Deployer__Environments__staging__Replicas"] = "1",
+            ["Deployer__Environments__production__Replicas"] = "2",
+            ["Jobs__LeaseSeconds"] = "6",
+            ["Reporter__ProgressComments"] = "false",
+        };
+    }
+
+    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix)
+    {
+        var gerrit = await GerritServiceEnvironment.StartAsync();
+        var env = new PipelineEnvironment(gerrit, $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}");
+        try
+        {
+            await gerrit.Gerrit.CreateProjectAsync(env.Project);
+            foreach (var s in Services) env.Start(s.Name);
+            foreach (var s in env._running.Values) await s.WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (gerrit.Gerrit.StreamConnections == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+            return env;
+        }
+        catch
+        {
+            await env.DisposeAsync();
+            throw;
+        }
+    }
+
+    public string BaseImage => Require("Slipway__BaseImage");
+
+    public ServiceProcess this[string name] => _running[name];
+
+    public string UrlOf(string name) => $"http://127.0.0.1:{_running[name].Port}";
+
+    public void Start(string name)
+    {
+        var (_, dir, assembly) = Services.Single(s => s.Name == name);
+        _running[name] = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings);
+    }
+
+    /// <summary>kill -9 and start again with the same settings (same schema and consumer group).</summary>
+    public async Task KillAndRestartAsync(string name)
+    {
+        _running[name].KillHard();
+        await _running[name].WaitForExitAsync(TimeSpan.FromSeconds(10));
+        Start(name);
+        await _running[name].WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public string Output => Gerrit.Output;
+
+    /// <summary>The configuration registry's commits touching a values file, newest first: subject and body.</summary>
+    public string[] ConfigLog(string environment) => Git(ConfigRepository, "log", "--format=%s%n%b%x1e", "--",
+        $"environments/{environment}/{Service}.yaml").Split('\u001e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public static string Git(string repo, params string[] args)
+    {
+        var info = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("--git-dir");
+        info.ArgumentList.Add(repo);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output;
+    }
+
+    /// <summary>Names of the deployed containers of this test's service, running or not.</summary>
+    public async Task<string[]> DeployedContainersAsync(string? environment = null)
+    {
+        var filter = environment is null ? [] : new[] { "--filter", $"label=slipway.environment={environment}" };
+        var result = await Slipway.Embedded.ProcessRunner.RunAsync("docker",
+            ["ps", "--format", "{{.Names}}", "--filter", $"label=slipway.service={Service}", .. filter]);
+        return result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order().ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gerrit.DisposeAsync();
+        var ids = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=slipway.service={Service}"]);
+        var list = ids.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rm", "-f", .. list]);
+        // Images the builder made for this test's runs (labelled with the project).
+        var images = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["images", "-q", "--filter", $"label=slipway.project={Project}"]);
+        var imageIds = images.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+        if (imageIds.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rmi", "-f", .. imageIds]);
+        try { Directory.Delete(_workDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static string Require(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
+        ? v : throw new InvalidOperationException($"{name} is not set: run the tests through `./slipway test`");
+}
