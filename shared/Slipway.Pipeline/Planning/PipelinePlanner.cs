@@ -1,0 +1,314 @@
+using Slipway.Contracts;
+
+namespace Slipway.Pipeline.Planning;
+
+/// <summary>
+/// One PipelineLib pipeline → a <see cref="RunPlan"/>: stages walked in the execution graph's topological order
+/// so that <c>${...}</c> sees exactly what PipelineLib's <c>ExecutionContext</c> would, each stage's steps in
+/// PipelineLib's fixed order (build, run, copy, publish, promote, deploy, exports, trigger).
+/// </summary>
+internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles files, PlanningContext context, PlanningOptions options)
+{
+    private static readonly string[] PublishOutputs = ["imageName", "imageFullName", "imageTag", "imageTags", "publishedImage"];
+
+    private readonly BindingStore _store = new();
+    private readonly HashSet<string> _stepNames = new(StringComparer.Ordinal);
+    private ExecutionGraph _graph = null!;
+    private string _directory = ".";
+
+    private string Timestamp => context.Now.UtcDateTime.ToString("yyyy-MM-dd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+
+    public RunPlan Plan()
+    {
+        try
+        {
+            return PlanUnchecked();
+        }
+        catch (PipelineConfigException e)
+        {
+            throw new PipelineConfigException($"pipeline `{pipeline.Name}`: {e.Message}", e.Line);
+        }
+    }
+
+    private RunPlan PlanUnchecked()
+    {
+        var arcs = PipelineValidator.ExecutionArcs(pipeline, out _) ?? [pipeline.Stages.Select(s => s.Name).ToList()];
+        _graph = ExecutionGraph.FromArcs(arcs);
+        var frames = _graph.Stack();
+        if (pipeline.Directory is { } dir)
+            _directory = RepoPath.Resolve(".", dir.Render(), out var err) ?? throw new PipelineConfigException($"`directory` {err}", dir.Line);
+        BindSetup();
+
+        var planned = new Dictionary<string, PlanStage>(StringComparer.Ordinal);
+        foreach (var frame in frames)
+            foreach (var name in frame)
+            {
+                var defined = pipeline.Stages.FirstOrDefault(s => s.Name == name);
+                try
+                {
+                    // A node named only in `execution` is an empty stage: no shorthand defaults.
+                    planned[name] = PlanStage(defined ?? new StageDefinition(name, 0), defined is not null);
+                }
+                catch (PipelineConfigException e)
+                {
+                    throw new PipelineConfigException($"stage `{name}`: {e.Message}", e.Line);
+                }
+            }
+
+        // Declaration order, then the stages only `execution` names; stages outside the graph never run.
+        var order = pipeline.Stages.Select(s => s.Name).Where(planned.ContainsKey)
+            .Concat(_graph.Nodes.Where(n => pipeline.Stages.All(s => s.Name != n))).ToList();
+        return new RunPlan
+        {
+            Pipeline = pipeline.Name,
+            ConfigPath = PipelineConfig.DefaultPath,
+            Stages = order.Select(n => planned[n]).ToList(),
+            Graph = order.Select(n => new PlanGraphNode { Stage = n, DependsOn = _graph.Predecessors(n).ToList() }).ToList(),
+        };
+    }
+
+    private void BindSetup()
+    {
+        void Str(string key, string value) => _store.Bind("setup", key, new ConfigScalar(value, 0));
+        Str("pipeline", pipeline.Name);
+        Str("project", context.Project);
+        Str("projectShortName", Names.ProjectShortName(context.Project));
+        Str("commit", context.Revision);
+        Str("branch", context.Branch ?? "");
+        var tag = context.Tag ?? "";
+        Str("tag", tag.StartsWith("refs/tags/", StringComparison.Ordinal) ? tag["refs/tags/".Length..] : tag);
+        Str("timestamp", Timestamp);
+        _store.Bind("setup", "imageLabels", new ConfigMap(
+        [
+            new ConfigEntry("ci.project", 0, new ConfigScalar(context.Project, 0)),
+            new ConfigEntry("ci.pipeline", 0, new ConfigScalar(pipeline.Name, 0)),
+            new ConfigEntry("zuul.commit", 0, new ConfigScalar(context.Revision, 0)),
+        ], 0));
+        foreach (var (k, v) in options.Params ?? new Dictionary<string, string>()) Str("params." + k, v);
+    }
+
+    private PlanStage PlanStage(StageDefinition stage, bool defined)
+    {
+        var s = stage.Name;
+        var interp = new Interpolator(_store, _graph, s, options.Limits);
+        _store.Bind(s, "stage", new ConfigScalar(s, 0));
+        var steps = new List<PlanStep>();
+        var build = stage.Build;
+        var run = stage.Run;
+        if (defined && stage.IsShorthand)
+        {
+            build = new ConfigScalar("${.stage}", stage.Line);
+            run = new ConfigScalar(true, stage.Line);
+        }
+
+        if (build is { IsTruthy: true }) steps.Add(Build(stage, build, interp));
+        if (run is { IsTruthy: true }) steps.Add(Run(s, run, interp));
+        if (stage.Copy is { IsTruthy: true }) throw Unsupported("copy", stage.Copy);
+        if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image) steps.Add(Publish(s, image, interp));
+        if (stage.Promote is { IsTruthy: true }) steps.AddRange(Promote(s, stage.Promote, interp));
+        if (stage.Deploy is { IsTruthy: true }) steps.Add(Deploy(s, (ConfigMap)stage.Deploy, interp));
+        if (stage.Exports is ConfigMap exports)
+            foreach (var e in exports.Entries)
+                _store.Bind(s, e.Key, Field($"exports.{e.Key}", () => interp.Interpolate(e.Value), allowWholeRuntime: true));
+        if (stage.Trigger is { IsTruthy: true }) throw Unsupported("trigger", stage.Trigger);
+        // notify: accepted, validated by the parser, not acted on (no service sends stage-failure mail yet).
+
+        foreach (var step in steps)
+            if (!_stepNames.Add(step.Name)) throw new PipelineConfigException($"step name `{step.Name}` is used twice in the plan");
+        return new PlanStage { Name = s, Steps = steps };
+    }
+
+    private PlanStep Build(StageDefinition stage, ConfigValue build, Interpolator interp)
+    {
+        var s = stage.Name;
+        var value = Field("build", () => interp.Interpolate(build));
+        string variant, context = ".";
+        if (value is ConfigMap m)
+        {
+            variant = m.Get("variant") is { } v ? Text(v, "build.variant") : s;
+            if (m.Get("context") is { } c) context = Text(c, "build.context");
+            if (m.Get("excludes") is { IsTruthy: true } ex)
+                throw new PipelineConfigException("`build.excludes` is not supported by Slipway (it would replace the context's .dockerignore); put the exclusions in a .dockerignore in the build context", ex.Line);
+            // imagePullPolicy: accepted and ignored; the builder's policy decides when base images are pulled.
+        }
+        else variant = Text(value, "build");
+        if (variant.Length == 0) throw new PipelineConfigException("`build.variant` is empty", build.Line);
+
+        var blubberRaw = stage.Blubberfile ?? pipeline.Blubberfile ?? new ConfigScalar($"{pipeline.Name}/blubber.yaml", stage.Line);
+        var blubberPath = Text(Field("blubberfile", () => interp.Interpolate(blubberRaw)), "blubberfile");
+        var blubberfile = RepoPath.Resolve(".pipeline", blubberPath, out var err)
+            ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
+        var contextPath = RepoPath.Resolve(_directory, context, out err)
+            ?? throw new PipelineConfigException($"`build.context` {err}", build.Line);
+        files.Variant(blubberfile, variant);
+
+        _store.BindRuntime(s, "imageID");
+        _store.BindRuntime(s, "imageLocalName");
+        return new PlanStep
+        {
+            Name = $"{s}-build", Kind = StepKind.Build,
+            Build = new BuildParams { Variant = variant, Blubberfile = blubberfile, Context = contextPath },
+        };
+    }
+
+    private PlanStep Run(string s, ConfigValue run, Interpolator interp)
+    {
+        var m = run as ConfigMap ?? new ConfigMap([], run.Line);
+        if (m.Entries.Count > 0 && m.Entries.All(e => e.Key.StartsWith('$')))
+            m = Field("run", () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
+        var imageFrom = ImageFrom(m.Get("image") ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
+
+        IReadOnlyList<string>? arguments = null;
+        if (m.Get("arguments") is { } args)
+        {
+            var list = Field("run.arguments", () => interp.Interpolate(args)) as ConfigList
+                ?? throw new PipelineConfigException("`run.arguments` must be a list", args.Line);
+            arguments = list.Items.Select(i => i.Render()).ToList();
+        }
+        IReadOnlyDictionary<string, string>? env = null;
+        if (m.Get("env") is { } envNode)
+        {
+            var map = Field("run.env", () => interp.Interpolate(envNode)) as ConfigMap
+                ?? throw new PipelineConfigException("`run.env` must be a mapping", envNode.Line);
+            env = map.Entries.ToDictionary(e => e.Key, e => e.Value.Render());
+        }
+        if (m.Get("credentials") is ConfigList { Items.Count: > 0 } creds)
+        {
+            var id = (creds.Items[0] as ConfigMap)?.Get("id")?.Render() ?? "";
+            throw new PipelineConfigException($"Invalid Credential: '{id}' (Slipway gives run steps no credentials)", creds.Line);
+        }
+        int? tail = null;
+        if (m.Get("tail") is { } tailNode)
+        {
+            var t = Field("run.tail", () => interp.Interpolate(tailNode));
+            tail = int.TryParse(t.Render(), out var n) && n is >= 0 and <= 10_000 ? n
+                : throw new PipelineConfigException("`run.tail` must be an integer from 0 to 10000", tailNode.Line);
+        }
+        _store.BindRuntime(s, "container");
+        _store.BindRuntime(s, "output");
+        return new PlanStep
+        {
+            Name = $"{s}-run", Kind = StepKind.Test,
+            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail },
+        };
+    }
+
+    private PlanStep Publish(string s, ConfigValue image, Interpolator interp)
+    {
+        var m = image as ConfigMap ?? new ConfigMap([], image.Line);
+        var imageFrom = ImageFrom(m.Get("id") ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
+        var name = Names.ImagePart(Text(Field("publish.image.name", () => interp.Interpolate(m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line))), "publish.image.name"));
+        var project = Names.ImagePart(context.Project);
+        var shortName = Names.ImagePart(Names.ProjectShortName(context.Project));
+        if (name != project && name != shortName && !name.StartsWith(project + "-", StringComparison.Ordinal) && !name.StartsWith(shortName + "-", StringComparison.Ordinal))
+            throw new PipelineConfigException($"image name `{name}` must match or be prefixed by the full or short project name (`{project}` or `{shortName}`)", image.Line);
+
+        var primary = Names.ImagePart(Text(Field("publish.image.tag",
+            () => interp.Interpolate(m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line))), "publish.image.tag"));
+        var tagsValue = Field("publish.image.tags", () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
+        var extra = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items
+            .Select(t => Names.ImagePart(t.Render())).Prepend(primary);
+        // The publisher always pushes <timestamp>-<stage> and the commit SHA; Tags carries only what the config adds.
+        var always = Names.ImagePart($"{Timestamp}-{s}");
+        var tags = extra.Where(t => t.Length > 0 && t != always).Distinct().ToList();
+
+        foreach (var key in PublishOutputs) _store.BindRuntime(s, key);
+        return new PlanStep
+        {
+            Name = $"{s}-publish", Kind = StepKind.Publish,
+            Publish = new PublishParams { ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null },
+        };
+    }
+
+    private IEnumerable<PlanStep> Promote(string s, ConfigValue promote, Interpolator interp)
+    {
+        var items = promote is ConfigScalar { Value: true }
+            ? [new ConfigMap([], promote.Line)]
+            : (Field("promote", () => interp.Interpolate(promote)) as ConfigList
+               ?? throw new PipelineConfigException("`promote` must be true or a list", promote.Line)).Items;
+        // Each item's version defaults to ${.imageTag}: the stage must publish first, as PipelineLib would find out.
+        Field("promote.version", () => interp.InterpolateString("${.imageTag}", promote.Line), allowWholeRuntime: true);
+        var steps = new List<PlanStep>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i] as ConfigMap ?? throw new PipelineConfigException($"`promote[{i}]` must be a mapping", items[i].Line);
+            var chart = Text(item.Get("chart") ?? Field("promote.chart", () => interp.InterpolateString("${setup.projectShortName}")), $"promote[{i}].chart");
+            var environments = item.Get("environments") is { } envs
+                ? (envs as ConfigList ?? throw new PipelineConfigException($"`promote[{i}].environments` must be a list", envs.Line)).Items.Select(e => e.Render()).ToList()
+                : [];
+            steps.Add(new PlanStep
+            {
+                Name = i == 0 ? $"{s}-promote" : $"{s}-promote-{i + 1}", Kind = StepKind.Promote,
+                Promote = new PromoteParams { Chart = chart, Environments = environments },
+            });
+        }
+        return steps;
+    }
+
+    private PlanStep Deploy(string s, ConfigMap deploy, Interpolator interp)
+    {
+        // The deployer rolls out the image this run published: image and tag must name publish outputs.
+        foreach (var (key, dflt, ok) in new[] { ("image", "${.imageName}", new[] { "imageName", "imageFullName", "publishedImage" }), ("tag", "${.imageTag}", new[] { "imageTag" }) })
+        {
+            var v = Field($"deploy.{key}", () => interp.Interpolate(deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line)), allowWholeRuntime: true);
+            if (v is not ConfigRuntime r || !ok.Contains(r.Key))
+                throw new PipelineConfigException($"`deploy.{key}` must be the image published in this run (`{dflt}`); Slipway deploys only images it published", deploy.Line);
+        }
+        var chart = (ConfigMap)deploy.Get("chart")!;
+        var service = Text(Field("deploy.chart.name", () => interp.Interpolate(chart.Get("name") ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
+        // cluster, test, timeout, chart.version, overrides: checked for valid expressions, not carried by the plan yet.
+        foreach (var key in new[] { "cluster", "overrides" })
+            if (deploy.Get(key) is { } x) Field($"deploy.{key}", () => interp.Interpolate(x));
+        if (chart.Get("version") is { } ver) Field("deploy.chart.version", () => interp.Interpolate(ver));
+        _store.BindRuntime(s, "releaseName");
+        return new PlanStep
+        {
+            Name = $"{s}-deploy", Kind = StepKind.Deploy,
+            Deploy = new DeployParams { Environment = options.DeployEnvironment, Service = Names.Service(service), RequiresApproval = false },
+        };
+    }
+
+    /// <summary><c>${.imageID}</c> or <c>${&lt;stage&gt;.imageID}</c> (possibly through exports) → that stage's build step.</summary>
+    private string ImageFrom(ConfigValue raw, string field, Interpolator interp)
+    {
+        var v = Field(field, () => interp.Interpolate(raw), allowWholeRuntime: true);
+        if (v is ConfigRuntime { Key: "imageID" } r) return $"{r.Stage}-build";
+        throw new PipelineConfigException($"`{field}` must be the image a build in this run produced (`${{.imageID}}` or `${{<stage>.imageID}}`); Slipway runs only images it built", raw.Line);
+    }
+
+    /// <summary>Interpolates one field; a runtime value where the plan needs a real one is refused naming the field.</summary>
+    private static ConfigValue Field(string field, Func<ConfigValue> interpolate, bool allowWholeRuntime = false)
+    {
+        ConfigValue v;
+        try
+        {
+            v = interpolate();
+        }
+        catch (RuntimeReferenceException e)
+        {
+            throw RuntimeRefused(field, e.Reference);
+        }
+        if (!(allowWholeRuntime && v is ConfigRuntime) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference);
+        return v;
+    }
+
+    private static ConfigRuntime? FindRuntime(ConfigValue v) => v switch
+    {
+        ConfigRuntime r => r,
+        ConfigList l => l.Items.Select(FindRuntime).FirstOrDefault(x => x is not null),
+        ConfigMap m => m.Entries.Select(e => FindRuntime(e.Value)).FirstOrDefault(x => x is not null),
+        _ => null,
+    };
+
+    private static PipelineConfigException RuntimeRefused(string field, string reference) =>
+        new($"`{field}` uses `${{{reference}}}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there");
+
+    private static string Text(ConfigValue v, string field) => v switch
+    {
+        ConfigScalar { Value: string or long } s => s.Render(),
+        _ => throw new PipelineConfigException($"`{field}` must be a string, not a {v.TypeName}", v.Line),
+    };
+
+    private static PipelineConfigException Unsupported(string action, ConfigValue at) =>
+        new($"`{action}` is not supported by Slipway", at.Line);
+}

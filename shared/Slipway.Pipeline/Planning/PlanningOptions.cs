@@ -1,0 +1,46 @@
+using Slipway.Contracts;
+
+namespace Slipway.Pipeline.Planning;
+
+/// <summary>How the planner fills in what the repository does not say.</summary>
+public sealed record PlanningOptions
+{
+    public static readonly PlanningOptions Default = new();
+
+    /// <summary>Pipelines to run (PipelineLib's <c>PLIB_PIPELINE</c>); null runs every pipeline the trigger allows.</summary>
+    public IReadOnlyList<string>? Pipelines { get; init; }
+
+    /// <summary>Port smoke-tested when the production variant sets no integer <c>PORT</c> in <c>runs.environment</c>.</summary>
+    public int DefaultPort { get; init; } = 8080;
+
+    /// <summary>Canonical flow: the automatic environment.</summary>
+    public string StagingEnvironment { get; init; } = "staging";
+
+    /// <summary>Canonical flow: the environment that needs a human's approval.</summary>
+    public string ProductionEnvironment { get; init; } = "production";
+
+    /// <summary>Canonical flow: whether production waits for approval.</summary>
+    public bool ProductionRequiresApproval { get; init; } = true;
+
+    /// <summary>Canonical flow: staging's rollout (all at once).</summary>
+    public IReadOnlyList<RolloutPhase> StagingRollout { get; init; } = [new() { Stage = RolloutStage.Full, Percentage = 100 }];
+
+    /// <summary>Canonical flow: production's rollout, canary then partial then full.</summary>
+    public IReadOnlyList<RolloutPhase> ProductionRollout { get; init; } =
+    [
+        new() { Stage = RolloutStage.Canary, Percentage = 10 },
+        new() { Stage = RolloutStage.Partial, Percentage = 50 },
+        new() { Stage = RolloutStage.Full, Percentage = 100 },
+    ];
+
+    /// <summary>config.yaml <c>deploy</c>: PipelineLib installs into its CI namespace, so the environment is <c>ci</c>.</summary>
+    public string DeployEnvironment { get; init; } = "ci";
+
+    /// <summary>Job parameters, bound as <c>setup.params.&lt;NAME&gt;</c>.</summary>
+    public IReadOnlyDictionary<string, string>? Params { get; init; }
+
+    public PipelineConfigLimits Limits { get; init; } = PipelineConfigLimits.Default;
+
+    /// <summary>Limits for reading Blubber files.</summary>
+    public Slipway.BuildConfig.Limits BlubberLimits { get; init; } = Slipway.BuildConfig.Limits.Default;
+}

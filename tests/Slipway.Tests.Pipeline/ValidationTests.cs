@@ -1,0 +1,119 @@
+using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
+using static Slipway.Tests.Pipeline.Repo;
+
+namespace Slipway.Tests.Pipeline;
+
+public class ValidationTests
+{
+    private static string Err(string config, TriggerKind trigger = TriggerKind.Patchset) => Error(PlanConfig(config, trigger));
+
+    [Fact]
+    public void Reserved_names_and_execution_shape_are_reported_together()
+    {
+        var error = Err("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: setup
+                  - name: teardown
+                execution: [setup, teardown]
+            """);
+        Assert.Equal("""
+            Pipeline configuration validation failed:
+             - setup is a reserved stage name
+             - teardown is a reserved stage name
+             - `execution` graph must be a list of lists (graph branches)
+            """.ReplaceLineEndings("\n"), error);
+    }
+
+    [Fact]
+    public void Cycle_is_detected()
+    {
+        var error = Err("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages: [{name: unit}, {name: lint}]
+                execution:
+                  - [unit, lint]
+                  - [lint, unit]
+            """);
+        Assert.Equal("pipeline `p`: cycle detected in graph (digraph { unit -> lint; lint -> unit })", error);
+    }
+
+    [Theory]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        bulid: test\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0]: unknown key `bulid` (allowed: name, blubberfile, build, run, copy, publish, deploy, promote, notify, trigger, exports)")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        run: {image: x, argv: []}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].run: unknown key `argv` (allowed: image, arguments, env, credentials, tail)")]
+    [InlineData("pipelines:\n  p:\n    stage: []\n", ".pipeline/config.yaml: line 3: pipelines.p: unknown key `stage` (allowed: blubberfile, directory, fetch, notify, execution, stages)")]
+    [InlineData("pipeline: {}\n", ".pipeline/config.yaml: line 1: config: unknown key `pipeline` (allowed: pipelines)")]
+    [InlineData("pipelines:\n  p:\n    fetch: {depth: deep}\n    stages: [{name: s}]\n", ".pipeline/config.yaml: line 3: pipelines.p.fetch.depth: must be an integer from 0 to 1000000")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - build: test\n", ".pipeline/config.yaml: line 4: pipelines.p.stages[0]: `name` is required")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        deploy: {image: x}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].deploy: `chart` is required")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n      - name: s\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[1]: stage `s` is defined more than once")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: 'bad name'\n", ".pipeline/config.yaml: line 4: pipelines.p.stages[0].name: stage names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters")]
+    [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        run: {arguments: {$each: x}}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].run.arguments: a list comprehension needs `$each` and `$in`")]
+    [InlineData("pipelines:\n  p:\n    stages: []\n", ".pipeline/config.yaml: line 3: pipelines.p.stages: at least one stage is required")]
+    [InlineData("pipelines: [a]\n", ".pipeline/config.yaml: line 1: pipelines: must be a mapping, not a list")]
+    public void Schema_errors_name_the_key_and_line(string config, string expected) => Assert.Equal(expected, Err(config));
+
+    [Fact]
+    public void Inline_blubberfile_is_refused_clearly()
+    {
+        var error = Err("pipelines:\n  p:\n    blubberfile:\n      version: v4\n    stages: [{name: s}]\n");
+        Assert.Equal(".pipeline/config.yaml: line 4: pipelines.p.blubberfile: an inline Blubber config is not supported by Slipway; put it in a file under .pipeline/ and give that file's path", error);
+    }
+
+    [Fact]
+    public void Invalid_yaml_names_the_line()
+    {
+        var error = Err("pipelines:\n  p: [\n");
+        Assert.StartsWith(".pipeline/config.yaml: line ", error);
+        Assert.Contains("invalid YAML", error);
+    }
+
+    [Fact]
+    public void Rebinding_an_export_is_pipelinelibs_error()
+    {
+        var error = Err("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        exports: {imageID: x}\n");
+        Assert.Equal("pipeline `p`: stage `s`: 's' already has a value assigned to 'imageID'", error);
+    }
+
+    [Fact]
+    public void Unplannable_runtime_reference_names_the_field()
+    {
+        var error = Err("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: sequence
+                    build: test
+                    run: {tail: 3}
+                  - name: squares
+                    build: test
+                    run:
+                      arguments: {$each: n, $in: '${sequence.output}', $yield: '${.n}'}
+            """);
+        Assert.Equal("pipeline `p`: stage `squares`: `run.arguments` uses `${sequence.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", error);
+    }
+
+    [Fact]
+    public void Reading_a_stage_that_is_not_an_ancestor_is_refused()
+    {
+        var error = Err("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: a
+                    build: test
+                    exports: {v: x}
+                  - name: b
+                    build: '${a.v}'
+                execution: [[a], [b]]
+            """);
+        Assert.Equal("pipeline `p`: stage `b`: cannot access 'a.*' values since 'b' does not follow it in the graph 'digraph { a; b }'", error);
+    }
+}
