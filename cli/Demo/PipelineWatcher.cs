@@ -66,7 +66,7 @@ internal sealed class PipelineWatcher : IAsyncDisposable
             ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
         var detail = type switch
         {
-            _ when type.StartsWith("run.started") => $"{Get("plan") is { } ? PlanSummary(d) : ""}",
+            _ when type.StartsWith("run.started") => PlanSummary(d),
             _ when type.StartsWith("run.finished") => $"{Get("outcome")}{(Get("reason") is { } r ? ": " + r : "")}",
             _ when type.StartsWith("publish.succeeded") => $"{d.GetProperty("image").GetProperty("uri").GetString()} tags "
                 + string.Join(", ", d.GetProperty("image").GetProperty("tags").EnumerateArray().Select(t => t.GetString())),

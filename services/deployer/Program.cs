@@ -1,4 +1,3 @@
-using k8s;
 using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Deployer;
@@ -31,14 +30,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     {
         services.AddValidatedOptions<KubernetesOptions>(config, KubernetesOptions.Section);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<KubernetesOptions>>().Value);
-        services.AddSingleton<IKubernetes>(sp =>
-        {
-            var o = sp.GetRequiredService<KubernetesOptions>();
-            var k8sConfig = o.InCluster ? KubernetesClientConfiguration.InClusterConfig()
-                : o.Host is { Length: > 0 } host ? new KubernetesClientConfiguration { Host = host }
-                : KubernetesClientConfiguration.BuildConfigFromConfigFile(o.KubeconfigPath, o.Context);
-            return new Kubernetes(k8sConfig);
-        });
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesOptions>().CreateClient());
         services.AddSingleton<IDeploymentBackend, KubernetesBackend>();
     }
     else
