@@ -42,7 +42,12 @@ public sealed class ImagePublisher(IDockerClient docker, RegistryClient registry
         foreach (var tag in tags)
         {
             var manifest = await registry.GetManifestAsync(repository, tag, ct);
-            if (manifest?.ConfigDigest is { } config && string.Equals(config, image.ID, StringComparison.Ordinal))
+            // Same image: its config blob is the engine's image id (classic image store), or the engine
+            // remembers pushing exactly this manifest to this repository (containerd image store, where
+            // the image id is the manifest's own digest).
+            if (manifest is not null
+                && (string.Equals(manifest.ConfigDigest, image.ID, StringComparison.Ordinal)
+                    || image.RepoDigests?.Contains($"{target}@{manifest.Digest}") == true))
             {
                 present.Add(tag);
                 logger.LogInformation("{Target}:{Tag} already holds image {ImageId}; not pushing it again", target, tag, image.ID);

@@ -6,6 +6,11 @@ namespace Slipway.Publisher.Registry;
 /// Applies <see cref="RetentionPolicy"/> to one repository through the registry API: lists its tags,
 /// resolves each to its manifest digest, and deletes the manifests the policy lets go.
 /// Safe to repeat: a manifest already gone counts as deleted.
+/// <para>
+/// Not atomic (no registry offers that): a tag pushed between the listing and a delete is deleted
+/// with its manifest only if it points at an expired manifest, which only a re-publish of that very
+/// old image does. Run retention after a publish, from the same worker, and it cannot race its own pushes.
+/// </para>
 /// </summary>
 public sealed class RetentionCleaner(RegistryClient registry, PublisherOptions options, ILogger<RetentionCleaner> logger)
 {
