@@ -1,0 +1,28 @@
+using System.Text.RegularExpressions;
+using Slipway.Storage;
+
+namespace Slipway.Publisher;
+
+/// <summary>Configuration section <c>Publisher</c>: tagging and retention of published images.</summary>
+public sealed partial class PublisherOptions : IValidatableOptions
+{
+    public const string Section = "Publisher";
+
+    /// <summary>Keep this many of the newest <c>&lt;timestamp&gt;-&lt;stage&gt;</c> tags per repository (and their manifests).</summary>
+    public int KeepTags { get; set; } = 10;
+
+    /// <summary>Suffix of the timestamp tag: <c>&lt;UTC yyyy-MM-dd-HHmmss&gt;-&lt;Stage&gt;</c>.</summary>
+    public string Stage { get; set; } = "production";
+
+    public IEnumerable<string> Validate()
+    {
+        if (KeepTags is < 1 or > 1000) yield return $"Publisher:KeepTags must be between 1 and 1000 (is {KeepTags})";
+        if (string.IsNullOrEmpty(Stage) || !StagePattern().IsMatch(Stage))
+            yield return $"Publisher:Stage '{Stage}' is invalid (want lower case letters, digits, '.', '_' or '-', at most 64, starting with a letter or digit)";
+        else if (Stage == "latest")
+            yield return "Publisher:Stage must not be 'latest'";
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,63}$")]
+    private static partial Regex StagePattern();
+}
