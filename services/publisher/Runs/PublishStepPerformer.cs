@@ -27,7 +27,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
             repository = PublishTags.RepositoryName(x.Trigger.Project, p.Name);
             tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, p.Tags);
         }
-        catch (PublishException e)
+        catch (ArgumentException e)
         {
             return Failed(x, image.ImageId, null, e.Message);
         }
