@@ -81,6 +81,7 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
             {
                 var serviceIp = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false))
                     .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
+                if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
                 if (string.IsNullOrEmpty(serviceIp)) throw new InvalidOperationException($"service container has no address on {networkName}");
                 forwarderId = await StartForwarderAsync(id, labels, networkId!, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
                 hostPort = await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
@@ -109,6 +110,11 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
                     Method = "GET", PathTemplate = livenessPath, Expected = new ExpectedResponse(),
                 }, ct).ConfigureAwait(false), $"liveness GET {livenessPath}"));
             }
+        }
+        catch (ServiceExitedException e)
+        {
+            checks.Add(new SmokeCheck { Name = "readiness", Passed = false, Detail = e.Message, DurationMs = 0 });
+            failure = e.Message;
         }
         catch (DockerApiException e)
         {
@@ -169,10 +175,17 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
             var inspect = await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false);
             if (inspect.NetworkSettings?.Ports is { } ports && ports.TryGetValue(port, out var bindings) && bindings?.FirstOrDefault(b => b.HostIP == "127.0.0.1") is { HostPort: { Length: > 0 } hostPort })
                 return hostPort;
-            if (inspect.State is { Running: false }) throw new InvalidOperationException($"container exited (code {inspect.State.ExitCode}) before its port was published");
+            if (inspect.State is { Running: false }) await ThrowIfExitedAsync(containerId, ct).ConfigureAwait(false);
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
         throw new InvalidOperationException($"Docker published no 127.0.0.1 port for {port}");
+    }
+
+    /// <summary>The service (or forwarder) is gone: say how it ended instead of failing on a missing address or port.</summary>
+    private async Task ThrowIfExitedAsync(string containerId, CancellationToken ct)
+    {
+        var state = (await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false)).State;
+        if (state is { Running: false }) throw new ServiceExitedException(ServiceExitedException.Describe(state));
     }
 
     /// <summary>Polls the readiness path until 2xx; fails early when the container exits.</summary>
@@ -186,7 +199,7 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
             attempts++;
             var state = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false)).State;
             if (state is { Running: false })
-                return Check(false, $"service exited with code {state.ExitCode}{(state.OOMKilled ? " (out of memory)" : "")} before it became ready");
+                return Check(false, ServiceExitedException.Describe(state));
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

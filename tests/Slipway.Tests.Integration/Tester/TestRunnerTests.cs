@@ -36,7 +36,11 @@ public sealed class TestRunnerTests(TesterImages images)
         Assert.False(result.Succeeded);
         Assert.Equal(3, result.ExitCode);
         Assert.Equal("tests exited with code 3", result.Reason);
-        Assert.Equal("progress line 197\nprogress line 198\nprogress line 199\nprogress line 200\nFAIL: expected 2, got 3", result.OutputTail);
+        // stdout and stderr are separate pipes: their relative order at the end may vary by a line.
+        var lines = result.OutputTail!.Split('\n');
+        Assert.Equal(5, lines.Length);
+        Assert.Contains("FAIL: expected 2, got 3", lines);
+        Assert.Contains("progress line 200", lines);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
 
@@ -95,7 +99,8 @@ public sealed class TestRunnerTests(TesterImages images)
         Assert.True(result.Succeeded, result.Reason);
         Assert.NotNull(result.OutputTail);
         Assert.True(result.OutputTail!.Length <= Output.TailMaxChars);
-        Assert.EndsWith("repeats and repeats\ndone flooding", result.OutputTail);
+        Assert.EndsWith("\ndone flooding", result.OutputTail);
+        Assert.Contains("a line of output that repeats", result.OutputTail);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
 
