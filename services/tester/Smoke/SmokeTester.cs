@@ -1,0 +1,286 @@
+using System.Diagnostics;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+using Slipway.Contracts;
+using Slipway.Tester.Testing;
+
+namespace Slipway.Tester.Smoke;
+
+/// <summary>
+/// Starts a production image detached, in isolation, and checks it from outside: readiness, the service-checker
+/// contract (<see cref="ServiceChecker"/>), liveness. Its port is published on 127.0.0.1 only, on a port Docker
+/// chooses.
+/// <para>Network: Docker does not publish ports of a container on an <c>internal</c> network (tried on this
+/// engine, docker.io 20.10: the port map stays empty). So with <see cref="TesterOptions.SmokeForwarderImage"/>
+/// set, the service runs on a per-run internal network — no outbound traffic — and a trusted forwarder
+/// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port. Without it, the
+/// service runs on the default bridge with its port published on 127.0.0.1 (it can then reach out).</para>
+/// Every container and network created is removed, whatever happens.
+/// </summary>
+public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOptions options, ILogger<SmokeTester> logger)
+{
+    public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Image);
+        var stopwatch = Stopwatch.StartNew();
+        var livenessPath = request.LivenessPath ?? request.ReadinessPath;
+        if (request.ContainerPort is < 1 or > 65535) return Fail($"container port {request.ContainerPort} is not a port");
+        foreach (var path in new[] { request.ReadinessPath, request.SpecPath, livenessPath })
+            if (!path.StartsWith('/') || path.Length > 2048) return Fail($"path '{path}' must start with '/'");
+        if (request.StartTimeout <= TimeSpan.Zero) return Fail("start timeout must be positive");
+
+        ImageInspectResponse image;
+        try
+        {
+            image = await docker.Images.InspectImageAsync(request.Image, ct).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return Fail($"image '{request.Image}' not found on the container engine");
+        }
+        var user = image.Config?.User;
+        if (ImagePolicy.RunsAsRoot(user) && !request.AllowRootUser) return Fail(ImagePolicy.RootRefusal(user));
+
+        var id = Guid.NewGuid().ToString("N")[..12];
+        var labels = TestRunner.Labels(request.Labels, "smoke");
+        var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
+        string? networkId = null, serviceId = null, forwarderId = null;
+        var checks = new List<SmokeCheck>();
+        string? failure = null, tail = null;
+        try
+        {
+            var port = $"{request.ContainerPort}/tcp";
+            var networkName = "bridge";
+            if (isolated)
+            {
+                networkName = $"slipway-smoke-{id}";
+                networkId = (await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+                {
+                    Name = networkName, Driver = "bridge", Internal = true, CheckDuplicate = true, Labels = labels,
+                }, ct).ConfigureAwait(false)).ID;
+            }
+
+            var serviceHost = TestRunner.Isolation(options, networkName);
+            if (!isolated) serviceHost.PortBindings = Loopback(port);
+            serviceId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+            {
+                Name = $"slipway-smoke-{id}",
+                Image = request.Image,
+                Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+                User = string.IsNullOrWhiteSpace(user) ? null : user,
+                Labels = labels,
+                ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
+                HostConfig = serviceHost,
+            }, ct).ConfigureAwait(false)).ID;
+            await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
+
+            string hostPort;
+            if (isolated)
+            {
+                var serviceIp = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false))
+                    .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
+                if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
+                if (string.IsNullOrEmpty(serviceIp)) throw new InvalidOperationException($"service container has no address on {networkName}");
+                forwarderId = await StartForwarderAsync(id, labels, networkId!, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                hostPort = await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
+            }
+            else
+            {
+                hostPort = await PublishedPortAsync(serviceId, port, ct).ConfigureAwait(false);
+            }
+            var baseUrl = new Uri($"http://127.0.0.1:{hostPort}");
+            logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId[..12], request.Image, baseUrl, isolated);
+
+            var readiness = await WaitReadyAsync(serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
+            checks.Add(readiness);
+            if (!readiness.Passed)
+            {
+                failure = readiness.Detail!;
+            }
+            else
+            {
+                var checker = new ServiceChecker(http, TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds), options.SmokeMaxBodyBytes);
+                var (spec, specCheck) = await FetchSpecAsync(baseUrl, request.SpecPath, ct).ConfigureAwait(false);
+                if (specCheck is not null) checks.Add(specCheck);
+                else checks.AddRange(await checker.RunAsync(baseUrl, spec!, options.SmokeMaxChecks, ct).ConfigureAwait(false));
+                checks.Add(Named(await checker.CheckAsync(baseUrl, new ServiceCheckCase
+                {
+                    Method = "GET", PathTemplate = livenessPath, Expected = new ExpectedResponse(),
+                }, ct).ConfigureAwait(false), $"liveness GET {livenessPath}"));
+            }
+        }
+        catch (ServiceExitedException e)
+        {
+            checks.Add(new SmokeCheck { Name = "readiness", Passed = false, Detail = e.Message, DurationMs = 0 });
+            failure = e.Message;
+        }
+        catch (DockerApiException e)
+        {
+            logger.LogWarning(e, "Smoke test of {Image} could not run", request.Image);
+            failure = "smoke container could not run: " + OneLine(e.ResponseBody ?? e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            failure = "smoke container could not run: " + OneLine(e.Message);
+        }
+        finally
+        {
+            if (serviceId is not null) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
+            if (forwarderId is not null) await TestRunner.RemoveQuietlyAsync(docker, forwarderId, logger).ConfigureAwait(false);
+            if (serviceId is not null) await StopAndRemoveAsync(serviceId).ConfigureAwait(false);
+            if (networkId is not null) await RemoveNetworkQuietlyAsync(networkId).ConfigureAwait(false);
+        }
+
+        var firstFailed = checks.FirstOrDefault(c => !c.Passed);
+        var reason = failure is not null && firstFailed is { Name: "readiness" } ? failure
+            : firstFailed is not null ? $"{firstFailed.Name} failed: {firstFailed.Detail}"
+            : failure ?? $"all {checks.Count} checks passed";
+        var succeeded = failure is null && firstFailed is null && checks.Count > 0;
+        return new SmokeResult { Succeeded = succeeded, Checks = checks, Reason = OneLine(reason), OutputTail = tail, Duration = stopwatch.Elapsed };
+
+        SmokeResult Fail(string why) => new() { Succeeded = false, Checks = [], Reason = why, Duration = stopwatch.Elapsed };
+    }
+
+    private static Dictionary<string, IList<PortBinding>> Loopback(string port) =>
+        new() { [port] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "" }] }; // "": Docker picks a free port
+
+    private async Task<string> StartForwarderAsync(string id, Dictionary<string, string> labels, string networkId, string serviceIp, int servicePort, CancellationToken ct)
+    {
+        var host = TestRunner.Isolation(options, "bridge");
+        host.Memory = host.MemorySwap = Math.Min(options.MemoryBytes, 128L * 1024 * 1024);
+        host.PortBindings = Loopback($"{PortForwarder.ListenPort}/tcp");
+        var forwarderId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = $"slipway-smoke-{id}-fwd",
+            Image = options.SmokeForwarderImage,
+            Entrypoint = ["perl", "-e", PortForwarder.Script],
+            Cmd = [serviceIp, servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            User = "65534:65534", // nobody: even trusted code needs no root here
+            Labels = labels,
+            ExposedPorts = new Dictionary<string, EmptyStruct> { [$"{PortForwarder.ListenPort}/tcp"] = default },
+            HostConfig = host,
+        }, ct).ConfigureAwait(false)).ID;
+        await docker.Networks.ConnectNetworkAsync(networkId, new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
+        await docker.Containers.StartContainerAsync(forwarderId, new ContainerStartParameters(), ct).ConfigureAwait(false);
+        return forwarderId;
+    }
+
+    /// <summary>The host port Docker assigned to <paramref name="port"/>, read back after start.</summary>
+    private async Task<string> PublishedPortAsync(string containerId, string port, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var inspect = await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false);
+            if (inspect.NetworkSettings?.Ports is { } ports && ports.TryGetValue(port, out var bindings) && bindings?.FirstOrDefault(b => b.HostIP == "127.0.0.1") is { HostPort: { Length: > 0 } hostPort })
+                return hostPort;
+            if (inspect.State is { Running: false }) await ThrowIfExitedAsync(containerId, ct).ConfigureAwait(false);
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+        throw new InvalidOperationException($"Docker published no 127.0.0.1 port for {port}");
+    }
+
+    /// <summary>The service (or forwarder) is gone: say how it ended instead of failing on a missing address or port.</summary>
+    private async Task ThrowIfExitedAsync(string containerId, CancellationToken ct)
+    {
+        var state = (await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false)).State;
+        if (state is { Running: false }) throw new ServiceExitedException(ServiceExitedException.Describe(state));
+    }
+
+    /// <summary>Polls the readiness path until 2xx; fails early when the container exits.</summary>
+    private async Task<SmokeCheck> WaitReadyAsync(string serviceId, Uri baseUrl, string path, TimeSpan startTimeout, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var lastProblem = "no answer yet";
+        var attempts = 0;
+        while (true)
+        {
+            attempts++;
+            var state = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false)).State;
+            if (state is { Running: false })
+                return Check(false, ServiceExitedException.Describe(state));
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds));
+                using var response = await http.GetAsync(new Uri(baseUrl, path), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode) return Check(true, null);
+                lastProblem = $"GET {path} answered {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException e) { lastProblem = $"GET {path}: {e.Message}"; }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { lastProblem = $"GET {path}: no answer within {options.SmokeRequestTimeoutSeconds}s"; }
+
+            if (stopwatch.Elapsed >= startTimeout)
+                return Check(false, $"service did not become ready within {TestRunner.FormatLimit(startTimeout)} ({attempts} attempts; last: {lastProblem})");
+            await Task.Delay(options.SmokeReadinessPollMs, ct).ConfigureAwait(false);
+        }
+
+        SmokeCheck Check(bool passed, string? detail) => new() { Name = "readiness", Passed = passed, Detail = detail, DurationMs = stopwatch.ElapsedMilliseconds };
+    }
+
+    /// <summary>The spec text, or a failed "spec" check saying why there is none.</summary>
+    private async Task<(string? Spec, SmokeCheck? Failed)> FetchSpecAsync(Uri baseUrl, string specPath, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var name = $"spec GET {specPath}";
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds));
+            using var response = await http.GetAsync(new Uri(baseUrl, specPath), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var body = await ServiceChecker.ReadBodyAsync(response.Content, options.SmokeMaxBodyBytes, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+                return (null, new SmokeCheck { Name = name, Passed = false, Detail = $"status: expected 200, got {(int)response.StatusCode}", DurationMs = stopwatch.ElapsedMilliseconds });
+            return (body, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or InvalidDataException || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return (null, new SmokeCheck { Name = name, Passed = false, Detail = "no spec: " + OneLine(e.Message), DurationMs = stopwatch.ElapsedMilliseconds });
+        }
+    }
+
+    private static SmokeCheck Named(SmokeCheck check, string name) => check with { Name = name };
+
+    private async Task<string?> LogTailAsync(string containerId, int lines)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var stream = await docker.Containers.GetContainerLogsAsync(containerId, false,
+                new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Tail = Math.Max(lines, 1).ToString(System.Globalization.CultureInfo.InvariantCulture) }, cts.Token).ConfigureAwait(false);
+            var output = new BoundedOutput(options.OutputBufferBytes);
+            await ContainerOutputReader.PumpAsync(stream, output, cts.Token).ConfigureAwait(false);
+            return output.Tail(lines);
+        }
+        catch (Exception e) when (e is DockerApiException or OperationCanceledException or IOException)
+        {
+            logger.LogDebug(e, "No log tail for {Container}", containerId);
+            return null;
+        }
+    }
+
+    private async Task StopAndRemoveAsync(string containerId)
+    {
+        try
+        {
+            // A short grace period lets the service log its shutdown; removal is forced after it anyway.
+            await docker.Containers.StopContainerAsync(containerId, new ContainerStopParameters { WaitBeforeKillSeconds = 2 }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) { logger.LogDebug(e, "Stop of {Container} failed", containerId); }
+        await TestRunner.RemoveQuietlyAsync(docker, containerId, logger).ConfigureAwait(false);
+    }
+
+    private async Task RemoveNetworkQuietlyAsync(string networkId)
+    {
+        try { await docker.Networks.DeleteNetworkAsync(networkId, CancellationToken.None).ConfigureAwait(false); }
+        catch (DockerNetworkNotFoundException) { }
+        catch (Exception e) { logger.LogWarning(e, "Could not remove network {Network}", networkId); }
+    }
+
+    private static string OneLine(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length > 1000 ? line[..1000] + "…" : line;
+    }
+}

@@ -1,0 +1,66 @@
+using Slipway.Storage;
+
+namespace Slipway.Tester;
+
+/// <summary>
+/// Configuration section <c>Tester</c>: the isolation every test and smoke container gets. The limits are
+/// central policy (design: untrusted code runs with no network, CPU/memory/pid limits, a time limit, non-root).
+/// </summary>
+public sealed class TesterOptions : IValidatableOptions
+{
+    public const string Section = "Tester";
+
+    /// <summary>Memory limit per container in bytes (swap is not allowed on top). Default 1 GiB.</summary>
+    public long MemoryBytes { get; set; } = 1L << 30;
+
+    /// <summary>CPUs per container (Docker NanoCPUs = Cpus * 1e9). Default 1.0.</summary>
+    public double Cpus { get; set; } = 1.0;
+
+    /// <summary>Most processes/threads a container may have (fork bombs stop here). Default 256.</summary>
+    public long PidsLimit { get; set; } = 256;
+
+    /// <summary>Time limit of a test run when the request names none. Default 1200 s (20 minutes).</summary>
+    public int DefaultTimeLimitSeconds { get; set; } = 1200;
+
+    /// <summary>Longest time limit a request may ask for. Default 4 hours.</summary>
+    public int MaxTimeLimitSeconds { get; set; } = 4 * 3600;
+
+    /// <summary>Bytes of the most recent output kept in memory per run (a ring buffer); older output is dropped. Default 64 KiB.</summary>
+    public int OutputBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Image of the smoke step's port forwarder (needs <c>perl</c>, e.g. the organisation's Debian base image).
+    /// Set: the service runs on a per-run <c>internal</c> network (no outbound traffic) and this trusted
+    /// forwarder, on the default bridge and that network, publishes its port on 127.0.0.1 (Docker does not
+    /// publish ports of containers on internal networks). Empty: the service itself runs on the default bridge
+    /// with its port published on 127.0.0.1 only — it can then reach out, so set this in production.
+    /// </summary>
+    public string? SmokeForwarderImage { get; set; }
+
+    /// <summary>Timeout of each smoke HTTP request (readiness poll, spec, x-amples, liveness). Default 10 s.</summary>
+    public int SmokeRequestTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Delay between readiness polls. Default 500 ms.</summary>
+    public int SmokeReadinessPollMs { get; set; } = 500;
+
+    /// <summary>Most x-amples checks run per smoke test (a spec is untrusted input). Default 200.</summary>
+    public int SmokeMaxChecks { get; set; } = 200;
+
+    /// <summary>Largest spec or response body read, in bytes. Default 4 MiB.</summary>
+    public int SmokeMaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    public IEnumerable<string> Validate()
+    {
+        if (MemoryBytes < 16L * 1024 * 1024) yield return $"Tester:MemoryBytes {MemoryBytes} is too small (at least 16 MiB)";
+        if (!(Cpus is > 0 and <= 512)) yield return $"Tester:Cpus {Cpus} must be > 0 and <= 512";
+        if (PidsLimit < 8) yield return $"Tester:PidsLimit {PidsLimit} must be at least 8";
+        if (DefaultTimeLimitSeconds <= 0) yield return $"Tester:DefaultTimeLimitSeconds {DefaultTimeLimitSeconds} must be positive";
+        if (MaxTimeLimitSeconds < DefaultTimeLimitSeconds) yield return $"Tester:MaxTimeLimitSeconds {MaxTimeLimitSeconds} must be at least DefaultTimeLimitSeconds ({DefaultTimeLimitSeconds})";
+        if (OutputBufferBytes is < 1024 or > 64 * 1024 * 1024) yield return $"Tester:OutputBufferBytes {OutputBufferBytes} must be between 1 KiB and 64 MiB";
+        if (SmokeRequestTimeoutSeconds <= 0) yield return $"Tester:SmokeRequestTimeoutSeconds {SmokeRequestTimeoutSeconds} must be positive";
+        if (SmokeReadinessPollMs is < 10 or > 60_000) yield return $"Tester:SmokeReadinessPollMs {SmokeReadinessPollMs} must be between 10 and 60000";
+        if (SmokeMaxChecks is < 1 or > 10_000) yield return $"Tester:SmokeMaxChecks {SmokeMaxChecks} must be between 1 and 10000";
+        if (SmokeMaxBodyBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxBodyBytes {SmokeMaxBodyBytes} must be between 1 KiB and 256 MiB";
+        if (SmokeForwarderImage is { Length: > 0 } f && f.Any(char.IsWhiteSpace)) yield return $"Tester:SmokeForwarderImage '{f}' is not an image reference";
+    }
+}

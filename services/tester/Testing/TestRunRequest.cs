@@ -1,0 +1,28 @@
+using Slipway.Contracts;
+
+namespace Slipway.Tester.Testing;
+
+/// <summary>What to run: a test image's entry point, isolated.</summary>
+public sealed record TestRunRequest
+{
+    /// <summary>The image: an id (<c>sha256:...</c>) or a reference already present on the engine.</summary>
+    public required string Image { get; init; }
+
+    /// <summary>Arguments appended to the image's entry point (the container's CMD); null keeps the image's own CMD.</summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>Environment variables for the run.</summary>
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+
+    /// <summary>Time limit; null means <see cref="TesterOptions.DefaultTimeLimitSeconds"/>.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+
+    /// <summary>Lines of output kept in <see cref="TestRunResult.OutputTail"/>.</summary>
+    public int TailLines { get; init; } = Output.DefaultTailLines;
+
+    /// <summary>Labels put on the container (e.g. <c>slipway.run</c>), so operators can find and clean it up.</summary>
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+
+    /// <summary>Policy: allow an image whose runtime user is root. Default false (refused).</summary>
+    public bool AllowRootUser { get; init; }
+}

@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Slipway.Tester;
+using Slipway.Tester.Smoke;
+
+namespace Slipway.Tests.Integration.Tester;
+
+/// <summary>The smoke step against the real engine: the service-checker contract, readiness, cleanup.</summary>
+[Collection(TesterImagesCollection.Name)]
+public sealed class SmokeTesterTests(TesterImages images) : IDisposable
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false });
+
+    public void Dispose() => _http.Dispose();
+
+    private SmokeTester Tester(bool isolated = true) => new(images.Docker, _http,
+        new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
+
+    private SmokeRequest Request(string mode) => new()
+    {
+        Image = images.ServiceImage, Env = new Dictionary<string, string> { ["MODE"] = mode }, Labels = images.Labels,
+        StartTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    [Fact]
+    public async Task A_service_whose_x_amples_all_pass_succeeds()
+    {
+        var result = await Tester().RunAsync(Request("good"), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+        Assert.Equal(
+            ["readiness", "GET /hello/{name}: greets by name", "GET /hello/{name}: says who greets", "GET /status: reports ok", "GET /_info", "liveness GET /_info"],
+            result.Checks.Select(c => c.Name));
+        Assert.All(result.Checks, c => Assert.True(c.Passed, c.Name + ": " + c.Detail));
+        Assert.Equal(6, result.ChecksPassed);
+        Assert.Equal(0, result.ChecksFailed);
+        Assert.Equal("all 6 checks passed", result.Reason);
+        Assert.Contains("GET /hello/world -> 200", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task Without_a_forwarder_image_the_service_is_published_from_the_default_bridge()
+    {
+        var result = await Tester(isolated: false).RunAsync(Request("good"), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_service_whose_responses_differ_fails_with_each_difference_named()
+    {
+        var result = await Tester().RunAsync(Request("bad"), CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        var details = result.Checks.ToDictionary(c => c.Name, c => c.Detail);
+        Assert.Equal("body.greeting: expected \"Hello, world!\", got \"Hi\"", details["GET /hello/{name}: greets by name"]);
+        Assert.Equal("header X-Greeter: expected /^slip/, got \"other\"", details["GET /hello/{name}: says who greets"]);
+        Assert.Equal("status: expected 200, got 500", details["GET /status: reports ok"]);
+        Assert.Null(details["liveness GET /_info"]);
+        Assert.Equal(3, result.ChecksFailed);
+        Assert.Equal("GET /hello/{name}: greets by name failed: body.greeting: expected \"Hello, world!\", got \"Hi\"", result.Reason);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_service_that_never_becomes_ready_fails_after_the_start_timeout_with_its_log()
+    {
+        var result = await Tester().RunAsync(Request("never") with { StartTimeout = TimeSpan.FromSeconds(4) }, CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        var readiness = Assert.Single(result.Checks);
+        Assert.False(readiness.Passed);
+        Assert.StartsWith("service did not become ready within 4s", result.Reason);
+        Assert.Contains("waiting for a dependency that never comes", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_service_that_exits_early_fails_with_its_log()
+    {
+        var result = await Tester().RunAsync(Request("crash"), CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("service exited with code 3 before it became ready", result.Reason);
+        Assert.Contains("fatal: configuration missing", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_root_service_image_is_refused()
+    {
+        var result = await Tester().RunAsync(Request("good") with { Image = images.RootImage }, CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        Assert.StartsWith("image runs as root", result.Reason);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+}

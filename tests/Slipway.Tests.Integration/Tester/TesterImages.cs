@@ -1,0 +1,155 @@
+using System.Formats.Tar;
+using System.Text;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Slipway.Tests.Integration.Tester;
+
+/// <summary>
+/// Builds the small images the tester tests run, from the local base image (Slipway__BaseImage: Debian bookworm
+/// with bash and perl-base), and removes them afterwards. Everything is tagged and labelled with a unique id so
+/// parallel agents sharing the engine never see each other's images, containers or networks.
+/// </summary>
+public sealed class TesterImages : IAsyncLifetime
+{
+    public string Unique { get; } = "wtt" + Guid.NewGuid().ToString("N")[..10];
+    public string RunLabel => "slipway.run";
+    public IReadOnlyDictionary<string, string> Labels => new Dictionary<string, string> { [RunLabel] = Unique };
+
+    public DockerClient Docker { get; } = new DockerClientConfiguration(new Uri(Require("Docker__Endpoint"))).CreateClient();
+    public string BaseImage { get; } = Require("Slipway__BaseImage");
+
+    /// <summary>Non-root (USER 900:900); entry point <c>bash /run.sh MODE</c>.</summary>
+    public string TestImage => $"slipway-{Unique}/tests:1";
+
+    /// <summary>The test image without a USER: runs as root.</summary>
+    public string RootImage => $"slipway-{Unique}/root-tests:1";
+
+    /// <summary>Non-root perl HTTP service; MODE env: good, bad, never, crash.</summary>
+    public string ServiceImage => $"slipway-{Unique}/service:1";
+
+    public async Task InitializeAsync()
+    {
+        await BuildAsync(TestImage, $"""
+            FROM {BaseImage}
+            COPY run.sh /run.sh
+            USER 900:900
+            ENTRYPOINT ["bash", "/run.sh"]
+            """, ("run.sh", RunScript));
+        await BuildAsync(RootImage, $"""
+            FROM {BaseImage}
+            COPY run.sh /run.sh
+            ENTRYPOINT ["bash", "/run.sh"]
+            """, ("run.sh", RunScript));
+        await BuildAsync(ServiceImage, $"""
+            FROM {BaseImage}
+            COPY app.pl /srv/app.pl
+            USER 900:900
+            EXPOSE 8080
+            ENTRYPOINT ["perl", "/srv/app.pl"]
+            """, ("app.pl", ServiceScript));
+    }
+
+    public async Task DisposeAsync()
+    {
+        // Belt and braces: anything a failed test left behind with our label goes too.
+        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{RunLabel}={Unique}"] = true } };
+        foreach (var c in await Docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter }))
+            await Docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        foreach (var n in await Docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }))
+            await Docker.Networks.DeleteNetworkAsync(n.ID);
+        foreach (var image in new[] { TestImage, RootImage, ServiceImage })
+        {
+            try { await Docker.Images.DeleteImageAsync(image, new ImageDeleteParameters { Force = true, NoPrune = false }); }
+            catch (DockerApiException) { }
+        }
+        Docker.Dispose();
+    }
+
+    /// <summary>Containers and networks still carrying this fixture's label: a test asserts there are none.</summary>
+    public async Task<(int Containers, int Networks)> LeftoversAsync()
+    {
+        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{RunLabel}={Unique}"] = true } };
+        var containers = await Docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter });
+        var networks = await Docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter });
+        return (containers.Count, networks.Count);
+    }
+
+    private async Task BuildAsync(string tag, string dockerfile, params (string Name, string Content)[] files)
+    {
+        using var context = new MemoryStream();
+        await using (var tar = new TarWriter(context, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (name, content) in files.Append(("Dockerfile", dockerfile)))
+            {
+                var entry = new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content.ReplaceLineEndings("\n"))), Mode = (UnixFileMode)0b110_100_100 };
+                await tar.WriteEntryAsync(entry);
+            }
+        }
+        context.Position = 0;
+        var errors = new List<string>();
+        await Docker.Images.BuildImageFromDockerfileAsync(
+            new ImageBuildParameters { Tags = [tag], Labels = new Dictionary<string, string>(Labels), Remove = true, ForceRemove = true },
+            context, null, null, new Progress<JSONMessage>(m => { if (m.Error is not null) lock (errors) errors.Add(m.Error.Message); }), CancellationToken.None);
+        await Task.Delay(100); // Progress<T> reports asynchronously
+        if (errors.Count > 0) throw new InvalidOperationException($"building {tag} failed: {string.Join("; ", errors)}");
+        await Docker.Images.InspectImageAsync(tag); // throws if the build produced nothing
+    }
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v
+            : throw new InvalidOperationException($"{name} is not set: run through `./slipway test` (or load the infrastructure's env file)");
+
+    private const string RunScript = """
+        #!/bin/bash
+        # Test entry point stand-in: what it does is chosen by its first argument.
+        case "$1" in
+          pass)  echo "running 3 tests"; echo "ok 1"; echo "ok 2"; echo "ok 3 $GREETING"; exit 0 ;;
+          fail)  for i in $(seq 1 200); do echo "progress line $i"; done; echo "FAIL: expected 2, got 3" >&2; exit 3 ;;
+          sleep) echo "sleeping"; sleep 600; echo "woke up" ;;
+          net)   echo "interfaces: $(ls /sys/class/net | tr '\n' ' ')"
+                 if timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; then echo "REACHED 127.0.0.1:$2"; exit 0; fi
+                 if getent hosts deb.debian.org >/dev/null 2>&1; then echo "RESOLVED deb.debian.org"; exit 0; fi
+                 echo "network unreachable"; exit 7 ;;
+          flood) yes "a line of output that repeats and repeats and repeats" | head -c 50000000; echo; echo "done flooding"; exit 0 ;;
+          whoami) echo "uid=$(id -u)"; exit 0 ;;
+          *)     echo "unknown mode $1"; exit 2 ;;
+        esac
+        """;
+
+    private const string ServiceScript = """
+        use strict; use IO::Socket::INET;
+        $| = 1;
+        my $mode = $ENV{MODE} // 'good';
+        print "service starting in mode $mode\n";
+        if ($mode eq 'never') { print "waiting for a dependency that never comes\n"; sleep 100000; }
+        if ($mode eq 'crash') { print "fatal: configuration missing\n"; exit 3; }
+        my $spec = '{"openapi":"3.0.0","info":{"title":"hello","version":"1"},"x-default-params":{"name":"world"},"paths":{'
+          . '"/hello/{name}":{"get":{"x-amples":['
+          .   '{"title":"greets by name","request":{"params":{"name":"world"}},"response":{"status":200,"headers":{"content-type":"application/json"},"body":{"greeting":"Hello, world!"}}},'
+          .   '{"title":"says who greets","request":{"params":{"name":"x"}},"response":{"status":200,"headers":{"X-Greeter":"/^slip/"}}}]}},'
+          . '"/status":{"get":{"x-amples":[{"title":"reports ok","response":{"status":200,"body":{"ok":true,"checks":["/^db/"]}}}]}},'
+          . '"/_info":{"get":{}},'
+          . '"/admin":{"post":{"x-monitor":false}}}}';
+        my $listener = IO::Socket::INET->new(LocalPort => 8080, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+        print "listening on 8080\n";
+        while (my $c = $listener->accept) {
+          my $line = <$c>; next unless defined $line;
+          my ($method, $path) = split ' ', $line;
+          while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
+          my ($status, $type, $body, $extra) = (404, 'text/plain', 'not found', '');
+          if ($path eq '/_info') { ($status, $type, $body) = (200, 'application/json', '{"name":"hello","version":"1"}'); }
+          elsif ($path eq '/?spec') { ($status, $type, $body) = (200, 'application/json', $spec); }
+          elsif ($path =~ m{^/hello/([^/?]*)}) {
+            my $name = $1; $name =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+            ($status, $type) = (200, 'application/json; charset=utf-8');
+            $body = $mode eq 'bad' ? '{"greeting":"Hi"}' : qq({"greeting":"Hello, $name!"});
+            $extra = 'X-Greeter: ' . ($mode eq 'bad' ? 'other' : 'slipway') . "\r\n";
+          }
+          elsif ($path eq '/status') { ($status, $type, $body) = ($mode eq 'bad' ? 500 : 200, 'application/json', '{"ok":true,"checks":["db","cache"]}'); }
+          print $c "HTTP/1.1 $status X\r\nContent-Type: $type\r\nContent-Length: " . length($body) . "\r\nConnection: close\r\n$extra\r\n$body";
+          close $c;
+          print "$method $path -> $status\n";
+        }
+        """;
+}
