@@ -50,7 +50,8 @@ internal sealed class EmbeddedStack : IAsyncDisposable
             stack.Gerrit = gerrit;
             foreach (var (k, v) in settings) stack.Environment[k] = v;
             ServiceStack.Print("slipway", ConsoleColor.White, $"gerrit stand-in: {gerrit.HttpUrl} (REST, git), {gerrit.SshUrl} (stream-events)");
-            foreach (var (k, v) in PipelineSettings.Create(stack._infra.StateDir, System.Environment.UserName)) stack.Environment[k] = v;
+            foreach (var (k, v) in PipelineSettings.Create(stack._infra.StateDir, System.Environment.UserName,
+                         stack.Environment.GetValueOrDefault("Slipway__BaseImage"))) stack.Environment[k] = v;
             stack.Services.Start(repo, "Release", stack.Environment);
             await stack.Services.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
             PipelineSettings.Save(stack._infra.StateDir, new PipelineSettings.StackFile(stack.Services.UrlOf("deployer"),

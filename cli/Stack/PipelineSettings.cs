@@ -12,7 +12,7 @@ internal static class PipelineSettings
 {
     public sealed record StackFile(string DeployerUrl, string DeployerToken, string ReporterUrl, string User);
 
-    public static Dictionary<string, string> Create(string stateDir, string user)
+    public static Dictionary<string, string> Create(string stateDir, string user, string? baseImage)
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
         return new Dictionary<string, string>
@@ -25,6 +25,8 @@ internal static class PipelineSettings
             [$"Deployer__ApiTokens__{token}"] = user,
             ["Deployer__Environments__staging__Replicas"] = "1",
             ["Deployer__Environments__production__Replicas"] = "3",
+            // Smoke tests run the service on an internal network; a forwarder from the base image publishes its port on 127.0.0.1.
+            ["Tester__SmokeForwarderImage"] = baseImage ?? "",
         };
     }
 

@@ -4,6 +4,7 @@ using Slipway.Hosting;
 using Slipway.Hosting.Options;
 using Slipway.Hosting.Runs;
 using Slipway.Storage;
+using Slipway.Tester;
 using Slipway.Tester.Runs;
 using Slipway.Tester.Smoke;
 using Slipway.Tester.Testing;
@@ -17,7 +18,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester"
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
     services.AddSingleton<IDockerClient>(sp =>
         new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
-    services.AddHttpClient<SmokeTester>(http => http.Timeout = TimeSpan.FromSeconds(30));
+    // The service-checker contract checks redirects as answers, so the client must not follow them.
+    services.AddHttpClient<SmokeTester>(http => http.Timeout = TimeSpan.FromSeconds(30))
+        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
     services.AddSingleton<TestRunner>();
     services.AddSingleton<IStepPerformer, TestStepPerformer>();
     services.AddSingleton<IStepPerformer, SmokeStepPerformer>();

@@ -30,7 +30,8 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         var result = await smoke.RunAsync(request, ct);
         var now = clock.GetUtcNow();
         var duration = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds);
-        var checks = result.Checks.Take(100).ToList();
+        // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
+        var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();
         if (result.Succeeded)
             return StepResult.Succeeded(new SmokeTestSucceeded
             {

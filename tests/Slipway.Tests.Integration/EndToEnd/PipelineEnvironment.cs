@@ -53,6 +53,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Deployer__Environments__staging__Replicas"] = "1",
             ["Deployer__Environments__production__Replicas"] = "2",
             ["Jobs__LeaseSeconds"] = "6",
+            ["Tester__SmokeForwarderImage"] = Require("Slipway__BaseImage"),
             ["Reporter__ProgressComments"] = "false",
         };
     }
