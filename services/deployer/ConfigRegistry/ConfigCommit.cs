@@ -1,4 +1,4 @@
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>One commit of a values file's history, newest first in <see cref="ConfigRegistry.HistoryAsync"/>.</summary>
 /// <param name="Sha">Full commit id.</param>

@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
-namespace Slipway.Deployer.ConfigRegistry;
+// Namespace "Config", not "ConfigRegistry": a namespace named like its main class makes "ConfigRegistry" ambiguous in Slipway.Deployer code.
+namespace Slipway.Deployer.Config;
 
 /// <summary>
 /// The configuration registry: a git repository with one values file per environment and service

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Slipway.Storage;
 
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>Configuration section <c>ConfigRegistry</c>: the git repository holding every environment's values.</summary>
 public sealed partial class ConfigRegistryOptions : IValidatableOptions
@@ -42,6 +42,6 @@ public sealed partial class ConfigRegistryOptions : IValidatableOptions
         if (MaxPushAttempts is < 1 or > 50) yield return "ConfigRegistry:MaxPushAttempts must be 1-50";
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,100}\z")]
     private static partial Regex BranchName();
 }

@@ -1,4 +1,4 @@
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>Trailer keys of configuration commits: a stable format that tools and people grep for.</summary>
 public static class ConfigTrailers

@@ -1,4 +1,4 @@
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>
 /// What a configuration commit carries and who asked for it. Written as trailers in the commit message, so

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>The outcome of one git command.</summary>
 public sealed record GitResult(int ExitCode, string StandardOutput, string StandardError)

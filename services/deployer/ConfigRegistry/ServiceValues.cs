@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Slipway.Deployer.Backends;
 
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>
 /// What one service runs in one environment: the content of <c>environments/&lt;env&gt;/&lt;service&gt;.yaml</c>
@@ -82,13 +82,13 @@ public sealed partial record ServiceValues
 
     public override int GetHashCode() => HashCode.Combine(Image, Replicas, Port, Probes, Resources, Env.Count);
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9._\-/:]{0,510}@sha256:[0-9a-f]{64}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._\-/:]{0,510}@sha256:[0-9a-f]{64}\z")]
     private static partial Regex ImageByDigest();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
     private static partial Regex EnvName();
 
-    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(|k|K|M|G|Ki|Mi|Gi)$")]
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(|k|K|M|G|Ki|Mi|Gi)\z")]
     private static partial Regex MemorySize();
 }
 

@@ -2,7 +2,7 @@ using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace Slipway.Deployer.ConfigRegistry;
+namespace Slipway.Deployer.Config;
 
 /// <summary>
 /// Reads and writes a values file. Output is deterministic (fixed key order, env sorted) so that the same
