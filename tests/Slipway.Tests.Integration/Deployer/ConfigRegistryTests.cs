@@ -73,7 +73,7 @@ public sealed class ConfigRegistryTests : IDisposable
             Revision: 0123456789abcdef0123456789abcdef01234567
             Requested-By: Jane Doe <jane@example.org>
 
-            """.ReplaceLineEndings("\n"), BareGit("log", "-1", "--format=%B", "main"));
+            """.ReplaceLineEndings("\n"), RawMessage("main"));
         Assert.Equal("Slipway deployer <slipway@localhost>|Slipway deployer <slipway@localhost>", BareGit("log", "-1", "--format=%an <%ae>|%cn <%ce>", "main").Trim());
         Assert.Equal(Values(V1), await Registry().GetAsync("staging", "hello", CancellationToken.None));
     }
@@ -120,7 +120,7 @@ public sealed class ConfigRegistryTests : IDisposable
             Slipway-Run: run-2
             Requested-By: slipway
 
-            """.ReplaceLineEndings("\n"), BareGit("log", "-1", "--format=%B", "main"));
+            """.ReplaceLineEndings("\n"), RawMessage("main"));
         Assert.Equal([revert, v2, v1], BareGit("log", "--format=%H", "main").Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
         // The first deployment reverted: the service has no values any more (the backend then removes it).
@@ -196,6 +196,13 @@ public sealed class ConfigRegistryTests : IDisposable
         Assert.Equal("9", BareGit("rev-list", "--count", "main").Trim());
         var files = BareGit("ls-tree", "-r", "--name-only", "main", "environments/staging").Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(9, files.Length);
+    }
+
+    // The commit message exactly as stored (git log --format=%B would add a newline).
+    private string RawMessage(string rev)
+    {
+        var commit = BareGit("cat-file", "commit", rev);
+        return commit[(commit.IndexOf("\n\n", StringComparison.Ordinal) + 2)..];
     }
 
     private string BareGit(params string[] args)
