@@ -15,6 +15,7 @@ public static class ContainerNaming
     public const string Instance = "slipway.instance";
     public const string Image = "slipway.image";
     public const string Port = "slipway.port";
+    public const string Readiness = "slipway.readiness";
     /// <summary>Hash of everything but the replica count: an instance whose hash matches needs no replacement.</summary>
     public const string SpecHash = "slipway.spec";
 

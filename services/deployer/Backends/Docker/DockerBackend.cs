@@ -134,7 +134,7 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
         {
             var endpoint = EndpointOf(container);
             var ready = container.State == "running" && endpoint is not null
-                && container.Labels.TryGetValue("slipway.readiness", out var path)
+                && container.Labels.TryGetValue(N.Readiness, out var path)
                 && await _probe.CheckAsync(endpoint, path, ct) is null;
             statuses.Add(new InstanceStatus(N.InstanceName(environment, service, index), Label(container, N.Image) ?? container.Image, ready, endpoint));
         }
@@ -152,9 +152,17 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
         var candidateName = N.CandidateName(spec.Environment, spec.Service, index);
         var created = await _docker.Containers.CreateContainerAsync(CreateParameters(spec, index, hash, candidateName), ct);
         var started = DateTimeOffset.UtcNow;
+        var removed = false;
         try
         {
-            await _docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), ct);
+            try { await _docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), ct); }
+            catch (DockerApiException e)
+            {
+                // A bad entry point or user in the image is the image's failure, not the engine's: report it, do not throw.
+                await StopAndRemoveAsync(created.ID, ct, graceful: false);
+                removed = true;
+                return $"instance {index} could not start: {e.ResponseBody?.Trim() ?? e.Message}";
+            }
             var inspected = await _docker.Containers.InspectContainerAsync(created.ID, ct);
             var newEndpoint = EndpointOf(inspected, spec.ContainerPort)
                 ?? throw new InvalidOperationException($"the engine published no host port for {candidateName}");
@@ -162,12 +170,12 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
             {
                 var log = await LogTailAsync(created.ID, ct);
                 await StopAndRemoveAsync(created.ID, ct, graceful: false);
-                created = null;
+                removed = true;
                 return $"instance {index} not ready after {(DateTimeOffset.UtcNow - started).TotalSeconds:0}s: {notReady}" +
                        (log.Length > 0 ? $"; container log: {log}" : "");
             }
         }
-        catch when (created is not null)
+        catch when (!removed)
         {
             await StopAndRemoveAsync(created.ID, CancellationToken.None, graceful: false); // never leave a half-started candidate
             throw;
@@ -214,7 +222,7 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
                 [N.Image] = spec.Image,
                 [N.Port] = spec.ContainerPort.ToString(CultureInfo.InvariantCulture),
                 [N.SpecHash] = hash,
-                ["slipway.readiness"] = spec.ReadinessPath,
+                [N.Readiness] = spec.ReadinessPath,
             },
             HostConfig = new HostConfig
             {
