@@ -1,0 +1,84 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+using Slipway.Hosting.Options;
+
+namespace Slipway.Deployer.Backends.Docker;
+
+/// <summary>
+/// Pulls an image the engine lacks, with the registry's read credentials when the image lives in that registry
+/// (credentials go to no other host).
+/// </summary>
+public sealed class ImagePuller(IDockerClient docker, RegistryOptions? registry, TimeSpan timeout, ILogger logger)
+{
+    /// <summary>Null when the image is present (pulled if needed), else why it could not be pulled.</summary>
+    public async Task<string?> EnsureAsync(string image, CancellationToken ct)
+    {
+        if (await ExistsAsync(image, ct)) return null;
+        var (repository, reference) = Split(image);
+        var messages = new ErrorCollector();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        logger.LogInformation("Pulling {Image}", image);
+        try
+        {
+            await docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = repository, Tag = reference },
+                AuthFor(repository), messages, deadline.Token);
+        }
+        catch (DockerApiException e)
+        {
+            return $"cannot pull {image}: {e.ResponseBody?.Trim() ?? e.Message}";
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return $"cannot pull {image}: not done within {timeout.TotalSeconds:0}s";
+        }
+        if (await ExistsAsync(image, ct)) return null;
+        return $"cannot pull {image}: {(messages.Errors.Count > 0 ? string.Join("; ", messages.Errors) : "the engine reported no error but the image is missing")}";
+    }
+
+    private async Task<bool> ExistsAsync(string image, CancellationToken ct)
+    {
+        try { await docker.Images.InspectImageAsync(image, ct); return true; }
+        catch (DockerImageNotFoundException) { return false; }
+    }
+
+    /// <summary><c>repo@sha256:x</c> → (repo, sha256:x); <c>repo:tag</c> → (repo, tag); bare repo → (repo, null).</summary>
+    public static (string Repository, string? Reference) Split(string image)
+    {
+        var at = image.IndexOf('@');
+        if (at > 0) return (image[..at], image[(at + 1)..]);
+        var colon = image.LastIndexOf(':');
+        return colon > image.LastIndexOf('/') ? (image[..colon], image[(colon + 1)..]) : (image, null);
+    }
+
+    /// <summary>The registry host of an image reference, or null for Docker Hub's implicit one.</summary>
+    public static string? RegistryHost(string repository)
+    {
+        var slash = repository.IndexOf('/');
+        if (slash < 0) return null;
+        var first = repository[..slash];
+        return first.Contains('.') || first.Contains(':') || first == "localhost" ? first : null;
+    }
+
+    private AuthConfig? AuthFor(string repository)
+    {
+        if (registry?.Url is not { Length: > 0 } url || registry.Username is null) return null;
+        var host = url.Contains("://", StringComparison.Ordinal) ? new Uri(url).Authority : url.TrimEnd('/');
+        return string.Equals(RegistryHost(repository), host, StringComparison.OrdinalIgnoreCase)
+            ? new AuthConfig { ServerAddress = host, Username = registry.Username, Password = registry.Password }
+            : null;
+    }
+
+    // Progress<T> reports on the thread pool, possibly after the call returned; this collects synchronously.
+    private sealed class ErrorCollector : IProgress<JSONMessage>
+    {
+        public List<string> Errors { get; } = [];
+
+        public void Report(JSONMessage value)
+        {
+            if (value.Error?.Message is { Length: > 0 } error) lock (Errors) Errors.Add(error);
+            else if (value.ErrorMessage is { Length: > 0 } message) lock (Errors) Errors.Add(message);
+        }
+    }
+}
