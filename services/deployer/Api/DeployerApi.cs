@@ -50,7 +50,7 @@ public static class DeployerApi
                     ? Results.Conflict(new { error = $"{service} in {environment} has no earlier version to roll back to" })
                     : Results.Ok(done);
             }
-            catch (ConfigRegistryException e) { return Results.BadRequest(new { error = e.Message }); }
+            catch (Exception e) when (e is ConfigRegistryException or ArgumentException) { return Results.BadRequest(new { error = e.Message }); }
         });
 
         api.MapGet("/services/{service}", async (string service, string? environment, HttpRequest request, IDeploymentBackend backend,
@@ -65,7 +65,7 @@ public static class DeployerApi
                 var history = await config.HistoryAsync(environment, service, 10, ct);
                 return Results.Ok(new { environment, service, values, instances, history });
             }
-            catch (ConfigRegistryException e) { return Results.BadRequest(new { error = e.Message }); }
+            catch (Exception e) when (e is ConfigRegistryException or ArgumentException) { return Results.BadRequest(new { error = e.Message }); }
         });
     }
 
