@@ -1,0 +1,99 @@
+using System.Formats.Tar;
+using System.Text;
+using Slipway.BuildConfig;
+
+namespace Slipway.Builder.Building;
+
+/// <summary>
+/// The tar sent to the engine, laid out as <c>docker build -f - .</c> would send it: the context's files after
+/// <c>.dockerignore</c>, plus the generated Dockerfile under a name no context file has, plus a
+/// <c>.dockerignore</c> that lists that name (and itself when the context had none), so the engine drops
+/// both before any COPY sees them — the image gets the same files as with the docker CLI.
+/// </summary>
+public static class BuildContextArchive
+{
+    public const string DockerfileName = ".slipway.Dockerfile";
+
+    /// <summary>Writes the archive to <paramref name="output"/>; returns the Dockerfile's name inside it.</summary>
+    public static string Write(string contextDir, IReadOnlyList<string> contextFiles, string dockerfile, Stream output, long maxBytes)
+    {
+        contextDir = Path.GetFullPath(contextDir);
+        var present = contextFiles.ToHashSet(StringComparer.Ordinal);
+        var dockerfileName = DockerfileName;
+        for (var i = 1; present.Contains(dockerfileName); i++) dockerfileName = $"{DockerfileName}.{i}";
+
+        var ignorePath = Path.Combine(contextDir, ".dockerignore");
+        var hadIgnore = File.Exists(ignorePath);
+        var ignore = hadIgnore ? DockerIgnore.FromFileText(File.ReadAllText(ignorePath)) : new DockerIgnore([]);
+
+        long total = 0;
+        using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        foreach (var dir in Directories(contextDir, contextFiles, ignore))
+        {
+            var full = Path.Combine(contextDir, dir);
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, dir + "/")
+            {
+                Mode = ModeOf(full, (UnixFileMode)0b111_101_101),
+                ModificationTime = Directory.GetLastWriteTimeUtc(full),
+            });
+        }
+        foreach (var rel in contextFiles)
+        {
+            if (rel == ".dockerignore") continue; // written below, with the Dockerfile's name added
+            var full = Path.Combine(contextDir, rel);
+            var info = new FileInfo(full);
+            if (info.LinkTarget is { } target)
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, rel)
+                {
+                    LinkName = target, Mode = (UnixFileMode)0b111_111_111, ModificationTime = info.LastWriteTimeUtc,
+                });
+                continue;
+            }
+            total += info.Length;
+            if (total > maxBytes) throw new BuildContextException($"build context is larger than {maxBytes} bytes");
+            using var data = File.OpenRead(full);
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, rel)
+            {
+                Mode = info.UnixFileMode, ModificationTime = info.LastWriteTimeUtc, DataStream = data,
+            });
+        }
+
+        // As the docker CLI does for a Dockerfile from stdin: the engine reads it, then removes every file
+        // .dockerignore matches among (.dockerignore, the Dockerfile) before the build sees the context.
+        var ignoreText = hadIgnore ? File.ReadAllText(ignorePath) : ".dockerignore";
+        WriteText(writer, ".dockerignore", ignoreText + "\n" + dockerfileName + "\n",
+            hadIgnore ? ModeOf(ignorePath, (UnixFileMode)0b110_100_100) : (UnixFileMode)0b110_100_100);
+        WriteText(writer, dockerfileName, dockerfile, (UnixFileMode)0b110_100_100);
+        return dockerfileName;
+    }
+
+    // Windows has no Unix modes; the engine then gets the usual 0755/0644.
+    private static UnixFileMode ModeOf(string path, UnixFileMode fallback) =>
+        OperatingSystem.IsWindows() ? fallback : File.GetUnixFileMode(path);
+
+    private static void WriteText(TarWriter writer, string name, string text, UnixFileMode mode)
+    {
+        using var data = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = mode, ModificationTime = DateTimeOffset.UnixEpoch, DataStream = data });
+    }
+
+    /// <summary>Directories not excluded (so empty ones are kept, as the CLI keeps them) and every parent of a kept file.</summary>
+    private static IEnumerable<string> Directories(string contextDir, IReadOnlyList<string> files, DockerIgnore ignore)
+    {
+        var dirs = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var f in files)
+            for (var i = f.LastIndexOf('/'); i > 0; i = f.LastIndexOf('/', i - 1))
+                dirs.Add(f[..i]);
+        var pending = new Stack<string>([contextDir]);
+        while (pending.Count > 0)
+            foreach (var d in new DirectoryInfo(pending.Pop()).EnumerateDirectories())
+            {
+                if (d.LinkTarget is not null) continue; // listed as a symlink file by Blubber.ListContext
+                var rel = Path.GetRelativePath(contextDir, d.FullName).Replace('\\', '/');
+                if (!ignore.Excludes(rel)) dirs.Add(rel);
+                pending.Push(d.FullName);
+            }
+        return dirs;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Slipway.Hosting.Options;
+using Slipway.Storage;
+
+namespace Slipway.Builder.Building;
+
+/// <summary>Configuration section <c>Builder</c>: how images are built (limits, logs, network, pull credentials).</summary>
+public sealed partial class BuilderOptions : IValidatableOptions
+{
+    public const string Section = "Builder";
+
+    /// <summary>Builds this instance runs at once; more wait for a slot (the engine and the CPU are shared).</summary>
+    public int MaxConcurrentBuilds { get; set; } = 2;
+
+    /// <summary>Default time limit of one build, used when a request gives none.</summary>
+    public int BuildTimeoutSeconds { get; set; } = 1800;
+
+    /// <summary>Where each build's full output is kept (one file per build); its tail goes into events.</summary>
+    public string LogDir { get; set; } = Path.Combine(Path.GetTempPath(), "slipway-builder", "logs");
+
+    /// <summary>
+    /// Network of build steps when a request names none: <c>default</c> (the engine's bridge, for dependency
+    /// installs), <c>none</c>, or the name of a Docker network that reaches only the package mirrors.
+    /// </summary>
+    public string Network { get; set; } = "default";
+
+    /// <summary>Memory of each build step's container (and no swap beyond it).</summary>
+    public long MemoryBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>CPUs each build step's container may use.</summary>
+    public double Cpus { get; set; } = 2;
+
+    /// <summary>Largest build context sent to the engine.</summary>
+    public long MaxContextBytes { get; set; } = 1L * 1024 * 1024 * 1024;
+
+    /// <summary>Most bytes of output kept in the log file; the rest is dropped with a note (the tail is kept apart).</summary>
+    public long MaxLogBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Credentials for registries that base images are pulled from (read-only accounts are enough).</summary>
+    public List<RegistryOptions> RegistryAuth { get; set; } = [];
+
+    public IEnumerable<string> Validate()
+    {
+        if (MaxConcurrentBuilds is < 1 or > 64) yield return "Builder:MaxConcurrentBuilds must be between 1 and 64";
+        if (BuildTimeoutSeconds is < 1 or > 86400) yield return "Builder:BuildTimeoutSeconds must be between 1 and 86400";
+        if (string.IsNullOrWhiteSpace(LogDir)) yield return "Builder:LogDir is required";
+        if (!IsValidNetwork(Network)) yield return $"Builder:Network '{Network}' is invalid (want default, none or a Docker network name)";
+        if (MemoryBytes < 64L * 1024 * 1024) yield return "Builder:MemoryBytes must be at least 67108864 (64 MiB)";
+        if (Cpus is <= 0 or > 1024) yield return "Builder:Cpus must be greater than 0 and at most 1024";
+        if (MaxContextBytes < 1024) yield return "Builder:MaxContextBytes must be at least 1024";
+        if (MaxLogBytes < 1024) yield return "Builder:MaxLogBytes must be at least 1024";
+        for (var i = 0; i < RegistryAuth.Count; i++)
+            foreach (var error in RegistryAuth[i].Validate())
+                yield return error.Replace("Registry:", $"Builder:RegistryAuth:{i}:", StringComparison.Ordinal);
+    }
+
+    /// <summary><c>host</c> and <c>container:..</c> modes are refused: build steps run untrusted code.</summary>
+    public static bool IsValidNetwork(string? network) =>
+        network is not null && network is not ("host" or "container") && !network.StartsWith("container:", StringComparison.Ordinal)
+        && NetworkName().IsMatch(network);
+
+    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")]
+    private static partial Regex NetworkName();
+}

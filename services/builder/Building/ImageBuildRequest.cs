@@ -1,0 +1,33 @@
+using Slipway.BuildConfig;
+
+namespace Slipway.Builder.Building;
+
+/// <summary>One image to build: a variant of the Blubber config in a checked-out revision.</summary>
+public sealed record ImageBuildRequest
+{
+    /// <summary>The checked-out revision: the build context.</summary>
+    public required string ContextDir { get; init; }
+
+    /// <summary>The Blubber config, relative to <see cref="ContextDir"/>.</summary>
+    public string BlubberFile { get; init; } = ".pipeline/blubber.yaml";
+
+    public required string Variant { get; init; }
+
+    /// <summary>Central policy enforced before anything is built; null for none.</summary>
+    public Policy? Policy { get; init; }
+
+    /// <summary>Labels tying the image to the run (<c>slipway.run</c>, <c>slipway.project</c>, <c>slipway.revision</c>, ...).</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Local image name:tag given to the built image.</summary>
+    public required string Tag { get; init; }
+
+    /// <summary>Time limit of the build; null for <see cref="BuilderOptions.BuildTimeoutSeconds"/>.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+
+    /// <summary>Network of build steps (<c>default</c>, <c>none</c> or a network name); null for <see cref="BuilderOptions.Network"/>.</summary>
+    public string? Network { get; init; }
+
+    /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
+    public Limits? Limits { get; init; }
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+using Slipway.BuildConfig;
+using Slipway.Contracts;
+
+namespace Slipway.Builder.Building;
+
+/// <summary>
+/// Builds one Blubber variant into an image with the engine's classic builder (Docker.DotNet): compiles the
+/// Dockerfile with Slipway.BuildConfig (BuildKit-only features are refused there, never approximated), sends the
+/// context honouring <c>.dockerignore</c>, labels the image, bounds time, memory, CPU and concurrency, and keeps
+/// the output. The engine's own layer cache is reused across runs (nothing here disables it).
+/// </summary>
+public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger)
+{
+    private readonly SemaphoreSlim _slots = new(options.MaxConcurrentBuilds, options.MaxConcurrentBuilds);
+
+    /// <summary>
+    /// Builds the request. Refusals and failures come back as a failed result with a one-line reason; only the
+    /// caller's own cancellation throws (<see cref="OperationCanceledException"/>, after stopping the build), so a
+    /// shutdown is never reported as a failed build.
+    /// </summary>
+    public async Task<ImageBuildResult> BuildAsync(ImageBuildRequest request, Func<string, Task>? onOutputLine, CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        if (ValidateRequest(request) is { } invalid)
+            return Failed(BuildFailureKind.InvalidRequest, invalid, started);
+
+        // Compile first: a refused config never takes a build slot and never reaches the engine.
+        string dockerfile;
+        IReadOnlyList<string> contextFiles;
+        try
+        {
+            var yaml = ReadBlubberFile(request);
+            contextFiles = Blubber.ListContext(request.ContextDir);
+            dockerfile = Blubber.Dockerfile(yaml, request.Variant, request.Policy, new CompileOptions { ContextFiles = contextFiles }, request.Limits);
+        }
+        catch (BlubberException e)
+        {
+            logger.LogInformation("Blubber refused variant {Variant} of {Tag}: {Reason}", request.Variant, request.Tag, e.Message);
+            return Failed(BuildFailureKind.Config, e.Message, started);
+        }
+        catch (BuildContextException e)
+        {
+            return Failed(BuildFailureKind.Context, e.Message, started);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Failed(BuildFailureKind.Context, $"cannot read the build context: {e.Message}", started);
+        }
+
+        await _slots.WaitAsync(ct);
+        try
+        {
+            return await BuildWithEngineAsync(request, dockerfile, contextFiles, onOutputLine, started, ct);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<ImageBuildResult> BuildWithEngineAsync(ImageBuildRequest request, string dockerfile, IReadOnlyList<string> contextFiles,
+        Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
+    {
+        var limit = request.TimeLimit ?? TimeSpan.FromSeconds(options.BuildTimeoutSeconds);
+        var logPath = Path.Combine(Path.GetFullPath(options.LogDir),
+            $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{SafeFileName(request.Tag)}-{Guid.NewGuid().ToString("N")[..8]}.log");
+        await using var log = new BuildOutputLog(logPath, options.MaxLogBytes, onOutputLine);
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag}\n# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+
+        var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
+        using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            await using var tar = new FileStream(tarPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+            string dockerfileName;
+            try
+            {
+                dockerfileName = BuildContextArchive.Write(request.ContextDir, contextFiles, dockerfile, tar, options.MaxContextBytes);
+            }
+            catch (Exception e) when (e is BuildContextException or IOException or UnauthorizedAccessException)
+            {
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, $"cannot send the build context: {e.Message}");
+            }
+            tar.Position = 0;
+
+            var parameters = new ImageBuildParameters
+            {
+                Dockerfile = dockerfileName,
+                Tags = [request.Tag],
+                Labels = request.Labels.ToDictionary(),
+                NetworkMode = request.Network ?? options.Network,
+                Remove = true,
+                ForceRemove = true, // intermediate containers go away even when a step fails
+                Memory = options.MemoryBytes,
+                MemorySwap = options.MemoryBytes,
+                CPUPeriod = 100_000,
+                CPUQuota = (long)(options.Cpus * 100_000),
+            };
+            logger.LogInformation("Building variant {Variant} as {Tag} (network {Network}, limit {Limit}s)",
+                request.Variant, request.Tag, parameters.NetworkMode, (int)limit.TotalSeconds);
+
+            timeLimit.CancelAfter(limit);
+            try
+            {
+                await docker.Images.BuildImageFromDockerfileAsync(parameters, tar, AuthConfigs(), new Dictionary<string, string>(), log, timeLimit.Token);
+            }
+            catch (Exception e) when (timeLimit.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // Closing the stream makes the engine kill the running step's container and stop the build.
+                logger.LogInformation(e, "Build of {Tag} hit its time limit", request.Tag);
+                var reason = $"build exceeded its time limit of {(long)limit.TotalSeconds}s";
+                log.Note("ERROR: " + reason);
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.TimedOut, reason);
+            }
+            catch (DockerApiException e) when (!ct.IsCancellationRequested)
+            {
+                // The engine refused the request before building, e.g. a Dockerfile it cannot parse or a bad parameter.
+                var reason = EngineMessage(e);
+                log.Note("ERROR: " + reason);
+                var kind = e.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound ? BuildFailureKind.BuildStep : BuildFailureKind.Engine;
+                return await FinishAsync(log, logPath, dockerfile, started, kind, reason);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                var reason = $"Docker engine unreachable: {e.Message}";
+                log.Note("ERROR: " + reason);
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Engine, reason);
+            }
+            ct.ThrowIfCancellationRequested();
+            timeLimit.CancelAfter(Timeout.InfiniteTimeSpan);
+
+            await log.CompleteAsync();
+            if (log.Error is { } error)
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.BuildStep, OneLine(error));
+
+            // The aux message carries the id; inspecting the tag confirms the image exists and gives its size.
+            var image = await docker.Images.InspectImageAsync(log.ImageId ?? request.Tag, CancellationToken.None);
+            logger.LogInformation("Built {Tag} as {ImageId} in {Ms} ms", request.Tag, image.ID, started.ElapsedMilliseconds);
+            return new ImageBuildResult
+            {
+                Succeeded = true,
+                ImageId = image.ID,
+                ImageRef = request.Tag,
+                SizeBytes = image.Size,
+                LogPath = logPath,
+                OutputTail = Output.Tail(log.TailText()),
+                Dockerfile = dockerfile,
+                Duration = started.Elapsed,
+            };
+        }
+        catch (Exception e) when (ct.IsCancellationRequested)
+        {
+            log.Note("ERROR: build cancelled (the builder is stopping)");
+            await log.CompleteAsync();
+            if (e is OperationCanceledException) throw;
+            throw new OperationCanceledException("build cancelled", e, ct);
+        }
+    }
+
+    private static async Task<ImageBuildResult> FinishAsync(BuildOutputLog log, string logPath, string dockerfile, Stopwatch started,
+        BuildFailureKind kind, string reason)
+    {
+        await log.CompleteAsync();
+        return new ImageBuildResult
+        {
+            Succeeded = false,
+            Failure = kind,
+            Reason = reason,
+            LogPath = logPath,
+            OutputTail = Output.Tail(log.TailText()),
+            Dockerfile = dockerfile,
+            Duration = started.Elapsed,
+        };
+    }
+
+    private static ImageBuildResult Failed(BuildFailureKind kind, string reason, Stopwatch started) =>
+        new() { Succeeded = false, Failure = kind, Reason = reason, Duration = started.Elapsed };
+
+    private static string? ValidateRequest(ImageBuildRequest r)
+    {
+        if (!Directory.Exists(r.ContextDir)) return $"build context {r.ContextDir} does not exist";
+        if (!ImageTag().IsMatch(r.Tag) || r.Tag.Length > 255) return $"image tag \"{Printable(r.Tag)}\" is not a valid name:tag";
+        if (r.TimeLimit is { } t && (t <= TimeSpan.Zero || t > TimeSpan.FromDays(1))) return "time limit must be positive and at most a day";
+        if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default, none or a Docker network name)";
+        if (r.Labels.Count > 100) return "at most 100 labels";
+        foreach (var (k, v) in r.Labels)
+            if (k.Length is 0 or > 128 || v.Length > 4096 || k.Any(char.IsControl) || v.Any(char.IsControl) || k.StartsWith("blubber.", StringComparison.Ordinal))
+                return $"label \"{Printable(k)}\" is not allowed (1-128 characters, no control characters, value at most 4096, not blubber.*)";
+        if (Path.IsPathRooted(r.BlubberFile) || r.BlubberFile.Replace('\\', '/').Split('/').Contains(".."))
+            return $"Blubber file \"{Printable(r.BlubberFile)}\" must be a path inside the repository";
+        return null;
+    }
+
+    private static string ReadBlubberFile(ImageBuildRequest r)
+    {
+        var path = Path.Combine(r.ContextDir, r.BlubberFile);
+        var info = new FileInfo(path);
+        // A symlink could point anywhere on the builder host; the config must be a file of the revision.
+        if (!info.Exists || info.LinkTarget is not null)
+            throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: no such file in the revision");
+        var max = (r.Limits ?? Limits.Default).MaxFileBytes;
+        if (info.Length > max)
+            throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: file is larger than {max} bytes");
+        return File.ReadAllText(path);
+    }
+
+    private IEnumerable<AuthConfig> AuthConfigs() => options.RegistryAuth.Select(r => new AuthConfig
+    {
+        ServerAddress = RegistryHost(r.Url!), Username = r.Username, Password = r.Password,
+    });
+
+    /// <summary>The key the engine looks credentials up by: host[:port] of the image reference.</summary>
+    private static string RegistryHost(string url)
+    {
+        var i = url.IndexOf("://", StringComparison.Ordinal);
+        return (i >= 0 ? url[(i + 3)..] : url).TrimEnd('/');
+    }
+
+    private static string EngineMessage(DockerApiException e)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(e.ResponseBody);
+            if (json.RootElement.TryGetProperty("message", out var m) && m.GetString() is { Length: > 0 } message) return OneLine(message);
+        }
+        catch (JsonException) { }
+        return OneLine($"Docker engine error {(int)e.StatusCode}: {e.ResponseBody}");
+    }
+
+    private static string OneLine(string s)
+    {
+        var line = string.Join(' ', s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return line.Length > 4000 ? line[..4000] + "…" : line;
+    }
+
+    private static string SafeFileName(string tag) => FileUnsafe().Replace(tag, "_");
+
+    private static string Printable(string s) => new(s.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    // Docker reference: lowercase path components (optionally host[:port]/ first), then :tag.
+    [GeneratedRegex(@"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex ImageTag();
+
+    [GeneratedRegex("[^A-Za-z0-9._-]")]
+    private static partial Regex FileUnsafe();
+}

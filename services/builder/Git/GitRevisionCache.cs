@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+
+namespace Slipway.Builder.Git;
+
+/// <summary>
+/// Fetches exactly the revision that triggered a run into a per-project bare repository under
+/// <c>cacheRoot</c> (so each fetch transfers only objects the cache lacks), then exports that revision's tree.
+/// Uses the real <c>git</c> CLI. Fetches of one project are serialized; different projects run in parallel.
+/// </summary>
+public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisionCache> logger)
+{
+    // Absolute, so every path handed to git is absolute and never mistaken for an option.
+    private readonly string _root = Path.GetFullPath(cacheRoot);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Time limit of one fetch (network) command.</summary>
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Time limit of local git commands (init, rev-parse, archive).</summary>
+    public TimeSpan LocalTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many fetches ran (a cache hit skips the fetch): for metrics and tests.</summary>
+    public int FetchCount => _fetchCount;
+    private int _fetchCount;
+
+    /// <summary>
+    /// Makes <paramref name="destinationDir"/> hold exactly the tree of <paramref name="revision"/>, fetched from
+    /// <paramref name="refName"/> (<c>refs/changes/01/1/1</c>, <c>refs/heads/main</c> or a branch name) of
+    /// <paramref name="repositoryUrl"/>. The destination must be absent or empty.
+    /// </summary>
+    public async Task CheckoutAsync(string repositoryUrl, string project, string refName, string revision, string destinationDir, CancellationToken ct)
+    {
+        ValidateUrl(repositoryUrl);
+        var remoteRef = NormalizeRef(refName);
+        if (!Sha().IsMatch(revision)) throw new GitCheckoutException($"revision \"{Printable(revision)}\" is not a full commit id (40 or 64 hex digits)");
+        revision = revision.ToLowerInvariant();
+        var repoDir = Path.Combine(_root, RepositoryDirectoryName(project));
+        if (Directory.Exists(destinationDir) && Directory.EnumerateFileSystemEntries(destinationDir).Any())
+            throw new GitCheckoutException($"destination {destinationDir} is not empty");
+
+        var gate = _locks.GetOrAdd(repoDir, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            await EnsureRepositoryAsync(repoDir, ct);
+            if (await HasCommitAsync(repoDir, revision, ct))
+                logger.LogInformation("Revision {Revision} of {Project} already cached; no fetch", revision, project);
+            else
+                await FetchAsync(repoDir, repositoryUrl, project, remoteRef, revision, ct);
+            await ExportAsync(repoDir, revision, destinationDir, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The cache directory for a project: a readable part plus a hash, so distinct projects never share a
+    /// directory (<c>a/b</c> and <c>a_b</c>) and no project name can point outside <c>cacheRoot</c>.
+    /// </summary>
+    public static string RepositoryDirectoryName(string project)
+    {
+        if (string.IsNullOrEmpty(project) || project.Length > 255 || !ProjectName().IsMatch(project)
+            || project.Split('/').Any(s => s is "" or "." or ".."))
+            throw new GitCheckoutException($"project name \"{Printable(project)}\" is not allowed (letters, digits, '.', '_', '-' and '/'-separated parts; no empty, '.' or '..' parts)");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(project)))[..12];
+        var readable = project.Replace('/', '_');
+        if (readable.Length > 80) readable = readable[..80];
+        return $"{readable}-{hash}.git";
+    }
+
+    private async Task EnsureRepositoryAsync(string repoDir, CancellationToken ct)
+    {
+        if (!File.Exists(Path.Combine(repoDir, "HEAD")))
+        {
+            Directory.CreateDirectory(_root);
+            await GitCommand.RunAsync(["init", "--quiet", "--bare", repoDir], LocalTimeout, ct);
+        }
+        // Highest-precedence attributes: export the tree byte for byte, ignoring the tree's own
+        // export-ignore/export-subst (a build must see exactly the committed files).
+        var attributes = Path.Combine(repoDir, "info", "attributes");
+        const string exact = "* -export-ignore -export-subst\n";
+        if (!File.Exists(attributes) || File.ReadAllText(attributes) != exact)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(attributes)!);
+            File.WriteAllText(attributes, exact);
+        }
+    }
+
+    private Task<bool> HasCommitAsync(string repoDir, string revision, CancellationToken ct) =>
+        GitCommand.SucceedsAsync(["--git-dir", repoDir, "cat-file", "-e", revision + "^{commit}"], LocalTimeout, ct);
+
+    private async Task FetchAsync(string repoDir, string url, string project, string remoteRef, string revision, CancellationToken ct)
+    {
+        // Our own namespace for fetched refs, so a ref from one change never overwrites another's.
+        var localRef = "refs/slipway/" + remoteRef["refs/".Length..];
+        logger.LogInformation("Fetching {Ref} of {Project} from {Url}", remoteRef, project, GitUrl.Redact(url));
+        var started = DateTime.UtcNow;
+        Interlocked.Increment(ref _fetchCount);
+        await GitCommand.RunAsync(["--git-dir", repoDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, $"+{remoteRef}:{localRef}"], FetchTimeout, ct);
+        var tip = (await GitCommand.RunAsync(["--git-dir", repoDir, "rev-parse", "--verify", "--quiet", localRef + "^{commit}"], LocalTimeout, ct)).Trim();
+        logger.LogInformation("Fetched {Ref} of {Project} at {Tip} in {Ms} ms", remoteRef, project, tip, (long)(DateTime.UtcNow - started).TotalMilliseconds);
+        if (tip == revision) return;
+        // A branch that moved forward still contains the revision: build exactly that revision. Anything else (a
+        // rewritten branch, a replaced change ref) means the trigger's revision is not what the ref now holds.
+        if (await HasCommitAsync(repoDir, revision, ct)
+            && await GitCommand.SucceedsAsync(["--git-dir", repoDir, "merge-base", "--is-ancestor", revision, tip], LocalTimeout, ct))
+        {
+            logger.LogInformation("{Ref} of {Project} moved on to {Tip}; building {Revision}, an ancestor", remoteRef, project, tip, revision);
+            return;
+        }
+        throw new GitCheckoutException($"{remoteRef} of {project} now points at {tip}, not {revision}: the ref moved and the revision is no longer reachable from it");
+    }
+
+    private async Task ExportAsync(string repoDir, string revision, string destinationDir, CancellationToken ct)
+    {
+        Directory.CreateDirectory(destinationDir);
+        // git archive streams the committed tree; .NET's extractor refuses entries that would land outside the destination.
+        await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision], LocalTimeout, ct,
+            stdout => TarFile.ExtractToDirectoryAsync(stdout, destinationDir, overwriteFiles: false, ct));
+    }
+
+    private static string NormalizeRef(string refName)
+    {
+        var full = refName.StartsWith("refs/", StringComparison.Ordinal) ? refName : "refs/heads/" + refName;
+        // git check-ref-format rules, stricter: no option-like or special characters at all.
+        if (refName.Length is 0 or > 255 || !RefName().IsMatch(full) || full.Contains("..", StringComparison.Ordinal)
+            || full.Contains("/.", StringComparison.Ordinal) || full.Contains("//", StringComparison.Ordinal)
+            || full.EndsWith('/') || full.EndsWith(".lock", StringComparison.Ordinal) || full.EndsWith('.'))
+            throw new GitCheckoutException($"ref \"{Printable(refName)}\" is not a valid ref name");
+        return full;
+    }
+
+    private static void ValidateUrl(string url)
+    {
+        // A leading '-' would be read as an option; control characters have no place in a URL.
+        if (string.IsNullOrWhiteSpace(url) || url.StartsWith('-') || url.Any(char.IsControl) || url.StartsWith("ext::", StringComparison.OrdinalIgnoreCase))
+            throw new GitCheckoutException($"repository URL \"{Printable(GitUrl.Redact(url))}\" is not allowed");
+    }
+
+    private static string Printable(string s) => new(s.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    [GeneratedRegex("^[A-Za-z0-9._/-]+$")]
+    private static partial Regex ProjectName();
+
+    [GeneratedRegex("^refs/[A-Za-z0-9._/+-]+$")]
+    private static partial Regex RefName();
+
+    [GeneratedRegex("^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")]
+    private static partial Regex Sha();
+}
