@@ -48,8 +48,8 @@ public static class TriggerRules
                 return [new TriggerDecision.Start(DeterministicId.From("run", "recheck", gerritEventId),
                     ChangeTrigger(e, TriggerKind.Recheck, psRef, rev, gerritEventId, e.Author))];
             }
-            case "change-merged" when rule.Merges && e.Branch is { } branch && (e.NewRev ?? e.Revision) is { } tip:
-                return [BranchRun(e, TriggerKind.Merge, "refs/heads/" + branch, tip, gerritEventId, e.Submitter)];
+            case "change-merged" when rule.Merges && e.Branch is { } target && (e.NewRev ?? e.Revision) is { } tip:
+                return [BranchRun(e, TriggerKind.Merge, "refs/heads/" + target, tip, gerritEventId, e.Submitter)];
             case "ref-updated" when rule.RefUpdates && e.RefUpdate is { } update && update.RefName.StartsWith("refs/heads/", StringComparison.Ordinal):
             {
                 if (update.NewRev.All(c => c == '0')) return [new TriggerDecision.Ignore("branch deleted")];
