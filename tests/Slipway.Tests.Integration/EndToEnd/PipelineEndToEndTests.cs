@@ -177,23 +177,11 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
     private static async Task<IReadOnlyList<EventEnvelope>> WaitForRunEndAsync(PipelineEnvironment env, string runId)
     {
         await WaitForAsync(env, $"run {runId} finishing", e => e.RunId == runId && e.Type == EventTypes.NameOf<RunFinished>());
-        return ReadPipeline(env).Where(e => e.RunId == runId).ToList();
+        return env.PipelineEvents.Events.Where(e => e.RunId == runId).ToList();
     }
 
-    private static async Task<EventEnvelope> WaitForAsync(PipelineEnvironment env, string what, Func<EventEnvelope, bool> match)
-    {
-        var deadline = DateTime.UtcNow + RunTimeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (ReadPipeline(env).FirstOrDefault(match) is { } found) return found;
-            await Task.Delay(500);
-        }
-        throw new TimeoutException($"{what}: not within {RunTimeout}");
-    }
-
-    private static List<EventEnvelope> ReadPipeline(PipelineEnvironment env) =>
-        KafkaTestClient.ReadAll(env.Gerrit.PipelineTopic, int.MaxValue, TimeSpan.FromSeconds(1))
-            .Select(r => EventEnvelope.Parse(r.Message.Value)).ToList();
+    private static Task<EventEnvelope> WaitForAsync(PipelineEnvironment env, string what, Func<EventEnvelope, bool> match) =>
+        env.PipelineEvents.WaitForAsync(what, match, RunTimeout);
 
     private static async Task ApproveAsync(PipelineEnvironment env, string runId) =>
         await DeployerAsync(env, HttpMethod.Post, $"/api/runs/{runId}/approve?environment=production");

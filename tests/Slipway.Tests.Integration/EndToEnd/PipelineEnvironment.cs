@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text.Json;
+using Slipway.Contracts;
 using Slipway.Tests.Integration.Support;
 
 namespace Slipway.Tests.Integration.EndToEnd;
@@ -29,6 +31,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
     public string ConfigRepository { get; }
     public string SchemaPrefix { get; }
+    public TopicRecorder PipelineEvents { get; }
 
     private PipelineEnvironment(GerritServiceEnvironment gerrit, string project)
     {
@@ -36,6 +39,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         Project = project;
         Service = project.Split('/')[^1];
         SchemaPrefix = TestInfrastructure.UniqueName("e");
+        PipelineEvents = new TopicRecorder(gerrit.PipelineTopic);
         _workDir = Directory.CreateTempSubdirectory("slipway-e2e-").FullName;
         ConfigRepository = Path.Combine(_workDir, "config-registry.git");
         _settings = new Dictionary<string, string?>
@@ -65,8 +69,17 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         try
         {
             await gerrit.Gerrit.CreateProjectAsync(env.Project);
+            // The embedded broker creates a topic on its first message; an event no service acts on creates both.
+            var warmup = EventEnvelope.Create(new GerritEvent
+            {
+                Type = "project-created", Project = env.Project, EventCreatedOn = DateTimeOffset.UtcNow, Source = GerritEventSource.Stream,
+                Raw = JsonDocument.Parse("{}").RootElement,
+            }, "slipway/test");
+            await gerrit.Kafka.ProduceAsync(gerrit.GerritTopic, env.Project, warmup);
+            await gerrit.Kafka.ProduceAsync(gerrit.PipelineTopic, env.Project, warmup);
             foreach (var s in Services) env.Start(s.Name);
-            foreach (var s in env._running.Values) await s.WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
+            // The gateway consumes nothing; it is ready when Gerrit's stream is connected (below).
+            foreach (var (name, s) in env._running.Where(r => r.Key != "gateway")) await s.WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (gerrit.Gerrit.StreamConnections == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
             return env;
@@ -96,7 +109,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         _running[name].KillHard();
         await _running[name].WaitForExitAsync(TimeSpan.FromSeconds(10));
         Start(name);
-        await _running[name].WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
+        if (name != "gateway") await _running[name].WaitUntilAssignedAsync(TimeSpan.FromSeconds(60));
     }
 
     public string Output => Gerrit.Output;
@@ -128,6 +141,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        PipelineEvents.Dispose();
         await Gerrit.DisposeAsync();
         var ids = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=slipway.service={Service}"]);
         var list = ids.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
