@@ -89,8 +89,16 @@ internal static class GitCommand
     }
 
     // The subcommand and its non-URL arguments: enough to know what failed, never a credential.
-    private static string Describe(IReadOnlyList<string> args) =>
-        GitUrl.Redact(string.Join(' ', args.Where(a => !a.StartsWith("--git-dir", StringComparison.Ordinal)).Take(4)));
+    private static string Describe(IReadOnlyList<string> args)
+    {
+        var shown = new List<string>();
+        for (var i = 0; i < args.Count && shown.Count < 4; i++)
+        {
+            if (args[i] == "--git-dir") { i++; continue; } // the cache path says nothing useful
+            shown.Add(args[i]);
+        }
+        return GitUrl.Redact(string.Join(' ', shown));
+    }
 
     private static string LastLine(string text)
     {

@@ -327,4 +327,38 @@ public sealed class ImageBuilderFeatureTests
         var shared = layers1.Zip(layers2).TakeWhile(p => p.First == p.Second).Count();
         Assert.True(shared >= layers1.Count - 1 && shared < layers1.Count, $"shared {shared} of {layers1.Count} layers");
     }
+
+    [Fact]
+    public async Task A_node_builder_installs_its_requirements_before_the_source()
+    {
+        // node and npm come from the machine's Debian mirror (apt needs network "default"); the package has no
+        // dependencies from the npm registry, so `npm install` itself needs no network.
+        await using var scope = new DockerTestScope();
+        await using var f = new ImageBuildFixture(scope);
+        var context = f.Context(new Dictionary<string, string?>
+        {
+            [".pipeline/blubber.yaml"] = $"""
+                version: v4
+                base: {Base}
+                apt: {"{"} packages: [nodejs, npm] {"}"}
+                variants:
+                  test:
+                    node: {"{"} requirements: [package.json, package-lock.json], env: production {"}"}
+                    copies: [local]
+                    entrypoint: [node, index.js]
+                """,
+            ["package.json"] = """{"name": "demo", "version": "1.0.0", "private": true}""",
+            ["package-lock.json"] = """{"name": "demo", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "demo", "version": "1.0.0"}}}""",
+            ["index.js"] = "console.log(`node ${process.version} env ${process.env.NODE_ENV}`);\n",
+        });
+
+        var result = await f.BuildAsync(context, "test", timeLimit: TimeSpan.FromMinutes(15));
+        AssertBuilt(result);
+        Assert.Contains(f.Lines, l => l.Contains("npm install", StringComparison.Ordinal));
+        var image = await scope.Docker.Images.InspectImageAsync(result.ImageId);
+        Assert.Contains("NODE_ENV=production", image.Config.Env);
+        var (exit, output) = await scope.RunAsync(result.ImageId!);
+        Assert.Equal(0, exit);
+        Assert.Matches(@"^node v\d+\.\d+\.\d+ env production$", output.Trim());
+    }
 }
