@@ -20,6 +20,13 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     // The git server defaults to Gerrit's own (git http-backend beside its REST API).
     if (string.IsNullOrWhiteSpace(config["Builder:GitUrl"]) && config["Gerrit:Url"] is { Length: > 0 } gerritUrl)
         config["Builder:GitUrl"] = gerritUrl;
+    // Base images come from the organisation's registry: pull with its credentials unless others are configured.
+    if (string.IsNullOrWhiteSpace(config["Builder:RegistryAuth:0:Url"]) && config["Registry:Url"] is { Length: > 0 } registry)
+    {
+        config["Builder:RegistryAuth:0:Url"] = registry;
+        config["Builder:RegistryAuth:0:Username"] = config["Registry:Username"];
+        config["Builder:RegistryAuth:0:Password"] = config["Registry:Password"];
+    }
     var services = builder.Services;
     services.AddValidatedOptions<DockerOptions>(config, DockerOptions.Section);
     services.AddValidatedOptions<BuilderRunOptions>(config, BuilderRunOptions.Section);
