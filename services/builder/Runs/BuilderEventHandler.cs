@@ -32,7 +32,7 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
             switch (decision)
             {
                 case TriggerDecision.Start start:
-                    if (await jobs.EnqueueAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct) is not null)
+                    if (await EnqueuePlanAsync(context, start, ct))
                         logger.LogInformation("run {RunId}: {Kind} of {Project} {Ref} ({Revision})", start.RunId, start.Trigger.Kind,
                             start.Trigger.Project, start.Trigger.Ref, start.Trigger.Revision[..12]);
                     break;
@@ -45,6 +45,15 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
             }
         }
     }
+
+    private async Task<bool> EnqueuePlanAsync(MessageContext context, TriggerDecision.Start start, CancellationToken ct) => start.Trigger.Kind switch
+    {
+        // A branch update waits a moment for the change-merged of the same commit; that one replaces it (same run id).
+        TriggerKind.RefUpdate => await jobs.EnqueueAsync(context.Transaction,
+            PlanRunJob.For(start.RunId, start.Trigger, clock.GetUtcNow() + PlanRunJob.BranchUpdateGrace), ct) is not null,
+        TriggerKind.Merge => await jobs.EnqueueOrReplacePendingAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct),
+        _ => await jobs.EnqueueAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct) is not null,
+    };
 
     private async Task CancelAsync(MessageContext context, TriggerDecision.CancelChange cancel, CancellationToken ct)
     {

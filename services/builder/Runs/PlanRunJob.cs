@@ -21,8 +21,15 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
 
     public sealed record Payload(string RunId, RunTrigger Trigger);
 
-    public static NewJob For(string runId, RunTrigger trigger) =>
-        new(JobKind, $"plan:{runId}", JsonSerializer.Serialize(new Payload(runId, trigger), ContractJson.Options), runId, MaxAttempts: 5);
+    /// <summary>
+    /// Gerrit sends a merge as two events, change-merged and ref-updated, on different partitions, so either may
+    /// arrive first. A branch update waits this long for its change-merged, which names the change to report on.
+    /// </summary>
+    public static readonly TimeSpan BranchUpdateGrace = TimeSpan.FromSeconds(5);
+
+    public static NewJob For(string runId, RunTrigger trigger, DateTimeOffset? notBefore = null) =>
+        new(JobKind, $"plan:{runId}", JsonSerializer.Serialize(new Payload(runId, trigger), ContractJson.Options), runId, MaxAttempts: 5,
+            NotBefore: notBefore);
 
     public string Kind => JobKind;
 

@@ -27,6 +27,26 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
         }, tx, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// Records a job, or, when one with that key is still pending, replaces its payload and due time (a better
+    /// description of the same work arrived before it started). Returns false when the job exists and already started.
+    /// </summary>
+    public async Task<bool> EnqueueOrReplacePendingAsync(NpgsqlTransaction tx, NewJob job, CancellationToken ct = default)
+    {
+        var sql = $"""
+            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key)
+            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey)
+            ON CONFLICT (dedupe_key) DO UPDATE
+               SET payload = EXCLUDED.payload, not_before = EXCLUDED.not_before, updated_at = now()
+             WHERE {_table}.state = 'pending' AND {_table}.attempts = 0
+            RETURNING id
+            """;
+        return await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
+        {
+            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
+        }, tx, cancellationToken: ct)) is not null;
+    }
+
     /// <summary>Takes the oldest job that is pending and due, or running under an expired lease.</summary>
     public async Task<LeasedJob?> TryLeaseAsync(string owner, TimeSpan lease, IReadOnlyCollection<string>? kinds = null,
         CancellationToken ct = default)
