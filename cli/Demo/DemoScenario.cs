@@ -64,6 +64,8 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
         Say("6/6 the run ends and Gerrit gets the final comment");
         var mergeDone = await FinishedAsync(runId, upload.ChangeNumber, ct);
         Expect(mergeDone.Outcome == RunOutcome.Succeeded, $"the merge run failed: {mergeDone.Reason}");
+        await CommentAsync(upload.ChangeNumber, "the merge run's final comment with the image and its tags",
+            r => r.Message?.Contains($"/runs/{runId}") == true && r.Message.Contains(published.Uri), ct);
         foreach (var step in mergeDone.Steps) Say($"    {step.Stage}/{step.Name}: {step.Outcome} {(step.DurationMs is { } ms ? $"{ms / 1000.0:F1} s" : "")}");
         Say($"done: patch set verified in Gerrit, image {published.Uri}:{published.Tags[0]} published, running in staging and production.");
     }

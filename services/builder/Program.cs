@@ -39,6 +39,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
         sp.GetRequiredService<ILogger<GitRevisionCache>>()));
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
+    services.AddSingleton<ChangeRuns>();
+    services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);
     services.AddSingleton<IStepPerformer, BuildStepPerformer>();
     services.AddSingleton<IJobHandler, PlanRunJob>();
     services.AddRunTracking(config);

@@ -12,7 +12,8 @@ namespace Slipway.Builder.Runs;
 /// The builder's consumer: Gerrit events become runs (a plan job per trigger) or cancel superseded ones;
 /// pipeline events go to the run tracking, which schedules the builds of each stage.
 /// </summary>
-public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore runs, JobQueue jobs, Outbox outbox, RunEventFactory events,
+public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore runs, ChangeRuns changeRuns, JobQueue jobs, Outbox outbox,
+    RunEventFactory events,
     Workspaces workspaces, IOptionsMonitor<TriggerOptions> triggers, TimeProvider clock, ILogger<BuilderEventHandler> logger)
     : IIntegrationEventHandler
 {
@@ -32,6 +33,8 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
             switch (decision)
             {
                 case TriggerDecision.Start start:
+                    if (start.Trigger.Change is { } change)
+                        await changeRuns.AddAsync(context.Transaction, start.RunId, start.Trigger.Project, change, start.Trigger.Patchset, ct);
                     if (await EnqueuePlanAsync(context, start, ct))
                         logger.LogInformation("run {RunId}: {Kind} of {Project} {Ref} ({Revision})", start.RunId, start.Trigger.Kind,
                             start.Trigger.Project, start.Trigger.Ref, start.Trigger.Revision[..12]);
@@ -58,12 +61,13 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
     private async Task CancelAsync(MessageContext context, TriggerDecision.CancelChange cancel, CancellationToken ct)
     {
         var tx = context.Transaction;
-        foreach (var (runId, patchset) in await runs.OpenRunsOfChangeAsync(tx, cancel.Project, cancel.Change, ct))
+        foreach (var (runId, patchset) in await changeRuns.OfChangeAsync(tx, cancel.Project, cancel.Change, ct))
         {
             if (cancel.BelowPatchset is { } below && patchset is { } ps && ps >= below) continue;
+            // Not started yet (still being planned): cancelling its plan job is enough, no run.started will follow.
+            await jobs.CancelRunAsync(tx, runId, ct);
             var run = await runs.GetAsync(tx, runId, ct);
             if (run is null || !await runs.EndAsync(tx, runId, RunOutcome.Cancelled, ct)) continue;
-            await jobs.CancelRunAsync(tx, runId, ct);
             var finished = RunFinishedFactory.Create(run, RunOutcome.Cancelled, clock.GetUtcNow(), reason: cancel.Reason);
             await outbox.AddPipelineEventAsync(tx, events.Create(runId, finished), ct);
             logger.LogInformation("run {RunId}: cancelled, {Reason}", runId, cancel.Reason);
