@@ -58,7 +58,10 @@ public sealed class PatchsetRunTests(ITestOutputHelper output)
 
             // A second patch set while the recheck run is building: the recheck run is cancelled, the new one runs.
             await env.PipelineEvents.WaitForAsync("run 2 building", e => e.RunId == run2 && e.Type == EventTypes.NameOf<BuildStarted>(), Timeout);
-            var ps2 = await gerrit.UploadPatchsetAsync(env.Project, "master", SampleProject.Files(env.BaseImage), "Add hello service", ps1.ChangeId);
+            // (a code change: a patch set with the same tree is NO_CODE_CHANGE, which starts no run by default)
+            var files = SampleProject.Files(env.BaseImage).ToDictionary();
+            files["README.md"] = "The hello service.\n";
+            var ps2 = await gerrit.UploadPatchsetAsync(env.Project, "master", files, "Add hello service", ps1.ChangeId);
             Assert.Equal(2, ps2.PatchSet);
             var cancelled = (await env.PipelineEvents.WaitForAsync("run 2 ending",
                 e => e.RunId == run2 && e.Type == EventTypes.NameOf<RunFinished>(), Timeout)).DataAs<RunFinished>();
