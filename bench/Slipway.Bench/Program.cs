@@ -13,6 +13,13 @@ using Slipway.Tests.ProbeService;
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString (./slipway bench sets them).
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
+if (args.Length > 0 && args[0] == "pipeline")
+{
+    var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
+    await Slipway.Bench.PipelineBench.RunAsync(infra, sequential: args.Length > 1 ? int.Parse(args[1]) : 10, burst: 20);
+    return 0;
+}
 if (args.Length > 0 && args[0] == "gateway")
 {
     await Slipway.Bench.GatewayIngestBench.RunAsync(bootstrap, postgres, args.Length > 1 ? int.Parse(args[1]) : 5_000);
