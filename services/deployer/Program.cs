@@ -47,6 +47,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     services.AddSingleton<ApprovalDesk>();
     services.AddSingleton<ManualRollback>();
     services.AddSingleton<IStepPerformer, DeployStepPerformer>();
+    services.AddSingleton<IStepPerformer, PromoteStepPerformer>();
     services.AddRunTracking(config);
     services.AddEventConsumer<DeployerEventHandler>("deployer", Topics.GerritEvents, Topics.PipelineEvents);
 }, app => app.MapDeployerApi());

@@ -14,7 +14,7 @@ namespace Slipway.Reporter.Runs;
 /// </summary>
 public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options) : IIntegrationEventHandler
 {
-    private static readonly string[] StepAreas = ["build", "test", "smoke-test", "publish", "deploy"];
+    private static readonly string[] StepAreas = ["build", "test", "smoke-test", "publish", "deploy", "promote"];
 
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
     {

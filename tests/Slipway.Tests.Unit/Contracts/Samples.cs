@@ -152,6 +152,21 @@ public static class Samples
             Environment = "production", Service = "citoid", RolloutStage = RolloutStage.Partial, Percentage = 50, Image = Published,
             RolledBack = true, Reason = "readiness probe failed on 2 of 4 new instances for 60s",
         },
+        [typeof(PromoteStarted)] = () => new PromoteStarted
+        {
+            Stage = "production", Step = "production-promote", Attempt = 1, StartedAt = T0, Chart = "citoid", Environments = ["staging", "codfw"],
+        },
+        [typeof(PromoteSucceeded)] = () => new PromoteSucceeded
+        {
+            Stage = "production", Step = "production-promote", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(2), DurationMs = 2_100,
+            Chart = "citoid", Image = Published,
+            ConfigRevisions = new Dictionary<string, string> { ["staging"] = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678" },
+        },
+        [typeof(PromoteFailed)] = () => new PromoteFailed
+        {
+            Stage = "production", Step = "production-promote", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 900,
+            Chart = "citoid", Reason = "no image was published before this step",
+        },
         [typeof(ApprovalRequested)] = () => new ApprovalRequested
         {
             RunId = RunId, Environment = "production", Service = "citoid", Stage = "production", Step = "deploy-production",

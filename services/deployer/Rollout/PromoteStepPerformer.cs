@@ -1,0 +1,62 @@
+using Slipway.Contracts;
+using Slipway.Deployer.Config;
+using Slipway.Hosting.Runs;
+
+namespace Slipway.Deployer.Rollout;
+
+/// <summary>
+/// Promote steps (PipelineLib's <c>promote</c>): the run's published image recorded in the configuration registry
+/// for each listed environment, keeping that environment's other values. Nothing is rolled out: as in PipelineLib,
+/// promoting updates the deployment configuration and leaves the rollout to its own process.
+/// </summary>
+public sealed class PromoteStepPerformer(ConfigRegistry config, TimeProvider clock) : IStepPerformer
+{
+    public StepKind Kind => StepKind.Promote;
+
+    public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
+    {
+        var p = x.Step.Promote ?? new PromoteParams { Environments = [] };
+        var chart = p.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project);
+        await x.EmitAsync(new PromoteStarted
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Chart = chart, Environments = p.Environments,
+        });
+        if (DeployStepPerformer.PublishedImage(x.Run) is not { } image) return Failed(x, chart, "no image was published before this step");
+        var revisions = new Dictionary<string, string>();
+        try
+        {
+            foreach (var environment in p.Environments)
+            {
+                var current = await config.GetAsync(environment, chart, ct);
+                var values = (current ?? new ServiceValues { Image = "" }) with { Image = $"{image.Uri}@{image.Digest}" };
+                revisions[environment] = await config.RecordAsync(environment, chart, values,
+                    new DeploymentProvenance(x.RunId, null, x.Trigger.Change, x.Trigger.Patchset, x.Trigger.Revision,
+                        x.Trigger.RequestedBy?.Username), ct);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or ConfigRegistryException)
+        {
+            return Failed(x, chart, e.Message);
+        }
+        var now = clock.GetUtcNow();
+        return StepResult.Succeeded(new PromoteSucceeded
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Chart = chart, Image = image, ConfigRevisions = revisions,
+        });
+    }
+
+    public object Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);
+
+    private StepResult Failed(StepExecution x, string chart, string reason) => StepResult.Failed(FailedEvent(x, chart, reason), reason);
+
+    private PromoteFailed FailedEvent(StepExecution x, string chart, string reason)
+    {
+        var now = clock.GetUtcNow();
+        return new PromoteFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Chart = chart, Reason = reason,
+        };
+    }
+}
