@@ -41,7 +41,7 @@ public sealed class TesterOptions : IValidatableOptions
     public int SmokeRequestTimeoutSeconds { get; set; } = 10;
 
     /// <summary>Delay between readiness polls. Default 500 ms.</summary>
-    public int SmokeReadinessPollMs { get; set; } = 500;
+    public int SmokeReadinessPollMs { get; set; } = 100;
 
     /// <summary>Most x-amples checks run per smoke test (a spec is untrusted input). Default 200.</summary>
     public int SmokeMaxChecks { get; set; } = 200;

@@ -67,6 +67,8 @@ public sealed class KafkaConsumerHost(
             HeartbeatIntervalMs = 2_000,
             MaxPollIntervalMs = 600_000,
             FetchMaxBytes = 50 * 1024 * 1024,
+            // librdkafka waits up to 500 ms for more data on an idle partition; a pipeline hop should cost milliseconds.
+            FetchWaitMaxMs = 20,
             // Lets a service start before any event was produced (brokers that forbid auto-creation ignore it).
             AllowAutoCreateTopics = true,
             // Notice soon a topic created after the service started (librdkafka's default is 5 minutes).

@@ -12,6 +12,9 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
 {
     private readonly string _table = $"{schema.Value}.jobs";
 
+    /// <summary>The LISTEN/NOTIFY channel that wakes idle workers when a job is recorded (delivered when its transaction commits).</summary>
+    public string Channel { get; } = $"{schema.Value}_jobs";
+
     /// <summary>Records a job in the caller's transaction; returns its id, or null if a job with that key exists.</summary>
     public async Task<long?> EnqueueAsync(NpgsqlTransaction tx, NewJob job, CancellationToken ct = default)
     {
@@ -21,11 +24,16 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING id
             """;
-        return await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
+        var id = await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
         {
             job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
         }, tx, cancellationToken: ct));
+        if (id is not null) await NotifyAsync(tx, ct);
+        return id;
     }
+
+    private Task NotifyAsync(NpgsqlTransaction tx, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', '')", transaction: tx, cancellationToken: ct));
 
     /// <summary>
     /// Records a job, or, when one with that key is still pending, replaces its payload and due time (a better
@@ -41,10 +49,12 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
              WHERE {_table}.state = 'pending' AND {_table}.attempts = 0
             RETURNING id
             """;
-        return await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
+        var recorded = await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
         {
             job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
         }, tx, cancellationToken: ct)) is not null;
+        if (recorded) await NotifyAsync(tx, ct);
+        return recorded;
     }
 
     /// <summary>Takes the oldest job that is pending and due, or running under an expired lease.</summary>

@@ -35,7 +35,31 @@ public sealed class JobWorkerHost(
         var o = options.Value;
         var executors = Enumerable.Range(0, o.Executors)
             .Select(i => Task.Run(() => RunExecutorAsync($"{_instance}#{i}", o, stoppingToken), CancellationToken.None));
-        return Task.WhenAll(executors);
+        return Task.WhenAll(executors.Append(Task.Run(() => ListenAsync(o, stoppingToken), CancellationToken.None)));
+    }
+
+    // Idle executors sleep until a job is recorded (NOTIFY on commit) or the poll interval passes (delayed jobs, expired leases).
+    private readonly SemaphoreSlim _wake = new(0);
+
+    private async Task ListenAsync(JobOptions o, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = await dataSource.OpenConnectionAsync(stoppingToken);
+                conn.Notification += (_, _) => { if (_wake.CurrentCount < o.Executors) _wake.Release(); };
+                await using (var listen = new NpgsqlCommand($"LISTEN {queue.Channel}", conn)) await listen.ExecuteNonQueryAsync(stoppingToken);
+                while (!stoppingToken.IsCancellationRequested) await conn.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException)
+            {
+                // Polling still works while Postgres is away; listen again once it is back.
+                logger.LogDebug("job wake-up listener: {Message}", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            }
+        }
     }
 
     private async Task RunExecutorAsync(string owner, JobOptions o, CancellationToken stoppingToken)
@@ -49,7 +73,7 @@ public sealed class JobWorkerHost(
                 job = await queue.TryLeaseAsync(owner, lease, _handlers.Keys, stoppingToken);
                 if (job is null)
                 {
-                    await Task.Delay(o.PollMilliseconds, stoppingToken);
+                    await _wake.WaitAsync(o.PollMilliseconds, stoppingToken);
                     continue;
                 }
                 await RunJobAsync(job, lease, o, stoppingToken);
