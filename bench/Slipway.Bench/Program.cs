@@ -17,7 +17,7 @@ if (args.Length > 0 && args[0] == "pipeline")
 {
     var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
         .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
-    await Slipway.Bench.PipelineBench.RunAsync(infra, sequential: args.Length > 1 ? int.Parse(args[1]) : 10, burst: 20);
+    await Slipway.Bench.PipelineBench.RunAsync(infra, sequential: 10, burst: 20);
     return 0;
 }
 if (args.Length > 0 && args[0] == "gateway")
