@@ -304,6 +304,16 @@ public sealed partial class GerritStandIn : IAsyncDisposable
     /// <summary>Every open stream-events connection gets a `dropped-output` event now (as on a queue overflow).</summary>
     public void EmitDroppedOutput() => _hub.DropAll();
 
+    /// <summary>
+    /// Sends <paramref name="line"/> as it is on every stream-events connection: what a broken or hostile server
+    /// could send (not JSON, oversized, a JSON event of an unknown shape). A real Gerrit never does.
+    /// </summary>
+    public void EmitRawLine(string line)
+    {
+        if (line.Contains('\n')) throw new ArgumentException("one line, without a newline", nameof(line));
+        _hub.PublishRaw(line);
+    }
+
     /// <summary>Number of live stream-events connections.</summary>
     public int StreamConnections => _hub.Count;
 

@@ -41,6 +41,14 @@ internal sealed class StreamHub
             }
     }
 
+    /// <summary>Sends a line exactly as given to every connection, whatever its type filter (for malformed-input tests).</summary>
+    public void PublishRaw(string line)
+    {
+        lock (_gate)
+            foreach (var s in _subscribers)
+                if (!s.Queue.Writer.TryWrite(line)) s.Dropped = true;
+    }
+
     /// <summary>Makes every connection report `dropped-output` now, as if its queue had overflowed.</summary>
     public void DropAll()
     {
