@@ -260,16 +260,9 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
         }
     }
 
-    private async Task StopAndRemoveAsync(string containerId)
-    {
-        try
-        {
-            // A short grace period lets the service log its shutdown; removal is forced after it anyway.
-            await docker.Containers.StopContainerAsync(containerId, new ContainerStopParameters { WaitBeforeKillSeconds = 2 }, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (DockerApiException e) { logger.LogDebug(e, "Stop of {Container} failed", containerId); }
-        await TestRunner.RemoveQuietlyAsync(docker, containerId, logger).ConfigureAwait(false);
-    }
+    // The log tail is read before this; a throwaway smoke container needs no graceful stop (a server running as
+    // PID 1 often ignores SIGTERM, and waiting for it would be most of the step's time), so it is removed by force.
+    private Task StopAndRemoveAsync(string containerId) => TestRunner.RemoveQuietlyAsync(docker, containerId, logger);
 
     private async Task RemoveNetworkQuietlyAsync(string networkId)
     {
