@@ -7,9 +7,13 @@ using Slipway.Hosting.Runs;
 namespace Slipway.Builder.Runs;
 
 /// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
-public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, IOptions<BuilderRunOptions> options, TimeProvider clock)
-    : IStepPerformer
+public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, IOptions<BuilderRunOptions> options,
+    TimeProvider clock) : IStepPerformer
 {
+    // A build step waits for a slot before it announces build.started, so the events show the builds that really run
+    // at once (at most Builder:MaxConcurrentBuilds per builder instance), not the ones queued for a slot.
+    private readonly SemaphoreSlim _slots = new(buildOptions.MaxConcurrentBuilds);
+
     private readonly Lazy<Policy?> _policy = new(() =>
         string.IsNullOrWhiteSpace(options.Value.PolicyFile) ? null : Policy.Parse(File.ReadAllText(options.Value.PolicyFile)));
 
@@ -18,7 +22,22 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Build ?? throw new InvalidOperationException($"step {x.Step.Name} has no build parameters");
+        await _slots.WaitAsync(ct);
+        try
+        {
+            return await BuildAsync(x, p, ct);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<StepResult> BuildAsync(StepExecution x, BuildParams p, CancellationToken ct)
+    {
         var trigger = x.Trigger;
+        var startedAt = clock.GetUtcNow();
+        x = x with { StartedAt = startedAt };
         await x.EmitAsync(new BuildStarted
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Variant = p.Variant,
