@@ -12,9 +12,26 @@ public sealed class Workspaces(GitRevisionCache git, IOptions<BuilderRunOptions>
 {
     private readonly BuilderRunOptions _o = options.Value;
 
+    // Parallel stages build from the same workspace: one export per run at a time, the others wait and reuse it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+
     public string PathOf(string runId) => Path.Combine(_o.WorkDir, "runs", runId);
 
     public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct)
+    {
+        var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            return await ExportAsync(runId, trigger, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<string> ExportAsync(string runId, RunTrigger trigger, CancellationToken ct)
     {
         var dir = PathOf(runId);
         var src = Path.Combine(dir, "src");
@@ -29,6 +46,7 @@ public sealed class Workspaces(GitRevisionCache git, IOptions<BuilderRunOptions>
 
     public void Remove(string runId)
     {
+        _locks.TryRemove(runId, out _);
         try { if (Directory.Exists(PathOf(runId))) Directory.Delete(PathOf(runId), recursive: true); }
         catch (IOException) { } // best effort: a build may still hold a file; the next cleanup gets it
         catch (UnauthorizedAccessException) { }

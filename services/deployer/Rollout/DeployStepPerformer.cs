@@ -69,7 +69,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             {
                 Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, FinishedAt = now,
                 DurationMs = (long)(now - started).TotalMilliseconds, Environment = p.Environment, Service = service,
-                RolloutStage = phase.Stage, Percentage = i == phases.Count - 1 ? 100 : Math.Min(phase.Percentage, 99), Image = image,
+                RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
                 ConfigRevision = revision,
             };
             logger.LogInformation("run {RunId}: {Service} {Stage} in {Environment}: {Instances}", x.RunId, service, phase.Stage, p.Environment,

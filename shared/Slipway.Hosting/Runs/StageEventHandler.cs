@@ -36,9 +36,10 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
         else if (StepEventKinds.Parse(envelope.Type) is var (kind, phase) && phase != StepEventKinds.Phase.Started)
         {
             var data = envelope.Data;
-            // A rollout reports each stage; the deploy step is done when the last one (100 %) is.
-            if (kind == StepKind.Deploy && phase == StepEventKinds.Phase.Succeeded && data.GetProperty("percentage").GetInt32() < 100) return;
             var step = data.GetProperty("step").GetString()!;
+            // A rollout reports each of its stages; the deploy step is done when the plan's last rollout stage is.
+            if (kind == StepKind.Deploy && phase == StepEventKinds.Phase.Succeeded
+                && !await IsLastRolloutStageAsync(context, runId, step, data.GetProperty("rolloutStage"), ct)) return;
             var record = new StepRecord(phase == StepEventKinds.Phase.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed,
                 data.GetProperty("attempt").GetInt32(),
                 data.TryGetProperty("durationMs", out var ms) ? ms.GetInt64() : null, data.Clone());
@@ -47,6 +48,14 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
         }
 
         await ScheduleDueStepsAsync(context, runId, ct);
+    }
+
+    private async Task<bool> IsLastRolloutStageAsync(MessageContext context, string runId, string step, JsonElement rolloutStage,
+        CancellationToken ct)
+    {
+        var run = await runs.GetAsync(context.Transaction, runId, ct);
+        var last = run?.Progress.Find(step)?.Step.Deploy?.Rollout is { Count: > 0 } phases ? phases[^1].Stage : RolloutStage.Full;
+        return rolloutStage.Deserialize<RolloutStage>(ContractJson.Options) == last;
     }
 
     private async Task ScheduleDueStepsAsync(MessageContext context, string runId, CancellationToken ct)
