@@ -36,10 +36,12 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
     public async Task A_service_killed_at_a_random_moment_and_restarted_loses_nothing_and_repeats_nothing()
     {
         await using var env = await PipelineEnvironment.StartAsync("chaos");
-        var random = new Random();
+        // Random victim and moment; SLIPWAY_CHAOS_SEED replays a failed run (the seed is printed).
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("SLIPWAY_CHAOS_SEED"), out var s) ? s : Random.Shared.Next();
+        var random = new Random(seed);
         var victim = PipelineEnvironment.Services[random.Next(PipelineEnvironment.Services.Length)].Name;
         var delay = TimeSpan.FromSeconds(random.Next(2, 60));
-        output.WriteLine($"will kill -9 {victim} after {delay.TotalSeconds} s");
+        output.WriteLine($"seed {seed}: will kill -9 {victim} after {delay.TotalSeconds} s");
         try
         {
             await CarryChangeToProductionAsync(env, chaos: async () =>
@@ -51,7 +53,7 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
         }
         catch
         {
-            output.WriteLine($"killed {victim} after {delay.TotalSeconds} s");
+            output.WriteLine($"seed {seed}: killed {victim} after {delay.TotalSeconds} s");
             output.WriteLine(env.Output);
             throw;
         }

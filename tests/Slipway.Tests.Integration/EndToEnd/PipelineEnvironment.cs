@@ -100,7 +100,31 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public void Start(string name)
     {
         var (_, dir, assembly) = Services.Single(s => s.Name == name);
-        _running[name] = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings);
+        // A free port can be taken by someone else (a container publishing a port) before the service binds it: try another.
+        for (var attempt = 1; ; attempt++)
+        {
+            var process = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings);
+            _running[name] = process;
+            if (attempt == 3 || !LostItsPort(process)) return;
+        }
+    }
+
+    private static bool LostItsPort(ServiceProcess process)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) return process.Output.Contains("address already in use");
+            try
+            {
+                using var response = process.GetAsync("/healthz").GetAwaiter().GetResult();
+                return false;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            Thread.Sleep(200);
+        }
+        return false;
     }
 
     /// <summary>kill -9 and start again with the same settings (same schema and consumer group).</summary>

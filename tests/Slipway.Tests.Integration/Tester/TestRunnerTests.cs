@@ -36,7 +36,7 @@ public sealed class TestRunnerTests(TesterImages images)
         Assert.False(result.Succeeded);
         Assert.Equal(3, result.ExitCode);
         Assert.Equal("tests exited with code 3", result.Reason);
-        // stdout and stderr are separate pipes: their relative order at the end may vary by a line.
+        // stdout and stderr are separate pipes read separately: the script pauses before its stderr line so it comes last.
         var lines = result.OutputTail!.Split('\n');
         Assert.Equal(5, lines.Length);
         Assert.Contains("FAIL: expected 2, got 3", lines);

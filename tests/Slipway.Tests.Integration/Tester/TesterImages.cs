@@ -105,7 +105,7 @@ public sealed class TesterImages : IAsyncLifetime
         # Test entry point stand-in: what it does is chosen by its first argument.
         case "$1" in
           pass)  echo "running 3 tests"; echo "ok 1"; echo "ok 2"; echo "ok 3 $GREETING"; exit 0 ;;
-          fail)  for i in $(seq 1 200); do echo "progress line $i"; done; echo "FAIL: expected 2, got 3" >&2; exit 3 ;;
+          fail)  for i in $(seq 1 200); do echo "progress line $i"; done; sleep 0.3; echo "FAIL: expected 2, got 3" >&2; exit 3 ;;
           sleep) echo "sleeping"; sleep 600; echo "woke up" ;;
           net)   echo "interfaces: $(ls /sys/class/net | tr '\n' ' ')"
                  if timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; then echo "REACHED 127.0.0.1:$2"; exit 0; fi
