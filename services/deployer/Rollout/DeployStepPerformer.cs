@@ -25,7 +25,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         var image = PublishedImage(x.Run) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
         if (p.RequiresApproval && !x.Run.Approved(p.Environment))
         {
-            await x.EmitAsync(new ApprovalRequested
+            await x.EmitOnceAsync(new ApprovalRequested
             {
                 RunId = x.RunId, Environment = p.Environment, Service = service, Stage = x.Stage.Name, Step = x.Step.Name, Image = image,
                 RequestedAt = x.StartedAt,

@@ -20,13 +20,17 @@ public interface IStepPerformer
 
 /// <summary>One attempt at a step. <see cref="EmitAsync"/> publishes an event at once (e.g. <c>build.started</c>).</summary>
 public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step, int Attempt, DateTimeOffset StartedAt,
-    Func<object, string?, Task> Emit)
+    Func<object, string[], Task> Emit)
 {
     public string RunId => Run.RunId;
 
     public RunTrigger Trigger => Run.Started.Trigger;
 
-    public Task EmitAsync(object data, string? discriminator = null) => Emit(data, discriminator);
+    /// <summary>An event of this attempt (a retried attempt emits its own).</summary>
+    public Task EmitAsync(object data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
+
+    /// <summary>An event of the step whatever the attempt (e.g. asking for an approval): a retry emits the same event id again.</summary>
+    public Task EmitOnceAsync(object data, string discriminator) => Emit(data, [Step.Name, discriminator]);
 }
 
 /// <summary>How an attempt ended: succeeded or failed with its finishing event, or waiting (e.g. for an approval).</summary>

@@ -28,7 +28,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var performer = _performers[step.Kind];
 
         var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(),
-            (data, discriminator) => EmitNowAsync(run.RunId, data, [payload.Step, job.Attempts.ToString(), discriminator ?? ""], ct));
+            (data, discriminators) => EmitNowAsync(run.RunId, data, discriminators, ct));
         logger.LogInformation("run {RunId}: {Step} ({Kind}) attempt {Attempt} starting", run.RunId, step.Name, step.Kind, job.Attempts);
         var result = await performer.PerformAsync(execution, ct);
         if (result.Waiting) return;
