@@ -28,7 +28,7 @@ public class RegistryClientTests
     [InlineData("localhost:5000", "http://localhost:5000/", "localhost:5000")]
     [InlineData("registry.example.org", "https://registry.example.org/", "registry.example.org")]
     [InlineData("registry.example.org:8443", "https://registry.example.org:8443/", "registry.example.org:8443")]
-    [InlineData("http://10.0.0.5:5000/", "http://10.0.0.5:5000/", "10.0.0.5:5000")]
+    [InlineData("http://registry.internal:5000/", "http://registry.internal:5000/", "registry.internal:5000")]
     [InlineData("https://127.0.0.1:5000", "https://127.0.0.1:5000/", "127.0.0.1:5000")]
     public void Base_url_and_host(string url, string baseUri, string host)
     {
