@@ -20,6 +20,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     // The git server defaults to Gerrit's own (git http-backend beside its REST API).
     if (string.IsNullOrWhiteSpace(config["Builder:GitUrl"]) && config["Gerrit:Url"] is { Length: > 0 } gerritUrl)
         config["Builder:GitUrl"] = gerritUrl;
+    // Build logs live with the rest of the builder's work unless configured elsewhere.
+    if (string.IsNullOrWhiteSpace(config["Builder:LogDir"]) && config["Builder:WorkDir"] is { Length: > 0 } workDir)
+        config["Builder:LogDir"] = Path.Combine(workDir, "logs");
     // Base images come from the organisation's registry: pull with its credentials unless others are configured.
     if (string.IsNullOrWhiteSpace(config["Builder:RegistryAuth:0:Url"]) && config["Registry:Url"] is { Length: > 0 } registry)
     {
