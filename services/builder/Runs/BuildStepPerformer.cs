@@ -66,7 +66,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         return StepResult.Succeeded(new BuildSucceeded
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = (long)(now - x.StartedAt).TotalMilliseconds, Variant = p.Variant, Project = trigger.Project,
+            DurationMs = x.MillisecondsUntil(now), Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
         });
     }
@@ -82,7 +82,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         return new BuildFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Variant = variant, Project = x.Trigger.Project,
+            DurationMs = x.MillisecondsUntil(now), Variant = variant, Project = x.Trigger.Project,
             Revision = x.Trigger.Revision, Reason = Truncate(reason, 4096), OutputTail = tail,
         };
     }

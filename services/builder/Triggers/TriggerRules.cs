@@ -66,7 +66,7 @@ public static class TriggerRules
     public static bool IsRecheck(string? comment, TriggerRule rule)
     {
         if (string.IsNullOrWhiteSpace(comment)) return false;
-        var text = Regex.Replace(comment, @"\A\s*Patch Set \d+:[^\n]*\n?", "");
+        var text = GerritComments.Text(comment);
         return Regex.IsMatch(text, rule.RecheckPattern, RegexOptions.Multiline | RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(100));
     }
 

@@ -22,7 +22,7 @@ public sealed class ApprovalDesk(RunStateStore runs, Outbox outbox, RunEventFact
     public string? EnvironmentIn(string? comment)
     {
         if (string.IsNullOrWhiteSpace(comment)) return null;
-        var text = Regex.Replace(comment, @"\A\s*Patch Set \d+:[^\n]*\n?", "");
+        var text = GerritComments.Text(comment);
         var match = Regex.Match(text, options.CurrentValue.ApprovalPattern, RegexOptions.Multiline | RegexOptions.IgnoreCase,
             TimeSpan.FromMilliseconds(100));
         return match.Success ? match.Groups["env"].Value.ToLowerInvariant() : null;

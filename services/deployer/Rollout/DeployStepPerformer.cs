@@ -4,6 +4,7 @@ using Slipway.Contracts;
 using Slipway.Deployer.Backends;
 using Slipway.Deployer.Config;
 using Slipway.Hosting.Runs;
+using Slipway.Pipeline.Planning;
 
 namespace Slipway.Deployer.Rollout;
 
@@ -87,7 +88,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         return new DeployFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Environment = p.Environment,
+            DurationMs = x.MillisecondsUntil(now), Environment = p.Environment,
             Service = p.Service ?? ServiceName(x.Trigger.Project), RolloutStage = RolloutStage.Full, Percentage = 100,
             Image = PublishedImage(x.Run), Reason = reason,
         };
@@ -111,7 +112,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         var failed = new DeployFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Environment = environment, Service = service,
+            DurationMs = x.MillisecondsUntil(now), Environment = environment, Service = service,
             RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image, RolledBack = back.Healthy,
             Reason = $"{phase.Stage} rollout to {environment} failed: {reason}" + (back.Healthy ? "; rolled back" : $"; rollback also failed: {back.Reason}"),
         };
@@ -130,11 +131,6 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
 
     private static string? DigestOf(string imageByDigest) => imageByDigest.LastIndexOf('@') is var at and > 0 ? imageByDigest[(at + 1)..] : null;
 
-    /// <summary>A service name from a Gerrit project: its last path segment, lower case, [a-z0-9-].</summary>
-    public static string ServiceName(string project)
-    {
-        var last = project.TrimEnd('/').Split('/')[^1].ToLowerInvariant();
-        var s = new string(last.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
-        return s.Length == 0 ? "service" : s[..Math.Min(s.Length, 63)];
-    }
+    /// <summary>A service name from a Gerrit project, as the planner names it: its short name as a DNS label.</summary>
+    public static string ServiceName(string project) => Names.Service(Names.ProjectShortName(project));
 }

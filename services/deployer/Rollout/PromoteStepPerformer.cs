@@ -42,7 +42,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, TimeProvider clo
         return StepResult.Succeeded(new PromoteSucceeded
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Chart = chart, Image = image, ConfigRevisions = revisions,
+            DurationMs = x.MillisecondsUntil(now), Chart = chart, Image = image, ConfigRevisions = revisions,
         });
     }
 
@@ -56,7 +56,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, TimeProvider clo
         return new PromoteFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), Chart = chart, Reason = reason,
+            DurationMs = x.MillisecondsUntil(now), Chart = chart, Reason = reason,
         };
     }
 }

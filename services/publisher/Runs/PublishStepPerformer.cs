@@ -65,7 +65,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
         return StepResult.Succeeded(new PublishSucceeded
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), ImageId = image.ImageId, Image = result.Image,
+            DurationMs = x.MillisecondsUntil(now), ImageId = image.ImageId, Image = result.Image,
         });
     }
 
@@ -81,7 +81,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
         return new PublishFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds), ImageId = imageId, Uri = uri,
+            DurationMs = x.MillisecondsUntil(now), ImageId = imageId, Uri = uri,
             Reason = reason.Length > 4096 ? reason[..4095] + "…" : reason,
         };
     }

@@ -29,7 +29,7 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         if (p.TimeoutMs is { } ms) request = request with { StartTimeout = TimeSpan.FromMilliseconds(ms) };
         var result = await smoke.RunAsync(request, ct);
         var now = clock.GetUtcNow();
-        var duration = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds);
+        var duration = x.MillisecondsUntil(now);
         // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
         var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();
         if (result.Succeeded)
@@ -53,7 +53,7 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         return new SmokeTestFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds),
+            DurationMs = x.MillisecondsUntil(now),
             ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Smoke?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64),
             ChecksPassed = 0, ChecksFailed = 0, Reason = reason,
         };

@@ -25,7 +25,7 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
         }, ct);
         var now = clock.GetUtcNow();
-        var duration = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds);
+        var duration = x.MillisecondsUntil(now);
         if (result.Succeeded)
             return StepResult.Succeeded(new TestSucceeded
             {
@@ -46,7 +46,7 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         return new TestFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = Math.Max(0, (long)(now - x.StartedAt).TotalMilliseconds),
+            DurationMs = x.MillisecondsUntil(now),
             ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Run?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64), Reason = reason,
         };
     }

@@ -26,6 +26,9 @@ public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step,
 
     public RunTrigger Trigger => Run.Started.Trigger;
 
+    /// <summary>Milliseconds from the attempt's start to <paramref name="now"/> (never negative), for events' <c>durationMs</c>.</summary>
+    public long MillisecondsUntil(DateTimeOffset now) => Math.Max(0, (long)(now - StartedAt).TotalMilliseconds);
+
     /// <summary>An event of this attempt (a retried attempt emits its own).</summary>
     public Task EmitAsync(object data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
 
