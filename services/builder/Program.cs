@@ -7,7 +7,7 @@ using Slipway.Builder.Triggers;
 using Slipway.Contracts;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;

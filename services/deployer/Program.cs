@@ -10,7 +10,7 @@ using Slipway.Deployer.Config;
 using Slipway.Deployer.Rollout;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;
 

@@ -2,7 +2,7 @@ using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Hosting;
 using Slipway.Hosting.Options;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Storage;
 using Slipway.Tester;
 using Slipway.Tester.Runs;

@@ -1,5 +1,5 @@
 using Slipway.Contracts;
-using Slipway.Pipeline.Runs;
+using Slipway.Runs;
 
 namespace Slipway.Tests.Pipeline;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Contracts;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 
 namespace Slipway.Builder.Runs;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Slipway.Contracts;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Pipeline.Planning;
 using Slipway.Storage.Jobs;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Slipway.Contracts;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 
 namespace Slipway.Deployer.Approvals;

@@ -1,5 +1,5 @@
 using Slipway.Contracts;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 
 namespace Slipway.Deployer.Approvals;

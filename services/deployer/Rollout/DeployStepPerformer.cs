@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Deployer.Backends;
 using Slipway.Deployer.Config;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Pipeline.Planning;
 
 namespace Slipway.Deployer.Rollout;

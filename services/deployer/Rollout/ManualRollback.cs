@@ -4,7 +4,7 @@ using Npgsql;
 using Slipway.Contracts;
 using Slipway.Deployer.Backends;
 using Slipway.Deployer.Config;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Messaging;
 
 namespace Slipway.Deployer.Rollout;

@@ -1,6 +1,6 @@
 using Slipway.Contracts;
 using Slipway.Deployer.Config;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 
 namespace Slipway.Deployer.Rollout;
 

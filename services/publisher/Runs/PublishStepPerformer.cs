@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Slipway.Contracts;
-using Slipway.Hosting.Runs;
+using Slipway.Runs;
 using Slipway.Publisher.Registry;
 
 namespace Slipway.Publisher.Runs;

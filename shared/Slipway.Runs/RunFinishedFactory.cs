@@ -1,6 +1,6 @@
 using Slipway.Contracts;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>Builds a run's <c>run.finished</c> from what the service knows of it.</summary>
 public static class RunFinishedFactory

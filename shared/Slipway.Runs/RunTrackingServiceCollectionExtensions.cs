@@ -5,7 +5,7 @@ using Slipway.Messaging;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 public static class RunTrackingServiceCollectionExtensions
 {

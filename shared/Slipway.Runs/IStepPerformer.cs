@@ -1,6 +1,6 @@
 using Slipway.Contracts;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>
 /// Does one kind of step (build, test, smoke, publish, deploy) for a stage service. The run-tracking

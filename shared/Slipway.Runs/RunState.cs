@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Slipway.Contracts;
-using Slipway.Pipeline.Runs;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>One step's outcome as this service saw it in the run's events; <see cref="Data"/> is the finishing event's data.</summary>
 public sealed record StepRecord(StepOutcome Outcome, int Attempt, long? DurationMs, JsonElement? Data);

@@ -4,7 +4,7 @@ using Npgsql;
 using Slipway.Contracts;
 using Slipway.Storage;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>The service's <c>run_state</c> table. Every write happens in the caller's transaction (with the inbox or the job).</summary>
 public sealed class RunStateStore(SchemaName schema)

@@ -1,6 +1,7 @@
 using Slipway.Contracts;
+using Slipway.Hosting;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>
 /// Envelopes for a run's events. Ids are derived from the run, step, attempt and type, so an attempt that

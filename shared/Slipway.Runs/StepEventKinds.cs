@@ -1,6 +1,6 @@
 using Slipway.Contracts;
 
-namespace Slipway.Pipeline.Runs;
+namespace Slipway.Runs;
 
 /// <summary>Reads a step event's type name: <c>slipway.smoke-test.failed.v1</c> is (Smoke, Failed).</summary>
 public static class StepEventKinds

@@ -5,7 +5,7 @@ using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Storage.Jobs;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>
 /// Leases step jobs and runs them with the service's <see cref="IStepPerformer"/>. The finishing event, the

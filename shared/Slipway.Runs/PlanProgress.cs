@@ -1,6 +1,6 @@
 using Slipway.Contracts;
 
-namespace Slipway.Pipeline.Runs;
+namespace Slipway.Runs;
 
 /// <summary>
 /// How a run moves through its plan (design.md, "Who moves a run forward"): steps of a stage run in

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using Slipway.Contracts;
 using Slipway.Messaging;
-using Slipway.Pipeline.Runs;
 using Slipway.Storage.Jobs;
 
-namespace Slipway.Hosting.Runs;
+namespace Slipway.Runs;
 
 /// <summary>
 /// Follows runs through <c>pipeline.events</c> and records a step job when one of this service's steps
