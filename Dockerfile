@@ -22,7 +22,7 @@ ARG PROJECT
 WORKDIR /src
 
 # Only what a service build needs: the repo-wide MSBuild/SDK settings, the shared libraries and the services.
-# (.dockerignore keeps bin/, obj/, .git, tests, bench and the CLI out of the context.)
+# (.dockerignore keeps bin/, obj/, .git, tests, bench, dev/ and the CLI out of the context.)
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY shared/ shared/
 COPY services/ services/
