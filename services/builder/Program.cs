@@ -6,7 +6,7 @@ using Slipway.Builder.Runs;
 using Slipway.Builder.Triggers;
 using Slipway.Contracts;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;
@@ -31,14 +31,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
         config["Builder:RegistryAuth:0:Password"] = config["Registry:Password"];
     }
     var services = builder.Services;
-    services.AddValidatedOptions<DockerOptions>(config, DockerOptions.Section);
-    services.AddValidatedOptions<BuilderRunOptions>(config, BuilderRunOptions.Section);
-    services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
+    services.AddDockerEngine(config);
     services.AddValidatedOptions<BuilderOptions>(config, BuilderOptions.Section);
-    services.AddSingleton<IDockerClient>(sp =>
-        new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
+    services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);
-    services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<IOptions<BuilderRunOptions>>().Value.WorkDir, "git"),
+    services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<BuilderOptions>().WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()));
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();

@@ -9,7 +9,7 @@ using Slipway.Deployer.Backends.Kubernetes;
 using Slipway.Deployer.Config;
 using Slipway.Deployer.Rollout;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;

@@ -1,15 +1,16 @@
 using Slipway.GerritGateway;
 using Slipway.GerritGateway.Stream;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
-using Slipway.Storage;
+using Slipway.Gerrit;
 
 // The gateway: Gerrit's SSH event stream (plus catch-up after gaps, plus webhooks) in,
 // gerrit.events out (through the outbox, once per event id).
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-gateway", "gerrit_gateway"), builder =>
 {
     // Only this service holds the Gerrit SSH key.
-    builder.Services.AddValidatedOptions<GerritStreamOptions>(builder.Configuration, "");
+    // The SSH stream, plus REST for catch-up (no credentials needed).
+    builder.Services.AddValidatedOptions<GerritOptions>(builder.Configuration, GerritOptions.Section,
+        gerrit => gerrit.ValidateSsh().Concat(gerrit.ValidateRest(requireCredentials: false)));
     builder.Services.AddValidatedOptions<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
     builder.Services.AddSingleton<GerritEventWriter>();
     builder.Services.AddSingleton<GerritCatchUp>();

@@ -1,7 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Runs;
 using Slipway.Publisher;
 using Slipway.Publisher.Registry;
@@ -13,13 +13,11 @@ using Slipway.Storage;
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("publisher", "publisher"), builder =>
 {
     var services = builder.Services;
-    services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
+    services.AddDockerEngine(builder.Configuration);
     services.AddValidatedOptions<RegistryOptions>(builder.Configuration, RegistryOptions.Section);
     services.AddValidatedOptions<PublisherOptions>(builder.Configuration, PublisherOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<RegistryOptions>>().Value);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<PublisherOptions>>().Value);
-    services.AddSingleton<IDockerClient>(sp =>
-        new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
     services.AddHttpClient<RegistryClient>(http => http.Timeout = TimeSpan.FromSeconds(60));
     services.AddSingleton<ImagePublisher>();
     services.AddSingleton<RetentionCleaner>();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Rest;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 using Slipway.Messaging;
 using Slipway.Reporter;
 using Slipway.Reporter.Comments;
@@ -14,12 +14,13 @@ using Slipway.Storage.Jobs;
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporter", "reporter"), builder =>
 {
     // Only this service holds the Gerrit HTTP password.
-    builder.Services.AddValidatedOptions<GerritRestOptions>(builder.Configuration, "");
+    builder.Services.AddValidatedOptions<GerritOptions>(builder.Configuration, GerritOptions.Section,
+        gerrit => gerrit.ValidateRest(requireCredentials: true));
     builder.Services.AddValidatedOptions<ReporterOptions>(builder.Configuration, ReporterOptions.Section);
     builder.Services.AddHttpClient("gerrit", http => http.Timeout = TimeSpan.FromSeconds(20))
         .AddTypedClient<GerritRestClient>((http, sp) =>
         {
-            var gerrit = sp.GetRequiredService<IOptions<GerritRestOptions>>().Value.Gerrit;
+            var gerrit = sp.GetRequiredService<IOptions<GerritOptions>>().Value;
             return new GerritRestClient(http, gerrit.Url!, gerrit.HttpUser!, gerrit.HttpPassword!);
         });
     builder.Services.AddSingleton<RunLedger>();

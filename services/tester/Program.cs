@@ -1,7 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Hosting;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Runs;
 using Slipway.Storage;
 using Slipway.Tester;
@@ -13,11 +13,9 @@ using Slipway.Tester.Testing;
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester", "tester"), builder =>
 {
     var services = builder.Services;
-    services.AddValidatedOptions<DockerOptions>(builder.Configuration, DockerOptions.Section);
+    services.AddDockerEngine(builder.Configuration);
     services.AddValidatedOptions<TesterOptions>(builder.Configuration, TesterOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
-    services.AddSingleton<IDockerClient>(sp =>
-        new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
     // The service-checker contract checks redirects as answers, so the client must not follow them.
     services.AddHttpClient<SmokeTester>(http => http.Timeout = TimeSpan.FromSeconds(30))
         .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });

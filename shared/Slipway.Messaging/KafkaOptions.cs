@@ -1,9 +1,7 @@
-using Slipway.Storage;
-
 namespace Slipway.Messaging;
 
 /// <summary>Configuration section <c>Kafka</c>.</summary>
-public sealed class KafkaOptions : IValidatableOptions
+public sealed class KafkaOptions
 {
     public const string Section = "Kafka";
 
@@ -31,6 +29,7 @@ public sealed class KafkaOptions : IValidatableOptions
     /// <summary>Whether this instance relays the outbox to Kafka (off only to test a crash before producing).</summary>
     public bool RelayOutbox { get; set; } = true;
 
+    /// <summary>One line per problem, naming the key (the host checks it at start-up).</summary>
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(BootstrapServers))

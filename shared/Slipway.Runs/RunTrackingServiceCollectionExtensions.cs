@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Slipway.Contracts;
+using Slipway.Hosting;
 using Slipway.Messaging;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;

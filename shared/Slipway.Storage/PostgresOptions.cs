@@ -3,7 +3,7 @@ using Npgsql;
 namespace Slipway.Storage;
 
 /// <summary>Configuration section <c>Postgres</c>.</summary>
-public sealed class PostgresOptions : IValidatableOptions
+public sealed class PostgresOptions
 {
     public const string Section = "Postgres";
 
@@ -13,6 +13,7 @@ public sealed class PostgresOptions : IValidatableOptions
     /// <summary>Optional: the schema this service owns, instead of its default (e.g. <c>builder</c>).</summary>
     public string? Schema { get; set; }
 
+    /// <summary>One line per problem, naming the key (the host checks it at start-up).</summary>
     public IEnumerable<string> Validate()
     {
         if (Schema is { Length: > 0 } && !SchemaName.IsValid(Schema))

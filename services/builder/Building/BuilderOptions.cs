@@ -1,13 +1,25 @@
 using System.Text.RegularExpressions;
-using Slipway.Hosting.Options;
-using Slipway.Storage;
+using Slipway.Containers;
+using Slipway.Hosting;
 
 namespace Slipway.Builder.Building;
 
-/// <summary>Configuration section <c>Builder</c>: how images are built (limits, logs, network, pull credentials).</summary>
+/// <summary>
+/// Configuration section <c>Builder</c>: where the builder fetches from and works, the central Blubber policy, and how
+/// images are built (limits, logs, network, pull credentials).
+/// </summary>
 public sealed partial class BuilderOptions : IValidatableOptions
 {
     public const string Section = "Builder";
+
+    /// <summary>Base URL of the git server; a project's repository is <c>&lt;GitUrl&gt;/&lt;project&gt;</c>. Defaults to <c>Gerrit:Url</c>.</summary>
+    public string? GitUrl { get; set; }
+
+    /// <summary>Where the per-project git caches and the per-run workspaces live.</summary>
+    public string WorkDir { get; set; } = Path.Combine(Path.GetTempPath(), "slipway-builder");
+
+    /// <summary>A Blubber policy file (format in blubber-v4.md) enforced before every build; none when empty.</summary>
+    public string? PolicyFile { get; set; }
 
     /// <summary>Builds this instance runs at once; more wait for a slot (the engine and the CPU are shared).</summary>
     public int MaxConcurrentBuilds { get; set; } = 2;
@@ -41,6 +53,11 @@ public sealed partial class BuilderOptions : IValidatableOptions
 
     public IEnumerable<string> Validate()
     {
+        if (string.IsNullOrWhiteSpace(GitUrl)) yield return "Builder:GitUrl (or Gerrit:Url) is required: the git server the builder fetches from";
+        else if (!Uri.TryCreate(GitUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "ssh" or "file"))
+            yield return $"Builder:GitUrl '{GitUrl}' is invalid (want http(s)://, ssh:// or file:// URL)";
+        if (string.IsNullOrWhiteSpace(WorkDir)) yield return "Builder:WorkDir is required";
+        if (!string.IsNullOrWhiteSpace(PolicyFile) && !File.Exists(PolicyFile)) yield return $"Builder:PolicyFile '{PolicyFile}' does not exist";
         if (MaxConcurrentBuilds is < 1 or > 64) yield return "Builder:MaxConcurrentBuilds must be between 1 and 64";
         if (BuildTimeoutSeconds is < 1 or > 86400) yield return "Builder:BuildTimeoutSeconds must be between 1 and 86400";
         if (string.IsNullOrWhiteSpace(LogDir)) yield return "Builder:LogDir is required";

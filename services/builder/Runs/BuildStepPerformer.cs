@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Contracts;
@@ -7,15 +6,14 @@ using Slipway.Runs;
 namespace Slipway.Builder.Runs;
 
 /// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
-public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, IOptions<BuilderRunOptions> options,
-    TimeProvider clock) : IStepPerformer
+public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock) : IStepPerformer
 {
     // A build step waits for a slot before it announces build.started, so the events show the builds that really run
     // at once (at most Builder:MaxConcurrentBuilds per builder instance), not the ones queued for a slot.
     private readonly SemaphoreSlim _slots = new(buildOptions.MaxConcurrentBuilds);
 
     private readonly Lazy<Policy?> _policy = new(() =>
-        string.IsNullOrWhiteSpace(options.Value.PolicyFile) ? null : Policy.Parse(File.ReadAllText(options.Value.PolicyFile)));
+        string.IsNullOrWhiteSpace(buildOptions.PolicyFile) ? null : Policy.Parse(File.ReadAllText(buildOptions.PolicyFile)));
 
     public StepKind Kind => StepKind.Build;
 

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
 
@@ -8,9 +8,9 @@ namespace Slipway.Builder.Runs;
 /// One directory per run holding exactly the triggering revision, exported from the project's git cache.
 /// Any builder instance can recreate it, so a build retried elsewhere after a crash finds its sources.
 /// </summary>
-public sealed class Workspaces(GitRevisionCache git, IOptions<BuilderRunOptions> options)
+public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
 {
-    private readonly BuilderRunOptions _o = options.Value;
+    private readonly BuilderOptions _o = options;
 
     // Parallel stages build from the same workspace: one export per run at a time, the others wait and reuse it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _locks = new();

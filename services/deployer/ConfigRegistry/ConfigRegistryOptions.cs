@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Slipway.Storage;
+using Slipway.Hosting;
 
 namespace Slipway.Deployer.Config;
 

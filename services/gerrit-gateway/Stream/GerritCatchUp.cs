@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
 using Slipway.Gerrit.Rest;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 
 namespace Slipway.GerritGateway.Stream;
 
@@ -24,12 +24,12 @@ public sealed class GerritCatchUp
     private readonly GerritRestClient? _rest;
     private readonly string? _webUrl;
 
-    public GerritCatchUp(IOptions<GerritStreamOptions> gerrit, IOptions<GatewayOptions> options, GerritEventWriter writer, ILogger<GerritCatchUp> logger)
+    public GerritCatchUp(IOptions<GerritOptions> gerrit, IOptions<GatewayOptions> options, GerritEventWriter writer, ILogger<GerritCatchUp> logger)
     {
         _writer = writer;
         _options = options.Value;
         _logger = logger;
-        var g = gerrit.Value.Gerrit;
+        var g = gerrit.Value;
         _webUrl = g.Url;
         if (!string.IsNullOrWhiteSpace(g.Url) && !string.IsNullOrWhiteSpace(g.HttpUser) && !string.IsNullOrWhiteSpace(g.HttpPassword))
             _rest = new GerritRestClient(new HttpClient { Timeout = TimeSpan.FromSeconds(60) }, g.Url, g.HttpUser, g.HttpPassword);

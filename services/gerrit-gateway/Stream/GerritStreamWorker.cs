@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
 using Slipway.Gerrit.Ssh;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 
 namespace Slipway.GerritGateway.Stream;
 
@@ -16,7 +16,7 @@ namespace Slipway.GerritGateway.Stream;
 /// what was missed, beside the live stream.
 /// </summary>
 public sealed class GerritStreamWorker(
-    IOptions<GerritStreamOptions> gerrit,
+    IOptions<GerritOptions> gerrit,
     IOptions<GatewayOptions> options,
     GerritEventWriter writer,
     GerritCatchUp catchUp,
@@ -27,7 +27,7 @@ public sealed class GerritStreamWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var ssh = gerrit.Value.Gerrit.Ssh;
+        var ssh = gerrit.Value.Ssh;
         var url = new Uri(ssh.Url!);
         var server = $"{url.Host}:{url.Port}";
         var o = options.Value;

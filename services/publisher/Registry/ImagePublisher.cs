@@ -2,7 +2,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Slipway.Contracts;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 
 namespace Slipway.Publisher.Registry;
 

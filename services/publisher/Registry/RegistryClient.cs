@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 
 namespace Slipway.Publisher.Registry;
 

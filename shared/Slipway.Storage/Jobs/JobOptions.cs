@@ -1,7 +1,7 @@
 namespace Slipway.Storage.Jobs;
 
 /// <summary>Configuration section <c>Jobs</c>: how many long steps one instance runs at once, and for how long a lease holds.</summary>
-public sealed class JobOptions : IValidatableOptions
+public sealed class JobOptions
 {
     public const string Section = "Jobs";
 
@@ -17,6 +17,7 @@ public sealed class JobOptions : IValidatableOptions
     /// <summary>First retry delay of a failed job; doubles per attempt.</summary>
     public double RetryDelaySeconds { get; set; } = 2;
 
+    /// <summary>One line per problem, naming the key (the host checks it at start-up).</summary>
     public IEnumerable<string> Validate()
     {
         if (Executors is < 1 or > 256) yield return "Jobs:Executors must be between 1 and 256";

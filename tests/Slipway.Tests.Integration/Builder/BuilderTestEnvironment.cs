@@ -1,5 +1,5 @@
 using Docker.DotNet;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 
 namespace Slipway.Tests.Integration.Builder;
 

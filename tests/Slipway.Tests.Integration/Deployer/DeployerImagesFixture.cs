@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 
 namespace Slipway.Tests.Integration.Deployer;
 

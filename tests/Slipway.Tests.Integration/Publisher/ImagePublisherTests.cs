@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Docker.DotNet;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Publisher.Registry;
 
 namespace Slipway.Tests.Integration.Publisher;

@@ -2,7 +2,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Slipway.Embedded;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Publisher;
 using Slipway.Publisher.Registry;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using Slipway.Publisher.Registry;
 
 namespace Slipway.Tests.Integration.Publisher;

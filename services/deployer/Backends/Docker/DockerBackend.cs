@@ -5,7 +5,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Slipway.Contracts;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 using N = Slipway.Deployer.Backends.Docker.ContainerNaming;
 
 namespace Slipway.Deployer.Backends.Docker;

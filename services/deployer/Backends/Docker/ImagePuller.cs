@@ -1,7 +1,7 @@
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
-using Slipway.Hosting.Options;
+using Slipway.Containers;
 
 namespace Slipway.Deployer.Backends.Docker;
 

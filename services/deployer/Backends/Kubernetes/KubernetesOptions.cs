@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using k8s;
-using Slipway.Storage;
+using Slipway.Hosting;
 
 namespace Slipway.Deployer.Backends.Kubernetes;
 

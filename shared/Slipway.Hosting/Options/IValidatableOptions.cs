@@ -1,4 +1,4 @@
-namespace Slipway.Storage;
+namespace Slipway.Hosting;
 
 /// <summary>
 /// An options class that checks itself. Each error is one line naming the configuration key,

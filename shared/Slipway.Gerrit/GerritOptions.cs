@@ -1,6 +1,4 @@
-using Slipway.Storage;
-
-namespace Slipway.Hosting.Options;
+namespace Slipway.Gerrit;
 
 /// <summary>
 /// Configuration section <c>Gerrit</c>. Which keys are required depends on the service:
@@ -45,18 +43,4 @@ public sealed class GerritSshOptions
     public string? Url { get; set; }
     public string? PrivateKeyPath { get; set; }
     public string? KnownHostsPath { get; set; }
-}
-
-/// <summary>The gateway's view: SSH stream plus REST (catch-up) without credentials required.</summary>
-public sealed class GerritStreamOptions : IValidatableOptions
-{
-    public GerritOptions Gerrit { get; set; } = new();
-    public IEnumerable<string> Validate() => Gerrit.ValidateSsh().Concat(Gerrit.ValidateRest(requireCredentials: false));
-}
-
-/// <summary>The reporter's view: REST with the HTTP password.</summary>
-public sealed class GerritRestOptions : IValidatableOptions
-{
-    public GerritOptions Gerrit { get; set; } = new();
-    public IEnumerable<string> Validate() => Gerrit.ValidateRest(requireCredentials: true);
 }

@@ -1,6 +1,6 @@
-using Slipway.Storage;
+using Slipway.Hosting;
 
-namespace Slipway.Hosting.Options;
+namespace Slipway.Containers;
 
 /// <summary>Configuration section <c>Docker</c>: the container engine to talk to.</summary>
 public sealed class DockerOptions : IValidatableOptions

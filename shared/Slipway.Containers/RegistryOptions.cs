@@ -1,6 +1,6 @@
-using Slipway.Storage;
+using Slipway.Hosting;
 
-namespace Slipway.Hosting.Options;
+namespace Slipway.Containers;
 
 /// <summary>Configuration section <c>Registry</c>: where images are published (push credentials: the publisher only).</summary>
 public sealed class RegistryOptions : IValidatableOptions

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Slipway.Messaging;
+using Slipway.Storage;
+using Slipway.Storage.Jobs;
+
+namespace Slipway.Hosting;
+
+/// <summary>
+/// The host's wiring of Postgres, Kafka and job workers: their options are bound and checked at start-up here,
+/// so the libraries below the host stay free of it.
+/// </summary>
+public static class InfrastructureServiceCollectionExtensions
+{
+    /// <summary>
+    /// The service's Postgres: a data source, its own schema, and its migrations applied at
+    /// start-up (before any consumer or worker starts).
+    /// </summary>
+    public static IServiceCollection AddSlipwayStorage(this IServiceCollection services, IConfiguration configuration,
+        SchemaName schema)
+    {
+        services.AddValidatedOptions<PostgresOptions>(configuration, PostgresOptions.Section, o => o.Validate());
+        services.AddSingleton(schema);
+        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString)
+            .Build());
+        services.AddSingleton<JobQueue>();
+        services.AddMigrationsFrom(typeof(JobQueue).Assembly);
+        services.AddSingleton<MigrationHostedService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<MigrationHostedService>());
+        return services;
+    }
+
+    /// <summary>Kafka options, the producer, the outbox and its relay. Needs <see cref="AddSlipwayStorage"/>.</summary>
+    public static IServiceCollection AddSlipwayMessaging(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<KafkaOptions>(configuration, KafkaOptions.Section, o => o.Validate());
+        services.AddSingleton<TopicNames>();
+        services.AddSingleton<KafkaProducerFactory>();
+        services.AddSingleton<Outbox>();
+        services.AddSingleton<DeadLetterPublisher>();
+        services.AddSingleton<OutboxRelay>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<OutboxRelay>());
+        services.AddMigrationsFrom(typeof(Outbox).Assembly);
+        return services;
+    }
+
+    /// <summary>Job workers running the registered <see cref="IJobHandler"/>s.</summary>
+    public static IServiceCollection AddJobWorkers(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<JobOptions>(configuration, JobOptions.Section, o => o.Validate());
+        services.AddHostedService<JobWorkerHost>();
+        return services;
+    }
+}
