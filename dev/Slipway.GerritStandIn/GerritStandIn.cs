@@ -117,6 +117,7 @@ public sealed partial class GerritStandIn : IAsyncDisposable
         var gitRoot = Path.Combine(WorkDirectory, "git");
         Directory.CreateDirectory(gitRoot);
         _git = new GitRepos(gitRoot);
+        await StartPushReceiverAsync(ct); // GitPush.cs
         await StartHttpAsync(ct);
         await StartSshdAsync(ct);
     }
@@ -370,6 +371,7 @@ public sealed partial class GerritStandIn : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _hub.EndAll();
         await StopSshdAsync();
+        _pushReceiver?.Dispose();
         if (_web is not null)
         {
             try { using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5)); await _web.StopAsync(stop.Token); } catch (Exception) { }

@@ -6,6 +6,10 @@ public sealed class GerritStandInOptions
     /// <summary>The HTTP user for `/a/` (REST and git); its HTTP password is <see cref="HttpPassword"/>.</summary>
     public string HttpUser { get; set; } = "slipway";
     public string HttpPassword { get; set; } = "secret-http-password";
+    /// <summary>The HTTP password of the default developer account (`jane`), for `git push` as a developer. Null: none.</summary>
+    public string? DeveloperHttpPassword { get; set; } = "secret-developer-password";
+    /// <summary>Gerrit's `receive.requireChangeId` (default true): a push for review whose commit has no Change-Id footer is refused.</summary>
+    public bool RequireChangeId { get; set; } = true;
     /// <summary>Whether the events-log plugin is installed (off: its endpoints answer 404).</summary>
     public bool EventsLogEnabled { get; set; } = true;
     /// <summary>The events-log plugin's `returnLimit`.</summary>

@@ -100,7 +100,8 @@ internal sealed class GitRepos(string root)
     }
 
     /// <summary>Runs `git http-backend` as a CGI for one request (smart HTTP, protocol v0/v1/v2).</summary>
-    public async Task ServeCgiAsync(Microsoft.AspNetCore.Http.HttpContext ctx, string project, string rest, string? remoteUser)
+    public async Task ServeCgiAsync(Microsoft.AspNetCore.Http.HttpContext ctx, string project, string rest, string? remoteUser,
+        IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         var req = ctx.Request;
         var psi = new ProcessStartInfo("git", ["http-backend"])
@@ -123,6 +124,7 @@ internal sealed class GitRepos(string root)
         if (remoteUser is not null) env["REMOTE_USER"] = remoteUser;
         if (req.Headers.ContentEncoding.Count > 0) env["HTTP_CONTENT_ENCODING"] = req.Headers.ContentEncoding.ToString();
         if (req.Headers.TryGetValue("Git-Protocol", out var gp)) { env["HTTP_GIT_PROTOCOL"] = gp.ToString(); env["GIT_PROTOCOL"] = gp.ToString(); }
+        if (extraEnvironment is not null) foreach (var (k, v) in extraEnvironment) env[k] = v;
 
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();

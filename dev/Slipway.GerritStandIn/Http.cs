@@ -71,7 +71,7 @@ public sealed partial class GerritStandIn
             if (!known) { await TextAsync(ctx, 404, "Repository not found"); return; }
             if (segs[^1] == "git-receive-pack" || ctx.Request.Query["service"] == "git-receive-pack")
             {
-                await TextAsync(ctx, 403, "The Gerrit stand-in does not accept pushes: upload patch sets with its control API");
+                await ServeReceivePackAsync(ctx, project, infoRefs, user); // GitPush.cs
                 return;
             }
             await _git.ServeCgiAsync(ctx, project, infoRefs ? "info/refs" : "git-upload-pack", user?.Username);
@@ -146,9 +146,7 @@ public sealed partial class GerritStandIn
         catch (FormatException) { return null; }
         var colon = decoded.IndexOf(':');
         if (colon < 0) return null;
-        var ok = decoded[..colon] == _options.HttpUser &&
-                 CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(decoded[(colon + 1)..]), Encoding.UTF8.GetBytes(_options.HttpPassword));
-        return ok ? HttpAccount : null;
+        return AccountWithPassword(decoded[..colon], decoded[(colon + 1)..]); // PushAccounts.cs
     }
 
     // ---------------- REST ----------------
@@ -664,6 +662,7 @@ public sealed partial class GerritStandIn
                 return;
             }
             default:
+                if (await AccountControlAsync(ctx, segs)) return; // PushAccounts.cs
                 await TextAsync(ctx, 404, "Not Found");
                 return;
         }

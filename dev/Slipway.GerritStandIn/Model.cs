@@ -5,8 +5,10 @@ namespace Slipway.GerritStandIn;
 /// <summary>A Gerrit account as the stand-in knows it (REST `_account_id`, stream-event name/email/username).</summary>
 public sealed record GerritAccount(int Id, string Name, string Email, string Username)
 {
-    /// <summary>The stream-event AccountAttribute: name, email, username.</summary>
-    public JsonObject ToEventJson() => new() { ["name"] = Name, ["email"] = Email, ["username"] = Username };
+    /// <summary>The stream-event AccountAttribute: name, email, username (none for a commit author without an account).</summary>
+    public JsonObject ToEventJson() => Username.Length == 0
+        ? new() { ["name"] = Name, ["email"] = Email }
+        : new() { ["name"] = Name, ["email"] = Email, ["username"] = Username };
 }
 
 /// <summary>What <see cref="GerritStandIn.UploadPatchsetAsync"/> created.</summary>

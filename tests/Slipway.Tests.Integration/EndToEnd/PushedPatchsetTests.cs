@@ -1,0 +1,55 @@
+using Slipway.Contracts;
+using Slipway.GerritStandIn.Samples;
+using Slipway.Tests.Integration.Support;
+using Xunit.Abstractions;
+
+namespace Slipway.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// A patch set pushed with `git push` to `refs/for/master` (not the stand-in's control API) runs through the six
+/// services like any other: the way the adversarial suite pushes real repository content.
+/// </summary>
+public sealed class PushedPatchsetTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);
+
+    [Fact]
+    public async Task A_patch_set_pushed_with_git_runs_through_the_pipeline_to_verified_plus_one()
+    {
+        await using var env = await PipelineEnvironment.StartAsync("pushed");
+        var source = Directory.CreateTempSubdirectory("slipway-pushed-").FullName;
+        try
+        {
+            GerritPush.WriteFiles(source, SampleProject.Files(env.BaseImage));
+            var pushed = await GerritPush.PatchSetAsync(env.Gerrit.Gerrit, env.Project, source, "Add hello service");
+            Assert.Equal((1, 1), (pushed.ChangeNumber, pushed.PatchSet));
+            Assert.Contains($"/c/{env.Project}/+/1 Add hello service [NEW]", pushed.PushOutput);
+
+            var started = (await env.PipelineEvents.WaitForAsync("the run", e => e.Type == EventTypes.NameOf<RunStarted>(), Timeout)).DataAs<RunStarted>();
+            Assert.Equal((TriggerKind.Patchset, 1, 1, pushed.Revision, pushed.ChangeId),
+                (started.Trigger.Kind, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision, started.Trigger.ChangeId));
+            var finished = (await env.PipelineEvents.WaitForAsync("the run's end", e => e.Type == EventTypes.NameOf<RunFinished>(), Timeout))
+                .DataAs<RunFinished>();
+            Assert.Equal(RunOutcome.Succeeded, finished.Outcome);
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            Slipway.GerritStandIn.PostedReview? verdict = null;
+            while (verdict is null && DateTime.UtcNow < deadline)
+            {
+                verdict = env.Gerrit.Gerrit.Reviews(1).FirstOrDefault(r => r.Labels.ContainsKey("Verified"));
+                if (verdict is null) await Task.Delay(250);
+            }
+            Assert.NotNull(verdict);
+            Assert.Equal((1, 1, pushed.Revision), (verdict.Labels["Verified"], verdict.PatchSet, verdict.Revision));
+        }
+        catch
+        {
+            output.WriteLine(env.Output);
+            throw;
+        }
+        finally
+        {
+            try { Directory.Delete(source, recursive: true); } catch (IOException) { }
+        }
+    }
+}
