@@ -36,6 +36,11 @@ internal static class BlubberCommand
                 Console.Error.WriteLine($"blubber: {e.Message}");
                 return e.ExitCode;
             }
+            catch (UnsafePathException e)
+            {
+                Console.Error.WriteLine($"blubber: {e.Message}");
+                return 2; // the context cannot be read
+            }
         });
         return command;
     }

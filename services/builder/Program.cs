@@ -30,13 +30,18 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
         config["Builder:RegistryAuth:0:Username"] = config["Registry:Username"];
         config["Builder:RegistryAuth:0:Password"] = config["Registry:Password"];
     }
+    // The default image policy: base images only from the organisation's registry (the one pulled from) unless others are listed.
+    if (string.IsNullOrWhiteSpace(config["Builder:AllowedBaseRegistries:0"])
+        && (config["Registry:Url"] is { Length: > 0 } ? config["Registry:Url"] : config["Builder:RegistryAuth:0:Url"]) is { Length: > 0 } ownRegistry)
+        config["Builder:AllowedBaseRegistries:0"] = ownRegistry;
     var services = builder.Services;
     services.AddDockerEngine(config);
     services.AddValidatedOptions<BuilderOptions>(config, BuilderOptions.Section);
     services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
+    services.AddValidatedOptions<RevisionTreeOptions>(config, RevisionTreeOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<BuilderOptions>().WorkDir, "git"),
-        sp.GetRequiredService<ILogger<GitRevisionCache>>()));
+        sp.GetRequiredService<ILogger<GitRevisionCache>>()) { TreeLimits = sp.GetRequiredService<IOptions<RevisionTreeOptions>>().Value });
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
     services.AddSingleton<ChangeRuns>();

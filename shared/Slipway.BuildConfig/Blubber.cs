@@ -6,25 +6,34 @@ namespace Slipway.BuildConfig;
 /// </summary>
 public static class Blubber
 {
-    public static BuildPlan Plan(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null)
+    /// <param name="registries">The image policy on registries, checked on the compiled plan (every image pulled); null for none.</param>
+    public static BuildPlan Plan(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
+        RegistryPolicy? registries = null)
     {
         var config = ConfigParser.Parse(yaml, limits);
         var expanded = Expander.Expand(config, variant);
         policy?.Enforce(expanded);
-        return Compiler.Compile(expanded, options);
+        var plan = Compiler.Compile(expanded, options);
+        registries?.Enforce(plan);
+        return plan;
     }
 
-    public static string Dockerfile(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null) =>
-        DockerfileWriter.Write(Plan(yaml, variant, policy, options, limits));
+    public static string Dockerfile(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
+        RegistryPolicy? registries = null) =>
+        DockerfileWriter.Write(Plan(yaml, variant, policy, options, limits, registries));
 
     /// <summary>
     /// Lists a build context's files as the compiler's <see cref="CompileOptions.ContextFiles"/>: relative,
-    /// <c>/</c>-separated, with the context's <c>.dockerignore</c> applied (blubber-v4 §8). Symlinks are not followed.
+    /// <c>/</c>-separated, with the context's <c>.dockerignore</c> applied (blubber-v4 §8). Symlinks are not followed
+    /// but listed, and each must resolve inside the context. Refused with <see cref="UnsafePathException"/>, naming the
+    /// path: a link that leaves the context, a hard link, a fifo, socket or device, a name with control characters,
+    /// more than <paramref name="maxFiles"/> files.
     /// </summary>
     public static IReadOnlyList<string> ListContext(string directory, int maxFiles = 100_000)
     {
-        var ignorePath = Path.Combine(directory, ".dockerignore");
-        var ignore = File.Exists(ignorePath) ? DockerIgnore.FromFileText(File.ReadAllText(ignorePath)) : new DockerIgnore([]);
+        const string what = "the build context";
+        var ignoreText = ContainedTree.ReadText(directory, ".dockerignore", Limits.Default.MaxFileBytes, what);
+        var ignore = ignoreText is null ? new DockerIgnore([]) : DockerIgnore.FromFileText(ignoreText);
         var result = new List<string>();
         var pending = new Stack<string>();
         pending.Push(directory);
@@ -34,14 +43,30 @@ public static class Blubber
             foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
             {
                 var rel = Path.GetRelativePath(directory, entry.FullName).Replace('\\', '/');
-                if (ignore.Excludes(rel) && entry is FileInfo) continue;
-                if (entry is DirectoryInfo d && d.LinkTarget is null) pending.Push(d.FullName);
-                else if (entry is FileInfo || entry.LinkTarget is not null)
+                if (rel.Any(char.IsControl)) throw new UnsafePathException(rel, "the name contains control characters");
+                var kind = ContainedTree.Inspect(entry.FullName);
+                switch (kind.Kind)
                 {
-                    result.Add(rel);
-                    if (result.Count > maxFiles)
-                        throw new BlubberException(BlubberErrorKind.Expansion, $"build context has more than {maxFiles} files");
+                    case TreeEntryKind.Directory:
+                        pending.Push(entry.FullName);
+                        continue;
+                    case TreeEntryKind.Missing:
+                        continue; // gone since it was listed
+                    case TreeEntryKind.File:
+                        if (ignore.Excludes(rel)) continue;
+                        if (kind.Links > 1) throw new UnsafePathException(rel, ContainedTree.HardLinkMessage);
+                        break;
+                    case TreeEntryKind.SymbolicLink:
+                        ContainedTree.Resolve(directory, rel, what); // throws when it leaves the context, ignored or not
+                        if (ignore.Excludes(rel)) continue;
+                        break;
+                    default:
+                        // Even an ignored one: reading a fifo blocks, and none belongs in a repository.
+                        throw new UnsafePathException(rel, $"is a {ContainedTree.Describe(kind.Kind)}; a build context may hold only files, directories and symbolic links");
                 }
+                result.Add(rel);
+                if (result.Count > maxFiles)
+                    throw new UnsafePathException(rel, $"the build context has more than {maxFiles} files");
             }
         }
         result.Sort(StringComparer.Ordinal);

@@ -11,11 +11,16 @@ public sealed record Enforcement(string Path, string Rule);
 /// build. Supported rule tags: <c>required</c>, <c>omitempty</c>, <c>eq=</c>, <c>ne=</c>, <c>oneof=</c>,
 /// <c>startswith=</c>, <c>endswith=</c>, <c>contains=</c>, <c>excludes=</c>, <c>isfalse</c>, <c>istrue</c>;
 /// <c>,</c> is AND and <c>|</c> is OR, as in go-playground/validator.
+/// Slipway's additions: a path part <c>*</c> matches every key of a map or item of a list (<c>variants.*.base</c>,
+/// <c>variants.*.copies.*.from</c>; Blubber itself matches exact keys only), and the rule <c>registry=HOST[:PORT] ...</c>
+/// requires an image reference whose registry is one of those, by exact host and port (<see cref="ImageReference"/>;
+/// <c>startswith=</c> cannot say that: <c>registry.example.org.evil.com/x</c> starts with <c>registry.example.org</c>).
+/// On a <c>from</c> field, <c>local</c> and the config's own variant names are not images and pass <c>registry=</c>.
 /// </summary>
 public sealed class Policy
 {
     private static readonly string[] Tags =
-        ["required", "omitempty", "eq", "ne", "oneof", "startswith", "endswith", "contains", "excludes", "isfalse", "istrue"];
+        ["required", "omitempty", "eq", "ne", "oneof", "startswith", "endswith", "contains", "excludes", "isfalse", "istrue", "registry"];
 
     public Policy(IReadOnlyList<Enforcement> enforcements) => Enforcements = enforcements;
 
@@ -49,8 +54,15 @@ public sealed class Policy
                     if (string.IsNullOrEmpty(path) || string.IsNullOrEmpty(rule))
                         throw new FormatException($"line {m.Start.Line}: an enforcement needs both path and rule");
                     foreach (var tag in rule.Split(',').SelectMany(t => t.Split('|')))
+                    {
                         if (!Tags.Contains(tag.Split('=')[0]))
                             throw new FormatException($"line {m.Start.Line}: unsupported rule \"{tag}\" (supported: {string.Join(", ", Tags)})");
+                        if (tag.StartsWith("registry", StringComparison.Ordinal)
+                            && (!tag.StartsWith("registry=", StringComparison.Ordinal)
+                                || tag[9..].Split(' ', StringSplitOptions.RemoveEmptyEntries) is not { Length: > 0 } hosts
+                                || hosts.Any(h => ImageReference.NormalizeRegistryEntry(h) is null)))
+                            throw new FormatException($"line {m.Start.Line}: rule \"{tag}\" needs registry=HOST[:PORT] ... (space-separated hosts)");
+                    }
                     list.Add(new Enforcement(path, rule));
                 }
             }
@@ -62,32 +74,39 @@ public sealed class Policy
         }
     }
 
-    /// <summary>Checks every enforcement; a path that resolves to nothing is skipped, as Blubber does.</summary>
+    /// <summary>
+    /// Checks every enforcement at every path it matches (<c>*</c> matches all keys or items); a path that resolves to
+    /// nothing is skipped, as Blubber does. The message names the concrete path that failed.
+    /// </summary>
     public void Enforce(ExpandedConfig expanded)
     {
         var tree = PolicyTree.Build(expanded);
+        var variants = expanded.Config.Variants.Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var e in Enforcements)
         {
-            if (!PolicyTree.TryResolve(tree, e.Path, out var value)) continue;
-            if (!Satisfies(value, e.Rule))
-                throw new BlubberException(BlubberErrorKind.PolicyViolation,
-                    $"value: \"{PolicyTree.Display(value)}\", for \"{e.Path}\" violates policy rule \"{e.Rule}\"");
+            foreach (var (path, value) in PolicyTree.ResolveAll(tree, e.Path))
+            {
+                var isFrom = path.EndsWith(".from", StringComparison.Ordinal);
+                if (!Satisfies(value, e.Rule, isFrom ? variants : null))
+                    throw new BlubberException(BlubberErrorKind.PolicyViolation,
+                        $"value: \"{PolicyTree.Display(value)}\", for \"{path}\" violates policy rule \"{e.Rule}\"");
+            }
         }
     }
 
-    private static bool Satisfies(object? value, string rule)
+    private static bool Satisfies(object? value, string rule, HashSet<string>? notImages)
     {
         var text = PolicyTree.Display(value);
         var empty = value is null || text.Length == 0 || value is false || value is System.Collections.ICollection { Count: 0 };
         foreach (var all in rule.Split(','))
         {
             if (all == "omitempty") { if (empty) return true; continue; }
-            if (!all.Split('|').Any(one => Check(one, value, text, empty))) return false;
+            if (!all.Split('|').Any(one => Check(one, value, text, empty, notImages))) return false;
         }
         return true;
     }
 
-    private static bool Check(string tag, object? value, string text, bool empty)
+    private static bool Check(string tag, object? value, string text, bool empty, HashSet<string>? notImages)
     {
         var eq = tag.IndexOf('=');
         var name = eq < 0 ? tag : tag[..eq];
@@ -104,6 +123,9 @@ public sealed class Policy
             "endswith" => text.EndsWith(arg, StringComparison.Ordinal),
             "contains" => text.Contains(arg, StringComparison.Ordinal),
             "excludes" => !text.Contains(arg, StringComparison.Ordinal),
+            "registry" => notImages is not null && (text == Artifact.Local || notImages.Contains(text))
+                || ImageReference.TryParse(text) is { } image
+                && arg.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(ImageReference.NormalizeRegistryEntry).Any(r => r is not null && image.IsFrom(r)),
             _ => false,
         };
     }
@@ -161,15 +183,27 @@ internal static class PolicyTree
         ["exclude"] = a.Exclude.Select(x => (object?)x).ToList(),
     };
 
-    public static bool TryResolve(object? node, string path, out object? value)
+    /// <summary>Every (concrete path, value) that <paramref name="path"/> reaches; <c>*</c> fans out over map keys and list items.</summary>
+    public static IEnumerable<(string Path, object? Value)> ResolveAll(object? node, string path)
     {
-        value = node;
+        var current = new List<(string Path, object? Value)> { ("", node) };
         foreach (var part in path.Split('.'))
         {
-            if (value is Dictionary<string, object?> map && map.TryGetValue(part, out var next)) value = next;
-            else { value = null; return false; }
+            var next = new List<(string, object?)>();
+            foreach (var (at, value) in current)
+            {
+                var prefix = at.Length == 0 ? "" : at + ".";
+                if (value is Dictionary<string, object?> map)
+                {
+                    if (part == "*") next.AddRange(map.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (prefix + kv.Key, kv.Value)));
+                    else if (map.TryGetValue(part, out var child)) next.Add((prefix + part, child));
+                }
+                else if (value is List<object?> list && part == "*")
+                    next.AddRange(list.Select((item, i) => (prefix + i, item)));
+            }
+            current = next;
         }
-        return value is not null;
+        return current.Where(x => x.Value is not null);
     }
 
     public static string Display(object? value) => value switch

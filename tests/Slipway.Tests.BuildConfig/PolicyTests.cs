@@ -82,7 +82,7 @@ public class PolicyTests
     }
 
     [Theory]
-    [InlineData("enforcements:\n  - path: base\n    rule: regex=.*\n", "cannot load policy: line 2: unsupported rule \"regex=.*\" (supported: required, omitempty, eq, ne, oneof, startswith, endswith, contains, excludes, isfalse, istrue)")]
+    [InlineData("enforcements:\n  - path: base\n    rule: regex=.*\n", "cannot load policy: line 2: unsupported rule \"regex=.*\" (supported: required, omitempty, eq, ne, oneof, startswith, endswith, contains, excludes, isfalse, istrue, registry)")]
     [InlineData("enforcements:\n  - path: base\n", "cannot load policy: line 2: an enforcement needs both path and rule")]
     [InlineData("rules: []\n", "cannot load policy: unknown field \"rules\"")]
     [InlineData("enforcements: [\n", "cannot load policy: While parsing a node, did not find expected node content.")]

@@ -22,9 +22,11 @@ public static class BuildContextArchive
         var dockerfileName = DockerfileName;
         for (var i = 1; present.Contains(dockerfileName); i++) dockerfileName = $"{DockerfileName}.{i}";
 
-        var ignorePath = Path.Combine(contextDir, ".dockerignore");
-        var hadIgnore = File.Exists(ignorePath);
-        var ignore = hadIgnore ? DockerIgnore.FromFileText(File.ReadAllText(ignorePath)) : new DockerIgnore([]);
+        // Read through the contained resolver: a .dockerignore linking to a host file is refused, never sent.
+        var ignorePath = ContainedTree.Resolve(contextDir, ".dockerignore", "the build context");
+        var ignoreContent = ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
+        var hadIgnore = ignoreContent is not null;
+        var ignore = hadIgnore ? DockerIgnore.FromFileText(ignoreContent!) : new DockerIgnore([]);
 
         long total = 0;
         using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
@@ -50,6 +52,11 @@ public static class BuildContextArchive
                 });
                 continue;
             }
+            // Listed as a regular file a moment ago; checked again right before it is read (never a fifo or hard link).
+            var entry = ContainedTree.Inspect(full);
+            if (entry.Kind != TreeEntryKind.File)
+                throw new UnsafePathException(rel, $"is a {ContainedTree.Describe(entry.Kind)}, not a regular file");
+            if (entry.Links > 1) throw new UnsafePathException(rel, ContainedTree.HardLinkMessage);
             total += info.Length;
             if (total > maxBytes) throw new BuildContextException($"build context is larger than {maxBytes} bytes");
             using var data = File.OpenRead(full);
@@ -61,7 +68,7 @@ public static class BuildContextArchive
 
         // As the docker CLI does for a Dockerfile from stdin: the engine reads it, then removes every file
         // .dockerignore matches among (.dockerignore, the Dockerfile) before the build sees the context.
-        var ignoreText = hadIgnore ? File.ReadAllText(ignorePath) : ".dockerignore";
+        var ignoreText = hadIgnore ? ignoreContent! : ".dockerignore";
         WriteText(writer, ".dockerignore", ignoreText + "\n" + dockerfileName + "\n",
             hadIgnore ? ModeOf(ignorePath, (UnixFileMode)0b110_100_100) : (UnixFileMode)0b110_100_100);
         WriteText(writer, dockerfileName, dockerfile, (UnixFileMode)0b110_100_100);

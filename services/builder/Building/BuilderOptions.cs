@@ -51,6 +51,12 @@ public sealed partial class BuilderOptions : IValidatableOptions
     /// <summary>Credentials for registries that base images are pulled from (read-only accounts are enough).</summary>
     public List<RegistryOptions> RegistryAuth { get; set; } = [];
 
+    /// <summary>
+    /// The default image policy: registries (<c>host[:port]</c>, matched exactly) that every base image and every
+    /// <c>copies</c>/<c>requirements</c> image must come from. Defaults to the host of <c>Registry:Url</c>.
+    /// </summary>
+    public List<string> AllowedBaseRegistries { get; set; } = [];
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(GitUrl)) yield return "Builder:GitUrl (or Gerrit:Url) is required: the git server the builder fetches from";
@@ -58,6 +64,11 @@ public sealed partial class BuilderOptions : IValidatableOptions
             yield return $"Builder:GitUrl '{GitUrl}' is invalid (want http(s)://, ssh:// or file:// URL)";
         if (string.IsNullOrWhiteSpace(WorkDir)) yield return "Builder:WorkDir is required";
         if (!string.IsNullOrWhiteSpace(PolicyFile) && !File.Exists(PolicyFile)) yield return $"Builder:PolicyFile '{PolicyFile}' does not exist";
+        if (AllowedBaseRegistries.Count == 0)
+            yield return "Builder:AllowedBaseRegistries is empty (and Registry:Url is not set): the default image policy would refuse every base image";
+        foreach (var r in AllowedBaseRegistries)
+            if (Slipway.BuildConfig.ImageReference.NormalizeRegistryEntry(r ?? "") is null)
+                yield return $"Builder:AllowedBaseRegistries has an invalid entry '{r}' (want host[:port])";
         if (MaxConcurrentBuilds is < 1 or > 64) yield return "Builder:MaxConcurrentBuilds must be between 1 and 64";
         if (BuildTimeoutSeconds is < 1 or > 86400) yield return "Builder:BuildTimeoutSeconds must be between 1 and 86400";
         if (string.IsNullOrWhiteSpace(LogDir)) yield return "Builder:LogDir is required";

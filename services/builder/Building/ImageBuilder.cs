@@ -20,6 +20,9 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
 {
     private readonly SemaphoreSlim _slots = new(options.MaxConcurrentBuilds, options.MaxConcurrentBuilds);
 
+    // The default image policy, always enforced: every image pulled comes from an allowed registry (none listed: scratch only).
+    private readonly RegistryPolicy _registries = new(options.AllowedBaseRegistries);
+
     /// <summary>
     /// Builds the request. Refusals and failures come back as a failed result with a one-line reason; only the
     /// caller's own cancellation throws (<see cref="OperationCanceledException"/>, after stopping the build), so a
@@ -38,7 +41,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         {
             var yaml = ReadBlubberFile(request);
             contextFiles = Blubber.ListContext(request.ContextDir);
-            dockerfile = Blubber.Dockerfile(yaml, request.Variant, request.Policy, new CompileOptions { ContextFiles = contextFiles }, request.Limits);
+            dockerfile = Blubber.Dockerfile(yaml, request.Variant, request.Policy, new CompileOptions { ContextFiles = contextFiles }, request.Limits,
+                _registries);
         }
         catch (BlubberException e)
         {
@@ -47,6 +51,11 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         }
         catch (BuildContextException e)
         {
+            return Failed(BuildFailureKind.Context, e.Message, started);
+        }
+        catch (UnsafePathException e)
+        {
+            logger.LogWarning("Build context of {Tag} refused: {Reason}", request.Tag, e.Message);
             return Failed(BuildFailureKind.Context, e.Message, started);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -83,6 +92,10 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             try
             {
                 dockerfileName = BuildContextArchive.Write(request.ContextDir, contextFiles, dockerfile, tar, options.MaxContextBytes);
+            }
+            catch (UnsafePathException e)
+            {
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, e.Message);
             }
             catch (Exception e) when (e is BuildContextException or IOException or UnauthorizedAccessException)
             {
@@ -200,15 +213,13 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
 
     private static string ReadBlubberFile(ImageBuildRequest r)
     {
-        var path = Path.Combine(r.ContextDir, r.BlubberFile);
-        var info = new FileInfo(path);
-        // A symlink could point anywhere on the builder host; the config must be a file of the revision.
-        if (!info.Exists || info.LinkTarget is not null)
-            throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: no such file in the revision");
+        // Resolved inside the context one component at a time: a link that leaves it (to a host file) is refused by name.
         var max = (r.Limits ?? Limits.Default).MaxFileBytes;
-        if (info.Length > max)
+        var entry = ContainedTree.Inspect(ContainedTree.Resolve(r.ContextDir, r.BlubberFile, "the build context"));
+        if (entry.Kind == TreeEntryKind.File && entry.Size > max)
             throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: file is larger than {max} bytes");
-        return File.ReadAllText(path);
+        return ContainedTree.ReadText(r.ContextDir, r.BlubberFile, max, "the build context")
+            ?? throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: no such file in the revision");
     }
 
     private IEnumerable<AuthConfig> AuthConfigs() => options.RegistryAuth.Select(r => new AuthConfig

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Slipway.BuildConfig;
 
 namespace Slipway.Builder.Git;
 
@@ -23,6 +23,9 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
 
     /// <summary>Time limit of local git commands (init, rev-parse, archive).</summary>
     public TimeSpan LocalTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Limits on an exported revision (files, bytes, path depth and length).</summary>
+    public RevisionTreeOptions TreeLimits { get; init; } = new();
 
     /// <summary>How many fetches ran (a cache hit skips the fetch): for metrics and tests.</summary>
     public int FetchCount => _fetchCount;
@@ -121,9 +124,23 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
     private async Task ExportAsync(string repoDir, string revision, string destinationDir, CancellationToken ct)
     {
         Directory.CreateDirectory(destinationDir);
-        // git archive streams the committed tree; .NET's extractor refuses entries that would land outside the destination.
-        await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision], LocalTimeout, ct,
-            stdout => TarFile.ExtractToDirectoryAsync(stdout, destinationDir, overwriteFiles: false, ct));
+        // git archive streams the committed tree; RevisionExport writes it, refusing anything that could reach outside it.
+        UnsafePathException? refused = null;
+        await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision], LocalTimeout, ct, async stdout =>
+        {
+            try { await RevisionExport.ExtractAsync(stdout, destinationDir, TreeLimits, ct); }
+            catch (UnsafePathException e)
+            {
+                refused = e;
+                await stdout.CopyToAsync(Stream.Null, ct); // let git finish writing; the refusal is reported below
+            }
+        });
+        if (refused is not null)
+        {
+            logger.LogWarning("Revision {Revision} refused: {Reason}", revision, refused.Message);
+            try { Directory.Delete(destinationDir, recursive: true); } catch (IOException) { } // nothing of it is used
+            throw new RevisionRefusedException(refused);
+        }
     }
 
     private static string NormalizeRef(string refName)

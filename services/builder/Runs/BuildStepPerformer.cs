@@ -1,5 +1,6 @@
 using Slipway.BuildConfig;
 using Slipway.Builder.Building;
+using Slipway.Builder.Git;
 using Slipway.Contracts;
 using Slipway.Runs;
 
@@ -42,11 +43,26 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             Project = trigger.Project, Revision = trigger.Revision,
         });
 
-        var src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
-        var context = Path.GetFullPath(Path.Combine(src, p.Context ?? "."));
-        var blubberFile = Path.GetRelativePath(context, Path.Combine(src, p.Blubberfile ?? ".pipeline/blubber.yaml"));
-        if (!context.StartsWith(Path.GetFullPath(src), StringComparison.Ordinal) || blubberFile.StartsWith(".."))
-            return Failed(x, p, $"build context '{p.Context}' or blubber file '{p.Blubberfile}' is outside the repository", null);
+        string context, blubberFile;
+        try
+        {
+            var src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
+            // Both resolved inside the revision, links included; the Blubber file must lie in the build context.
+            context = ContainedTree.Resolve(src, p.Context ?? ".");
+            if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
+                return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
+            blubberFile = Path.GetRelativePath(context, ContainedTree.Resolve(src, p.Blubberfile ?? ".pipeline/blubber.yaml"));
+            if (blubberFile.StartsWith("..", StringComparison.Ordinal))
+                return Failed(x, p, $"blubber file '{p.Blubberfile}' is outside the build context '{p.Context}'", null);
+        }
+        catch (UnsafePathException e)
+        {
+            return Failed(x, p, e.Message, null);
+        }
+        catch (RevisionRefusedException e)
+        {
+            return Failed(x, p, e.Message, null);
+        }
 
         var result = await builder.BuildAsync(new ImageBuildRequest
         {

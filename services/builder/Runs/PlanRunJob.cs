@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Slipway.Builder.Git;
 using Slipway.Contracts;
 using Slipway.Runs;
 using Slipway.Messaging;
@@ -36,8 +37,19 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
     public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
     {
         var (runId, trigger) = JsonSerializer.Deserialize<Payload>(job.Payload, ContractJson.Options)!;
-        var src = await workspaces.EnsureAsync(runId, trigger, ct);
         var now = clock.GetUtcNow();
+        string src;
+        try
+        {
+            src = await workspaces.EnsureAsync(runId, trigger, ct);
+        }
+        catch (RevisionRefusedException e)
+        {
+            // Hostile or oversized content is refused the same way every time: fail the run now, naming the path.
+            workspaces.Remove(runId);
+            await completion.CommitAsync(tx => EmitConfigurationFailureAsync(tx, runId, trigger, now, e.Message, ct), ct: ct);
+            return;
+        }
         PlanningResult result;
         try
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
@@ -52,17 +54,20 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Reads a file of the checked-out revision, refusing paths that leave it (symlinks included) or are too big.</summary>
+    /// <summary>
+    /// Reads a file of the checked-out revision (null when there is none), resolved inside it one path component at a
+    /// time: a symbolic link that leaves the revision, a hard link, a fifo or device, or a file past
+    /// <paramref name="maxBytes"/> is refused with <see cref="InvalidOperationException"/> naming the path.
+    /// </summary>
     public static string? ReadFile(string src, string relative, long maxBytes = 1024 * 1024)
     {
-        if (Path.IsPathRooted(relative)) return null;
-        var root = Path.GetFullPath(src);
-        var full = Path.GetFullPath(Path.Combine(root, relative));
-        if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return null;
-        var info = new FileInfo(full);
-        if (!info.Exists) return null;
-        if (info.LinkTarget is not null) throw new InvalidOperationException($"{relative} is a symbolic link; pipeline files must be regular files");
-        if (info.Length > maxBytes) throw new InvalidOperationException($"{relative} is {info.Length} bytes; the limit is {maxBytes}");
-        return File.ReadAllText(full);
+        try
+        {
+            return ContainedTree.ReadText(src, relative, maxBytes);
+        }
+        catch (UnsafePathException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
     }
 }

@@ -20,6 +20,7 @@ public sealed class ImageBuildFixture : IAsyncDisposable
             Cpus = 1,
             MemoryBytes = 1024L * 1024 * 1024,
             RegistryAuth = [BuilderTestEnvironment.Registry],
+            AllowedBaseRegistries = [BuilderTestEnvironment.Registry.Url!],
         };
         Builder = new ImageBuilder(scope.Docker, Options, NullLogger<ImageBuilder>.Instance);
     }
