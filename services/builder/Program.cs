@@ -1,6 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Builder.Building;
+using Slipway.Builder.Building.Egress;
 using Slipway.Builder.Git;
 using Slipway.Builder.Runs;
 using Slipway.Builder.Triggers;
@@ -38,6 +39,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<IDockerClient>(sp =>
         new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);
+    services.AddValidatedOptions<BuildEgressOptions>(config, BuildEgressOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuildEgressOptions>>().Value);
+    services.AddSingleton<BuildEgress>();
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<IOptions<BuilderRunOptions>>().Value.WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()));
     services.AddSingleton<ImageBuilder>();
