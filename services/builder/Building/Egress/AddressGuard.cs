@@ -41,6 +41,7 @@ public sealed class AddressGuard(IEnumerable<IPNetwork> allowedPrivate, IEnumera
 
     private static IPAddress Canonical(IPAddress a)
     {
+        if (a.AddressFamily != AddressFamily.InterNetworkV6) return a;
         if (a.IsIPv4MappedToIPv6) return a.MapToIPv4();
         return a.ScopeId != 0 ? new IPAddress(a.GetAddressBytes()) : a;
     }

@@ -22,12 +22,17 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
     public const string OwnerLabel = "slipway.egress";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly string _networkName = options.NetworkName is { Length: > 0 } name ? name
+        : "slipway-build-egress-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(builder.LogDir))))[..10];
     private Route? _route;
 
     private sealed record Route(string Network, EgressProxy Proxy, HostFirewallGuard? Guard, IDictionary<string, string> BuildArgs);
 
     /// <summary>The proxy of the egress path once it is up (tests read its endpoint and refusal count).</summary>
     public EgressProxy? Proxy => _route?.Proxy;
+
+    /// <summary>The internal network builds that install packages run on.</summary>
+    public string NetworkName => _networkName;
 
     public async Task<BuildNetwork> ForBuildAsync(bool installsPackages, CancellationToken ct)
     {
@@ -46,7 +51,7 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
             if (_route is { } raced) return raced;
             var network = await EnsureNetworkAsync(ct);
             var ipam = network.IPAM?.Config?.FirstOrDefault(c => IPAddress.TryParse(c.Gateway, out var g) && g.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                ?? throw new InvalidOperationException($"network {options.NetworkName} has no IPv4 gateway");
+                ?? throw new InvalidOperationException($"network {_networkName} has no IPv4 gateway");
             var gateway = IPAddress.Parse(ipam.Gateway);
             var subnet = IPNetwork.Parse(ipam.Subnet);
             var allow = EgressAllowList.From(options);
@@ -73,8 +78,8 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
                 ["no_proxy"] = "", ["NO_PROXY"] = "",
             };
             logger.LogInformation("Build egress on network {Network}: proxy {Proxy}, allowed {Allowed}, host guarded: {Guarded}",
-                options.NetworkName, url, string.Join(", ", allow.Entries), guard is not null);
-            return _route = new Route(options.NetworkName, proxy, guard, args);
+                _networkName, url, string.Join(", ", allow.Entries), guard is not null);
+            return _route = new Route(_networkName, proxy, guard, args);
         }
         finally
         {
@@ -87,28 +92,28 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
     {
         try
         {
-            var existing = await docker.Networks.InspectNetworkAsync(options.NetworkName, ct);
+            var existing = await docker.Networks.InspectNetworkAsync(_networkName, ct);
             if (!existing.Internal || existing.Labels?.ContainsKey(OwnerLabel) != true || existing.Driver != "bridge")
                 throw new InvalidOperationException(
-                    $"Docker network {options.NetworkName} exists but is not an internal bridge network created by Slipway; remove it or set Builder:Egress:NetworkName");
+                    $"Docker network {_networkName} exists but is not an internal bridge network created by Slipway; remove it or set Builder:Egress:NetworkName");
             return existing;
         }
         catch (DockerNetworkNotFoundException) { }
         await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
         {
-            Name = options.NetworkName,
+            Name = _networkName,
             Driver = "bridge",
             Internal = true,
             CheckDuplicate = true,
             Options = new Dictionary<string, string>
             {
-                ["com.docker.network.bridge.name"] = BridgeName(options.NetworkName),
+                ["com.docker.network.bridge.name"] = BridgeName(_networkName),
                 ["com.docker.network.bridge.enable_icc"] = "false",
                 ["com.docker.network.bridge.enable_ip_masquerade"] = "false",
             },
             Labels = new Dictionary<string, string> { [OwnerLabel] = "1" },
         }, ct);
-        return await docker.Networks.InspectNetworkAsync(options.NetworkName, ct);
+        return await docker.Networks.InspectNetworkAsync(_networkName, ct);
     }
 
     private static string BridgeName(NetworkResponse network) =>

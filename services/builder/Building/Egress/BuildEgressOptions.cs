@@ -14,8 +14,11 @@ public sealed class BuildEgressOptions : IValidatableOptions
     /// <summary>When false, builds use <c>Builder:Network</c> as before (no allow-list: only for trusted sources).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The internal Docker network the builder creates and owns (one per builder instance on an engine).</summary>
-    public string NetworkName { get; set; } = "slipway-build-egress";
+    /// <summary>
+    /// The internal Docker network the builder creates and owns. Empty: <c>slipway-build-egress-</c> and a hash of the
+    /// builder's log directory, so builder instances sharing an engine never share (or remove) each other's network.
+    /// </summary>
+    public string NetworkName { get; set; } = "";
 
     /// <summary>
     /// Mirror base URLs build steps may fetch from, e.g. <c>http://deb.debian.org/debian</c>,
@@ -59,7 +62,7 @@ public sealed class BuildEgressOptions : IValidatableOptions
 
     public IEnumerable<string> Validate()
     {
-        if (!BuilderOptions.IsValidNetwork(NetworkName) || NetworkName is "default" or "none" or "bridge")
+        if (NetworkName.Length > 0 && (!BuilderOptions.IsValidNetwork(NetworkName) || NetworkName is "default" or "none" or "bridge"))
             yield return $"Builder:Egress:NetworkName '{NetworkName}' is invalid (a Docker network name the builder owns)";
         for (var i = 0; i < AllowedUrls.Count; i++)
             if (EgressAllowList.ParseUrl(AllowedUrls[i]) is null)

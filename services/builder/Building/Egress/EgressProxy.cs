@@ -104,10 +104,11 @@ public sealed class EgressProxy : IAsyncDisposable
 
     private async Task HandleAsync(TcpClient client, NetworkStream stream, IPEndPoint peer, CancellationToken ct)
     {
-        var (head, extra) = await ReadHeadAsync(stream, ct);
+        var (head, extra, error) = await ReadHeadAsync(stream, ct);
         if (head is null)
         {
-            await RefuseAsync(stream, peer, "-", 431, $"request head missing or larger than {MaxHeadBytes} bytes");
+            await RefuseAsync(stream, peer, "-", error == "control" ? 400 : 431,
+                error == "control" ? "control characters in the request head" : $"request head missing or larger than {MaxHeadBytes} bytes");
             return;
         }
         var lines = head.Split("\r\n");
@@ -254,7 +255,7 @@ public sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private static async Task<(string? Head, byte[] Extra)> ReadHeadAsync(NetworkStream stream, CancellationToken ct)
+    private static async Task<(string? Head, byte[] Extra, string? Error)> ReadHeadAsync(NetworkStream stream, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(HeadTimeout);
@@ -265,20 +266,20 @@ public sealed class EgressProxy : IAsyncDisposable
             while (filled < buffer.Length)
             {
                 var n = await stream.ReadAsync(buffer.AsMemory(filled), timeout.Token);
-                if (n == 0) return (null, []);
+                if (n == 0) return (null, [], "eof");
                 filled += n;
                 var end = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
                 if (end >= 0)
                 {
                     var head = buffer.AsSpan(0, end);
                     foreach (var b in head)
-                        if (b is not ((byte)'\r' or (byte)'\n' or (byte)'\t') && b is < 0x20 or > 0x7e) return (null, []);
-                    return (Encoding.ASCII.GetString(head), buffer[(end + 4)..filled]);
+                        if (b is not ((byte)'\r' or (byte)'\n' or (byte)'\t') && b is < 0x20 or > 0x7e) return (null, [], "control");
+                    return (Encoding.ASCII.GetString(head), buffer[(end + 4)..filled], null);
                 }
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
-        return (null, []);
+        return (null, [], "size");
     }
 
     private static List<(string Name, string Value)>? ParseHeaders(IEnumerable<string> lines)
