@@ -1,6 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Builder.Building;
+using Slipway.Builder.Building.Egress;
 using Slipway.Builder.Git;
 using Slipway.Builder.Runs;
 using Slipway.Builder.Triggers;
@@ -40,6 +41,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
     services.AddValidatedOptions<RevisionTreeOptions>(config, RevisionTreeOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);
+    services.AddValidatedOptions<BuildEgressOptions>(config, BuildEgressOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuildEgressOptions>>().Value);
+    services.AddSingleton<BuildEgress>();
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<BuilderOptions>().WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()) { TreeLimits = sp.GetRequiredService<IOptions<RevisionTreeOptions>>().Value });
     services.AddSingleton<ImageBuilder>();

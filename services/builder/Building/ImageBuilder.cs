@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
+using Slipway.Builder.Building.Egress;
 using Slipway.BuildConfig;
 using Slipway.Contracts;
 
@@ -14,9 +15,10 @@ namespace Slipway.Builder.Building;
 /// Builds one Blubber variant into an image with the engine's classic builder (Docker.DotNet): compiles the
 /// Dockerfile with Slipway.BuildConfig (BuildKit-only features are refused there, never approximated), sends the
 /// context honouring <c>.dockerignore</c>, labels the image, bounds time, memory, CPU and concurrency, and keeps
-/// the output. The engine's own layer cache is reused across runs (nothing here disables it).
+/// the output. The engine's own layer cache is reused across runs (nothing here disables it). Build steps get the
+/// network <see cref="BuildEgress"/> chooses: none, or only the package mirrors (without one, <c>Builder:Network</c>).
 /// </summary>
-public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger)
+public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger, BuildEgress? egress = null)
 {
     private readonly SemaphoreSlim _slots = new(options.MaxConcurrentBuilds, options.MaxConcurrentBuilds);
 
@@ -37,12 +39,14 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         // Compile first: a refused config never takes a build slot and never reaches the engine.
         string dockerfile;
         IReadOnlyList<string> contextFiles;
+        bool installsPackages;
         try
         {
             var yaml = ReadBlubberFile(request);
             contextFiles = Blubber.ListContext(request.ContextDir);
             dockerfile = Blubber.Dockerfile(yaml, request.Variant, request.Policy, new CompileOptions { ContextFiles = contextFiles }, request.Limits,
                 _registries);
+            installsPackages = BuildNetworkNeeds.InstallsPackages(yaml, request.Variant, request.Limits);
         }
         catch (BlubberException e)
         {
@@ -66,7 +70,20 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         await _slots.WaitAsync(ct);
         try
         {
-            return await BuildWithEngineAsync(request, dockerfile, contextFiles, onOutputLine, started, ct);
+            BuildNetwork network;
+            try
+            {
+                network = request.Network is { } asked ? new BuildNetwork(asked, new Dictionary<string, string>())
+                    : egress is null ? new BuildNetwork(options.Network, new Dictionary<string, string>())
+                    : await egress.ForBuildAsync(installsPackages, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is InvalidOperationException or DockerApiException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Fail closed: without the allow-list path a build that installs packages does not run at all.
+                logger.LogError(e, "Build egress unavailable for {Tag}", request.Tag);
+                return Failed(BuildFailureKind.Engine, $"the build network to the package mirrors is unavailable: {OneLine(e.Message)}", started);
+            }
+            return await BuildWithEngineAsync(request, dockerfile, contextFiles, network, onOutputLine, started, ct);
         }
         finally
         {
@@ -75,13 +92,13 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
     }
 
     private async Task<ImageBuildResult> BuildWithEngineAsync(ImageBuildRequest request, string dockerfile, IReadOnlyList<string> contextFiles,
-        Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
+        BuildNetwork network, Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
     {
         var limit = request.TimeLimit ?? TimeSpan.FromSeconds(options.BuildTimeoutSeconds);
         var logPath = Path.Combine(Path.GetFullPath(options.LogDir),
             $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{SafeFileName(request.Tag)}-{Guid.NewGuid().ToString("N")[..8]}.log");
         await using var log = new BuildOutputLog(logPath, options.MaxLogBytes, onOutputLine);
-        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag}\n# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag}\n# Network: {network.Mode}\n# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
         var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -108,7 +125,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                 Dockerfile = dockerfileName,
                 Tags = [request.Tag],
                 Labels = request.Labels.ToDictionary(),
-                NetworkMode = request.Network ?? options.Network,
+                NetworkMode = network.Mode,
+                BuildArgs = network.BuildArgs,
                 Remove = true,
                 ForceRemove = true, // intermediate containers go away even when a step fails
                 Memory = options.MemoryBytes,

@@ -1,15 +1,19 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Slipway.Builder.Building;
+using Slipway.Builder.Building.Egress;
 using Slipway.BuildConfig;
 
 namespace Slipway.Tests.Integration.Builder;
 
-/// <summary>Writes a build context to a temp directory and builds it with a real <see cref="ImageBuilder"/>.</summary>
+/// <summary>
+/// Writes a build context to a temp directory and builds it with a real <see cref="ImageBuilder"/>, whose package
+/// installs go through this test's own egress network and proxy (the machine's apt mirror allowed), as in production.
+/// </summary>
 public sealed class ImageBuildFixture : IAsyncDisposable
 {
     private readonly List<string> _dirs = [];
 
-    public ImageBuildFixture(DockerTestScope scope, int maxConcurrentBuilds = 2)
+    public ImageBuildFixture(DockerTestScope scope, int maxConcurrentBuilds = 2, BuildEgressOptions? egress = null)
     {
         Scope = scope;
         LogDir = NewDir();
@@ -22,12 +26,20 @@ public sealed class ImageBuildFixture : IAsyncDisposable
             RegistryAuth = [BuilderTestEnvironment.Registry],
             AllowedBaseRegistries = [BuilderTestEnvironment.Registry.Url!],
         };
-        Builder = new ImageBuilder(scope.Docker, Options, NullLogger<ImageBuilder>.Instance);
+        EgressOptions = egress ?? new BuildEgressOptions();
+        EgressOptions.NetworkName = EgressNetwork(scope);
+        Egress = new BuildEgress(scope.Docker, EgressOptions, Options, NullLogger<BuildEgress>.Instance);
+        Builder = new ImageBuilder(scope.Docker, Options, NullLogger<ImageBuilder>.Instance, Egress);
     }
+
+    /// <summary>The egress network a fixture of this scope creates (and removes when disposed).</summary>
+    public static string EgressNetwork(DockerTestScope scope) => $"slipway-test-egress-{scope.Id}";
 
     public DockerTestScope Scope { get; }
     public BuilderOptions Options { get; }
     public ImageBuilder Builder { get; }
+    public BuildEgressOptions EgressOptions { get; }
+    public BuildEgress Egress { get; }
     public string LogDir { get; }
     public List<string> Lines { get; } = [];
 
@@ -79,10 +91,10 @@ public sealed class ImageBuildFixture : IAsyncDisposable
         return dir;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await Egress.DisposeAsync();
         foreach (var d in _dirs)
             try { Directory.Delete(d, recursive: true); } catch (IOException) { }
-        return ValueTask.CompletedTask;
     }
 }
