@@ -49,6 +49,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
     services.AddSingleton<ChangeRuns>();
+    services.AddSingleton(SlipwayAccounts.From(config)); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);
     services.AddSingleton<IStepPerformer, BuildStepPerformer>();
     services.AddSingleton<IJobHandler, PlanRunJob>();

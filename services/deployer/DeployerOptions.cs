@@ -18,7 +18,10 @@ public sealed class DeployerOptions : IValidatableOptions
         ["production"] = new() { Replicas = 4 },
     };
 
-    /// <summary>Gerrit usernames (or CLI users) allowed to approve a production rollout.</summary>
+    /// <summary>
+    /// Who may approve a rollout that needs approval, for every environment without its own list: Gerrit usernames
+    /// (also the CLI users of <see cref="ApiTokens"/>) or numeric Gerrit account ids. Never matched by display name or email.
+    /// </summary>
     public List<string> Approvers { get; set; } = [];
 
     /// <summary>A Gerrit comment line matching this approves the rollout of the named environment (group <c>env</c>).</summary>
@@ -28,6 +31,10 @@ public sealed class DeployerOptions : IValidatableOptions
     public Dictionary<string, string> ApiTokens { get; set; } = new(StringComparer.Ordinal);
 
     public EnvironmentOptions For(string environment) => Environments.GetValueOrDefault(environment) ?? new EnvironmentOptions();
+
+    /// <summary>The environment's own approvers (<c>Deployer:Environments:NAME:Approvers</c>), else <see cref="Approvers"/>.</summary>
+    public IReadOnlyList<string> ApproversFor(string environment) =>
+        Environments.GetValueOrDefault(environment)?.Approvers is { Count: > 0 } own ? own : Approvers;
 
     public IEnumerable<string> Validate()
     {
@@ -50,4 +57,7 @@ public sealed class EnvironmentOptions
 {
     public int Replicas { get; set; } = 1;
     public int TimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Who may approve this environment's rollouts (usernames or account ids); empty means <c>Deployer:Approvers</c>.</summary>
+    public List<string> Approvers { get; set; } = [];
 }

@@ -45,6 +45,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
 
     services.AddSingleton<DeploymentLedger>();
     services.AddSingleton<ApprovalDesk>();
+    services.AddSingleton(SlipwayAccounts.From(config)); // its own comments never approve
     services.AddSingleton<ManualRollback>();
     services.AddSingleton<IStepPerformer, DeployStepPerformer>();
     services.AddSingleton<IStepPerformer, PromoteStepPerformer>();

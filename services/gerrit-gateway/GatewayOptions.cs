@@ -27,6 +27,12 @@ public sealed class GatewayOptions : IValidatableOptions
 
     public int WebhookMaxBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>A webhook comment is confirmed only when Gerrit's message is at most this old (a replayed old comment is not).</summary>
+    public int WebhookMaxAgeSeconds { get; set; } = 600;
+
+    /// <summary>How far a webhook comment's <c>eventCreatedOn</c> may be from the message's time in Gerrit.</summary>
+    public int WebhookClockSkewSeconds { get; set; } = 5;
+
     public IEnumerable<string> Validate()
     {
         if (CatchUpOverlapSeconds is < 0 or > 3600) yield return "Gateway:CatchUpOverlapSeconds must be between 0 and 3600";
@@ -34,6 +40,8 @@ public sealed class GatewayOptions : IValidatableOptions
         if (CatchUpMaxEvents is < 1 or > 1_000_000) yield return "Gateway:CatchUpMaxEvents must be between 1 and 1000000";
         if (WebhookToken is { } t && t.Length < 16) yield return "Gateway:WebhookToken must be at least 16 characters (or unset to disable webhooks)";
         if (WebhookMaxBytes is < 1024 or > 64 * 1024 * 1024) yield return "Gateway:WebhookMaxBytes must be between 1024 and 67108864";
+        if (WebhookMaxAgeSeconds is < 10 or > 86400) yield return "Gateway:WebhookMaxAgeSeconds must be between 10 and 86400";
+        if (WebhookClockSkewSeconds is < 0 or > 300) yield return "Gateway:WebhookClockSkewSeconds must be between 0 and 300";
         if (InitialBackoffSeconds is <= 0 or > 3600) yield return "Gateway:InitialBackoffSeconds must be in (0, 3600]";
         if (MaxBackoffSeconds < InitialBackoffSeconds || MaxBackoffSeconds > 86400) yield return "Gateway:MaxBackoffSeconds must be between Gateway:InitialBackoffSeconds and 86400";
         if (KeepAliveSeconds is < 1 or > 3600) yield return "Gateway:KeepAliveSeconds must be between 1 and 3600";

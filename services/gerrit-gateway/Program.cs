@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Slipway.GerritGateway;
 using Slipway.GerritGateway.Stream;
 using Slipway.Hosting;
@@ -14,5 +15,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
     builder.Services.AddValidatedOptions<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
     builder.Services.AddSingleton<GerritEventWriter>();
     builder.Services.AddSingleton<GerritCatchUp>();
+    builder.Services.TryAddSingleton(TimeProvider.System);
+    builder.Services.AddSingleton<WebhookCommentConfirmer>();
     builder.Services.AddHostedService<GerritStreamWorker>();
 }, WebhookEndpoint.Map);

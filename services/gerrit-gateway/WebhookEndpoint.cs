@@ -9,7 +9,9 @@ namespace Slipway.GerritGateway;
 
 /// <summary>
 /// <c>POST /webhooks/gerrit/{token}</c>: events pushed by Gerrit's webhooks plugin (gerrit.md §5).
-/// The plugin cannot sign, so the secret is in the URL (compared in constant time). The answer is
+/// The plugin cannot sign, so the secret is in the URL (compared in constant time), and a <c>comment-added</c> is
+/// published only after <see cref="WebhookCommentConfirmer"/> found it in Gerrit (422 when not, 503 when Gerrit
+/// could not be asked). The answer is
 /// 204 only once the event is committed (a duplicate is committed already): the plugin retries
 /// anything else, so a database failure answers 503.
 /// </summary>
@@ -21,7 +23,7 @@ public static class WebhookEndpoint
         app.MapPost("/webhooks/gerrit/{token}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string token, HttpContext ctx, IOptions<GatewayOptions> options,
-        GerritEventWriter writer, ILogger<GerritEventWriter> logger)
+        GerritEventWriter writer, WebhookCommentConfirmer confirmer, ILogger<GerritEventWriter> logger)
     {
         var o = options.Value;
         if (string.IsNullOrEmpty(o.WebhookToken)) return Results.NotFound();
@@ -58,6 +60,25 @@ public static class WebhookEndpoint
         {
             GatewayTelemetry.Malformed.Add(1);
             return BadRequest(e.Message);
+        }
+
+        // A comment can approve a rollout: one that arrives by webhook is published only once Gerrit confirms it.
+        if (parsed.Type == "comment-added")
+        {
+            switch (await confirmer.ConfirmAsync(parsed, ctx.RequestAborted))
+            {
+                case WebhookCommentConfirmer.Outcome.Confirmed confirmed:
+                    parsed = confirmed.Event;
+                    break;
+                case WebhookCommentConfirmer.Outcome.Refused refused:
+                    GatewayTelemetry.WebhookRequests.Add(1, new KeyValuePair<string, object?>("outcome", "unconfirmed"));
+                    logger.LogWarning("webhook comment-added on {Subject} not published: {Why}", PartitionKeys.For(parsed), refused.Why);
+                    return Results.Text($"comment not confirmed by Gerrit, not published: {refused.Why}\n", statusCode: StatusCodes.Status422UnprocessableEntity);
+                case WebhookCommentConfirmer.Outcome.Unavailable unavailable:
+                    GatewayTelemetry.WebhookRequests.Add(1, new KeyValuePair<string, object?>("outcome", "unavailable"));
+                    logger.LogWarning("webhook comment-added on {Subject} not confirmed yet: {Why}", PartitionKeys.For(parsed), unavailable.Why);
+                    return Results.Text("cannot confirm the comment with Gerrit now, retry later\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
         }
 
         try

@@ -14,6 +14,22 @@ public sealed class GerritOptions
     public string? HttpPassword { get; set; }
     public GerritSshOptions Ssh { get; set; } = new();
 
+    /// <summary>
+    /// More Gerrit accounts (usernames or numeric account ids) that are Slipway itself, besides <see cref="HttpUser"/>
+    /// (the account the reporter comments as) and the user of <see cref="GerritSshOptions.Url"/>. Their comments never
+    /// trigger a recheck or an approval, so the pipeline never obeys what it wrote itself.
+    /// </summary>
+    public List<string> SlipwayAccounts { get; set; } = [];
+
+    /// <summary>Every account that is Slipway: <see cref="SlipwayAccounts"/>, <see cref="HttpUser"/> and the SSH user.</summary>
+    public IReadOnlyList<string> OwnAccounts()
+    {
+        var own = new List<string>(SlipwayAccounts.Where(a => !string.IsNullOrWhiteSpace(a)).Select(a => a.Trim()));
+        if (!string.IsNullOrWhiteSpace(HttpUser)) own.Add(HttpUser.Trim());
+        if (Uri.TryCreate(Ssh.Url, UriKind.Absolute, out var ssh) && ssh.UserInfo is { Length: > 0 } user) own.Add(Uri.UnescapeDataString(user));
+        return own.Distinct(StringComparer.Ordinal).ToList();
+    }
+
     public IEnumerable<string> ValidateRest(bool requireCredentials)
     {
         if (string.IsNullOrWhiteSpace(Url)) yield return "Gerrit:Url is required (e.g. https://gerrit.example.org)";

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Slipway.Builder.Triggers;
 using Slipway.Contracts;
+using Slipway.Hosting.Options;
 using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage.Jobs;
@@ -14,7 +15,8 @@ namespace Slipway.Builder.Runs;
 /// </summary>
 public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore runs, ChangeRuns changeRuns, JobQueue jobs, Outbox outbox,
     RunEventFactory events,
-    Workspaces workspaces, IOptionsMonitor<TriggerOptions> triggers, TimeProvider clock, ILogger<BuilderEventHandler> logger)
+    Workspaces workspaces, IOptionsMonitor<TriggerOptions> triggers, SlipwayAccounts slipway, TimeProvider clock,
+    ILogger<BuilderEventHandler> logger)
     : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
@@ -28,7 +30,7 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
 
         var gerrit = envelope.DataAs<GerritEvent>();
         var rule = triggers.CurrentValue.For(gerrit.Project ?? "");
-        foreach (var decision in TriggerRules.Decide(gerrit, envelope.Id, rule))
+        foreach (var decision in TriggerRules.Decide(gerrit, envelope.Id, rule, slipway.Accounts))
         {
             switch (decision)
             {

@@ -21,4 +21,8 @@ public sealed record Account
     /// <summary>Login name (Gerrit username, or the OS user for the CLI).</summary>
     [Description("Login name (Gerrit username, or the OS user for the CLI).")]
     [MaxLength(256)] public string? Username { get; init; }
+
+    /// <summary>Gerrit's numeric account id, when Slipway read it from Gerrit's REST API (stream events do not carry it).</summary>
+    [Description("Gerrit's numeric account id (_account_id), when Slipway read it from Gerrit's REST API; stream events do not carry it.")]
+    [Range(1, long.MaxValue)] public long? AccountId { get; init; }
 }

@@ -60,6 +60,7 @@ public static partial class GerritEventParser
                 : null,
             NewRev = type == "change-merged" ? Sha(String(root, "newRev")) : null,
             Comment = Truncate(String(root, "comment")),
+            Tag = Truncate(String(root, "tag"), 256),
             Subject = change is { } c5 ? Truncate(String(c5, "subject")) : null,
             ChangeUrl = change is { } c6 ? String(c6, "url") : null,
             Author = Account(root, "author") ?? (patchSet is { } p4 ? Account(p4, "author") : null),
@@ -68,6 +69,9 @@ public static partial class GerritEventParser
             EventCreatedOn = created,
             CaughtUp = caughtUp,
             Source = source,
+            // Every channel but the webhook is authenticated (SSH stream; REST for events-log and catch-up). A webhook
+            // event is confirmed only by the gateway checking it against Gerrit's REST API.
+            Confirmed = source != GerritEventSource.Webhook,
             InstanceId = String(root, "instanceId"),
             Raw = root,
         };

@@ -55,6 +55,7 @@ public static class GerritRestCatchUp
                 var ev = new JsonObject();
                 if (Account(m.Author) is { } author) ev["author"] = author;
                 ev["comment"] = m.Message;
+                if (m.Tag is not null) ev["tag"] = m.Tag; // not in Gerrit's stream shape, but REST knows it: bot comments stay recognisable
                 var ps = revisions.FirstOrDefault(r => r.Info.Number == m.RevisionNumber);
                 if (ps.Sha is not null) ev["patchSet"] = PatchSet(c, ps.Sha, ps.Info);
                 else if (m.RevisionNumber is { } n) ev["patchSet"] = new JsonObject { ["number"] = n };

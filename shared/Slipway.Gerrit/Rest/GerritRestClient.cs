@@ -33,6 +33,10 @@ public sealed class GerritRestClient
     public Task<ChangeInfo> GetChangeAsync(string project, int number, bool withMessages, CancellationToken ct) =>
         GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}" + (withMessages ? "?o=MESSAGES" : ""), ct);
 
+    /// <summary>The change with its messages, each with its author's account id, username and the message's tag.</summary>
+    public Task<ChangeInfo> GetChangeMessagesAsync(string project, int number, CancellationToken ct) =>
+        GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}?o=MESSAGES&o=DETAILED_ACCOUNTS", ct);
+
     public Task<List<ChangeInfo>> QueryAsync(string query, int limit, CancellationToken ct, params string[] options) =>
         GetAsync<List<ChangeInfo>>($"a/changes/?q={Uri.EscapeDataString(query)}&n={limit}" +
             string.Concat(options.Select(o => "&o=" + o)), ct);
