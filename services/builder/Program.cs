@@ -35,6 +35,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddValidatedOptions<BuilderRunOptions>(config, BuilderRunOptions.Section);
     services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
     services.AddValidatedOptions<BuilderOptions>(config, BuilderOptions.Section);
+    services.AddValidatedOptions<ReleasePolicyOptions>(config, "");
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReleasePolicyOptions>>().Value.ToPlanningOptions());
     services.AddSingleton<IDockerClient>(sp =>
         new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);

@@ -28,10 +28,10 @@ public sealed class ApprovalDesk(RunStateStore runs, Outbox outbox, RunEventFact
         return match.Success ? match.Groups["env"].Value.ToLowerInvariant() : null;
     }
 
-    /// <summary>True when the run is open and its next step is a rollout to <paramref name="environment"/> that needs approval.</summary>
+    /// <summary>True when the run is open and its next step is a rollout to (or promote into) <paramref name="environment"/> that needs approval.</summary>
     public static bool Awaits(RunState run, string environment) =>
         run.Outcome is null && !run.Approved(environment)
-        && run.Progress.Ready(run.Succeeded).Any(s => s.Step.Deploy is { RequiresApproval: true } d && d.Environment == environment);
+        && run.Progress.Ready(run.Succeeded).Any(s => s.Step.EnvironmentsNeedingApproval().Contains(environment));
 
     public async Task<Decision> DecideAsync(NpgsqlTransaction tx, string runId, string environment, Account approver, ApprovalChannel via,
         string? comment, CancellationToken ct)
