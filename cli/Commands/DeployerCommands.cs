@@ -26,11 +26,15 @@ internal static class DeployerCommands
     {
         var service = new Argument<string>("service") { Description = "the service (the project's last path segment, e.g. hello-service)" };
         var env = new Option<string>("--env") { Description = "the environment", Required = true };
+        var allAtOnce = new Option<bool>("--all-at-once") { Description = "move every instance at once instead of in the environment's stages (canary, partial, full)" };
         var (state, deployer) = CommonOptions();
-        var command = new Command("rollback", "put a service back on its previous version (reverts the configuration-registry commit)")
-            { service, env, state, deployer };
+        var command = new Command("rollback",
+            "put a service back on the last version deployed before the current one that was not itself rolled back; " +
+            "where the environment needs approval, your token must be an approver's")
+            { service, env, allAtOnce, state, deployer };
         command.SetAction(async (parse, ct) => await CallAsync(parse.GetValue(state)!, parse.GetValue(deployer), HttpMethod.Post,
-            $"/api/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback?environment={Uri.EscapeDataString(parse.GetValue(env)!)}", ct));
+            $"/api/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback?environment={Uri.EscapeDataString(parse.GetValue(env)!)}"
+            + (parse.GetValue(allAtOnce) ? "&allAtOnce=true" : ""), ct));
         return command;
     }
 

@@ -40,6 +40,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddValidatedOptions<BuilderOptions>(config, BuilderOptions.Section);
     services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
     services.AddValidatedOptions<RevisionTreeOptions>(config, RevisionTreeOptions.Section);
+    services.AddValidatedOptions<ReleasePolicyOptions>(config, "");
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReleasePolicyOptions>>().Value.ToPlanningOptions());
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuilderOptions>>().Value);
     services.AddValidatedOptions<BuildEgressOptions>(config, BuildEgressOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuildEgressOptions>>().Value);

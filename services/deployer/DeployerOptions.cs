@@ -27,7 +27,11 @@ public sealed class DeployerOptions : IValidatableOptions
     /// <summary>A Gerrit comment line matching this approves the rollout of the named environment (group <c>env</c>).</summary>
     public string ApprovalPattern { get; set; } = @"^\s*approve\s+(?<env>[a-z0-9][a-z0-9-]*)\s*$";
 
-    /// <summary>API tokens of the deployer's HTTP API (used by <c>slipway approve</c> and <c>slipway rollback</c>): token → user name.</summary>
+    /// <summary>
+    /// API tokens of the deployer's HTTP API (used by <c>slipway approve</c> and <c>slipway rollback</c>): token → user name.
+    /// Give each person their own token: a rollback of an environment that needs approval is allowed only when the token's
+    /// user is an approver, so an operators' shared token (mapped to a non-approver name) cannot change production.
+    /// </summary>
     public Dictionary<string, string> ApiTokens { get; set; } = new(StringComparer.Ordinal);
 
     public EnvironmentOptions For(string environment) => Environments.GetValueOrDefault(environment) ?? new EnvironmentOptions();
@@ -36,6 +40,18 @@ public sealed class DeployerOptions : IValidatableOptions
     public IReadOnlyList<string> ApproversFor(string environment) =>
         Environments.GetValueOrDefault(environment)?.Approvers is { Count: > 0 } own ? own : Approvers;
 
+    /// <summary>Whether deploying to, promoting into or rolling back <paramref name="environment"/> needs an approver: production unless turned off.</summary>
+    public bool RequiresApproval(string environment) =>
+        Environments.GetValueOrDefault(environment)?.RequiresApproval ?? environment == "production";
+
+    /// <summary>Whether <paramref name="user"/> (a Gerrit username or an API token's user) may approve changes to <paramref name="environment"/>.</summary>
+    public bool IsApprover(string environment, string? user) =>
+        user is { Length: > 0 } && ApproversFor(environment).Contains(user, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A manual rollback's stages: the environment's <c>Rollout</c> percentages, else canary, half, all where approval is needed and all at once elsewhere.</summary>
+    public IReadOnlyList<int> RolloutPercentages(string environment) =>
+        For(environment).Rollout is { Count: > 0 } r ? r : RequiresApproval(environment) ? [10, 50, 100] : [100];
+
     public IEnumerable<string> Validate()
     {
         if (Backend is not ("docker" or "kubernetes")) yield return $"Deployer:Backend '{Backend}' is invalid (docker or kubernetes)";
@@ -43,6 +59,9 @@ public sealed class DeployerOptions : IValidatableOptions
         {
             if (env.Replicas is < 1 or > 100) yield return $"Deployer:Environments:{name}:Replicas must be between 1 and 100";
             if (env.TimeoutSeconds is < 1 or > 3600) yield return $"Deployer:Environments:{name}:TimeoutSeconds must be between 1 and 3600";
+            if (env.Rollout is { Count: > 0 } rollout && (rollout.Any(p => p is < 1 or > 100) || rollout[^1] != 100
+                || rollout.Zip(rollout.Skip(1)).Any(p => p.First >= p.Second) || rollout.Count > 10))
+                yield return $"Deployer:Environments:{name}:Rollout must be at most 10 increasing percentages from 1 to 100, ending with 100";
         }
         string? error = null;
         try { _ = new Regex(ApprovalPattern, RegexOptions.Multiline, TimeSpan.FromMilliseconds(100)); }
@@ -60,4 +79,10 @@ public sealed class EnvironmentOptions
 
     /// <summary>Who may approve this environment's rollouts (usernames or account ids); empty means <c>Deployer:Approvers</c>.</summary>
     public List<string> Approvers { get; set; } = [];
+
+    /// <summary>Whether deploy and promote steps (and rollbacks) here need an approver; null: only production does.</summary>
+    public bool? RequiresApproval { get; set; }
+
+    /// <summary>Percentages of a manual rollback's stages, e.g. 10, 50, 100; null: see <see cref="DeployerOptions.RolloutPercentages"/>.</summary>
+    public List<int>? Rollout { get; set; }
 }

@@ -66,8 +66,10 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
         foreach (var (_, step) in run.Progress.Ready(run.Succeeded))
         {
             if (!_kinds.Contains(step.Kind)) continue;
-            // A step that needs approval is scheduled twice: once to ask, once more after the approval.
-            var phase = step.Deploy is { RequiresApproval: true } deploy ? (run.Approved(deploy.Environment) ? ":approved" : ":awaiting") : "";
+            // A step that needs approval (a deploy or promote into such an environment) is scheduled twice: once to ask,
+            // once more after every approval it needs.
+            var approvals = step.EnvironmentsNeedingApproval();
+            var phase = approvals.Count == 0 ? "" : approvals.All(run.Approved) ? ":approved" : ":awaiting";
             await jobs.EnqueueAsync(context.Transaction, StepJob.For(runId, step.Name, phase), ct);
         }
     }

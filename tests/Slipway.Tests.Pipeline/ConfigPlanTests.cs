@@ -271,7 +271,7 @@ public class ConfigPlanTests
                       - environments: [staging]
                       - chart: other
                         environments: [eqiad, codfw]
-            """, TriggerKind.Merge));
+            """, TriggerKind.Merge, PlanningOptions.Default with { ServiceOwners = new Dictionary<string, string> { ["other"] = "mediawiki/services/foo" } }));
         Assert.Equal(["production-build", "production-publish", "production-promote", "production-promote-2"], StepNames(plan.Stages[0]));
         Assert.Equal("foo", Step(plan, "production-promote").Promote!.Chart);
         Assert.Equal(["staging"], Step(plan, "production-promote").Promote!.Environments);

@@ -15,7 +15,8 @@ namespace Slipway.Builder.Runs;
 /// with the plan (one run per pipeline of a config.yaml). A repository without a pipeline gets no run;
 /// an invalid pipeline gets a run that fails at once with the configuration error, so the developer sees it in Gerrit.
 /// </summary>
-public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFactory events, TimeProvider clock, ILogger<PlanRunJob> logger)
+public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFactory events, PlanningOptions planning, TimeProvider clock,
+    ILogger<PlanRunJob> logger)
     : IJobHandler
 {
     public const string JobKind = "plan";
@@ -54,7 +55,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
         try
         {
             result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path),
-                new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now));
+                new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now), planning);
         }
         catch (InvalidOperationException e)
         {

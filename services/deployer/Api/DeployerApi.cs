@@ -38,14 +38,18 @@ public static class DeployerApi
             };
         });
 
-        api.MapPost("/services/{service}/rollback", async (string service, string? environment, HttpRequest request, ManualRollback rollback,
-            IOptionsMonitor<DeployerOptions> options, CancellationToken ct) =>
+        api.MapPost("/services/{service}/rollback", async (string service, string? environment, string? allAtOnce, HttpRequest request,
+            ManualRollback rollback, IOptionsMonitor<DeployerOptions> options, CancellationToken ct) =>
         {
             if (ApiCaller.Identify(request, options.CurrentValue.ApiTokens) is not { } user) return Unauthorized();
-            if (environment is null) return Results.BadRequest(new { error = "want /api/services/{service}/rollback?environment=<name>" });
+            if (environment is null) return Results.BadRequest(new { error = "want /api/services/{service}/rollback?environment=<name>[&allAtOnce=true]" });
+            if (allAtOnce is not (null or "true" or "false")) return Results.BadRequest(new { error = "allAtOnce must be true or false" });
+            // Changing an environment that needs approval needs an approver: an operator's token is not enough there.
+            if (options.CurrentValue.RequiresApproval(environment) && !options.CurrentValue.IsApprover(environment, user))
+                return Results.Json(new { error = $"{user} is not an approver: rolling back {environment} needs an approver's token" }, statusCode: 403);
             try
             {
-                var done = await rollback.RunAsync(environment, service, user, ct);
+                var done = await rollback.RunAsync(environment, service, user, allAtOnce == "true", ct);
                 return done is null
                     ? Results.Conflict(new { error = $"{service} in {environment} has no earlier version to roll back to" })
                     : Results.Ok(done);

@@ -33,12 +33,13 @@ public sealed class ApprovalDesk(RunStateStore runs, Outbox outbox, RunEventFact
     }
 
     /// <summary>
-    /// True when the run is open, not yet approved for <paramref name="environment"/>, and has a rollout to it that needs
-    /// approval and has not happened: an approval given before the run asks (early) is kept and used when the rollout is due.
+    /// True when the run is open, not yet approved for <paramref name="environment"/>, and has a rollout to (or promote
+    /// into) it that needs approval and has not happened: an approval given before the run asks (early) is kept and used
+    /// when the rollout is due.
     /// </summary>
     public static bool Expects(RunState run, string environment) =>
         run.Outcome is null && !run.Approved(environment)
-        && run.Progress.Steps.Any(s => s.Step.Deploy is { RequiresApproval: true } d && d.Environment == environment
+        && run.Progress.Steps.Any(s => s.Step.EnvironmentsNeedingApproval().Contains(environment)
             && !run.Succeeded.Contains(s.Step.Name));
 
     /// <summary>

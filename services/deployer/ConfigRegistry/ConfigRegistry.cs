@@ -122,6 +122,47 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
         return sha;
     }
 
+    /// <summary>A rollback's commit: what ran before and what runs now.</summary>
+    public sealed record Rollback(string Sha, ServiceValues From, ServiceValues To, string RestoredCommit);
+
+    /// <summary>
+    /// Rolls the service back to the last version deployed before the current one that was not itself rolled back
+    /// (<see cref="RollbackTarget"/>), by committing that version's values, and pushes. Chosen on the synced tip under the
+    /// write lock, so two rollbacks never pick the same target.
+    /// </summary>
+    /// <returns>The rollback, or null when there is no earlier good version.</returns>
+    public async Task<Rollback?> RollBackAsync(string environment, string service, string reason, DeploymentProvenance? provenance,
+        CancellationToken ct)
+    {
+        var path = ValuesPath(environment, service);
+        var done = await WriteWithRetriesAsync<Rollback?>($"roll back {path}", async () =>
+        {
+            if (!await HasHeadAsync(ct) || ReadFile(path) is not { } currentText) return null;
+            var log = await GitAsync(ct, "log", "--reverse", "-n10000",
+                "--format=%H%x1f%s%x1f%aN%x1f%aE%x1f%aI%x1f%(trailers:only,unfold)%x1e", "--", path);
+            var history = log.Split('\x1e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseCommit).ToList();
+            if (RollbackTarget.Choose(history) is not { } choice) return null;
+            var targetText = (await _git.RunAsync(_workDir, ["show", $"{choice.Target.Sha}:{path}"], ct)).StandardOutput;
+            var from = ServiceValuesYaml.Deserialize(currentText, path);
+            var to = ServiceValuesYaml.Deserialize(targetText, path);
+            await File.WriteAllTextAsync(FullPath(path), targetText, new UTF8Encoding(false), ct);
+            await GitAsync(ct, "add", "--", path);
+            var replaces = choice.Replaces?.Sha ?? (await LastCommitTouchingAsync(path, ct))!;
+            var message = new StringBuilder()
+                .Append("Roll back ").Append(service).Append(" in ").Append(environment).Append(": ").Append(ShortImage(to.Image)).Append("\n\n");
+            if (Clean(reason, 4000) is { Length: > 0 } why) message.Append(why).Append("\n\n");
+            message.Append("This reverts commit ").Append(replaces).Append(" (").Append(ShortImage(from.Image)).Append(") and restores ")
+                .Append(choice.Target.Sha).Append(".\n\n")
+                .Append(Trailers(environment, service, to.Image, provenance, reverts: replaces))
+                .Append(ConfigTrailers.Restores).Append(": ").Append(choice.Target.Sha).Append('\n');
+            return new Rollback(await CommitAsync(message.ToString(), ct), from, to, choice.Target.Sha);
+        }, ct);
+        if (done is not null)
+            logger.LogWarning("Config registry: {Path} rolled back from {From} to {To} at {Commit}: {Reason}", path, done.From.Image, done.To.Image,
+                done.Sha, reason);
+        return done;
+    }
+
     /// <summary>The commits that touched the values file, newest first, at most <paramref name="max"/>.</summary>
     public async Task<IReadOnlyList<ConfigCommit>> HistoryAsync(string environment, string service, int max, CancellationToken ct)
     {

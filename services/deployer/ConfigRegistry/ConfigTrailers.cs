@@ -13,4 +13,7 @@ public static class ConfigTrailers
     public const string Revision = "Revision";
     public const string RequestedBy = "Requested-By";
     public const string Reverts = "Slipway-Reverts";
+
+    /// <summary>On a rollback: the earlier deploy commit whose values it restores.</summary>
+    public const string Restores = "Slipway-Restores";
 }

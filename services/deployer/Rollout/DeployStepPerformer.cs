@@ -24,6 +24,9 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         var p = x.Step.Deploy ?? throw new InvalidOperationException($"step {x.Step.Name} has no deploy parameters");
         var service = p.Service ?? ServiceName(x.Trigger.Project);
         var image = PublishedImage(x.Run) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
+        // Fail closed: the deployer's own configuration says which environments need an approver, whatever the plan says.
+        if (!p.RequiresApproval && options.Value.RequiresApproval(p.Environment))
+            return StepResult.Failed(Failure(x, ApprovalMissingFromPlan(p.Environment)), ApprovalMissingFromPlan(p.Environment));
         if (p.RequiresApproval && !x.Run.Approved(p.Environment))
         {
             await x.EmitOnceAsync(new ApprovalRequested
@@ -118,6 +121,10 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         };
         return StepResult.Failed(failed, failed.Reason);
     }
+
+    public static string ApprovalMissingFromPlan(string environment) =>
+        $"{environment} requires approval (Deployer:Environments:{environment}:RequiresApproval) but the run's plan does not wait for it; " +
+        "refused without changing anything (give the builder the same Deployer:Environments settings)";
 
     /// <summary>The image of the run's last publish step.</summary>
     public static ContainerImage? PublishedImage(RunState run) =>

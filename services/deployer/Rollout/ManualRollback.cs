@@ -10,44 +10,65 @@ using Slipway.Messaging;
 namespace Slipway.Deployer.Rollout;
 
 /// <summary>
-/// <c>slipway rollback SERVICE --env E</c>: revert the environment's last configuration commit and roll the
-/// service back to what that restores, then report it (<c>rollback.performed</c>, manual).
+/// <c>slipway rollback SERVICE --env E</c>: put the service back on the last version deployed before the current one
+/// that was not itself rolled back (the configuration registry's history, <see cref="RollbackTarget"/>), roll it out in
+/// the environment's stages (canary, partial, full) unless asked all at once, and report it (<c>rollback.performed</c>, manual).
+/// Who may ask is the API's business (an approver's token where the environment needs approval).
 /// </summary>
 public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend backend, NpgsqlDataSource db, Outbox outbox,
     RunEventFactory events, IOptions<DeployerOptions> options, TimeProvider clock, ILogger<ManualRollback> logger)
 {
-    public sealed record Done(string Environment, string Service, string From, string To, string ConfigRevision, IReadOnlyList<InstanceStatus> Instances);
+    public sealed record Done(string Environment, string Service, string From, string To, string ConfigRevision, IReadOnlyList<string> Stages,
+        IReadOnlyList<InstanceStatus> Instances);
 
-    public async Task<Done?> RunAsync(string environment, string service, string user, CancellationToken ct)
+    public async Task<Done?> RunAsync(string environment, string service, string user, bool allAtOnce, CancellationToken ct)
     {
         ConfigRegistry.ValidateName("environment", environment);
         ConfigRegistry.ValidateName("service", service);
-        var current = await config.GetAsync(environment, service, ct);
-        if (current is null) return null;
-        var revert = await config.RevertLastAsync(environment, service, $"manual rollback by {user}",
-            new DeploymentProvenance(By: user), ct);
-        if (revert is null || await config.GetAsync(environment, service, ct) is not { } restored) return null;
+        var reason = $"manual rollback by {user}" + (allAtOnce ? " (all at once)" : "");
+        var rollback = await config.RollBackAsync(environment, service, reason, new DeploymentProvenance(By: user), ct);
+        if (rollback is null) return null;
 
+        var restored = rollback.To.ToDeploymentSpec(environment, service);
+        var current = rollback.From.ToDeploymentSpec(environment, service);
         var timeout = TimeSpan.FromSeconds(options.Value.For(environment).TimeoutSeconds);
-        var result = await backend.RollbackAsync(current.ToDeploymentSpec(environment, service), restored.ToDeploymentSpec(environment, service),
-            timeout, ct);
-        if (!result.Healthy) throw new ConfigRegistryException($"rolled the configuration back ({revert[..12]}) but the rollout failed: {result.Reason}");
+        var percentages = allAtOnce ? [100] : options.Value.RolloutPercentages(environment);
+        var stages = new List<string>();
+        RolloutResult? result = null;
+        for (var i = 0; i < percentages.Count; i++)
+        {
+            var stage = i == percentages.Count - 1 ? RolloutStage.Full : i == 0 ? RolloutStage.Canary : RolloutStage.Partial;
+            result = await backend.ApplyAsync(restored, current, stage, percentages[i], timeout, ct);
+            if (!result.Healthy)
+            {
+                // The version rolled back to is unhealthy: put the one that ran back, and record that in the registry too.
+                await backend.RollbackAsync(restored, current, timeout, ct);
+                await config.RevertLastAsync(environment, service, $"rollback to {rollback.To.Image} failed at {stage}: {result.Reason}",
+                    new DeploymentProvenance(By: "slipway"), ct);
+                throw new ConfigRegistryException(
+                    $"rolling {service} in {environment} back to {rollback.To.Image} failed at {stage} ({result.Reason}); {rollback.From.Image} was put back");
+            }
+            stages.Add(stage.ToString().ToLowerInvariant());
+            logger.LogInformation("{Service} in {Environment}: rollback {Stage} ({Percentage}%) healthy", service, environment, stage, percentages[i]);
+        }
 
         var performed = new RollbackPerformed
         {
-            Environment = environment, Service = service, Uri = current.Image.Split('@')[0], FromDigest = current.Image.Split('@')[^1],
-            ToDigest = restored.Image.Split('@')[^1], Reason = RollbackReason.Manual, Detail = $"slipway rollback by {user}",
-            By = new Account { Username = user }, PerformedAt = clock.GetUtcNow(), ConfigRevision = revert,
+            Environment = environment, Service = service, Uri = rollback.From.Image.Split('@')[0], FromDigest = rollback.From.Image.Split('@')[^1],
+            ToDigest = rollback.To.Image.Split('@')[^1], Reason = RollbackReason.Manual,
+            Detail = $"slipway rollback by {user}: {string.Join(", ", stages)}", By = new Account { Username = user },
+            PerformedAt = clock.GetUtcNow(), ConfigRevision = rollback.Sha,
         };
         var envelope = EventEnvelope.Create(performed, events.Source, subject: $"{environment}/{service}",
-            id: DeterministicId.From("rollback", environment, service, revert));
+            id: DeterministicId.From("rollback", environment, service, rollback.Sha));
         await using (var conn = await db.OpenConnectionAsync(ct))
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
             await outbox.AddAsync(tx, outbox.Topics.PipelineEvents, $"{environment}/{service}", envelope, ct);
             await tx.CommitAsync(ct);
         }
-        logger.LogInformation("{Service} in {Environment} rolled back by {User}: {From} -> {To}", service, environment, user, current.Image, restored.Image);
-        return new Done(environment, service, current.Image, restored.Image, revert, result.Instances);
+        logger.LogInformation("{Service} in {Environment} rolled back by {User}: {From} -> {To}", service, environment, user,
+            rollback.From.Image, rollback.To.Image);
+        return new Done(environment, service, rollback.From.Image, rollback.To.Image, rollback.Sha, stages, result!.Instances);
     }
 }

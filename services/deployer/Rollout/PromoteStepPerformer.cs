@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Deployer.Config;
 using Slipway.Runs;
@@ -7,9 +9,11 @@ namespace Slipway.Deployer.Rollout;
 /// <summary>
 /// Promote steps (PipelineLib's <c>promote</c>): the run's published image recorded in the configuration registry
 /// for each listed environment, keeping that environment's other values. Nothing is rolled out: as in PipelineLib,
-/// promoting updates the deployment configuration and leaves the rollout to its own process.
+/// promoting updates the deployment configuration and leaves the rollout to its own process. An environment that needs
+/// approval (production by default) is written only after an approver approved it.
 /// </summary>
-public sealed class PromoteStepPerformer(ConfigRegistry config, TimeProvider clock) : IStepPerformer
+public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<DeployerOptions> options, TimeProvider clock,
+    ILogger<PromoteStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Promote;
 
@@ -17,6 +21,24 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, TimeProvider clo
     {
         var p = x.Step.Promote ?? new PromoteParams { Environments = [] };
         var chart = p.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project);
+        // Promoting writes an environment's configuration, so an environment that needs approval waits for it, as a deploy does;
+        // one the deployer says needs approval but the plan does not wait for is refused (fail closed).
+        var needed = p.RequiresApprovalFor ?? [];
+        if (p.Environments.FirstOrDefault(e => options.Value.RequiresApproval(e) && !needed.Contains(e)) is { } unguarded)
+            return Failed(x, chart, DeployStepPerformer.ApprovalMissingFromPlan(unguarded));
+        var waiting = needed.Where(e => !x.Run.Approved(e)).ToList();
+        if (waiting.Count > 0)
+        {
+            var candidate = DeployStepPerformer.PublishedImage(x.Run);
+            foreach (var environment in waiting)
+                await x.EmitOnceAsync(new ApprovalRequested
+                {
+                    RunId = x.RunId, Environment = environment, Service = chart, Stage = x.Stage.Name, Step = x.Step.Name, Image = candidate,
+                    RequestedAt = x.StartedAt,
+                }, $"approval-{environment}");
+            logger.LogInformation("run {RunId}: promoting {Chart} into {Environments} waits for approval", x.RunId, chart, string.Join(", ", waiting));
+            return StepResult.Wait();
+        }
         await x.EmitAsync(new PromoteStarted
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Chart = chart, Environments = p.Environments,

@@ -29,7 +29,9 @@ public static class ReviewComposer
         {
             text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}{StartedMarker}{run.TotalSteps}");
             if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({first})");
-            text.Append(".\n\n").Append(link);
+            text.Append(".\n\n");
+            AppendNotes(text, run);
+            text.Append(link);
         }
         else
         {
@@ -66,7 +68,9 @@ public static class ReviewComposer
                     text.Append(CultureInfo.InvariantCulture,
                         $"- {s.Stage}/{s.Step} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}\n");
             }
-            text.Append('\n').Append(link);
+            text.Append('\n');
+            AppendNotes(text, run);
+            text.Append(link);
             if (run.Votes && run.Outcome is "succeeded" or "failed")
                 labels = new Dictionary<string, int> { [options.Label] = run.Outcome == "succeeded" ? 1 : -1 };
         }
@@ -77,6 +81,12 @@ public static class ReviewComposer
             Labels = labels,
             Notify = kind == CommentKind.Finished ? null : "NONE", // only the result is news; it goes to owner and reviewers
         };
+    }
+
+    // The planner's own words (never repository content), e.g. why a branch run publishes nothing.
+    private static void AppendNotes(StringBuilder text, RunView run)
+    {
+        foreach (var note in run.Notes) text.Append("Note: ").Append(note).Append("\n\n");
     }
 
     public static string StatusUrl(string runId, ReporterOptions options) => $"{options.PublicUrl.TrimEnd('/')}/runs/{runId}";

@@ -14,14 +14,15 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
     {
         var steps = started.Plan.Stages.SelectMany(s => s.Steps.Select(step => $"{s.Name}/{step.Name}")).ToList();
         return tx.Connection!.ExecuteAsync(new CommandDefinition($"""
-            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at)
-            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt)
+            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at, notes)
+            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt, @notes)
             ON CONFLICT (run_id) DO NOTHING
             """, new
         {
             runId, started.Trigger.Project, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision,
             started.Trigger.Ref, kind = Kebab(started.Trigger.Kind.ToString()), pipeline = started.Plan.Pipeline,
             total = steps.Count, first = steps.FirstOrDefault(), startedAt = started.StartedAt,
+            notes = started.Plan.Notes is { Count: > 0 } n ? n.Take(10).Select(x => x.Length > 500 ? x[..500] : x).ToArray() : null,
         }, tx, cancellationToken: ct));
     }
 
@@ -69,7 +70,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         var run = await conn.QuerySingleOrDefaultAsync<RunRow>(new CommandDefinition($"""
             SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
                    total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
-                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest
+                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes
               FROM {_s}.runs WHERE run_id = @runId
             """, new { runId }, cancellationToken: ct));
         if (run is null) return null;
@@ -82,6 +83,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             run.TotalSteps, run.FirstStep, Utc(run.StartedAt), run.FinishedAt is { } f ? Utc(f) : null, run.Outcome, run.FailedStep,
             run.Reason, run.ImageUri, run.ImageTags, run.ImageDigest)
         {
+            Notes = run.Notes ?? [],
             Steps = steps.Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
                 s.FinishedAt is { } sf ? Utc(sf) : null, s.DurationMs, s.Reason, s.OutputTail)).ToList(),
         };
@@ -113,6 +115,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         public string? ImageUri { get; set; }
         public string[]? ImageTags { get; set; }
         public string? ImageDigest { get; set; }
+        public string[]? Notes { get; set; }
     }
 
     private sealed class StepRow

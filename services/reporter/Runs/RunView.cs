@@ -8,6 +8,9 @@ public sealed record RunView(
 {
     public IReadOnlyList<StepView> Steps { get; init; } = [];
 
+    /// <summary>What the planner left out and why (e.g. a non-release branch builds and tests only).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>Runs of a patchset (or a recheck of one) vote; merge and branch runs only comment.</summary>
     public bool Votes => TriggerKind is "patchset" or "recheck" && Change is not null;
 }

@@ -29,6 +29,10 @@ public sealed record RunPlan
     /// <summary>The execution graph: every stage once, with the stages it waits for.</summary>
     [Description("The execution graph: every stage once, with the stages it waits for. Roots have an empty dependsOn.")]
     public required IReadOnlyList<PlanGraphNode> Graph { get; init; }
+
+    /// <summary>What the planner left out and why (e.g. a branch that is not a release branch builds and tests only); shown in Gerrit.</summary>
+    [Description("What the planner left out of the run and why, for people (e.g. a non-release branch builds and tests only); absent when nothing.")]
+    public IReadOnlyList<string>? Notes { get; init; }
 }
 
 /// <summary>A stage: a named, ordered list of steps.</summary>
@@ -245,6 +249,10 @@ public sealed record PromoteParams
     /// <summary>Environments whose configuration gets the new version.</summary>
     [Description("Environments whose configuration gets the new version.")]
     public required IReadOnlyList<string> Environments { get; init; }
+
+    /// <summary>Those of <see cref="Environments"/> that need an approver's approval before anything is written.</summary>
+    [Description("The environments (of environments) that need a human's approval before the step writes anything; absent when none.")]
+    public IReadOnlyList<string>? RequiresApprovalFor { get; init; }
 }
 
 /// <summary>A node of the execution graph: a stage and the stages it waits for.</summary>

@@ -48,21 +48,23 @@ internal static class CanonicalPlanner
                 Smoke = new SmokeParams { ImageFrom = "build-production", Port = port, SpecPath = "/?spec", HealthPath = "/_info" },
             },
         };
-        var postMerge = context.Trigger is TriggerKind.Merge or TriggerKind.RefUpdate;
-        if (postMerge)
+        var postMerge = ReleaseBranches.IsPostMerge(context);
+        var release = ReleaseBranches.Releases(context, options);
+        if (release)
             productionSteps.Add(new PlanStep { Name = "publish", Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production" } });
         AddStage("production", hasTest ? "test" : null, [.. productionSteps]);
-        if (!postMerge) return Result(stages, graph);
+        if (!release) return Result(stages, graph, postMerge ? ReleaseBranches.Note(context, options) : null);
 
         var service = Names.Service(Names.ProjectShortName(context.Project));
-        AddStage("staging", "production", Deploy("deploy-staging", options.StagingEnvironment, service, false, options.StagingRollout));
+        AddStage("staging", "production", Deploy("deploy-staging", options.StagingEnvironment, service,
+            options.RequiresApproval(options.StagingEnvironment), options.StagingRollout));
         AddStage("release", "staging",
-            Deploy("deploy-production", options.ProductionEnvironment, service, options.ProductionRequiresApproval, options.ProductionRollout));
+            Deploy("deploy-production", options.ProductionEnvironment, service, options.RequiresApproval(options.ProductionEnvironment), options.ProductionRollout));
         return Result(stages, graph);
     }
 
-    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph) =>
-        new() { Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph };
+    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph, string? note = null) =>
+        new() { Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph, Notes = note is null ? null : [note] };
 
     private static PlanStep Build(string name, string variant) => new()
     {

@@ -4,14 +4,14 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// <c>.pipeline/config.yaml</c> → one <see cref="RunPlan"/> per pipeline the trigger runs. Which pipelines run
-/// follows WMF's jobs: publish, deploy and promote (and trigger) only post-merge.
+/// follows WMF's jobs: publish, deploy and promote (and trigger) only post-merge, and only on a release branch.
 /// </summary>
 internal static class ConfigPlanner
 {
     public static IReadOnlyList<RunPlan> Plan(string text, BlubberFiles files, PlanningContext context, PlanningOptions options)
     {
         var config = PipelineConfigParser.Parse(text, PipelineConfig.DefaultPath, options.Limits);
-        var postMerge = context.Trigger is TriggerKind.Merge or TriggerKind.RefUpdate;
+        var postMerge = ReleaseBranches.IsPostMerge(context);
         var allowed = postMerge ? PipelineValidator.AllActions : PipelineValidator.PreMergeActions;
 
         List<PipelineDefinition> chosen;
@@ -33,6 +33,10 @@ internal static class ConfigPlanner
             var errors = PipelineValidator.Validate(pipeline, allowed);
             if (errors.Count > 0) throw new PipelineConfigException(PipelineValidator.Format(errors));
         }
-        return chosen.Select(p => new PipelinePlanner(p, files, context, options).Plan()).ToList();
+        var plans = chosen.Select(p => new PipelinePlanner(p, files, context, options).Plan());
+        // A merge on a branch that is not a release branch: planned (and so checked) in full, then built and tested only.
+        if (postMerge && !ReleaseBranches.Releases(context, options))
+            plans = plans.Select(p => ReleaseBranches.BuildAndTestOnly(p, ReleaseBranches.Note(context, options)));
+        return plans.ToList();
     }
 }

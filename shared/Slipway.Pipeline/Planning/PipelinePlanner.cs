@@ -236,10 +236,14 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
             var environments = item.Get("environments") is { } envs
                 ? (envs as ConfigList ?? throw new PipelineConfigException($"`promote[{i}].environments` must be a list", envs.Line)).Items.Select(e => e.Render()).ToList()
                 : [];
+            if (ServiceOwnership.Refusal(context.Project, Names.Service(chart), options.ServiceOwners, $"promote[{i}].chart") is { } refusal)
+                throw new PipelineConfigException(refusal, item.Line);
+            // Promoting writes the environment's configuration: an environment that needs approval waits for it like a deploy.
+            var approval = environments.Where(options.RequiresApproval).Distinct().ToList();
             steps.Add(new PlanStep
             {
                 Name = i == 0 ? $"{s}-promote" : $"{s}-promote-{i + 1}", Kind = StepKind.Promote,
-                Promote = new PromoteParams { Chart = chart, Environments = environments },
+                Promote = new PromoteParams { Chart = chart, Environments = environments, RequiresApprovalFor = approval.Count > 0 ? approval : null },
             });
         }
         return steps;
@@ -260,11 +264,17 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         foreach (var key in new[] { "cluster", "overrides" })
             if (deploy.Get(key) is { } x) Field($"deploy.{key}", () => interp.Interpolate(x));
         if (chart.Get("version") is { } ver) Field("deploy.chart.version", () => interp.Interpolate(ver));
+        if (ServiceOwnership.Refusal(context.Project, Names.Service(service), options.ServiceOwners, "deploy.chart.name") is { } refusal)
+            throw new PipelineConfigException(refusal, chart.Line);
         _store.BindRuntime(s, "releaseName");
         return new PlanStep
         {
             Name = $"{s}-deploy", Kind = StepKind.Deploy,
-            Deploy = new DeployParams { Environment = options.DeployEnvironment, Service = Names.Service(service), RequiresApproval = false },
+            Deploy = new DeployParams
+            {
+                Environment = options.DeployEnvironment, Service = Names.Service(service),
+                RequiresApproval = options.RequiresApproval(options.DeployEnvironment),
+            },
         };
     }
 

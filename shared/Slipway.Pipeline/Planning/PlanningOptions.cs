@@ -19,8 +19,30 @@ public sealed record PlanningOptions
     /// <summary>Canonical flow: the environment that needs a human's approval.</summary>
     public string ProductionEnvironment { get; init; } = "production";
 
-    /// <summary>Canonical flow: whether production waits for approval.</summary>
+    /// <summary>Canonical flow: whether production waits for approval (used when <see cref="ApprovalEnvironments"/> is null).</summary>
     public bool ProductionRequiresApproval { get; init; } = true;
+
+    /// <summary>
+    /// Environments whose <c>deploy</c> and <c>promote</c> steps wait for an approver, whatever the plan came from
+    /// (canonical flow or config.yaml). Null: only <see cref="ProductionEnvironment"/>, when <see cref="ProductionRequiresApproval"/>.
+    /// </summary>
+    public IReadOnlySet<string>? ApprovalEnvironments { get; init; }
+
+    /// <summary>Whether rolling out to, or promoting into, <paramref name="environment"/> needs an approval.</summary>
+    public bool RequiresApproval(string environment) =>
+        ApprovalEnvironments?.Contains(environment) ?? (ProductionRequiresApproval && environment == ProductionEnvironment);
+
+    /// <summary>
+    /// Branches (short names) whose merges and updates may publish, deploy and promote; runs of other branches build and
+    /// test only (the steps are left out of the plan, with a note). Patch sets never publish, whatever their branch.
+    /// </summary>
+    public IReadOnlyList<string> ReleaseBranches { get; init; } = ["master", "main"];
+
+    /// <summary>
+    /// Operator-configured owners: service (chart) name → the Gerrit project allowed to deploy or promote it. A service
+    /// not listed belongs to the project whose last path segment names it (<see cref="ServiceOwnership"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ServiceOwners { get; init; }
 
     /// <summary>Canonical flow: staging's rollout (all at once).</summary>
     public IReadOnlyList<RolloutPhase> StagingRollout { get; init; } = [new() { Stage = RolloutStage.Full, Percentage = 100 }];

@@ -1,0 +1,69 @@
+using System.Text.RegularExpressions;
+using Slipway.Pipeline.Planning;
+using Slipway.Storage;
+
+namespace Slipway.Builder.Runs;
+
+/// <summary>
+/// The operator's release policy the planner applies to every run (bound from the configuration root, since it spans
+/// sections): <c>Pipeline:ReleaseBranches</c>, <c>Pipeline:ServiceOwners:&lt;service&gt;</c> and, shared with the deployer so
+/// one key says it, <c>Deployer:Environments:&lt;name&gt;:RequiresApproval</c> (production: true unless set).
+/// </summary>
+public sealed partial class ReleasePolicyOptions : IValidatableOptions
+{
+    public PipelineSection Pipeline { get; set; } = new();
+
+    public DeployerSection Deployer { get; set; } = new();
+
+    public sealed class PipelineSection
+    {
+        /// <summary>Branches whose merges publish and deploy; null means <c>master</c> and <c>main</c>.</summary>
+        public List<string>? ReleaseBranches { get; set; }
+
+        /// <summary>Service (chart) name → the Gerrit project that owns it.</summary>
+        public Dictionary<string, string> ServiceOwners { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    public sealed class DeployerSection
+    {
+        public Dictionary<string, EnvironmentApproval> Environments { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    public sealed class EnvironmentApproval
+    {
+        public bool? RequiresApproval { get; set; }
+    }
+
+    /// <summary>Environments whose deploy and promote steps wait for approval: production unless turned off, and every one turned on.</summary>
+    public IReadOnlySet<string> ApprovalEnvironments()
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal) { "production" };
+        foreach (var (name, env) in Deployer.Environments)
+            if (env.RequiresApproval == true) set.Add(name);
+            else if (env.RequiresApproval == false) set.Remove(name);
+        return set;
+    }
+
+    public PlanningOptions ToPlanningOptions() => PlanningOptions.Default with
+    {
+        ApprovalEnvironments = ApprovalEnvironments(),
+        ReleaseBranches = Pipeline.ReleaseBranches is { Count: > 0 } branches ? branches : PlanningOptions.Default.ReleaseBranches,
+        ServiceOwners = Pipeline.ServiceOwners,
+    };
+
+    public IEnumerable<string> Validate()
+    {
+        foreach (var branch in Pipeline.ReleaseBranches ?? [])
+            if (string.IsNullOrWhiteSpace(branch) || branch.Length > 255 || branch.Any(char.IsControl) || branch.StartsWith("refs/", StringComparison.Ordinal))
+                yield return $"Pipeline:ReleaseBranches: '{branch}' is not a branch short name (e.g. master)";
+        foreach (var (service, project) in Pipeline.ServiceOwners)
+        {
+            if (!ServiceName().IsMatch(service)) yield return $"Pipeline:ServiceOwners: '{service}' is not a service name (lowercase letters, digits, '-')";
+            if (string.IsNullOrWhiteSpace(project) || project.Length > 255 || project.Any(char.IsControl))
+                yield return $"Pipeline:ServiceOwners:{service} must name a Gerrit project";
+        }
+    }
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z")]
+    private static partial Regex ServiceName();
+}
