@@ -6,6 +6,7 @@ using Slipway.Builder.Git;
 using Slipway.Builder.Runs;
 using Slipway.Builder.Triggers;
 using Slipway.Contracts;
+using Slipway.Gerrit;
 using Slipway.Hosting;
 using Slipway.Containers;
 using Slipway.Runs;
@@ -51,7 +52,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
     services.AddSingleton<ChangeRuns>();
-    services.AddSingleton(SlipwayAccounts.From(config)); // its own comments never start a recheck
+    services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);
     services.AddSingleton<IStepPerformer, BuildStepPerformer>();
     services.AddSingleton<IJobHandler, PlanRunJob>();

@@ -8,6 +8,7 @@ using Slipway.Deployer.Backends.Docker;
 using Slipway.Deployer.Backends.Kubernetes;
 using Slipway.Deployer.Config;
 using Slipway.Deployer.Rollout;
+using Slipway.Gerrit;
 using Slipway.Hosting;
 using Slipway.Containers;
 using Slipway.Runs;
@@ -45,7 +46,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
 
     services.AddSingleton<DeploymentLedger>();
     services.AddSingleton<ApprovalDesk>();
-    services.AddSingleton(SlipwayAccounts.From(config)); // its own comments never approve
+    services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never approve
     services.AddSingleton<ManualRollback>();
     services.AddSingleton<IStepPerformer, DeployStepPerformer>();
     services.AddSingleton<IStepPerformer, PromoteStepPerformer>();

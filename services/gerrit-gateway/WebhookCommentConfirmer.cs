@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
 using Slipway.Gerrit.Rest;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 
 namespace Slipway.GerritGateway;
 
@@ -19,11 +19,11 @@ public sealed class WebhookCommentConfirmer
     private readonly GatewayOptions _options;
     private readonly TimeProvider _clock;
 
-    public WebhookCommentConfirmer(IOptions<GerritStreamOptions> gerrit, IOptions<GatewayOptions> options, TimeProvider clock)
+    public WebhookCommentConfirmer(IOptions<GerritOptions> gerrit, IOptions<GatewayOptions> options, TimeProvider clock)
     {
         _options = options.Value;
         _clock = clock;
-        var g = gerrit.Value.Gerrit;
+        var g = gerrit.Value;
         if (!string.IsNullOrWhiteSpace(g.Url) && !string.IsNullOrWhiteSpace(g.HttpUser) && !string.IsNullOrWhiteSpace(g.HttpPassword))
             _rest = new GerritRestClient(new HttpClient { Timeout = TimeSpan.FromSeconds(15) }, g.Url, g.HttpUser, g.HttpPassword);
     }

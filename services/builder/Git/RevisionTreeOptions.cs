@@ -1,4 +1,4 @@
-using Slipway.Storage;
+using Slipway.Hosting;
 
 namespace Slipway.Builder.Git;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Slipway.Builder.Triggers;
 using Slipway.Contracts;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage.Jobs;

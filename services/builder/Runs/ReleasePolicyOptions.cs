@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Slipway.Pipeline.Planning;
-using Slipway.Storage;
+using Slipway.Hosting;
 
 namespace Slipway.Builder.Runs;
 

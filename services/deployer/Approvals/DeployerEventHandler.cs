@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Slipway.Contracts;
-using Slipway.Hosting.Options;
+using Slipway.Gerrit;
 using Slipway.Runs;
 using Slipway.Messaging;
 

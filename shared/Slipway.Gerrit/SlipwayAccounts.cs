@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Configuration;
-
-namespace Slipway.Hosting.Options;
+namespace Slipway.Gerrit;
 
 /// <summary>
 /// The Gerrit accounts that are Slipway itself (<see cref="GerritOptions.OwnAccounts"/>): usernames or numeric
@@ -8,6 +6,5 @@ namespace Slipway.Hosting.Options;
 /// </summary>
 public sealed record SlipwayAccounts(IReadOnlyList<string> Accounts)
 {
-    public static SlipwayAccounts From(IConfiguration config) =>
-        new(config.GetSection(GerritOptions.Section).Get<GerritOptions>()?.OwnAccounts() ?? []);
+    public static SlipwayAccounts From(GerritOptions? options) => new(options?.OwnAccounts() ?? []);
 }
