@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Confluent.Kafka;
 using Slipway.Cli.Stack;
 using Slipway.Contracts;
+using Slipway.Messaging;
 
 namespace Slipway.Cli.Demo;
 
@@ -17,28 +17,15 @@ internal sealed class PipelineWatcher : IAsyncDisposable
 
     public PipelineWatcher(string bootstrapServers, string topic)
     {
-        var config = new ConsumerConfig
-        {
-            BootstrapServers = bootstrapServers, GroupId = "slipway-demo-" + Guid.NewGuid().ToString("N")[..8],
-            AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
-        };
         _loop = Task.Run(() =>
         {
-            using var consumer = new ConsumerBuilder<string?, byte[]>(config).Build();
-            consumer.Subscribe(topic);
+            using var observer = new TopicObserver(bootstrapServers, topic, "slipway-demo-");
             while (!_stop.IsCancellationRequested)
             {
-                ConsumeResult<string?, byte[]>? result;
-                try { result = consumer.Consume(TimeSpan.FromMilliseconds(200)); }
-                catch (ConsumeException) { continue; } // the topic may not exist yet
-                if (result?.Message?.Value is not { } value) continue;
-                EventEnvelope envelope;
-                try { envelope = EventEnvelope.Parse(value); }
-                catch (InvalidEventException) { continue; }
+                if (observer.Next(TimeSpan.FromMilliseconds(200)) is not { } envelope) continue;
                 lock (_events) _events.Add(envelope);
                 ServiceStack.Print("pipeline.events", ConsoleColor.White, Describe(envelope));
             }
-            consumer.Close();
         });
     }
 

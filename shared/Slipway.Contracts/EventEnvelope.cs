@@ -44,6 +44,14 @@ public sealed record EventEnvelope
     public T DataAs<T>() => Data.Deserialize<T>(ContractJson.Options)
         ?? throw new JsonException($"event {Id} of type {Type} has null data");
 
+    /// <summary>
+    /// The data as the record its registered type names (e.g. a <see cref="BuildSucceeded"/>), for consumers that
+    /// dispatch with one typed switch; null for a type this version does not know.
+    /// </summary>
+    public object? Event() => EventTypes.TypeOf(Type) is { } type
+        ? Data.Deserialize(type, ContractJson.Options) ?? throw new JsonException($"event {Id} of type {Type} has null data")
+        : null;
+
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, ContractJson.Options);
 
     /// <summary>Largest envelope <see cref="Parse"/> accepts, in bytes (Kafka's default message size limit).</summary>

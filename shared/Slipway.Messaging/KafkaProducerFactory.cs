@@ -29,6 +29,13 @@ public sealed class KafkaProducerFactory : IDisposable
 
     public IProducer<string, byte[]> Producer => _producer.Value;
 
+    /// <summary>How many brokers answer a metadata request on the producer's connection (readiness checks).</summary>
+    public int CountBrokers(TimeSpan timeout)
+    {
+        using var admin = new DependentAdminClientBuilder(Producer.Handle).Build();
+        return admin.GetMetadata(timeout).Brokers.Count;
+    }
+
     public void Dispose()
     {
         if (!_producer.IsValueCreated) return;

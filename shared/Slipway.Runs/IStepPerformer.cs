@@ -15,12 +15,12 @@ public interface IStepPerformer
     Task<StepResult> PerformAsync(StepExecution execution, CancellationToken ct);
 
     /// <summary>The failed-step event to emit when every attempt threw (e.g. the Docker engine stayed unreachable).</summary>
-    object Failure(StepExecution execution, string reason);
+    IStepFailedEvent Failure(StepExecution execution, string reason);
 }
 
 /// <summary>One attempt at a step. <see cref="EmitAsync"/> publishes an event at once (e.g. <c>build.started</c>).</summary>
 public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step, int Attempt, DateTimeOffset StartedAt,
-    Func<object, string[], Task> Emit)
+    Func<IPipelineEvent, string[], Task> Emit)
 {
     public string RunId => Run.RunId;
 
@@ -30,19 +30,27 @@ public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step,
     public long MillisecondsUntil(DateTimeOffset now) => Math.Max(0, (long)(now - StartedAt).TotalMilliseconds);
 
     /// <summary>An event of this attempt (a retried attempt emits its own).</summary>
-    public Task EmitAsync(object data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
+    public Task EmitAsync(IPipelineEvent data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
 
     /// <summary>An event of the step whatever the attempt (e.g. asking for an approval): a retry emits the same event id again.</summary>
-    public Task EmitOnceAsync(object data, string discriminator) => Emit(data, [Step.Name, discriminator]);
+    public Task EmitOnceAsync(IPipelineEvent data, string discriminator) => Emit(data, [Step.Name, discriminator]);
 }
 
-/// <summary>How an attempt ended: succeeded or failed with its finishing event, or waiting (e.g. for an approval).</summary>
-public sealed record StepResult(StepOutcome Outcome, object? FinishingEvent, string? Reason, bool Waiting)
+/// <summary>How an attempt ended: <see cref="Finished"/> (succeeded or failed, with its finishing event) or <see cref="Waiting"/>.</summary>
+public abstract record StepResult
 {
-    public static StepResult Succeeded(object finishingEvent) => new(StepOutcome.Succeeded, finishingEvent, null, false);
+    private StepResult() { }
 
-    public static StepResult Failed(object finishingEvent, string reason) => new(StepOutcome.Failed, finishingEvent, reason, false);
+    public static StepResult Succeeded(IStepFinishedEvent finishingEvent) => new Finished(StepOutcome.Succeeded, finishingEvent, null);
 
-    /// <summary>Nothing to emit now; the step is scheduled again when the awaited event arrives.</summary>
-    public static StepResult Wait() => new(StepOutcome.Skipped, null, null, true);
+    public static StepResult Failed(IStepFailedEvent finishingEvent, string reason) => new Finished(StepOutcome.Failed, finishingEvent, reason);
+
+    /// <summary>Nothing to emit now; the step is scheduled again when the awaited event arrives (e.g. an approval).</summary>
+    public static StepResult Wait() => new Waiting();
+
+    /// <summary>The attempt ended; <see cref="FinishingEvent"/> is emitted and recorded with the job.</summary>
+    public sealed record Finished(StepOutcome Outcome, IStepFinishedEvent FinishingEvent, string? Reason) : StepResult;
+
+    /// <summary>The step waits for an event; the attempt emits and records nothing.</summary>
+    public sealed record Waiting : StepResult;
 }

@@ -11,7 +11,7 @@ public sealed class RunEventFactory(SlipwayServiceDefinition service)
 {
     public string Source { get; } = $"slipway/{service.Name}";
 
-    public EventEnvelope Create(string runId, object data, params string[] discriminators) =>
+    public EventEnvelope Create(string runId, IPipelineEvent data, params string[] discriminators) =>
         EventEnvelope.Create(data, Source, subject: runId, runId: runId,
             id: DeterministicId.From([runId, EventTypes.NameOf(data.GetType()), .. discriminators]));
 }

@@ -18,43 +18,36 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
     {
         if (envelope.RunId is not { } runId) return;
         var tx = context.Transaction;
-        if (envelope.Type == EventTypes.NameOf<RunStarted>())
+        switch (envelope.Event())
         {
-            await runs.StartAsync(tx, runId, envelope.DataAs<RunStarted>(), ct);
-        }
-        else if (envelope.Type == EventTypes.NameOf<RunFinished>())
-        {
-            await runs.EndAsync(tx, runId, envelope.DataAs<RunFinished>().Outcome, ct);
-            await jobs.CancelRunAsync(tx, runId, ct);
-            return;
-        }
-        else if (envelope.Type == EventTypes.NameOf<ApprovalGranted>())
-        {
-            await runs.RecordApprovalAsync(tx, runId, envelope.DataAs<ApprovalGranted>().Environment, "granted", ct);
-        }
-        else if (StepEventKinds.Parse(envelope.Type) is var (kind, phase) && phase != StepEventKinds.Phase.Started)
-        {
-            var data = envelope.Data;
-            var step = data.GetProperty("step").GetString()!;
-            // A rollout reports each of its stages; the deploy step is done when the plan's last rollout stage is.
-            if (kind == StepKind.Deploy && phase == StepEventKinds.Phase.Succeeded
-                && !await IsLastRolloutStageAsync(context, runId, step, data.GetProperty("rolloutStage"), ct)) return;
-            var record = new StepRecord(phase == StepEventKinds.Phase.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed,
-                data.GetProperty("attempt").GetInt32(),
-                data.TryGetProperty("durationMs", out var ms) ? ms.GetInt64() : null, data.Clone());
-            await runs.RecordStepAsync(tx, runId, step, record, ct);
-            if (record.Outcome == StepOutcome.Failed) return; // the failing service ends the run
+            case RunStarted started:
+                await runs.StartAsync(tx, runId, started, ct);
+                break;
+            case RunFinished finished:
+                await runs.EndAsync(tx, runId, finished.Outcome, ct);
+                await jobs.CancelRunAsync(tx, runId, ct);
+                return;
+            case ApprovalGranted granted:
+                await runs.RecordApprovalAsync(tx, runId, granted.Environment, "granted", ct);
+                break;
+            case IStepFinishedEvent finished:
+                // A rollout reports each of its stages; the deploy step is done when the plan's last rollout stage is.
+                if (finished is DeploySucceeded deployed && !await IsLastRolloutStageAsync(context, runId, deployed, ct)) return;
+                var outcome = StepEventKinds.Of(finished).Phase == StepEventKinds.Phase.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed;
+                var record = new StepRecord(outcome, finished.Attempt, finished.DurationMs, envelope.Data.Clone());
+                await runs.RecordStepAsync(tx, runId, finished.Step, record, ct);
+                if (record.Outcome == StepOutcome.Failed) return; // the failing service ends the run
+                break;
         }
 
         await ScheduleDueStepsAsync(context, runId, ct);
     }
 
-    private async Task<bool> IsLastRolloutStageAsync(MessageContext context, string runId, string step, JsonElement rolloutStage,
-        CancellationToken ct)
+    private async Task<bool> IsLastRolloutStageAsync(MessageContext context, string runId, DeploySucceeded deployed, CancellationToken ct)
     {
         var run = await runs.GetAsync(context.Transaction, runId, ct);
-        var last = run?.Progress.Find(step)?.Step.Deploy?.Rollout is { Count: > 0 } phases ? phases[^1].Stage : RolloutStage.Full;
-        return rolloutStage.Deserialize<RolloutStage>(ContractJson.Options) == last;
+        var last = run?.Progress.Find(deployed.Step)?.Step.Deploy?.Rollout is { Count: > 0 } phases ? phases[^1].Stage : RolloutStage.Full;
+        return deployed.RolloutStage == last;
     }
 
     private async Task ScheduleDueStepsAsync(MessageContext context, string runId, CancellationToken ct)

@@ -30,9 +30,8 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(),
             (data, discriminators) => EmitNowAsync(run.RunId, data, discriminators, ct));
         logger.LogInformation("run {RunId}: {Step} ({Kind}) attempt {Attempt} starting", run.RunId, step.Name, step.Kind, job.Attempts);
-        var result = await performer.PerformAsync(execution, ct);
-        if (result.Waiting) return;
-        await completion.CommitAsync(tx => RecordAsync(tx, execution, result.Outcome, result.FinishingEvent!, result.Reason, ct),
+        if (await performer.PerformAsync(execution, ct) is not StepResult.Finished result) return; // waiting
+        await completion.CommitAsync(tx => RecordAsync(tx, execution, result.Outcome, result.FinishingEvent, result.Reason, ct),
             ct: CancellationToken.None);
         logger.LogInformation("run {RunId}: {Step} {Outcome}{Reason}", run.RunId, step.Name, result.Outcome,
             result.Reason is null ? "" : ": " + result.Reason);
@@ -48,7 +47,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         await RecordAsync(tx, execution, StepOutcome.Failed, failure, reason, ct);
     }
 
-    private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, object finishing, string? reason,
+    private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, IStepFinishedEvent finishing, string? reason,
         CancellationToken ct)
     {
         var run = await runs.GetAsync(tx, execution.RunId, ct);
@@ -56,7 +55,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var step = execution.Step.Name;
         await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, finishing, step, execution.Attempt.ToString()), ct);
         var data = JsonSerializer.SerializeToElement(finishing, finishing.GetType(), ContractJson.Options);
-        var record = new StepRecord(outcome, execution.Attempt, (finishing as IStepFinishedEvent)?.DurationMs, data);
+        var record = new StepRecord(outcome, execution.Attempt, finishing.DurationMs, data);
         await runs.RecordStepAsync(tx, run.RunId, step, record, ct);
 
         var steps = run.Steps.ToDictionary();
@@ -72,7 +71,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
             await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, finished), ct);
     }
 
-    private async Task EmitNowAsync(string runId, object data, string[] discriminators, CancellationToken ct)
+    private async Task EmitNowAsync(string runId, IPipelineEvent data, string[] discriminators, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);

@@ -85,7 +85,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         });
     }
 
-    public object Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);
+    public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);
 
     private StepResult Failed(StepExecution x, BuildParams p, string reason, string? tail) =>
         StepResult.Failed(FailedEvent(x, p.Variant, reason, tail), reason);

@@ -21,14 +21,14 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
     {
-        if (envelope.Type != EventTypes.NameOf<GerritEvent>())
+        var e = envelope.Event();
+        if (e is not GerritEvent gerrit)
         {
             await stages.HandleAsync(envelope, context, ct);
-            if (envelope.Type == EventTypes.NameOf<RunFinished>() && envelope.RunId is { } finished) workspaces.Remove(finished);
+            if (e is RunFinished && envelope.RunId is { } finished) workspaces.Remove(finished);
             return;
         }
 
-        var gerrit = envelope.DataAs<GerritEvent>();
         var rule = triggers.CurrentValue.For(gerrit.Project ?? "");
         foreach (var decision in TriggerRules.Decide(gerrit, envelope.Id, rule, slipway.Accounts))
         {

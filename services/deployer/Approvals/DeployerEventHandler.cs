@@ -16,12 +16,11 @@ public sealed class DeployerEventHandler(StageEventHandler stages, RunStateStore
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
     {
-        if (envelope.Type != EventTypes.NameOf<GerritEvent>())
+        if (envelope.Event() is not GerritEvent e)
         {
             await stages.HandleAsync(envelope, context, ct);
             return;
         }
-        var e = envelope.DataAs<GerritEvent>();
         if (e.Type != "comment-added" || e.Project is null || e.ChangeNumber is not { } change) return;
         if (desk.EnvironmentIn(e.Comment) is not { } environment) return;
         // The pipeline never obeys itself: Slipway's own comments (they quote output) and machine-tagged ones are no approvals.

@@ -84,7 +84,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         throw new InvalidOperationException("unreachable: a rollout has at least one stage");
     }
 
-    public object Failure(StepExecution x, string reason)
+    public IStepFailedEvent Failure(StepExecution x, string reason)
     {
         var now = clock.GetUtcNow();
         var p = x.Step.Deploy!;

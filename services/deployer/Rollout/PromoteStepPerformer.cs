@@ -68,7 +68,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<Deploye
         });
     }
 
-    public object Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);
+    public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);
 
     private StepResult Failed(StepExecution x, string chart, string reason) => StepResult.Failed(FailedEvent(x, chart, reason), reason);
 

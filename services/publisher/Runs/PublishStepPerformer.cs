@@ -69,7 +69,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
         });
     }
 
-    public object Failure(StepExecution x, string reason) =>
+    public IStepFailedEvent Failure(StepExecution x, string reason) =>
         FailedEvent(x, x.Run.ImageFor(x.Stage, x.Step, x.Step.Publish?.ImageFrom)?.ImageId, null, reason);
 
     private StepResult Failed(StepExecution x, string imageId, string? uri, string reason) =>

@@ -47,14 +47,14 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         }, reason);
     }
 
-    public object Failure(StepExecution x, string reason)
+    public IStepFailedEvent Failure(StepExecution x, string reason)
     {
         var now = clock.GetUtcNow();
         return new SmokeTestFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
             DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Smoke?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64),
+            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Smoke?.ImageFrom)?.ImageId,
             ChecksPassed = 0, ChecksFailed = 0, Reason = reason,
         };
     }

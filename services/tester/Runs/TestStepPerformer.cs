@@ -40,14 +40,14 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         }, reason);
     }
 
-    public object Failure(StepExecution x, string reason)
+    public IStepFailedEvent Failure(StepExecution x, string reason)
     {
         var now = clock.GetUtcNow();
         return new TestFailed
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
             DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Run?.ImageFrom)?.ImageId ?? "sha256:" + new string('0', 64), Reason = reason,
+            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Run?.ImageFrom)?.ImageId, Reason = reason,
         };
     }
 }

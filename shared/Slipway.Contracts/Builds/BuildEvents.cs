@@ -77,7 +77,7 @@ public sealed record BuildSucceeded : IStepFinishedEvent
 /// <summary>The build failed (Blubber error, policy violation, Dockerfile step failed, time limit…).</summary>
 [EventType("slipway.build.failed.v1")]
 [Description("The build failed: reason always, and the tail of the build output when there is one.")]
-public sealed record BuildFailed : IStepFailedEvent
+public sealed record BuildFailed : IStepFailedEvent, IStepOutputEvent
 {
     /// <inheritdoc/>
     [MaxLength(128)] public required string Stage { get; init; }

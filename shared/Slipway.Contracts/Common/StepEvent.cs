@@ -6,7 +6,7 @@ namespace Slipway.Contracts;
 /// What every step event (build, test, smoke test, publish, deploy; started, succeeded or failed)
 /// carries, so a consumer can track progress without knowing each type. The run id is in the envelope.
 /// </summary>
-public interface IStepEvent
+public interface IStepEvent : IPipelineEvent
 {
     /// <summary>The stage of the run's plan the step belongs to.</summary>
     [Description("The stage of the run's plan the step belongs to.")]
@@ -44,3 +44,12 @@ public interface IStepFailedEvent : IStepFinishedEvent
     [Description("Why it failed, one line, for humans (shown in Gerrit).")]
     string Reason { get; }
 }
+
+/// <summary>A step event that carries the tail of the step's output (what Gerrit shows as the excerpt).</summary>
+public interface IStepOutputEvent : IStepEvent
+{
+    string? OutputTail { get; }
+}
+
+/// <summary>An event of a pipeline run, carried on <c>pipeline.events</c> (step events, approvals, rollbacks, run start and end).</summary>
+public interface IPipelineEvent;

@@ -20,7 +20,7 @@ public enum ApprovalChannel
 /// </summary>
 [EventType("slipway.approval.requested.v1")]
 [Description("A deploy step waits for a human to approve rolling out to an environment.")]
-public sealed record ApprovalRequested
+public sealed record ApprovalRequested : IPipelineEvent
 {
     /// <summary>The run waiting (also in the envelope's <c>runid</c>).</summary>
     [Description("The run waiting (also in the envelope's runid).")]
@@ -51,7 +51,7 @@ public sealed record ApprovalRequested
 /// <summary>A human approved rolling out a run's image to an environment (production).</summary>
 [EventType("slipway.approval.granted.v1")]
 [Description("A human approved rolling out the run's image to an environment.")]
-public sealed record ApprovalGranted
+public sealed record ApprovalGranted : IPipelineEvent
 {
     /// <summary>The run approved (also in the envelope's <c>runid</c>).</summary>
     [Description("The run approved; equals the envelope's runid.")]
@@ -80,7 +80,7 @@ public sealed record ApprovalGranted
 /// <summary>A human refused a rollout; the deploy step, and so the run, is cancelled.</summary>
 [EventType("slipway.approval.refused.v1")]
 [Description("A human refused rolling out the run's image to an environment; the run is cancelled.")]
-public sealed record ApprovalRefused
+public sealed record ApprovalRefused : IPipelineEvent
 {
     /// <summary>The run refused (also in the envelope's <c>runid</c>).</summary>
     [Description("The run refused; equals the envelope's runid.")]

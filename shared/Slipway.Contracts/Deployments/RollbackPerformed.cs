@@ -20,7 +20,7 @@ public enum RollbackReason
 /// </summary>
 [EventType("slipway.rollback.performed.v1", RunScoped = false)]
 [Description("The deployer put a service back on an earlier image, automatically after failed health checks or at a person's request.")]
-public sealed record RollbackPerformed
+public sealed record RollbackPerformed : IPipelineEvent
 {
     /// <summary>The environment, e.g. <c>production</c>.</summary>
     [MaxLength(128)] public required string Environment { get; init; }

@@ -9,7 +9,7 @@ namespace Slipway.Contracts;
 /// </summary>
 [EventType("slipway.run.finished.v1")]
 [Description("A pipeline run ended: its outcome, the failed step if any, a summary of every step, and the published image if any. Last event of every run.")]
-public sealed record RunFinished
+public sealed record RunFinished : IPipelineEvent
 {
     /// <summary>succeeded, failed or cancelled.</summary>
     public required RunOutcome Outcome { get; init; }

@@ -13,7 +13,7 @@ namespace Slipway.Contracts;
 /// </remarks>
 [EventType("slipway.run.started.v1")]
 [Description("A pipeline run began: its trigger and its plan (stages, steps, execution graph). First event of every run.")]
-public sealed record RunStarted
+public sealed record RunStarted : IPipelineEvent
 {
     /// <summary>What started the run.</summary>
     [Description("What started the run.")]

@@ -66,7 +66,7 @@ public sealed record SmokeTestSucceeded : IStepFinishedEvent
 /// <summary>A smoke check failed, or the service never became ready.</summary>
 [EventType("slipway.smoke-test.failed.v1")]
 [Description("A smoke check failed, or the service never became ready.")]
-public sealed record SmokeTestFailed : IStepFailedEvent
+public sealed record SmokeTestFailed : IStepFailedEvent, IStepOutputEvent
 {
     /// <inheritdoc/>
     [MaxLength(128)] public required string Stage { get; init; }
@@ -86,8 +86,9 @@ public sealed record SmokeTestFailed : IStepFailedEvent
     /// <inheritdoc/>
     [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
 
-    /// <summary>The image tested.</summary>
-    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+    /// <summary>The image tested; absent when the step failed before an image was found for it.</summary>
+    [Description("The image tested; absent when the step failed before an image was found for it.")]
+    [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }
 
     /// <summary>Number of checks that passed.</summary>
     [Range(0, int.MaxValue)] public required int ChecksPassed { get; init; }

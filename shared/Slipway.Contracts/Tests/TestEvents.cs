@@ -30,7 +30,7 @@ public sealed record TestStarted : IStepEvent
 /// <summary>The test image's entry point exited 0.</summary>
 [EventType("slipway.test.succeeded.v1")]
 [Description("The test image's entry point exited 0.")]
-public sealed record TestSucceeded : IStepFinishedEvent
+public sealed record TestSucceeded : IStepFinishedEvent, IStepOutputEvent
 {
     /// <inheritdoc/>
     [MaxLength(128)] public required string Stage { get; init; }
@@ -64,7 +64,7 @@ public sealed record TestSucceeded : IStepFinishedEvent
 /// <summary>The tests failed: non-zero exit, time limit, or the container could not run.</summary>
 [EventType("slipway.test.failed.v1")]
 [Description("The tests failed (non-zero exit, time limit, or the container could not run); the output tail shows why.")]
-public sealed record TestFailed : IStepFailedEvent
+public sealed record TestFailed : IStepFailedEvent, IStepOutputEvent
 {
     /// <inheritdoc/>
     [MaxLength(128)] public required string Stage { get; init; }
@@ -84,8 +84,9 @@ public sealed record TestFailed : IStepFailedEvent
     /// <inheritdoc/>
     [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
 
-    /// <summary>The image tested.</summary>
-    [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
+    /// <summary>The image tested; absent when the step failed before an image was found for it.</summary>
+    [Description("The image tested; absent when the step failed before an image was found for it.")]
+    [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }
 
     /// <summary>The entry point's exit code; absent when it never exited by itself (killed at the time limit, never started).</summary>
     [Description("The entry point's exit code; absent when it did not exit by itself (killed at the time limit, never started).")]

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Slipway.Messaging;
 
@@ -11,10 +10,9 @@ public sealed class KafkaHealthCheck(KafkaProducerFactory producers) : IHealthCh
     {
         try
         {
-            using var admin = new DependentAdminClientBuilder(producers.Producer.Handle).Build();
-            var metadata = admin.GetMetadata(TimeSpan.FromSeconds(2));
-            return Task.FromResult(metadata.Brokers.Count > 0
-                ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} brokers")
+            var brokers = producers.CountBrokers(TimeSpan.FromSeconds(2));
+            return Task.FromResult(brokers > 0
+                ? HealthCheckResult.Healthy($"{brokers} brokers")
                 : HealthCheckResult.Unhealthy("kafka: no brokers"));
         }
         catch (Exception e) { return Task.FromResult(HealthCheckResult.Unhealthy($"kafka: {e.Message}")); }

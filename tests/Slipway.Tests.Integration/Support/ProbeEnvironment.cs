@@ -32,7 +32,7 @@ public sealed class ProbeEnvironment : IAsyncDisposable
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) env[k] = v;
         var process = ServiceProcess.Start(
-            TestInfrastructure.ProjectDll("tests/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService"), env);
+            TestInfrastructure.ProjectDll("dev/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService"), env);
         _processes.Add(process);
         return process;
     }

@@ -17,7 +17,7 @@ public static class TestInfrastructure
 
     public static string UniqueName(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 10)];
 
-    /// <summary>Path of a built project's dll, e.g. ("tests/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService").</summary>
+    /// <summary>Path of a built project's dll, e.g. ("dev/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService").</summary>
     public static string ProjectDll(string projectDir, string assemblyName)
     {
         var path = Path.Combine(RepoRoot, projectDir, "bin", Configuration, "net10.0", assemblyName + ".dll");
