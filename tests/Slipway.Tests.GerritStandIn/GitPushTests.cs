@@ -166,8 +166,13 @@ public sealed class GitPushTests
         Assert.Contains($"{master}\trefs/heads/master", await Git.CheckedAsync(work.Path, "ls-remote", $"{g.HttpUrl}/{Project}"));
         Assert.DoesNotContain(g.Events(), e => e.Type == "ref-updated" && e.Json.Contains("\"refName\":\"refs/heads/master\"") && e.Json.Contains(sha));
 
-        // Allowed for this project only: the push lands, ref-updated names the pusher, the change it contains is merged.
-        g.AllowDirectPush(g.Developer, Project);
+        // Allowed for this project only (through the control API, as the demo would): the push lands, ref-updated
+        // names the pusher, the change it contains is merged.
+        using var control = new HttpClient { BaseAddress = new Uri(g.HttpUrl + "/") };
+        var info = JsonNode.Parse(await control.GetStringAsync("_standin/info"))!;
+        Assert.Equal(("jane", g.DeveloperHttpPassword), ((string?)info["developerUser"], (string?)info["developerHttpPassword"]));
+        Assert.Equal(HttpStatusCode.NotFound, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "nobody" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "jane", project = Project }))).StatusCode);
         await stream.NextOfTypeAsync("patchset-created");
         var pushed = await work.PushAsync(g, "HEAD:refs/heads/master");
         Assert.True(pushed.Succeeded, pushed.StdErr);
@@ -186,6 +191,17 @@ public sealed class GitPushTests
         File.WriteAllText(Path.Combine(other.Path, "b.txt"), "b\n");
         await other.CommitAsync("B\n");
         Assert.Contains("(prohibited by Gerrit: not permitted: update)", (await other.PushAsync(g, "HEAD:refs/heads/master", "team/other")).StdErr);
+        // An account added over the control API, allowed everywhere, pushes there with its own password.
+        Assert.Equal(HttpStatusCode.Created, (await control.PostAsync("_standin/accounts",
+            Http.Json(new { name = "Ops", email = "ops@example.com", username = "ops", httpPassword = "ops-password" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "ops" }))).StatusCode);
+        var byOps = await other.PushToAsync(Workspace.Url(g, "team/other", "ops", "ops-password"), "HEAD:refs/heads/master");
+        Assert.True(byOps.Succeeded, byOps.StdErr);
+        JsonObject opsUpdate;
+        do opsUpdate = await stream.NextOfTypeAsync("ref-updated"); // (skips the project's creation)
+        while ((string?)opsUpdate["refUpdate"]!["oldRev"] == "0000000000000000000000000000000000000000");
+        Assert.Equal(("team/other", "refs/heads/master", "ops"), ((string?)opsUpdate["refUpdate"]!["project"],
+            (string?)opsUpdate["refUpdate"]!["refName"], (string?)opsUpdate["submitter"]!["username"]));
         await Git.CheckedAsync(work.Path, "reset", "-q", "--hard", master);
         File.WriteAllText(Path.Combine(work.Path, "c.txt"), "c\n");
         await work.CommitAsync("C\n");
