@@ -113,6 +113,12 @@ public sealed class GitPushTests
         await work.CommitAsync("Bad id\n\nChange-Id: not-an-id\n", amend: true);
         Assert.Contains("invalid Change-Id line format in message footer)", (await work.PushAsync(g, "HEAD:refs/for/master")).StdErr);
         Assert.Contains("(branch nope not found)", (await work.PushAsync(g, "HEAD:refs/for/nope")).StdErr);
+        await work.CommitAsync($"Id too early\n\nChange-Id: I{new string('4', 40)}\n\nMore words.\n", amend: true);
+        var early = await work.PushAsync(g, "HEAD:refs/for/master");
+        Assert.Contains("remote: and move 'Change-Id: Ixxx..' to the bottom on a separate line", early.StdErr);
+        Assert.Contains("Change-Id must be in message footer)", early.StdErr);
+        await work.CommitAsync($"Placeholder\n\nChange-Id: I{new string('0', 40)}\n", amend: true);
+        Assert.Contains("invalid Change-Id line format in message footer)", (await work.PushAsync(g, "HEAD:refs/for/master")).StdErr);
 
         // No credentials, or a wrong password: the push never reaches receive-pack.
         await work.CommitAsync($"Fine\n\nChange-Id: I{new string('3', 40)}\n", amend: true);
@@ -206,6 +212,43 @@ public sealed class GitPushTests
         File.WriteAllText(Path.Combine(work.Path, "c.txt"), "c\n");
         await work.CommitAsync("C\n");
         Assert.Contains("(prohibited by Gerrit: not permitted: force update)", (await work.PushAsync(g, "+HEAD:refs/heads/master")).StdErr);
+    }
+
+    [Fact]
+    public async Task A_chain_becomes_one_change_per_commit_and_a_rebase_onto_the_moved_branch_is_a_trivial_rebase()
+    {
+        await using var g = await Stand.StartAsync();
+        await g.CreateProjectAsync(Project);
+        using var work = await Workspace.CloneAsync(g);
+        File.WriteAllText(Path.Combine(work.Path, "a.txt"), "a\n");
+        var a = await work.CommitAsync($"First\n\nChange-Id: I{new string('a', 40)}\n");
+        File.WriteAllText(Path.Combine(work.Path, "b.txt"), "b\n");
+        await work.CommitAsync($"Second\n\nChange-Id: I{new string('b', 40)}\n");
+        var push = await work.PushAsync(g, "HEAD:refs/for/master");
+        Assert.True(push.Succeeded, push.StdErr);
+        Assert.Contains($"/c/{Project}/+/1 First [NEW]", push.StdErr);
+        Assert.Contains($"/c/{Project}/+/2 Second [NEW]", push.StdErr);
+        var second = JsonNode.Parse(g.Events().Last(e => e.Type == "patchset-created").Json)!;
+        Assert.Equal((2, a), ((int)second["change"]!["number"]!, (string?)second["patchSet"]!["parents"]![0]));
+
+        // Only the top commit amended: the first is already patch set 1 of change 1 and is left alone.
+        File.WriteAllText(Path.Combine(work.Path, "b.txt"), "b2\n");
+        await work.CommitAsync($"Second\n\nChange-Id: I{new string('b', 40)}\n", amend: true);
+        var before = g.Events().Count(e => e.Type == "patchset-created");
+        Assert.True((await work.PushAsync(g, "HEAD:refs/for/master")).Succeeded);
+        var created = g.Events().Where(e => e.Type == "patchset-created").Skip(before).Select(e => JsonNode.Parse(e.Json)!).ToList();
+        Assert.Equal([(2, 2, "REWORK")], created.Select(e => ((int)e["change"]!["number"]!, (int)e["patchSet"]!["number"]!, (string)e["patchSet"]!["kind"]!)));
+
+        // Master moves under the chain; the rebased chain is a trivial rebase of both changes.
+        var other = await g.UploadPatchsetAsync(Project, "master", new Dictionary<string, string?> { ["c.txt"] = "c\n" }, "Third");
+        await g.MergeAsync(other.ChangeNumber);
+        await Git.CheckedAsync(work.Path, "fetch", "-q", $"{g.HttpUrl}/{Project}", "refs/heads/master");
+        await Git.CheckedAsync(work.Path, "-c", "user.name=Jane Developer", "-c", "user.email=jane@example.com", "rebase", "-q", "FETCH_HEAD");
+        before = g.Events().Count(e => e.Type == "patchset-created");
+        Assert.True((await work.PushAsync(g, "HEAD:refs/for/master")).Succeeded);
+        created = g.Events().Where(e => e.Type == "patchset-created").Skip(before).Select(e => JsonNode.Parse(e.Json)!).ToList();
+        Assert.Equal([(1, 2, "TRIVIAL_REBASE"), (2, 3, "TRIVIAL_REBASE")],
+            created.Select(e => ((int)e["change"]!["number"]!, (int)e["patchSet"]!["number"]!, (string)e["patchSet"]!["kind"]!)));
     }
 
     [Fact]
