@@ -148,6 +148,16 @@ public sealed partial class GerritStandIn
             string changeId;
             if (ids.Count == 0)
             {
+                var subjectLine = commit.Message.Split('\n')[0];
+                if (subjectLine.StartsWith("Change-Id:", StringComparison.Ordinal) && IsChangeId(subjectLine["Change-Id:".Length..].Trim()))
+                    return Refuse($"commit {abbrev}: missing subject; Change-Id must be in message footer");
+                if (commit.Message.Contains("\nChange-Id:", StringComparison.Ordinal))
+                {
+                    var reason = $"commit {abbrev}: Change-Id must be in message footer";
+                    errors.AddRange(["ERROR: " + reason, "", "Hint: run", "  git commit --amend",
+                        "and move 'Change-Id: Ixxx..' to the bottom on a separate line", ""]);
+                    return reason;
+                }
                 if (_options.RequireChangeId)
                 {
                     var reason = $"commit {abbrev}: missing Change-Id in message footer";
@@ -162,7 +172,7 @@ public sealed partial class GerritStandIn
                 changeId = "I" + sha; // what Gerrit uses when receive.requireChangeId is false
             }
             else if (ids.Count > 1) return Refuse($"commit {abbrev}: multiple Change-Id lines in message footer");
-            else if (!IsChangeId(ids[0])) return Refuse($"commit {abbrev}: invalid Change-Id line format in message footer");
+            else if (!IsChangeId(ids[0]) || ids[0].Trim('I', '0').Length == 0) return Refuse($"commit {abbrev}: invalid Change-Id line format in message footer");
             else changeId = ids[0];
 
             if (plan.Any(p => p.ChangeId == changeId))

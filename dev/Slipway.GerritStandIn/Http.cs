@@ -587,6 +587,7 @@ public sealed partial class GerritStandIn
                     ["httpUrl"] = HttpUrl, ["sshUrl"] = SshUrl, ["sshUser"] = SshUser, ["sshPort"] = SshPort,
                     ["knownHostsLine"] = KnownHostsLine, ["httpUser"] = HttpUser, ["httpPassword"] = HttpPassword,
                     ["eventsLogEnabled"] = EventsLogEnabled, ["streamConnections"] = StreamConnections,
+                    ["developerUser"] = Developer.Username, ["developerHttpPassword"] = DeveloperHttpPassword, // for git push
                 });
                 return;
             case ["projects"] when method == "POST":

@@ -66,9 +66,32 @@ public sealed partial class GerritStandIn
         if (previous.Parents.SequenceEqual(parents))
             return previous.Tree != tree ? "REWORK" : previous.CommitMessage == message ? "NO_CHANGE" : "NO_CODE_CHANGE";
         if (previous.Parents.Length != 1 || parents.Length != 1) return "REWORK";
-        var replay = await Slipway.Embedded.ProcessRunner.RunAsync("git",
-            ["--git-dir", _git.PathOf(project), "merge-tree", "--write-tree", "--merge-base=" + previous.Parents[0], parents[0], previous.Revision],
-            environment: new Dictionary<string, string> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null" }, ct: ct);
-        return replay.Succeeded && replay.StdOut.Split('\n')[0].Trim() == tree ? "TRIVIAL_REBASE" : "REWORK";
+        return await ReplayTreeAsync(project, previous.Parents[0], parents[0], previous.Revision, ct) == tree ? "TRIVIAL_REBASE" : "REWORK";
+    }
+
+    /// <summary>
+    /// The tree of <paramref name="commit"/>'s change (from <paramref name="from"/>) replayed onto <paramref name="onto"/>,
+    /// or null on a conflict. `merge-tree --merge-base` needs git 2.40; older git merges whole files in an index
+    /// (`read-tree -m`), which leaves a file both sides changed as a conflict (so REWORK, where Gerrit may say trivial).
+    /// </summary>
+    private async Task<string?> ReplayTreeAsync(string project, string from, string onto, string commit, CancellationToken ct)
+    {
+        var env = new Dictionary<string, string> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null" };
+        var gitDir = _git.PathOf(project);
+        var merged = await Slipway.Embedded.ProcessRunner.RunAsync("git",
+            ["--git-dir", gitDir, "merge-tree", "--write-tree", "--merge-base=" + from, onto, commit], environment: env, ct: ct);
+        if (merged.Succeeded) return merged.StdOut.Split('\n')[0].Trim();
+        if (merged.ExitCode == 1) return null; // conflict
+        var index = Path.Combine(Path.GetTempPath(), $"slipway-gerrit-index-{Guid.NewGuid():N}");
+        env["GIT_INDEX_FILE"] = index;
+        try
+        {
+            var read = await Slipway.Embedded.ProcessRunner.RunAsync("git", ["--git-dir", gitDir, "read-tree", "-m", "-i", "--aggressive", from, onto, commit],
+                environment: env, ct: ct);
+            if (!read.Succeeded) return null;
+            var write = await Slipway.Embedded.ProcessRunner.RunAsync("git", ["--git-dir", gitDir, "write-tree"], environment: env, ct: ct);
+            return write.Succeeded ? write.StdOut.Trim() : null;
+        }
+        finally { File.Delete(index); }
     }
 }

@@ -113,6 +113,12 @@ public sealed class GitPushTests
         await work.CommitAsync("Bad id\n\nChange-Id: not-an-id\n", amend: true);
         Assert.Contains("invalid Change-Id line format in message footer)", (await work.PushAsync(g, "HEAD:refs/for/master")).StdErr);
         Assert.Contains("(branch nope not found)", (await work.PushAsync(g, "HEAD:refs/for/nope")).StdErr);
+        await work.CommitAsync($"Id too early\n\nChange-Id: I{new string('4', 40)}\n\nMore words.\n", amend: true);
+        var early = await work.PushAsync(g, "HEAD:refs/for/master");
+        Assert.Contains("remote: and move 'Change-Id: Ixxx..' to the bottom on a separate line", early.StdErr);
+        Assert.Contains("Change-Id must be in message footer)", early.StdErr);
+        await work.CommitAsync($"Placeholder\n\nChange-Id: I{new string('0', 40)}\n", amend: true);
+        Assert.Contains("invalid Change-Id line format in message footer)", (await work.PushAsync(g, "HEAD:refs/for/master")).StdErr);
 
         // No credentials, or a wrong password: the push never reaches receive-pack.
         await work.CommitAsync($"Fine\n\nChange-Id: I{new string('3', 40)}\n", amend: true);
@@ -166,8 +172,13 @@ public sealed class GitPushTests
         Assert.Contains($"{master}\trefs/heads/master", await Git.CheckedAsync(work.Path, "ls-remote", $"{g.HttpUrl}/{Project}"));
         Assert.DoesNotContain(g.Events(), e => e.Type == "ref-updated" && e.Json.Contains("\"refName\":\"refs/heads/master\"") && e.Json.Contains(sha));
 
-        // Allowed for this project only: the push lands, ref-updated names the pusher, the change it contains is merged.
-        g.AllowDirectPush(g.Developer, Project);
+        // Allowed for this project only (through the control API, as the demo would): the push lands, ref-updated
+        // names the pusher, the change it contains is merged.
+        using var control = new HttpClient { BaseAddress = new Uri(g.HttpUrl + "/") };
+        var info = JsonNode.Parse(await control.GetStringAsync("_standin/info"))!;
+        Assert.Equal(("jane", g.DeveloperHttpPassword), ((string?)info["developerUser"], (string?)info["developerHttpPassword"]));
+        Assert.Equal(HttpStatusCode.NotFound, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "nobody" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "jane", project = Project }))).StatusCode);
         await stream.NextOfTypeAsync("patchset-created");
         var pushed = await work.PushAsync(g, "HEAD:refs/heads/master");
         Assert.True(pushed.Succeeded, pushed.StdErr);
@@ -186,10 +197,58 @@ public sealed class GitPushTests
         File.WriteAllText(Path.Combine(other.Path, "b.txt"), "b\n");
         await other.CommitAsync("B\n");
         Assert.Contains("(prohibited by Gerrit: not permitted: update)", (await other.PushAsync(g, "HEAD:refs/heads/master", "team/other")).StdErr);
+        // An account added over the control API, allowed everywhere, pushes there with its own password.
+        Assert.Equal(HttpStatusCode.Created, (await control.PostAsync("_standin/accounts",
+            Http.Json(new { name = "Ops", email = "ops@example.com", username = "ops", httpPassword = "ops-password" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await control.PostAsync("_standin/direct-push", Http.Json(new { username = "ops" }))).StatusCode);
+        var byOps = await other.PushToAsync(Workspace.Url(g, "team/other", "ops", "ops-password"), "HEAD:refs/heads/master");
+        Assert.True(byOps.Succeeded, byOps.StdErr);
+        JsonObject opsUpdate;
+        do opsUpdate = await stream.NextOfTypeAsync("ref-updated"); // (skips the project's creation)
+        while ((string?)opsUpdate["refUpdate"]!["oldRev"] == "0000000000000000000000000000000000000000");
+        Assert.Equal(("team/other", "refs/heads/master", "ops"), ((string?)opsUpdate["refUpdate"]!["project"],
+            (string?)opsUpdate["refUpdate"]!["refName"], (string?)opsUpdate["submitter"]!["username"]));
         await Git.CheckedAsync(work.Path, "reset", "-q", "--hard", master);
         File.WriteAllText(Path.Combine(work.Path, "c.txt"), "c\n");
         await work.CommitAsync("C\n");
         Assert.Contains("(prohibited by Gerrit: not permitted: force update)", (await work.PushAsync(g, "+HEAD:refs/heads/master")).StdErr);
+    }
+
+    [Fact]
+    public async Task A_chain_becomes_one_change_per_commit_and_a_rebase_onto_the_moved_branch_is_a_trivial_rebase()
+    {
+        await using var g = await Stand.StartAsync();
+        await g.CreateProjectAsync(Project);
+        using var work = await Workspace.CloneAsync(g);
+        File.WriteAllText(Path.Combine(work.Path, "a.txt"), "a\n");
+        var a = await work.CommitAsync($"First\n\nChange-Id: I{new string('a', 40)}\n");
+        File.WriteAllText(Path.Combine(work.Path, "b.txt"), "b\n");
+        await work.CommitAsync($"Second\n\nChange-Id: I{new string('b', 40)}\n");
+        var push = await work.PushAsync(g, "HEAD:refs/for/master");
+        Assert.True(push.Succeeded, push.StdErr);
+        Assert.Contains($"/c/{Project}/+/1 First [NEW]", push.StdErr);
+        Assert.Contains($"/c/{Project}/+/2 Second [NEW]", push.StdErr);
+        var second = JsonNode.Parse(g.Events().Last(e => e.Type == "patchset-created").Json)!;
+        Assert.Equal((2, a), ((int)second["change"]!["number"]!, (string?)second["patchSet"]!["parents"]![0]));
+
+        // Only the top commit amended: the first is already patch set 1 of change 1 and is left alone.
+        File.WriteAllText(Path.Combine(work.Path, "b.txt"), "b2\n");
+        await work.CommitAsync($"Second\n\nChange-Id: I{new string('b', 40)}\n", amend: true);
+        var before = g.Events().Count(e => e.Type == "patchset-created");
+        Assert.True((await work.PushAsync(g, "HEAD:refs/for/master")).Succeeded);
+        var created = g.Events().Where(e => e.Type == "patchset-created").Skip(before).Select(e => JsonNode.Parse(e.Json)!).ToList();
+        Assert.Equal([(2, 2, "REWORK")], created.Select(e => ((int)e["change"]!["number"]!, (int)e["patchSet"]!["number"]!, (string)e["patchSet"]!["kind"]!)));
+
+        // Master moves under the chain; the rebased chain is a trivial rebase of both changes.
+        var other = await g.UploadPatchsetAsync(Project, "master", new Dictionary<string, string?> { ["c.txt"] = "c\n" }, "Third");
+        await g.MergeAsync(other.ChangeNumber);
+        await Git.CheckedAsync(work.Path, "fetch", "-q", $"{g.HttpUrl}/{Project}", "refs/heads/master");
+        await Git.CheckedAsync(work.Path, "-c", "user.name=Jane Developer", "-c", "user.email=jane@example.com", "rebase", "-q", "FETCH_HEAD");
+        before = g.Events().Count(e => e.Type == "patchset-created");
+        Assert.True((await work.PushAsync(g, "HEAD:refs/for/master")).Succeeded);
+        created = g.Events().Where(e => e.Type == "patchset-created").Skip(before).Select(e => JsonNode.Parse(e.Json)!).ToList();
+        Assert.Equal([(1, 2, "TRIVIAL_REBASE"), (2, 3, "TRIVIAL_REBASE")],
+            created.Select(e => ((int)e["change"]!["number"]!, (int)e["patchSet"]!["number"]!, (string)e["patchSet"]!["kind"]!)));
     }
 
     [Fact]
