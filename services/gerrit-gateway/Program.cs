@@ -14,4 +14,6 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
     builder.Services.AddSingleton<GerritEventWriter>();
     builder.Services.AddSingleton<GerritCatchUp>();
     builder.Services.AddHostedService<GerritStreamWorker>();
+    // The webhook token never reaches a log line, a log scope or a trace span.
+    WebhookTokenServer.Install(builder.Services);
 }, WebhookEndpoint.Map);
