@@ -18,4 +18,6 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
     builder.Services.TryAddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<WebhookCommentConfirmer>();
     builder.Services.AddHostedService<GerritStreamWorker>();
+    // The webhook token never reaches a log line, a log scope or a trace span.
+    WebhookTokenServer.Install(builder.Services);
 }, WebhookEndpoint.Map);

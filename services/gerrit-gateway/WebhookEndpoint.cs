@@ -13,20 +13,22 @@ namespace Slipway.GerritGateway;
 /// published only after <see cref="WebhookCommentConfirmer"/> found it in Gerrit (422 when not, 503 when Gerrit
 /// could not be asked). The answer is
 /// 204 only once the event is committed (a duplicate is committed already): the plugin retries
-/// anything else, so a database failure answers 503.
+/// anything else, so a database failure answers 503. <see cref="WebhookTokenServer"/> has already taken the token
+/// out of the path, so no log line, log scope or trace span carries it.
 /// </summary>
 public static class WebhookEndpoint
 {
     public const string Server = "webhook";
 
     public static void Map(WebApplication app) =>
-        app.MapPost("/webhooks/gerrit/{token}", HandleAsync);
+        app.MapPost("/webhooks/gerrit", HandleAsync);
 
-    private static async Task<IResult> HandleAsync(string token, HttpContext ctx, IOptions<GatewayOptions> options,
+    private static async Task<IResult> HandleAsync(HttpContext ctx, IOptions<GatewayOptions> options,
         GerritEventWriter writer, WebhookCommentConfirmer confirmer, ILogger<GerritEventWriter> logger)
     {
         var o = options.Value;
         if (string.IsNullOrEmpty(o.WebhookToken)) return Results.NotFound();
+        var token = ctx.Features.Get<WebhookToken>()?.Value ?? "";
         if (!TokenMatches(token, o.WebhookToken))
         {
             GatewayTelemetry.WebhookRequests.Add(1, new KeyValuePair<string, object?>("outcome", "unauthorized"));

@@ -42,19 +42,20 @@ public static partial class ContainedTree
         if (relative.StartsWith('/')) throw new UnsafePathException(relative, $"is an absolute path; only paths inside {what} are read");
 
         var resolved = new List<string>();
-        var todo = new LinkedList<string>(relative.Split('/'));
+        // Each part still to resolve remembers the link whose target it came from (null: the path asked for), so a
+        // ".." that climbs out is blamed on the link that wrote it.
+        var todo = new LinkedList<(string Part, (string Path, string Target)? From)>(relative.Split('/').Select(p => (p, ((string, string)?)null)));
         var hops = 0;
         var missing = false;
-        (string Path, string Target)? lastLink = null; // the link whose target is being resolved, for messages
         while (todo.First is { } first)
         {
-            var part = first.Value;
+            var (part, from) = first.Value;
             todo.RemoveFirst();
             if (part is "" or ".") continue;
             if (part == "..")
             {
                 if (resolved.Count == 0)
-                    throw new UnsafePathException(relative, lastLink is { } l ? LinkMessage(relative, l.Path, l.Target, what) : $"leaves {what} (\"..\" above its root)");
+                    throw new UnsafePathException(relative, from is { } l ? LinkMessage(relative, l.Path, l.Target, what) : $"leaves {what} (\"..\" above its root)");
                 resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
@@ -67,12 +68,12 @@ public static partial class ContainedTree
                 var target = new FileInfo(candidate).LinkTarget ?? "";
                 if (target.StartsWith('/'))
                     throw new UnsafePathException(relative, LinkMessage(relative, linkPath, target, what));
-                // The target replaces the link, relative to the link's directory; a ".." above the root is refused above.
-                lastLink = (linkPath, target);
+                // The target replaces the link, relative to the link's directory.
                 var node = todo.First;
                 foreach (var t in target.Split('/'))
                 {
-                    if (node is null) todo.AddLast(t); else todo.AddBefore(node, t);
+                    var item = (t, ((string, string)?)(linkPath, target));
+                    if (node is null) todo.AddLast(item); else todo.AddBefore(node, item);
                 }
                 continue;
             }

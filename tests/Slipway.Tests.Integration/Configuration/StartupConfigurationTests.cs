@@ -34,6 +34,8 @@ public sealed class StartupConfigurationTests : IDisposable
     {
         { "builder", "Slipway.Builder", "Kafka:BootstrapServers", null, "builder: configuration error: Kafka:BootstrapServers is required (host:port[,host:port...])" },
         { "builder", "Slipway.Builder", "Kafka:BootstrapServers", "no-port", "builder: configuration error: Kafka:BootstrapServers has an invalid entry 'no-port' (want host:port)" },
+        // A credential in a bad URL is not echoed (the test also asserts "secret" appears nowhere in the output).
+        { "builder", "Slipway.Builder", "Builder:GitUrl", "gopher://reader:secret@git.example.org/r", "builder: configuration error: Builder:GitUrl 'gopher://***@git.example.org/r' is invalid (want http(s)://, ssh:// or file:// URL)" },
         { "tester", "Slipway.Tester", "Postgres:ConnectionString", null, "tester: configuration error: Postgres:ConnectionString is required (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=slipway)" },
         { "tester", "Slipway.Tester", "Docker:Endpoint", "ftp://x", "tester: configuration error: Docker:Endpoint 'ftp://x' is invalid (want unix:///path/docker.sock or tcp://host:port)" },
         { "builder", "Slipway.Builder", "Postgres:Schema", "Robert'); DROP", "builder: configuration error: Postgres:Schema 'Robert'); DROP' is invalid (lower-case letters, digits and '_', at most 63)" },
