@@ -26,9 +26,12 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
         {
             await stages.HandleAsync(envelope, context, ct);
             if (e is RunFinished && envelope.RunId is { } finished) workspaces.Remove(finished);
+            if (e is RunStarted && envelope.RunId is { } started) await StopIfClosedAsync(context, started, ct);
             return;
         }
 
+        if (gerrit.Type == "change-restored" && gerrit.Project is { } restoredProject && gerrit.ChangeNumber is { } restored)
+            await changeRuns.RestoreAsync(context.Transaction, restoredProject, restored, ct);
         var rule = triggers.CurrentValue.For(gerrit.Project ?? "");
         foreach (var decision in TriggerRules.Decide(gerrit, envelope.Id, rule, slipway.Accounts))
         {
@@ -36,7 +39,14 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
             {
                 case TriggerDecision.Start start:
                     if (start.Trigger.Change is { } change)
+                    {
+                        if (await changeRuns.StopReasonAsync(context.Transaction, start.Trigger.Project, change, start.Trigger.Patchset, ct) is { } stopped)
+                        {
+                            logger.LogInformation("{Type} on {Project}~{Change} starts no run: {Why}", gerrit.Type, start.Trigger.Project, change, stopped);
+                            break;
+                        }
                         await changeRuns.AddAsync(context.Transaction, start.RunId, start.Trigger.Project, change, start.Trigger.Patchset, ct);
+                    }
                     if (await EnqueuePlanAsync(context, start, ct))
                         logger.LogInformation("run {RunId}: {Kind} of {Project} {Ref} ({Revision})", start.RunId, start.Trigger.Kind,
                             start.Trigger.Project, start.Trigger.Ref, start.Trigger.Revision[..12]);
@@ -60,9 +70,27 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
         _ => await jobs.EnqueueAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct) is not null,
     };
 
+    /// <summary>
+    /// A run that starts after its change was abandoned or superseded (its plan was in flight, or it is one of several
+    /// pipelines planned from one trigger) ends at once, cancelled, in the transaction that recorded its start.
+    /// </summary>
+    private async Task StopIfClosedAsync(MessageContext context, string runId, CancellationToken ct)
+    {
+        var tx = context.Transaction;
+        var run = await runs.GetAsync(tx, runId, ct);
+        if (run is null || run.Outcome is not null || run.Started.Trigger is not { Change: { } change } trigger) return;
+        await changeRuns.AddAsync(tx, runId, trigger.Project, change, trigger.Patchset, ct);
+        if (await changeRuns.StopReasonAsync(tx, trigger.Project, change, trigger.Patchset, ct) is not { } reason) return;
+        await jobs.CancelRunAsync(tx, runId, ct);
+        if (!await runs.EndAsync(tx, runId, RunOutcome.Cancelled, ct)) return;
+        await outbox.AddPipelineEventAsync(tx, events.Create(runId, RunFinishedFactory.Create(run, RunOutcome.Cancelled, clock.GetUtcNow(), reason: reason)), ct);
+        logger.LogInformation("run {RunId}: cancelled as it started, {Reason}", runId, reason);
+    }
+
     private async Task CancelAsync(MessageContext context, TriggerDecision.CancelChange cancel, CancellationToken ct)
     {
         var tx = context.Transaction;
+        await changeRuns.StopAsync(tx, cancel.Project, cancel.Change, cancel.BelowPatchset, ct);
         foreach (var (runId, patchset) in await changeRuns.OfChangeAsync(tx, cancel.Project, cancel.Change, ct))
         {
             if (cancel.BelowPatchset is { } below && patchset is { } ps && ps >= below) continue;

@@ -33,7 +33,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public string SchemaPrefix { get; }
     public TopicRecorder PipelineEvents { get; }
 
-    private PipelineEnvironment(GerritServiceEnvironment gerrit, string project)
+    private PipelineEnvironment(GerritServiceEnvironment gerrit, string project, IReadOnlyDictionary<string, string?>? extra)
     {
         Gerrit = gerrit;
         Project = project;
@@ -60,12 +60,14 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Tester__SmokeForwarderImage"] = Require("Slipway__BaseImage"),
             ["Reporter__ProgressComments"] = "false",
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) _settings[key] = value;
     }
 
-    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix)
+    /// <param name="extra">Settings added to (or replacing) the services' defaults, e.g. trigger rules.</param>
+    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var gerrit = await GerritServiceEnvironment.StartAsync();
-        var env = new PipelineEnvironment(gerrit, $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}");
+        var env = new PipelineEnvironment(gerrit, $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}", extra);
         try
         {
             await gerrit.Gerrit.CreateProjectAsync(env.Project);
