@@ -62,10 +62,12 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         };
     }
 
-    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix)
+    /// <param name="extraSettings">Settings added to (or replacing) the services' defaults, e.g. more API tokens.</param>
+    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix, IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var gerrit = await GerritServiceEnvironment.StartAsync();
         var env = new PipelineEnvironment(gerrit, $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}");
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>()) env._settings[key] = value;
         try
         {
             await gerrit.Gerrit.CreateProjectAsync(env.Project);
