@@ -263,7 +263,7 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
         var registry = Environment.GetEnvironmentVariable("Registry__Url")!.TrimEnd('/');
         if (!registry.Contains("://")) registry = "http://" + registry;
-        using var catalog = JsonDocument.Parse(await http.GetStringAsync($"{registry}/v2/_catalog?n=10000"));
+        using var catalog = JsonDocument.Parse(await http.GetStringAsync($"{registry}/v2/_catalog?n=1000"));
         return catalog.RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()!)
             .Where(r => r.Contains(env.Service, StringComparison.Ordinal)).ToArray();
     }
