@@ -63,7 +63,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) _settings[key] = value;
     }
 
-    /// <param name="extra">Settings added to (or replacing) the services' defaults, e.g. trigger rules.</param>
+    /// <param name="extra">Settings added to (or replacing) the services' defaults, e.g. trigger rules or more API tokens.</param>
     public static async Task<PipelineEnvironment> StartAsync(string projectPrefix, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var gerrit = await GerritServiceEnvironment.StartAsync();
