@@ -46,7 +46,7 @@ public sealed class DeployerOptions : IValidatableOptions
 
     /// <summary>Whether <paramref name="user"/> (a Gerrit username or an API token's user) may approve changes to <paramref name="environment"/>.</summary>
     public bool IsApprover(string environment, string? user) =>
-        user is { Length: > 0 } && ApproversFor(environment).Contains(user, StringComparer.OrdinalIgnoreCase);
+        user is { Length: > 0 } && ApproversFor(environment).Contains(user, StringComparer.Ordinal);
 
     /// <summary>A manual rollback's stages: the environment's <c>Rollout</c> percentages, else canary, half, all where approval is needed and all at once elsewhere.</summary>
     public IReadOnlyList<int> RolloutPercentages(string environment) =>
