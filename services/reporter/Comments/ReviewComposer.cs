@@ -31,9 +31,7 @@ public static class ReviewComposer
         {
             text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}{StartedMarker}{run.TotalSteps}");
             if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({Name(first)})");
-            text.Append(".
-
-");
+            text.Append(".\n\n");
             AppendNotes(text, run);
             text.Append(link);
         }
