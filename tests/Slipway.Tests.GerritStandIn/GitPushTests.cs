@@ -212,6 +212,22 @@ public sealed class GitPushTests
         File.WriteAllText(Path.Combine(work.Path, "c.txt"), "c\n");
         await work.CommitAsync("C\n");
         Assert.Contains("(prohibited by Gerrit: not permitted: force update)", (await work.PushAsync(g, "+HEAD:refs/heads/master")).StdErr);
+
+        // A direct push of another commit with an open change's Change-Id closes that change too, with the commit
+        // recorded as its next patch set (ref-updated of the patch-set ref, but no patchset-created).
+        var open = await g.UploadPatchsetAsync(Project, "master", new Dictionary<string, string?> { ["d.txt"] = "d\n" }, "Add d");
+        await Git.CheckedAsync(work.Path, "fetch", "-q", $"{g.HttpUrl}/{Project}", "refs/heads/master");
+        await Git.CheckedAsync(work.Path, "reset", "-q", "--hard", "FETCH_HEAD");
+        File.WriteAllText(Path.Combine(work.Path, "d.txt"), "d, as pushed\n");
+        var direct = await work.CommitAsync($"Add d\n\nChange-Id: {open.ChangeId}\n");
+        var before = g.Events().Count;
+        Assert.True((await work.PushAsync(g, "HEAD:refs/heads/master")).Succeeded);
+        var after = g.Events().Skip(before).Select(e => JsonNode.Parse(e.Json)!).ToList();
+        Assert.Equal(["ref-updated", "ref-updated", "change-merged"], after.Select(e => (string)e["type"]!));
+        Assert.Equal(("refs/heads/master", "refs/changes/02/2/2"), ((string?)after[0]["refUpdate"]!["refName"], (string?)after[1]["refUpdate"]!["refName"]));
+        Assert.Equal((2, 2, direct, direct), ((int)after[2]["change"]!["number"]!, (int)after[2]["patchSet"]!["number"]!,
+            (string?)after[2]["patchSet"]!["revision"], (string?)after[2]["newRev"]));
+        Assert.Equal("MERGED", g.ChangeStatus(open.ChangeNumber));
     }
 
     [Fact]
