@@ -18,9 +18,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester"
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
     services.AddSingleton<IDockerClient>(sp =>
         new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint!)).CreateClient());
-    // The service-checker contract checks redirects as answers, so the client must not follow them.
-    services.AddHttpClient<SmokeTester>(http => http.Timeout = TimeSpan.FromSeconds(30))
-        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+    // Each smoke test makes its own HTTP client that can reach only the service under test (ServiceOnlyHttp).
+    services.AddSingleton<SmokeTester>();
     services.AddSingleton<TestRunner>();
     services.AddSingleton<IStepPerformer, TestStepPerformer>();
     services.AddSingleton<IStepPerformer, SmokeStepPerformer>();

@@ -46,8 +46,26 @@ public sealed class TesterOptions : IValidatableOptions
     /// <summary>Most x-amples checks run per smoke test (a spec is untrusted input). Default 200.</summary>
     public int SmokeMaxChecks { get; set; } = 200;
 
-    /// <summary>Largest spec or response body read, in bytes. Default 4 MiB.</summary>
+    /// <summary>Largest response body read by a check, in bytes; a bigger one fails the check. Default 4 MiB.</summary>
     public int SmokeMaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest OpenAPI spec read, in bytes (it is parsed whole); a bigger one fails the smoke test. Default 4 MiB.</summary>
+    public int SmokeMaxSpecBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Time budget of all x-amples checks of one smoke test (each request also has its own timeout): a service
+    /// that answers slowly cannot hold the step for checks × timeout. Default 300 s.
+    /// </summary>
+    public int SmokeChecksTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Largest log file the container engine keeps on the host per test or smoke container (json-file
+    /// <c>max-size</c>); the output read back is bounded separately (<see cref="OutputBufferBytes"/>). Default 10 MiB.
+    /// </summary>
+    public long ContainerLogMaxBytes { get; set; } = 10L * 1024 * 1024;
+
+    /// <summary>Log files kept per container (json-file <c>max-file</c>): the host holds at most this × <see cref="ContainerLogMaxBytes"/>. Default 2.</summary>
+    public int ContainerLogMaxFiles { get; set; } = 2;
 
     public IEnumerable<string> Validate()
     {
@@ -61,6 +79,10 @@ public sealed class TesterOptions : IValidatableOptions
         if (SmokeReadinessPollMs is < 10 or > 60_000) yield return $"Tester:SmokeReadinessPollMs {SmokeReadinessPollMs} must be between 10 and 60000";
         if (SmokeMaxChecks is < 1 or > 10_000) yield return $"Tester:SmokeMaxChecks {SmokeMaxChecks} must be between 1 and 10000";
         if (SmokeMaxBodyBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxBodyBytes {SmokeMaxBodyBytes} must be between 1 KiB and 256 MiB";
+        if (SmokeMaxSpecBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxSpecBytes {SmokeMaxSpecBytes} must be between 1 KiB and 256 MiB";
+        if (SmokeChecksTimeoutSeconds <= 0) yield return $"Tester:SmokeChecksTimeoutSeconds {SmokeChecksTimeoutSeconds} must be positive";
+        if (ContainerLogMaxBytes is < 64 * 1024 or > 1L << 30) yield return $"Tester:ContainerLogMaxBytes {ContainerLogMaxBytes} must be between 64 KiB and 1 GiB";
+        if (ContainerLogMaxFiles is < 1 or > 10) yield return $"Tester:ContainerLogMaxFiles {ContainerLogMaxFiles} must be between 1 and 10";
         if (SmokeForwarderImage is { Length: > 0 } f && f.Any(char.IsWhiteSpace)) yield return $"Tester:SmokeForwarderImage '{f}' is not an image reference";
     }
 }

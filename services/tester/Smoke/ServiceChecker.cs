@@ -85,8 +85,13 @@ public sealed class ServiceChecker(HttpClient http, TimeSpan requestTimeout, int
     private static Dictionary<string, string> StringMap(JsonNode? node) =>
         node is JsonObject o ? o.ToDictionary(kv => kv.Key, kv => UrlTemplate.Scalar(kv.Value)) : [];
 
-    /// <summary>Fetches nothing: runs the cases of <paramref name="specJson"/> against <paramref name="baseUrl"/>.</summary>
-    public async Task<IReadOnlyList<SmokeCheck>> RunAsync(Uri baseUrl, string specJson, int maxChecks, CancellationToken ct)
+    /// <summary>
+    /// Fetches nothing: runs the cases of <paramref name="specJson"/> against <paramref name="baseUrl"/>. With a
+    /// <paramref name="budget"/>, no check starts after it is spent (the rest fail as one check saying so); each
+    /// check is bounded by the request timeout, so a service that answers slowly to many checks costs at most
+    /// budget + one timeout.
+    /// </summary>
+    public async Task<IReadOnlyList<SmokeCheck>> RunAsync(Uri baseUrl, string specJson, int maxChecks, CancellationToken ct, TimeSpan? budget = null)
     {
         IReadOnlyList<ServiceCheckCase> cases;
         try
@@ -100,8 +105,21 @@ public sealed class ServiceChecker(HttpClient http, TimeSpan requestTimeout, int
         if (cases.Count > maxChecks)
             return [new SmokeCheck { Name = "spec", Passed = false, Detail = $"spec defines {cases.Count} checks; at most {maxChecks} are allowed" }];
 
+        var stopwatch = Stopwatch.StartNew();
         var checks = new List<SmokeCheck>(cases.Count);
-        foreach (var c in cases) checks.Add(await CheckAsync(baseUrl, c, ct).ConfigureAwait(false));
+        foreach (var c in cases)
+        {
+            if (budget is { } limit && stopwatch.Elapsed >= limit)
+            {
+                checks.Add(new SmokeCheck
+                {
+                    Name = "checks", Passed = false, DurationMs = stopwatch.ElapsedMilliseconds,
+                    Detail = $"stopped after {checks.Count} of {cases.Count} checks: the smoke checks' time limit of {limit.TotalSeconds:0.#}s was reached",
+                });
+                break;
+            }
+            checks.Add(await CheckAsync(baseUrl, c, ct).ConfigureAwait(false));
+        }
         return checks;
     }
 
@@ -123,6 +141,14 @@ public sealed class ServiceChecker(HttpClient http, TimeSpan requestTimeout, int
         {
             detail = $"no answer within {requestTimeout.TotalSeconds:0.#}s";
         }
+        catch (RefusedRequestException e)
+        {
+            detail = e.Message; // never sent
+        }
+        catch (HttpRequestException e) when (e.InnerException is RefusedRequestException refused)
+        {
+            detail = refused.Message; // the connection itself was refused (ServiceOnlyHttp)
+        }
         catch (HttpRequestException e)
         {
             detail = "request failed: " + e.Message;
@@ -137,26 +163,35 @@ public sealed class ServiceChecker(HttpClient http, TimeSpan requestTimeout, int
         };
     }
 
-    /// <summary>Reads at most <paramref name="max"/> bytes; a bigger body is an error, not a memory problem.</summary>
-    public static async Task<string> ReadBodyAsync(HttpContent content, int max, CancellationToken ct)
+    /// <summary>
+    /// Reads at most <paramref name="max"/> bytes; a bigger body (announced or sent) is an
+    /// <see cref="InvalidDataException"/> naming the limit, not a memory problem.
+    /// </summary>
+    public static async Task<string> ReadBodyAsync(HttpContent content, int max, CancellationToken ct, string what = "body")
     {
+        if (content.Headers.ContentLength is { } announced && announced > max)
+            throw new InvalidDataException($"{what}: {announced} bytes announced, larger than the limit of {Size(max)}");
         await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
         {
-            if (buffer.Length + read > max) throw new InvalidDataException($"body: larger than {max} bytes");
+            if (buffer.Length + read > max) throw new InvalidDataException($"{what}: larger than the limit of {Size(max)}");
             buffer.Write(chunk, 0, read);
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
+    /// <summary>"4 MiB", "512 KiB" or "1000 bytes".</summary>
+    public static string Size(long bytes) =>
+        bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
+
     private static HttpRequestMessage BuildRequest(Uri baseUrl, ServiceCheckCase check)
     {
         var path = UrlTemplate.Realize(check.PathTemplate, check.Params);
         var query = check.Method == "GET" ? UrlTemplate.Query(check.Query) : "";
-        var request = new HttpRequestMessage(new HttpMethod(check.Method), new Uri(baseUrl.GetLeftPart(UriPartial.Authority) + baseUrl.AbsolutePath.TrimEnd('/') + path + query));
+        var request = new HttpRequestMessage(new HttpMethod(check.Method), RequestPath.On(baseUrl, path + query));
 
         check.Headers.TryGetValue("Content-Type", out var contentType);
         contentType ??= check.Headers.FirstOrDefault(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)).Value;
@@ -172,6 +207,11 @@ public sealed class ServiceChecker(HttpClient http, TimeSpan requestTimeout, int
         }
         foreach (var (name, value) in check.Headers)
         {
+            if (RequestHeaders.Problem(name, value) is { } problem)
+            {
+                request.Dispose();
+                throw new RefusedRequestException($"refused header {RequestPath.Show(name)}: {problem}");
+            }
             if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
             {
                 if (request.Content is not null && MediaTypeHeaderValue.TryParse(value, out var media)) request.Content.Headers.ContentType = media;

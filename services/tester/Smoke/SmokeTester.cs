@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -16,9 +18,13 @@ namespace Slipway.Tester.Smoke;
 /// set, the service runs on a per-run internal network — no outbound traffic — and a trusted forwarder
 /// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port. Without it, the
 /// service runs on the default bridge with its port published on 127.0.0.1 (it can then reach out).</para>
+/// <para>What the service serves is hostile (its spec and answers are the uploader's): every request path is
+/// checked (<see cref="RequestPath"/>), the HTTP client can connect only to the service's published port
+/// (<see cref="ServiceOnlyHttp"/>), redirects are not followed, spec and bodies are read up to a limit, every
+/// request has a timeout and all checks together a time budget.</para>
 /// Every container and network created is removed, whatever happens.
 /// </summary>
-public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOptions options, ILogger<SmokeTester> logger)
+public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILogger<SmokeTester> logger)
 {
     public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct)
     {
@@ -27,8 +33,8 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
         var stopwatch = Stopwatch.StartNew();
         var livenessPath = request.LivenessPath ?? request.ReadinessPath;
         if (request.ContainerPort is < 1 or > 65535) return Fail($"container port {request.ContainerPort} is not a port");
-        foreach (var path in new[] { request.ReadinessPath, request.SpecPath, livenessPath })
-            if (!path.StartsWith('/') || path.Length > 2048) return Fail($"path '{path}' must start with '/'");
+        foreach (var (what, path) in new[] { ("readiness", request.ReadinessPath), ("spec", request.SpecPath), ("liveness", livenessPath) })
+            if (RequestPath.Problem(path) is { } problem) return Fail($"{what} path {RequestPath.Show(path)} refused: {problem}");
         if (request.StartTimeout <= TimeSpan.Zero) return Fail("start timeout must be positive");
 
         ImageInspectResponse image;
@@ -91,9 +97,10 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
                 hostPort = await PublishedPortAsync(serviceId, port, ct).ConfigureAwait(false);
             }
             var baseUrl = new Uri($"http://127.0.0.1:{hostPort}");
+            using var http = ServiceOnlyHttp.Create(baseUrl, new IPEndPoint(IPAddress.Loopback, int.Parse(hostPort, CultureInfo.InvariantCulture)));
             logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId[..12], request.Image, baseUrl, isolated);
 
-            var readiness = await WaitReadyAsync(serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
+            var readiness = await WaitReadyAsync(http, serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
             checks.Add(readiness);
             if (!readiness.Passed)
             {
@@ -102,9 +109,9 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
             else
             {
                 var checker = new ServiceChecker(http, TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds), options.SmokeMaxBodyBytes);
-                var (spec, specCheck) = await FetchSpecAsync(baseUrl, request.SpecPath, ct).ConfigureAwait(false);
+                var (spec, specCheck) = await FetchSpecAsync(http, baseUrl, request.SpecPath, ct).ConfigureAwait(false);
                 if (specCheck is not null) checks.Add(specCheck);
-                else checks.AddRange(await checker.RunAsync(baseUrl, spec!, options.SmokeMaxChecks, ct).ConfigureAwait(false));
+                else checks.AddRange(await checker.RunAsync(baseUrl, spec!, options.SmokeMaxChecks, ct, TimeSpan.FromSeconds(options.SmokeChecksTimeoutSeconds)).ConfigureAwait(false));
                 checks.Add(Named(await checker.CheckAsync(baseUrl, new ServiceCheckCase
                 {
                     Method = "GET", PathTemplate = livenessPath, Expected = new ExpectedResponse(),
@@ -124,6 +131,10 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
         catch (InvalidOperationException e)
         {
             failure = "smoke container could not run: " + OneLine(e.Message);
+        }
+        catch (RefusedRequestException e)
+        {
+            failure = OneLine(e.Message);
         }
         finally
         {
@@ -189,7 +200,7 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
     }
 
     /// <summary>Polls the readiness path until 2xx; fails early when the container exits.</summary>
-    private async Task<SmokeCheck> WaitReadyAsync(string serviceId, Uri baseUrl, string path, TimeSpan startTimeout, CancellationToken ct)
+    private async Task<SmokeCheck> WaitReadyAsync(HttpClient http, string serviceId, Uri baseUrl, string path, TimeSpan startTimeout, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
         var lastProblem = "no answer yet";
@@ -204,10 +215,11 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds));
-                using var response = await http.GetAsync(new Uri(baseUrl, path), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                using var response = await http.GetAsync(RequestPath.On(baseUrl, path), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode) return Check(true, null);
                 lastProblem = $"GET {path} answered {(int)response.StatusCode}";
             }
+            catch (HttpRequestException e) when (e.InnerException is RefusedRequestException refused) { return Check(false, refused.Message); }
             catch (HttpRequestException e) { lastProblem = $"GET {path}: {e.Message}"; }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { lastProblem = $"GET {path}: no answer within {options.SmokeRequestTimeoutSeconds}s"; }
 
@@ -220,7 +232,7 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
     }
 
     /// <summary>The spec text, or a failed "spec" check saying why there is none.</summary>
-    private async Task<(string? Spec, SmokeCheck? Failed)> FetchSpecAsync(Uri baseUrl, string specPath, CancellationToken ct)
+    private async Task<(string? Spec, SmokeCheck? Failed)> FetchSpecAsync(HttpClient http, Uri baseUrl, string specPath, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
         var name = $"spec GET {specPath}";
@@ -228,15 +240,24 @@ public sealed class SmokeTester(IDockerClient docker, HttpClient http, TesterOpt
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds));
-            using var response = await http.GetAsync(new Uri(baseUrl, specPath), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            var body = await ServiceChecker.ReadBodyAsync(response.Content, options.SmokeMaxBodyBytes, timeout.Token).ConfigureAwait(false);
+            using var response = await http.GetAsync(RequestPath.On(baseUrl, specPath), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var body = await ServiceChecker.ReadBodyAsync(response.Content, options.SmokeMaxSpecBytes, timeout.Token, "spec").ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
                 return (null, new SmokeCheck { Name = name, Passed = false, Detail = $"status: expected 200, got {(int)response.StatusCode}", DurationMs = stopwatch.ElapsedMilliseconds });
             return (body, null);
         }
-        catch (Exception e) when (e is HttpRequestException or InvalidDataException || e is OperationCanceledException && !ct.IsCancellationRequested)
+        catch (InvalidDataException e)
         {
-            return (null, new SmokeCheck { Name = name, Passed = false, Detail = "no spec: " + OneLine(e.Message), DurationMs = stopwatch.ElapsedMilliseconds });
+            return (null, new SmokeCheck { Name = name, Passed = false, Detail = OneLine(e.Message), DurationMs = stopwatch.ElapsedMilliseconds });
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (null, new SmokeCheck { Name = name, Passed = false, Detail = $"no spec: no answer within {options.SmokeRequestTimeoutSeconds}s", DurationMs = stopwatch.ElapsedMilliseconds });
+        }
+        catch (Exception e) when (e is HttpRequestException or RefusedRequestException)
+        {
+            var message = e.InnerException is RefusedRequestException refused ? refused.Message : e.Message;
+            return (null, new SmokeCheck { Name = name, Passed = false, Detail = "no spec: " + OneLine(message), DurationMs = stopwatch.ElapsedMilliseconds });
         }
     }
 

@@ -116,7 +116,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         };
     }
 
-    /// <summary>The isolation every container of this service gets; only the network mode differs.</summary>
+    /// <summary>The isolation every container of this service gets (limits and a bounded log on the host); only the network mode differs.</summary>
     public static HostConfig Isolation(TesterOptions options, string networkMode) => new()
     {
         NetworkMode = networkMode,
@@ -127,6 +127,16 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         CapDrop = ["ALL"],
         SecurityOpt = ["no-new-privileges"], // setuid binaries cannot regain root
         AutoRemove = false, // we remove it ourselves, after reading its exit code and logs
+        // The engine's own copy of the output is bounded on the host whatever the daemon's default log settings.
+        LogConfig = new LogConfig
+        {
+            Type = "json-file",
+            Config = new Dictionary<string, string>
+            {
+                ["max-size"] = options.ContainerLogMaxBytes.ToString(CultureInfo.InvariantCulture),
+                ["max-file"] = options.ContainerLogMaxFiles.ToString(CultureInfo.InvariantCulture),
+            },
+        },
     };
 
     public static Dictionary<string, string> Labels(IReadOnlyDictionary<string, string>? labels, string step)

@@ -6,13 +6,9 @@ namespace Slipway.Tests.Integration.Tester;
 
 /// <summary>The smoke step against the real engine: the service-checker contract, readiness, cleanup.</summary>
 [Collection(TesterImagesCollection.Name)]
-public sealed class SmokeTesterTests(TesterImages images) : IDisposable
+public sealed class SmokeTesterTests(TesterImages images)
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false });
-
-    public void Dispose() => _http.Dispose();
-
-    private SmokeTester Tester(bool isolated = true) => new(images.Docker, _http,
+    private SmokeTester Tester(bool isolated = true) => new(images.Docker,
         new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
 
     private SmokeRequest Request(string mode) => new()
