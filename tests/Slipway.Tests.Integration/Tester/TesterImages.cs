@@ -25,7 +25,11 @@ public sealed class TesterImages : IAsyncLifetime
     /// <summary>The test image without a USER: runs as root.</summary>
     public string RootImage => $"slipway-{Unique}/root-tests:1";
 
-    /// <summary>Non-root perl HTTP service; MODE env: good, bad, never, crash.</summary>
+    /// <summary>
+    /// Non-root perl HTTP service; MODE env: good, bad, never, crash; and hostile ones, with TARGET env
+    /// (<c>host:port</c> of a listener the test started): hostile (spec paths aimed at TARGET), redirect (answers
+    /// 302 to TARGET), hugebody (an 8 MiB answer), hugespec (an 8 MiB spec), flood (20 MB of log before it listens).
+    /// </summary>
     public string ServiceImage => $"slipway-{Unique}/service:1";
 
     public async Task InitializeAsync()
@@ -112,6 +116,7 @@ public sealed class TesterImages : IAsyncLifetime
                  if getent hosts deb.debian.org >/dev/null 2>&1; then echo "RESOLVED deb.debian.org"; exit 0; fi
                  echo "network unreachable"; exit 7 ;;
           flood) yes "a line of output that repeats and repeats and repeats" | head -c 50000000; echo; echo "done flooding"; exit 0 ;;
+          floodwait) yes "a line of output that repeats and repeats and repeats" | head -c 30000000; echo; echo "done flooding"; sleep 600 ;;
           whoami) echo "uid=$(id -u)"; exit 0 ;;
           *)     echo "unknown mode $1"; exit 2 ;;
         esac
@@ -119,9 +124,11 @@ public sealed class TesterImages : IAsyncLifetime
 
     private const string ServiceScript = """
         use strict; use IO::Socket::INET;
-        $| = 1;
+        $| = 1; $SIG{PIPE} = 'IGNORE'; # a client that stops reading a huge answer must not kill the service
         my $mode = $ENV{MODE} // 'good';
+        my $target = $ENV{TARGET} // '127.0.0.2:9';
         print "service starting in mode $mode\n";
+        if ($mode eq 'flood') { my $line = "a line of log output that repeats and repeats\n"; print $line for 1 .. 400_000; print "flooded\n"; }
         if ($mode eq 'never') { print "waiting for a dependency that never comes\n"; sleep 100000; }
         if ($mode eq 'crash') { print "fatal: configuration missing\n"; exit 3; }
         my $spec = '{"openapi":"3.0.0","info":{"title":"hello","version":"1"},"x-default-params":{"name":"world"},"paths":{'
@@ -131,6 +138,29 @@ public sealed class TesterImages : IAsyncLifetime
           . '"/status":{"get":{"x-amples":[{"title":"reports ok","response":{"status":200,"body":{"ok":true,"checks":["/^db/"]}}}]}},'
           . '"/_info":{"get":{}},'
           . '"/admin":{"post":{"x-monitor":false}}}}';
+        # Paths aimed at another host, as written in a spec: none may be sent anywhere.
+        my $hostile = <<'JSON';
+        {"openapi":"3.0.0","x-default-params":{"where":"@TARGET"},"paths":{
+          "/_info":{"get":{}},
+          "@TARGET/at":{"get":{}},
+          "//TARGET/slashes":{"get":{}},
+          "http://TARGET/absolute":{"get":{}},
+          "\\\\TARGET/backslashes":{"get":{}},
+          "/%2f%2fTARGET/encoded-slashes":{"get":{}},
+          "/%252f%252fTARGET/double-encoded":{"get":{}},
+          "%40TARGET/encoded-at":{"get":{}},
+          "/x\r\nHost: TARGET":{"get":{}},
+          "/hello/{name}":{"get":{"x-amples":[{"title":"param with @","request":{"params":{"name":"@TARGET"}}}]}},
+          "{+where}/param-prefix":{"get":{}},
+          "/headers":{"get":{"x-amples":[{"title":"host header","request":{"headers":{"Host":"TARGET"}}}]}}
+        }}
+        JSON
+        $hostile =~ s/TARGET/$target/g;
+        if ($mode eq 'hostile') { $spec = $hostile; }
+        if ($mode eq 'redirect') {
+          $spec = '{"openapi":"3.0.0","paths":{"/go":{"get":{}},"/go-expected":{"get":{"x-amples":[{"title":"a redirect is an answer","response":{"status":302}}]}}}}';
+        }
+        if ($mode eq 'hugebody') { $spec = '{"openapi":"3.0.0","paths":{"/big":{"get":{}},"/big-announced":{"get":{}}}}'; }
         my $listener = IO::Socket::INET->new(LocalPort => 8080, Listen => 16, ReuseAddr => 1) or die "listen: $!";
         print "listening on 8080\n";
         while (my $c = $listener->accept) {
@@ -138,7 +168,19 @@ public sealed class TesterImages : IAsyncLifetime
           my ($method, $path) = split ' ', $line;
           while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
           my ($status, $type, $body, $extra) = (404, 'text/plain', 'not found', '');
-          if ($path eq '/_info') { ($status, $type, $body) = (200, 'application/json', '{"name":"hello","version":"1"}'); }
+          if ($path =~ m{^/go}) { ($status, $body, $extra) = (302, 'moved', "Location: http://$target/stolen\r\n"); }
+          elsif ($path eq '/big' or ($mode eq 'hugespec' and $path eq '/?spec')) {
+            # No Content-Length: the reader only learns the size by reading.
+            print $c "HTTP/1.1 200 X\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"paths\":{\"";
+            my $chunk = 'x' x 65536; for (1 .. 128) { print $c $chunk or last; }
+            close $c; print "$method $path -> 200 (8 MiB)\n"; next;
+          }
+          elsif ($path eq '/big-announced') {
+            print $c "HTTP/1.1 200 X\r\nContent-Type: text/plain\r\nContent-Length: 8388608\r\nConnection: close\r\n\r\n";
+            my $chunk = 'x' x 65536; for (1 .. 128) { print $c $chunk or last; }
+            close $c; print "$method $path -> 200 (8 MiB announced)\n"; next;
+          }
+          elsif ($path eq '/_info') { ($status, $type, $body) = (200, 'application/json', '{"name":"hello","version":"1"}'); }
           elsif ($path eq '/?spec') { ($status, $type, $body) = (200, 'application/json', $spec); }
           elsif ($path =~ m{^/hello/([^/?]*)}) {
             my $name = $1; $name =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
