@@ -9,6 +9,8 @@ namespace Slipway.Reporter.Comments;
 /// Writes the review a developer sees for a run: short, with the run's status page link (which
 /// also makes each comment recognisable, so it is never posted twice), the image URI and tags on
 /// success like the PipelineBot comment, and the failed step with the tail of its output on failure.
+/// Everything the uploader controls (output, reasons, names from the repository's config) goes through
+/// <see cref="QuotedText"/>: bounded, without control characters, and the output stays an indented quote.
 /// </summary>
 public static class ReviewComposer
 {
@@ -23,12 +25,12 @@ public static class ReviewComposer
         if (kind == CommentKind.Progress)
         {
             var at = step ?? throw new ArgumentException("a progress comment needs its step");
-            text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}: step {at.Number} of {run.TotalSteps} ({at.Name}) running.\n\n").Append(link);
+            text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}: step {at.Number} of {run.TotalSteps} ({Name(at.Name)}) running.\n\n").Append(link);
         }
         else if (kind == CommentKind.Started)
         {
-            text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline}{StartedMarker}{run.TotalSteps}");
-            if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({first})");
+            text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}{StartedMarker}{run.TotalSteps}");
+            if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({Name(first)})");
             text.Append(".\n\n").Append(link);
         }
         else
@@ -37,7 +39,7 @@ public static class ReviewComposer
             switch (run.Outcome)
             {
                 case "succeeded":
-                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} SUCCESS{duration}.\n");
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} SUCCESS{duration}.\n");
                     if (run.ImageUri is { } uri)
                     {
                         text.Append("\nIMAGE:\n  ").Append(uri).Append('\n');
@@ -45,18 +47,18 @@ public static class ReviewComposer
                     }
                     break;
                 case "failed":
-                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} FAILURE{duration}: step {run.FailedStep ?? "?"} failed");
-                    text.Append(run.Reason is { } reason ? $": {reason}\n" : ".\n");
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} FAILURE{duration}: step {Name(run.FailedStep ?? "?")} failed");
+                    text.Append(run.Reason is { } reason ? $": {QuotedText.OneLine(reason)}\n" : ".\n");
                     var failed = run.Steps.LastOrDefault(s => s.State == "failed");
                     if (failed?.OutputTail is { Length: > 0 } tail)
                     {
-                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {failed.Stage}/{failed.Step}:\n");
-                        foreach (var line in LastLines(tail, QuotedLines)) text.Append("  ").Append(line).Append('\n');
+                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {Name(failed.Stage)}/{Name(failed.Step)}:\n");
+                        foreach (var line in QuotedText.LastLines(tail, QuotedLines)) text.Append("  ").Append(line).Append('\n');
                     }
                     break;
                 default:
-                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {run.Pipeline} {(run.Outcome ?? "ended").ToUpperInvariant()}{duration}");
-                    text.Append(run.Reason is { } why ? $": {why}\n" : ".\n");
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} {(run.Outcome ?? "ended").ToUpperInvariant()}{duration}");
+                    text.Append(run.Reason is { } why ? $": {QuotedText.OneLine(why)}\n" : ".\n");
                     break;
             }
             if (run.Steps.Count > 0)
@@ -64,7 +66,7 @@ public static class ReviewComposer
                 text.Append("\nSteps:\n");
                 foreach (var s in run.Steps)
                     text.Append(CultureInfo.InvariantCulture,
-                        $"- {s.Stage}/{s.Step} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}\n");
+                        $"- {Name(s.Stage)}/{Name(s.Step)} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}\n");
             }
             text.Append('\n').Append(link);
             if (run.Votes && run.Outcome is "succeeded" or "failed")
@@ -101,6 +103,6 @@ public static class ReviewComposer
         _ => $"{ms / 60_000}m {ms % 60_000 / 1000}s",
     };
 
-    private static IEnumerable<string> LastLines(string text, int count) =>
-        text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n').TakeLast(count);
+    /// <summary>A stage or step name from the repository's config, as one bounded line.</summary>
+    private static string Name(string name) => QuotedText.OneLine(name, 200);
 }

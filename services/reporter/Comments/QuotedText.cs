@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Slipway.Reporter.Comments;
+
+/// <summary>
+/// Text from a run (a step's output, a failure reason, names from the repository's config) is written by the
+/// uploader and quoted back into Gerrit, so it is bounded and made inert: ANSI escape sequences are removed, a
+/// carriage return keeps what a terminal would show (the text after it), tabs become spaces, and every other
+/// control, format-direction or line-separator character (VT, FF, NEL, U+2028/U+2029, bidi overrides, lone
+/// surrogates) becomes U+FFFD. A quoted line therefore can never start a new, unindented line of the comment.
+/// </summary>
+public static partial class QuotedText
+{
+    /// <summary>Longest quoted output line; a longer one is cut and ends with "…".</summary>
+    public const int MaxLineChars = 300;
+
+    /// <summary>Most UTF-8 bytes of quoted output in one comment (Gerrit's default comment size limit is 16 KiB).</summary>
+    public const int MaxQuoteBytes = 4096;
+
+    /// <summary>Longest one-line text (a failure reason) in a comment.</summary>
+    public const int MaxOneLineChars = 1000;
+
+    private const char Replacement = '\uFFFD';
+
+    /// <summary>
+    /// The last <paramref name="count"/> lines of <paramref name="text"/>, each made inert and at most
+    /// <see cref="MaxLineChars"/> long, fewer when needed to stay within <see cref="MaxQuoteBytes"/>.
+    /// </summary>
+    public static IReadOnlyList<string> LastLines(string text, int count)
+    {
+        var lines = text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n').TakeLast(count).Select(QuotedLine).ToList();
+        var bytes = 0;
+        var keep = 0;
+        for (var i = lines.Count - 1; i >= 0; i--)
+        {
+            bytes += Encoding.UTF8.GetByteCount(lines[i]) + 3; // the indentation and the line end
+            if (bytes > MaxQuoteBytes) break;
+            keep++;
+        }
+        return lines[^keep..];
+    }
+
+    /// <summary>Hostile text on one line: inert, line ends as spaces, at most <paramref name="max"/> characters.</summary>
+    public static string OneLine(string text, int max = MaxOneLineChars) =>
+        Cut(Inert(text.ReplaceLineEndings(" "), carriageReturns: false).Trim(), max);
+
+    private static string QuotedLine(string line)
+    {
+        var shown = line.LastIndexOf('\r') is var cr and >= 0 && cr < line.Length - 1 ? line[(cr + 1)..] : line; // what a terminal shows
+        return Cut(Inert(shown, carriageReturns: true).TrimEnd(), MaxLineChars);
+    }
+
+    private static string Inert(string text, bool carriageReturns)
+    {
+        text = AnsiEscape().Replace(text, "");
+        var sb = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                sb.Append(c).Append(text[++i]);
+                continue;
+            }
+            if (c == '\t') sb.Append(' ');
+            else if (c == '\r' && carriageReturns) continue; // a trailing CR: nothing to show
+            else if (IsUnsafe(c)) sb.Append(Replacement);
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private static bool IsUnsafe(char c) =>
+        char.IsControl(c) || char.IsSurrogate(c)
+        || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+        || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' or '\u200E' or '\u200F' or '\u061C';
+
+    private static string Cut(string text, int max)
+    {
+        if (text.Length <= max) return text;
+        var end = max - 1;
+        if (char.IsHighSurrogate(text[end - 1])) end--; // never split a surrogate pair
+        return text[..end] + "…";
+    }
+
+    // CSI (colours, cursor moves), OSC (titles, hyperlinks) and two-character escapes.
+    [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(?:\x07|\x1B\\)?|[@-Z\\-_])")]
+    private static partial Regex AnsiEscape();
+}
