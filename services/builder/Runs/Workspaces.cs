@@ -1,6 +1,7 @@
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
 
 namespace Slipway.Builder.Runs;
 
@@ -61,8 +62,8 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return null;
         var info = new FileInfo(full);
         if (!info.Exists) return null;
-        if (info.LinkTarget is not null) throw new InvalidOperationException($"{relative} is a symbolic link; pipeline files must be regular files");
-        if (info.Length > maxBytes) throw new InvalidOperationException($"{relative} is {info.Length} bytes; the limit is {maxBytes}");
+        if (info.LinkTarget is not null) throw new PipelineConfigException($"{relative} is a symbolic link; pipeline files must be regular files");
+        if (info.Length > maxBytes) throw new PipelineConfigException($"{relative} is {info.Length} bytes; the limit is {maxBytes}");
         return File.ReadAllText(full);
     }
 }
