@@ -59,13 +59,7 @@ public sealed class KubernetesBackend : IDeploymentBackend
     public async Task<RolloutResult> ApplyAsync(DeploymentSpec spec, DeploymentSpec? previous, RolloutStage stage, int percentage,
         TimeSpan timeout, CancellationToken ct)
     {
-        Validate(spec);
-        if (previous is not null)
-        {
-            Validate(previous);
-            if (previous.Environment != spec.Environment || previous.Service != spec.Service)
-                throw new ArgumentException($"previous is {previous.Environment}/{previous.Service}, not {spec.Environment}/{spec.Service}", nameof(previous));
-        }
+        RolloutArguments.Check(spec, previous, Validate);
         if (stage == RolloutStage.Partial && percentage is < 1 or > 100)
             throw new ArgumentOutOfRangeException(nameof(percentage), percentage, "percentage must be 1-100");
 
