@@ -1,6 +1,9 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
 namespace Slipway.Tester;
 
-/// <summary>The non-root rule shared by the test and smoke steps.</summary>
+/// <summary>The non-root rule shared by the test and smoke steps, and the image check both start with.</summary>
 public static class ImagePolicy
 {
     /// <summary>
@@ -17,4 +20,26 @@ public static class ImagePolicy
 
     public static string RootRefusal(string? user) =>
         $"image runs as root (user '{user ?? ""}'); refused by policy";
+
+    /// <summary>What <see cref="CheckAsync"/> found: the image's configured user, and the refusal to report (null: it may run).</summary>
+    public sealed record ImageCheck(string? User, string? Refusal);
+
+    /// <summary>
+    /// Looks the image up on the engine and applies the non-root rule (<paramref name="allowRoot"/> lifts it). The
+    /// caller runs the container as the <see cref="ImageCheck.User"/> checked here, so what was checked is what runs.
+    /// </summary>
+    public static async Task<ImageCheck> CheckAsync(IDockerClient docker, string image, bool allowRoot, CancellationToken ct)
+    {
+        ImageInspectResponse inspected;
+        try
+        {
+            inspected = await docker.Images.InspectImageAsync(image, ct).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return new ImageCheck(null, $"image '{image}' not found on the container engine");
+        }
+        var user = inspected.Config?.User;
+        return new ImageCheck(user, RunsAsRoot(user) && !allowRoot ? RootRefusal(user) : null);
+    }
 }

@@ -31,13 +31,7 @@ public sealed class KafkaConsumerHost(
     ILogger<KafkaConsumerHost> logger) : BackgroundService
 {
     private readonly KafkaOptions _options = options.Value;
-    private readonly string _insertInbox =
-        $"""
-        INSERT INTO {schema.Value}.inbox (consumer, event_id, topic, partition, "offset")
-        SELECT $1, e.id, e.topic, e.part, e.off FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS e(id, topic, part, off)
-        ON CONFLICT DO NOTHING
-        RETURNING event_id
-        """;
+    private readonly Inbox _inbox = new(schema);
     private long _lag;
     private volatile bool _assigned;
 
@@ -267,20 +261,10 @@ public sealed class KafkaConsumerHost(
     }
 
     /// <summary>Inserts inbox rows; returns the ids that were new (not handled before).</summary>
-    private async Task<HashSet<string>> RecordInInboxAsync(NpgsqlTransaction tx,
-        IReadOnlyList<(ConsumeResult<string, byte[]> Result, EventEnvelope Envelope)> events, CancellationToken ct)
-    {
-        await using var inbox = new NpgsqlCommand(_insertInbox, tx.Connection, tx);
-        inbox.Parameters.Add(new NpgsqlParameter { Value = registration.Name });
-        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Envelope.Id).ToArray() });
-        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Topic).ToArray() });
-        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Partition.Value).ToArray() });
-        inbox.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Result.Offset.Value).ToArray() });
-        var fresh = new HashSet<string>();
-        await using var reader = await inbox.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) fresh.Add(reader.GetString(0));
-        return fresh;
-    }
+    private Task<HashSet<string>> RecordInInboxAsync(NpgsqlTransaction tx,
+        IReadOnlyList<(ConsumeResult<string, byte[]> Result, EventEnvelope Envelope)> events, CancellationToken ct) =>
+        _inbox.RecordAsync(tx, registration.Name,
+            events.Select(e => new Inbox.Entry(e.Envelope.Id, e.Result.Topic, e.Result.Partition.Value, e.Result.Offset.Value)).ToList(), ct);
 
     private async Task RunHandlerAsync(NpgsqlTransaction tx, ConsumeResult<string, byte[]> result, EventEnvelope envelope,
         CancellationToken ct)

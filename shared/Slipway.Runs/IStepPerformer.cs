@@ -29,6 +29,13 @@ public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step,
     /// <summary>Milliseconds from the attempt's start to <paramref name="now"/> (never negative), for events' <c>durationMs</c>.</summary>
     public long MillisecondsUntil(DateTimeOffset now) => Math.Max(0, (long)(now - StartedAt).TotalMilliseconds);
 
+    /// <summary>The build this step works on (see <see cref="RunState.ImageFor"/>); null when the run has none.</summary>
+    public BuildSucceeded? Image(string? imageFrom) => Run.ImageFor(Stage, Step, imageFrom);
+
+    /// <summary>The build this step works on; a run without one is a bug in its plan, so the attempt throws (and is retried).</summary>
+    public BuildSucceeded RequireImage(string? imageFrom) =>
+        Image(imageFrom) ?? throw new InvalidOperationException($"run {RunId}: no built image for {Step.Name}");
+
     /// <summary>An event of this attempt (a retried attempt emits its own).</summary>
     public Task EmitAsync(IPipelineEvent data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
 

@@ -57,7 +57,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
             result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path),
                 new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now), planning);
         }
-        catch (InvalidOperationException e)
+        catch (PipelineConfigException e) // the user's files refused (e.g. a symlinked or oversized config); anything else is retried
         {
             result = new PlanningResult([], e.Message, HasPipeline: true);
         }

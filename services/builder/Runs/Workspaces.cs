@@ -3,6 +3,7 @@ using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
 
 namespace Slipway.Builder.Runs;
 
@@ -57,7 +58,7 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
     /// <summary>
     /// Reads a file of the checked-out revision (null when there is none), resolved inside it one path component at a
     /// time: a symbolic link that leaves the revision, a hard link, a fifo or device, or a file past
-    /// <paramref name="maxBytes"/> is refused with <see cref="InvalidOperationException"/> naming the path.
+    /// <paramref name="maxBytes"/> is refused with <see cref="PipelineConfigException"/> naming the path.
     /// </summary>
     public static string? ReadFile(string src, string relative, long maxBytes = 1024 * 1024)
     {
@@ -67,7 +68,7 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         }
         catch (UnsafePathException e)
         {
-            throw new InvalidOperationException(e.Message, e);
+            throw new PipelineConfigException(e.Message);
         }
     }
 }

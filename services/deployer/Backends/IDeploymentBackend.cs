@@ -46,3 +46,17 @@ public interface IDeploymentBackend
     /// <summary>The service's instances in the environment, as the backend sees them now.</summary>
     Task<IReadOnlyList<InstanceStatus>> StatusAsync(string environment, string service, CancellationToken ct);
 }
+
+/// <summary>The arguments every backend checks before a rollout stage.</summary>
+public static class RolloutArguments
+{
+    /// <summary>Checks <paramref name="spec"/> and <paramref name="previous"/> with the backend's rules; previous must be the same service.</summary>
+    public static void Check(DeploymentSpec spec, DeploymentSpec? previous, Action<DeploymentSpec> validate)
+    {
+        validate(spec);
+        if (previous is null) return;
+        validate(previous);
+        if (previous.Environment != spec.Environment || previous.Service != spec.Service)
+            throw new ArgumentException($"previous is {previous.Environment}/{previous.Service}, not {spec.Environment}/{spec.Service}", nameof(previous));
+    }
+}

@@ -18,8 +18,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Publish ?? new PublishParams();
-        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
-                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        var image = x.RequireImage(p.ImageFrom);
         string repository;
         IReadOnlyList<string> tags;
         try
@@ -70,7 +69,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) =>
-        FailedEvent(x, x.Run.ImageFor(x.Stage, x.Step, x.Step.Publish?.ImageFrom)?.ImageId, null, reason);
+        FailedEvent(x, x.Image(x.Step.Publish?.ImageFrom)?.ImageId, null, reason);
 
     private StepResult Failed(StepExecution x, string imageId, string? uri, string reason) =>
         StepResult.Failed(FailedEvent(x, imageId, uri, reason), reason);

@@ -12,8 +12,7 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Smoke ?? new SmokeParams();
-        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
-                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        var image = x.RequireImage(p.ImageFrom);
         await x.EmitAsync(new SmokeTestStarted
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
@@ -54,7 +53,7 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
             DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Smoke?.ImageFrom)?.ImageId,
+            ImageId = x.Image(x.Step.Smoke?.ImageFrom)?.ImageId,
             ChecksPassed = 0, ChecksFailed = 0, Reason = reason,
         };
     }

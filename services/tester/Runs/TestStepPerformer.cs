@@ -12,8 +12,7 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Run ?? new RunParams();
-        var image = x.Run.ImageFor(x.Stage, x.Step, p.ImageFrom)
-                    ?? throw new InvalidOperationException($"run {x.RunId}: no built image for {x.Step.Name}");
+        var image = x.RequireImage(p.ImageFrom);
         await x.EmitAsync(new TestStarted
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
@@ -47,7 +46,7 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
             DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Run.ImageFor(x.Stage, x.Step, x.Step.Run?.ImageFrom)?.ImageId, Reason = reason,
+            ImageId = x.Image(x.Step.Run?.ImageFrom)?.ImageId, Reason = reason,
         };
     }
 }

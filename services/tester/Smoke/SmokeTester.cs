@@ -37,17 +37,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             if (RequestPath.Problem(path) is { } problem) return Fail($"{what} path {RequestPath.Show(path)} refused: {problem}");
         if (request.StartTimeout <= TimeSpan.Zero) return Fail("start timeout must be positive");
 
-        ImageInspectResponse image;
-        try
-        {
-            image = await docker.Images.InspectImageAsync(request.Image, ct).ConfigureAwait(false);
-        }
-        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return Fail($"image '{request.Image}' not found on the container engine");
-        }
-        var user = image.Config?.User;
-        if (ImagePolicy.RunsAsRoot(user) && !request.AllowRootUser) return Fail(ImagePolicy.RootRefusal(user));
+        var check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
+        if (check.Refusal is { } refusal) return Fail(refusal);
+        var user = check.User;
 
         var id = Guid.NewGuid().ToString("N")[..12];
         var labels = TestRunner.Labels(request.Labels, "smoke");

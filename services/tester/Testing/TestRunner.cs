@@ -25,19 +25,9 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         if (limit <= TimeSpan.Zero || limit > TimeSpan.FromSeconds(options.MaxTimeLimitSeconds))
             return Failed($"time limit {FormatLimit(limit)} is outside 0..{FormatLimit(TimeSpan.FromSeconds(options.MaxTimeLimitSeconds))}");
 
-        ImageInspectResponse image;
-        try
-        {
-            image = await docker.Images.InspectImageAsync(request.Image, ct).ConfigureAwait(false);
-        }
-        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return Failed($"image '{request.Image}' not found on the container engine");
-        }
-
-        var user = image.Config?.User;
-        if (ImagePolicy.RunsAsRoot(user) && !request.AllowRootUser)
-            return Failed(ImagePolicy.RootRefusal(user));
+        var check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
+        if (check.Refusal is { } refusal) return Failed(refusal);
+        var user = check.User;
 
         var output = new BoundedOutput(options.OutputBufferBytes);
         string? containerId = null;

@@ -66,13 +66,7 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
     public async Task<RolloutResult> ApplyAsync(DeploymentSpec spec, DeploymentSpec? previous, RolloutStage stage, int percentage,
         TimeSpan timeout, CancellationToken ct)
     {
-        Validate(spec);
-        if (previous is not null)
-        {
-            Validate(previous);
-            if (previous.Environment != spec.Environment || previous.Service != spec.Service)
-                throw new ArgumentException("previous must be the same environment and service as spec", nameof(previous));
-        }
+        RolloutArguments.Check(spec, previous, Validate);
         var moving = InstancesFor(stage, percentage, spec.Replicas);
         return await LockedAsync(spec.Environment, spec.Service, async () =>
         {
