@@ -23,6 +23,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     var services = builder.Services;
     services.AddValidatedOptions<DeployerOptions>(config, DeployerOptions.Section);
     services.AddValidatedOptions<ConfigRegistryOptions>(config, ConfigRegistryOptions.Section);
+    services.AddValidatedOptions<ServiceOwnersOptions>(config, ServiceOwnersOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<ConfigRegistryOptions>>().Value);
     services.AddSingleton<ConfigRegistry>();
     services.AddMigrationsFrom(typeof(DeploymentLedger).Assembly);

@@ -15,7 +15,7 @@ namespace Slipway.Deployer.Rollout;
 /// Production waits for an approval: the first attempt asks for it and the step is scheduled again once granted.
 /// </summary>
 public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBackend backend, DeploymentLedger ledger,
-    IOptions<DeployerOptions> options, TimeProvider clock, ILogger<DeployStepPerformer> logger) : IStepPerformer
+    IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners, TimeProvider clock, ILogger<DeployStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Deploy;
 
@@ -24,7 +24,9 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         var p = x.Step.Deploy ?? throw new InvalidOperationException($"step {x.Step.Name} has no deploy parameters");
         var service = p.Service ?? ServiceName(x.Trigger.Project);
         var image = PublishedImage(x.Run) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
-        // Fail closed: the deployer's own configuration says which environments need an approver, whatever the plan says.
+        // Fail closed: only the run's own project's services (the planner checked too) ...
+        if (owners.Value.Refusal(x.Trigger.Project, service) is { } notOwned) return StepResult.Failed(Failure(x, notOwned), notOwned);
+        // ... and the deployer's own configuration says which environments need an approver, whatever the plan says.
         if (!p.RequiresApproval && options.Value.RequiresApproval(p.Environment))
             return StepResult.Failed(Failure(x, ApprovalMissingFromPlan(p.Environment)), ApprovalMissingFromPlan(p.Environment));
         if (p.RequiresApproval && !x.Run.Approved(p.Environment))

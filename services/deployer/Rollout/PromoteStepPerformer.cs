@@ -12,8 +12,8 @@ namespace Slipway.Deployer.Rollout;
 /// promoting updates the deployment configuration and leaves the rollout to its own process. An environment that needs
 /// approval (production by default) is written only after an approver approved it.
 /// </summary>
-public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<DeployerOptions> options, TimeProvider clock,
-    ILogger<PromoteStepPerformer> logger) : IStepPerformer
+public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners,
+    TimeProvider clock, ILogger<PromoteStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Promote;
 
@@ -23,6 +23,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<Deploye
         var chart = p.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project);
         // Promoting writes an environment's configuration, so an environment that needs approval waits for it, as a deploy does;
         // one the deployer says needs approval but the plan does not wait for is refused (fail closed).
+        if (owners.Value.Refusal(x.Trigger.Project, Slipway.Pipeline.Planning.Names.Service(chart)) is { } notOwned) return Failed(x, chart, notOwned);
         var needed = p.RequiresApprovalFor ?? [];
         if (p.Environments.FirstOrDefault(e => options.Value.RequiresApproval(e) && !needed.Contains(e)) is { } unguarded)
             return Failed(x, chart, DeployStepPerformer.ApprovalMissingFromPlan(unguarded));
