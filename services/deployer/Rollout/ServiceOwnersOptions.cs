@@ -1,5 +1,5 @@
 using Slipway.Pipeline.Planning;
-using Slipway.Storage;
+using Slipway.Hosting;
 
 namespace Slipway.Deployer.Rollout;
 
