@@ -51,9 +51,10 @@ public sealed class HostileRepositoryTests(HostileRepositoryTests.SharedPipeline
                 var (runId, finished) = await RunOfAsync(env, pushed);
                 Assert.Equal(RunOutcome.Failed, finished.Outcome);
                 var verdict = await VerdictAsync(env, pushed);
+                output.WriteLine($"change {pushed.ChangeNumber}: {verdict.Message}");
                 Assert.Equal(-1, verdict.Labels["Verified"]);
                 Assert.Contains($"{link}: ", verdict.Message);
-                Assert.Contains("symbolic link", verdict.Message);
+                Assert.Contains($"is a symbolic link to \"{hostFile}\", outside the", verdict.Message);
                 Assert.DoesNotContain(marker, verdict.Message);
                 Assert.Empty(await ImagesAsync($"label=slipway.run={runId}"));
             }
@@ -99,6 +100,7 @@ public sealed class HostileRepositoryTests(HostileRepositoryTests.SharedPipeline
                 var (runId, finished) = await RunOfAsync(env, pushed);
                 Assert.Equal(RunOutcome.Failed, finished.Outcome);
                 var verdict = await VerdictAsync(env, pushed);
+                output.WriteLine($"change {pushed.ChangeNumber}: {verdict.Message}");
                 Assert.Equal(-1, verdict.Labels["Verified"]);
                 Assert.Contains($"image \"{image}\" comes from registry \"{hostile}\", which is not allowed", verdict.Message);
                 Assert.Contains(registry, verdict.Message); // the allowed registry is named too
