@@ -13,8 +13,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// run with Verified -1 and a comment naming the path or the registry; no image is built and the host file's content
 /// reaches no event, comment, log or image.
 /// </summary>
-public sealed class HostileRepositoryTests(HostileRepositoryTests.SharedPipeline shared, ITestOutputHelper output)
-    : IClassFixture<HostileRepositoryTests.SharedPipeline>
+public sealed class PushedHostileRepositoryTests(PushedHostileRepositoryTests.SharedPipeline shared, ITestOutputHelper output)
+    : IClassFixture<PushedHostileRepositoryTests.SharedPipeline>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(8);
 
