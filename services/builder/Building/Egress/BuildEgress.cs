@@ -107,7 +107,7 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
             CheckDuplicate = true,
             Options = new Dictionary<string, string>
             {
-                ["com.docker.network.bridge.name"] = BridgeName(_networkName),
+                ["com.docker.network.bridge.name"] = BridgeNameFor(_networkName),
                 ["com.docker.network.bridge.enable_icc"] = "false",
                 ["com.docker.network.bridge.enable_ip_masquerade"] = "false",
             },
@@ -120,7 +120,7 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
         network.Options?.TryGetValue("com.docker.network.bridge.name", out var name) == true ? name : "br-" + network.ID[..12];
 
     /// <summary>A stable interface name (at most 15 characters) for the network, so the firewall rules can name it.</summary>
-    private static string BridgeName(string network) =>
+    public static string BridgeNameFor(string network) =>
         "swe-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(network)))[..11];
 
     public async ValueTask DisposeAsync()
