@@ -42,6 +42,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddValidatedOptions<BuildEgressOptions>(config, BuildEgressOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuildEgressOptions>>().Value);
     services.AddSingleton<BuildEgress>();
+    services.AddHostedService(sp => sp.GetRequiredService<BuildEgress>());
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<IOptions<BuilderRunOptions>>().Value.WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()));
     services.AddSingleton<ImageBuilder>();

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Slipway.Builder.Building.Egress;
@@ -17,7 +18,8 @@ public sealed record BuildNetwork(string Mode, IDictionary<string, string> Build
 /// <c>http_proxy</c>/<c>https_proxy</c> build args (Docker's predefined proxy args: not kept in the image, not in
 /// the cache key). Everything is created on first use and removed when the builder stops.
 /// </summary>
-public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options, BuilderOptions builder, ILogger<BuildEgress> logger) : IAsyncDisposable
+public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options, BuilderOptions builder, ILogger<BuildEgress> logger)
+    : IAsyncDisposable, IHostedService
 {
     public const string OwnerLabel = "slipway.egress";
 
@@ -122,6 +124,11 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
     /// <summary>A stable interface name (at most 15 characters) for the network, so the firewall rules can name it.</summary>
     public static string BridgeNameFor(string network) =>
         "swe-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(network)))[..11];
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A graceful stop (SIGTERM) removes the proxy, the firewall rules and the network.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {
