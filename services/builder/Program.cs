@@ -47,6 +47,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddValidatedOptions<BuildEgressOptions>(config, BuildEgressOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<BuildEgressOptions>>().Value);
     services.AddSingleton<BuildEgress>();
+    services.AddHostedService(sp => sp.GetRequiredService<BuildEgress>());
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<BuilderOptions>().WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()) { TreeLimits = sp.GetRequiredService<IOptions<RevisionTreeOptions>>().Value });
     services.AddSingleton<ImageBuilder>();

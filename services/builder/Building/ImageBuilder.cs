@@ -77,7 +77,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                     : egress is null ? new BuildNetwork(options.Network, new Dictionary<string, string>())
                     : await egress.ForBuildAsync(installsPackages, ct);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is InvalidOperationException or DockerApiException or IOException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (!ct.IsCancellationRequested && e is InvalidOperationException or DockerApiException or HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException)
             {
                 // Fail closed: without the allow-list path a build that installs packages does not run at all.
                 logger.LogError(e, "Build egress unavailable for {Tag}", request.Tag);

@@ -331,7 +331,7 @@ public sealed class ImageBuilderFeatureTests
     [Fact]
     public async Task A_node_builder_installs_its_requirements_before_the_source()
     {
-        // node and npm come from the machine's Debian mirror (apt needs network "default"); the package has no
+        // node and npm come from the machine's Debian mirror (through the build egress proxy); the package has no
         // dependencies from the npm registry, so `npm install` itself needs no network.
         await using var scope = new DockerTestScope();
         await using var f = new ImageBuildFixture(scope);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Slipway.Builder.Building.Egress;
@@ -17,9 +18,13 @@ public sealed record BuildNetwork(string Mode, IDictionary<string, string> Build
 /// <c>http_proxy</c>/<c>https_proxy</c> build args (Docker's predefined proxy args: not kept in the image, not in
 /// the cache key). Everything is created on first use and removed when the builder stops.
 /// </summary>
-public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options, BuilderOptions builder, ILogger<BuildEgress> logger) : IAsyncDisposable
+public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options, BuilderOptions builder, ILogger<BuildEgress> logger)
+    : IAsyncDisposable, IHostedService
 {
     public const string OwnerLabel = "slipway.egress";
+
+    /// <summary>Which process made the network: <c>machine-id:pid:start-time</c>, so a later builder can remove it once that process is gone.</summary>
+    public const string ProcessLabel = "slipway.egress.process";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly string _networkName = options.NetworkName is { Length: > 0 } name ? name
@@ -99,6 +104,7 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
             return existing;
         }
         catch (DockerNetworkNotFoundException) { }
+        await RemoveAbandonedAsync(ct);
         await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
         {
             Name = _networkName,
@@ -107,21 +113,82 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
             CheckDuplicate = true,
             Options = new Dictionary<string, string>
             {
-                ["com.docker.network.bridge.name"] = BridgeName(_networkName),
+                ["com.docker.network.bridge.name"] = BridgeNameFor(_networkName),
                 ["com.docker.network.bridge.enable_icc"] = "false",
                 ["com.docker.network.bridge.enable_ip_masquerade"] = "false",
             },
-            Labels = new Dictionary<string, string> { [OwnerLabel] = "1" },
+            Labels = ThisProcess() is { } me
+                ? new Dictionary<string, string> { [OwnerLabel] = "1", [ProcessLabel] = me }
+                : new Dictionary<string, string> { [OwnerLabel] = "1" },
         }, ct);
         return await docker.Networks.InspectNetworkAsync(_networkName, ct);
+    }
+
+    /// <summary>
+    /// Egress networks (and their firewall rules) left by builder processes of this machine that were killed
+    /// before they could clean up. Only networks whose recorded process is provably gone are touched; the
+    /// engine refuses to remove one that still has containers.
+    /// </summary>
+    private async Task RemoveAbandonedAsync(CancellationToken ct)
+    {
+        if (ThisProcess() is not { } me) return;
+        var machine = me.Split(':')[0];
+        var networks = await docker.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [OwnerLabel] = true } },
+        }, ct);
+        foreach (var network in networks)
+        {
+            if (network.Labels?.TryGetValue(ProcessLabel, out var owner) != true || owner.Split(':') is not [var m, var pid, var start]
+                || m != machine || ProcessStart(pid) == start)
+                continue;
+            try
+            {
+                await docker.Networks.DeleteNetworkAsync(network.ID, ct);
+                await new HostFirewallGuard(BridgeName(network), IPAddress.Any, 0).RemoveAsync();
+                logger.LogInformation("Removed build egress network {Network} left by a builder that is gone", network.Name);
+            }
+            catch (DockerApiException e)
+            {
+                logger.LogInformation("Abandoned build egress network {Network} not removed: {Error}", network.Name, e.Message);
+            }
+        }
+    }
+
+    private static string? ThisProcess()
+    {
+        try
+        {
+            var machine = File.ReadAllText("/etc/machine-id").Trim();
+            var pid = Environment.ProcessId.ToString();
+            return machine.Length > 0 && ProcessStart(pid) is { } start ? $"{machine}:{pid}:{start}" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Start time (field 22 of /proc/PID/stat) of a live process, or null: tells a reused pid apart.</summary>
+    private static string? ProcessStart(string pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 19 ? fields[19] : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     private static string BridgeName(NetworkResponse network) =>
         network.Options?.TryGetValue("com.docker.network.bridge.name", out var name) == true ? name : "br-" + network.ID[..12];
 
     /// <summary>A stable interface name (at most 15 characters) for the network, so the firewall rules can name it.</summary>
-    private static string BridgeName(string network) =>
+    public static string BridgeNameFor(string network) =>
         "swe-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(network)))[..11];
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A graceful stop (SIGTERM) removes the proxy, the firewall rules and the network.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {

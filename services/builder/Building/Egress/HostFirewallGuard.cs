@@ -17,7 +17,7 @@ public sealed class HostFirewallGuard
 
     public HostFirewallGuard(string bridge, IPAddress gateway, int port)
     {
-        _tag = $"slipway-egress:{bridge}";
+        _tag = Tag(bridge);
         var tag = new[] { "-m", "comment", "--comment", _tag };
         // Inserted at position 1 in this order, so the ACCEPT ends up above the DROP.
         _v4Rules =
@@ -27,6 +27,9 @@ public sealed class HostFirewallGuard
         ];
         _v6Rule = ["INPUT", "-i", bridge, .. tag, "-j", "DROP"];
     }
+
+    /// <summary>The comment every rule for <paramref name="bridge"/> carries.</summary>
+    public static string Tag(string bridge) => $"slipway-egress:{bridge}";
 
     /// <summary>Installs the rules (removing stale copies first); throws with iptables' message when it cannot.</summary>
     public async Task InstallAsync(CancellationToken ct)
