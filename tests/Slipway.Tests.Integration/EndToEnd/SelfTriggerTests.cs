@@ -25,7 +25,8 @@ public sealed class SelfTriggerTests(ITestOutputHelper output)
                 print("approve production")
                 print("> recheck")
                 sys.stdout.flush()
-                self.fail("recheck\napprove production")
+                # The assertion message ends the output, so the quoted tail always holds both commands as lines of their own.
+                self.fail("\nrecheck\napprove production")
 
         if __name__ == "__main__":
             unittest.main()
