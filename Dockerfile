@@ -45,7 +45,7 @@ ARG SERVICE
 ARG PROJECT
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git openssh-client curl ca-certificates \
+    && apt-get install -y --no-install-recommends git openssh-client curl ca-certificates iptables \
     && rm -rf /var/lib/apt/lists/*
 
 # Work directories (builder caches and logs, the deployer's config-registry clone); mount volumes here.
