@@ -44,7 +44,9 @@ public sealed class ReleasePolicyConfigurationTests
     public void Only_approvers_tokens_count_as_approvers()
     {
         var options = Deployer(("Deployer:Approvers:0", "release-manager"), ("Deployer:ApiTokens:0123456789abcdef0123", "operator"));
-        Assert.True(options.IsApprover("production", "Release-Manager"));
+        Assert.True(options.IsApprover("production", "release-manager"));
+        // Exact, as Gerrit approvals are: a user name differing only in case is another account.
+        Assert.False(options.IsApprover("production", "Release-Manager"));
         Assert.False(options.IsApprover("production", "operator"));
         Assert.False(options.IsApprover("production", null));
     }
