@@ -89,10 +89,20 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>
+    /// Stops the service gracefully first (so it removes what it set up outside itself, e.g. the builder's egress
+    /// network and firewall rules), then kills it if it is still running after a few seconds.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        try
+        {
+            Terminate();
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(grace.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException) { }
         KillHard();
-        await Task.CompletedTask;
         _process.Dispose();
     }
 }
