@@ -49,7 +49,9 @@ public static class ReviewComposer
                     }
                     break;
                 case "failed":
-                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} FAILURE{duration}: step {Name(run.FailedStep ?? "?")} failed");
+                    // A run refused before its first step (hostile content, a refused config) has no failed step to name.
+                    text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} FAILURE{duration}: ")
+                        .Append(run.FailedStep is { } failedStep ? $"step {Name(failedStep)} failed" : "refused before its first step");
                     text.Append(run.Reason is { } reason ? $": {QuotedText.OneLine(reason)}\n" : ".\n");
                     var failed = run.Steps.LastOrDefault(s => s.State == "failed");
                     if (failed?.OutputTail is { Length: > 0 } tail)

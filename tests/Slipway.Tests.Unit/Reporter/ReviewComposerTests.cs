@@ -72,6 +72,20 @@ public sealed class ReviewComposerTests
     }
 
     [Fact]
+    public void A_run_refused_before_its_first_step_says_so_with_the_reason()
+    {
+        var run = Run(outcome: "failed", finished: T0.AddSeconds(1)) with
+        {
+            FailedStep = null, Reason = "the revision is refused: .dockerignore: is a symbolic link to \"/etc/shadow\", outside the repository",
+            Steps = [],
+        };
+        var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
+        Assert.StartsWith("Pipeline service FAILURE in 1 s: refused before its first step: the revision is refused: .dockerignore: is a "
+            + "symbolic link to \"/etc/shadow\", outside the repository\n", review.Message);
+        Assert.Equal(new Dictionary<string, int> { ["Verified"] = -1 }, review.Labels);
+    }
+
+    [Fact]
     public void Merge_runs_comment_without_voting()
     {
         var review = ReviewComposer.Compose(Run(trigger: "merge", outcome: "succeeded", finished: T0.AddSeconds(1)), CommentKind.Finished, Options);
