@@ -173,7 +173,7 @@ public sealed class EgressProxyTests
             Assert.StartsWith("HTTP/1.1 431 ", huge);
             Assert.EndsWith(": request head missing or larger than 16384 bytes\n", huge);
         }
-        await using (var proxy = StartProxy([("localhost", target.Port)], allowedPrivate: ["127.0.0.0/8"], clients: IPNetwork.Parse("10.99.0.0/16")))
+        await using (var proxy = StartProxy([("localhost", target.Port)], allowedPrivate: ["127.0.0.0/8"], clients: IPNetwork.Parse("127.99.0.0/16")))
         {
             var offNetwork = await SendAsync(proxy, $"CONNECT localhost:{target.Port} HTTP/1.1\r\n\r\n");
             Assert.Equal($"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 77\r\nConnection: close\r\n\r\nSlipway egress proxy refused -: client 127.0.0.1 is not on the build network\n", offNetwork);
