@@ -66,6 +66,9 @@ public static class SlipwayService
             return ConfigurationErrorExitCode;
         }
 
+        // Disposing the app disposes its singletons (IAsyncDisposable ones included), so what they
+        // hold (networks, firewall rules, temp files, producers) is released on a clean stop.
+        await using var running = app;
         try
         {
             await app.StartAsync();
