@@ -61,7 +61,7 @@ public sealed partial class BuilderOptions : IValidatableOptions
     {
         if (string.IsNullOrWhiteSpace(GitUrl)) yield return "Builder:GitUrl (or Gerrit:Url) is required: the git server the builder fetches from";
         else if (!Uri.TryCreate(GitUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "ssh" or "file"))
-            yield return $"Builder:GitUrl '{Slipway.Builder.Git.GitUrl.Redact(GitUrl)}' is invalid (want http(s)://, ssh:// or file:// URL)"; // never echo a password
+            yield return $"Builder:GitUrl '{Slipway.Hosting.UrlCredentials.Redact(GitUrl)}' is invalid (want http(s)://, ssh:// or file:// URL)"; // never echo a password
         if (string.IsNullOrWhiteSpace(WorkDir)) yield return "Builder:WorkDir is required";
         if (!string.IsNullOrWhiteSpace(PolicyFile) && !File.Exists(PolicyFile)) yield return $"Builder:PolicyFile '{PolicyFile}' does not exist";
         if (AllowedBaseRegistries.Count == 0)

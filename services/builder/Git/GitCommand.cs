@@ -1,3 +1,4 @@
+using Slipway.Hosting;
 using System.Diagnostics;
 using System.Text;
 
@@ -64,14 +65,14 @@ internal static class GitCommand
         catch (Exception e) when (e is not GitCheckoutException)
         {
             Kill(process);
-            throw new GitCheckoutException($"git {Describe(args)} failed: {GitUrl.Redact(e.Message)}", e);
+            throw new GitCheckoutException($"git {Describe(args)} failed: {UrlCredentials.Redact(e.Message)}", e);
         }
         if (process.ExitCode != 0)
         {
             string err;
             lock (stderr) err = stderr.ToString().Trim();
             if (err.Length > MaxErrorChars) err = err[^MaxErrorChars..];
-            throw new GitCheckoutException($"git {Describe(args)} failed (exit {process.ExitCode}): {GitUrl.Redact(LastLine(err))}");
+            throw new GitCheckoutException($"git {Describe(args)} failed (exit {process.ExitCode}): {UrlCredentials.Redact(LastLine(err))}");
         }
         return stdout;
     }
@@ -97,7 +98,7 @@ internal static class GitCommand
             if (args[i] == "--git-dir") { i++; continue; } // the cache path says nothing useful
             shown.Add(args[i]);
         }
-        return GitUrl.Redact(string.Join(' ', shown));
+        return UrlCredentials.Redact(string.Join(' ', shown));
     }
 
     private static string LastLine(string text)

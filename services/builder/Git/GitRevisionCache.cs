@@ -1,3 +1,4 @@
+using Slipway.Hosting;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -103,7 +104,7 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
     {
         // Our own namespace for fetched refs, so a ref from one change never overwrites another's.
         var localRef = "refs/slipway/" + remoteRef["refs/".Length..];
-        logger.LogInformation("Fetching {Ref} of {Project} from {Url}", remoteRef, project, GitUrl.Redact(url));
+        logger.LogInformation("Fetching {Ref} of {Project} from {Url}", remoteRef, project, UrlCredentials.Redact(url));
         var started = DateTime.UtcNow;
         Interlocked.Increment(ref _fetchCount);
         await GitCommand.RunAsync(["--git-dir", repoDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, $"+{remoteRef}:{localRef}"], FetchTimeout, ct);
@@ -158,7 +159,7 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
     {
         // A leading '-' would be read as an option; control characters have no place in a URL.
         if (string.IsNullOrWhiteSpace(url) || url.StartsWith('-') || url.Any(char.IsControl) || url.StartsWith("ext::", StringComparison.OrdinalIgnoreCase))
-            throw new GitCheckoutException($"repository URL \"{Printable(GitUrl.Redact(url))}\" is not allowed");
+            throw new GitCheckoutException($"repository URL \"{Printable(UrlCredentials.Redact(url))}\" is not allowed");
     }
 
     private static string Printable(string s) => new(s.Take(200).Select(c => char.IsControl(c) ? '?' : c).ToArray());

@@ -1,3 +1,4 @@
+using Slipway.Hosting;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
@@ -103,7 +104,7 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
             if (!revert.Succeeded)
             {
                 await _git.RunAsync(_workDir, ["revert", "--abort"], ct, check: false);
-                throw new ConfigRegistryException($"cannot revert {target} of {path}: {GitCli.Redact(revert.StandardError.Trim())}");
+                throw new ConfigRegistryException($"cannot revert {target} of {path}: {UrlCredentials.Redact(revert.StandardError.Trim())}");
             }
             if ((await _git.RunAsync(_workDir, ["diff", "--cached", "--quiet"], ct, check: false)).Succeeded)
             {
@@ -237,7 +238,7 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
                 await _git.RunAsync(_workDir, ["fetch", "-q", "origin"], ct, check: false);
                 var remote = await RevParseAsync(RemoteRef, ct);
                 if (remote == baseSha || attempt >= options.MaxPushAttempts)
-                    throw new ConfigRegistryException($"{what}: push failed after {attempt} attempt(s): {GitCli.Redact(push.StandardError.Trim())}");
+                    throw new ConfigRegistryException($"{what}: push failed after {attempt} attempt(s): {UrlCredentials.Redact(push.StandardError.Trim())}");
                 logger.LogInformation("Config registry: {What} lost a push race (remote moved to {Remote}); retrying on the new tip", what, remote);
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt + Random.Shared.Next(50)), ct);
             }
@@ -287,7 +288,7 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
         var parent = Path.GetDirectoryName(_workDir)!;
         Directory.CreateDirectory(parent);
         await _git.RunAsync(parent, ["clone", "-q", "--no-checkout", url, _workDir], ct);
-        logger.LogInformation("Config registry: cloned {Url} into {WorkDir}", GitCli.Redact(url), _workDir);
+        logger.LogInformation("Config registry: cloned {Url} into {WorkDir}", UrlCredentials.Redact(url), _workDir);
     }
 
     private static bool IsLocalPath(string url) => url.StartsWith("file://", StringComparison.Ordinal) || Path.IsPathRooted(url);

@@ -1,6 +1,6 @@
+using Slipway.Hosting;
 using System.Diagnostics;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Slipway.Deployer.Config;
 
@@ -14,7 +14,7 @@ public sealed record GitResult(int ExitCode, string StandardOutput, string Stand
 /// Runs the real <c>git</c> CLI (what operators already trust and can replay by hand), with no prompts, a time
 /// limit, fixed author and committer, and credentials in URLs redacted from every error message.
 /// </summary>
-public sealed partial class GitCli(string authorName, string authorEmail, TimeSpan timeout)
+public sealed class GitCli(string authorName, string authorEmail, TimeSpan timeout)
 {
     /// <summary>Runs <c>git args...</c> in <paramref name="workingDirectory"/>; throws on a non-zero exit unless <paramref name="check"/> is false.</summary>
     public async Task<GitResult> RunAsync(string workingDirectory, IEnumerable<string> args, CancellationToken ct,
@@ -54,7 +54,7 @@ public sealed partial class GitCli(string authorName, string authorEmail, TimeSp
             await process.WaitForExitAsync(deadline.Token);
             var result = new GitResult(process.ExitCode, await stdout, await stderr);
             if (check && !result.Succeeded)
-                throw new ConfigRegistryException($"git {Describe(args)} failed ({result.ExitCode}): {Redact(result.StandardError.Trim())}");
+                throw new ConfigRegistryException($"git {Describe(args)} failed ({result.ExitCode}): {UrlCredentials.Redact(result.StandardError.Trim())}");
             return result;
         }
         catch (OperationCanceledException)
@@ -65,11 +65,5 @@ public sealed partial class GitCli(string authorName, string authorEmail, TimeSp
         }
     }
 
-    /// <summary>Hides <c>user:password@</c> in URLs so errors and logs never carry credentials.</summary>
-    public static string Redact(string text) => UrlCredentials().Replace(text, "$1***@");
-
-    private static string Describe(IEnumerable<string> args) => Redact(string.Join(' ', args.Take(6)));
-
-    [GeneratedRegex(@"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")]
-    private static partial Regex UrlCredentials();
+    private static string Describe(IEnumerable<string> args) => UrlCredentials.Redact(string.Join(' ', args.Take(6)));
 }

@@ -187,5 +187,5 @@ public sealed class GitRevisionCacheTests : IDisposable
     [InlineData("https://user:pa55@gerrit.example.org/r/p.git", "https://***@gerrit.example.org/r/p.git")]
     [InlineData("fatal: could not read from 'ssh://bot:token@host:29418/p' and http://x:y@h/", "fatal: could not read from 'ssh://***@host:29418/p' and http://***@h/")]
     [InlineData("https://gerrit.example.org/r/p.git", "https://gerrit.example.org/r/p.git")]
-    public void Credentials_in_urls_are_redacted(string text, string redacted) => Assert.Equal(redacted, GitUrl.Redact(text));
+    public void Credentials_in_urls_are_redacted(string text, string redacted) => Assert.Equal(redacted, Slipway.Hosting.UrlCredentials.Redact(text));
 }
