@@ -26,6 +26,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY shared/ shared/
 COPY services/ services/
+COPY plugins/ plugins/
 
 RUN test -n "$SERVICE" && test -n "$PROJECT" \
     || { echo "build with --build-arg SERVICE=<dir under services/> --build-arg PROJECT=<csproj name>" >&2; exit 1; }

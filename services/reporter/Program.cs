@@ -5,6 +5,7 @@ using Slipway.Hosting;
 using Slipway.Gerrit;
 using Slipway.Messaging;
 using Slipway.Reporter;
+using Slipway.Reporter.Checks;
 using Slipway.Reporter.Comments;
 using Slipway.Reporter.Runs;
 using Slipway.Storage;
@@ -27,4 +28,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
     builder.Services.AddEventConsumer<PipelineEventHandler>("reporter", Topics.PipelineEvents);
     builder.Services.AddSingleton<IJobHandler, GerritCommentJob>();
     builder.Services.AddJobWorkers(builder.Configuration);
-}, app => app.MapRunStatus());
+}, app =>
+{
+    app.MapRunStatus();
+    app.MapChecks();
+});

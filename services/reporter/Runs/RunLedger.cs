@@ -12,16 +12,19 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
 
     public Task StartAsync(NpgsqlTransaction tx, string runId, RunStarted started, CancellationToken ct)
     {
-        var steps = started.Plan.Stages.SelectMany(s => s.Steps.Select(step => $"{s.Name}/{step.Name}")).ToList();
+        var planned = started.Plan.Stages.SelectMany(s => s.Steps.Select(step => (Name: $"{s.Name}/{step.Name}", step.Kind))).ToList();
+        var steps = planned.Select(p => p.Name).ToList();
+        var kinds = planned.Select(p => Kebab(p.Kind.ToString())).ToArray();
         return tx.Connection!.ExecuteAsync(new CommandDefinition($"""
-            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at, notes)
-            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt, @notes)
+            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at, notes, planned_steps, planned_kinds)
+            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt, @notes, @plannedSteps, @plannedKinds)
             ON CONFLICT (run_id) DO NOTHING
             """, new
         {
             runId, started.Trigger.Project, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision,
             started.Trigger.Ref, kind = Kebab(started.Trigger.Kind.ToString()), pipeline = started.Plan.Pipeline,
             total = steps.Count, first = steps.FirstOrDefault(), startedAt = started.StartedAt,
+            plannedSteps = steps.ToArray(), plannedKinds = kinds,
             notes = started.Plan.Notes is { Count: > 0 } n ? n.Take(10).Select(x => x.Length > 500 ? x[..500] : x).ToArray() : null,
         }, tx, cancellationToken: ct));
     }
@@ -67,26 +70,44 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
     public async Task<RunView?> GetAsync(string runId, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
-        var run = await conn.QuerySingleOrDefaultAsync<RunRow>(new CommandDefinition($"""
+        var runs = await ReadAsync(conn, "run_id = @runId", new { runId }, ct);
+        return runs.SingleOrDefault();
+    }
+
+    /// <summary>Every run of a change's patch set (its first run and its rechecks), oldest first; at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<RunView>> OfPatchsetAsync(int change, int patchset, int limit, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return await ReadAsync(conn, "change = @change AND patchset = @patchset", new { change, patchset, limit }, ct);
+    }
+
+    private async Task<IReadOnlyList<RunView>> ReadAsync(NpgsqlConnection conn, string where, object args, CancellationToken ct)
+    {
+        var limit = where.Contains("@runId") ? "" : "LIMIT @limit";
+        var runs = (await conn.QueryAsync<RunRow>(new CommandDefinition($"""
             SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
                    total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
-                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes
-              FROM {_s}.runs WHERE run_id = @runId
-            """, new { runId }, cancellationToken: ct));
-        if (run is null) return null;
-        var steps = await conn.QueryAsync<StepRow>(new CommandDefinition($"""
-            SELECT stage, step, kind, state, attempt, started_at AS StartedAt, finished_at AS FinishedAt,
+                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes,
+                   planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds
+              FROM {_s}.runs WHERE {where} ORDER BY started_at, run_id {limit}
+            """, args, cancellationToken: ct))).ToList();
+        if (runs.Count == 0) return [];
+        var steps = (await conn.QueryAsync<StepRow>(new CommandDefinition($"""
+            SELECT run_id AS RunId, stage, step, kind, state, attempt, started_at AS StartedAt, finished_at AS FinishedAt,
                    duration_ms AS DurationMs, reason, output_tail AS OutputTail
-              FROM {_s}.steps WHERE run_id = @runId ORDER BY started_at, seq
-            """, new { runId }, cancellationToken: ct));
-        return new RunView(run.RunId, run.Project, run.Change, run.Patchset, run.Revision, run.Ref, run.TriggerKind, run.Pipeline,
+              FROM {_s}.steps WHERE run_id = ANY(@ids) ORDER BY started_at, seq
+            """, new { ids = runs.Select(r => r.RunId).ToArray() }, cancellationToken: ct))).ToLookup(s => s.RunId);
+        return runs.Select(run => new RunView(run.RunId, run.Project, run.Change, run.Patchset, run.Revision, run.Ref, run.TriggerKind, run.Pipeline,
             run.TotalSteps, run.FirstStep, Utc(run.StartedAt), run.FinishedAt is { } f ? Utc(f) : null, run.Outcome, run.FailedStep,
             run.Reason, run.ImageUri, run.ImageTags, run.ImageDigest)
         {
             Notes = run.Notes ?? [],
-            Steps = steps.Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
+            PlannedSteps = run.PlannedSteps is { } names && run.PlannedKinds is { } kinds && names.Length == kinds.Length
+                ? names.Zip(kinds, (n, k) => new PlannedStepView(n, k)).ToList()
+                : [],
+            Steps = steps[run.RunId].Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
                 s.FinishedAt is { } sf ? Utc(sf) : null, s.DurationMs, s.Reason, s.OutputTail)).ToList(),
-        };
+        }).ToList();
     }
 
     private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
@@ -116,10 +137,13 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         public string[]? ImageTags { get; set; }
         public string? ImageDigest { get; set; }
         public string[]? Notes { get; set; }
+        public string[]? PlannedSteps { get; set; }
+        public string[]? PlannedKinds { get; set; }
     }
 
     private sealed class StepRow
     {
+        public string RunId { get; set; } = "";
         public string Stage { get; set; } = "";
         public string Step { get; set; } = "";
         public string Kind { get; set; } = "";

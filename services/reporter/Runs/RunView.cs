@@ -11,9 +11,15 @@ public sealed record RunView(
     /// <summary>What the planner left out and why (e.g. a non-release branch builds and tests only).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>Every step of the plan in order, started or not (empty for runs recorded before plans were kept).</summary>
+    public IReadOnlyList<PlannedStepView> PlannedSteps { get; init; } = [];
+
     /// <summary>Runs of a patchset (or a recheck of one) vote; merge and branch runs only comment.</summary>
     public bool Votes => TriggerKind is "patchset" or "recheck" && Change is not null;
 }
 
 public sealed record StepView(string Stage, string Step, string Kind, string State, int Attempt, DateTimeOffset StartedAt,
     DateTimeOffset? FinishedAt, long? DurationMs, string? Reason, string? OutputTail);
+
+/// <summary>A step of the run's plan: <c>stage/step</c> and its kind (build, test, ...).</summary>
+public sealed record PlannedStepView(string Name, string Kind);

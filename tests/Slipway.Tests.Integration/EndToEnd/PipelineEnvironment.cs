@@ -99,15 +99,25 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public string UrlOf(string name) => $"http://127.0.0.1:{_running[name].Port}";
 
+    private int? _reporterPort;
+
     public void Start(string name)
     {
         var (_, dir, assembly) = Services.Single(s => s.Name == name);
         // A free port can be taken by someone else (a container publishing a port) before the service binds it: try another.
         for (var attempt = 1; ; attempt++)
         {
-            var process = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings);
+            // The reporter keeps its port across restarts: it is its public URL, in every comment and check link.
+            int? port = null;
+            if (name == "reporter")
+            {
+                port = _reporterPort ??= Slipway.Embedded.FreePort.Next();
+                _settings["Reporter__PublicUrl"] = $"http://127.0.0.1:{port}";
+            }
+            var process = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings, port);
             _running[name] = process;
             if (attempt == 3 || !LostItsPort(process)) return;
+            if (name == "reporter") _reporterPort = null;
         }
     }
 

@@ -41,6 +41,8 @@ public sealed class PushedPatchsetTests(ITestOutputHelper output)
             }
             Assert.NotNull(verdict);
             Assert.Equal((1, 1, pushed.Revision), (verdict.Labels["Verified"], verdict.PatchSet, verdict.Revision));
+
+            await GerritChecksTab.AssertShowsPassedRunAsync(env, started, pushed.ChangeNumber, pushed.PatchSet);
         }
         catch
         {

@@ -40,7 +40,7 @@ public sealed class GerritServiceEnvironment : IAsyncDisposable
     }
 
     /// <summary>Starts a service process (e.g. ("gerrit-gateway", "Slipway.GerritGateway")) with its own schema.</summary>
-    public ServiceProcess StartService(string dir, string assembly, string schema, IDictionary<string, string?>? extra = null)
+    public ServiceProcess StartService(string dir, string assembly, string schema, IDictionary<string, string?>? extra = null, int? port = null)
     {
         if (!_schemas.Contains(schema)) _schemas.Add(schema);
         var env = new Dictionary<string, string?>
@@ -62,7 +62,7 @@ public sealed class GerritServiceEnvironment : IAsyncDisposable
             ["Jobs__RetryDelaySeconds"] = "0.2",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) env[k] = v;
-        var process = ServiceProcess.Start(TestInfrastructure.ProjectDll($"services/{dir}", assembly), env);
+        var process = ServiceProcess.Start(TestInfrastructure.ProjectDll($"services/{dir}", assembly), env, port);
         _processes.Add(process);
         return process;
     }

@@ -25,9 +25,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
-    public static ServiceProcess Start(string dll, IDictionary<string, string?> environment)
+    /// <param name="port">The port to listen on; a free one when absent.</param>
+    public static ServiceProcess Start(string dll, IDictionary<string, string?> environment, int? port = null)
     {
-        var port = Slipway.Embedded.FreePort.Next();
+        port ??= Slipway.Embedded.FreePort.Next();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         // Only what the test gives: no inherited Kafka/Postgres settings leak into "missing key" tests.
@@ -35,7 +36,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in environment) info.Environment[key] = value;
-        return new ServiceProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {dll}"), port);
+        return new ServiceProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {dll}"), port.Value);
     }
 
     /// <summary>Waits for the process to exit; returns its exit code.</summary>

@@ -1,0 +1,5 @@
+-- Every step the run's plan holds ('stage/step') and its kind, in plan order: Gerrit's Checks tab
+-- shows steps that have not started yet as runnable.
+ALTER TABLE $schema$.runs ADD COLUMN IF NOT EXISTS planned_steps text[];
+ALTER TABLE $schema$.runs ADD COLUMN IF NOT EXISTS planned_kinds text[];
+CREATE INDEX IF NOT EXISTS runs_by_patchset ON $schema$.runs (change, patchset);
