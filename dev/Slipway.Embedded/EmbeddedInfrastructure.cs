@@ -81,7 +81,14 @@ public sealed class EmbeddedInfrastructure
                 }
                 await registry.StopAsync(ct);
             });
-            await Attempt("postgres", () => new PostgresCluster(PostgresDir).StopAsync(ct));
+            await Attempt("postgres", async () =>
+            {
+                var cluster = new PostgresCluster(PostgresDir);
+                await cluster.StopAsync(ct);
+                // A cluster kept outside the state dir (its parents were not reachable by the postgres user) goes with it.
+                if (cluster.Directory != PostgresDir)
+                    await ProcessRunner.RunCheckedAsync("rm", ["-rf", "--one-file-system", cluster.Directory], ct: ct);
+            });
             await Attempt("docker", async () =>
             {
                 var pid = state.Docker?.StartedPid ?? 0;

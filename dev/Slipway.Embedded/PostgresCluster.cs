@@ -21,7 +21,7 @@ public sealed class PostgresCluster
 
     public PostgresCluster(string directory, int port = 0)
     {
-        Directory = Path.GetFullPath(directory);
+        Directory = ReachableByPostgres(Path.GetFullPath(directory));
         Port = port;
         // A Unix socket path may not exceed 107 bytes; deep state dirs get a short one in /tmp.
         var sock = Path.Combine(Directory, "sock");
@@ -29,6 +29,32 @@ public sealed class PostgresCluster
             ? sock
             : Path.Combine(Path.GetTempPath(), "slipway-pg-" + Convert.ToHexString(
                 System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Directory)))[..12].ToLowerInvariant());
+    }
+
+    /// <summary>
+    /// As root the cluster runs as the postgres user, which must traverse every parent of its directory. A
+    /// checkout under a directory only its owner may enter (root's home, a 0700 temp dir) cannot host it there,
+    /// so the cluster then lives in /var/lib/slipway under a name derived from the requested path: the same
+    /// requested directory always maps to the same place, so `infra down` finds the cluster `infra up` started.
+    /// </summary>
+    public static string ReachableByPostgres(string requested)
+    {
+        if (!Posix.IsRoot || OthersCanTraverseParentsOf(requested)) return requested;
+        var name = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requested)))[..16];
+        return Path.Combine(ReachableRoot, $"postgres-{name.ToLowerInvariant()}");
+    }
+
+    /// <summary>Where clusters go whose requested directory the postgres user cannot reach.</summary>
+    public const string ReachableRoot = "/var/lib/slipway";
+
+    private static bool OthersCanTraverseParentsOf(string path)
+    {
+        for (var dir = Path.GetDirectoryName(path); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            if (!System.IO.Directory.Exists(dir)) continue; // created later with the default (traversable) mode
+            if ((File.GetUnixFileMode(dir) & UnixFileMode.OtherExecute) == 0) return false;
+        }
+        return true;
     }
 
     /// <summary>Debian's newest installed PostgreSQL bin directory, installing PostgreSQL if none is.</summary>
