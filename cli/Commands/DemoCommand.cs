@@ -19,11 +19,18 @@ internal static class DemoCommand
     public static Command Create()
     {
         var state = new Option<string>("--state") { Description = "state directory", DefaultValueFactory = _ => Path.Combine(RepoPaths.Root(), ".slipway", "demo") };
-        var command = new Command("demo", "run the main job on the embedded defaults: a change carried from patch set to production") { state };
+        var verbose = new Option<bool>("--verbose") { Description = "also show the services' logs on the terminal (they always go to files)" };
+        var command = new Command("demo", "run the main job on the embedded defaults: a change carried from patch set to production") { state, verbose };
         command.SetAction(async (parse, ct) =>
         {
-            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, keepInfra: false, ct);
+            // The terminal tells the story; the services' logs go to files (or here too, with --verbose).
+            // Beside the state directory, which is removed when the demo ends: the logs outlive it.
+            var stateDir = Path.GetFullPath(parse.GetValue(state)!);
+            var logDir = parse.GetValue(verbose) ? null : Path.Combine(Path.GetDirectoryName(stateDir)!, Path.GetFileName(stateDir) + "-logs");
+            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, keepInfra: false, ct, logDir);
             if (stack is null) return 1;
+            if (logDir is not null)
+                Say($"services' logs: {logDir}/<service>.log (e.g. {stack.Services.LogFileOf("builder")}); --verbose shows them here");
             return await RunScenarioAsync(stack, ct) ? 0 : 1;
         });
         return command;

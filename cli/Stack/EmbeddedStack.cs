@@ -11,23 +11,25 @@ internal sealed class EmbeddedStack : IAsyncDisposable
     private readonly EmbeddedInfrastructure _infra;
     private readonly bool _keepInfra;
 
-    public ServiceStack Services { get; } = new();
+    public ServiceStack Services { get; }
     public Slipway.GerritStandIn.GerritStandIn? Gerrit { get; private set; }
     public Dictionary<string, string> Environment { get; private set; } = [];
     public string StateDir => _infra.StateDir;
 
-    private EmbeddedStack(EmbeddedInfrastructure infra, bool keepInfra)
+    private EmbeddedStack(EmbeddedInfrastructure infra, bool keepInfra, string? logDir)
     {
         _infra = infra;
         _keepInfra = keepInfra;
+        Services = new ServiceStack(logDir);
     }
 
     /// <summary>Starts the stack; on failure says why, cleans up, and returns null.</summary>
-    public static async Task<EmbeddedStack?> TryStartAsync(string stateDir, bool keepInfra, CancellationToken ct)
+    /// <param name="logDir">Where the services' output goes, one file each; the terminal when null.</param>
+    public static async Task<EmbeddedStack?> TryStartAsync(string stateDir, bool keepInfra, CancellationToken ct, string? logDir = null)
     {
         try
         {
-            return await StartAsync(stateDir, keepInfra, ct);
+            return await StartAsync(stateDir, keepInfra, logDir, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -36,9 +38,9 @@ internal sealed class EmbeddedStack : IAsyncDisposable
         }
     }
 
-    private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, CancellationToken ct)
+    private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, string? logDir, CancellationToken ct)
     {
-        var stack = new EmbeddedStack(InfraFactory.Create(stateDir), keepInfra);
+        var stack = new EmbeddedStack(InfraFactory.Create(stateDir), keepInfra, logDir);
         try
         {
             var repo = RepoPaths.Root();

@@ -5,10 +5,11 @@ namespace Slipway.Cli.Stack;
 
 /// <summary>
 /// The six services as separate processes, their output interleaved on this terminal with the
-/// service's name in front; stopped with SIGTERM (graceful: in-flight work finishes, offsets are
+/// service's name in front, or written to one file per service under <c>logDir</c> when given (the
+/// demo keeps its terminal for the story); stopped with SIGTERM (graceful: in-flight work finishes, offsets are
 /// committed, the consumer group is left) and killed only if they do not stop in time.
 /// </summary>
-internal sealed class ServiceStack : IAsyncDisposable
+internal sealed class ServiceStack(string? logDir = null) : IAsyncDisposable
 {
     public static readonly (string Dir, string Assembly)[] Services =
     [
@@ -25,6 +26,10 @@ internal sealed class ServiceStack : IAsyncDisposable
 
     private static readonly object ConsoleLock = new();
     private readonly List<(string Name, Process Process, int Port)> _running = [];
+    private readonly List<StreamWriter> _logs = [];
+
+    /// <summary>The file a service's output goes to, when output goes to files.</summary>
+    public string? LogFileOf(string service) => logDir is null ? null : Path.Combine(logDir, service + ".log");
 
     public IReadOnlyList<(string Name, int Port)> Endpoints => _running.Select(r => (r.Name, r.Port)).ToList();
 
@@ -46,8 +51,16 @@ internal sealed class ServiceStack : IAsyncDisposable
             info.Environment["Reporter__PublicUrl"] = $"http://127.0.0.1:{ports["reporter"]}";
             var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {dir}");
             var color = Colors[i % Colors.Length];
-            process.OutputDataReceived += (_, e) => Print(dir, color, e.Data);
-            process.ErrorDataReceived += (_, e) => Print(dir, color, e.Data);
+            Action<string?> output = line => Print(dir, color, line);
+            if (LogFileOf(dir) is { } file)
+            {
+                Directory.CreateDirectory(logDir!);
+                var writer = new StreamWriter(file, append: false) { AutoFlush = true };
+                _logs.Add(writer);
+                output = line => { if (line is not null) lock (writer) writer.WriteLine(line); };
+            }
+            process.OutputDataReceived += (_, e) => output(e.Data);
+            process.ErrorDataReceived += (_, e) => output(e.Data);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             _running.Add((dir, process, port));
@@ -121,6 +134,8 @@ internal sealed class ServiceStack : IAsyncDisposable
             process.Dispose();
         }
         _running.Clear();
+        foreach (var log in _logs) await log.DisposeAsync();
+        _logs.Clear();
     }
 
 }
