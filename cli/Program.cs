@@ -13,5 +13,8 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     BlubberCommand.Create(),
     DeployerCommands.Approve(),
     DeployerCommands.Rollback(),
+    RunCommands.Runs(),
+    RunCommands.Run(),
+    RunCommands.Logs(),
 };
 return await root.Parse(args).InvokeAsync();

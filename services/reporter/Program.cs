@@ -31,5 +31,6 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
 }, app =>
 {
     app.MapRunStatus();
+    app.MapRunsApi();
     app.MapChecks();
 });

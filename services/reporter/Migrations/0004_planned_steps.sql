@@ -3,3 +3,6 @@
 ALTER TABLE $schema$.runs ADD COLUMN IF NOT EXISTS planned_steps text[];
 ALTER TABLE $schema$.runs ADD COLUMN IF NOT EXISTS planned_kinds text[];
 CREATE INDEX IF NOT EXISTS runs_by_patchset ON $schema$.runs (change, patchset);
+-- The run list (dashboard, `slipway runs`) filters by branch and lists newest first.
+ALTER TABLE $schema$.runs ADD COLUMN IF NOT EXISTS branch text;
+CREATE INDEX IF NOT EXISTS runs_newest_first ON $schema$.runs (started_at DESC, run_id);

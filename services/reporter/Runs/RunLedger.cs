@@ -16,12 +16,12 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         var steps = planned.Select(p => p.Name).ToList();
         var kinds = planned.Select(p => Kebab(p.Kind.ToString())).ToArray();
         return tx.Connection!.ExecuteAsync(new CommandDefinition($"""
-            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at, notes, planned_steps, planned_kinds)
-            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt, @notes, @plannedSteps, @plannedKinds)
+            INSERT INTO {_s}.runs (run_id, project, change, patchset, revision, ref, trigger_kind, pipeline, total_steps, first_step, started_at, notes, planned_steps, planned_kinds, branch)
+            VALUES (@runId, @Project, @Change, @Patchset, @Revision, @Ref, @kind, @pipeline, @total, @first, @startedAt, @notes, @plannedSteps, @plannedKinds, @Branch)
             ON CONFLICT (run_id) DO NOTHING
             """, new
         {
-            runId, started.Trigger.Project, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision,
+            runId, started.Trigger.Project, started.Trigger.Branch, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision,
             started.Trigger.Ref, kind = Kebab(started.Trigger.Kind.ToString()), pipeline = started.Plan.Pipeline,
             total = steps.Count, first = steps.FirstOrDefault(), startedAt = started.StartedAt,
             plannedSteps = steps.ToArray(), plannedKinds = kinds,
@@ -81,15 +81,34 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         return await ReadAsync(conn, "change = @change AND patchset = @patchset", new { change, patchset, limit }, ct);
     }
 
-    private async Task<IReadOnlyList<RunView>> ReadAsync(NpgsqlConnection conn, string where, object args, CancellationToken ct)
+    /// <summary>Runs newest first, filtered; <paramref name="before"/> continues a list from its last run's start.</summary>
+    public async Task<IReadOnlyList<RunView>> ListAsync(RunFilter filter, CancellationToken ct)
     {
+        var where = new List<string> { "true" };
+        if (filter.Project is not null) where.Add("project = @Project");
+        if (filter.Change is not null) where.Add("change = @Change");
+        if (filter.Branch is not null) where.Add("branch = @Branch");
+        if (filter.State is "running") where.Add("finished_at IS NULL");
+        else if (filter.State is not null) where.Add("outcome = @State");
+        if (filter.Before is not null) where.Add("started_at < @Before");
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return await ReadAsync(conn, string.Join(" AND ", where), new
+        {
+            filter.Project, filter.Change, filter.Branch, filter.State, Before = filter.Before?.UtcDateTime, limit = filter.Limit,
+        }, ct, newestFirst: true);
+    }
+
+    private async Task<IReadOnlyList<RunView>> ReadAsync(NpgsqlConnection conn, string where, object args, CancellationToken ct,
+        bool newestFirst = false)
+    {
+        var order = newestFirst ? "started_at DESC, run_id DESC" : "started_at, run_id";
         var limit = where.Contains("@runId") ? "" : "LIMIT @limit";
         var runs = (await conn.QueryAsync<RunRow>(new CommandDefinition($"""
             SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
                    total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
                    outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes,
-                   planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds
-              FROM {_s}.runs WHERE {where} ORDER BY started_at, run_id {limit}
+                   planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds, branch
+              FROM {_s}.runs WHERE {where} ORDER BY {order} {limit}
             """, args, cancellationToken: ct))).ToList();
         if (runs.Count == 0) return [];
         var steps = (await conn.QueryAsync<StepRow>(new CommandDefinition($"""
@@ -102,6 +121,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             run.Reason, run.ImageUri, run.ImageTags, run.ImageDigest)
         {
             Notes = run.Notes ?? [],
+            Branch = run.Branch,
             PlannedSteps = run.PlannedSteps is { } names && run.PlannedKinds is { } kinds && names.Length == kinds.Length
                 ? names.Zip(kinds, (n, k) => new PlannedStepView(n, k)).ToList()
                 : [],
@@ -139,6 +159,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         public string[]? Notes { get; set; }
         public string[]? PlannedSteps { get; set; }
         public string[]? PlannedKinds { get; set; }
+        public string? Branch { get; set; }
     }
 
     private sealed class StepRow
@@ -160,3 +181,6 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
 /// <summary>The fields every step event shares (build, test, smoke-test, publish, deploy × started/succeeded/failed).</summary>
 public sealed record StepEventData(string Stage, string Step, int Attempt, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt,
     long? DurationMs, string? Reason, string? OutputTail);
+
+/// <summary>Which runs a list shows: every filter is optional; <c>State</c> is running, succeeded, failed or cancelled.</summary>
+public sealed record RunFilter(string? Project, int? Change, string? Branch, string? State, DateTimeOffset? Before, int Limit);

@@ -11,6 +11,9 @@ public sealed record RunView(
     /// <summary>What the planner left out and why (e.g. a non-release branch builds and tests only).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>The branch the run is for (the change's target branch, or the pushed branch).</summary>
+    public string? Branch { get; init; }
+
     /// <summary>Every step of the plan in order, started or not (empty for runs recorded before plans were kept).</summary>
     public IReadOnlyList<PlannedStepView> PlannedSteps { get; init; } = [];
 

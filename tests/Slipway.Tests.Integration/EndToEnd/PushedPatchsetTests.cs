@@ -25,7 +25,8 @@ public sealed class PushedPatchsetTests(ITestOutputHelper output)
             Assert.Equal((1, 1), (pushed.ChangeNumber, pushed.PatchSet));
             Assert.Contains($"/c/{env.Project}/+/1 Add hello service [NEW]", pushed.PushOutput);
 
-            var started = (await env.PipelineEvents.WaitForAsync("the run", e => e.Type == EventTypes.NameOf<RunStarted>(), Timeout)).DataAs<RunStarted>();
+            var startedEvent = await env.PipelineEvents.WaitForAsync("the run", e => e.Type == EventTypes.NameOf<RunStarted>(), Timeout);
+            var (runId, started) = (startedEvent.RunId!, startedEvent.DataAs<RunStarted>());
             Assert.Equal((TriggerKind.Patchset, 1, 1, pushed.Revision, pushed.ChangeId),
                 (started.Trigger.Kind, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision, started.Trigger.ChangeId));
             var finished = (await env.PipelineEvents.WaitForAsync("the run's end", e => e.Type == EventTypes.NameOf<RunFinished>(), Timeout))
@@ -43,6 +44,7 @@ public sealed class PushedPatchsetTests(ITestOutputHelper output)
             Assert.Equal((1, 1, pushed.Revision), (verdict.Labels["Verified"], verdict.PatchSet, verdict.Revision));
 
             await GerritChecksTab.AssertShowsPassedRunAsync(env, started, pushed.ChangeNumber, pushed.PatchSet);
+            await RunsApiAndCli.AssertListsFinishedRunAsync(env, runId, started, pushed.ChangeNumber);
         }
         catch
         {
