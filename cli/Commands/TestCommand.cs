@@ -25,7 +25,9 @@ internal static class TestCommand
                 var build = DotnetBuild.BuildSolutionAsync(repo, "Debug", ct);
                 // What the test processes install on demand, installed once up front: test projects run in
                 // parallel, and two apt-get runs at once would fight over dpkg's lock.
-                await Embedded.DebianPackages.EnsureInstalledAsync(["openssh-server", "curl", "git"], Console.Out, ct);
+                await Embedded.DebianPackages.EnsureInstalledAsync(["openssh-server", "curl", "git", "chromium"], Console.Out, ct);
+                // The browser tests' driver (npm's playwright-core, pinned by tests/browser/package-lock.json).
+                if (!await BrowserTests.InstallAsync(repo, ct)) return 1;
                 await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
                 if (!await build) return 1;
                 var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };

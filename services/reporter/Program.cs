@@ -6,6 +6,7 @@ using Slipway.Gerrit;
 using Slipway.Messaging;
 using Slipway.Reporter;
 using Slipway.Reporter.Checks;
+using Slipway.Reporter.Dashboard;
 using Slipway.Reporter.Comments;
 using Slipway.Reporter.Runs;
 using Slipway.Storage;
@@ -30,7 +31,10 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
     builder.Services.AddJobWorkers(builder.Configuration);
 }, app =>
 {
+    app.MapRunsPage();
     app.MapRunStatus();
+    app.MapTrendsPage();
+    app.MapLiveUpdates();
     app.MapRunsApi();
     app.MapChecks();
 });

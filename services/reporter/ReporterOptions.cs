@@ -22,8 +22,12 @@ public sealed class ReporterOptions : IValidatableOptions
     /// <summary>At most one progress comment per run in this many seconds.</summary>
     public int ProgressMinIntervalSeconds { get; set; } = 60;
 
+    /// <summary>Most live pages (server-sent event streams) served at once.</summary>
+    public int MaxLiveStreams { get; set; } = 100;
+
     public IEnumerable<string> Validate()
     {
+        if (MaxLiveStreams is < 1 or > 10_000) yield return "Reporter:MaxLiveStreams must be between 1 and 10000";
         if (ProgressMinIntervalSeconds is < 1 or > 86400) yield return "Reporter:ProgressMinIntervalSeconds must be between 1 and 86400";
         if (!Uri.TryCreate(PublicUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             yield return $"Reporter:PublicUrl '{PublicUrl}' is invalid (want http(s)://host[:port])";

@@ -37,12 +37,14 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
                 state = EXCLUDED.state, attempt = EXCLUDED.attempt, started_at = EXCLUDED.started_at,
                 finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
                 reason = EXCLUDED.reason, output_tail = EXCLUDED.output_tail
+            ;
+            UPDATE {_s}.runs SET updated_at = now() WHERE run_id = @runId
             """, new { runId, kind, state, e.Stage, e.Step, e.Attempt, e.StartedAt, e.FinishedAt, e.DurationMs, e.Reason, e.OutputTail },
             tx, cancellationToken: ct));
 
     public Task FinishAsync(NpgsqlTransaction tx, string runId, RunFinished finished, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition($"""
-            UPDATE {_s}.runs SET finished_at = @FinishedAt, outcome = @outcome, failed_step = @failed, reason = @Reason,
+            UPDATE {_s}.runs SET updated_at = now(), finished_at = @FinishedAt, outcome = @outcome, failed_step = @failed, reason = @Reason,
                    image_uri = @uri, image_tags = @tags, image_digest = @digest
              WHERE run_id = @runId
             """, new
@@ -96,6 +98,24 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         {
             filter.Project, filter.Change, filter.Branch, filter.State, Before = filter.Before?.UtcDateTime, limit = filter.Limit,
         }, ct, newestFirst: true);
+    }
+
+    public const int MaxChangesPerPoll = 500;
+
+    /// <summary>Runs changed after <paramref name="since"/> (at most <see cref="MaxChangesPerPoll"/>), each with its change time, oldest first.</summary>
+    public async Task<IReadOnlyList<(string RunId, DateTime UpdatedAt)>> ChangedSinceAsync(DateTime since, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return (await conn.QueryAsync<(string RunId, DateTime UpdatedAt)>(new CommandDefinition(
+            $"SELECT run_id, updated_at FROM {_s}.runs WHERE updated_at > @since ORDER BY updated_at LIMIT {MaxChangesPerPoll}",
+            new { since = DateTime.SpecifyKind(since, DateTimeKind.Utc) }, cancellationToken: ct))).ToList();
+    }
+
+    /// <summary>The database's clock now (live pages start from it, so no change falls between two clocks).</summary>
+    public async Task<DateTime> NowAsync(CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return await conn.ExecuteScalarAsync<DateTime>(new CommandDefinition("SELECT now()", cancellationToken: ct));
     }
 
     private async Task<IReadOnlyList<RunView>> ReadAsync(NpgsqlConnection conn, string where, object args, CancellationToken ct,

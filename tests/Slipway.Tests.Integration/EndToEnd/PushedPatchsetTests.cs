@@ -27,6 +27,7 @@ public sealed class PushedPatchsetTests(ITestOutputHelper output)
 
             var startedEvent = await env.PipelineEvents.WaitForAsync("the run", e => e.Type == EventTypes.NameOf<RunStarted>(), Timeout);
             var (runId, started) = (startedEvent.RunId!, startedEvent.DataAs<RunStarted>());
+            await using var browser = DashboardBrowser.Start(env.UrlOf("reporter"), env.Project, runId, "pushed-patchset");
             Assert.Equal((TriggerKind.Patchset, 1, 1, pushed.Revision, pushed.ChangeId),
                 (started.Trigger.Kind, started.Trigger.Change, started.Trigger.Patchset, started.Trigger.Revision, started.Trigger.ChangeId));
             var finished = (await env.PipelineEvents.WaitForAsync("the run's end", e => e.Type == EventTypes.NameOf<RunFinished>(), Timeout))
@@ -45,6 +46,21 @@ public sealed class PushedPatchsetTests(ITestOutputHelper output)
 
             await GerritChecksTab.AssertShowsPassedRunAsync(env, started, pushed.ChangeNumber, pushed.PatchSet);
             await RunsApiAndCli.AssertListsFinishedRunAsync(env, runId, started, pushed.ChangeNumber);
+
+            // The dashboard in a real browser saw the run listed while running and finish without a reload.
+            var seen = await browser.SeenAsync();
+            var planned = started.Plan.Stages.SelectMany(s => s.Steps.Select(step => $"{s.Name}/{step.Name}")).ToList();
+            Assert.Equal("running", seen.GetProperty("firstState").GetString());
+            Assert.Equal(("succeeded", planned.Count.ToString(), planned.Count.ToString()),
+                (seen.GetProperty("lastState").GetString(), seen.GetProperty("lastProgress").GetString(), seen.GetProperty("total").GetString()));
+            Assert.Equal(planned, seen.GetProperty("steps").EnumerateArray().Select(x => x.GetString()));
+            Assert.All(seen.GetProperty("stepStates").EnumerateArray(), x => Assert.Equal("succeeded", x.GetString()));
+            Assert.False(string.IsNullOrWhiteSpace(seen.GetProperty("log").GetString()));
+            Assert.True(seen.GetProperty("trendCharts").GetInt32() >= 1);
+            Assert.False(seen.GetProperty("phoneOverflow").GetBoolean(), "the runs page is wider than a phone");
+            Assert.False(seen.GetProperty("phoneRunOverflow").GetBoolean(), "the run page is wider than a phone");
+            foreach (var shot in new[] { "runs-running.png", "runs.png", "run.png", "trends.png", "runs-phone.png", "run-phone.png" })
+                Assert.True(new FileInfo(Path.Combine(browser.ScreenshotDir, shot)).Length > 1000, $"screenshot {shot} is missing");
         }
         catch
         {
