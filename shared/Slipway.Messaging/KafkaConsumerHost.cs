@@ -104,8 +104,7 @@ public sealed class KafkaConsumerHost(
                         // was committed, so read it again from its first offsets once things answer again.
                         if (!stoppingToken.IsCancellationRequested)
                             logger.LogWarning("{Consumer}: batch of {Count} not handled ({Error}); retrying it", registration.Name, batch.Count, e.Message);
-                        foreach (var first in batch.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!))
-                            consumer.Seek(first.TopicPartitionOffset);
+                        RewindToBatchStart(consumer, batch, logger);
                         if (!stoppingToken.IsCancellationRequested) await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
                     }
                 }
@@ -145,11 +144,35 @@ public sealed class KafkaConsumerHost(
         return batch;
     }
 
+    /// <summary>
+    /// Moves the consumer back to the batch's first offsets, so the batch is read again. A partition revoked while the
+    /// batch was handled is skipped: its new owner reads it from the last committed offset (and the inbox drops what
+    /// was handled), so a rebalance never faults the consumer.
+    /// </summary>
+    internal static void RewindToBatchStart(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch, ILogger logger)
+    {
+        var held = consumer.Assignment.ToHashSet();
+        foreach (var first in batch.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!))
+        {
+            if (!held.Contains(first.TopicPartition)) continue;
+            try { consumer.Seek(first.TopicPartitionOffset); }
+            catch (KafkaException e)
+            {
+                // Revoked between the check and the seek.
+                logger.LogInformation("not rewinding {Partition}: {Reason}", first.TopicPartition, e.Error.Reason);
+            }
+        }
+    }
+
     private void CommitOffsets(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch)
     {
+        // Only partitions still held: a revoked partition's new owner commits its own progress.
+        var held = consumer.Assignment.ToHashSet();
         var offsets = batch.GroupBy(r => r.TopicPartition)
+            .Where(g => held.Contains(g.Key))
             .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1))
             .ToList();
+        if (offsets.Count == 0) return;
         try { consumer.Commit(offsets); }
         catch (KafkaException e)
         {
