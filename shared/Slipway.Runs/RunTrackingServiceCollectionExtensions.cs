@@ -26,6 +26,8 @@ public static class RunTrackingServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<StageEventHandler>();
         services.AddSingleton<IJobHandler, StepJobHandler>();
+        services.AddValidatedOptions<RunOptions>(configuration, RunOptions.Section);
+        services.AddHostedService<StuckRunSweeper>();
         services.AddJobWorkers(configuration);
         return services;
     }
