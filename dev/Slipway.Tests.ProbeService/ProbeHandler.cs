@@ -16,6 +16,18 @@ public sealed class ProbeHandler(SchemaName schema, IConfiguration configuration
         var probe = envelope.DataAs<ProbeEvent>();
         if (probe.Poison) throw new InvalidOperationException($"poison event {probe.Key}/{probe.Seq}");
         if (probe.SlowMs > 0) await Task.Delay(probe.SlowMs, ct);
+        if (probe.SqlFault is { } fault)
+        {
+            // Real Postgres errors, raised by the server in the handler's transaction.
+            var sql = fault switch
+            {
+                "statement-timeout" => "SET LOCAL statement_timeout = '50ms'; SELECT pg_sleep(2)",
+                "out-of-memory" => "DO $$ BEGIN RAISE EXCEPTION 'out of memory (probe)' USING ERRCODE = '53200'; END $$",
+                _ => throw new InvalidOperationException($"unknown SqlFault {fault}"),
+            };
+            await using var failing = new NpgsqlCommand(sql, context.Transaction.Connection, context.Transaction);
+            await failing.ExecuteNonQueryAsync(ct);
+        }
 
         await using var cmd = new NpgsqlCommand(
             $"INSERT INTO {schema.Value}.handled (event_id, key, seq, instance, trace_id) VALUES ($1, $2, $3, $4, $5)",

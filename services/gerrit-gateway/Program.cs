@@ -14,6 +14,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
         gerrit => gerrit.ValidateSsh().Concat(gerrit.ValidateRest(requireCredentials: false)));
     builder.Services.AddValidatedOptions<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
     builder.Services.AddSingleton<GerritEventWriter>();
+    // Seen ids are needed only as long as a Gerrit event can arrive again (stream, webhook, catch-up).
+    builder.Services.AddRetentionRule(s => new Slipway.Storage.Retention.RetentionRule("seen_events", $"{s.Value}.seen_events",
+        "received_at < @cutoff"));
     builder.Services.AddSingleton<GerritCatchUp>();
     builder.Services.TryAddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<WebhookCommentConfirmer>();

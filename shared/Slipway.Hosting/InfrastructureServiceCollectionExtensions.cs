@@ -6,6 +6,7 @@ using Npgsql;
 using Slipway.Messaging;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;
+using Slipway.Storage.Retention;
 
 namespace Slipway.Hosting;
 
@@ -30,8 +31,17 @@ public static class InfrastructureServiceCollectionExtensions
         services.AddMigrationsFrom(typeof(JobQueue).Assembly);
         services.AddSingleton<MigrationHostedService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<MigrationHostedService>());
+        services.AddValidatedOptions<RetentionOptions>(configuration, RetentionOptions.Section, o => o.Validate());
+        services.AddRetentionRule(s => new RetentionRule("jobs", $"{s.Value}.jobs",
+            "state IN ('succeeded', 'failed', 'cancelled') AND coalesce(finished_at, updated_at) < @cutoff"));
+        services.AddSingleton<RetentionSweeper>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RetentionSweeper>());
         return services;
     }
+
+    /// <summary>Rows of a table in the service's schema that <see cref="RetentionSweeper"/> prunes once older than <c>Retention:Window</c>.</summary>
+    public static IServiceCollection AddRetentionRule(this IServiceCollection services, Func<SchemaName, RetentionRule> rule) =>
+        services.AddSingleton(sp => rule(sp.GetRequiredService<SchemaName>()));
 
     /// <summary>Kafka options, the producer, the outbox and its relay. Needs <see cref="AddSlipwayStorage"/>.</summary>
     public static IServiceCollection AddSlipwayMessaging(this IServiceCollection services, IConfiguration configuration)
@@ -44,6 +54,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.AddSingleton<OutboxRelay>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<OutboxRelay>());
         services.AddMigrationsFrom(typeof(Outbox).Assembly);
+        services.AddRetentionRule(s => new RetentionRule("inbox", $"{s.Value}.inbox", "handled_at < @cutoff"));
         return services;
     }
 

@@ -92,20 +92,22 @@ public sealed class KafkaConsumerHost(
                 var batch = CollectBatch(consumer, stoppingToken);
                 if (batch.Count > 0)
                 {
+                    var done = new List<ConsumeResult<string, byte[]>>();
                     try
                     {
                         // In-flight work finishes even when shutdown starts: it is committed, not abandoned.
-                        await HandleBatchAsync(batch, CancellationToken.None);
+                        await HandleBatchAsync(batch, done, CancellationToken.None);
                         CommitOffsets(consumer, batch);
                     }
                     catch (Exception e)
                     {
-                        // Postgres or Kafka unreachable (or shutdown during an outage): nothing of the batch
-                        // was committed, so read it again from its first offsets once things answer again.
+                        // Postgres or Kafka unreachable (or shutdown during an outage): keep what was finished
+                        // (handled or dead-lettered, one by one) and read the rest again once things answer again.
                         if (!stoppingToken.IsCancellationRequested)
-                            logger.LogWarning("{Consumer}: batch of {Count} not handled ({Error}); retrying it", registration.Name, batch.Count, e.Message);
-                        foreach (var first in batch.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!))
-                            consumer.Seek(first.TopicPartitionOffset);
+                            logger.LogWarning("{Consumer}: batch of {Count} not handled ({Error}); retrying its {Left} unfinished",
+                                registration.Name, batch.Count, e.Message, batch.Count - done.Count);
+                        if (done.Count > 0) CommitOffsets(consumer, done);
+                        RewindToBatchStart(consumer, batch.Except(done).ToList(), logger);
                         if (!stoppingToken.IsCancellationRequested) await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
                     }
                 }
@@ -145,11 +147,35 @@ public sealed class KafkaConsumerHost(
         return batch;
     }
 
+    /// <summary>
+    /// Moves the consumer back to the batch's first offsets, so the batch is read again. A partition revoked while the
+    /// batch was handled is skipped: its new owner reads it from the last committed offset (and the inbox drops what
+    /// was handled), so a rebalance never faults the consumer.
+    /// </summary>
+    internal static void RewindToBatchStart(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch, ILogger logger)
+    {
+        var held = consumer.Assignment.ToHashSet();
+        foreach (var first in batch.GroupBy(r => r.TopicPartition).Select(g => g.MinBy(r => r.Offset.Value)!))
+        {
+            if (!held.Contains(first.TopicPartition)) continue;
+            try { consumer.Seek(first.TopicPartitionOffset); }
+            catch (KafkaException e)
+            {
+                // Revoked between the check and the seek.
+                logger.LogInformation("not rewinding {Partition}: {Reason}", first.TopicPartition, e.Error.Reason);
+            }
+        }
+    }
+
     private void CommitOffsets(IConsumer<string, byte[]> consumer, List<ConsumeResult<string, byte[]>> batch)
     {
+        // Only partitions still held: a revoked partition's new owner commits its own progress.
+        var held = consumer.Assignment.ToHashSet();
         var offsets = batch.GroupBy(r => r.TopicPartition)
+            .Where(g => held.Contains(g.Key))
             .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1))
             .ToList();
+        if (offsets.Count == 0) return;
         try { consumer.Commit(offsets); }
         catch (KafkaException e)
         {
@@ -174,8 +200,12 @@ public sealed class KafkaConsumerHost(
         return lag;
     }
 
-    /// <summary>Handles a batch in one transaction; on any failure falls back to one message at a time.</summary>
-    internal async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken ct)
+    /// <summary>
+    /// Handles a batch in one transaction; on any failure falls back to one message at a time. <paramref name="done"/>
+    /// collects the messages finished (handled or dead-lettered), in order, so an outage midway keeps them.
+    /// </summary>
+    internal async Task HandleBatchAsync(List<ConsumeResult<string, byte[]>> batch, List<ConsumeResult<string, byte[]>> done,
+        CancellationToken ct)
     {
         var parsed = batch.Select(r => (Result: r, Envelope: TryParse(r, out var error), Error: error)).ToList();
         if (parsed.All(p => p.Envelope is not null) && batch.Count > 1)
@@ -196,6 +226,7 @@ public sealed class KafkaConsumerHost(
                 MessagingTelemetry.Duplicates.Add(batch.Count - handled, new KeyValuePair<string, object?>("consumer", registration.Name));
                 await tx.CommitAsync(ct);
                 MessagingTelemetry.Handled.Add(handled, new KeyValuePair<string, object?>("consumer", registration.Name));
+                done.AddRange(batch);
                 return;
             }
             catch (Exception e)
@@ -209,6 +240,7 @@ public sealed class KafkaConsumerHost(
                 await DeadLetterAsync(result, error!, attempts: 0, ct);
             else
                 await HandleWithRetriesAsync(result, envelope, ct);
+            done.Add(result);
         }
     }
 
@@ -234,6 +266,9 @@ public sealed class KafkaConsumerHost(
             {
                 if (attempt > _options.MaxRetries)
                 {
+                    // A database error that persisted (a statement timeout, out of memory) is this event's when Postgres
+                    // otherwise answers; if it does not, it is an outage and the event waits.
+                    if (FindPostgresError(e) is not null && !await DatabaseAnswersAsync(ct)) throw;
                     await DeadLetterAsync(result, $"{e.GetType().Name}: {e.Message}", attempt, ct);
                     return;
                 }
@@ -281,10 +316,41 @@ public sealed class KafkaConsumerHost(
             result.Message.Key), ct);
     }
 
-    /// <summary>Postgres unreachable (as opposed to a handler that fails on this event).</summary>
-    private static bool IsInfrastructureOutage(Exception e) =>
-        e is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException
-        || e.InnerException is { } inner && IsInfrastructureOutage(inner);
+    /// <summary>
+    /// Postgres unreachable or refusing every session (as opposed to a handler that fails on this event). An error the
+    /// server raised for the statement (a statement timeout, out of memory, a deadlock) is the event's: it is retried a
+    /// bounded number of times and then dead-lettered, instead of blocking the partition for ever.
+    /// </summary>
+    internal static bool IsInfrastructureOutage(Exception e) => e switch
+    {
+        PostgresException pg => IsServerUnavailable(pg.SqlState),
+        NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException => true,
+        _ => e.InnerException is { } inner && IsInfrastructureOutage(inner),
+    };
+
+    /// <summary>Connection errors (08), shutdown or start-up (57P01-57P03), no connection slot (53300), disk full (53100), system I/O (58).</summary>
+    private static bool IsServerUnavailable(string sqlState) =>
+        sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("58", StringComparison.Ordinal)
+        || sqlState is "57P01" or "57P02" or "57P03" or "53300" or "53100";
+
+    private static PostgresException? FindPostgresError(Exception? e) =>
+        e is null ? null : e as PostgresException ?? FindPostgresError(e.InnerException);
+
+    /// <summary>Whether Postgres answers a trivial query on a fresh connection.</summary>
+    private async Task<bool> DatabaseAnswersAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await dataSource.OpenConnectionAsync(ct);
+            await using var ping = new NpgsqlCommand("SELECT 1", conn);
+            await ping.ExecuteScalarAsync(ct);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return false;
+        }
+    }
 
     private EventEnvelope? TryParse(ConsumeResult<string, byte[]> result, out string? error)
     {

@@ -16,4 +16,7 @@ public static class KafkaHeaderNames
     public const string DeadLetterOffset = "slipway-dlq-offset";
     public const string DeadLetterConsumer = "slipway-dlq-consumer";
     public const string DeadLetterTime = "slipway-dlq-time";
+
+    /// <summary>"true" when the dead-letter record holds a summary of the event instead of the event (it was too large).</summary>
+    public const string DeadLetterTruncated = "slipway-dlq-truncated";
 }

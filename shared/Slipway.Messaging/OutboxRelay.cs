@@ -18,6 +18,7 @@ public sealed class OutboxRelay(
     SchemaName schema,
     Outbox outbox,
     KafkaProducerFactory producers,
+    DeadLetterPublisher deadLetters,
     Microsoft.Extensions.Options.IOptions<KafkaOptions> options,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
@@ -99,10 +100,24 @@ public sealed class OutboxRelay(
                 { KafkaHeaderNames.EventType, System.Text.Encoding.UTF8.GetBytes(r.Type) },
             };
             if (r.TraceParent is not null) headers.Add(KafkaHeaderNames.TraceParent, System.Text.Encoding.UTF8.GetBytes(r.TraceParent));
-            return producer.ProduceAsync(r.Topic, new Message<string, byte[]> { Key = r.Key, Value = r.Payload, Headers = headers }, ct);
+            return ProduceAsync(producer, r.Topic, new Message<string, byte[]> { Key = r.Key, Value = r.Payload, Headers = headers }, ct);
         }).ToList();
-        await Task.WhenAll(deliveries);
-        MessagingTelemetry.Produced.Add(rows.Count);
+        var errors = await Task.WhenAll(deliveries);
+
+        // An event Kafka refuses for good (too large, invalid) would block every later one: it goes to the dead-letter
+        // topic with the reason and leaves the outbox with the rest. Any other failure (Kafka unreachable) re-produces the
+        // whole batch later, in order; consumers' inboxes drop the copies.
+        if (errors.FirstOrDefault(e => e is not null && !IsPermanentRefusal(e.Code)) is { } transient)
+            throw new KafkaException(transient);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (errors[i] is not { } refused) continue;
+            var r = rows[i];
+            var reason = $"Kafka refused the event for {r.Topic}: {refused.Code} ({refused.Reason}); {r.Payload.Length} bytes";
+            logger.LogError("outbox event {EventId} ({Type}) refused by Kafka: {Reason}; dead-lettering it", r.EventId, r.Type, reason);
+            await deadLetters.PublishRefusedAsync(r.Topic, r.Key, r.EventId, r.Type, r.Payload, reason, ct);
+        }
+        MessagingTelemetry.Produced.Add(errors.Count(e => e is null));
 
         await using var delete = new NpgsqlCommand($"DELETE FROM {schema.Value}.outbox WHERE id = ANY($1)", conn);
         delete.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
@@ -116,4 +131,21 @@ public sealed class OutboxRelay(
         }
         return rows.Count;
     }
+
+    /// <summary>Produces one message; returns null when Kafka acknowledged it, else the error.</summary>
+    private static async Task<Error?> ProduceAsync(IProducer<string, byte[]> producer, string topic, Message<string, byte[]> message,
+        CancellationToken ct)
+    {
+        try
+        {
+            await producer.ProduceAsync(topic, message, ct);
+            return null;
+        }
+        catch (ProduceException<string, byte[]> e) { return e.Error; }
+    }
+
+    /// <summary>Errors no retry can fix: the message itself is unacceptable to Kafka.</summary>
+    internal static bool IsPermanentRefusal(ErrorCode code) => code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge
+        or ErrorCode.InvalidMsgSize or ErrorCode.InvalidMsg or ErrorCode.InvalidRecord or ErrorCode.PolicyViolation
+        or ErrorCode.TopicException or ErrorCode.Local_InvalidArg;
 }

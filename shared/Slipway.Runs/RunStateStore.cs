@@ -69,4 +69,28 @@ public sealed class RunStateStore(SchemaName schema)
         (await tx.Connection!.QueryAsync<(string, int?)>(new CommandDefinition(
             $"SELECT run_id, patchset FROM {_table} WHERE project = @project AND change = @change AND outcome IS NULL",
             new { project, change }, tx, cancellationToken: ct))).ToList();
+
+    /// <summary>Notes that an event of the run arrived (the stuck-run clock restarts); nothing for a run that ended.</summary>
+    public Task TouchAsync(NpgsqlTransaction tx, string runId, string eventType, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(
+            $"UPDATE {_table} SET last_event_at = now(), last_event_type = @eventType WHERE run_id = @runId AND outcome IS NULL",
+            new { runId, eventType }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// Open runs whose last event is older than <paramref name="stuckAfter"/> (<paramref name="awaitingApprovalStuckAfter"/>
+    /// when that event asked for an approval), oldest first, locked (others' sweeps skip them).
+    /// </summary>
+    public async Task<IReadOnlyList<(string RunId, DateTimeOffset LastEventAt, string? LastEventType)>> StuckRunsAsync(NpgsqlTransaction tx,
+        TimeSpan stuckAfter, TimeSpan awaitingApprovalStuckAfter, string approvalRequestedType, int limit, CancellationToken ct) =>
+        (await tx.Connection!.QueryAsync<(string, DateTime, string?)>(new CommandDefinition(
+            $"""
+            SELECT run_id, last_event_at, last_event_type FROM {_table}
+             WHERE outcome IS NULL
+               AND last_event_at < now() - CASE WHEN last_event_type = @approvalRequestedType THEN @awaitingApprovalStuckAfter ELSE @stuckAfter END
+             ORDER BY last_event_at
+             LIMIT @limit
+             FOR UPDATE SKIP LOCKED
+            """,
+            new { stuckAfter, awaitingApprovalStuckAfter, approvalRequestedType, limit }, tx, cancellationToken: ct)))
+        .Select(r => (r.Item1, new DateTimeOffset(DateTime.SpecifyKind(r.Item2, DateTimeKind.Utc)), r.Item3)).ToList();
 }

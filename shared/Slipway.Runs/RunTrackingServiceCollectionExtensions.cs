@@ -5,6 +5,7 @@ using Slipway.Hosting;
 using Slipway.Messaging;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;
+using Slipway.Storage.Retention;
 
 namespace Slipway.Runs;
 
@@ -19,10 +20,14 @@ public static class RunTrackingServiceCollectionExtensions
     {
         services.AddMigrationsFrom(typeof(RunStateStore).Assembly);
         services.AddSingleton<RunStateStore>();
+        // A finished run's state is needed only while late events of it may still arrive.
+        services.AddRetentionRule(s => new RetentionRule("run_state", $"{s.Value}.run_state", "outcome IS NOT NULL AND updated_at < @cutoff"));
         services.AddSingleton<RunEventFactory>();
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<StageEventHandler>();
         services.AddSingleton<IJobHandler, StepJobHandler>();
+        services.AddValidatedOptions<RunOptions>(configuration, RunOptions.Section);
+        services.AddHostedService<StuckRunSweeper>();
         services.AddJobWorkers(configuration);
         return services;
     }

@@ -18,6 +18,7 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
     {
         if (envelope.RunId is not { } runId) return;
         var tx = context.Transaction;
+        if (envelope.Type != EventTypes.NameOf<RunStarted>()) await runs.TouchAsync(tx, runId, envelope.Type, ct);
         switch (envelope.Event())
         {
             case RunStarted started:

@@ -28,7 +28,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var performer = _performers[step.Kind];
 
         var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(),
-            (data, discriminators) => EmitNowAsync(run.RunId, data, discriminators, ct));
+            (data, discriminators) => EmitNowAsync(completion, run.RunId, data, discriminators, ct));
         logger.LogInformation("run {RunId}: {Step} ({Kind}) attempt {Attempt} starting", run.RunId, step.Name, step.Kind, job.Attempts);
         if (await performer.PerformAsync(execution, ct) is not StepResult.Finished result) return; // waiting
         await completion.CommitAsync(tx => RecordAsync(tx, execution, result.Outcome, result.FinishingEvent, result.Reason, ct),
@@ -71,10 +71,12 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
             await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, finished), ct);
     }
 
-    private async Task EmitNowAsync(string runId, IPipelineEvent data, string[] discriminators, CancellationToken ct)
+    private async Task EmitNowAsync(JobCompletion completion, string runId, IPipelineEvent data, string[] discriminators, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
+        // A worker that lost its lease emits nothing: the job's new owner speaks for the step.
+        await completion.EnsureLeaseAsync(tx, ct);
         await outbox.AddPipelineEventAsync(tx, events.Create(runId, data, discriminators), ct);
         await tx.CommitAsync(ct);
     }

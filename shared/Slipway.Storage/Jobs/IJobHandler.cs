@@ -6,6 +6,9 @@ namespace Slipway.Storage.Jobs;
 /// Runs one kind of long step. <see cref="ExecuteAsync"/> does the work outside any transaction
 /// (it may take minutes) and then records its effects through <see cref="JobCompletion"/>,
 /// which commits them together with the job's end, fenced by the lease.
+/// The token given to <see cref="ExecuteAsync"/> fires when the lease is lost (another worker took the job, or it
+/// could not be renewed before it expired) as well as at shutdown: a handler passes it to every side effect and
+/// checks it before each one, and writes effects of its own before the end through <see cref="JobCompletion.EnsureLeaseAsync"/>.
 /// </summary>
 public interface IJobHandler
 {
@@ -22,6 +25,16 @@ public interface IJobHandler
 public sealed class JobCompletion(NpgsqlDataSource dataSource, JobQueue queue, LeasedJob job)
 {
     public bool Committed { get; private set; }
+
+    /// <summary>
+    /// Fences a side effect written before the job's end (e.g. an event emitted at once): throws
+    /// <see cref="LeaseLostException"/> unless this worker still holds the lease, and keeps it held until
+    /// <paramref name="tx"/> ends.
+    /// </summary>
+    public async Task EnsureLeaseAsync(NpgsqlTransaction tx, CancellationToken ct = default)
+    {
+        if (!await queue.HoldsLeaseAsync(tx, job, ct)) throw new LeaseLostException(job);
+    }
 
     /// <summary>Runs <paramref name="effects"/> and marks the job finished in the same transaction;
     /// throws <see cref="LeaseLostException"/> (rolling back) if another worker took the job meanwhile.</summary>

@@ -97,6 +97,15 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
         return n == 1;
     }
 
+    /// <summary>
+    /// True if <paramref name="job"/>'s lease is still this worker's; locks the job's row for the rest of the caller's
+    /// transaction, so no other worker can take the job over before that transaction ends (a fence for side effects).
+    /// </summary>
+    public async Task<bool> HoldsLeaseAsync(NpgsqlTransaction tx, LeasedJob job, CancellationToken ct = default) =>
+        await tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"SELECT count(*) FROM (SELECT 1 FROM {_table} WHERE id = @Id AND lease_owner = @LeaseOwner AND state = 'running' FOR SHARE) held",
+            new { job.Id, job.LeaseOwner }, tx, cancellationToken: ct)) == 1;
+
     /// <summary>Marks the job finished in the caller's transaction (with the job's effects); false if the lease was lost.</summary>
     public async Task<bool> FinishAsync(NpgsqlTransaction tx, LeasedJob job, bool succeeded, string? error = null,
         CancellationToken ct = default)

@@ -70,13 +70,14 @@ public sealed class JobWorkerHost(
             LeasedJob? job = null;
             try
             {
+                var leasedAt = Stopwatch.GetElapsedTime(0);
                 job = await queue.TryLeaseAsync(owner, lease, _handlers.Keys, stoppingToken);
                 if (job is null)
                 {
                     await _wake.WaitAsync(o.PollMilliseconds, stoppingToken);
                     continue;
                 }
-                await RunJobAsync(job, lease, o, stoppingToken);
+                await RunJobAsync(job, lease, new LeaseWatch(leasedAt), o, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
             catch (Exception e)
@@ -87,7 +88,7 @@ public sealed class JobWorkerHost(
         }
     }
 
-    private async Task RunJobAsync(LeasedJob job, TimeSpan lease, JobOptions o, CancellationToken stoppingToken)
+    private async Task RunJobAsync(LeasedJob job, TimeSpan lease, LeaseWatch watch, JobOptions o, CancellationToken stoppingToken)
     {
         var handler = _handlers[job.Kind];
         if (job.Exhausted)
@@ -100,7 +101,7 @@ public sealed class JobWorkerHost(
         logger.LogInformation("job {JobId} {Kind} attempt {Attempt}/{Max} started", job.Id, job.Kind, job.Attempts, job.MaxAttempts);
         var clock = Stopwatch.StartNew();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var heartbeat = RenewUntilDoneAsync(job, lease, work);
+        var heartbeat = RenewUntilDoneAsync(job, lease, work, watch);
         var completion = new JobCompletion(dataSource, queue, job);
         try
         {
@@ -112,6 +113,12 @@ public sealed class JobWorkerHost(
         catch (LeaseLostException e)
         {
             logger.LogWarning("{Message}", e.Message);
+        }
+        catch (Exception e) when (watch.IsLost)
+        {
+            // The work stopped because its lease is gone: whoever holds it now (or the next lease) does the job.
+            logger.LogWarning("job {JobId} {Kind} attempt {Attempt} stopped: {Reason} ({Error})", job.Id, job.Kind, job.Attempts,
+                watch.Reason, e.Message);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -152,21 +159,65 @@ public sealed class JobWorkerHost(
         catch (LeaseLostException e) { logger.LogWarning("{Message}", e.Message); }
     }
 
-    private async Task RenewUntilDoneAsync(LeasedJob job, TimeSpan lease, CancellationTokenSource work)
+    /// <summary>
+    /// Renews the lease every third of its length. A failed renewal (Postgres unreachable, an error) is retried
+    /// soon after; only when the lease is lost (taken by another worker) or may have expired unrenewed does the
+    /// work's token fire, so the handler stops before its next side effect and never runs beside a second worker.
+    /// </summary>
+    private async Task RenewUntilDoneAsync(LeasedJob job, TimeSpan lease, CancellationTokenSource work, LeaseWatch watch)
     {
+        var retry = TimeSpan.FromMilliseconds(Math.Clamp(lease.TotalMilliseconds / 10, 50, 2000));
+        // Work is stopped a quarter lease before the lease could expire, so a side effect already under way lands in time.
+        var margin = lease / 4;
+        // Counted from before the lease was taken, so the local clock never believes in a lease longer than the database's.
+        var heldUntil = watch.LeasedAt + lease;
+        var wait = lease / 3;
         try
         {
             while (!work.IsCancellationRequested)
             {
-                await Task.Delay(lease / 3, work.Token);
-                if (!await queue.RenewAsync(job, lease, work.Token))
+                await Task.Delay(wait, work.Token);
+                var attemptedAt = Stopwatch.GetElapsedTime(0);
+                // A renewal that hangs past the lease's end is as good as a failed one.
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
+                deadline.CancelAfter(Max(heldUntil - margin - attemptedAt, TimeSpan.FromMilliseconds(1)));
+                try
                 {
-                    logger.LogWarning("job {JobId} lease lost; stopping its work", job.Id);
-                    await work.CancelAsync();
+                    if (!await queue.RenewAsync(job, lease, deadline.Token))
+                    {
+                        watch.Lost("another worker owns it now");
+                        logger.LogWarning("job {JobId} lease lost; stopping its work", job.Id);
+                        await work.CancelAsync();
+                        return;
+                    }
+                    heldUntil = attemptedAt + lease;
+                    wait = lease / 3;
+                }
+                catch (Exception e) when (!work.IsCancellationRequested)
+                {
+                    if (Stopwatch.GetElapsedTime(0) + retry >= heldUntil - margin)
+                    {
+                        watch.Lost($"renewal failed until the lease expired ({e.Message})");
+                        logger.LogWarning("job {JobId}: lease could not be renewed before it expired ({Error}); stopping its work", job.Id, e.Message);
+                        await work.CancelAsync();
+                        return;
+                    }
+                    logger.LogWarning("renewing the lease of job {JobId} failed ({Error}); retrying", job.Id, e.Message);
+                    wait = retry;
                 }
             }
         }
         catch (OperationCanceledException) { }
-        catch (Exception e) { logger.LogWarning(e, "renewing the lease of job {JobId} failed", job.Id); }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
+
+/// <summary>When a job's lease was taken (on the local monotonic clock) and whether its worker has given it up as lost.</summary>
+internal sealed class LeaseWatch(TimeSpan leasedAt)
+{
+    public TimeSpan LeasedAt { get; } = leasedAt;
+    public string? Reason { get; private set; }
+    public bool IsLost => Reason is not null;
+    public void Lost(string reason) => Reason ??= reason;
 }
