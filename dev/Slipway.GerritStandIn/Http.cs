@@ -129,6 +129,7 @@ public sealed partial class GerritStandIn
     {
         lock (_faultGate)
         {
+            if (DateTimeOffset.UtcNow < _unavailableUntil) return _unavailableStatus;
             if (_faults.Count == 0) return null;
             var (status, contains) = _faults.Peek();
             if (contains is not null && !path.Contains(contains, StringComparison.Ordinal)) return null;
@@ -228,6 +229,14 @@ public sealed partial class GerritStandIn
                 _reviews.Add(new PostedReview(change.Number, ps.Number, ps.Revision, message, labels, tag, notify, user, now, body));
         }
         finally { _mutex.Release(); }
+
+        bool lost;
+        lock (_faultGate)
+        {
+            lost = _lostReviewAnswers > 0;
+            if (lost) _lostReviewAnswers--;
+        }
+        if (lost) { await TextAsync(ctx, 502, "Bad Gateway"); return; }
 
         var result = new JsonObject();
         if (input["labels"] is not null)

@@ -29,6 +29,9 @@ public static class RunStatusEndpoints
         html.Append("<h1>").Append(E(run.Project)).Append(run.Change is { } c ? $" change {c}, patch set {run.Patchset}" : "").Append("</h1>");
         html.Append("<p>Pipeline ").Append(E(run.Pipeline)).Append(" (").Append(E(run.TriggerKind)).Append(") at ")
             .Append(E(run.Revision)).Append(": <b>").Append(E(run.Outcome ?? "running")).Append("</b></p>");
+        if (run.GerritWait is { } wait)
+            html.Append("<p><b>A comment waits for Gerrit</b> since ").Append(E(wait.Since.ToString("u"))).Append(" (")
+                .Append(wait.Tries).Append(" tries; last answer: ").Append(E(wait.LastError)).Append("). It is posted once Gerrit answers.</p>");
         if (run.ImageUri is not null)
             html.Append("<p>Image: <code>").Append(E(run.ImageUri)).Append("</code> tags: ").Append(E(string.Join(", ", run.ImageTags ?? []))).Append("</p>");
         html.Append("<table border=\"1\"><tr><th>step</th><th>kind</th><th>state</th><th>duration</th><th>output</th></tr>");

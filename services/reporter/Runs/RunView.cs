@@ -11,9 +11,15 @@ public sealed record RunView(
     /// <summary>What the planner left out and why (e.g. a non-release branch builds and tests only).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>Set while one of the run's comments waits for Gerrit (down or answering 5xx).</summary>
+    public GerritWaitView? GerritWait { get; init; }
+
     /// <summary>Runs of a patchset (or a recheck of one) vote; merge and branch runs only comment.</summary>
     public bool Votes => TriggerKind is "patchset" or "recheck" && Change is not null;
 }
 
 public sealed record StepView(string Stage, string Step, string Kind, string State, int Attempt, DateTimeOffset StartedAt,
     DateTimeOffset? FinishedAt, long? DurationMs, string? Reason, string? OutputTail);
+
+/// <summary>A comment waiting for Gerrit: since when, after how many tries, and Gerrit's last answer.</summary>
+public sealed record GerritWaitView(DateTimeOffset Since, int Tries, string? LastError);
