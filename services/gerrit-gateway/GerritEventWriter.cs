@@ -125,6 +125,20 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>
+    /// A catch-up from <paramref name="from"/> published part of the gap (up to <paramref name="to"/>): the gap
+    /// stays pending from there. False when the pending gap changed meanwhile (it is left as it is).
+    /// </summary>
+    public async Task<bool> AdvanceGapAsync(string server, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"UPDATE {schema.Value}.stream_state SET catchup_from = $3 WHERE server = $1 AND catchup_from = $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
     /// <summary>The newest eventCreatedOn published for this server, if any: where catch-up starts.</summary>
     public async Task<DateTimeOffset?> LastEventAtAsync(string server, CancellationToken ct)
     {

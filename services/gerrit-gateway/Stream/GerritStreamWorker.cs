@@ -24,6 +24,7 @@ public sealed class GerritStreamWorker(
 {
     private readonly Channel<bool> _catchUpSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _gapGeneration;
+    private DateTimeOffset? _continueFrom; // where a catch-up cut short by its event limit continues
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -171,7 +172,15 @@ public sealed class GerritStreamWorker(
                     // A gap that began while the database was away is recorded now, before looking for it.
                     if (writer.HasUnrecordedGap(server)) await writer.BeginGapAsync(server, ct);
                     if (await writer.PendingCatchUpAsync(server, ct) is not { } from) continue;
-                    await catchUp.RunAsync(server, from, ct);
+                    var result = await catchUp.RunAsync(server, from, ct, continuation: from == _continueFrom);
+                    if (result.ResumeFrom is { } next)
+                    {
+                        // The event limit cut this run short: the gap stays open from where it stopped.
+                        if (await writer.AdvanceGapAsync(server, from, next, ct)) _continueFrom = next;
+                        _catchUpSignal.Writer.TryWrite(true);
+                        continue;
+                    }
+                    _continueFrom = null;
                     // A gap that began meanwhile keeps catchup_from: the next run covers it too.
                     if (Volatile.Read(ref _gapGeneration) == generation) await writer.EndGapAsync(server, from, ct);
                     retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);
