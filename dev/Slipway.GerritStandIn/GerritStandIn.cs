@@ -34,6 +34,9 @@ public sealed partial class GerritStandIn : IAsyncDisposable
     private readonly Dictionary<string, LabelDefinition> _labels = new(StringComparer.Ordinal);
     private readonly object _faultGate = new();
     private readonly Queue<(int Status, string? PathContains)> _faults = new();
+    private DateTimeOffset _unavailableUntil = DateTimeOffset.MinValue;
+    private int _unavailableStatus = 503;
+    private int _lostReviewAnswers;
     private WebApplication? _web;
     private Process? _sshd;
     private GitRepos _git = null!;
@@ -323,6 +326,34 @@ public sealed partial class GerritStandIn : IAsyncDisposable
     {
         lock (_faultGate)
             for (var i = 0; i < count; i++) _faults.Enqueue((status, pathContains));
+    }
+
+    /// <summary>
+    /// Gerrit is down for <paramref name="duration"/> as its reverse proxy shows it: every REST request
+    /// answers <paramref name="status"/> (503 by default) until then. SSH and git are not affected.
+    /// </summary>
+    public void BeUnavailableFor(TimeSpan duration, int status = 503)
+    {
+        lock (_faultGate)
+        {
+            _unavailableUntil = DateTimeOffset.UtcNow + duration;
+            _unavailableStatus = status;
+        }
+    }
+
+    /// <summary>Gerrit is back now (ends <see cref="BeUnavailableFor"/> early).</summary>
+    public void BeAvailable()
+    {
+        lock (_faultGate) _unavailableUntil = DateTimeOffset.MinValue;
+    }
+
+    /// <summary>
+    /// The next <paramref name="count"/> reviews are applied (the comment and votes are on the change) but
+    /// their answer is lost on the way back: the client sees 502, as from a proxy whose upstream timed out.
+    /// </summary>
+    public void LoseNextReviewAnswers(int count)
+    {
+        lock (_faultGate) _lostReviewAnswers += count;
     }
 
     /// <summary>Reviews posted through REST to change <paramref name="changeNumber"/>, in order.</summary>

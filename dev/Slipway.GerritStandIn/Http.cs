@@ -106,6 +106,12 @@ public sealed partial class GerritStandIn
                 await JsonAsync(ctx, 200, info);
                 return;
             }
+            case ["projects", var project, "branches", var branch] when method == "GET":
+                await BranchAsync(ctx, project, branch);
+                return;
+            case ["projects", var project, "commits", var commit] when method == "GET":
+                await CommitAsync(ctx, project, commit);
+                return;
             case ["changes", var id, "revisions", var rev, "review"] when method == "POST":
                 if (user is null) { await TextAsync(ctx, 403, "Authentication required"); return; }
                 await PostReviewAsync(ctx, id, rev, user);
@@ -125,10 +131,59 @@ public sealed partial class GerritStandIn
         }
     }
 
+    private bool KnownProject(string project)
+    {
+        lock (_projects) return _projects.ContainsKey(project);
+    }
+
+    /// <summary>Get Branch: <c>{"ref":"refs/heads/master","revision":"&lt;sha&gt;"}</c>; 404 for an unknown project or branch.</summary>
+    private async Task BranchAsync(HttpContext ctx, string project, string branch)
+    {
+        if (!KnownProject(project)) { await TextAsync(ctx, 404, $"Not found: {project}"); return; }
+        var full = branch.StartsWith("refs/", StringComparison.Ordinal) ? branch : "refs/heads/" + branch;
+        if (!full.StartsWith("refs/heads/", StringComparison.Ordinal) || full.Contains("..") || full.Any(char.IsWhiteSpace))
+        { await TextAsync(ctx, 404, $"Not found: {branch}"); return; }
+        string sha;
+        try { sha = await _git.GitAsync(project, ["rev-parse", "--verify", "--quiet", full + "^{commit}"], ct: ctx.RequestAborted); }
+        catch (Exception e) when (e is not OperationCanceledException) { await TextAsync(ctx, 404, $"Not found: {branch}"); return; }
+        await JsonAsync(ctx, 200, new JsonObject { ["web_links"] = new JsonArray(), ["ref"] = full, ["revision"] = sha });
+    }
+
+    /// <summary>Get Commit: the commit, its parents (commit and subject), author, committer, subject and message.</summary>
+    private async Task CommitAsync(HttpContext ctx, string project, string commit)
+    {
+        if (!KnownProject(project) || commit.Length is < 4 or > 40 || !commit.All(Uri.IsHexDigit))
+        { await TextAsync(ctx, 404, $"Not found: {commit}"); return; }
+        string[] lines;
+        try
+        {
+            var text = await _git.GitAsync(project, ["log", "-1", "--format=%H%n%P%n%an%n%ae%n%at%n%cn%n%ce%n%ct%n%s", commit + "^{commit}", "--"], ct: ctx.RequestAborted);
+            lines = text.Split('\n');
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { await TextAsync(ctx, 404, $"Not found: {commit}"); return; }
+        var message = await _git.GitAsync(project, ["log", "-1", "--format=%B", lines[0], "--"], ct: ctx.RequestAborted);
+        var parents = new JsonArray();
+        foreach (var p in lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            parents.Add(new JsonObject { ["commit"] = p, ["subject"] = await _git.GitAsync(project, ["log", "-1", "--format=%s", p, "--"], ct: ctx.RequestAborted) });
+        static JsonObject Person(string name, string email, string unix) => new()
+        {
+            ["name"] = name, ["email"] = email,
+            ["date"] = DateTimeOffset.FromUnixTimeSeconds(long.Parse(unix, CultureInfo.InvariantCulture)).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.000000000", CultureInfo.InvariantCulture),
+            ["tz"] = 0,
+        };
+        await JsonAsync(ctx, 200, new JsonObject
+        {
+            ["commit"] = lines[0], ["parents"] = parents,
+            ["author"] = Person(lines[2], lines[3], lines[4]), ["committer"] = Person(lines[5], lines[6], lines[7]),
+            ["subject"] = lines[8], ["message"] = message + "\n",
+        });
+    }
+
     private int? TakeFault(string path)
     {
         lock (_faultGate)
         {
+            if (DateTimeOffset.UtcNow < _unavailableUntil) return _unavailableStatus;
             if (_faults.Count == 0) return null;
             var (status, contains) = _faults.Peek();
             if (contains is not null && !path.Contains(contains, StringComparison.Ordinal)) return null;
@@ -228,6 +283,14 @@ public sealed partial class GerritStandIn
                 _reviews.Add(new PostedReview(change.Number, ps.Number, ps.Revision, message, labels, tag, notify, user, now, body));
         }
         finally { _mutex.Release(); }
+
+        bool lost;
+        lock (_faultGate)
+        {
+            lost = _lostReviewAnswers > 0;
+            if (lost) _lostReviewAnswers--;
+        }
+        if (lost) { await TextAsync(ctx, 502, "Bad Gateway"); return; }
 
         var result = new JsonObject();
         if (input["labels"] is not null)

@@ -12,6 +12,7 @@ public static class GatewayTelemetry
     public static readonly Counter<long> Malformed = Meter.CreateCounter<long>("slipway.gateway.malformed_lines");
     public static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("slipway.gateway.reconnects");
     public static readonly Counter<long> CaughtUp = Meter.CreateCounter<long>("slipway.gateway.caught_up_events");
+    public static readonly Counter<long> WriteFailures = Meter.CreateCounter<long>("slipway.gateway.write_failures");
     public static readonly Counter<long> CatchUps = Meter.CreateCounter<long>("slipway.gateway.catch_ups");
     public static readonly Counter<long> WebhookRequests = Meter.CreateCounter<long>("slipway.gateway.webhook_requests");
     public static readonly Histogram<double> PublishLatency = Meter.CreateHistogram<double>("slipway.gateway.publish_latency", "ms");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Npgsql;
 using Slipway.Contracts;
@@ -10,11 +11,28 @@ namespace Slipway.GerritGateway;
 /// <summary>
 /// Publishes a Gerrit event exactly once in effect: its derived id is recorded in
 /// <c>seen_events</c> and the event put in the outbox in one transaction; an id seen before
-/// (from any source, before or after a restart) is dropped.
+/// (from any source, before or after a restart) is dropped. A gap that could not be recorded
+/// (the database was away when it began) is remembered here and recorded in the transaction of
+/// the server's next write, before the mark moves: the mark never passes an event that was lost.
 /// </summary>
 public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox)
 {
     public const string Source = "/slipway/gerrit-gateway";
+
+    // server → version of the unrecorded gap; a write removes only the version it recorded (a newer one stays).
+    private readonly ConcurrentDictionary<string, long> _unrecordedGaps = new(StringComparer.Ordinal);
+    private long _gapVersion;
+
+    /// <summary>True while a gap of <paramref name="server"/> waits to be recorded (the database was away).</summary>
+    public bool HasUnrecordedGap(string server) => _unrecordedGaps.ContainsKey(server);
+
+    /// <summary>
+    /// An event of <paramref name="server"/> could not be written (or a gap not recorded): its gap
+    /// starts at the mark as it is now and is recorded with the next write that succeeds.
+    /// </summary>
+    public long RememberGap(string server) => _unrecordedGaps[server] = Interlocked.Increment(ref _gapVersion);
+
+    private void Recorded(string server, long version) => _unrecordedGaps.TryRemove(new KeyValuePair<string, long>(server, version));
 
     /// <summary>Returns false when the event was a duplicate.</summary>
     public async Task<bool> WriteAsync(GerritEvent gerritEvent, string server, CancellationToken ct)
@@ -26,6 +44,14 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
 
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
+        var recordsGap = _unrecordedGaps.TryGetValue(server, out var gapVersion);
+        if (recordsGap)
+            await using (var gap = new NpgsqlCommand(
+                $"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1", conn, tx))
+            {
+                gap.Parameters.Add(new NpgsqlParameter { Value = server });
+                await gap.ExecuteNonQueryAsync(ct);
+            }
         await using (var seen = new NpgsqlCommand(
             $"INSERT INTO {schema.Value}.seen_events (event_id, type, source, created_on) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", conn, tx))
         {
@@ -36,6 +62,11 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             if (await seen.ExecuteNonQueryAsync(ct) == 0)
             {
                 GatewayTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
+                if (recordsGap)
+                {
+                    await tx.CommitAsync(ct);
+                    Recorded(server, gapVersion);
+                }
                 return false;
             }
         }
@@ -54,6 +85,7 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             await state.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
+        if (recordsGap) Recorded(server, gapVersion);
         GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
         GatewayTelemetry.PublishLatency.Record(clock.Elapsed.TotalMilliseconds);
         return true;
@@ -65,10 +97,14 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
     /// </summary>
     public async Task<DateTimeOffset?> BeginGapAsync(string server, CancellationToken ct)
     {
+        // Remembered first: if the database is away, the next successful write records it.
+        var version = RememberGap(server);
         await using var cmd = dataSource.CreateCommand(
             $"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1 RETURNING catchup_from");
         cmd.Parameters.Add(new NpgsqlParameter { Value = server });
-        return await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
+        var from = await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : (DateTimeOffset?)null;
+        Recorded(server, version);
+        return from;
     }
 
     /// <summary>Where the pending catch-up starts, if one is pending.</summary>
@@ -87,6 +123,20 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         cmd.Parameters.Add(new NpgsqlParameter { Value = server });
         cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
         await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// A catch-up from <paramref name="from"/> published part of the gap (up to <paramref name="to"/>): the gap
+    /// stays pending from there. False when the pending gap changed meanwhile (it is left as it is).
+    /// </summary>
+    public async Task<bool> AdvanceGapAsync(string server, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"UPDATE {schema.Value}.stream_state SET catchup_from = $3 WHERE server = $1 AND catchup_from = $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
     /// <summary>The newest eventCreatedOn published for this server, if any: where catch-up starts.</summary>

@@ -25,9 +25,18 @@ public sealed class ReporterOptions : IValidatableOptions
     /// <summary>Most live pages (server-sent event streams) served at once.</summary>
     public int MaxLiveStreams { get; set; } = 100;
 
+    /// <summary>First pause before a comment is tried again while Gerrit is down (5xx, timeouts); doubles per try.</summary>
+    public double GerritRetryInitialSeconds { get; set; } = 1;
+
+    /// <summary>Longest pause between tries while Gerrit is down. Comments never give up on an outage.</summary>
+    public double GerritRetryMaxSeconds { get; set; } = 60;
+
     public IEnumerable<string> Validate()
     {
         if (MaxLiveStreams is < 1 or > 10_000) yield return "Reporter:MaxLiveStreams must be between 1 and 10000";
+        if (GerritRetryInitialSeconds is < 0.1 or > 600) yield return "Reporter:GerritRetryInitialSeconds must be between 0.1 and 600";
+        if (GerritRetryMaxSeconds < GerritRetryInitialSeconds || GerritRetryMaxSeconds > 3600)
+            yield return "Reporter:GerritRetryMaxSeconds must be between Reporter:GerritRetryInitialSeconds and 3600";
         if (ProgressMinIntervalSeconds is < 1 or > 86400) yield return "Reporter:ProgressMinIntervalSeconds must be between 1 and 86400";
         if (!Uri.TryCreate(PublicUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             yield return $"Reporter:PublicUrl '{PublicUrl}' is invalid (want http(s)://host[:port])";

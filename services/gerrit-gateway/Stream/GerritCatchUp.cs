@@ -18,6 +18,9 @@ namespace Slipway.GerritGateway.Stream;
 public sealed class GerritCatchUp
 {
     private const int PageSize = 100;
+    // How far back along a branch the commit a merge made is looked for, and a bound on one query's changes.
+    private const int MaxCommitsWalked = 500;
+    private const int MaxQueryChanges = 50_000;
     private readonly GerritEventWriter _writer;
     private readonly GatewayOptions _options;
     private readonly ILogger<GerritCatchUp> _logger;
@@ -38,13 +41,17 @@ public sealed class GerritCatchUp
     /// <summary>False when Gerrit:Url/HttpUser/HttpPassword are missing: gaps cannot be recovered.</summary>
     public bool Enabled => _rest is not null;
 
-    /// <summary>Publishes what was missed since <paramref name="mark"/>; returns how many new events were published.</summary>
-    public async Task<int> RunAsync(string server, DateTimeOffset mark, CancellationToken ct)
+    /// <summary>
+    /// Publishes what was missed since <paramref name="mark"/>, at most <c>Gateway:CatchUpMaxEvents</c> new
+    /// events per run. <see cref="CatchUpResult.ResumeFrom"/> is set when the limit cut the run short: the gap
+    /// is not closed, the next run continues from there (<paramref name="continuation"/>: without the overlap).
+    /// </summary>
+    public async Task<CatchUpResult> RunAsync(string server, DateTimeOffset mark, CancellationToken ct, bool continuation = false)
     {
         if (_rest is null) throw new InvalidOperationException("catch-up needs Gerrit:Url, Gerrit:HttpUser and Gerrit:HttpPassword");
         var clock = Stopwatch.StartNew();
         var oldest = DateTimeOffset.UtcNow.AddDays(-_options.CatchUpMaxDays);
-        var since = mark.AddSeconds(-_options.CatchUpOverlapSeconds);
+        var since = continuation ? mark : mark.AddSeconds(-_options.CatchUpOverlapSeconds);
         if (since < oldest)
         {
             _logger.LogWarning("catch-up for {Server}: the last event seen is {Mark:u}, older than Gateway:CatchUpMaxDays; recovering from {Since:u} only", server, mark, oldest);
@@ -53,23 +60,26 @@ public sealed class GerritCatchUp
         GatewayTelemetry.CatchUps.Add(1);
 
         var (events, source) = await FetchAsync(since, ct);
-        if (events.Count > _options.CatchUpMaxEvents)
-        {
-            _logger.LogWarning("catch-up for {Server}: {Count} events since {Since:u}, publishing the first {Max} (Gateway:CatchUpMaxEvents)",
-                server, events.Count, since, _options.CatchUpMaxEvents);
-            events = events.Take(_options.CatchUpMaxEvents).ToList();
-        }
         var published = 0;
+        DateTimeOffset? resumeFrom = null;
         foreach (var e in events)
         {
-            if (!await _writer.WriteAsync(e, server, ct)) continue;
+            if (!await _writer.WriteAsync(e, server, ct)) continue; // seen before (live, or an earlier round): not counted
             published++;
             GatewayTelemetry.CaughtUp.Add(1, new KeyValuePair<string, object?>("type", e.Type), new KeyValuePair<string, object?>("source", e.Source.ToString()));
             _logger.LogInformation("{Type} {Subject} recovered ({Source})", e.Type, PartitionKeys.For(e), e.Source);
+            if (published >= _options.CatchUpMaxEvents && !ReferenceEquals(e, events[^1]))
+            {
+                // Events are oldest first: the next run starts at this one's second (the ones published are dropped by id).
+                resumeFrom = e.EventCreatedOn;
+                _logger.LogWarning("catch-up for {Server}: {Max} events published (Gateway:CatchUpMaxEvents); continuing from {From:u}",
+                    server, _options.CatchUpMaxEvents, resumeFrom);
+                break;
+            }
         }
         _logger.LogInformation("catch-up for {Server} since {Since:u} ({Source}): {Found} events found, {Published} missed ones published, in {Ms} ms",
             server, since, source, events.Count, published, clock.ElapsedMilliseconds);
-        return published;
+        return new CatchUpResult(published, resumeFrom);
     }
 
     private async Task<(List<GerritEvent> Events, GerritEventSource Source)> FetchAsync(DateTimeOffset since, CancellationToken ct)
@@ -92,9 +102,17 @@ public sealed class GerritCatchUp
         {
             var page = await _rest!.QueryPageAsync(query, PageSize, start, ct, GerritRestCatchUp.QueryOptions);
             changes.AddRange(page);
-            if (page.Count == 0 || !page[^1].MoreChanges || changes.Count >= _options.CatchUpMaxEvents) break;
+            if (page.Count == 0 || !page[^1].MoreChanges) break;
+            if (changes.Count >= MaxQueryChanges)
+            {
+                // Newest first: what is left out is the oldest part of the gap. Loud, since it may be lost.
+                _logger.LogError("catch-up query since {Since:u} stopped at {Count} changes; older changes of this gap are not recovered", since, changes.Count);
+                break;
+            }
         }
-        return (GerritRestCatchUp.Synthesize(changes, since, DateTimeOffset.UtcNow, _webUrl), GerritEventSource.RestCatchup);
+        var submitted = changes.Where(c => c.Status == "MERGED" && GerritRestCatchUp.Seconds(c.Submitted ?? c.Updated) >= since.ToUnixTimeSeconds());
+        var tips = await new MergeTipResolver(_rest!, MaxCommitsWalked, _logger).ResolveAsync(submitted, ct);
+        return (GerritRestCatchUp.Synthesize(changes, since, DateTimeOffset.UtcNow, _webUrl, tips), GerritEventSource.RestCatchup);
     }
 
     private List<GerritEvent> ParseEventsLog(string text)
@@ -115,3 +133,6 @@ public sealed class GerritCatchUp
         return events;
     }
 }
+
+/// <summary>How many new events a catch-up published, and where the next run continues when its limit cut it short.</summary>
+public sealed record CatchUpResult(int Published, DateTimeOffset? ResumeFrom);

@@ -24,6 +24,7 @@ public sealed class GerritStreamWorker(
 {
     private readonly Channel<bool> _catchUpSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _gapGeneration;
+    private DateTimeOffset? _continueFrom; // where a catch-up cut short by its event limit continues
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -94,8 +95,47 @@ public sealed class GerritStreamWorker(
             await BeginGapAsync(server, "dropped-output", ct);
             _catchUpSignal.Writer.TryWrite(true);
         }
-        var fresh = await writer.WriteAsync(parsed, server, ct);
+        var fresh = await WriteUntilStoredAsync(parsed, server, ct);
         logger.LogInformation("{Type} {Subject} {Outcome}", parsed.Type, PartitionKeys.For(parsed), fresh ? "published" : "duplicate dropped");
+    }
+
+    /// <summary>
+    /// Writes a live event, trying again (with backoff) while the database is away instead of ending the
+    /// stream: the event is held, not dropped. Its gap is remembered at once, so if the gateway stops
+    /// meanwhile the restart catches up from before it, and once written the catch-up runs over the blip.
+    /// </summary>
+    private async Task<bool> WriteUntilStoredAsync(GerritEvent parsed, string server, CancellationToken ct)
+    {
+        var o = options.Value;
+        var delay = TimeSpan.FromSeconds(o.InitialBackoffSeconds);
+        var failed = false;
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                var fresh = await writer.WriteAsync(parsed, server, ct);
+                if (failed)
+                {
+                    logger.LogInformation("{Type} {Subject} stored after {Tries} tries; catching up over the blip", parsed.Type, PartitionKeys.For(parsed), tries);
+                    _catchUpSignal.Writer.TryWrite(true);
+                }
+                return fresh;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is not GerritEventFormatException)
+            {
+                if (!failed)
+                {
+                    failed = true;
+                    Interlocked.Increment(ref _gapGeneration); // a catch-up running now must not close this gap
+                    writer.RememberGap(server);
+                }
+                GatewayTelemetry.WriteFailures.Add(1);
+                logger.LogWarning("could not store {Type} {Subject} (try {Tries}): {Error}; holding the stream and trying again in {Delay:F1} s",
+                    parsed.Type, PartitionKeys.For(parsed), tries, e.Message, delay.TotalSeconds);
+                await Task.Delay(delay, ct);
+                delay = TimeSpan.FromSeconds(Math.Min(o.MaxBackoffSeconds, delay.TotalSeconds * 2));
+            }
+        }
     }
 
     /// <summary>Records where the catch-up must start (the mark now, unless an earlier gap is pending).</summary>
@@ -110,8 +150,10 @@ public sealed class GerritStreamWorker(
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         catch (Exception e)
         {
-            // The database is down: the stream cannot publish either; the next gap or restart records it.
-            logger.LogWarning("could not record the gap ({Why}) for {Server}: {Error}", why, server, e.Message);
+            // The database is away: the writer remembers the gap and records it with the next write (or the
+            // catch-up loop does, which is signalled below), so the mark cannot move past it meanwhile.
+            logger.LogWarning("could not record the gap ({Why}) for {Server} yet: {Error}", why, server, e.Message);
+            _catchUpSignal.Writer.TryWrite(true);
         }
     }
 
@@ -127,8 +169,18 @@ public sealed class GerritStreamWorker(
                 var generation = Volatile.Read(ref _gapGeneration);
                 try
                 {
+                    // A gap that began while the database was away is recorded now, before looking for it.
+                    if (writer.HasUnrecordedGap(server)) await writer.BeginGapAsync(server, ct);
                     if (await writer.PendingCatchUpAsync(server, ct) is not { } from) continue;
-                    await catchUp.RunAsync(server, from, ct);
+                    var result = await catchUp.RunAsync(server, from, ct, continuation: from == _continueFrom);
+                    if (result.ResumeFrom is { } next)
+                    {
+                        // The event limit cut this run short: the gap stays open from where it stopped.
+                        if (await writer.AdvanceGapAsync(server, from, next, ct)) _continueFrom = next;
+                        _catchUpSignal.Writer.TryWrite(true);
+                        continue;
+                    }
+                    _continueFrom = null;
                     // A gap that began meanwhile keeps catchup_from: the next run covers it too.
                     if (Volatile.Read(ref _gapGeneration) == generation) await writer.EndGapAsync(server, from, ct);
                     retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);

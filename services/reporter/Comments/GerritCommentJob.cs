@@ -10,10 +10,13 @@ namespace Slipway.Reporter.Comments;
 /// <summary>
 /// Posts one run comment to Gerrit. Exactly once as the developer sees it: before posting, the
 /// change's messages are checked for this comment (same tag, same run link, same kind), so a
-/// retry after a crash between posting and recording does not post again. Transient Gerrit
-/// errors are retried by the job queue with backoff; a vote refused on a closed change (409) is
-/// dropped and the message posted alone; an authentication failure is logged plainly and the job
-/// gives up after its attempts instead of looping.
+/// retry after a crash between posting and recording, or after an answer lost on the way back,
+/// does not post again. While Gerrit is down (5xx, 429, timeouts, refused connections) the job
+/// waits for it as long as it takes, trying again with capped exponential backoff and holding its
+/// lease; the wait shows on the run's status page and in <see cref="GerritWriteTelemetry"/>. A
+/// vote refused on a closed change (409) is dropped and the message posted alone; any other
+/// refusal that retrying cannot fix (4xx) fails the job at once with Gerrit's reason; an
+/// authentication failure is logged plainly and the job gives up after its attempts.
 /// </summary>
 public sealed class GerritCommentJob(
     RunLedger ledger,
@@ -42,27 +45,89 @@ public sealed class GerritCommentJob(
         var review = ReviewComposer.Compose(run, payload.Kind, options.Value, payload.Step);
         try
         {
-            var posted = await gerrit.GetChangeAsync(run.Project, change, withMessages: true, ct);
-            if (posted.Messages?.Any(m => m.Tag == review.Tag && ReviewComposer.IsSameComment(m.Message, review.Message!)) == true)
-            {
-                logger.LogInformation("{Kind} comment of run {RunId} is already on {Project}~{Change}", payload.Kind, run.RunId, run.Project, change);
-                return;
-            }
-            try
-            {
-                await gerrit.SetReviewAsync(run.Project, change, run.Revision, review, ct);
-            }
-            catch (GerritRestException e) when (e.Conflict && review.Labels is not null)
-            {
-                logger.LogInformation("{Project}~{Change} refuses the vote ({Error}); posting the message alone", run.Project, change, e.Message);
-                await gerrit.SetReviewAsync(run.Project, change, run.Revision, review with { Labels = null }, ct);
-            }
-            logger.LogInformation("{Kind} comment of run {RunId} posted on {Project}~{Change}", payload.Kind, run.RunId, run.Project, change);
+            await PostUntilGerritAnswersAsync(run, change, payload.Kind, review, ct);
         }
         catch (GerritRestException e) when (e.AuthenticationFailed)
         {
             logger.LogError("Gerrit refused the reporter's credentials: {Error}. Comments wait until Gerrit:HttpUser/HttpPassword are fixed.", e.Message);
             throw;
+        }
+        catch (GerritRestException e) when (!e.Transient)
+        {
+            // 400, 404, 409 without a vote, 422: the same request will be refused again; say why, once.
+            logger.LogError("Gerrit refuses the comment for good: {Error} ({Kind} comment of run {RunId} on {Project}~{Change})",
+                e.Message, payload.Kind, run.RunId, run.Project, change);
+            await completion.CommitAsync(async tx =>
+            {
+                await ledger.ClearGerritWaitAsync(tx, run.RunId, ct);
+                await OnGaveUpAsync(job, e.Message, tx, ct);
+            }, succeeded: false, error: e.Message, ct);
+            return;
+        }
+        await completion.CommitAsync(tx => ledger.ClearGerritWaitAsync(tx, run.RunId, ct), ct: ct);
+    }
+
+    private async Task PostUntilGerritAnswersAsync(RunView run, int change, CommentKind kind, ReviewInput review, CancellationToken ct)
+    {
+        var o = options.Value;
+        var delay = TimeSpan.FromSeconds(o.GerritRetryInitialSeconds);
+        var waiting = false;
+        try
+        {
+            for (var tries = 1; ; tries++)
+            {
+                try
+                {
+                    await PostOnceAsync(run, change, kind, review, ct);
+                    return;
+                }
+                catch (GerritRestException e) when (e.Transient)
+                {
+                    if (!waiting) GerritWriteTelemetry.StartedWaiting();
+                    waiting = true;
+                    GerritWriteTelemetry.Retries.Add(1);
+                    var pause = delay * (0.8 + Random.Shared.NextDouble() * 0.2);
+                    logger.LogWarning("Gerrit did not take the {Kind} comment of run {RunId} ({Error}); try {Tries} failed, trying again in {Delay:F1} s",
+                        kind, run.RunId, e.Message, tries, pause.TotalSeconds);
+                    await RecordWaitAsync(run.RunId, e.Message, ct);
+                    await Task.Delay(pause, ct);
+                    delay = TimeSpan.FromSeconds(Math.Min(o.GerritRetryMaxSeconds, delay.TotalSeconds * 2));
+                }
+            }
+        }
+        finally
+        {
+            if (waiting) GerritWriteTelemetry.StoppedWaiting();
+        }
+    }
+
+    private async Task PostOnceAsync(RunView run, int change, CommentKind kind, ReviewInput review, CancellationToken ct)
+    {
+        var posted = await gerrit.GetChangeAsync(run.Project, change, withMessages: true, ct);
+        if (posted.Messages?.Any(m => m.Tag == review.Tag && ReviewComposer.IsSameComment(m.Message, review.Message!)) == true)
+        {
+            logger.LogInformation("{Kind} comment of run {RunId} is already on {Project}~{Change}", kind, run.RunId, run.Project, change);
+            return;
+        }
+        try
+        {
+            await gerrit.SetReviewAsync(run.Project, change, run.Revision, review, ct);
+        }
+        catch (GerritRestException e) when (e.Conflict && review.Labels is not null)
+        {
+            logger.LogInformation("{Project}~{Change} refuses the vote ({Error}); posting the message alone", run.Project, change, e.Message);
+            await gerrit.SetReviewAsync(run.Project, change, run.Revision, review with { Labels = null }, ct);
+        }
+        logger.LogInformation("{Kind} comment of run {RunId} posted on {Project}~{Change}", kind, run.RunId, run.Project, change);
+    }
+
+    /// <summary>The status page shows the wait; a database hiccup here must not end the wait.</summary>
+    private async Task RecordWaitAsync(string runId, string error, CancellationToken ct)
+    {
+        try { await ledger.RecordGerritWaitAsync(runId, error, ct); }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning("could not record that run {RunId} waits for Gerrit: {Error}", runId, e.Message);
         }
     }
 

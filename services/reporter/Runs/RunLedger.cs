@@ -69,6 +69,23 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             $"SELECT count(*) FROM {_s}.steps WHERE run_id = @runId", new { runId }, tx, cancellationToken: ct));
     }
 
+    /// <summary>One more failed try of a comment while Gerrit is unavailable (shown on the status page).</summary>
+    public async Task RecordGerritWaitAsync(string runId, string error, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(
+            $"UPDATE {_s}.runs SET gerrit_waiting_since = COALESCE(gerrit_waiting_since, now()), " +
+            "gerrit_tries = COALESCE(gerrit_tries, 0) + 1, gerrit_last_error = @error WHERE run_id = @runId",
+            new { runId, error = error.Length > 500 ? error[..500] : error }, cancellationToken: ct));
+    }
+
+    /// <summary>The comment got through (or failed for good): the run no longer waits for Gerrit.</summary>
+    public Task ClearGerritWaitAsync(NpgsqlTransaction tx, string runId, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(
+            $"UPDATE {_s}.runs SET gerrit_waiting_since = NULL, gerrit_tries = NULL, gerrit_last_error = NULL " +
+            "WHERE run_id = @runId AND gerrit_waiting_since IS NOT NULL",
+            new { runId }, tx, cancellationToken: ct));
+
     public async Task<RunView?> GetAsync(string runId, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
@@ -127,7 +144,8 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
                    total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
                    outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes,
-                   planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds, branch
+                   planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds, branch,
+                   gerrit_waiting_since AS GerritWaitingSince, gerrit_tries AS GerritTries, gerrit_last_error AS GerritLastError
               FROM {_s}.runs WHERE {where} ORDER BY {order} {limit}
             """, args, cancellationToken: ct))).ToList();
         if (runs.Count == 0) return [];
@@ -146,6 +164,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
                 ? names.Zip(kinds, (n, k) => new PlannedStepView(n, k)).ToList()
                 : [],
             Steps = steps[run.RunId].Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
+            GerritWait = run.GerritWaitingSince is { } w ? new GerritWaitView(Utc(w), run.GerritTries ?? 0, run.GerritLastError) : null,
                 s.FinishedAt is { } sf ? Utc(sf) : null, s.DurationMs, s.Reason, s.OutputTail)).ToList(),
         }).ToList();
     }
@@ -180,6 +199,9 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         public string[]? PlannedSteps { get; set; }
         public string[]? PlannedKinds { get; set; }
         public string? Branch { get; set; }
+        public DateTime? GerritWaitingSince { get; set; }
+        public int? GerritTries { get; set; }
+        public string? GerritLastError { get; set; }
     }
 
     private sealed class StepRow

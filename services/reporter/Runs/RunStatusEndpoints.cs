@@ -50,6 +50,9 @@ public static class RunStatusEndpoints
         if (run.Change is { } change && gerritUrl is not null)
             html.Append($"<p><a href=\"{E(gerritUrl.TrimEnd('/'))}/c/{E(run.Project)}/+/{change}\">Change {change} in Gerrit</a></p>");
         if (run.Reason is not null) html.Append("<p><b>Reason:</b> ").Append(E(run.Reason)).Append("</p>");
+        if (run.GerritWait is { } wait)
+            html.Append("<p><b>A comment waits for Gerrit</b> since ").Append(Page.Time(wait.Since)).Append(" (")
+                .Append(wait.Tries).Append(" tries; last answer: ").Append(E(wait.LastError)).Append("). It is posted once Gerrit answers.</p>");
         if (run.ImageUri is not null)
             html.Append("<p>Image: <code>").Append(E(run.ImageUri)).Append("</code> tags: ").Append(E(string.Join(", ", run.ImageTags ?? [])))
                 .Append(run.ImageDigest is { } d ? $" digest <code>{E(d)}</code>" : "").Append("</p>");

@@ -16,6 +16,8 @@ public sealed record RunView(
 
     /// <summary>Every step of the plan in order, started or not (empty for runs recorded before plans were kept).</summary>
     public IReadOnlyList<PlannedStepView> PlannedSteps { get; init; } = [];
+    /// <summary>Set while one of the run's comments waits for Gerrit (down or answering 5xx).</summary>
+    public GerritWaitView? GerritWait { get; init; }
 
     /// <summary>Runs of a patchset (or a recheck of one) vote; merge and branch runs only comment.</summary>
     public bool Votes => TriggerKind is "patchset" or "recheck" && Change is not null;
@@ -26,3 +28,5 @@ public sealed record StepView(string Stage, string Step, string Kind, string Sta
 
 /// <summary>A step of the run's plan: <c>stage/step</c> and its kind (build, test, ...).</summary>
 public sealed record PlannedStepView(string Name, string Kind);
+/// <summary>A comment waiting for Gerrit: since when, after how many tries, and Gerrit's last answer.</summary>
+public sealed record GerritWaitView(DateTimeOffset Since, int Tries, string? LastError);

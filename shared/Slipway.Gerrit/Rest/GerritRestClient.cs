@@ -46,6 +46,14 @@ public sealed class GerritRestClient
         GetAsync<List<ChangeInfo>>($"a/changes/?q={Uri.EscapeDataString(query)}&n={limit}&S={start}" +
             string.Concat(options.Select(o => "&o=" + o)), ct);
 
+    /// <summary>A branch's tip (<c>GET /projects/{project}/branches/{branch}</c>; read access is enough).</summary>
+    public Task<BranchInfo> GetBranchAsync(string project, string branch, CancellationToken ct) =>
+        GetAsync<BranchInfo>($"a/projects/{Uri.EscapeDataString(project)}/branches/{Uri.EscapeDataString(branch)}", ct);
+
+    /// <summary>A commit with its parents (<c>GET /projects/{project}/commits/{commit}</c>).</summary>
+    public Task<CommitInfo> GetCommitAsync(string project, string commit, CancellationToken ct) =>
+        GetAsync<CommitInfo>($"a/projects/{Uri.EscapeDataString(project)}/commits/{Uri.EscapeDataString(commit)}", ct);
+
     /// <summary>
     /// The events-log plugin's events since <paramref name="since"/> (gerrit.md §4): one stream-events
     /// JSON object per line, no <c>)]}'</c> prefix. Null when the plugin is not installed (404).

@@ -61,3 +61,18 @@ public sealed record AccountInfo
     [JsonPropertyName("email")] public string? Email { get; init; }
     [JsonPropertyName("username")] public string? Username { get; init; }
 }
+
+/// <summary>BranchInfo (<c>GET /projects/{project}/branches/{branch}</c>): the branch's full ref and its tip.</summary>
+public sealed record BranchInfo
+{
+    [JsonPropertyName("ref")] public string Ref { get; init; } = "";
+    [JsonPropertyName("revision")] public string Revision { get; init; } = "";
+}
+
+/// <summary>CommitInfo (<c>GET /projects/{project}/commits/{commit}</c>): the fields the catch-up reads.</summary>
+public sealed record CommitInfo
+{
+    [JsonPropertyName("commit")] public string? Commit { get; init; }
+    [JsonPropertyName("parents")] public IReadOnlyList<CommitInfo>? Parents { get; init; }
+    [JsonPropertyName("subject")] public string? Subject { get; init; }
+}

@@ -202,6 +202,87 @@ public sealed class ReporterTests
         Assert.Equal(new Dictionary<string, int> { ["Verified"] = 1 }, reviews[1].Labels);
     }
 
+    [Fact]
+    public async Task Comments_and_votes_wait_out_a_long_Gerrit_outage_visibly_and_arrive_once_even_when_an_answer_is_lost()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+
+        // Gerrit is down far longer than the job queue's own retries last (6 attempts, 0.2 s doubling: about 6 s).
+        env.Gerrit.BeUnavailableFor(TimeSpan.FromSeconds(25));
+        var reporter = env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"), new Dictionary<string, string?>
+        {
+            ["Jobs__RetryDelaySeconds"] = "0.2",
+            ["Reporter__GerritRetryMaxSeconds"] = "2",
+        });
+        foreach (var e in FailedRun(runId, "demo/hello", upload.ChangeNumber, upload.Revision, upload.Ref))
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        // While Gerrit is down, the status page and the metrics say the run's comment waits for it.
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        Assert.Empty(env.Gerrit.Reviews(upload.ChangeNumber));
+        using (var doc = System.Text.Json.JsonDocument.Parse(await (await reporter.GetAsync($"/runs/{runId}?format=json")).Content.ReadAsStringAsync()))
+        {
+            var wait = doc.RootElement.GetProperty("gerritWait");
+            Assert.Equal(System.Text.Json.JsonValueKind.Object, wait.ValueKind);
+            Assert.True(wait.GetProperty("tries").GetInt32() >= 3, wait.ToString());
+            Assert.StartsWith("503 from /a/changes/", wait.GetProperty("lastError").GetString());
+        }
+        Assert.Contains("A comment waits for Gerrit</b> since", await (await reporter.GetAsync($"/runs/{runId}")).Content.ReadAsStringAsync());
+        var metrics = await (await reporter.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Equal(1, MetricValue(metrics, "slipway_reporter_gerrit_writes_waiting"));
+        Assert.True(MetricValue(metrics, "slipway_reporter_gerrit_write_retries_total") >= 3);
+
+        // The first review Gerrit takes after the outage has its answer lost: it must not be posted twice.
+        env.Gerrit.LoseNextReviewAnswers(1);
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        reviews = env.Gerrit.Reviews(upload.ChangeNumber);
+        Assert.Equal(2, reviews.Count);
+        Assert.StartsWith("Pipeline service started", reviews[0].Message);
+        Assert.StartsWith("Pipeline service FAILURE", reviews[1].Message);
+        Assert.Equal(new Dictionary<string, int> { ["Verified"] = -1 }, reviews[1].Labels);
+        Assert.DoesNotContain("giving up on Gerrit comment job", reporter.Output);
+
+        using (var doc = System.Text.Json.JsonDocument.Parse(await (await reporter.GetAsync($"/runs/{runId}?format=json")).Content.ReadAsStringAsync()))
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, doc.RootElement.GetProperty("gerritWait").ValueKind);
+        metrics = await (await reporter.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Equal(0, MetricValue(metrics, "slipway_reporter_gerrit_writes_waiting"));
+    }
+
+    [Fact]
+    public async Task A_comment_Gerrit_refuses_for_good_fails_at_once_with_the_reason()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+
+        // A label this Gerrit does not define: 400 on every try, retrying cannot help.
+        var reporter = env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"), new Dictionary<string, string?>
+        {
+            ["Reporter__Label"] = "No-Such-Label",
+        });
+        foreach (var e in FailedRun(runId, "demo/hello", upload.ChangeNumber, upload.Revision, upload.Ref))
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!reporter.Output.Contains("giving up on Gerrit comment job") && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Contains("Gerrit refuses the comment for good: 400 from /a/changes/", reporter.Output);
+        Assert.DoesNotContain("gerrit-comment attempt 2/", reporter.Output);
+        var reviews = env.Gerrit.Reviews(upload.ChangeNumber);
+        Assert.Single(reviews); // the start comment (no vote) went through
+    }
+
+    private static double MetricValue(string prometheusText, string name)
+    {
+        var line = prometheusText.Split('\n').SingleOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal));
+        Assert.True(line is not null, $"metric {name} not served");
+        return double.Parse(line!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static async Task<IReadOnlyList<Slipway.GerritStandIn.PostedReview>> WaitForReviewsAsync(GerritServiceEnvironment env, int change, int count)
     {
         var deadline = DateTime.UtcNow + Timeout;
