@@ -377,8 +377,55 @@ public static class Compiler
 
     private static EnvInstruction Env(string k, string v) => new([new(k, v)]);
 
-    /// <summary>Go strconv.Quote-style double quoting: <c>$VAR</c> still expands in the shell, as in Blubber.</summary>
-    public static string Q(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    /// <summary>
+    /// Go's strconv.Quote, as Blubber quotes arguments: <c>$VAR</c> still expands in the shell, control characters
+    /// become escapes (<c>\n</c>, <c>\x01</c>), so the result is always one line.
+    /// </summary>
+    public static string Q(string s)
+    {
+        var sb = new StringBuilder(s.Length + 2).Append('"');
+        foreach (var r in s.EnumerateRunes())
+        {
+            switch (r.Value)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\a': sb.Append("\\a"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\v': sb.Append("\\v"); break;
+                default:
+                    if (r.Value < 0x20 || r.Value == 0x7f) sb.Append($"\\x{r.Value:x2}");
+                    else if (Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format
+                             or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                        sb.Append(r.Value > 0xffff ? $"\\U{r.Value:x8}" : $"\\u{r.Value:x4}");
+                    else sb.Append(r.ToString());
+                    break;
+            }
+        }
+        return sb.Append('"').ToString();
+    }
+
+    /// <summary>A JSON string (exec-form arrays in the Dockerfile): control characters escaped, so it stays on one line.</summary>
+    public static string J(string s)
+    {
+        var sb = new StringBuilder(s.Length + 2).Append('"');
+        foreach (var c in s)
+            sb.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                < ' ' or '\u007f' or '\u2028' or '\u2029' => $"\\u{(int)c:x4}",
+                _ => c.ToString(),
+            });
+        return sb.Append('"').ToString();
+    }
 
     /// <summary>Single-quoted literal for generated file contents (no expansion at all).</summary>
     public static string Lit(string s) => "'" + s.Replace("'", "'\\''") + "'";

@@ -29,7 +29,7 @@ public static class DockerfileWriter
         ArgInstruction a => a.DefaultValue.Length > 0 && a.DefaultValue.All(char.IsAsciiDigit)
             ? $"ARG {a.Name}={a.DefaultValue}"
             : $"ARG {a.Name}={Compiler.Q(a.DefaultValue)}",
-        RunInstruction r => "RUN " + string.Join(" && ", r.Commands),
+        RunInstruction r => "RUN " + RunBody(string.Join(" && ", r.Commands)),
         CopyInstruction c => "COPY "
             + (c.Chown is null ? "" : $"--chown={c.Chown} ")
             + (c.From is null ? "" : $"--from={c.From} ")
@@ -39,5 +39,10 @@ public static class DockerfileWriter
         _ => throw new ArgumentOutOfRangeException(nameof(instruction), instruction.GetType().Name),
     };
 
-    private static string JsonArray(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(Compiler.Q)) + "]";
+    // Shell text that would not survive as one Dockerfile line (a newline, or a trailing backslash that continues the
+    // line) runs as `/bin/sh -c <text>` in exec form, JSON-escaped: the same process Blubber starts.
+    private static string RunBody(string shell) =>
+        shell.Any(c => c < ' ' || c == '\u007f') || shell.TrimEnd().EndsWith('\\') ? JsonArray(["/bin/sh", "-c", shell]) : shell;
+
+    private static string JsonArray(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(Compiler.J)) + "]";
 }

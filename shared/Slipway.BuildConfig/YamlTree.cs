@@ -98,9 +98,25 @@ internal sealed class YNode
         if (v.Length > _budget.Limits.MaxStringLength)
             throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
         if (v.Any(c => char.IsControl(c)))
-            throw Fail(BlubberErrorKind.Validation, $"{Key}: must not contain control characters (newlines, tabs)");
+            throw Fail(BlubberErrorKind.Validation, $"{Key}: must not contain control characters (newlines, tabs) ({StricterThanBlubber}: the value lands in a Dockerfile line, where a newline would start a new instruction)");
         return v;
     }
+
+    /// <summary>The phrase every refusal carries where Blubber itself would accept the value (docs/blubber.md).</summary>
+    public const string StricterThanBlubber = "Slipway is stricter than Blubber here";
+
+    /// <summary>A string that may hold control characters (newlines): for values rendered JSON- or Go-quoted.</summary>
+    public string StrAny()
+    {
+        if (_node is not YamlScalarNode s || IsNull) throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a string");
+        var v = s.Value ?? "";
+        if (v.Length > _budget.Limits.MaxStringLength)
+            throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
+        return v;
+    }
+
+    /// <summary>A scalar Blubber (go-yaml v2 → JSON) would read as a string: not a mapping or list.</summary>
+    public bool IsPlainScalarStyle => _node is YamlScalarNode { Style: ScalarStyle.Plain };
 
     public string? OptStr() => IsNull ? null : Str();
 
@@ -113,14 +129,18 @@ internal sealed class YNode
         return v;
     }
 
+    /// <summary>
+    /// Blubber's Flag: go-yaml v2 booleans (true/yes/on/y and false/no/off/n in their cases) and the numbers 1 and 0
+    /// (Go's strconv.ParseBool of the JSON text). A quoted "true" is a JSON string, which Blubber refuses.
+    /// </summary>
     public bool? OptBool()
     {
         if (IsNull) return null;
-        if (_node is YamlScalarNode s)
+        if (_node is YamlScalarNode { Style: ScalarStyle.Plain } s)
             switch (s.Value)
             {
-                case "true" or "True" or "TRUE": return true;
-                case "false" or "False" or "FALSE": return false;
+                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y" or "1": return true;
+                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N" or "0": return false;
             }
         throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a boolean (true or false)");
     }

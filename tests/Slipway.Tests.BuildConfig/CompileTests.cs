@@ -231,7 +231,7 @@ public class CompileTests
                   version: python2.7
                   requirements: [pyproject.toml, poetry.lock]
                   use-system-site-packages: true
-                  poetry: { version: "==1.8.3", without: [docs] }
+                  poetry: { version: "==1.8.3", without: docs }
             """;
         var lines = T.Lines(yaml, "test");
         Assert.Contains("RUN python2.7 -m venv \"/opt/lib/venv\" \"--system-site-packages\"", lines);
