@@ -43,11 +43,13 @@ public static class Expander
         return new ExpandedConfig(config, target, stageOrder.Select(ExpandOne).ToList());
     }
 
-    /// <summary>Variants a variant reads files from: copies and requirements whose <c>from</c> is a defined variant.</summary>
+    /// <summary>Variants a variant reads files from: copies, requirements and builder mounts whose <c>from</c> is a defined variant.</summary>
     public static IEnumerable<string> Dependencies(ExpandedVariant v, Func<string, bool> isVariant)
     {
+        var mounts = (v.Common.Builders ?? []).Select(b => b.Custom).Append(v.Common.Builder).SelectMany(b => b?.Mounts ?? []).Select(m => m.From);
         var froms = v.Copies.Select(a => a.From)
-            .Concat(ConfigParser.Requirements(v.Common).SelectMany(r => r.Requirements ?? []).Select(a => a.From));
+            .Concat(ConfigParser.Requirements(v.Common).SelectMany(r => r.Requirements ?? []).Select(a => a.From))
+            .Concat(mounts);
         return froms.Where(f => f != Artifact.Local && isVariant(f)).Distinct();
     }
 

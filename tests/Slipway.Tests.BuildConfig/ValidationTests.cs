@@ -95,7 +95,7 @@ public class ValidationTests
     [InlineData("    builder: { command: [make], caches: [/home/somebody/.cache] }\n", "builder.caches: is not supported: Slipway builds classic Dockerfiles, which have no BuildKit cache mounts (the cached files would land in the image) (at variants.test, line 5)")]
     [InlineData("    copies: [{ from: other, exclude: [\"*.md\"] }]\n  other: {}\n", "exclude: is only supported for copies from \"local\" (a classic Dockerfile COPY --from cannot exclude files) (at variants.test.copies, line 5)")]
     [InlineData("    copies: [{ from: local, exclude: [\"*.md\"] }]\n", "exclude: needs the list of build context files to be honoured (at variants.test.copies, line 5)")]
-    public void BuildKit_only_features_are_refused_not_silently_changed(string variant, string expected)
+    public void BuildKit_only_features_are_refused_by_the_classic_rendering_not_silently_changed(string variant, string expected)
     {
         Assert.Equal(expected, T.Refused(Head + variant).Message);
         Assert.Equal(3, T.Refused(Head + variant).ExitCode);
