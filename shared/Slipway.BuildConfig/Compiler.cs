@@ -483,9 +483,11 @@ public static class Compiler
             throw new BlubberException(BlubberErrorKind.Expansion,
                 $"run-variant: variant \"{v.Name}\" has no entrypoint of its own ({YNode.StricterThanBlubber}: Blubber would run the base image's entry point, which Slipway does not read)", path, v.Line);
         var env = (ctx.Options.RunVariantEnv ?? new Dictionary<string, string>()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        // Blubber sets any key; the step exports them from sh, which needs shell variable names.
         foreach (var (k, _) in env)
-            if (!Validators.IsEnvVarName(k))
-                throw new BlubberException(BlubberErrorKind.Validation, $"run-variant-env: \"{k}\" is not a valid environment variable name", path, v.Line);
+            if (!System.Text.RegularExpressions.Regex.IsMatch(k, "^[A-Za-z_][A-Za-z0-9_]{0,127}$"))
+                throw new BlubberException(BlubberErrorKind.Validation,
+                    $"run-variant-env: \"{k}\" is not a valid environment variable name ({YNode.StricterThanBlubber}: the step exports it from sh)", path, v.Line);
         var nonce = ctx.Options.RunVariantNonce ?? Guid.NewGuid().ToString("N");
         if (!System.Text.RegularExpressions.Regex.IsMatch(nonce, "^[A-Za-z0-9_.-]{1,64}$"))
             throw new BlubberException(BlubberErrorKind.Validation, "run-variant: the nonce must be 1-64 letters, digits, _ . -", path, v.Line);
