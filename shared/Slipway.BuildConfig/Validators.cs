@@ -45,16 +45,14 @@ public static partial class Validators
     [GeneratedRegex(@"^\s*(?:(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)(?:,\s*(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)*$|^[0-9][A-Za-z0-9.*+!\-]*$")]
     private static partial Regex PyVersionRx();
 
-    [GeneratedRegex(@"^[a-zA-Z][a-zA-Z0-9+.\-]*$")]
-    private static partial Regex UrlSchemeRx();
-
     public static bool IsVariantName(string s) => VariantNameRx().IsMatch(s);
     /// <summary>Blubber's imageref; Slipway also caps the length at 255 (Docker refuses longer names).</summary>
     public static bool IsImageRef(string s) => s.Length <= 255 && ImageRefRx().IsMatch(s);
     public static bool IsEnvVarName(string s) => EnvVarRx().IsMatch(s);
     public static bool IsDebianPackage(string s) => DebianPackageRx().IsMatch(s);
     public static bool IsDebianRelease(string s) => DebianReleaseRx().IsMatch(s);
-    public static bool IsDebianComponent(string s) => DebianComponentRx().IsMatch(s);
+    /// <summary>Blubber's debiancomponent, after its <c>omitempty</c>: an empty component passes.</summary>
+    public static bool IsDebianComponent(string s) => s.Length == 0 || DebianComponentRx().IsMatch(s);
     public static bool IsUserName(string s) => s != "root" && HostnameRx().IsMatch(s);
     public static bool IsNodeEnv(string s) => AlphaNumRx().IsMatch(s);
     /// <summary>Blubber's pypkgver (only <c>poetry.version</c> is checked with it).</summary>
@@ -62,14 +60,12 @@ public static partial class Validators
     /// <summary>Slipway's rule for pip/setuptools/wheel/tox pins (Blubber checks none).</summary>
     public static bool IsPythonVersionSpec(string s) => PyVersionRx().IsMatch(s);
 
-    /// <summary>Blubber's httpurl: Go's url.Parse succeeds and the scheme is http or https (case-insensitive).</summary>
-    public static bool IsHttpUrl(string s)
-    {
-        var colon = s.IndexOf(':');
-        if (colon <= 0 || !UrlSchemeRx().IsMatch(s[..colon])) return false;
-        var scheme = s[..colon].ToLowerInvariant();
-        return scheme is "http" or "https";
-    }
+    /// <summary>
+    /// Blubber's httpurl (Go's url.Parse succeeds, scheme http or https) together with its JSON schema's pattern
+    /// <c>^https?://</c>, which runs first and so makes the scheme lower case and the <c>//</c> required.
+    /// </summary>
+    public static bool IsHttpUrl(string s) =>
+        s.StartsWith("http://", StringComparison.Ordinal) || s.StartsWith("https://", StringComparison.Ordinal);
 
     /// <summary>
     /// Slipway's addition to <see cref="IsHttpUrl"/>: no whitespace, quotes, backslashes, <c>$</c>, <c>`</c> or <c>;</c>,

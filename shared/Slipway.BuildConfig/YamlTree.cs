@@ -94,12 +94,35 @@ internal sealed class YNode
     public string Str()
     {
         if (_node is not YamlScalarNode s || IsNull) throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a string");
+        RefuseNonString(s);
         var v = s.Value ?? "";
         if (v.Length > _budget.Limits.MaxStringLength)
             throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
         if (v.Any(c => char.IsControl(c)))
             throw Fail(BlubberErrorKind.Validation, $"{Key}: must not contain control characters (newlines, tabs) ({StricterThanBlubber}: the value lands in a Dockerfile line, where a newline would start a new instruction)");
         return v;
+    }
+
+    // Blubber converts YAML to JSON first (go-yaml v2, YAML 1.1), so an unquoted 3.9, 10 or yes is a number or a
+    // boolean there, which its schema and decoder refuse where a string is expected. Quote it: "3.9".
+    private void RefuseNonString(YamlScalarNode s)
+    {
+        if (s.Style != ScalarStyle.Plain || s.Value is not { Length: > 0 } v) return;
+        var kind = ResolvePlain(v);
+        if (kind is not null) throw Fail(BlubberErrorKind.Parse, $"{Key}: expected string, but got {kind} (quote it: \"{v}\")");
+    }
+
+    /// <summary>What go-yaml v2 resolves an unquoted scalar to, when not a string: "number", "boolean" or null.</summary>
+    internal static string? ResolvePlain(string v)
+    {
+        if (v is "y" or "Y" or "yes" or "Yes" or "YES" or "n" or "N" or "no" or "No" or "NO" or "true" or "True" or "TRUE"
+            or "false" or "False" or "FALSE" or "on" or "On" or "ON" or "off" or "Off" or "OFF") return "boolean";
+        if (v is ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" or "-.inf" or "-.Inf" or "-.INF" or ".nan" or ".NaN" or ".NAN")
+            return "number";
+        var plain = v.Replace("_", "");
+        if (System.Text.RegularExpressions.Regex.IsMatch(plain, @"^[-+]?(?:0b[01]+|0o?[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$")) return "number";
+        if (System.Text.RegularExpressions.Regex.IsMatch(v, @"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")) return "number";
+        return null;
     }
 
     /// <summary>The phrase every refusal carries where Blubber itself would accept the value (docs/blubber.md).</summary>
@@ -109,6 +132,7 @@ internal sealed class YNode
     public string StrAny()
     {
         if (_node is not YamlScalarNode s || IsNull) throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a string");
+        RefuseNonString(s);
         var v = s.Value ?? "";
         if (v.Length > _budget.Limits.MaxStringLength)
             throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
@@ -130,8 +154,8 @@ internal sealed class YNode
     }
 
     /// <summary>
-    /// Blubber's Flag: go-yaml v2 booleans (true/yes/on/y and false/no/off/n in their cases) and the numbers 1 and 0
-    /// (Go's strconv.ParseBool of the JSON text). A quoted "true" is a JSON string, which Blubber refuses.
+    /// Blubber's Flag after its schema's "boolean": go-yaml v2 booleans (true/yes/on/y and false/no/off/n in their
+    /// cases). A quoted "true" is a JSON string and 1 a number, which Blubber's schema refuses.
     /// </summary>
     public bool? OptBool()
     {
@@ -139,8 +163,8 @@ internal sealed class YNode
         if (_node is YamlScalarNode { Style: ScalarStyle.Plain } s)
             switch (s.Value)
             {
-                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y" or "1": return true;
-                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N" or "0": return false;
+                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y": return true;
+                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N": return false;
             }
         throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a boolean (true or false)");
     }
