@@ -136,7 +136,8 @@ public static class Compiler
         {
             // Scratch: only the copies (root-owned) and the entry point (blubber-v4 §7.6).
             var install = ExpandCopies(v, ctx, chown: null, path);
-            var post = c.Entrypoint is null ? new List<Instruction>() : [new EntrypointInstruction(c.Entrypoint)];
+            // An empty list replaces an inherited one but, as in Blubber, writes nothing (the base image's stays).
+            var post = c.Entrypoint is not { Count: > 0 } ? new List<Instruction>() : [new EntrypointInstruction(c.Entrypoint)];
             if (v.Name == ctx.Expanded.Target.Name && options.RunVariant) post.Add(RunVariantStep(v, ctx));
             return new Stage(v.Name, "", [new(Phase.Install, install), new(Phase.PostInstall, post)]);
         }
@@ -183,7 +184,7 @@ public static class Compiler
             else if (b.Custom is { } custom) CustomSteps(custom, v, ctx, preInstall, path);
         }
         if (runs.In is not null) postInstall.Add(new WorkingDirectoryInstruction(runs.In));
-        if (c.Entrypoint is not null) postInstall.Add(new EntrypointInstruction(c.Entrypoint));
+        if (c.Entrypoint is { Count: > 0 }) postInstall.Add(new EntrypointInstruction(c.Entrypoint));
         if (v.Name == ctx.Expanded.Target.Name && options.RunVariant) postInstall.Add(RunVariantStep(v, ctx));
 
         var installs = ExpandCopies(v, ctx, Chown, path);

@@ -165,6 +165,13 @@ public class BuildKitCompileTests
     }
 
     [Fact]
+    public void An_empty_entrypoint_replaces_the_inherited_one_and_writes_none()
+    {
+        var df = C("version: v4\nbase: debian:bookworm\nentrypoint: [./top]\nvariants:\n  test: { entrypoint: [] }\n").Dockerfile;
+        Assert.DoesNotContain("ENTRYPOINT", df);
+    }
+
+    [Fact]
     public void Multi_line_commands_and_entrypoints_run_exactly_as_written()
     {
         var lines = Lines(Head + "    builder: { command: \"set -e\\nmake \\\\\\n  all\\n\" }\n    entrypoint: [sh, \"-c\", \"a\\n\\tb\"]\n");
