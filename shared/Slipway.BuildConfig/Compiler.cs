@@ -178,9 +178,9 @@ public static class Compiler
         var workdirs = ctx.Workdirs;
         foreach (var b in Builders(c))
         {
-            if (b.Node is { } node) NodeSteps(node, v, workdirs, preInstall, postInstall);
-            else if (b.Php is { } php) PhpSteps(php, v, workdirs, preInstall);
-            else if (b.Python is { } py) PythonSteps(py, v, workdirs, preInstall, postInstall);
+            if (b.Node is { } node) NodeSteps(node, v, ctx, preInstall, postInstall);
+            else if (b.Php is { } php) PhpSteps(php, v, ctx, preInstall);
+            else if (b.Python is { } py) PythonSteps(py, v, ctx, preInstall, postInstall);
             else if (b.Custom is { } custom) CustomSteps(custom, v, ctx, preInstall, path);
         }
         if (runs.In is not null) postInstall.Add(new WorkingDirectoryInstruction(runs.In));
@@ -270,12 +270,12 @@ public static class Compiler
     private static string KeyringPath(string key) =>
         $"/etc/apt/keyrings/{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}.asc";
 
-    private static void NodeSteps(NodeBuilder node, ExpandedVariant v, IReadOnlyDictionary<string, string> workdirs, List<Instruction> pre, List<Instruction> post)
+    private static void NodeSteps(NodeBuilder node, ExpandedVariant v, Ctx ctx, List<Instruction> pre, List<Instruction> post)
     {
         var reqs = node.Requirements ?? [];
         if (reqs.Count > 0)
         {
-            pre.AddRange(RequirementCopies(reqs, workdirs, v));
+            pre.AddRange(RequirementCopies(reqs, ctx, v));
             var install = node.UseNpmCi == true ? "npm ci" : "npm install";
             if (node.Env == "production") install += " --only=production";
             var commands = new List<string> { install };
@@ -286,20 +286,21 @@ public static class Compiler
         if (node.Env is not null || reqs.Count > 0) post.Add(Env("NODE_ENV", node.Env ?? ""));
     }
 
-    private static void PhpSteps(PhpBuilder php, ExpandedVariant v, IReadOnlyDictionary<string, string> workdirs, List<Instruction> pre)
+    private static void PhpSteps(PhpBuilder php, ExpandedVariant v, Ctx ctx, List<Instruction> pre)
     {
         var reqs = php.Requirements ?? [];
         if (reqs.Count == 0) return;
-        pre.AddRange(RequirementCopies(reqs, workdirs, v));
+        pre.AddRange(RequirementCopies(reqs, ctx, v));
         pre.Add(new RunInstruction([php.Production == true ? "composer install \"--no-scripts\" \"--no-dev\"" : "composer install \"--no-scripts\""]) { NeedsNetwork = true });
     }
 
-    private static void PythonSteps(PythonBuilder py, ExpandedVariant v, IReadOnlyDictionary<string, string> workdirs, List<Instruction> pre, List<Instruction> post)
+    private static void PythonSteps(PythonBuilder py, ExpandedVariant v, Ctx ctx, List<Instruction> pre, List<Instruction> post)
     {
+        var workdirs = ctx.Workdirs;
         if (string.IsNullOrEmpty(py.Version) || py.Requirements is null) return;
         var bin = py.Version;
         var venv = py.Venv ?? $"{LibDir}/venv";
-        pre.AddRange(RequirementCopies(py.Requirements, workdirs, v));
+        pre.AddRange(RequirementCopies(py.Requirements, ctx, v));
         pre.Add(new RunInstruction([$"{bin} -m venv {Q(venv)}" + (py.UseSystemSitePackages == true ? " \"--system-site-packages\"" : "")]));
         pre.Add(new EnvInstruction([new("PATH", $"{venv}/bin:$PATH"), new("VIRTUAL_ENV", venv)]));
         var pip = py.PipVersion is null && bin.StartsWith("python2", StringComparison.Ordinal) ? "pip<21" : "pip" + Spec(py.PipVersion);
@@ -344,7 +345,7 @@ public static class Compiler
                     "builder.caches: is not supported: Slipway builds classic Dockerfiles, which have no BuildKit cache mounts (the cached files would land in the image)",
                     path, b.Line);
         }
-        if (b.Requirements is { Count: > 0 } reqs) pre.AddRange(RequirementCopies(reqs, ctx.Workdirs, v));
+        if (b.Requirements is { Count: > 0 } reqs) pre.AddRange(RequirementCopies(reqs, ctx, v));
         var mounts = BuildKitMounts(b, v, ctx, path);
         if (b.Script is { Length: > 0 } script)
         {
@@ -504,22 +505,40 @@ public static class Compiler
         return new RunInstruction([]) { Exec = ["/bin/sh", "-c", wrapper, $"slipway-run-variant-{nonce}", .. env.Select(e => e.Value), .. argv] };
     }
 
-    // Requirements: grouped by from, then by normalized destination, first-seen order; one COPY per group.
-    private static IEnumerable<Instruction> RequirementCopies(IReadOnlyList<Artifact> reqs, IReadOnlyDictionary<string, string> workdirs, ExpandedVariant v)
+    // Requirements: grouped by from, then by normalized destination, first-seen order; one COPY per group, whose
+    // exclude patterns are those of all its entries (Blubber's RequirementsConfig). With patterns, a group is copied
+    // source by source through the same exclusion as copies.
+    private static IEnumerable<Instruction> RequirementCopies(IReadOnlyList<Artifact> reqs, Ctx ctx, ExpandedVariant v)
     {
-        foreach (var a in reqs.Where(a => a.Exclude.Count > 0))
-            throw new BlubberException(BlubberErrorKind.Expansion, "exclude: is not supported on builder requirements (list the files instead)", $"variants.{v.Name}", a.Line);
-        var groups = new List<(string From, string Dest, List<string> Sources)>();
+        var path = $"variants.{v.Name}";
+        var chown = v.IsScratch ? null : Chown;
+        var groups = new List<(string From, string Dest, List<string> Sources, List<string> Exclude, int Line)>();
         foreach (var a in reqs)
         {
-            var (src, dest) = Normalize(a, workdirs);
+            var (src, dest) = Normalize(a, ctx.Workdirs);
             var g = groups.FindIndex(x => x.From == a.From && x.Dest == dest);
-            if (g < 0) groups.Add((a.From, dest, [src]));
-            else groups[g].Sources.Add(src);
+            if (g < 0) groups.Add((a.From, dest, [src], [.. a.Exclude], a.Line));
+            else
+            {
+                groups[g].Sources.Add(src);
+                groups[g].Exclude.AddRange(a.Exclude);
+            }
         }
-        foreach (var (from, dest, sources) in groups)
-            yield return new CopyInstruction(sources, sources.Count > 1 && !dest.EndsWith('/') ? dest + "/" : dest, v.IsScratch ? null : Chown,
-                from == Artifact.Local ? null : from);
+        var result = new List<Instruction>();
+        foreach (var (from, dest, sources, exclude, line) in groups)
+        {
+            var target = sources.Count > 1 && !dest.EndsWith('/') ? dest + "/" : dest;
+            if (exclude.Count == 0)
+            {
+                result.Add(new CopyInstruction(sources, target, chown, from == Artifact.Local ? null : from));
+                continue;
+            }
+            var artifact = new Artifact(from, null, null, exclude, line);
+            foreach (var src in sources)
+                if (from == Artifact.Local) result.AddRange(LocalCopy(artifact, src, target, chown, ctx.Options, path));
+                else result.Add(RemoteCopy(artifact, src, target, chown, v, ctx, path));
+        }
+        return result;
     }
 
     private static (string Source, string Destination) Normalize(Artifact a, IReadOnlyDictionary<string, string> workdirs)
@@ -585,7 +604,7 @@ public static class Compiler
     /// A copy from another variant or an image. With <c>exclude</c>, the built-in frontend has no COPY --exclude, so a
     /// helper stage on a base with a shell bind-mounts the source, copies what the patterns keep (the same
     /// .dockerignore semantics as everywhere: last match wins, <c>!</c> re-includes, a directory excludes what is below
-    /// it) to /slipway-out/item, and the variant copies that. Empty directories are not copied.
+    /// it) to /slipway-out/&lt;source's name&gt;, and the variant copies that. Empty directories are not copied.
     /// </summary>
     private static CopyInstruction RemoteCopy(Artifact a, string source, string dest, string? chown, ExpandedVariant v, Ctx ctx, string path)
     {
@@ -611,19 +630,22 @@ public static class Compiler
         const string awk = "function m(r, p) { while (1) { if (p ~ r) return 1; if (index(p, \"/\") == 0) return 0; sub(/\\/[^\\/]*$/, \"\", p) } } "
             + "{ keep = 1; for (i = 1; i <= n; i++) if (m(ENVIRON[\"SLIPWAY_X\" i], $0)) keep = (substr(ENVIRON[\"SLIPWAY_N\"], i, 1) == \"1\"); if (keep) print }";
         var filter = $"awk -v n={patterns.Count} {Lit(awk)}";
+        // The kept tree is named like the source, so a file copied into a directory keeps its name, as COPY does.
         var baseName = source.TrimEnd('/');
         baseName = baseName[(baseName.LastIndexOf('/') + 1)..];
+        if (baseName is "" or "." or "..") baseName = "item";
+        var output = $"/slipway-out/{baseName}";
         var commands = new List<string>
         {
-            $"export {exports} SLIPWAY_N={negated}",
+            $"export {exports} SLIPWAY_N={negated} SLIPWAY_OUT={Lit(output)}",
             "mkdir -p /slipway-out",
-            "if [ -d /slipway-in ]; then mkdir -p /slipway-out/item && cd /slipway-in && find . -mindepth 1 ! -type d -print | sed 's|^\\./||' | "
-            + filter + " | while IFS= read -r f; do mkdir -p \"/slipway-out/item/$(dirname \"$f\")\" && cp -pP \"$f\" \"/slipway-out/item/$f\" || exit 1; done; "
-            + $"elif printf '%s\\n' {Lit(baseName)} | {filter} | grep -q .; then cp -pP /slipway-in /slipway-out/item; else mkdir -p /slipway-out/item; fi",
+            "if [ -d /slipway-in ]; then mkdir -p \"$SLIPWAY_OUT\" && cd /slipway-in && find . -mindepth 1 ! -type d -print | sed 's|^\\./||' | "
+            + filter + " | while IFS= read -r f; do mkdir -p \"$SLIPWAY_OUT/$(dirname \"$f\")\" && cp -pP \"$f\" \"$SLIPWAY_OUT/$f\" || exit 1; done; "
+            + $"elif printf '%s\\n' {Lit(baseName)} | {filter} | grep -q .; then cp -pP /slipway-in \"$SLIPWAY_OUT\"; else mkdir -p \"$SLIPWAY_OUT\"; fi",
         };
         ctx.Helpers.Add(new Stage(name, shellBase, [new(Phase.Privileged, [new UserInstruction("0"),
             new RunInstruction(commands) { Mounts = [new BindMount("/slipway-in", a.From, source.Length == 0 ? "/" : source, ReadWrite: false)] }])]) { IsHelper = true });
-        return new CopyInstruction(["/slipway-out/item"], dest, chown, name);
+        return new CopyInstruction([output], dest, chown, name);
     }
 
     /// <summary>

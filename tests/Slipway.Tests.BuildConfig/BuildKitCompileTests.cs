@@ -60,9 +60,21 @@ public class BuildKitCompileTests
     {
         var df = C(Head + "    copies: [{ from: build, source: out/, destination: out/, exclude: [\"**/*.md\", \"!keep.md\", \"a.b\"] }]\n  build: {}\n").Dockerfile;
         Assert.Contains("FROM debian:bookworm AS slipway-exclude-test-1\nUSER 0\nRUN --mount=type=bind,target=/slipway-in,from=build,source=/srv/app/out/ "
-            + "export SLIPWAY_X1='^(.*/)?[^/]*[.]md$' SLIPWAY_X2='^keep[.]md$' SLIPWAY_X3='^a[.]b$' SLIPWAY_N=010 && mkdir -p /slipway-out && ", df);
-        Assert.Contains("COPY --chown=$LIVES_UID:$LIVES_GID --from=slipway-exclude-test-1 [\"/slipway-out/item\", \"out/\"]\n", df);
+            + "export SLIPWAY_X1='^(.*/)?[^/]*[.]md$' SLIPWAY_X2='^keep[.]md$' SLIPWAY_X3='^a[.]b$' SLIPWAY_N=010 SLIPWAY_OUT='/slipway-out/out' && mkdir -p /slipway-out && ", df);
+        Assert.Contains("COPY --chown=$LIVES_UID:$LIVES_GID --from=slipway-exclude-test-1 [\"/slipway-out/out\", \"out/\"]\n", df);
         Assert.DoesNotContain("COPY --chown=$LIVES_UID:$LIVES_GID --from=build", df);
+    }
+
+    [Fact]
+    public void Exclude_on_requirements_applies_to_every_source_of_the_group()
+    {
+        var df = C(Head + "    builder:\n      command: [make]\n      requirements: [{ from: build, source: /a/b.txt, destination: lib/, exclude: [\"*.tmp\"] }, { from: build, source: /c/, destination: lib/ }]\n  build: {}\n",
+            T.Kit).Dockerfile;
+        Assert.Contains("COPY --chown=$LIVES_UID:$LIVES_GID --from=slipway-exclude-test-1 [\"/slipway-out/b.txt\", \"lib/\"]\n", df);
+        Assert.Contains("COPY --chown=$LIVES_UID:$LIVES_GID --from=slipway-exclude-test-2 [\"/slipway-out/c\", \"lib/\"]\n", df);
+        var local = C(Head + "    node: { requirements: [{ from: local, source: ./, exclude: [\"*.md\"] }] }\n",
+            T.Kit with { ContextFiles = ["package.json", "README.md"] }).Dockerfile;
+        Assert.Contains("COPY --chown=$LIVES_UID:$LIVES_GID [\"package.json\", \"./\"]\n", local);
     }
 
     [Fact]
