@@ -176,6 +176,20 @@ public class BuildKitCompileTests
         Assert.Equal("image \"docker.io/library/busybox:1\" comes from registry \"docker.io\", which is not allowed (allowed registries: registry.example.org) (at variants.test.mounts)", e.Message);
     }
 
+    [Theory]
+    [InlineData("    entrypoint: [\"a\\\"]\\nRUN evil\\n\"]\n")]
+    [InlineData("    builder: { command: \"true\\nRUN evil\\n\" }\n")]
+    [InlineData("    builder: { command: \"echo \\\\\" }\n    entrypoint: [x]\n")]
+    [InlineData("    builder: { command: [echo, \"\\nRUN evil\\r\\u2028\"] }\n")]
+    [InlineData("    builder: { script: \"#!/bin/sh\\n'; RUN evil\\n\" }\n")]
+    public void Text_that_Blubber_accepts_cannot_add_a_Dockerfile_instruction(string variant)
+    {
+        var lines = C(Head + variant).Dockerfile.Split('\n');
+        Assert.DoesNotContain(lines, l => l.StartsWith("RUN evil", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.DoesNotContain('\r', l));
+        Assert.DoesNotContain(lines, l => l.TrimEnd().EndsWith('\\')); // no line continues into the next
+    }
+
     [Fact]
     public void An_empty_entrypoint_replaces_the_inherited_one_and_writes_none()
     {
