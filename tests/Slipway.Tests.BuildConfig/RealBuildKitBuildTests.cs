@@ -35,6 +35,8 @@ public sealed class RealBuildKitBuildTests : IDisposable
                 cp /mnt/ctx/app.sh out/app.sh
                 echo "run $RUN_ID" >> "$HOME/.cache/runs"
                 cp "$HOME/.cache/runs" out/cache-runs
+                cp "$0" out/script.txt
+                # {{LONG}}
               caches: [$HOME/.cache]
               mounts: [{ from: local, destination: /mnt/ctx }]
           test:
@@ -53,7 +55,9 @@ public sealed class RealBuildKitBuildTests : IDisposable
             Assert.Fail("Slipway__BaseImage and Docker__Endpoint must be set: run `./slipway test`, or `./slipway infra up` and export what `./slipway infra env` prints");
         File.WriteAllText(Path.Combine(_context.FullName, "app.sh"), "#!/bin/sh\necho app\n");
         // The python builder needs the network (pip); this test has none, so it checks the flag's warning and drops the builder.
-        var yaml = Yaml.Replace("{{BASE}}", baseImage).Replace("    python: { version: python3, requirements: [], use-system-flag: true }\n", "    python: { use-system-flag: true }\n");
+        // A script longer than one Dockerfile line, with non-ASCII text: it must arrive byte for byte.
+        var longLine = string.Concat(Enumerable.Repeat("ü€ '%\\ ", 700));
+        var yaml = Yaml.Replace("{{LONG}}", longLine).Replace("{{BASE}}", baseImage).Replace("    python: { version: python3, requirements: [], use-system-flag: true }\n", "    python: { use-system-flag: true }\n");
 
         var first = Compile(yaml, "test", "one", scope: $"test/{_id}/a");
         Assert.Contains(first.Warnings, w => w.StartsWith("variants.test.python.use-system-flag (line ", StringComparison.Ordinal)
@@ -77,12 +81,16 @@ public sealed class RealBuildKitBuildTests : IDisposable
             ./out/cache-runs 65533:65533
             ./out/docs 65533:65533
             ./out/docs/keep.md 65533:65533
+            ./out/script.txt 65533:65533
             it's 100% \o/ one
             run one
             ci extra arg
             
             """, Docker(endpoint!, null, "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
                 "stat -c '%n %u:%g' $(find . -mindepth 1 | sort) && cat out/built.txt out/cache-runs /tmp/ran.txt"));
+        var script = Docker(endpoint!, null, "run", "--rm", "--network", "none", "--entrypoint", "cat", image, "out/script.txt");
+        Assert.StartsWith("#!/bin/sh\nset -e\n", script);
+        Assert.EndsWith($"cp \"$0\" out/script.txt\n# {longLine}\n", script);
         // The script never lands in the image, nor do the helper stages' directories.
         Assert.Equal("0\n", Docker(endpoint!, null, "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
             "ls -a / | grep -c -e slipway -e '^[0-9a-f]\\{64\\}$' || true"));
