@@ -23,6 +23,21 @@ public static class Blubber
         DockerfileWriter.Write(Plan(yaml, variant, policy, options, limits, registries));
 
     /// <summary>
+    /// Everything a build needs: the Dockerfile, the plan, the pinned Blubber version (for the image label), warnings
+    /// for the build log, the build args to pass and which steps need the network.
+    /// </summary>
+    public static CompileResult Compile(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
+        RegistryPolicy? registries = null)
+    {
+        var config = ConfigParser.Parse(yaml, limits);
+        var expanded = Expander.Expand(config, variant);
+        policy?.Enforce(expanded);
+        var plan = Compiler.Compile(expanded, options);
+        registries?.Enforce(plan);
+        return new CompileResult(DockerfileWriter.Write(plan), plan, config.Syntax?.VersionText);
+    }
+
+    /// <summary>
     /// Lists a build context's files as the compiler's <see cref="CompileOptions.ContextFiles"/>: relative,
     /// <c>/</c>-separated, with the context's <c>.dockerignore</c> applied (blubber-v4 §8). Symlinks are not followed
     /// but listed, and each must resolve inside the context. Refused with <see cref="UnsafePathException"/>, naming the

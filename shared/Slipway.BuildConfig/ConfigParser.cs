@@ -14,9 +14,42 @@ public static class ConfigParser
     private static readonly string[] TopKeys = ["version", "variants", .. CommonKeys];
     private static readonly string[] VariantKeys = ["includes", "copies", .. CommonKeys];
 
+    // What the file's `# syntax=` line pins and the warnings so far; per parse, on the parsing thread only.
+    [ThreadStatic] private static ParseState? _state;
+
+    private sealed class ParseState(BlubberSyntax? syntax)
+    {
+        public BlubberSyntax? Syntax { get; } = syntax;
+        public List<string> Warnings { get; } = [];
+    }
+
     public static BlubberConfig Parse(string yaml, Limits? limits = null)
     {
-        limits ??= Limits.Default;
+        var outer = _state;
+        _state = new ParseState(BlubberSyntax.Read(yaml));
+        try
+        {
+            var config = ParseDocument(yaml, limits ?? Limits.Default);
+            return config with { Syntax = _state.Syntax, Warnings = _state.Warnings.ToList() };
+        }
+        finally
+        {
+            _state = outer;
+        }
+    }
+
+    /// <summary>A key added to Blubber after the version the file pins: accepted (as current Blubber does), with a warning.</summary>
+    private static void Since(YNode at, string key)
+    {
+        if (_state?.Syntax?.Version is not { } pinned || !BlubberVersions.Introduced.TryGetValue(key, out var added) || pinned >= added) return;
+        _state.Warnings.Add($"{at.Path} (line {at.Line}): \"{key}\" was added in Blubber v{added.ToString(3)}; the pinned {_state.Syntax.VersionText} would refuse it, Slipway accepts it as current Blubber does");
+    }
+
+    /// <summary>Whether the pinned Blubber version still accepted <c>python.use-system-flag</c>.</summary>
+    private static bool PinAcceptsUseSystemFlag => _state?.Syntax?.Version is { } v && v < BlubberVersions.UseSystemFlagRemoved;
+
+    private static BlubberConfig ParseDocument(string yaml, Limits limits)
+    {
         var root = YNode.Load(yaml, limits);
         if (!root.IsMap) throw root.Fail(BlubberErrorKind.Parse, "config must be a YAML mapping");
         var entries = root.Map();
@@ -71,7 +104,7 @@ public static class ConfigParser
             c = key switch
             {
                 "base" => c with { Base = ParseBase(v) },
-                "arguments" => c with { Arguments = ParseEnvMap(v) },
+                "arguments" => Since(v, "arguments", c with { Arguments = ParseEnvMap(v) }),
                 "apt" => c with { Apt = ParseApt(v) },
                 "builders" => c with { Builders = ParseBuilders(v) },
                 "node" => c with { Node = ParseNode(v) },
@@ -80,11 +113,29 @@ public static class ConfigParser
                 "builder" => c with { Builder = ParseCustom(v) },
                 "lives" => c with { Lives = ParseLives(v) },
                 "runs" => c with { Runs = ParseRuns(v) },
-                "entrypoint" => c with { Entrypoint = v.StrList() },
+                "entrypoint" => c with { Entrypoint = v.List().Select(x => x.StrAny()).ToList() }, // exec form: JSON-escaped
                 _ => c,
             };
         }
         return c;
+    }
+
+    /// <summary>A refusal where Blubber would accept the value: says so, and why (docs/blubber.md "Stricter than Blubber").</summary>
+    internal static BlubberException Stricter(YNode at, string message, string why) =>
+        at.Fail(BlubberErrorKind.Validation, $"{message} ({YNode.StricterThanBlubber}: {why})");
+
+    private const string ShellWhy = "the value is double-quoted in a shell command of a step that has network access, where $ and ` would run commands";
+
+    private static string NoShellExpansion(YNode n, string s)
+    {
+        if (Validators.HasShellExpansion(s)) throw Stricter(n, $"{n.Key}: \"{s}\" must not contain \"$\" or \"`\"", ShellWhy);
+        return s;
+    }
+
+    private static T Since<T>(YNode at, string key, T value)
+    {
+        Since(at, key);
+        return value;
     }
 
     private static string ParseBase(YNode v)
@@ -120,8 +171,10 @@ public static class ConfigParser
                     else
                         foreach (var (rel, list) in n.Map())
                         {
-                            if (rel != "default" && !Validators.IsDebianRelease(rel))
+                            if (rel.Length > 0 && !Validators.IsDebianRelease(rel))
                                 throw list.Fail(BlubberErrorKind.Validation, $"packages: \"{rel}\" is not a valid Debian release name");
+                            if (Validators.HasShellExpansion(rel) || rel.Contains('"') || rel.Contains('\\'))
+                                throw Stricter(list, $"packages: \"{rel}\" must not contain \"$\", \"`\", quotes or backslashes", ShellWhy);
                             packages.Add(new(rel, list.IsNull ? [] : ParsePackages(list, rel)));
                         }
                     break;
@@ -175,17 +228,17 @@ public static class ConfigParser
                 case "url": url = HttpUrl(v, "url"); break;
                 case "distribution":
                     dist = v.Str();
-                    if (!Validators.IsDebianWord(dist)) throw v.Invalid($"\"{dist}\" is not a valid Debian distribution name");
+                    if (!Validators.IsDebianRelease(dist)) throw v.Invalid($"\"{dist}\" is not a valid Debian release name");
                     break;
                 case "components":
                     foreach (var c in v.List())
                     {
                         var s = c.Str();
-                        if (!Validators.IsDebianWord(s)) throw c.Fail(BlubberErrorKind.Validation, $"components: \"{s}\" is not a valid Debian component name");
+                        if (!Validators.IsDebianComponent(s)) throw c.Fail(BlubberErrorKind.Validation, $"components: \"{s}\" is not a valid Debian component name");
                         components.Add(s);
                     }
                     break;
-                case "signed-by": signedBy = SignedBy(v); break;
+                case "signed-by": signedBy = Since(v, "apt.sources.signed-by", SignedBy(v)); break;
             }
         }
         if (url is null) throw n.Fail(BlubberErrorKind.Validation, "url: is required");
@@ -207,6 +260,9 @@ public static class ConfigParser
     {
         var s = v.Str();
         if (!Validators.IsHttpUrl(s)) throw v.Fail(BlubberErrorKind.Validation, $"{key}: \"{s}\" is not a valid HTTP/HTTPS URL");
+        if (!Validators.IsHttpUrlStrict(s))
+            throw Stricter(v, $"{key}: \"{s}\" must not contain whitespace, quotes, backslashes, \"$\", \"`\" or \";\"",
+                "the URL is written into apt's configuration, where a quote would end the string and add apt options, some of which run commands");
         return s;
     }
 
@@ -271,10 +327,19 @@ public static class ConfigParser
     private static PythonBuilder ParsePython(YNode v)
     {
         var b = new PythonBuilder(null, null, null, null, null, null, null, null, null, null, v.Line);
-        foreach (var (k, n) in v.Fields("version", "requirements", "use-system-site-packages", "no-deps", "poetry", "venv",
-                     "pip-version", "setuptools-version", "tox-version", "wheel-version"))
+        string[] keys = ["version", "requirements", "use-system-site-packages", "no-deps", "poetry", "venv",
+            "pip-version", "setuptools-version", "tox-version", "wheel-version"];
+        foreach (var (k, n) in v.Fields(PinAcceptsUseSystemFlag ? [.. keys, "use-system-flag"] : keys))
         {
             if (n.IsNull) continue;
+            if (k is not ("version" or "requirements" or "no-deps" or "poetry" or "use-system-flag")) Since(n, "python." + k);
+            if (k == "use-system-flag")
+            {
+                n.OptBool();
+                _state!.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because this file pins {_state.Syntax!.VersionText}; "
+                    + "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply");
+                continue;
+            }
             b = k switch
             {
                 "version" => b with { Version = PythonBinary(n) },
@@ -282,7 +347,7 @@ public static class ConfigParser
                 "use-system-site-packages" => b with { UseSystemSitePackages = n.OptBool() },
                 "no-deps" => b with { NoDeps = n.OptBool() },
                 "poetry" => b with { Poetry = ParsePoetry(n) },
-                "venv" => b with { Venv = AbsPath(n) },
+                "venv" => b with { Venv = n.Str() },
                 "pip-version" => b with { PipVersion = PyVersion(n) },
                 "setuptools-version" => b with { SetuptoolsVersion = PyVersion(n) },
                 "tox-version" => b with { ToxVersion = PyVersion(n) },
@@ -297,14 +362,24 @@ public static class ConfigParser
         var s = n.Str();
         // The binary name lands in shell commands unquoted, as in Blubber: allow only a command name or path.
         if (s.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(s, @"^[A-Za-z0-9_./\-]+$"))
-            throw n.Invalid($"\"{s}\" is not a valid Python binary name");
+            throw Stricter(n, $"{n.Key}: \"{s}\" is not a valid Python binary name (letters, digits, _ . / -)",
+                "the binary name starts shell commands unquoted, as in Blubber, in steps that have network access");
         return s;
     }
 
+    // Blubber checks only poetry.version (pypkgver); the other pins are Slipway's stricter rule.
     private static string PyVersion(YNode n)
     {
         var s = n.Str();
-        if (!Validators.IsPythonVersionSpec(s)) throw n.Invalid($"\"{s}\" is not a valid Python package version specification");
+        if (!Validators.IsPythonVersionSpec(s))
+            throw Stricter(n, $"{n.Key}: \"{s}\" is not a valid Python package version specification", ShellWhy);
+        return s;
+    }
+
+    private static string PoetryVersion(YNode n)
+    {
+        var s = n.Str();
+        if (!Validators.IsPythonConstraint(s)) throw n.Invalid($"\"{s}\" is not a valid Python package version specification");
         return s;
     }
 
@@ -316,23 +391,17 @@ public static class ConfigParser
             if (n.IsNull) continue;
             p = k switch
             {
-                "version" => p with { Version = PyVersion(n) },
+                "version" => p with { Version = PoetryVersion(n) },
                 "devel" => p with { Devel = n.OptBool() },
-                "only" => p with { Only = GroupList(n) },
-                _ => p with { Without = GroupList(n) },
+                "only" => Since(n, "python.poetry.only", p with { Only = GroupList(n) }),
+                _ => Since(n, "python.poetry.without", p with { Without = GroupList(n) }),
             };
         }
         return p;
     }
 
-    // Poetry accepts a comma-separated string or (here) a list; both are plain group names.
-    private static List<string> GroupList(YNode n)
-    {
-        var items = n.IsList ? n.StrList().ToList() : n.Str().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
-        foreach (var g in items)
-            if (!System.Text.RegularExpressions.Regex.IsMatch(g, @"^[A-Za-z0-9_.\-]+$")) throw n.Invalid($"\"{g}\" is not a valid Poetry group name");
-        return items;
-    }
+    // A string in Blubber (passed to poetry as one argument, e.g. "main,dev"); a list is a decode error there too.
+    private static List<string> GroupList(YNode n) => [NoShellExpansion(n, n.Str())];
 
     private static CustomBuilder ParseCustom(YNode v)
     {
@@ -343,32 +412,21 @@ public static class ConfigParser
             switch (k)
             {
                 case "command":
-                    if (n.IsList)
-                    {
-                        var parts = n.StrList();
-                        if (parts.Count == 0) throw n.Invalid("must not be empty");
-                        b = b with { Command = parts };
-                    }
-                    else
-                    {
-                        var s = n.Str();
-                        if (s.TrimEnd().EndsWith('\\')) throw n.Invalid("must not end with a backslash");
-                        b = b with { ShellCommand = s };
-                    }
+                    // Any text, as in Blubber: it runs as `/bin/sh -c <text>`, rendered JSON-escaped when it spans lines.
+                    if (n.IsList) b = b with { Command = n.List().Select(x => x.StrAny()).ToList() };
+                    else b = b with { ShellCommand = n.StrAny() };
                     break;
-                case "script": b = b with { Script = n.RawScalar() }; break;
+                case "script": b = Since(n, "builder.script", b with { Script = n.RawScalar() }); break;
                 case "requirements": b = b with { Requirements = ParseRequirements(n) }; break;
                 case "mounts":
-                    b = b with
-                    {
-                        Mounts = n.List().Select(m => m.IsScalar ? new Mount(m.Str(), null, null) : ParseMount(m)).ToList(),
-                    };
+                    var mounts = n.List().Select(m => m.IsScalar ? CheckMount(m, new Mount(m.Str(), null, null)) : ParseMount(m)).ToList();
+                    if (mounts.Distinct().Count() != mounts.Count) throw n.Fail(BlubberErrorKind.Validation, "mounts: cannot contain duplicates");
+                    b = Since(n, "builder.mounts", b with { Mounts = mounts });
                     break;
                 case "caches":
-                    b = b with
-                    {
-                        Caches = n.List().Select(c => c.IsScalar ? new Cache(c.Str(), null, null) : ParseCache(c)).ToList(),
-                    };
+                    var caches = n.List().Select(c => c.IsScalar ? CheckCache(c, new Cache(c.Str(), null, null)) : ParseCache(c)).ToList();
+                    if (caches.Distinct().Count() != caches.Count) throw n.Fail(BlubberErrorKind.Validation, "caches: cannot contain duplicates");
+                    b = Since(n, "builder.caches", b with { Caches = caches });
                     break;
             }
         }
@@ -382,9 +440,32 @@ public static class ConfigParser
         string? from = null, dest = null, src = null;
         foreach (var (k, n) in m.Fields("from", "destination", "source"))
             if (k == "from") from = n.OptStr(); else if (k == "destination") dest = n.OptStr(); else src = n.OptStr();
-        if (string.IsNullOrEmpty(from)) throw m.Fail(BlubberErrorKind.Validation, "from: is required");
-        return new Mount(from, dest, src);
+        if (string.IsNullOrEmpty(from))
+            throw Stricter(m, "from: is required", "Blubber would mount an image named \"\" and fail the build");
+        return CheckMount(m, new Mount(from, dest, src));
     }
+
+    private const string MountWhy = "the value is written into a RUN --mount flag, whose comma-separated fields it would split";
+
+    // Blubber does not check mounts; Slipway renders them into RUN --mount flags, so their fields must fit one.
+    private static Mount CheckMount(YNode at, Mount m)
+    {
+        foreach (var (name, value) in new[] { ("destination", m.Destination), ("source", m.Source) })
+            if (value is not null && !IsMountField(value))
+                throw Stricter(at, $"{name}: \"{value}\" must not contain commas, quotes, \"=\" or whitespace", MountWhy);
+        return m;
+    }
+
+    private static Cache CheckCache(YNode at, Cache c)
+    {
+        if (c.Destination.Length == 0) throw at.Fail(BlubberErrorKind.Validation, "destination: is required");
+        foreach (var (name, value) in new[] { ("destination", c.Destination), ("id", c.Id) })
+            if (value is not null && !IsMountField(value))
+                throw Stricter(at, $"{name}: \"{value}\" must not contain commas, quotes, \"=\" or whitespace", MountWhy);
+        return c;
+    }
+
+    private static bool IsMountField(string s) => !s.Any(ch => ch is ',' or '"' or '\'' or '=' || char.IsWhiteSpace(ch));
 
     private static Cache ParseCache(YNode c)
     {
@@ -394,7 +475,7 @@ public static class ConfigParser
         if (string.IsNullOrEmpty(dest)) throw c.Fail(BlubberErrorKind.Validation, "destination: is required");
         if (access is not null and not ("shared" or "private" or "locked"))
             throw c.Fail(BlubberErrorKind.Validation, $"access: \"{access}\" must be one of shared, private, locked");
-        return new Cache(dest, id, access);
+        return CheckCache(c, new Cache(dest, id, access));
     }
 
     private static LivesConfig ParseLives(YNode v)
@@ -437,7 +518,7 @@ public static class ConfigParser
     {
         var s = n.Str();
         if (!Validators.IsAbsNonRootPath(s)) throw n.Invalid($"\"{s}\" is not a valid absolute non-root path");
-        return s.TrimEnd('/');
+        return Validators.CleanPath(s); // the same directory Blubber's path operations reach
     }
 
     private static string UserName(YNode n)
@@ -487,7 +568,7 @@ public static class ConfigParser
                 case "from": from = v.Str(); break;
                 case "source": source = v.Str(); break;
                 case "destination": dest = v.Str(); break;
-                default: exclude.AddRange(v.StrList()); break;
+                default: exclude.AddRange(Since(v, "artifact.exclude", v.StrList())); break;
             }
         }
         if (string.IsNullOrEmpty(from)) throw i.Fail(BlubberErrorKind.Validation, "from: is required");
@@ -500,16 +581,9 @@ public static class ConfigParser
     {
         if (a.Destination is not null && a.Source is null)
             throw at.Fail(BlubberErrorKind.Validation, "source: is required if \"destination\" is also set");
-        if (a.IsLocal && a.Source is not null && (a.Source.StartsWith('/') || !Validators.StaysInside(a.Source)))
+        // Blubber's relativelocal; a destination and a non-local source are not checked (the copy stays in the image).
+        if (a.IsLocal && a.Source is not null && !Validators.IsRelativeLocal(a.Source))
             throw at.Fail(BlubberErrorKind.Validation, "source: path must be relative when \"from\" is \"local\"");
-        if (a.Source is not null && !a.IsLocal && Validators.HasParentSegment(a.Source))
-            throw at.Fail(BlubberErrorKind.Validation, $"source: \"{a.Source}\" must not contain \"..\"");
-        if (a.Destination is not null && Validators.HasParentSegment(a.Destination))
-            throw at.Fail(BlubberErrorKind.Validation, $"destination: \"{a.Destination}\" must not contain \"..\" (it would escape the application directory)");
-        if (a.Destination is "/")
-            throw at.Fail(BlubberErrorKind.Validation, "destination: must not be the root directory");
-        foreach (var e in a.Exclude)
-            if (e.Length == 0) throw at.Fail(BlubberErrorKind.Validation, "exclude: patterns must not be empty");
         return a;
     }
 
@@ -526,6 +600,13 @@ public static class ConfigParser
         void CheckCommon(CommonConfig c, string path)
         {
             foreach (var (req, p) in Requirements(c)) CheckFrom(req, $"{path}{p}");
+            var customs = (c.Builders ?? []).Select((b, i) => (b.Custom, $"builders[{i}].custom.")).Append((c.Builder, "builder."));
+            foreach (var (b, p) in customs)
+                foreach (var m in b?.Mounts ?? [])
+                    if (m.From != Artifact.Local && !names.Contains(m.From) && !Validators.IsImageRef(m.From))
+                        throw new BlubberException(BlubberErrorKind.Validation,
+                            $"from: \"{m.From}\" is not a valid image reference or known variant ({YNode.StricterThanBlubber}: Blubber does not check a mount's from "
+                            + "and would try to pull it as an image at build time; Slipway writes it into a RUN --mount flag)", $"{path}{p}mounts", b!.Line);
         }
         CheckCommon(config.Common, "");
         foreach (var v in config.Variants)

@@ -50,6 +50,49 @@ public sealed class DockerIgnore
         return false;
     }
 
+    /// <summary>
+    /// The patterns as POSIX extended regular expressions (for awk in a build step), anchored, in order, with their
+    /// negation; null when a pattern holds a backslash (an escape whose meaning differs between the two).
+    /// </summary>
+    public static List<(string Ere, bool Negate)>? ToEre(IEnumerable<string> patterns)
+    {
+        var result = new List<(string, bool)>();
+        foreach (var raw in patterns)
+        {
+            var p = raw.Trim();
+            if (p.Length == 0 || p.StartsWith('#')) continue;
+            if (p.Contains('\\')) return null;
+            var negate = p.StartsWith('!');
+            if (negate) p = p[1..].Trim();
+            p = Clean(p);
+            if (p.Length == 0) continue;
+            var sb = new StringBuilder("^");
+            for (var i = 0; i < p.Length; i++)
+            {
+                var c = p[i];
+                if (c == '*' && i + 1 < p.Length && p[i + 1] == '*')
+                {
+                    i++;
+                    if (i + 1 < p.Length && p[i + 1] == '/') { i++; sb.Append("(.*/)?"); }
+                    else sb.Append(".*");
+                }
+                else if (c == '*') sb.Append("[^/]*");
+                else if (c == '?') sb.Append("[^/]");
+                else if (c == '[' && p.IndexOf(']', i + 1) is var end and > 0)
+                {
+                    var body = p[(i + 1)..end];
+                    sb.Append('[').Append(body).Append(']');
+                    i = end;
+                }
+                else if (c is '^' or '$') sb.Append('\\').Append(c);
+                else if (c is '.' or '+' or '(' or ')' or '{' or '}' or '|' or '[' or ']') sb.Append('[').Append(c).Append(']');
+                else sb.Append(c);
+            }
+            result.Add((sb.Append('$').ToString(), negate));
+        }
+        return result;
+    }
+
     internal static string Clean(string p)
     {
         var parts = new List<string>();

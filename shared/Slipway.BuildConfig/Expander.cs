@@ -43,11 +43,13 @@ public static class Expander
         return new ExpandedConfig(config, target, stageOrder.Select(ExpandOne).ToList());
     }
 
-    /// <summary>Variants a variant reads files from: copies and requirements whose <c>from</c> is a defined variant.</summary>
+    /// <summary>Variants a variant reads files from: copies, requirements and builder mounts whose <c>from</c> is a defined variant.</summary>
     public static IEnumerable<string> Dependencies(ExpandedVariant v, Func<string, bool> isVariant)
     {
+        var mounts = (v.Common.Builders ?? []).Select(b => b.Custom).Append(v.Common.Builder).SelectMany(b => b?.Mounts ?? []).Select(m => m.From);
         var froms = v.Copies.Select(a => a.From)
-            .Concat(ConfigParser.Requirements(v.Common).SelectMany(r => r.Requirements ?? []).Select(a => a.From));
+            .Concat(ConfigParser.Requirements(v.Common).SelectMany(r => r.Requirements ?? []).Select(a => a.From))
+            .Concat(mounts);
         return froms.Where(f => f != Artifact.Local && isVariant(f)).Distinct();
     }
 
@@ -71,12 +73,22 @@ public static class Expander
         return order;
     }
 
+    internal static bool IsZero(NodeBuilder? b) => b is null || b is { Requirements: null, Env: null or "", UseNpmCi: null, AllowDedupeFailure: null };
+    internal static bool IsZero(PhpBuilder? b) => b is null || b is { Requirements: null, Production: null };
+    internal static bool IsZero(CustomBuilder? b) => b is null || b is { ShellCommand: null or "", Command: null, Script: null or "", Requirements: null, Mounts: null, Caches: null };
+    internal static bool IsZero(PythonBuilder? b) => b is null || b is
+    {
+        Version: null or "", Requirements: null, UseSystemSitePackages: null, NoDeps: null, Venv: null or "", PipVersion: null or "",
+        SetuptoolsVersion: null or "", ToxVersion: null or "", WheelVersion: null or "",
+    } && b.Poetry is null or { Version: null or "", Devel: null, Only: null, Without: null };
+
     // Rules that fire on merged values (blubber-v4 §6 step 5).
     private static void Validate(ExpandedVariant v)
     {
         var c = v.Common;
         var path = $"variants.{v.Name}";
-        if (c.Builders is not null && (c.Node is not null || c.Php is not null || c.Python is not null || c.Builder is not null))
+        // notallowedwith: a non-empty builders list with any standalone builder that is not Go's zero value (`node: {}` is).
+        if (c.Builders is { Count: > 0 } && !(IsZero(c.Node) && IsZero(c.Php) && IsZero(c.Python) && IsZero(c.Builder)))
             throw new BlubberException(BlubberErrorKind.Validation,
                 "builders: is not allowed if any of field(s) \"node php python builder\" is declared/included", path, v.Line);
         foreach (var b in (c.Builders ?? []).Select(b => b.Custom).Append(c.Builder))

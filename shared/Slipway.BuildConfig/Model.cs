@@ -6,6 +6,12 @@ namespace Slipway.BuildConfig;
 /// <summary>A whole <c>blubber.yaml</c>: the version, the top-level common keys and the variants.</summary>
 public sealed record BlubberConfig(string Version, CommonConfig Common, IReadOnlyList<VariantConfig> Variants)
 {
+    /// <summary>The file's <c># syntax=</c> Blubber frontend, when it names one.</summary>
+    public BlubberSyntax? Syntax { get; init; }
+
+    /// <summary>Accepted with a caveat (keys newer or older than the pinned Blubber version), for the build log.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     public VariantConfig? Variant(string name) => Variants.FirstOrDefault(v => v.Name == name);
 }
 

@@ -2,7 +2,7 @@ namespace Slipway.BuildConfig;
 
 /// <summary>
 /// The default image policy: every image the build pulls — each stage's base and each <c>COPY --from</c> image
-/// (from <c>copies</c> and builder <c>requirements</c>) of every variant built — must come from one of the allowed
+/// (from <c>copies</c> and builder <c>requirements</c>) and each <c>RUN --mount</c> image (builder <c>mounts</c>) of every variant built — must come from one of the allowed
 /// registries, matched by host and port exactly (<see cref="ImageReference"/>). Checked on the compiled plan, so
 /// nothing the Dockerfile pulls escapes it. A stage of the same build is not an image and needs no check; a scratch
 /// base pulls nothing. An empty list allows no image at all (scratch only).
@@ -29,6 +29,8 @@ public sealed class RegistryPolicy
             if (stage.Base.Length > 0 && !stages.Contains(stage.Base)) Check(stage.Base, $"variants.{stage.Name}.base");
             foreach (var copy in stage.Phases.SelectMany(p => p.Instructions).OfType<CopyInstruction>())
                 if (copy.From is { } from && !stages.Contains(from)) Check(from, $"variants.{stage.Name}.copies");
+            foreach (var mount in stage.Phases.SelectMany(p => p.Instructions).OfType<RunInstruction>().SelectMany(r => r.Mounts).OfType<BindMount>())
+                if (mount.From is { } from && !stages.Contains(from)) Check(from, $"variants.{stage.Name}.mounts");
             stages.Add(stage.Name);
         }
     }

@@ -94,13 +94,53 @@ internal sealed class YNode
     public string Str()
     {
         if (_node is not YamlScalarNode s || IsNull) throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a string");
+        RefuseNonString(s);
         var v = s.Value ?? "";
         if (v.Length > _budget.Limits.MaxStringLength)
             throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
         if (v.Any(c => char.IsControl(c)))
-            throw Fail(BlubberErrorKind.Validation, $"{Key}: must not contain control characters (newlines, tabs)");
+            throw Fail(BlubberErrorKind.Validation, $"{Key}: must not contain control characters (newlines, tabs) ({StricterThanBlubber}: the value lands in a Dockerfile line, where a newline would start a new instruction)");
         return v;
     }
+
+    // Blubber converts YAML to JSON first (go-yaml v2, YAML 1.1), so an unquoted 3.9, 10 or yes is a number or a
+    // boolean there, which its schema and decoder refuse where a string is expected. Quote it: "3.9".
+    private void RefuseNonString(YamlScalarNode s)
+    {
+        if (s.Style != ScalarStyle.Plain || s.Value is not { Length: > 0 } v) return;
+        var kind = ResolvePlain(v);
+        if (kind is not null) throw Fail(BlubberErrorKind.Parse, $"{Key}: expected string, but got {kind} (quote it: \"{v}\")");
+    }
+
+    /// <summary>What go-yaml v2 resolves an unquoted scalar to, when not a string: "number", "boolean" or null.</summary>
+    internal static string? ResolvePlain(string v)
+    {
+        if (v is "y" or "Y" or "yes" or "Yes" or "YES" or "n" or "N" or "no" or "No" or "NO" or "true" or "True" or "TRUE"
+            or "false" or "False" or "FALSE" or "on" or "On" or "ON" or "off" or "Off" or "OFF") return "boolean";
+        if (v is ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" or "-.inf" or "-.Inf" or "-.INF" or ".nan" or ".NaN" or ".NAN")
+            return "number";
+        var plain = v.Replace("_", "");
+        if (System.Text.RegularExpressions.Regex.IsMatch(plain, @"^[-+]?(?:0b[01]+|0o?[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$")) return "number";
+        if (System.Text.RegularExpressions.Regex.IsMatch(v, @"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")) return "number";
+        return null;
+    }
+
+    /// <summary>The phrase every refusal carries where Blubber itself would accept the value (docs/blubber.md).</summary>
+    public const string StricterThanBlubber = "Slipway is stricter than Blubber here";
+
+    /// <summary>A string that may hold control characters (newlines): for values rendered JSON- or Go-quoted.</summary>
+    public string StrAny()
+    {
+        if (_node is not YamlScalarNode s || IsNull) throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a string");
+        RefuseNonString(s);
+        var v = s.Value ?? "";
+        if (v.Length > _budget.Limits.MaxStringLength)
+            throw Fail(BlubberErrorKind.Validation, $"{Key}: longer than {_budget.Limits.MaxStringLength} characters");
+        return v;
+    }
+
+    /// <summary>A scalar Blubber (go-yaml v2 → JSON) would read as a string: not a mapping or list.</summary>
+    public bool IsPlainScalarStyle => _node is YamlScalarNode { Style: ScalarStyle.Plain };
 
     public string? OptStr() => IsNull ? null : Str();
 
@@ -113,14 +153,18 @@ internal sealed class YNode
         return v;
     }
 
+    /// <summary>
+    /// Blubber's Flag after its schema's "boolean": go-yaml v2 booleans (true/yes/on/y and false/no/off/n in their
+    /// cases). A quoted "true" is a JSON string and 1 a number, which Blubber's schema refuses.
+    /// </summary>
     public bool? OptBool()
     {
         if (IsNull) return null;
-        if (_node is YamlScalarNode s)
+        if (_node is YamlScalarNode { Style: ScalarStyle.Plain } s)
             switch (s.Value)
             {
-                case "true" or "True" or "TRUE": return true;
-                case "false" or "False" or "FALSE": return false;
+                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" or "y" or "Y": return true;
+                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" or "n" or "N": return false;
             }
         throw Fail(BlubberErrorKind.Parse, $"{Key}: must be a boolean (true or false)");
     }

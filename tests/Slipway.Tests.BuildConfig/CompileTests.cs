@@ -88,7 +88,7 @@ public class CompileTests
     [Fact]
     public void Arguments_are_sorted_build_args_before_apt()
     {
-        const string yaml = "version: v4\nbase: debian:bookworm\narguments: { ZED: z, ALPHA: 1 }\napt: { packages: [curl] }\nvariants:\n  test: {}\n";
+        const string yaml = "version: v4\nbase: debian:bookworm\narguments: { ZED: z, ALPHA: \"1\" }\napt: { packages: [curl] }\nvariants:\n  test: {}\n";
         var lines = T.Lines(yaml, "test");
         Assert.Equal(["ARG ALPHA=1", "ARG ZED=\"z\"", "ENV DEBIAN_FRONTEND=\"noninteractive\"",
             "RUN apt-get update && apt-get install -y \"curl\" && rm -rf /var/lib/apt/lists/*", "ARG LIVES_AS=\"somebody\""], lines[3..8]);
@@ -231,7 +231,7 @@ public class CompileTests
                   version: python2.7
                   requirements: [pyproject.toml, poetry.lock]
                   use-system-site-packages: true
-                  poetry: { version: "==1.8.3", without: [docs] }
+                  poetry: { version: "==1.8.3", without: docs }
             """;
         var lines = T.Lines(yaml, "test");
         Assert.Contains("RUN python2.7 -m venv \"/opt/lib/venv\" \"--system-site-packages\"", lines);

@@ -45,7 +45,7 @@ public sealed class RealDockerBuildTests : IDisposable
                   - { from: build, source: out/built.txt, destination: bin/built.txt }
                 entrypoint: [./greet.sh, arg]
             """;
-        var options = new CompileOptions { Version = "realdocker", ContextFiles = Blubber.ListContext(ctx) };
+        var options = new CompileOptions { Version = "realdocker", ContextFiles = Blubber.ListContext(ctx), BuildKit = false };
         var dockerfile = Blubber.Dockerfile(yaml, "test", options: options);
 
         var image = Build(dockerfile, "test", endpoint!);

@@ -4,7 +4,11 @@ namespace Slipway.Tests.BuildConfig;
 
 internal static class T
 {
-    public static readonly CompileOptions Options = new() { Version = "test" };
+    /// <summary>The classic-builder rendering (no RUN flags; BuildKit-only features refused), which most layout tests pin.</summary>
+    public static readonly CompileOptions Options = new() { Version = "test", BuildKit = false };
+
+    /// <summary>The BuildKit rendering (the default), with a project cache scope and a fixed run-variant nonce.</summary>
+    public static readonly CompileOptions Kit = new() { Version = "test", CacheScope = "gerrit/demo", RunVariantNonce = "n0" };
 
     public static string Df(string yaml, string variant, Policy? policy = null, CompileOptions? options = null) =>
         Blubber.Dockerfile(yaml, variant, policy, options ?? Options);

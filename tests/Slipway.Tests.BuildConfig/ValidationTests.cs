@@ -29,7 +29,6 @@ public class ValidationTests
     [InlineData(Head + "    copies: [{ from: local, source: /etc/passwd }]\n", "source: path must be relative when \"from\" is \"local\" (at variants.test.copies[0], line 5)")]
     [InlineData(Head + "    copies: [{ from: local, source: ../secrets }]\n", "source: path must be relative when \"from\" is \"local\" (at variants.test.copies[0], line 5)")]
     [InlineData(Head + "    copies: [{ from: local, source: a/../../b }]\n", "source: path must be relative when \"from\" is \"local\" (at variants.test.copies[0], line 5)")]
-    [InlineData(Head + "    copies: [{ from: local, source: a, destination: ../../etc/cron.d/x }]\n", "destination: \"../../etc/cron.d/x\" must not contain \"..\" (it would escape the application directory) (at variants.test.copies[0], line 5)")]
     [InlineData(Head + "    copies: [local, local]\n", "copies: cannot contain duplicates (at variants.test.copies, line 5)")]
     [InlineData(Head + "    node: { requirements: [a, a] }\n", "requirements: cannot contain duplicates (at variants.test.node.requirements, line 5)")]
     [InlineData(Head + "    copies: [local, { from: local }]\n", "copies: must be a list of variant names or a list of artifacts, not a mix (at variants.test.copies, line 5)")]
@@ -37,17 +36,15 @@ public class ValidationTests
     [InlineData(Head + "    apt: { packages: { bookworm: [\"Bad\"] } }\n", "packages[bookworm][0]: \"Bad\" is not a valid Debian package name (at variants.test.apt.packages.bookworm[0], line 5)")]
     [InlineData(Head + "    apt: { sources: [{ url: ftp://x.org, distribution: bookworm }] }\n", "url: \"ftp://x.org\" is not a valid HTTP/HTTPS URL (at variants.test.apt.sources[0].url, line 5)")]
     [InlineData(Head + "    apt: { sources: [{ distribution: bookworm }] }\n", "url: is required (at variants.test.apt.sources[0], line 5)")]
-    [InlineData(Head + "    apt: { proxies: [\"http://x.org/$(id)\"] }\n", "url: \"http://x.org/$(id)\" is not a valid HTTP/HTTPS URL (at variants.test.apt.proxies[0], line 5)")]
+    [InlineData(Head + "    apt: { proxies: [\"http://x.org/$(id)\"] }\n", "url: \"http://x.org/$(id)\" must not contain whitespace, quotes, backslashes, \"$\", \"`\" or \";\" (Slipway is stricter than Blubber here: the URL is written into apt's configuration, where a quote would end the string and add apt options, some of which run commands) (at variants.test.apt.proxies[0], line 5)")]
     [InlineData(Head + "    node: { env: \"prod uction\" }\n", "env: \"prod uction\" is not a valid Node environment name (at variants.test.node.env, line 5)")]
     [InlineData(Head + "    python: { version: python3, requirements: [], poetry: { version: \"latest please\" } }\n", "version: \"latest please\" is not a valid Python package version specification (at variants.test.python.poetry.version, line 5)")]
     [InlineData(Head + "    builders: [{ node: {} }, { node: {} }]\n", "builders: contains disallowed repetitions of entries (at variants.test.builders, line 5)")]
-    [InlineData(Head + "    builders: [{ node: {} }]\n    php: {}\n", "builders: is not allowed if any of field(s) \"node php python builder\" is declared/included (at variants.test, line 5)")]
+    [InlineData(Head + "    builders: [{ node: {} }]\n    php: { production: false }\n", "builders: is not allowed if any of field(s) \"node php python builder\" is declared/included (at variants.test, line 5)")]
     [InlineData(Head + "    builder: { command: [x], script: \"echo\" }\n", "command: is not allowed if any of field(s) \"script\" is declared/included (at variants.test.builder, line 5)")]
     [InlineData(Head + "    entrypoint: run\n", "entrypoint: must be a list (at variants.test.entrypoint, line 5)")]
     [InlineData(Head + "    lives: { uid: -1 }\n", "uid: must be an unsigned integer (at variants.test.lives.uid, line 5)")]
     [InlineData(Head + "    runs: { insecurely: maybe }\n", "insecurely: must be a boolean (true or false) (at variants.test.runs.insecurely, line 5)")]
-    [InlineData(Head + "    builder: { command: \"echo a \\\\\" }\n", "command: must not end with a backslash (at variants.test.builder.command, line 5)")]
-    [InlineData(Head + "    entrypoint: [\"a\\nRUN evil\"]\n", "entrypoint[0]: must not contain control characters (newlines, tabs) (at variants.test.entrypoint[0], line 5)")]
     [InlineData("version: v4\nvariants:\n  test:\n    copies: [local]\n  other: [1\n", "invalid YAML: While parsing a flow sequence, did not find expected ',' or ']'. (line 6)")]
     public void Refused_with_blubbers_message_and_location(string yaml, string expected)
     {
@@ -98,7 +95,7 @@ public class ValidationTests
     [InlineData("    builder: { command: [make], caches: [/home/somebody/.cache] }\n", "builder.caches: is not supported: Slipway builds classic Dockerfiles, which have no BuildKit cache mounts (the cached files would land in the image) (at variants.test, line 5)")]
     [InlineData("    copies: [{ from: other, exclude: [\"*.md\"] }]\n  other: {}\n", "exclude: is only supported for copies from \"local\" (a classic Dockerfile COPY --from cannot exclude files) (at variants.test.copies, line 5)")]
     [InlineData("    copies: [{ from: local, exclude: [\"*.md\"] }]\n", "exclude: needs the list of build context files to be honoured (at variants.test.copies, line 5)")]
-    public void BuildKit_only_features_are_refused_not_silently_changed(string variant, string expected)
+    public void BuildKit_only_features_are_refused_by_the_classic_rendering_not_silently_changed(string variant, string expected)
     {
         Assert.Equal(expected, T.Refused(Head + variant).Message);
         Assert.Equal(3, T.Refused(Head + variant).ExitCode);

@@ -1,0 +1,71 @@
+using System.Text.RegularExpressions;
+
+namespace Slipway.BuildConfig;
+
+/// <summary>
+/// The <c># syntax=…/blubber/buildkit:vX.Y.Z</c> parser directive at the top of a Blubber file: the frontend image
+/// the team pinned, and its version. Slipway builds with its own compiler whatever the line says, but the pinned
+/// version decides which keys are accepted with a warning (<see cref="BlubberVersions"/>) and is recorded on the image.
+/// </summary>
+public sealed partial record BlubberSyntax(string Image, Version? Version)
+{
+    [GeneratedRegex(@"^#\s*syntax\s*=\s*(\S+)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex DirectiveRx();
+
+    [GeneratedRegex(@"^v?(\d{1,4})\.(\d{1,4})\.(\d{1,4})(?:[-+][0-9A-Za-z.\-]*)?$")]
+    private static partial Regex TagRx();
+
+    /// <summary>The version as written in Blubber's tags, e.g. <c>v0.22.0</c>; null when the tag is not a version.</summary>
+    public string? VersionText => Version is null ? null : $"v{Version.ToString(3)}";
+
+    /// <summary>
+    /// Reads the directive from the leading comment lines (as BuildKit's parser-directive detection does: only
+    /// <c>#</c> lines at the very top count). Returns null when there is none or it names no Blubber frontend.
+    /// </summary>
+    public static BlubberSyntax? Read(string yaml)
+    {
+        foreach (var raw in yaml.TrimStart('\uFEFF').Split('\n').Take(20))
+        {
+            var line = raw.TrimEnd('\r').Trim();
+            if (!line.StartsWith('#')) break;
+            var m = DirectiveRx().Match(line);
+            if (!m.Success) continue;
+            var image = m.Groups[1].Value;
+            if (image.Length > 512 || !image.Contains("blubber", StringComparison.OrdinalIgnoreCase)) return null;
+            var name = image.Split('@')[0];
+            var slash = name.LastIndexOf('/');
+            var colon = name.LastIndexOf(':');
+            var tag = colon > slash ? name[(colon + 1)..] : "";
+            var t = TagRx().Match(tag);
+            var version = t.Success ? new Version(int.Parse(t.Groups[1].Value), int.Parse(t.Groups[2].Value), int.Parse(t.Groups[3].Value)) : null;
+            return new BlubberSyntax(image, version);
+        }
+        return null;
+    }
+}
+
+/// <summary>When Blubber added and removed keys (from its git tags), for files that pin an older frontend.</summary>
+public static class BlubberVersions
+{
+    /// <summary><c>python.use-system-flag</c> (pip's Debian <c>--system</c> flag) was removed in v0.23.0, when every install moved into a virtualenv.</summary>
+    public static readonly Version UseSystemFlagRemoved = new(0, 23, 0);
+
+    /// <summary>Keys by the first version that accepted them (only those added since v0.21.0, the oldest frontend worth pinning).</summary>
+    public static readonly IReadOnlyDictionary<string, Version> Introduced = new Dictionary<string, Version>
+    {
+        ["python.tox-version"] = new(0, 21, 0),
+        ["python.use-system-site-packages"] = new(0, 23, 0),
+        ["builder.mounts"] = new(1, 2, 0),
+        ["builder.caches"] = new(1, 2, 0),
+        ["artifact.exclude"] = new(1, 2, 0),
+        ["apt.sources.signed-by"] = new(1, 2, 0),
+        ["builder.script"] = new(1, 3, 0),
+        ["arguments"] = new(1, 5, 0),
+        ["python.poetry.only"] = new(1, 6, 0),
+        ["python.poetry.without"] = new(1, 6, 0),
+        ["python.venv"] = new(1, 7, 0),
+        ["python.pip-version"] = new(1, 8, 0),
+        ["python.setuptools-version"] = new(1, 8, 0),
+        ["python.wheel-version"] = new(1, 8, 0),
+    };
+}
