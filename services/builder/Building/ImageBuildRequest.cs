@@ -25,7 +25,7 @@ public sealed record ImageBuildRequest
     /// <summary>Time limit of the build; null for <see cref="BuilderOptions.BuildTimeoutSeconds"/>.</summary>
     public TimeSpan? TimeLimit { get; init; }
 
-    /// <summary>Network of build steps (<c>default</c>, <c>none</c> or a network name); null for <see cref="BuilderOptions.Network"/>.</summary>
+    /// <summary>Network of build steps (<c>default</c>: unconfined, or <c>none</c>); null to let <see cref="Egress.BuildEgress"/> choose.</summary>
     public string? Network { get; init; }
 
     /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
