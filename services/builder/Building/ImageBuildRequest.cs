@@ -28,6 +28,12 @@ public sealed record ImageBuildRequest
     /// <summary>Network of build steps (<c>default</c>: unconfined, or <c>none</c>); null to let <see cref="Egress.BuildEgress"/> choose.</summary>
     public string? Network { get; init; }
 
+    /// <summary>
+    /// The project the build is for (the Gerrit project): its cache mounts live in <see cref="BuildKit.CacheScope.For"/>
+    /// of it, never shared with another project's. Null: the build may use no cache mounts.
+    /// </summary>
+    public string? Project { get; init; }
+
     /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
     public Limits? Limits { get; init; }
 }

@@ -103,7 +103,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{SafeFileName(request.Tag)}-{Guid.NewGuid().ToString("N")[..8]}.log");
         await using var log = new BuildOutputLog(logPath, options.MaxLogBytes, onOutputLine);
         var progress = new BuildKitProgress(log);
-        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag}\n# Network: {network.Mode}\n# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+        var cacheScope = request.Project is { Length: > 0 } project ? $"# Cache mount scope: {CacheScope.For(project)}\n" : "";
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
         var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -225,6 +226,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         if (!ImageTag().IsMatch(r.Tag) || r.Tag.Length > 255) return $"image tag \"{Printable(r.Tag)}\" is not a valid name:tag";
         if (r.TimeLimit is { } t && (t <= TimeSpan.Zero || t > TimeSpan.FromDays(1))) return "time limit must be positive and at most a day";
         if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default or none)";
+        if (r.Project is { } p && (p.Length is 0 or > 255 || p.Any(char.IsControl))) return $"project \"{Printable(p)}\" is not a valid project name";
         if (r.Labels.Count > 100) return "at most 100 labels";
         foreach (var (k, v) in r.Labels)
             if (k.Length is 0 or > 128 || v.Length > 4096 || k.Any(char.IsControl) || v.Any(char.IsControl) || k.StartsWith("blubber.", StringComparison.Ordinal))

@@ -66,13 +66,14 @@ public sealed class BuildEgressTests
     {
         await using var scope = new DockerTestScope();
         var f = new ImageBuildFixture(scope);
+        var tag = "";
         try
         {
             var (listenerId, listenerAddress) = await StartListenerContainerAsync(scope);
             // The egress path exists before the build so the test knows the proxy's port and firewall tag.
             var route = await f.Egress.ForBuildAsync(installsPackages: true, CancellationToken.None);
             Assert.Equal("default", route.Mode);
-            var tag = f.Egress.Firewall!.Tag;
+            tag = f.Egress.Firewall!.Tag;
             Assert.Contains(tag, await BridgeFirewall.TagsAsync());
             using var onGateway = new HostListener(await GatewayAsync(scope, BuildEgress.DefaultBridge));
             using var onLoopback = new HostListener(IPAddress.Loopback);
@@ -140,7 +141,7 @@ public sealed class BuildEgressTests
             await f.DisposeAsync();
         }
         // The builder removes what it made: its proxy and its firewall rules.
-        Assert.DoesNotContain(BridgeFirewall.TagPrefix + ProcessIdentity.Current, await BridgeFirewall.TagsAsync());
+        Assert.DoesNotContain(tag, await BridgeFirewall.TagsAsync());
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using Docker.DotNet;
 namespace Slipway.Builder.Building.BuildKit;
 
 /// <summary>The query of one <c>POST /build</c>: what the engine's BuildKit builds and how it tags the image.</summary>
-internal sealed record EngineBuildQuery
+public sealed record EngineBuildQuery
 {
     public required string Dockerfile { get; init; }
     public required IReadOnlyList<string> Tags { get; init; }
@@ -39,7 +39,7 @@ internal sealed record EngineBuildQuery
 /// <c>version</c> parameter and its message type cannot hold BuildKit's string-valued <c>aux</c>, so this one call
 /// is made directly (unix socket or plain TCP, as configured for Docker.DotNet) and the messages are read raw.
 /// </summary>
-internal sealed class EngineBuildApi : IDisposable
+public sealed class EngineBuildApi : IDisposable
 {
     /// <summary>Largest single message accepted from the engine (a status batch with step output).</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;

@@ -13,7 +13,7 @@ namespace Slipway.Builder.Building.Egress;
 /// <para>
 /// The rules cover every container on the default bridge, not only build steps: while the builder's egress path is up,
 /// containers there make no new connection except to the proxy. Every rule carries this process's tag
-/// (<c>slipway-egress:PID:START</c>); the accept rules of several builder processes share one chain, so one
+/// (<c>slipway-egress:PID:START:NONCE</c>, one nonce per egress path); the accept rules of several builder processes share one chain, so one
 /// process's rules never shadow another's.
 /// </para>
 /// </summary>

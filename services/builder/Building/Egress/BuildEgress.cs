@@ -66,7 +66,8 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
                     var me = ProcessIdentity.Current
                         ?? throw new InvalidOperationException("cannot tell this process apart (no /proc or /etc/machine-id): the firewall rules could not be cleaned up after a crash");
                     await BridgeFirewall.RemoveAbandonedAsync(ProcessIdentity.IsAlive);
-                    firewall = new BridgeFirewall(bridge, gateway, proxy.Endpoint.Port, me);
+                    // One tag per egress path, not per process: two builders in one process (tests) never remove each other's rules.
+                    firewall = new BridgeFirewall(bridge, gateway, proxy.Endpoint.Port, $"{me}:{Guid.NewGuid().ToString("N")[..8]}");
                     await firewall.InstallAsync(ct);
                 }
                 else

@@ -16,9 +16,12 @@ public static class ProcessIdentity
         }
     }
 
-    /// <summary>Whether the process named <paramref name="identity"/> still runs (an unreadable name counts as alive: kept).</summary>
+    /// <summary>
+    /// Whether the process named by <paramref name="identity"/> (<c>PID:START</c>, possibly followed by <c>:</c> and
+    /// more) still runs; an unreadable name counts as alive, so what it names is kept.
+    /// </summary>
     public static bool IsAlive(string identity) =>
-        identity.Split(':') is not [var pid, var start] || !pid.All(char.IsAsciiDigit) || ProcessStart(pid) == start;
+        identity.Split(':') is not [var pid, var start, ..] || !pid.All(char.IsAsciiDigit) || pid.Length == 0 || ProcessStart(pid) == start;
 
     /// <summary>Start time (field 22 of /proc/PID/stat) of a live process, or null.</summary>
     private static string? ProcessStart(string pid)
