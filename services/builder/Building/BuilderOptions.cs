@@ -35,10 +35,14 @@ public sealed class BuilderOptions : IValidatableOptions
     /// </summary>
     public string Network { get; set; } = "default";
 
-    /// <summary>Memory of each build step's container (and no swap beyond it).</summary>
+    /// <summary>
+    /// Memory of each build step. Not applied: dockerd's BuildKit ignores a build's memory and CPU parameters (measured
+    /// on 20.10: steps run unlimited under the <c>/docker/buildkit</c> cgroup). Kept so existing configuration still
+    /// binds; bound <c>/docker/buildkit</c> on the engine host to limit all build steps together.
+    /// </summary>
     public long MemoryBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 
-    /// <summary>CPUs each build step's container may use.</summary>
+    /// <summary>CPUs of each build step. Not applied, as <see cref="MemoryBytes"/>.</summary>
     public double Cpus { get; set; } = 2;
 
     /// <summary>Largest build context sent to the engine.</summary>
