@@ -5,10 +5,10 @@ using Slipway.BuildConfig;
 namespace Slipway.Builder.Building;
 
 /// <summary>
-/// The tar sent to the engine, laid out as <c>docker build -f - .</c> would send it: the context's files after
-/// <c>.dockerignore</c>, plus the generated Dockerfile under a name no context file has, plus a
-/// <c>.dockerignore</c> that lists that name (and itself when the context had none), so the engine drops
-/// both before any COPY sees them — the image gets the same files as with the docker CLI.
+/// The tar sent to the engine's BuildKit as the build context: the context's files after <c>.dockerignore</c>
+/// (applied here: BuildKit applies no <c>.dockerignore</c> to a context sent as the request body) and the generated
+/// Dockerfile under a name no context file has. Without a session the Dockerfile can only travel inside the
+/// context, so a whole-context <c>COPY . .</c> also copies it (unlike the classic builder, which dropped it).
 /// </summary>
 public static class BuildContextArchive
 {
@@ -23,17 +23,18 @@ public static class BuildContextArchive
         for (var i = 1; present.Contains(dockerfileName); i++) dockerfileName = $"{DockerfileName}.{i}";
 
         // Read through the contained resolver: a .dockerignore linking to a host file is refused, never sent.
-        var ignorePath = ContainedTree.Resolve(contextDir, ".dockerignore", "the build context");
         var ignoreContent = ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
-        var hadIgnore = ignoreContent is not null;
-        var ignore = hadIgnore ? DockerIgnore.FromFileText(ignoreContent!) : new DockerIgnore([]);
+        var ignore = ignoreContent is not null ? DockerIgnore.FromFileText(ignoreContent) : new DockerIgnore([]);
 
         long total = 0;
-        using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        using var writer = new TarWriter(output, TarEntryFormat.Gnu, leaveOpen: true);
+        // First, with a short name: BuildKit tells a tar body from a bare Dockerfile by parsing the first header
+        // alone (so no PAX or long-name record may come first).
+        WriteText(writer, dockerfileName, dockerfile, (UnixFileMode)0b110_100_100);
         foreach (var dir in Directories(contextDir, contextFiles, ignore))
         {
             var full = Path.Combine(contextDir, dir);
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, dir + "/")
+            writer.WriteEntry(new GnuTarEntry(TarEntryType.Directory, dir + "/")
             {
                 Mode = ModeOf(full, (UnixFileMode)0b111_101_101),
                 ModificationTime = Directory.GetLastWriteTimeUtc(full),
@@ -41,12 +42,11 @@ public static class BuildContextArchive
         }
         foreach (var rel in contextFiles)
         {
-            if (rel == ".dockerignore") continue; // written below, with the Dockerfile's name added
             var full = Path.Combine(contextDir, rel);
             var info = new FileInfo(full);
             if (info.LinkTarget is { } target)
             {
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, rel)
+                writer.WriteEntry(new GnuTarEntry(TarEntryType.SymbolicLink, rel)
                 {
                     LinkName = target, Mode = (UnixFileMode)0b111_111_111, ModificationTime = info.LastWriteTimeUtc,
                 });
@@ -60,18 +60,12 @@ public static class BuildContextArchive
             total += info.Length;
             if (total > maxBytes) throw new BuildContextException($"build context is larger than {maxBytes} bytes");
             using var data = File.OpenRead(full);
-            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, rel)
+            writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, rel)
             {
                 Mode = info.UnixFileMode, ModificationTime = info.LastWriteTimeUtc, DataStream = data,
             });
         }
 
-        // As the docker CLI does for a Dockerfile from stdin: the engine reads it, then removes every file
-        // .dockerignore matches among (.dockerignore, the Dockerfile) before the build sees the context.
-        var ignoreText = hadIgnore ? ignoreContent! : ".dockerignore";
-        WriteText(writer, ".dockerignore", ignoreText + "\n" + dockerfileName + "\n",
-            hadIgnore ? ModeOf(ignorePath, (UnixFileMode)0b110_100_100) : (UnixFileMode)0b110_100_100);
-        WriteText(writer, dockerfileName, dockerfile, (UnixFileMode)0b110_100_100);
         return dockerfileName;
     }
 
@@ -82,7 +76,7 @@ public static class BuildContextArchive
     private static void WriteText(TarWriter writer, string name, string text, UnixFileMode mode)
     {
         using var data = new MemoryStream(Encoding.UTF8.GetBytes(text));
-        writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = mode, ModificationTime = DateTimeOffset.UnixEpoch, DataStream = data });
+        writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, name) { Mode = mode, ModificationTime = DateTimeOffset.UnixEpoch, DataStream = data });
     }
 
     /// <summary>Directories not excluded (so empty ones are kept, as the CLI keeps them) and every parent of a kept file.</summary>

@@ -1,16 +1,14 @@
 using System.Text;
 using System.Threading.Channels;
-using Docker.DotNet.Models;
 
 namespace Slipway.Builder.Building;
 
 /// <summary>
-/// Turns the engine's build messages into lines, in order: each goes to the log file (up to a size bound), to
-/// the caller's stream callback, and to an in-memory tail kept for the result. Also remembers the image id
-/// (<c>aux.ID</c>) and the first error message. Reports are queued synchronously (Progress&lt;T&gt; would post
-/// them to the thread pool, out of order) and written by one consumer.
+/// Turns build output (rendered from BuildKit's status stream by <see cref="BuildKit.BuildKitProgress"/>) into lines,
+/// in order: each goes to the log file (up to a size bound), to the caller's stream callback, and to an in-memory
+/// tail kept for the result. Lines are queued synchronously and written by one consumer.
 /// </summary>
-internal sealed class BuildOutputLog : IProgress<JSONMessage>, IAsyncDisposable
+internal sealed class BuildOutputLog : IAsyncDisposable
 {
     private const int TailLines = 200;
 
@@ -33,25 +31,11 @@ internal sealed class BuildOutputLog : IProgress<JSONMessage>, IAsyncDisposable
         _consumer = Task.Run(ConsumeAsync);
     }
 
-    public string? ImageId { get; private set; }
-    public string? Error { get; private set; }
-
     /// <summary>Writes text to the log file only (the generated Dockerfile), not to the stream callback.</summary>
     public void WriteHeader(string text) => _file.Write(text);
 
-    public void Report(JSONMessage value)
-    {
-        if (value.Aux?.ExtensionData is { } aux && aux.TryGetValue("ID", out var id) && id?.ToString() is { } s && s.StartsWith("sha256:", StringComparison.Ordinal))
-            ImageId = s;
-        if (!string.IsNullOrEmpty(value.Stream)) Append(value.Stream);
-        else if (!string.IsNullOrEmpty(value.Status)) Append(value.Status + (value.ID is { Length: > 0 } pid ? $" {pid}" : "") + "\n");
-        var error = value.Error?.Message is { Length: > 0 } m ? m : value.ErrorMessage;
-        if (!string.IsNullOrEmpty(error))
-        {
-            Error ??= error.Trim();
-            Append("ERROR: " + error.TrimEnd() + "\n");
-        }
-    }
+    /// <summary>Output text; complete lines are logged, streamed and kept in the tail, a partial line waits for its end.</summary>
+    public void Write(string text) => Append(text);
 
     /// <summary>A line from the builder itself (time limit reached, engine error).</summary>
     public void Note(string line) => Append(line + "\n");

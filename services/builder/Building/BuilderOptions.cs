@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Slipway.Containers;
 using Slipway.Hosting;
 
@@ -8,7 +7,7 @@ namespace Slipway.Builder.Building;
 /// Configuration section <c>Builder</c>: where the builder fetches from and works, the central Blubber policy, and how
 /// images are built (limits, logs, network, pull credentials).
 /// </summary>
-public sealed partial class BuilderOptions : IValidatableOptions
+public sealed class BuilderOptions : IValidatableOptions
 {
     public const string Section = "Builder";
 
@@ -31,15 +30,19 @@ public sealed partial class BuilderOptions : IValidatableOptions
     public string LogDir { get; set; } = Path.Combine(Path.GetTempPath(), "slipway-builder", "logs");
 
     /// <summary>
-    /// Network of build steps when a request names none: <c>default</c> (the engine's bridge, for dependency
-    /// installs), <c>none</c>, or the name of a Docker network that reaches only the package mirrors.
+    /// Network of build steps when <c>Builder:Egress</c> is off and a request names none: <c>default</c> (the engine's
+    /// bridge, unconfined) or <c>none</c>. BuildKit in dockerd takes no user-defined network.
     /// </summary>
     public string Network { get; set; } = "default";
 
-    /// <summary>Memory of each build step's container (and no swap beyond it).</summary>
+    /// <summary>
+    /// Memory of each build step. Not applied: dockerd's BuildKit ignores a build's memory and CPU parameters (measured
+    /// on 20.10: steps run unlimited under the <c>/docker/buildkit</c> cgroup). Kept so existing configuration still
+    /// binds; bound <c>/docker/buildkit</c> on the engine host to limit all build steps together.
+    /// </summary>
     public long MemoryBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 
-    /// <summary>CPUs each build step's container may use.</summary>
+    /// <summary>CPUs of each build step. Not applied, as <see cref="MemoryBytes"/>.</summary>
     public double Cpus { get; set; } = 2;
 
     /// <summary>Largest build context sent to the engine.</summary>
@@ -72,7 +75,7 @@ public sealed partial class BuilderOptions : IValidatableOptions
         if (MaxConcurrentBuilds is < 1 or > 64) yield return "Builder:MaxConcurrentBuilds must be between 1 and 64";
         if (BuildTimeoutSeconds is < 1 or > 86400) yield return "Builder:BuildTimeoutSeconds must be between 1 and 86400";
         if (string.IsNullOrWhiteSpace(LogDir)) yield return "Builder:LogDir is required";
-        if (!IsValidNetwork(Network)) yield return $"Builder:Network '{Network}' is invalid (want default, none or a Docker network name)";
+        if (!IsValidNetwork(Network)) yield return $"Builder:Network '{Network}' is invalid (want default or none)";
         if (MemoryBytes < 64L * 1024 * 1024) yield return "Builder:MemoryBytes must be at least 67108864 (64 MiB)";
         if (Cpus is <= 0 or > 1024) yield return "Builder:Cpus must be greater than 0 and at most 1024";
         if (MaxContextBytes < 1024) yield return "Builder:MaxContextBytes must be at least 1024";
@@ -82,11 +85,9 @@ public sealed partial class BuilderOptions : IValidatableOptions
                 yield return error.Replace("Registry:", $"Builder:RegistryAuth:{i}:", StringComparison.Ordinal);
     }
 
-    /// <summary><c>host</c> and <c>container:..</c> modes are refused: build steps run untrusted code.</summary>
-    public static bool IsValidNetwork(string? network) =>
-        network is not null && network is not ("host" or "container") && !network.StartsWith("container:", StringComparison.Ordinal)
-        && NetworkName().IsMatch(network);
-
-    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")]
-    private static partial Regex NetworkName();
+    /// <summary>
+    /// The network modes a build may ask for: <c>default</c> or <c>none</c>. <c>host</c> is refused (build steps run
+    /// untrusted code), and BuildKit in dockerd takes no user-defined network.
+    /// </summary>
+    public static bool IsValidNetwork(string? network) => network is "default" or "none";
 }

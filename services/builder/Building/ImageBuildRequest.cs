@@ -25,8 +25,14 @@ public sealed record ImageBuildRequest
     /// <summary>Time limit of the build; null for <see cref="BuilderOptions.BuildTimeoutSeconds"/>.</summary>
     public TimeSpan? TimeLimit { get; init; }
 
-    /// <summary>Network of build steps (<c>default</c>, <c>none</c> or a network name); null for <see cref="BuilderOptions.Network"/>.</summary>
+    /// <summary>Network of build steps (<c>default</c>: unconfined, or <c>none</c>); null to let <see cref="Egress.BuildEgress"/> choose.</summary>
     public string? Network { get; init; }
+
+    /// <summary>
+    /// The project the build is for (the Gerrit project): its cache mounts live in <see cref="BuildKit.CacheScope.For"/>
+    /// of it, never shared with another project's. Null: the build may use no cache mounts.
+    /// </summary>
+    public string? Project { get; init; }
 
     /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
     public Limits? Limits { get; init; }

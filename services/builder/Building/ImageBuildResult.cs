@@ -10,7 +10,7 @@ public enum BuildFailureKind
     Config,
     /// <summary>The build context could not be read or is too large.</summary>
     Context,
-    /// <summary>A Dockerfile step failed (a command returned non-zero, a base image could not be pulled, ...).</summary>
+    /// <summary>A build step failed (a command returned non-zero, a base image could not be pulled, ...).</summary>
     BuildStep,
     /// <summary>The build ran past its time limit and was stopped.</summary>
     TimedOut,
@@ -46,6 +46,9 @@ public sealed record ImageBuildResult
     public string? Dockerfile { get; init; }
 
     public TimeSpan Duration { get; init; }
+
+    /// <summary>The steps BuildKit reported (name, cached, timing, error), in order; empty when nothing reached the engine.</summary>
+    public IReadOnlyList<BuildKit.BuildStep> Steps { get; init; } = [];
 
     public bool TimedOut => Failure == BuildFailureKind.TimedOut;
 }

@@ -3,8 +3,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Docker.DotNet;
-using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
+using Slipway.Builder.Building.BuildKit;
 using Slipway.Builder.Building.Egress;
 using Slipway.BuildConfig;
 using Slipway.Contracts;
@@ -12,15 +12,19 @@ using Slipway.Contracts;
 namespace Slipway.Builder.Building;
 
 /// <summary>
-/// Builds one Blubber variant into an image with the engine's classic builder (Docker.DotNet): compiles the
-/// Dockerfile with Slipway.BuildConfig (BuildKit-only features are refused there, never approximated), sends the
-/// context honouring <c>.dockerignore</c>, labels the image, bounds time, memory, CPU and concurrency, and keeps
-/// the output. The engine's own layer cache is reused across runs (nothing here disables it). Build steps get the
-/// network <see cref="BuildEgress"/> chooses: none, or only the package mirrors (without one, <c>Builder:Network</c>).
+/// Builds one Blubber variant into an image with the engine's BuildKit (<c>POST /build?version=2</c>, the context as
+/// the request body, no session): compiles the Dockerfile with Slipway.BuildConfig, sends the context honouring
+/// <c>.dockerignore</c>, labels the image, bounds time and concurrency, and keeps the output rendered from BuildKit's
+/// status stream (<see cref="BuildKitProgress"/>). The engine's layer cache and cache mounts are reused across runs
+/// (nothing here disables them). Build steps get the network <see cref="BuildEgress"/> chooses: none, or only the
+/// package mirrors through its proxy (without one, <c>Builder:Network</c>).
 /// </summary>
 public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger, BuildEgress? egress = null)
 {
     private readonly SemaphoreSlim _slots = new(options.MaxConcurrentBuilds, options.MaxConcurrentBuilds);
+
+    // Docker.DotNet cannot ask for BuildKit; the build call goes to the same engine endpoint directly.
+    private readonly Lazy<EngineBuildApi> _engine = new(() => new EngineBuildApi(docker.Configuration.EndpointBaseUri));
 
     // The default image policy, always enforced: every image pulled comes from an allowed registry (none listed: scratch only).
     private readonly RegistryPolicy _registries = new(options.AllowedBaseRegistries);
@@ -98,7 +102,9 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         var logPath = Path.Combine(Path.GetFullPath(options.LogDir),
             $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{SafeFileName(request.Tag)}-{Guid.NewGuid().ToString("N")[..8]}.log");
         await using var log = new BuildOutputLog(logPath, options.MaxLogBytes, onOutputLine);
-        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag}\n# Network: {network.Mode}\n# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+        var progress = new BuildKitProgress(log);
+        var cacheScope = request.Project is { Length: > 0 } project ? $"# Cache mount scope: {CacheScope.For(project)}\n" : "";
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
         var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -112,67 +118,64 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             }
             catch (UnsafePathException e)
             {
-                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, e.Message);
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, e.Message, progress);
             }
             catch (Exception e) when (e is BuildContextException or IOException or UnauthorizedAccessException)
             {
-                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, $"cannot send the build context: {e.Message}");
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, $"cannot send the build context: {e.Message}", progress);
             }
             tar.Position = 0;
 
-            var parameters = new ImageBuildParameters
+            var query = new EngineBuildQuery
             {
                 Dockerfile = dockerfileName,
                 Tags = [request.Tag],
-                Labels = request.Labels.ToDictionary(),
+                Labels = request.Labels,
                 NetworkMode = network.Mode,
-                BuildArgs = network.BuildArgs,
-                Remove = true,
-                ForceRemove = true, // intermediate containers go away even when a step fails
-                Memory = options.MemoryBytes,
-                MemorySwap = options.MemoryBytes,
-                CPUPeriod = 100_000,
-                CPUQuota = (long)(options.Cpus * 100_000),
+                BuildArgs = new Dictionary<string, string>(network.BuildArgs),
             };
-            logger.LogInformation("Building variant {Variant} as {Tag} (network {Network}, limit {Limit}s)",
-                request.Variant, request.Tag, parameters.NetworkMode, (int)limit.TotalSeconds);
+            logger.LogInformation("Building variant {Variant} as {Tag} with BuildKit (network {Network}, limit {Limit}s)",
+                request.Variant, request.Tag, query.NetworkMode, (int)limit.TotalSeconds);
 
             timeLimit.CancelAfter(limit);
             try
             {
-                await docker.Images.BuildImageFromDockerfileAsync(parameters, tar, AuthConfigs(), new Dictionary<string, string>(), log, timeLimit.Token);
+                await _engine.Value.BuildAsync(query, tar, RegistryConfig(), progress.OnMessage, timeLimit.Token);
             }
             catch (Exception e) when (timeLimit.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                // Closing the stream makes the engine kill the running step's container and stop the build.
+                // Closing the connection cancels the solve: BuildKit kills the running step and stops the build.
                 logger.LogInformation(e, "Build of {Tag} hit its time limit", request.Tag);
                 var reason = $"build exceeded its time limit of {(long)limit.TotalSeconds}s";
                 log.Note("ERROR: " + reason);
-                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.TimedOut, reason);
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.TimedOut, reason, progress);
             }
             catch (DockerApiException e) when (!ct.IsCancellationRequested)
             {
-                // The engine refused the request before building, e.g. a Dockerfile it cannot parse or a bad parameter.
+                // The engine refused the request before building, e.g. a bad parameter.
                 var reason = EngineMessage(e);
                 log.Note("ERROR: " + reason);
                 var kind = e.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound ? BuildFailureKind.BuildStep : BuildFailureKind.Engine;
-                return await FinishAsync(log, logPath, dockerfile, started, kind, reason);
+                return await FinishAsync(log, logPath, dockerfile, started, kind, reason, progress);
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException && !ct.IsCancellationRequested)
             {
-                var reason = $"Docker engine unreachable: {e.Message}";
+                var reason = $"Docker engine unreachable or answering unexpectedly: {OneLine(e.Message)}";
                 log.Note("ERROR: " + reason);
-                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Engine, reason);
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Engine, reason, progress);
             }
             ct.ThrowIfCancellationRequested();
             timeLimit.CancelAfter(Timeout.InfiniteTimeSpan);
 
-            await log.CompleteAsync();
-            if (log.Error is { } error)
-                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.BuildStep, OneLine(error));
+            if (progress.FailedStep is { } failed)
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.BuildStep,
+                    OneLine($"step {failed.Name} failed: {failed.Error}"), progress);
+            if (progress.Error is { } error)
+                return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.BuildStep, OneLine(error), progress);
 
+            await log.CompleteAsync();
             // The aux message carries the id; inspecting the tag confirms the image exists and gives its size.
-            var image = await docker.Images.InspectImageAsync(log.ImageId ?? request.Tag, CancellationToken.None);
+            var image = await docker.Images.InspectImageAsync(progress.ImageId ?? request.Tag, CancellationToken.None);
             logger.LogInformation("Built {Tag} as {ImageId} in {Ms} ms", request.Tag, image.ID, started.ElapsedMilliseconds);
             return new ImageBuildResult
             {
@@ -184,6 +187,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                 OutputTail = Output.Tail(log.TailText()),
                 Dockerfile = dockerfile,
                 Duration = started.Elapsed,
+                Steps = progress.Steps,
             };
         }
         catch (Exception e) when (ct.IsCancellationRequested)
@@ -196,7 +200,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
     }
 
     private static async Task<ImageBuildResult> FinishAsync(BuildOutputLog log, string logPath, string dockerfile, Stopwatch started,
-        BuildFailureKind kind, string reason)
+        BuildFailureKind kind, string reason, BuildKitProgress progress)
     {
         await log.CompleteAsync();
         return new ImageBuildResult
@@ -205,9 +209,11 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             Failure = kind,
             Reason = reason,
             LogPath = logPath,
-            OutputTail = Output.Tail(log.TailText()),
+            // A failed step: its own output, not the interleaved output of steps running beside it.
+            OutputTail = Output.Tail(kind == BuildFailureKind.BuildStep && progress.FailedStepOutput() is { } step ? step : log.TailText()),
             Dockerfile = dockerfile,
             Duration = started.Elapsed,
+            Steps = progress.Steps,
         };
     }
 
@@ -219,7 +225,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         if (!Directory.Exists(r.ContextDir)) return $"build context {r.ContextDir} does not exist";
         if (!ImageTag().IsMatch(r.Tag) || r.Tag.Length > 255) return $"image tag \"{Printable(r.Tag)}\" is not a valid name:tag";
         if (r.TimeLimit is { } t && (t <= TimeSpan.Zero || t > TimeSpan.FromDays(1))) return "time limit must be positive and at most a day";
-        if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default, none or a Docker network name)";
+        if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default or none)";
+        if (r.Project is { } p && (p.Length is 0 or > 255 || p.Any(char.IsControl))) return $"project \"{Printable(p)}\" is not a valid project name";
         if (r.Labels.Count > 100) return "at most 100 labels";
         foreach (var (k, v) in r.Labels)
             if (k.Length is 0 or > 128 || v.Length > 4096 || k.Any(char.IsControl) || v.Any(char.IsControl) || k.StartsWith("blubber.", StringComparison.Ordinal))
@@ -240,10 +247,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             ?? throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: no such file in the revision");
     }
 
-    private IEnumerable<AuthConfig> AuthConfigs() => options.RegistryAuth.Select(r => new AuthConfig
-    {
-        ServerAddress = RegistryHost(r.Url!), Username = r.Username, Password = r.Password,
-    });
+    private string? RegistryConfig() => EngineBuildApi.RegistryConfig(options.RegistryAuth.Select(r => (RegistryHost(r.Url!), r.Username, r.Password)));
 
     /// <summary>The key the engine looks credentials up by: host[:port] of the image reference.</summary>
     private static string RegistryHost(string url)

@@ -66,7 +66,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
 
         var result = await builder.BuildAsync(new ImageBuildRequest
         {
-            ContextDir = context, BlubberFile = blubberFile, Variant = p.Variant, Policy = _policy.Value,
+            ContextDir = context, BlubberFile = blubberFile, Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
             Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
             Labels = new Dictionary<string, string>
             {

@@ -7,7 +7,7 @@ namespace Slipway.Tests.Integration.Builder;
 
 /// <summary>
 /// Writes a build context to a temp directory and builds it with a real <see cref="ImageBuilder"/>, whose package
-/// installs go through this test's own egress network and proxy (the machine's apt mirror allowed), as in production.
+/// installs go through this test's own egress proxy on the default bridge (the machine's apt mirror allowed), as in production.
 /// </summary>
 public sealed class ImageBuildFixture : IAsyncDisposable
 {
@@ -27,13 +27,9 @@ public sealed class ImageBuildFixture : IAsyncDisposable
             AllowedBaseRegistries = [BuilderTestEnvironment.Registry.Url!],
         };
         EgressOptions = egress ?? new BuildEgressOptions();
-        EgressOptions.NetworkName = EgressNetwork(scope);
         Egress = new BuildEgress(scope.Docker, EgressOptions, Options, NullLogger<BuildEgress>.Instance);
         Builder = new ImageBuilder(scope.Docker, Options, NullLogger<ImageBuilder>.Instance, Egress);
     }
-
-    /// <summary>The egress network a fixture of this scope creates (and removes when disposed).</summary>
-    public static string EgressNetwork(DockerTestScope scope) => $"slipway-test-egress-{scope.Id}";
 
     public DockerTestScope Scope { get; }
     public BuilderOptions Options { get; }
@@ -42,6 +38,13 @@ public sealed class ImageBuildFixture : IAsyncDisposable
     public BuildEgress Egress { get; }
     public string LogDir { get; }
     public List<string> Lines { get; } = [];
+
+    /// <summary>The output lines of build steps without BuildKit's <c>#N </c> step prefix.</summary>
+    public List<string> StepOutput()
+    {
+        lock (Lines)
+            return Lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^#\d+ (.*)$")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+    }
 
     public static string Base => BuilderTestEnvironment.BaseImage;
 

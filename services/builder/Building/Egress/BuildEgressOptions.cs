@@ -4,8 +4,9 @@ namespace Slipway.Builder.Building.Egress;
 
 /// <summary>
 /// Configuration section <c>Builder:Egress</c>: how build steps reach the package mirrors and nothing else.
-/// Steps that install packages run on an internal Docker network whose only way out is the builder's allow-list
-/// proxy; builds that install nothing run with network <c>none</c>.
+/// Steps that install packages run on the engine's default bridge (the only network dockerd's BuildKit offers besides
+/// none and host), confined by firewall rules so that the builder's allow-list proxy is their only way out; builds
+/// that install nothing run with network <c>none</c>.
 /// </summary>
 public sealed class BuildEgressOptions : IValidatableOptions
 {
@@ -13,12 +14,6 @@ public sealed class BuildEgressOptions : IValidatableOptions
 
     /// <summary>When false, builds use <c>Builder:Network</c> as before (no allow-list: only for trusted sources).</summary>
     public bool Enabled { get; set; } = true;
-
-    /// <summary>
-    /// The internal Docker network the builder creates and owns. Empty: <c>slipway-build-egress-</c> and a hash of the
-    /// builder's log directory, so builder instances sharing an engine never share (or remove) each other's network.
-    /// </summary>
-    public string NetworkName { get; set; } = "";
 
     /// <summary>
     /// Mirror base URLs build steps may fetch from, e.g. <c>http://deb.debian.org/debian</c>,
@@ -39,7 +34,7 @@ public sealed class BuildEgressOptions : IValidatableOptions
     /// </summary>
     public List<string> AllowedPrivateNetworks { get; set; } = [];
 
-    /// <summary>Port of the proxy on the network's gateway address; 0 picks a free one.</summary>
+    /// <summary>Port of the proxy on the default bridge's gateway address; 0 picks a free one.</summary>
     public int ProxyPort { get; set; }
 
     /// <summary>Connections the proxy serves at once; more are refused with 503.</summary>
@@ -54,16 +49,15 @@ public sealed class BuildEgressOptions : IValidatableOptions
     public int MaxConnectionSeconds { get; set; } = 3600;
 
     /// <summary>
-    /// Drop everything the build network sends to the host itself except the proxy port (iptables INPUT rules on
-    /// the network's bridge; needs root or CAP_NET_ADMIN in the engine host's network namespace). Without it,
-    /// host services listening on wildcard addresses are reachable from build steps through the gateway address.
+    /// Confine the engine's default bridge (<see cref="BridgeFirewall"/>: iptables INPUT and DOCKER-USER rules; needs root
+    /// or CAP_NET_ADMIN in the engine host's network namespace): a new connection from it reaches only the proxy.
+    /// Without it, steps that install packages reach everything the bridge reaches (the host, the internet): turn it
+    /// off only for trusted sources. While it is on, every container on the default bridge is confined the same way.
     /// </summary>
     public bool GuardHost { get; set; } = true;
 
     public IEnumerable<string> Validate()
     {
-        if (NetworkName.Length > 0 && (!BuilderOptions.IsValidNetwork(NetworkName) || NetworkName is "default" or "none" or "bridge"))
-            yield return $"Builder:Egress:NetworkName '{NetworkName}' is invalid (a Docker network name the builder owns)";
         for (var i = 0; i < AllowedUrls.Count; i++)
             if (EgressAllowList.ParseUrl(AllowedUrls[i]) is null)
                 yield return $"Builder:Egress:AllowedUrls:{i} '{AllowedUrls[i]}' is not an http or https URL with a host";
