@@ -163,8 +163,8 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             PlannedSteps = run.PlannedSteps is { } names && run.PlannedKinds is { } kinds && names.Length == kinds.Length
                 ? names.Zip(kinds, (n, k) => new PlannedStepView(n, k)).ToList()
                 : [],
-            Steps = steps[run.RunId].Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
             GerritWait = run.GerritWaitingSince is { } w ? new GerritWaitView(Utc(w), run.GerritTries ?? 0, run.GerritLastError) : null,
+            Steps = steps[run.RunId].Select(s => new StepView(s.Stage, s.Step, s.Kind, s.State, s.Attempt, Utc(s.StartedAt),
                 s.FinishedAt is { } sf ? Utc(sf) : null, s.DurationMs, s.Reason, s.OutputTail)).ToList(),
         }).ToList();
     }
