@@ -41,16 +41,18 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             return Failed(BuildFailureKind.InvalidRequest, invalid, started);
 
         // Compile first: a refused config never takes a build slot and never reaches the engine.
-        string dockerfile;
+        CompileResult compiled;
         IReadOnlyList<string> contextFiles;
-        bool installsPackages;
         try
         {
             var yaml = ReadBlubberFile(request);
             contextFiles = Blubber.ListContext(request.ContextDir);
-            dockerfile = Blubber.Dockerfile(yaml, request.Variant, request.Policy, new CompileOptions { ContextFiles = contextFiles }, request.Limits,
-                _registries);
-            installsPackages = BuildNetworkNeeds.InstallsPackages(yaml, request.Variant, request.Limits);
+            // Cache mounts are scoped to the project: they persist across its runs and are never shared with another project.
+            compiled = Blubber.Compile(yaml, request.Variant, request.Policy, new CompileOptions
+            {
+                ContextFiles = contextFiles,
+                CacheScope = request.Project is { Length: > 0 } project ? CacheScope.For(project) : null,
+            }, request.Limits, _registries);
         }
         catch (BlubberException e)
         {
@@ -79,7 +81,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             {
                 network = request.Network is { } asked ? new BuildNetwork(asked, new Dictionary<string, string>())
                     : egress is null ? new BuildNetwork(options.Network, new Dictionary<string, string>())
-                    : await egress.ForBuildAsync(installsPackages, ct);
+                    : await egress.ForBuildAsync(compiled.NeedsNetwork, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is InvalidOperationException or DockerApiException or HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException)
             {
@@ -87,7 +89,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                 logger.LogError(e, "Build egress unavailable for {Tag}", request.Tag);
                 return Failed(BuildFailureKind.Engine, $"the build network to the package mirrors is unavailable: {OneLine(e.Message)}", started);
             }
-            return await BuildWithEngineAsync(request, dockerfile, contextFiles, network, onOutputLine, started, ct);
+            return await BuildWithEngineAsync(request, compiled, contextFiles, network, onOutputLine, started, ct);
         }
         finally
         {
@@ -95,16 +97,19 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         }
     }
 
-    private async Task<ImageBuildResult> BuildWithEngineAsync(ImageBuildRequest request, string dockerfile, IReadOnlyList<string> contextFiles,
+    private async Task<ImageBuildResult> BuildWithEngineAsync(ImageBuildRequest request, CompileResult compiled, IReadOnlyList<string> contextFiles,
         BuildNetwork network, Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
     {
+        var dockerfile = compiled.Dockerfile;
         var limit = request.TimeLimit ?? TimeSpan.FromSeconds(options.BuildTimeoutSeconds);
         var logPath = Path.Combine(Path.GetFullPath(options.LogDir),
             $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{SafeFileName(request.Tag)}-{Guid.NewGuid().ToString("N")[..8]}.log");
         await using var log = new BuildOutputLog(logPath, options.MaxLogBytes, onOutputLine);
         var progress = new BuildKitProgress(log);
         var cacheScope = request.Project is { Length: > 0 } project ? $"# Cache mount scope: {CacheScope.For(project)}\n" : "";
-        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+        var warnings = string.Concat(compiled.Warnings.Select(w => $"# WARNING: {w}\n"));
+        var pin = compiled.PinnedBlubberVersion is { } v ? $"# Blubber version pinned by the file: {v}\n" : "";
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}{pin}{warnings}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
         var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -132,7 +137,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                 Tags = [request.Tag],
                 Labels = request.Labels,
                 NetworkMode = network.Mode,
-                BuildArgs = new Dictionary<string, string>(network.BuildArgs),
+                // The variant's declared arguments, then the egress proxy settings (which a config cannot override).
+                BuildArgs = compiled.BuildArgs.Concat(network.BuildArgs).GroupBy(a => a.Key).ToDictionary(g => g.Key, g => g.Last().Value),
             };
             logger.LogInformation("Building variant {Variant} as {Tag} with BuildKit (network {Network}, limit {Limit}s)",
                 request.Variant, request.Tag, query.NetworkMode, (int)limit.TotalSeconds);

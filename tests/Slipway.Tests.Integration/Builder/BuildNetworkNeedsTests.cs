@@ -1,8 +1,8 @@
-using Slipway.Builder.Building.Egress;
+using Slipway.BuildConfig;
 
 namespace Slipway.Tests.Integration.Builder;
 
-/// <summary>Which builds get the mirror-only network and which get none: anything that installs, in the target or a stage it copies from.</summary>
+/// <summary>Which builds get (the compiler's <c>NeedsNetwork</c>, which the builder asks) the mirror-only network and which get none: anything that installs, in the target or a stage it copies from.</summary>
 public sealed class BuildNetworkNeedsTests
 {
     [Theory]
@@ -20,6 +20,6 @@ public sealed class BuildNetworkNeedsTests
     public void A_build_needs_the_mirrors_only_when_it_installs(string variants, bool installs)
     {
         var yaml = "version: v4\nbase: 127.0.0.1:5000/slipway/debian:bookworm\n" + variants;
-        Assert.Equal(installs, BuildNetworkNeeds.InstallsPackages(yaml, "test", null));
+        Assert.Equal(installs, Blubber.Compile(yaml, "test").NeedsNetwork);
     }
 }
