@@ -7,6 +7,8 @@ using Slipway.Publisher;
 using Slipway.Publisher.Registry;
 using Slipway.Publisher.Runs;
 using Slipway.Storage;
+using Slipway.Contracts;
+using Slipway.Messaging;
 
 // The publisher: pushes the production image of merged commits to the registry (the only service with push
 // credentials), tagged with the run's UTC timestamp and the commit SHA, and prunes old tags.
@@ -20,8 +22,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("publish
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<PublisherOptions>>().Value);
     services.AddHttpClient<RegistryClient>(http => http.Timeout = TimeSpan.FromSeconds(60));
     services.AddSingleton<ImagePublisher>();
+    services.AddSingleton<ProtectedImages>();
     services.AddSingleton<RetentionCleaner>();
     services.AddSingleton<IStepPerformer, PublishStepPerformer>();
     services.AddRunTracking(builder.Configuration);
-    services.AddStageEventConsumer("publisher");
+    // One consumer: the stage logic plus what deploy events say retention must keep (same transaction, same inbox).
+    services.AddScoped<StageEventHandler>();
+    services.AddEventConsumer<PublisherEventHandler>("publisher", Topics.PipelineEvents);
 });

@@ -92,7 +92,19 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
     /// the commit that created the file removes it: the service then has no recorded values.
     /// </summary>
     /// <returns>The revert commit, or null when no commit touched the file.</returns>
-    public async Task<string?> RevertLastAsync(string environment, string service, string reason,
+    public Task<string?> RevertLastAsync(string environment, string service, string reason,
+        DeploymentProvenance? provenance, CancellationToken ct) => RevertCoreAsync(environment, service, own: null, reason, provenance, ct);
+
+    /// <summary>
+    /// A run's failed rollout takes back its own commit <paramref name="own"/>, and only while it is still the latest
+    /// change of the values file: when a newer run has recorded its image since, that run owns the service now and
+    /// nothing is reverted (a revert of a newer commit would undo the wrong deployment).
+    /// </summary>
+    /// <returns>The revert commit, or null when nothing was reverted.</returns>
+    public Task<string?> RevertAsync(string environment, string service, string own, string reason,
+        DeploymentProvenance? provenance, CancellationToken ct) => RevertCoreAsync(environment, service, own, reason, provenance, ct);
+
+    private async Task<string?> RevertCoreAsync(string environment, string service, string? own, string reason,
         DeploymentProvenance? provenance, CancellationToken ct)
     {
         var path = ValuesPath(environment, service);
@@ -100,6 +112,11 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
         {
             var target = await LastCommitTouchingAsync(path, ct);
             if (target is null) return null;
+            if (own is not null && target != own)
+            {
+                logger.LogWarning("Config registry: {Path} changed after {Own} (now {Latest}); not reverting a newer deployment", path, own, target);
+                return null;
+            }
             var revert = await _git.RunAsync(_workDir, ["revert", "--no-commit", target], ct, check: false);
             if (!revert.Succeeded)
             {

@@ -70,7 +70,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             var result = await backend.ApplyAsync(spec, previous, phase.Stage, phase.Percentage, timeout, ct);
             var now = clock.GetUtcNow();
             if (!result.Healthy)
-                return await RollBackAsync(x, p.Environment, service, image, phase, spec, previous, result.Reason ?? "unhealthy", timeout, ct);
+                return await RollBackAsync(x, p.Environment, service, image, phase, spec, previous, revision, result.Reason ?? "unhealthy", timeout, ct);
             var succeeded = new DeploySucceeded
             {
                 Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, FinishedAt = now,
@@ -100,12 +100,13 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
     }
 
     private async Task<StepResult> RollBackAsync(StepExecution x, string environment, string service, ContainerImage image, RolloutPhase phase,
-        DeploymentSpec spec, DeploymentSpec? previous, string reason, TimeSpan timeout, CancellationToken ct)
+        DeploymentSpec spec, DeploymentSpec? previous, string ownRevision, string reason, TimeSpan timeout, CancellationToken ct)
     {
         logger.LogWarning("run {RunId}: {Service} {Stage} in {Environment} failed: {Reason}; rolling back", x.RunId, service, phase.Stage,
             environment, reason);
         var back = await backend.RollbackAsync(spec, previous, timeout, ct);
-        var revert = await config.RevertLastAsync(environment, service, $"rollout failed: {reason}",
+        // Its own commit only: a newer run's record of the service is never undone by this run's failure.
+        var revert = await config.RevertAsync(environment, service, ownRevision, $"rollout failed: {reason}",
             new DeploymentProvenance(x.RunId, null, x.Trigger.Change, x.Trigger.Patchset, x.Trigger.Revision, "slipway"), ct);
         var now = clock.GetUtcNow();
         await x.EmitAsync(new RollbackPerformed

@@ -43,7 +43,7 @@ public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend bac
             {
                 // The version rolled back to is unhealthy: put the one that ran back, and record that in the registry too.
                 await backend.RollbackAsync(restored, current, timeout, ct);
-                await config.RevertLastAsync(environment, service, $"rollback to {rollback.To.Image} failed at {stage}: {result.Reason}",
+                await config.RevertAsync(environment, service, rollback.Sha, $"rollback to {rollback.To.Image} failed at {stage}: {result.Reason}",
                     new DeploymentProvenance(By: "slipway"), ct);
                 throw new ConfigRegistryException(
                     $"rolling {service} in {environment} back to {rollback.To.Image} failed at {stage} ({result.Reason}); {rollback.From.Image} was put back");

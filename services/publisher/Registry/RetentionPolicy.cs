@@ -21,7 +21,9 @@ public static class RetentionPolicy
 {
     /// <param name="tagDigests">Every tag of the repository and the manifest digest it points at.</param>
     /// <param name="keep">How many timestamp tags to keep (at least 1).</param>
-    public static RetentionPlan Select(IReadOnlyDictionary<string, string> tagDigests, int keep)
+    /// <param name="protectedDigests">Manifests never deleted, whatever their age: deployed in an environment,
+    /// the rollback target, or waiting for an approval (<see cref="ProtectedImages"/>). They do not count towards <paramref name="keep"/>.</param>
+    public static RetentionPlan Select(IReadOnlyDictionary<string, string> tagDigests, int keep, IReadOnlySet<string>? protectedDigests = null)
     {
         ArgumentNullException.ThrowIfNull(tagDigests);
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
@@ -37,7 +39,7 @@ public static class RetentionPolicy
         var keepDigests = kept.Select(t => t.Digest).ToHashSet(StringComparer.Ordinal);
         var deleteDigests = timestamped.Skip(keep)
             .Select(t => t.Digest)
-            .Where(d => !keepDigests.Contains(d))
+            .Where(d => !keepDigests.Contains(d) && protectedDigests?.Contains(d) != true)
             .Distinct(StringComparer.Ordinal)
             .ToDictionary(
                 d => d,
