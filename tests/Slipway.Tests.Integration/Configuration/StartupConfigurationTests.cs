@@ -49,6 +49,8 @@ public sealed class StartupConfigurationTests : IDisposable
         { "gerrit-gateway", "Slipway.GerritGateway", "Gerrit:Ssh:Url", null, "gerrit-gateway: configuration error: Gerrit:Ssh:Url is required (e.g. ssh://bot@gerrit.example.org:29418)" },
         { "gerrit-gateway", "Slipway.GerritGateway", "Gerrit:Ssh:PrivateKeyPath", null, "gerrit-gateway: configuration error: Gerrit:Ssh:PrivateKeyPath is required" },
         { "gerrit-gateway", "Slipway.GerritGateway", "Gerrit:Ssh:KnownHostsPath", null, "gerrit-gateway: configuration error: Gerrit:Ssh:KnownHostsPath is required (the server's host key is always verified)" },
+        { "builder", "Slipway.Builder", "Retention:Window", "12:00:00", "builder: configuration error: Retention:Window must be between 1.00:00:00 (one day, longer than any redelivery) and 3650.00:00:00" },
+        { "tester", "Slipway.Tester", "Runs:StuckAfter", "00:00:10", "tester: configuration error: Runs:StuckAfter must be between 00:01:00 and 30.00:00:00" },
         { "gerrit-gateway", "Slipway.GerritGateway", "Gerrit:Ssh:KnownHostsPath", "/nonexistent/known_hosts", "gerrit-gateway: configuration error: Gerrit:Ssh:KnownHostsPath '/nonexistent/known_hosts' does not exist" },
     };
 
