@@ -15,7 +15,9 @@ public static class BuildContextArchive
     public const string DockerfileName = ".slipway.Dockerfile";
 
     /// <summary>Writes the archive to <paramref name="output"/>; returns the Dockerfile's name inside it.</summary>
-    public static string Write(string contextDir, IReadOnlyList<string> contextFiles, string dockerfile, Stream output, long maxBytes)
+    /// <param name="ignoreOverride">.dockerignore text that replaces the context's own (PipelineLib's <c>build.excludes</c>); null keeps it.</param>
+    public static string Write(string contextDir, IReadOnlyList<string> contextFiles, string dockerfile, Stream output, long maxBytes,
+        string? ignoreOverride = null)
     {
         contextDir = Path.GetFullPath(contextDir);
         var present = contextFiles.ToHashSet(StringComparer.Ordinal);
@@ -24,7 +26,7 @@ public static class BuildContextArchive
 
         // Read through the contained resolver: a .dockerignore linking to a host file is refused, never sent.
         var ignorePath = ContainedTree.Resolve(contextDir, ".dockerignore", "the build context");
-        var ignoreContent = ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
+        var ignoreContent = ignoreOverride ?? ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
         var hadIgnore = ignoreContent is not null;
         var ignore = hadIgnore ? DockerIgnore.FromFileText(ignoreContent!) : new DockerIgnore([]);
 
@@ -70,7 +72,7 @@ public static class BuildContextArchive
         // .dockerignore matches among (.dockerignore, the Dockerfile) before the build sees the context.
         var ignoreText = hadIgnore ? ignoreContent! : ".dockerignore";
         WriteText(writer, ".dockerignore", ignoreText + "\n" + dockerfileName + "\n",
-            hadIgnore ? ModeOf(ignorePath, (UnixFileMode)0b110_100_100) : (UnixFileMode)0b110_100_100);
+            hadIgnore && ignoreOverride is null ? ModeOf(ignorePath, (UnixFileMode)0b110_100_100) : (UnixFileMode)0b110_100_100);
         WriteText(writer, dockerfileName, dockerfile, (UnixFileMode)0b110_100_100);
         return dockerfileName;
     }

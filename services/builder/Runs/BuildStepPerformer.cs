@@ -43,17 +43,20 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             Project = trigger.Project, Revision = trigger.Revision,
         });
 
-        string context, blubberFile;
+        // Refused at planning (its Blubber file or variant): this build fails with the planner's reason, the rest of the run goes on.
+        if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
+
+        string src, context;
         try
         {
-            var src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
-            // Both resolved inside the revision, links included; the Blubber file must lie in the build context.
+            src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
+            // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
+            // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
+            // read inside the revision; the context is what the engine gets.
             context = ContainedTree.Resolve(src, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
-            blubberFile = Path.GetRelativePath(context, ContainedTree.Resolve(src, p.Blubberfile ?? ".pipeline/blubber.yaml"));
-            if (blubberFile.StartsWith("..", StringComparison.Ordinal))
-                return Failed(x, p, $"blubber file '{p.Blubberfile}' is outside the build context '{p.Context}'", null);
+            ContainedTree.Resolve(src, p.Blubberfile ?? ".pipeline/blubber.yaml");
         }
         catch (UnsafePathException e)
         {
@@ -66,7 +69,8 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
 
         var result = await builder.BuildAsync(new ImageBuildRequest
         {
-            ContextDir = context, BlubberFile = blubberFile, Variant = p.Variant, Policy = _policy.Value,
+            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", Excludes = p.Excludes,
+            Variant = p.Variant, Policy = _policy.Value,
             Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
             Labels = new Dictionary<string, string>
             {

@@ -47,6 +47,15 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         return src;
     }
 
+    /// <summary>The project's git URL as <c>setup.remote</c> shows it: any user name or password removed.</summary>
+    public string RemoteOf(string project)
+    {
+        var url = $"{_o.GitUrl!.TrimEnd('/')}/{project}";
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+            ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString()
+            : url;
+    }
+
     public void Remove(string runId)
     {
         _locks.TryRemove(runId, out _);

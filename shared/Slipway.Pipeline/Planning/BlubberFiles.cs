@@ -4,41 +4,65 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// Reads the Blubber files a plan builds from, each once, and checks at plan time what the build would find out
-/// minutes later: that the file exists, is valid Blubber v4 and defines the variant.
+/// minutes later: that the file exists, is valid Blubber v4 and defines the variant. A variant Blubber refuses is
+/// refused alone: the file is read again without it, so the steps that build other variants still run.
 /// </summary>
 internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits)
 {
     private readonly Dictionary<string, BlubberConfig> _parsed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, PipelineConfigException>> _refusedVariants = new(StringComparer.Ordinal);
 
     public bool Exists(string path) => _parsed.ContainsKey(path) || readFile(path) is not null;
 
     public BlubberConfig Get(string path)
     {
         if (_parsed.TryGetValue(path, out var done)) return done;
-        var text = readFile(path) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}");
-        try
+        var text = readFile(path) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}", 0, path);
+        var refused = _refusedVariants[path] = new Dictionary<string, PipelineConfigException>(StringComparer.Ordinal);
+        while (true)
         {
-            return _parsed[path] = ConfigParser.Parse(text, limits);
-        }
-        catch (BlubberException e)
-        {
-            throw new PipelineConfigException($"{path}: {e.Message}", e.Line);
+            try
+            {
+                return _parsed[path] = ConfigParser.Parse(text, limits);
+            }
+            catch (BlubberException e)
+            {
+                var error = new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
+                // An error inside one variant refuses that variant only; anything else refuses the file.
+                if (VariantOf(e.KeyPath) is not { } variant || refused.ContainsKey(variant)
+                    || BlubberVariantRemover.Without(text, variant) is not { } rest)
+                    throw error;
+                refused[variant] = error;
+                text = rest;
+            }
         }
     }
+
+    /// <summary>The variants of <paramref name="path"/> Blubber refused, with why (after <see cref="Get"/>).</summary>
+    public IReadOnlyDictionary<string, PipelineConfigException> RefusedVariants(string path) =>
+        _refusedVariants.TryGetValue(path, out var r) ? r : new Dictionary<string, PipelineConfigException>();
 
     /// <summary>The variant with includes and top-level keys merged in; refused as Blubber refuses it.</summary>
     public ExpandedVariant Variant(string path, string variant)
     {
         var config = Get(path);
+        if (RefusedVariants(path).TryGetValue(variant, out var refusal)) throw refusal;
         if (config.Variant(variant) is null)
-            throw new PipelineConfigException($"{path}: variant \"{variant}\" is not defined (defined: {string.Join(", ", config.Variants.Select(v => v.Name))})");
+            throw new PipelineConfigException($"{path}: variant \"{variant}\" is not defined (defined: {string.Join(", ", config.Variants.Select(v => v.Name))})", 0, path);
         try
         {
             return Expander.Expand(config, variant).Target;
         }
         catch (BlubberException e)
         {
-            throw new PipelineConfigException($"{path}: {e.Message}", e.Line);
+            throw new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
         }
+    }
+
+    private static string? VariantOf(string? keyPath)
+    {
+        if (keyPath is null || !keyPath.StartsWith("variants.", StringComparison.Ordinal)) return null;
+        var name = keyPath["variants.".Length..].Split('.', '[')[0];
+        return name.Length > 0 ? name : null;
     }
 }

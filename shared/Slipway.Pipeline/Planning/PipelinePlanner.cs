@@ -12,7 +12,10 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     private static readonly string[] PublishOutputs = ["imageName", "imageFullName", "imageTag", "imageTags", "publishedImage"];
 
     private readonly BindingStore _store = new();
+    private const int MaxExcludes = 1000;
+
     private readonly HashSet<string> _stepNames = new(StringComparer.Ordinal);
+    private readonly List<string> _notes = [];
     private ExecutionGraph _graph = null!;
     private string _directory = ".";
 
@@ -26,7 +29,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         }
         catch (PipelineConfigException e)
         {
-            throw new PipelineConfigException($"pipeline `{pipeline.Name}`: {e.Message}", e.Line);
+            throw new PipelineConfigException($"pipeline `{pipeline.Name}`: {e.Message}", e.Line, e.File);
         }
     }
 
@@ -51,7 +54,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
                 }
                 catch (PipelineConfigException e)
                 {
-                    throw new PipelineConfigException($"stage `{name}`: {e.Message}", e.Line);
+                    throw new PipelineConfigException($"stage `{name}`: {e.Message}", e.Line == 0 && e.File is null ? defined?.Line ?? 0 : e.Line, e.File);
                 }
             }
 
@@ -64,6 +67,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
             ConfigPath = PipelineConfig.DefaultPath,
             Stages = order.Select(n => planned[n]).ToList(),
             Graph = order.Select(n => new PlanGraphNode { Stage = n, DependsOn = _graph.Predecessors(n).ToList() }).ToList(),
+            Notes = _notes.Count > 0 ? _notes : null,
         };
     }
 
@@ -74,7 +78,16 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         Str("project", context.Project);
         Str("projectShortName", Names.ProjectShortName(context.Project));
         Str("commit", context.Revision);
-        Str("branch", context.Branch ?? "");
+        var branch = context.Branch ?? "";
+        var localBranch = branch.StartsWith("refs/heads/", StringComparison.Ordinal) ? branch["refs/heads/".Length..] : branch;
+        Str("branch", localBranch);
+        Str("remote", context.Remote ?? "");
+        Str("logURL", context.LogUrl ?? "");
+        // The Jenkins git plugin's checkout variables, which PipelineLib binds under their own names.
+        Str("GIT_COMMIT", context.Revision);
+        Str("GIT_URL", context.Remote ?? "");
+        Str("GIT_BRANCH", localBranch.Length > 0 ? "origin/" + localBranch : "");
+        Str("GIT_LOCAL_BRANCH", localBranch);
         var tag = context.Tag ?? "";
         Str("tag", tag.StartsWith("refs/tags/", StringComparison.Ordinal) ? tag["refs/tags/".Length..] : tag);
         Str("timestamp", Timestamp);
@@ -123,12 +136,12 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         var s = stage.Name;
         var value = Field("build", () => interp.Interpolate(build));
         string variant, context = ".";
+        IReadOnlyList<string>? excludes = null;
         if (value is ConfigMap m)
         {
             variant = m.Get("variant") is { } v ? Text(v, "build.variant") : s;
             if (m.Get("context") is { } c) context = Text(c, "build.context");
-            if (m.Get("excludes") is { IsTruthy: true } ex)
-                throw new PipelineConfigException("`build.excludes` is not supported by Slipway (it would replace the context's .dockerignore); put the exclusions in a .dockerignore in the build context", ex.Line);
+            if (m.Get("excludes") is { } ex && ex is not ConfigScalar { Value: null }) excludes = Excludes(ex);
             // imagePullPolicy: accepted and ignored; the builder's policy decides when base images are pulled.
         }
         else variant = Text(value, "build");
@@ -140,15 +153,45 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
             ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
         var contextPath = RepoPath.Resolve(_directory, context, out err)
             ?? throw new PipelineConfigException($"`build.context` {err}", build.Line);
-        files.Variant(blubberfile, variant);
+        string? refusal = null;
+        try
+        {
+            files.Variant(blubberfile, variant);
+        }
+        catch (PipelineConfigException e)
+        {
+            // A refused Blubber file or variant refuses this build only: the step fails with the reason when it is due,
+            // the steps that need its image never run, and every other step runs.
+            refusal = e.Message;
+            _notes.Add($"stage `{s}`: {e.Message}; its build fails and the steps that need its image do not run");
+        }
 
         _store.BindRuntime(s, "imageID");
         _store.BindRuntime(s, "imageLocalName");
         return new PlanStep
         {
             Name = $"{s}-build", Kind = StepKind.Build,
-            Build = new BuildParams { Variant = variant, Blubberfile = blubberfile, Context = contextPath },
+            Build = new BuildParams { Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, Refusal = refusal },
         };
+    }
+
+    /// <summary>
+    /// <c>build.excludes</c>: the lines of the .dockerignore that replaces the context's own for this build. One pattern
+    /// per item, so a line break (which would add patterns) or another control character is refused.
+    /// </summary>
+    private static IReadOnlyList<string> Excludes(ConfigValue raw)
+    {
+        var list = raw as ConfigList ?? throw new PipelineConfigException("`build.excludes` must be a list", raw.Line);
+        if (list.Items.Count > MaxExcludes) throw new PipelineConfigException($"`build.excludes` has more than {MaxExcludes} patterns", raw.Line);
+        var lines = new List<string>();
+        foreach (var item in list.Items)
+        {
+            var line = Text(item, "build.excludes");
+            if (line.Any(char.IsControl)) throw new PipelineConfigException("`build.excludes` patterns must not contain line breaks or control characters", raw.Line);
+            if (line.Length > 4096) throw new PipelineConfigException("`build.excludes` patterns must be at most 4096 characters", raw.Line);
+            lines.Add(line);
+        }
+        return lines;
     }
 
     private PlanStep Run(string s, ConfigValue run, Interpolator interp)
