@@ -17,6 +17,12 @@ public sealed record ImageBuildRequest
     /// </summary>
     public string? BlubberRoot { get; init; }
 
+    /// <summary>
+    /// The Blubber config's text, when the caller already read it (e.g. without the variants Blubber refuses, which are
+    /// refused alone); null reads <see cref="BlubberFile"/>, which then only names it in messages.
+    /// </summary>
+    public string? BlubberText { get; init; }
+
     /// <summary>.dockerignore lines that replace the context's own for this build (PipelineLib's <c>build.excludes</c>); null keeps it.</summary>
     public IReadOnlyList<string>? Excludes { get; init; }
 

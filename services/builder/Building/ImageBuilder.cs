@@ -236,6 +236,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
 
     private static string ReadBlubberFile(ImageBuildRequest r)
     {
+        if (r.BlubberText is { } text) return text;
         // Resolved inside the context (or the revision) one component at a time: a link that leaves it (to a host file) is refused by name.
         var max = (r.Limits ?? Limits.Default).MaxFileBytes;
         var (root, what) = r.BlubberRoot is { } br ? (br, "the repository") : (r.ContextDir, "the build context");

@@ -2,6 +2,7 @@ using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
 using Slipway.Runs;
 
 namespace Slipway.Builder.Runs;
@@ -47,6 +48,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
 
         string src, context;
+        string? blubberText;
         try
         {
             src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
@@ -56,7 +58,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             context = ContainedTree.Resolve(src, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
-            ContainedTree.Resolve(src, p.Blubberfile ?? ".pipeline/blubber.yaml");
+            blubberText = OtherVariantsOnly(src, p.Blubberfile ?? ".pipeline/blubber.yaml");
         }
         catch (UnsafePathException e)
         {
@@ -69,7 +71,8 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
 
         var result = await builder.BuildAsync(new ImageBuildRequest
         {
-            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", Excludes = p.Excludes,
+            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
+            Excludes = p.Excludes,
             Variant = p.Variant, Policy = _policy.Value,
             Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
             Labels = new Dictionary<string, string>
@@ -87,6 +90,35 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             DurationMs = x.MillisecondsUntil(now), Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
         });
+    }
+
+    /// <summary>
+    /// The Blubber file without the variants Blubber refuses (the planner refused their builds alone), so the other
+    /// variants build; null to let the builder read the file as it is (nothing refused, or refused as a whole, which
+    /// the build then reports).
+    /// </summary>
+    private static string? OtherVariantsOnly(string src, string blubberFile)
+    {
+        var limits = Limits.Default;
+        string? text;
+        try
+        {
+            text = RepositoryFiles.Read(src, blubberFile, limits.MaxFileBytes);
+        }
+        catch (PipelineConfigException)
+        {
+            return null; // the builder reads it inside the revision and reports why not
+        }
+        if (text is null) return null;
+        try
+        {
+            var tolerant = TolerantBlubber.Parse(text, limits);
+            return tolerant.Refused.Count > 0 ? tolerant.Text : null;
+        }
+        catch (BlubberException)
+        {
+            return null;
+        }
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);

@@ -64,20 +64,7 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>
-    /// Reads a file of the checked-out revision (null when there is none), resolved inside it one path component at a
-    /// time: a symbolic link that leaves the revision, a hard link, a fifo or device, or a file past
-    /// <paramref name="maxBytes"/> is refused with <see cref="PipelineConfigException"/> naming the path.
-    /// </summary>
-    public static string? ReadFile(string src, string relative, long maxBytes = 1024 * 1024)
-    {
-        try
-        {
-            return ContainedTree.ReadText(src, relative, maxBytes);
-        }
-        catch (UnsafePathException e)
-        {
-            throw new PipelineConfigException(e.Message);
-        }
-    }
+    /// <summary>A file of the checked-out revision, read inside it (<see cref="RepositoryFiles.Read"/>); null when there is none.</summary>
+    public static string? ReadFile(string src, string relative, long maxBytes = RepositoryFiles.MaxFileBytes) =>
+        RepositoryFiles.Read(src, relative, maxBytes);
 }

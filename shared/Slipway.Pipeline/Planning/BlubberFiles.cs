@@ -18,23 +18,15 @@ internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits
     {
         if (_parsed.TryGetValue(path, out var done)) return done;
         var text = readFile(path) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}", 0, path);
-        var refused = _refusedVariants[path] = new Dictionary<string, PipelineConfigException>(StringComparer.Ordinal);
-        while (true)
+        try
         {
-            try
-            {
-                return _parsed[path] = ConfigParser.Parse(text, limits);
-            }
-            catch (BlubberException e)
-            {
-                var error = new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
-                // An error inside one variant refuses that variant only; anything else refuses the file.
-                if (VariantOf(e.KeyPath) is not { } variant || refused.ContainsKey(variant)
-                    || BlubberVariantRemover.Without(text, variant) is not { } rest)
-                    throw error;
-                refused[variant] = error;
-                text = rest;
-            }
+            var result = TolerantBlubber.Parse(text, limits);
+            _refusedVariants[path] = result.Refused.ToDictionary(r => r.Key, r => new PipelineConfigException($"{path}: {r.Value.Message}", r.Value.Line, path));
+            return _parsed[path] = result.Config;
+        }
+        catch (BlubberException e)
+        {
+            throw new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
         }
     }
 
@@ -57,12 +49,5 @@ internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits
         {
             throw new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
         }
-    }
-
-    private static string? VariantOf(string? keyPath)
-    {
-        if (keyPath is null || !keyPath.StartsWith("variants.", StringComparison.Ordinal)) return null;
-        var name = keyPath["variants.".Length..].Split('.', '[')[0];
-        return name.Length > 0 ? name : null;
     }
 }
