@@ -22,6 +22,9 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Build ?? throw new InvalidOperationException($"step {x.Step.Name} has no build parameters");
+        // Refused at planning (its Blubber file or variant): this build fails with the planner's reason, once every
+        // other branch of the run that can still run has finished, so the steps that do not need its image all run.
+        if (p.Refusal is not null && OtherBranchesRunning(x)) return StepResult.Wait();
         await _slots.WaitAsync(ct);
         try
         {
@@ -44,7 +47,6 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             Project = trigger.Project, Revision = trigger.Revision,
         });
 
-        // Refused at planning (its Blubber file or variant): this build fails with the planner's reason, the rest of the run goes on.
         if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
 
         string src, context;
@@ -91,6 +93,14 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
         });
     }
+
+    /// <summary>
+    /// Whether a step of the run other than a refused build is due or running (steps waiting for a human's approval
+    /// excepted: a refused branch does not wait for one).
+    /// </summary>
+    private static bool OtherBranchesRunning(StepExecution x) =>
+        x.Run.Progress.Ready(x.Run.Succeeded).Any(r => r.Step.Build?.Refusal is null
+            && r.Step.EnvironmentsNeedingApproval() is var approvals && approvals.All(x.Run.Approved));
 
     /// <summary>
     /// The Blubber file without the variants Blubber refuses (the planner refused their builds alone), so the other

@@ -18,7 +18,7 @@ internal static class BlubberVariantRemover
         {
             stream.Load(new StringReader(text));
         }
-        catch (Exception e) when (e is YamlException or ArgumentException)
+        catch (Exception e) when (e is YamlException or ArgumentException or InvalidOperationException)
         {
             return null;
         }

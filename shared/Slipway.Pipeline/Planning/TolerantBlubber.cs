@@ -23,6 +23,10 @@ public static class TolerantBlubber
             {
                 return new Result(ConfigParser.Parse(text, limits), text, refused);
             }
+            catch (InvalidOperationException) // YamlDotNet's scanner fails this way on some malformed input
+            {
+                throw new BlubberException(BlubberErrorKind.Parse, "invalid YAML: the parser could not read it");
+            }
             catch (BlubberException e)
             {
                 // An error inside one variant refuses that variant only; anything else refuses the file.
