@@ -93,7 +93,15 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
                     continue;
                 }
                 var plan = result.Plans.First(p => p.Pipeline == name);
-                await outbox.AddPipelineEventAsync(tx, events.Create(id, new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now }), ct);
+                var started = new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now };
+                await outbox.AddPipelineEventAsync(tx, events.Create(id, started), ct);
+                if (plan.Stages.All(s => s.Steps.Count == 0))
+                {
+                    // Nothing to do (e.g. stages that only export values): no step will ever finish the run, so it ends now.
+                    var done = RunFinishedFactory.Create(new RunState(id, started, new Dictionary<string, StepRecord>(), new Dictionary<string, string>(), null),
+                        RunOutcome.Succeeded, now);
+                    await outbox.AddPipelineEventAsync(tx, events.Create(id, done), ct);
+                }
                 logger.LogInformation("run {RunId}: {Pipeline} planned for {Project} {Ref}: {Steps}", id, plan.Pipeline, trigger.Project,
                     trigger.Ref, string.Join(" → ", plan.Stages.SelectMany(s => s.Steps).Select(s => s.Name)));
             }

@@ -98,7 +98,7 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
             Assert.Contains("refused before its first step: .pipeline/config.yaml: line 14: pipelines.typo.stages[0]: unknown key `bulid`", typoReview.Message);
             var unitReview = await ReviewAsync(env, pushed, "Pipeline unit FAILURE");
             output.WriteLine(unitReview.Message);
-            Assert.Contains("step broken-build failed", unitReview.Message);
+            Assert.Contains("step broken/broken-build failed", unitReview.Message);
             Assert.Contains("contains invalid environment variable names", unitReview.Message);
             foreach (var review in env.Gerrit.Gerrit.Reviews(pushed.ChangeNumber))
             {
