@@ -39,10 +39,27 @@ public class V0KeyTests
     }
 
     [Fact]
-    public void Inline_blubberfile_is_refused_naming_the_key_and_line()
+    public void Inline_blubberfile_is_planned_with_its_text_and_checked_by_blubber()
     {
-        var refusal = Assert.Single(PlanStage("        blubberfile: {version: v4}\n").Refused);
-        Assert.Equal(".pipeline/config.yaml: line 9: pipelines.p.stages[1].blubberfile: an inline Blubber config is not supported by Slipway; put it in a file under .pipeline/ and give that file's path", refusal.Message);
+        var plan = Single(PlanStage("        blubberfile:\n          version: v4\n          base: docker-registry.wikimedia.org/python3\n          variants:\n            app: {entrypoint: [python3, '${.stage}']}\n            bad: {runs: {environment: {1BAD: x}}}\n        build: app\n      - name: t\n        blubberfile: {version: v4, variants: {t: {runs: {environment: {1BAD: x}}}}}\n        build: t\n"));
+        var build = Step(plan, "s-build").Build!;
+        Assert.Equal(".pipeline/p.s.inline-blubber.yaml", build.Blubberfile);
+        Assert.Null(build.Refusal);
+        Assert.Equal("""
+            "version": "v4"
+            "base": "docker-registry.wikimedia.org/python3"
+            "variants":
+              "app":
+                "entrypoint":
+                  - "python3"
+                  - "s"
+              "bad":
+                "runs":
+                  "environment":
+                    "1BAD": "x"
+
+            """.ReplaceLineEndings("\n"), build.BlubberConfig);
+        Assert.StartsWith(".pipeline/p.t.inline-blubber.yaml: variants: contains a bad variant name", Step(plan, "t-build").Build!.Refusal); // Blubber: 3+ characters
     }
 
     [Theory]

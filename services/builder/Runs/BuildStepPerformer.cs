@@ -60,13 +60,18 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             context = ContainedTree.Resolve(src, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
-            blubberText = OtherVariantsOnly(src, p.Blubberfile ?? ".pipeline/blubber.yaml");
+            blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
+                : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
         }
         catch (UnsafePathException e)
         {
             return Failed(x, p, e.Message, null);
         }
         catch (RevisionRefusedException e)
+        {
+            return Failed(x, p, e.Message, null);
+        }
+        catch (PipelineConfigException e) // the Blubber file refused by the contained reader (a link out of the revision)
         {
             return Failed(x, p, e.Message, null);
         }
@@ -107,22 +112,12 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     /// variants build; null to let the builder read the file as it is (nothing refused, or refused as a whole, which
     /// the build then reports).
     /// </summary>
-    private static string? OtherVariantsOnly(string src, string blubberFile)
+    private static string? OtherVariantsOnly(string? text)
     {
-        var limits = Limits.Default;
-        string? text;
-        try
-        {
-            text = RepositoryFiles.Read(src, blubberFile, limits.MaxFileBytes);
-        }
-        catch (PipelineConfigException)
-        {
-            return null; // the builder reads it inside the revision and reports why not
-        }
         if (text is null) return null;
         try
         {
-            var tolerant = TolerantBlubber.Parse(text, limits);
+            var tolerant = TolerantBlubber.Parse(text, Limits.Default);
             return tolerant.Refused.Count > 0 ? tolerant.Text : null;
         }
         catch (BlubberException)

@@ -132,6 +132,14 @@ public sealed record BuildParams
     public string? Context { get; init; }
 
     /// <summary>
+    /// An inline Blubber config (PipelineLib's <c>blubberfile</c> object), as JSON text; when set, <see cref="Blubberfile"/>
+    /// only names it in messages.
+    /// </summary>
+    [Description("An inline Blubber config (PipelineLib's blubberfile object) as JSON text; when set, blubberfile only names it. Absent for a file.")]
+    [MaxLength(262_144)]
+    public string? BlubberConfig { get; init; }
+
+    /// <summary>
     /// PipelineLib's <c>build.excludes</c>: <c>.dockerignore</c> lines that replace the context's own <c>.dockerignore</c>
     /// for this build; absent keeps the context's file.
     /// </summary>

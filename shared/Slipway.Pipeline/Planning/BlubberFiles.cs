@@ -12,12 +12,17 @@ internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits
     private readonly Dictionary<string, BlubberConfig> _parsed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, PipelineConfigException>> _refusedVariants = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, string> _inline = new(StringComparer.Ordinal);
+
+    /// <summary>Registers an inline config (PipelineLib's <c>blubberfile</c> object) under the name the plan gives it.</summary>
+    public void AddInline(string name, string text) => _inline[name] = text;
+
     public bool Exists(string path) => _parsed.ContainsKey(path) || readFile(path) is not null;
 
     public BlubberConfig Get(string path)
     {
         if (_parsed.TryGetValue(path, out var done)) return done;
-        var text = readFile(path) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}", 0, path);
+        var text = (_inline.TryGetValue(path, out var inline) ? inline : readFile(path)) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}", 0, path);
         try
         {
             var result = TolerantBlubber.Parse(text, limits);

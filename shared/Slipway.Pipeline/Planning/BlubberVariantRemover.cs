@@ -23,7 +23,8 @@ internal static class BlubberVariantRemover
             return null;
         }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root) return null;
-        if (!root.Children.TryGetValue(new YamlScalarNode("variants"), out var vs) || vs is not YamlMappingNode variants) return null;
+        // Found by value: a quoted key ("variants") is the same key to Blubber but not an equal node to YamlDotNet.
+        if (root.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode { Value: "variants" }).Value is not YamlMappingNode variants) return null;
         if (variants.Style == YamlDotNet.Core.Events.MappingStyle.Flow) return null;
         if (variants.Children.Count < 2) return null; // nothing else would be left to build
         // A node's End mark is not where its block ends: the variant runs up to the next key (of variants, or after it

@@ -109,9 +109,8 @@ public static partial class PipelineConfigParser
 
     private static void BlubberfileShape(Checker v, ConfigValue node, string path)
     {
-        // PipelineLib writes an inline Blubber object to a temp file in the checkout; Slipway's plan names files only.
-        if (node is ConfigMap m && !Checker.IsExpression(m))
-            throw v.Fail(node, path, "an inline Blubber config is not supported by Slipway; put it in a file under .pipeline/ and give that file's path");
+        // An inline Blubber object (PipelineLib writes it to a temp file): Blubber checks it when the build is planned.
+        if (node is ConfigMap m && !Checker.IsExpression(m)) { v.Value(m, path); return; }
         v.Text(node, path);
     }
 

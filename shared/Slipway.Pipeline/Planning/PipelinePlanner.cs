@@ -148,9 +148,22 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         if (variant.Length == 0) throw new PipelineConfigException("`build.variant` is empty", build.Line);
 
         var blubberRaw = stage.Blubberfile ?? pipeline.Blubberfile ?? new ConfigScalar($"{pipeline.Name}/blubber.yaml", stage.Line);
-        var blubberPath = Text(Field("blubberfile", blubberRaw.Line, () => interp.Interpolate(blubberRaw)), "blubberfile");
-        var blubberfile = RepoPath.Resolve(".pipeline", blubberPath, out var err)
-            ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
+        var blubberValue = Field("blubberfile", blubberRaw.Line, () => interp.Interpolate(blubberRaw));
+        string blubberfile;
+        string? inline = null;
+        string? err;
+        if (blubberValue is ConfigMap inlineConfig)
+        {
+            inline = InlineBlubber.ToText(inlineConfig);
+            blubberfile = InlineBlubber.NameFor(pipeline.Name, s);
+            files.AddInline(blubberfile, inline);
+        }
+        else
+        {
+            var blubberPath = Text(blubberValue, "blubberfile");
+            blubberfile = RepoPath.Resolve(".pipeline", blubberPath, out err)
+                ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
+        }
         var contextPath = RepoPath.Resolve(_directory, context, out err)
             ?? throw new PipelineConfigException($"`build.context` {err}", build.Line);
         string? refusal = null;
@@ -171,7 +184,10 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         return new PlanStep
         {
             Name = $"{s}-build", Kind = StepKind.Build,
-            Build = new BuildParams { Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, Refusal = refusal },
+            Build = new BuildParams
+            {
+                Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, Refusal = refusal, BlubberConfig = inline,
+            },
         };
     }
 
