@@ -11,7 +11,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// pipeline of config.yaml runs on its own, so a pipeline with a misspelt key fails alone with the reason in Gerrit
 /// (no "step 1 of 0", no "step ?"); a Blubber variant Blubber refuses fails only the build that uses it, once the
 /// other (parallel) stage of the same pipeline has built and run; a pipeline with `directory:` builds its sub-directory context
-/// with the Blubber file from the repository's .pipeline/, and `build.excludes` keeps a file out of the image.
+/// with the Blubber file from the repository's .pipeline/, and `build.excludes` keeps a file out of the image; an inline
+/// `blubberfile` object builds and runs.
 /// </summary>
 public sealed class MultiPipelineRunTests(ITestOutputHelper output)
 {
@@ -32,6 +33,15 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
             stages:
               - name: test
                 bulid: test
+          inline:
+            blubberfile:
+              version: v4
+              base: BASE_IMAGE
+              variants:
+                hello:
+                  entrypoint: [/bin/sh, -c, 'test "$0" = inline', '${setup.pipeline}']
+            stages:
+              - name: hello
           sub:
             blubberfile: blubber.yaml
             directory: svc
@@ -56,7 +66,7 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
                 copies: [local]
                 entrypoint: [python3, -c, "import os; assert os.path.exists('marker.txt'), 'no marker'; assert not os.path.exists('excluded.txt'), 'excluded'; assert not os.path.exists('server.py'), 'not the sub-directory'"]
             """;
-        files[".pipeline/config.yaml"] = Config;
+        files[".pipeline/config.yaml"] = Config.Replace("BASE_IMAGE", baseImage);
         files["svc/marker.txt"] = "the sub-directory's context\n";
         files["svc/excluded.txt"] = "kept out by build.excludes\n";
         return files;
@@ -78,6 +88,9 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
 
             var sub = await FinishedAsync(env, pushed, "sub");
             Assert.Equal(RunOutcome.Succeeded, sub.Outcome);
+
+            var inline = await FinishedAsync(env, pushed, "inline"); // built from the inline blubberfile, its entry point interpolated
+            Assert.True(inline.Outcome == RunOutcome.Succeeded, inline.Reason);
 
             var unit = await FinishedAsync(env, pushed, "unit");
             Assert.Equal(RunOutcome.Failed, unit.Outcome);
