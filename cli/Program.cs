@@ -11,6 +11,7 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     KafkaCommand.Create(),
     InfraCommand.Create(),
     BlubberCommand.Create(),
+    PlanCommand.Create(),
     DeployerCommands.Approve(),
     DeployerCommands.Rollback(),
     RunCommands.Runs(),

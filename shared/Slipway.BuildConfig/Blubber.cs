@@ -44,10 +44,11 @@ public static class Blubber
     /// path: a link that leaves the context, a hard link, a fifo, socket or device, a name with control characters,
     /// more than <paramref name="maxFiles"/> files.
     /// </summary>
-    public static IReadOnlyList<string> ListContext(string directory, int maxFiles = 100_000)
+    /// <param name="ignoreOverride">.dockerignore text used instead of the context's own (PipelineLib's <c>build.excludes</c>); null reads the file.</param>
+    public static IReadOnlyList<string> ListContext(string directory, int maxFiles = 100_000, string? ignoreOverride = null)
     {
         const string what = "the build context";
-        var ignoreText = ContainedTree.ReadText(directory, ".dockerignore", Limits.Default.MaxFileBytes, what);
+        var ignoreText = ignoreOverride ?? ContainedTree.ReadText(directory, ".dockerignore", Limits.Default.MaxFileBytes, what);
         var ignore = ignoreText is null ? new DockerIgnore([]) : DockerIgnore.FromFileText(ignoreText);
         var result = new List<string>();
         var pending = new Stack<string>();

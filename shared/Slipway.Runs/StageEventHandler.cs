@@ -64,6 +64,9 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
             // once more after every approval it needs.
             var approvals = step.EnvironmentsNeedingApproval();
             var phase = approvals.Count == 0 ? "" : approvals.All(run.Approved) ? ":approved" : ":awaiting";
+            // A build the planner refused fails only once the run's other branches have finished (Jenkins' parallel
+            // runs every branch to its end): it is asked again each time another step finishes.
+            if (step.Build?.Refusal is not null) phase = $":after-{run.Steps.Count}";
             await jobs.EnqueueAsync(context.Transaction, StepJob.For(runId, step.Name, phase), ct);
         }
     }

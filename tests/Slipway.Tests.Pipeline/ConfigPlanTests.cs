@@ -72,10 +72,16 @@ public class ConfigPlanTests
     }
 
     [Fact]
-    public void Missing_default_blubberfile_is_pipelinelibs_error()
+    public void Missing_default_blubberfile_is_pipelinelibs_error_on_that_build_only()
     {
-        var error = Error(PlanConfig(Repo1));
-        Assert.Equal("pipeline `own`: stage `test`: failed to build image: no Blubber config found at .pipeline/own/blubber.yaml", error);
+        var r = PlanConfig(Repo1);
+        Assert.Null(r.Error);
+        Assert.Empty(r.Refused);
+        Assert.Equal(["test", "own"], r.Plans.Select(p => p.Pipeline));
+        Assert.Equal("failed to build image: no Blubber config found at .pipeline/own/blubber.yaml", Step(r.Plans[1], "test-build").Build!.Refusal);
+        Assert.Null(Step(r.Plans[0], "unit-build").Build!.Refusal);
+        Assert.Equal(["test", "own"], r.Order);
+        Assert.Equal([new PipelineSkip("publish", "uses publish, deploy, allowed only after merge")], r.Skipped);
     }
 
     [Theory]
@@ -294,7 +300,6 @@ public class ConfigPlanTests
     [Theory]
     [InlineData("copy: [dist/]", "pipeline `p`: stage `s`: `copy` is not supported by Slipway")]
     [InlineData("trigger: {name: other-job}", "pipeline `p`: stage `s`: `trigger` is not supported by Slipway")]
-    [InlineData("build: {variant: test, excludes: [node_modules]}", "pipeline `p`: stage `s`: `build.excludes` is not supported by Slipway (it would replace the context's .dockerignore); put the exclusions in a .dockerignore in the build context")]
     [InlineData("run: {image: 'sha256:abc'}", "pipeline `p`: stage `s`: `run.image` must be the image a build in this run produced (`${.imageID}` or `${<stage>.imageID}`); Slipway runs only images it built")]
     [InlineData("build: test\n        run: {credentials: [{id: secret, name: TOKEN}]}", "pipeline `p`: stage `s`: Invalid Credential: 'secret' (Slipway gives run steps no credentials)")]
     public void Unsupported_actions_are_refused_clearly(string stageYaml, string expected)
@@ -341,9 +346,11 @@ public class ConfigPlanTests
     }
 
     [Fact]
-    public void Variant_missing_from_blubber_file_is_refused_at_plan_time()
+    public void Variant_missing_from_blubber_file_refuses_its_build_step_at_plan_time()
     {
-        var error = Error(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: nosuch\n"));
-        Assert.StartsWith("pipeline `p`: stage `nosuch`: .pipeline/blubber.yaml: variant \"nosuch\" is not defined", error);
+        var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: nosuch\n"));
+        var refusal = Step(plan, "nosuch-build").Build!.Refusal;
+        Assert.StartsWith(".pipeline/blubber.yaml: variant \"nosuch\" is not defined", refusal);
+        Assert.Equal([$"stage `nosuch`: {refusal}; its build fails and the steps that need its image do not run"], plan.Notes);
     }
 }

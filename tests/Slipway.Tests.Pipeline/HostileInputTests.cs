@@ -58,12 +58,32 @@ public class HostileInputTests
     }
 
     [Fact]
+    public void A_line_break_that_trips_the_yaml_scanner_is_refused_not_thrown()
+    {
+        // YamlDotNet throws InvalidOperationException (not a YamlException) on this input.
+        var config = "pipelines:\n  p:\n    stages:\n      - name: s\n        run: {image: 'x', arguments: {$each: [x, y], $in: 'a b\nc d', $yield: '${.y}'}}\n";
+        Assert.Equal(".pipeline/config.yaml: invalid YAML: the parser could not read it", Error(PlanConfig(config)));
+    }
+
+    [Fact]
+    public void A_blubber_file_that_trips_the_yaml_scanner_refuses_its_builds_not_the_planner()
+    {
+        var files = new Dictionary<string, string>
+        {
+            [".pipeline/config.yaml"] = "pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages: [{name: test}]\n",
+            [".pipeline/blubber.yaml"] = "version: v4\nvariants: {test: {entrypoint: ['a\nb', x], runs: {as: '${.y}'}}}\n",
+        };
+        var plan = Single(Repo.Plan(files));
+        Assert.StartsWith(".pipeline/blubber.yaml: ", Step(plan, "test-build").Build!.Refusal);
+    }
+
+    [Fact]
     public void Garbage_never_throws()
     {
         foreach (var text in new[] { "", "---\n---\n", "[1, 2]", "pipelines: ~", "pipelines: {p: ~}", "\t\u0000", "pipelines: {p: {stages: [~]}}", "!!binary aGk=" })
         {
             var r = PlanConfig(text);
-            Assert.NotNull(r.Error);
+            Assert.True(r.Error is not null || r.Refused.Count == 1, text); // a broken pipeline alone is refused alone
             Assert.Empty(r.Plans);
         }
     }

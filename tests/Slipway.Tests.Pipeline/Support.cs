@@ -50,14 +50,16 @@ internal static class Repo
     public static RunPlan Single(PlanningResult r)
     {
         Assert.Null(r.Error);
+        Assert.Empty(r.Refused);
         return Assert.Single(r.Plans);
     }
 
+    /// <summary>The refusal of the whole config, or of its only chosen pipeline.</summary>
     public static string Error(PlanningResult r)
     {
         Assert.Empty(r.Plans);
         Assert.True(r.HasPipeline);
-        return Assert.IsType<string>(r.Error);
+        return r.Error ?? Assert.Single(r.Refused).Message;
     }
 
     public static PlanStep Step(RunPlan plan, string name) => plan.Stages.SelectMany(s => s.Steps).Single(s => s.Name == name);

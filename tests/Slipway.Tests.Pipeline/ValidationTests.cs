@@ -59,10 +59,10 @@ public class ValidationTests
     public void Schema_errors_name_the_key_and_line(string config, string expected) => Assert.Equal(expected, Err(config));
 
     [Fact]
-    public void Inline_blubberfile_is_refused_clearly()
+    public void Inline_blubberfile_without_the_variant_refuses_that_build()
     {
-        var error = Err("pipelines:\n  p:\n    blubberfile:\n      version: v4\n    stages: [{name: s}]\n");
-        Assert.Equal(".pipeline/config.yaml: line 4: pipelines.p.blubberfile: an inline Blubber config is not supported by Slipway; put it in a file under .pipeline/ and give that file's path", error);
+        var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile:\n      version: v4\n    stages: [{name: s}]\n"));
+        Assert.StartsWith(".pipeline/p.s.inline-blubber.yaml: ", Step(plan, "s-build").Build!.Refusal);
     }
 
     [Fact]

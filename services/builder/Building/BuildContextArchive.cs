@@ -15,7 +15,9 @@ public static class BuildContextArchive
     public const string DockerfileName = ".slipway.Dockerfile";
 
     /// <summary>Writes the archive to <paramref name="output"/>; returns the Dockerfile's name inside it.</summary>
-    public static string Write(string contextDir, IReadOnlyList<string> contextFiles, string dockerfile, Stream output, long maxBytes)
+    /// <param name="ignoreOverride">.dockerignore text that replaces the context's own (PipelineLib's <c>build.excludes</c>); null keeps it.</param>
+    public static string Write(string contextDir, IReadOnlyList<string> contextFiles, string dockerfile, Stream output, long maxBytes,
+        string? ignoreOverride = null)
     {
         contextDir = Path.GetFullPath(contextDir);
         var present = contextFiles.ToHashSet(StringComparer.Ordinal);
@@ -23,7 +25,7 @@ public static class BuildContextArchive
         for (var i = 1; present.Contains(dockerfileName); i++) dockerfileName = $"{DockerfileName}.{i}";
 
         // Read through the contained resolver: a .dockerignore linking to a host file is refused, never sent.
-        var ignoreContent = ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
+        var ignoreContent = ignoreOverride ?? ContainedTree.ReadText(contextDir, ".dockerignore", Limits.Default.MaxFileBytes, "the build context");
         var ignore = ignoreContent is not null ? DockerIgnore.FromFileText(ignoreContent) : new DockerIgnore([]);
 
         long total = 0;

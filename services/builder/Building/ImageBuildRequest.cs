@@ -8,8 +8,23 @@ public sealed record ImageBuildRequest
     /// <summary>The checked-out revision: the build context.</summary>
     public required string ContextDir { get; init; }
 
-    /// <summary>The Blubber config, relative to <see cref="ContextDir"/>.</summary>
+    /// <summary>The Blubber config, relative to <see cref="BlubberRoot"/> (or <see cref="ContextDir"/>).</summary>
     public string BlubberFile { get; init; } = ".pipeline/blubber.yaml";
+
+    /// <summary>
+    /// The directory <see cref="BlubberFile"/> is relative to and must stay in: the checked-out revision, when the
+    /// context is one of its sub-directories (PipelineLib's <c>directory</c> and <c>build.context</c>); null for <see cref="ContextDir"/>.
+    /// </summary>
+    public string? BlubberRoot { get; init; }
+
+    /// <summary>
+    /// The Blubber config's text, when the caller already read it (e.g. without the variants Blubber refuses, which are
+    /// refused alone); null reads <see cref="BlubberFile"/>, which then only names it in messages.
+    /// </summary>
+    public string? BlubberText { get; init; }
+
+    /// <summary>.dockerignore lines that replace the context's own for this build (PipelineLib's <c>build.excludes</c>); null keeps it.</summary>
+    public IReadOnlyList<string>? Excludes { get; init; }
 
     public required string Variant { get; init; }
 

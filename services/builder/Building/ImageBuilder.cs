@@ -46,7 +46,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         try
         {
             var yaml = ReadBlubberFile(request);
-            contextFiles = Blubber.ListContext(request.ContextDir);
+            contextFiles = Blubber.ListContext(request.ContextDir, ignoreOverride: IgnoreOverride(request));
             // Cache mounts are scoped to the project: they persist across its runs and are never shared with another project.
             compiled = Blubber.Compile(yaml, request.Variant, request.Policy, new CompileOptions
             {
@@ -119,7 +119,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             string dockerfileName;
             try
             {
-                dockerfileName = BuildContextArchive.Write(request.ContextDir, contextFiles, dockerfile, tar, options.MaxContextBytes);
+                dockerfileName = BuildContextArchive.Write(request.ContextDir, contextFiles, dockerfile, tar, options.MaxContextBytes, IgnoreOverride(request));
             }
             catch (UnsafePathException e)
             {
@@ -229,6 +229,9 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
     private static string? ValidateRequest(ImageBuildRequest r)
     {
         if (!Directory.Exists(r.ContextDir)) return $"build context {r.ContextDir} does not exist";
+        if (r.BlubberRoot is { } root && !Directory.Exists(root)) return $"Blubber root {root} does not exist";
+        if (r.Excludes is { } ex && (ex.Count > 1000 || ex.Any(l => l.Length > 4096 || l.Any(char.IsControl))))
+            return "excludes: at most 1000 patterns, each one line of at most 4096 characters";
         if (!ImageTag().IsMatch(r.Tag) || r.Tag.Length > 255) return $"image tag \"{Printable(r.Tag)}\" is not a valid name:tag";
         if (r.TimeLimit is { } t && (t <= TimeSpan.Zero || t > TimeSpan.FromDays(1))) return "time limit must be positive and at most a day";
         if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default or none)";
@@ -242,14 +245,18 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         return null;
     }
 
+    private static string? IgnoreOverride(ImageBuildRequest r) => r.Excludes is { } lines ? string.Join('\n', lines) : null;
+
     private static string ReadBlubberFile(ImageBuildRequest r)
     {
-        // Resolved inside the context one component at a time: a link that leaves it (to a host file) is refused by name.
+        if (r.BlubberText is { } text) return text;
+        // Resolved inside the context (or the revision) one component at a time: a link that leaves it (to a host file) is refused by name.
         var max = (r.Limits ?? Limits.Default).MaxFileBytes;
-        var entry = ContainedTree.Inspect(ContainedTree.Resolve(r.ContextDir, r.BlubberFile, "the build context"));
+        var (root, what) = r.BlubberRoot is { } br ? (br, "the repository") : (r.ContextDir, "the build context");
+        var entry = ContainedTree.Inspect(ContainedTree.Resolve(root, r.BlubberFile, what));
         if (entry.Kind == TreeEntryKind.File && entry.Size > max)
             throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: file is larger than {max} bytes");
-        return ContainedTree.ReadText(r.ContextDir, r.BlubberFile, max, "the build context")
+        return ContainedTree.ReadText(root, r.BlubberFile, max, what)
             ?? throw new BlubberException(BlubberErrorKind.Parse, $"{r.BlubberFile}: no such file in the revision");
     }
 

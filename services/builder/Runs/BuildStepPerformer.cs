@@ -2,6 +2,7 @@ using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
 using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
 using Slipway.Runs;
 
 namespace Slipway.Builder.Runs;
@@ -21,6 +22,9 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Build ?? throw new InvalidOperationException($"step {x.Step.Name} has no build parameters");
+        // Refused at planning (its Blubber file or variant): this build fails with the planner's reason, once every
+        // other branch of the run that can still run has finished, so the steps that do not need its image all run.
+        if (p.Refusal is not null && OtherBranchesRunning(x)) return StepResult.Wait();
         await _slots.WaitAsync(ct);
         try
         {
@@ -43,17 +47,21 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             Project = trigger.Project, Revision = trigger.Revision,
         });
 
-        string context, blubberFile;
+        if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
+
+        string src, context;
+        string? blubberText;
         try
         {
-            var src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
-            // Both resolved inside the revision, links included; the Blubber file must lie in the build context.
+            src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
+            // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
+            // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
+            // read inside the revision; the context is what the engine gets.
             context = ContainedTree.Resolve(src, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
-            blubberFile = Path.GetRelativePath(context, ContainedTree.Resolve(src, p.Blubberfile ?? ".pipeline/blubber.yaml"));
-            if (blubberFile.StartsWith("..", StringComparison.Ordinal))
-                return Failed(x, p, $"blubber file '{p.Blubberfile}' is outside the build context '{p.Context}'", null);
+            blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
+                : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
         }
         catch (UnsafePathException e)
         {
@@ -63,10 +71,16 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         {
             return Failed(x, p, e.Message, null);
         }
+        catch (PipelineConfigException e) // the Blubber file refused by the contained reader (a link out of the revision)
+        {
+            return Failed(x, p, e.Message, null);
+        }
 
         var result = await builder.BuildAsync(new ImageBuildRequest
         {
-            ContextDir = context, BlubberFile = blubberFile, Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
+            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
+            Excludes = p.Excludes,
+            Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
             Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
             Labels = new Dictionary<string, string>
             {
@@ -83,6 +97,33 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             DurationMs = x.MillisecondsUntil(now), Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
         });
+    }
+
+    /// <summary>
+    /// Whether a step of the run other than a refused build is due or running (steps waiting for a human's approval
+    /// excepted: a refused branch does not wait for one).
+    /// </summary>
+    private static bool OtherBranchesRunning(StepExecution x) =>
+        x.Run.Progress.Ready(x.Run.Succeeded).Any(r => r.Step.Build?.Refusal is null
+            && r.Step.EnvironmentsNeedingApproval() is var approvals && approvals.All(x.Run.Approved));
+
+    /// <summary>
+    /// The Blubber file without the variants Blubber refuses (the planner refused their builds alone), so the other
+    /// variants build; null to let the builder read the file as it is (nothing refused, or refused as a whole, which
+    /// the build then reports).
+    /// </summary>
+    private static string? OtherVariantsOnly(string? text)
+    {
+        if (text is null) return null;
+        try
+        {
+            var tolerant = TolerantBlubber.Parse(text, Limits.Default);
+            return tolerant.Refused.Count > 0 ? tolerant.Text : null;
+        }
+        catch (BlubberException)
+        {
+            return null;
+        }
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);

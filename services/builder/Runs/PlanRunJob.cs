@@ -54,12 +54,15 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
         PlanningResult result;
         try
         {
-            result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path),
-                new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now), planning);
+            var context = new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now)
+            {
+                Remote = workspaces.RemoteOf(trigger.Project),
+            };
+            result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path), context, planning);
         }
-        catch (PipelineConfigException e) // the user's files refused (e.g. a symlinked or oversized config); anything else is retried
+        catch (PipelineConfigException e) // the user's files refused (e.g. a symlinked or oversized Blubber file); anything else is retried
         {
-            result = new PlanningResult([], e.Message, HasPipeline: true);
+            result = PlanningResult.Refuse(e, RunPlanner.ConfigPath);
         }
 
         if (!result.HasPipeline)
@@ -77,14 +80,34 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
                 await EmitConfigurationFailureAsync(tx, runId, trigger, now, error, ct);
                 return;
             }
-            foreach (var plan in result.Plans)
+            // One run per pipeline, planned or refused, in declaration order; the first keeps the trigger's id so a
+            // single-pipeline repo's run id is the trigger's. A refused pipeline fails alone; the others run.
+            var first = true;
+            foreach (var name in result.Order)
             {
-                // One run per pipeline; the first (or only) keeps the trigger's id so a single-pipeline repo's run id is the trigger's.
-                var id = plan == result.Plans[0] ? runId : DeterministicId.From(runId, plan.Pipeline);
-                await outbox.AddPipelineEventAsync(tx, events.Create(id, new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now }), ct);
+                var id = first ? runId : DeterministicId.From(runId, name);
+                first = false;
+                if (result.Refused.FirstOrDefault(r => r.Pipeline == name) is { } refusal)
+                {
+                    await EmitConfigurationFailureAsync(tx, id, trigger, now, refusal.Message, ct, name);
+                    continue;
+                }
+                var plan = result.Plans.First(p => p.Pipeline == name);
+                var started = new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now };
+                await outbox.AddPipelineEventAsync(tx, events.Create(id, started), ct);
+                if (plan.Stages.All(s => s.Steps.Count == 0))
+                {
+                    // Nothing to do (e.g. stages that only export values): no step will ever finish the run, so it ends now.
+                    var done = RunFinishedFactory.Create(new RunState(id, started, new Dictionary<string, StepRecord>(), new Dictionary<string, string>(), null),
+                        RunOutcome.Succeeded, now);
+                    await outbox.AddPipelineEventAsync(tx, events.Create(id, done), ct);
+                }
                 logger.LogInformation("run {RunId}: {Pipeline} planned for {Project} {Ref}: {Steps}", id, plan.Pipeline, trigger.Project,
                     trigger.Ref, string.Join(" → ", plan.Stages.SelectMany(s => s.Steps).Select(s => s.Name)));
             }
+            if (result.Order.Count == 0)
+                logger.LogInformation("run {RunId}: no pipeline of {Project} runs on this trigger ({Skipped})", runId, trigger.Project,
+                    string.Join("; ", result.Skipped.Select(s => $"{s.Pipeline}: {s.Reason}")));
         }, ct: ct);
     }
 
@@ -95,11 +118,11 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
     }
 
     private async Task EmitConfigurationFailureAsync(NpgsqlTransaction tx, string runId, RunTrigger trigger, DateTimeOffset now, string error,
-        CancellationToken ct)
+        CancellationToken ct, string pipeline = "default")
     {
         var plan = new RunPlan
         {
-            Pipeline = "default", ConfigPath = ".pipeline",
+            Pipeline = pipeline, ConfigPath = ".pipeline",
             Stages = [new PlanStage { Name = "configure", Steps = [] }], Graph = [new PlanGraphNode { Stage = "configure", DependsOn = [] }],
         };
         var started = new RunStarted { Trigger = trigger, Plan = plan, StartedAt = now };

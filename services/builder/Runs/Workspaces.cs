@@ -47,6 +47,15 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         return src;
     }
 
+    /// <summary>The project's git URL as <c>setup.remote</c> shows it: any user name or password removed.</summary>
+    public string RemoteOf(string project)
+    {
+        var url = $"{_o.GitUrl!.TrimEnd('/')}/{project}";
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+            ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString()
+            : url;
+    }
+
     public void Remove(string runId)
     {
         _locks.TryRemove(runId, out _);
@@ -55,20 +64,7 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>
-    /// Reads a file of the checked-out revision (null when there is none), resolved inside it one path component at a
-    /// time: a symbolic link that leaves the revision, a hard link, a fifo or device, or a file past
-    /// <paramref name="maxBytes"/> is refused with <see cref="PipelineConfigException"/> naming the path.
-    /// </summary>
-    public static string? ReadFile(string src, string relative, long maxBytes = 1024 * 1024)
-    {
-        try
-        {
-            return ContainedTree.ReadText(src, relative, maxBytes);
-        }
-        catch (UnsafePathException e)
-        {
-            throw new PipelineConfigException(e.Message);
-        }
-    }
+    /// <summary>A file of the checked-out revision, read inside it (<see cref="RepositoryFiles.Read"/>); null when there is none.</summary>
+    public static string? ReadFile(string src, string relative, long maxBytes = RepositoryFiles.MaxFileBytes) =>
+        RepositoryFiles.Read(src, relative, maxBytes);
 }

@@ -29,7 +29,9 @@ public static class ReviewComposer
         }
         else if (kind == CommentKind.Started)
         {
-            text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}{StartedMarker}{run.TotalSteps}");
+            if (run.TotalSteps == 0) // not posted by the handler; kept truthful should an old job still ask for it
+                text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} planned no steps");
+            else text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}{StartedMarker}{run.TotalSteps}");
             if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({Name(first)})");
             text.Append(".\n\n");
             AppendNotes(text, run);

@@ -22,7 +22,9 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
         {
             case RunStarted started:
                 await ledger.StartAsync(tx, runId, started, ct);
-                await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Started, envelope.Id), ct);
+                // A run refused at planning has no steps: no "step 1 of 0"; its finished comment gives the reason.
+                if (started.Plan.Stages.Any(s => s.Steps.Count > 0))
+                    await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Started, envelope.Id), ct);
                 break;
             case RunFinished finished:
                 await ledger.FinishAsync(tx, runId, finished, ct);

@@ -130,6 +130,29 @@ public sealed record BuildParams
     [Description("Build context directory, relative to the repository root; default '.'.")]
     [MaxLength(1024)]
     public string? Context { get; init; }
+
+    /// <summary>
+    /// An inline Blubber config (PipelineLib's <c>blubberfile</c> object), as JSON text; when set, <see cref="Blubberfile"/>
+    /// only names it in messages.
+    /// </summary>
+    [Description("An inline Blubber config (PipelineLib's blubberfile object) as JSON text; when set, blubberfile only names it. Absent for a file.")]
+    [MaxLength(262_144)]
+    public string? BlubberConfig { get; init; }
+
+    /// <summary>
+    /// PipelineLib's <c>build.excludes</c>: <c>.dockerignore</c> lines that replace the context's own <c>.dockerignore</c>
+    /// for this build; absent keeps the context's file.
+    /// </summary>
+    [Description("Lines that replace the build context's .dockerignore for this build (PipelineLib's build.excludes); absent keeps the context's own.")]
+    public IReadOnlyList<string>? Excludes { get; init; }
+
+    /// <summary>
+    /// Why the planner refused this build (its Blubber file or variant); the step then fails with this reason without
+    /// building, and only the steps that need its image do not run.
+    /// </summary>
+    [Description("Why the planner refused this build (its Blubber file or variant): the step fails with this reason without building; absent when the build is planned.")]
+    [MaxLength(4096)]
+    public string? Refusal { get; init; }
 }
 
 /// <summary>Parameters of a test step: which image to run, and how.</summary>

@@ -4,41 +4,55 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// Reads the Blubber files a plan builds from, each once, and checks at plan time what the build would find out
-/// minutes later: that the file exists, is valid Blubber v4 and defines the variant.
+/// minutes later: that the file exists, is valid Blubber v4 and defines the variant. A variant Blubber refuses is
+/// refused alone: the file is read again without it, so the steps that build other variants still run.
 /// </summary>
 internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits)
 {
     private readonly Dictionary<string, BlubberConfig> _parsed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, PipelineConfigException>> _refusedVariants = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, string> _inline = new(StringComparer.Ordinal);
+
+    /// <summary>Registers an inline config (PipelineLib's <c>blubberfile</c> object) under the name the plan gives it.</summary>
+    public void AddInline(string name, string text) => _inline[name] = text;
 
     public bool Exists(string path) => _parsed.ContainsKey(path) || readFile(path) is not null;
 
     public BlubberConfig Get(string path)
     {
         if (_parsed.TryGetValue(path, out var done)) return done;
-        var text = readFile(path) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}");
+        var text = (_inline.TryGetValue(path, out var inline) ? inline : readFile(path)) ?? throw new PipelineConfigException($"failed to build image: no Blubber config found at {path}", 0, path);
         try
         {
-            return _parsed[path] = ConfigParser.Parse(text, limits);
+            var result = TolerantBlubber.Parse(text, limits);
+            _refusedVariants[path] = result.Refused.ToDictionary(r => r.Key, r => new PipelineConfigException($"{path}: {r.Value.Message}", r.Value.Line, path));
+            return _parsed[path] = result.Config;
         }
         catch (BlubberException e)
         {
-            throw new PipelineConfigException($"{path}: {e.Message}", e.Line);
+            throw new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
         }
     }
+
+    /// <summary>The variants of <paramref name="path"/> Blubber refused, with why (after <see cref="Get"/>).</summary>
+    public IReadOnlyDictionary<string, PipelineConfigException> RefusedVariants(string path) =>
+        _refusedVariants.TryGetValue(path, out var r) ? r : new Dictionary<string, PipelineConfigException>();
 
     /// <summary>The variant with includes and top-level keys merged in; refused as Blubber refuses it.</summary>
     public ExpandedVariant Variant(string path, string variant)
     {
         var config = Get(path);
+        if (RefusedVariants(path).TryGetValue(variant, out var refusal)) throw refusal;
         if (config.Variant(variant) is null)
-            throw new PipelineConfigException($"{path}: variant \"{variant}\" is not defined (defined: {string.Join(", ", config.Variants.Select(v => v.Name))})");
+            throw new PipelineConfigException($"{path}: variant \"{variant}\" is not defined (defined: {string.Join(", ", config.Variants.Select(v => v.Name))})", 0, path);
         try
         {
             return Expander.Expand(config, variant).Target;
         }
         catch (BlubberException e)
         {
-            throw new PipelineConfigException($"{path}: {e.Message}", e.Line);
+            throw new PipelineConfigException($"{path}: {e.Message}", e.Line, path);
         }
     }
 }

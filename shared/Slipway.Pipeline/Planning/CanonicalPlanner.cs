@@ -15,8 +15,24 @@ internal static class CanonicalPlanner
     public static RunPlan Plan(BlubberFiles files, PlanningContext context, PlanningOptions options)
     {
         var config = files.Get(BlubberPath);
-        var hasTest = config.Variant("test") is not null;
-        var hasProduction = config.Variant("production") is not null;
+        var refused = files.RefusedVariants(BlubberPath);
+        var hasTest = config.Variant("test") is not null || refused.ContainsKey("test");
+        var hasProduction = config.Variant("production") is not null || refused.ContainsKey("production");
+        var notes = new List<string>();
+        // A variant Blubber refuses refuses its own build only: the step fails with the reason, the others run.
+        string? Refusal(string variant)
+        {
+            try
+            {
+                files.Variant(BlubberPath, variant);
+                return null;
+            }
+            catch (PipelineConfigException e)
+            {
+                notes.Add($"variant `{variant}`: {e.Message}; its build fails and the steps that need its image do not run");
+                return e.Message;
+            }
+        }
         if (!hasTest && !hasProduction) throw new PipelineConfigException($"no test or production variant in {BlubberPath}");
 
         var stages = new List<PlanStage>();
@@ -29,19 +45,19 @@ internal static class CanonicalPlanner
 
         if (hasTest)
         {
-            files.Variant(BlubberPath, "test");
             AddStage("test", null,
-                Build("build-test", "test"),
+                Build("build-test", "test", Refusal("test")),
                 new PlanStep { Name = "run-test", Kind = StepKind.Test, Run = new RunParams { ImageFrom = "build-test" } });
         }
-        if (!hasProduction) return Result(stages, graph);
+        if (!hasProduction) return Result(stages, graph, notes);
 
-        var production = files.Variant(BlubberPath, "production");
-        var port = production.Common.Runs.Environment.LastOrDefault(e => e.Key == "PORT").Value is { } p
+        var productionRefusal = Refusal("production");
+        var production = productionRefusal is null ? files.Variant(BlubberPath, "production") : null;
+        var port = production?.Common.Runs.Environment.LastOrDefault(e => e.Key == "PORT").Value is { } p
             && int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 65535 ? n : options.DefaultPort;
         var productionSteps = new List<PlanStep>
         {
-            Build("build-production", "production"),
+            Build("build-production", "production", productionRefusal),
             new()
             {
                 Name = "smoke", Kind = StepKind.Smoke,
@@ -53,23 +69,27 @@ internal static class CanonicalPlanner
         if (release)
             productionSteps.Add(new PlanStep { Name = "publish", Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production" } });
         AddStage("production", hasTest ? "test" : null, [.. productionSteps]);
-        if (!release) return Result(stages, graph, postMerge ? ReleaseBranches.Note(context, options) : null);
+        if (!release)
+        {
+            if (postMerge) notes.Add(ReleaseBranches.Note(context, options));
+            return Result(stages, graph, notes);
+        }
 
         var service = Names.Service(Names.ProjectShortName(context.Project));
         AddStage("staging", "production", Deploy("deploy-staging", options.StagingEnvironment, service,
             options.RequiresApproval(options.StagingEnvironment), options.StagingRollout));
         AddStage("release", "staging",
             Deploy("deploy-production", options.ProductionEnvironment, service, options.RequiresApproval(options.ProductionEnvironment), options.ProductionRollout));
-        return Result(stages, graph);
+        return Result(stages, graph, notes);
     }
 
-    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph, string? note = null) =>
-        new() { Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph, Notes = note is null ? null : [note] };
+    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph, List<string> notes) =>
+        new() { Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph, Notes = notes.Count == 0 ? null : notes };
 
-    private static PlanStep Build(string name, string variant) => new()
+    private static PlanStep Build(string name, string variant, string? refusal) => new()
     {
         Name = name, Kind = StepKind.Build,
-        Build = new BuildParams { Variant = variant, Blubberfile = BlubberPath, Context = "." },
+        Build = new BuildParams { Variant = variant, Blubberfile = BlubberPath, Context = ".", Refusal = refusal },
     };
 
     private static PlanStep Deploy(string name, string environment, string service, bool approval, IReadOnlyList<RolloutPhase> rollout) => new()

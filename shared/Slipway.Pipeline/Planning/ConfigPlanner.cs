@@ -3,40 +3,68 @@ using Slipway.Contracts;
 namespace Slipway.Pipeline.Planning;
 
 /// <summary>
-/// <c>.pipeline/config.yaml</c> → one <see cref="RunPlan"/> per pipeline the trigger runs. Which pipelines run
-/// follows WMF's jobs: publish, deploy and promote (and trigger) only post-merge, and only on a release branch.
+/// <c>.pipeline/config.yaml</c> → one <see cref="RunPlan"/> per pipeline the trigger runs, each planned on its own as
+/// PipelineLib's per-pipeline jobs were: a pipeline refused (schema, validation, planning) is reported alone and the
+/// others are planned. Which pipelines run follows WMF's jobs: publish, deploy and promote (and trigger) only
+/// post-merge, and only on a release branch.
 /// </summary>
 internal static class ConfigPlanner
 {
-    public static IReadOnlyList<RunPlan> Plan(string text, BlubberFiles files, PlanningContext context, PlanningOptions options)
+    public static PlanningResult Plan(string text, BlubberFiles files, PlanningContext context, PlanningOptions options)
     {
         var config = PipelineConfigParser.Parse(text, PipelineConfig.DefaultPath, options.Limits);
         var postMerge = ReleaseBranches.IsPostMerge(context);
         var allowed = postMerge ? PipelineValidator.AllActions : PipelineValidator.PreMergeActions;
 
-        List<PipelineDefinition> chosen;
+        IReadOnlyList<string> chosen = config.Names;
         if (options.Pipelines is { } names)
         {
-            chosen = [];
-            foreach (var name in names.Distinct())
-                chosen.Add(config.Find(name)
-                    ?? throw new PipelineConfigException($"Pipeline '{name}' is not defined in project's '{PipelineConfig.DefaultPath}'"));
-        }
-        else
-        {
-            // Not asked for by name: a pipeline that needs post-merge actions simply does not run on a patchset.
-            chosen = config.Pipelines.Where(p => p.Stages.All(s => s.Actions().All(allowed.Contains))).ToList();
+            foreach (var name in names)
+                if (!config.Names.Contains(name))
+                    throw new PipelineConfigException($"Pipeline '{name}' is not defined in project's '{PipelineConfig.DefaultPath}'");
+            chosen = names.Distinct().ToList();
         }
 
-        foreach (var pipeline in chosen)
+        var plans = new List<RunPlan>();
+        var refused = new List<PlanRefusal>();
+        var skipped = new List<PipelineSkip>();
+        var order = new List<string>();
+        foreach (var name in chosen)
         {
+            if (config.Refused.FirstOrDefault(r => r.Pipeline == name) is { } schemaRefusal)
+            {
+                refused.Add(schemaRefusal);
+                order.Add(name);
+                continue;
+            }
+            var pipeline = config.Find(name)!;
+            var notAllowed = pipeline.Stages.SelectMany(s => s.Actions()).Where(a => !allowed.Contains(a)).Distinct().ToList();
+            if (options.Pipelines is null && notAllowed.Count > 0)
+            {
+                // Not asked for by name: a pipeline that needs post-merge actions simply does not run on a patchset.
+                skipped.Add(new PipelineSkip(name, $"uses {string.Join(", ", notAllowed)}, allowed only after merge"));
+                continue;
+            }
+            order.Add(name);
             var errors = PipelineValidator.Validate(pipeline, allowed);
-            if (errors.Count > 0) throw new PipelineConfigException(PipelineValidator.Format(errors));
+            if (errors.Count > 0)
+            {
+                refused.Add(new PlanRefusal(name, PipelineValidator.Format(errors), PipelineConfig.DefaultPath, pipeline.Line));
+                continue;
+            }
+            try
+            {
+                var plan = new PipelinePlanner(pipeline, files, context, options).Plan();
+                // A merge on a branch that is not a release branch: planned (and so checked) in full, then built and tested only.
+                if (postMerge && !ReleaseBranches.Releases(context, options))
+                    plan = ReleaseBranches.BuildAndTestOnly(plan, ReleaseBranches.Note(context, options));
+                plans.Add(plan);
+            }
+            catch (PipelineConfigException e)
+            {
+                refused.Add(PlanRefusal.From(e, name, PipelineConfig.DefaultPath));
+            }
         }
-        var plans = chosen.Select(p => new PipelinePlanner(p, files, context, options).Plan());
-        // A merge on a branch that is not a release branch: planned (and so checked) in full, then built and tested only.
-        if (postMerge && !ReleaseBranches.Releases(context, options))
-            plans = plans.Select(p => ReleaseBranches.BuildAndTestOnly(p, ReleaseBranches.Note(context, options)));
-        return plans.ToList();
+        return new PlanningResult(plans, null, true) { Refused = refused, Skipped = skipped, Order = order };
     }
 }

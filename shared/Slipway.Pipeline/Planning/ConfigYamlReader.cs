@@ -31,6 +31,10 @@ public static partial class ConfigYamlReader
         {
             throw new PipelineConfigException($"{fileName}: invalid YAML: {e.Message}");
         }
+        catch (InvalidOperationException) // YamlDotNet's scanner fails this way on some malformed input (e.g. a line break in a flow mapping's quoted key)
+        {
+            throw new PipelineConfigException($"{fileName}: invalid YAML: the parser could not read it");
+        }
         if (stream.Documents.Count != 1)
             throw new PipelineConfigException($"{fileName}: " + (stream.Documents.Count == 0 ? "file is empty" : "must be a single YAML document"));
         var root = stream.Documents[0].RootNode;

@@ -8,6 +8,12 @@ public sealed record PipelineConfig(IReadOnlyList<PipelineDefinition> Pipelines)
 {
     public const string DefaultPath = ".pipeline/config.yaml";
 
+    /// <summary>Pipelines whose own keys break the schema: refused alone, as PipelineLib's per-pipeline jobs would fail alone.</summary>
+    public IReadOnlyList<PlanRefusal> Refused { get; init; } = [];
+
+    /// <summary>Every pipeline name, refused or not, in declaration order.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+
     public PipelineDefinition? Find(string name) => Pipelines.FirstOrDefault(p => p.Name == name);
 }
 

@@ -23,15 +23,25 @@ public static partial class PipelineConfigParser
         v.Keys(rootMap, "config", ["pipelines"]);
         var pipelinesNode = rootMap.Get("pipelines") ?? throw v.Fail(root, "config", "`pipelines` is required");
         var pipelines = new List<PipelineDefinition>();
+        var refused = new List<PlanRefusal>();
+        var names = new List<string>();
         foreach (var (name, keyLine, node) in v.Map(pipelinesNode, "pipelines").Entries)
         {
             var path = $"pipelines.{name}";
-            if (!NamePattern().IsMatch(name) || name.Length > 100)
-                throw v.Fail(keyLine, path, "pipeline names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters");
-            pipelines.Add(ParsePipeline(v, name, node, path));
+            names.Add(name);
+            try
+            {
+                if (!NamePattern().IsMatch(name) || name.Length > 100)
+                    throw v.Fail(keyLine, path, "pipeline names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters");
+                pipelines.Add(ParsePipeline(v, name, node, path));
+            }
+            catch (PipelineConfigException e) // this pipeline alone is refused; the others still run
+            {
+                refused.Add(PlanRefusal.From(e, name, fileName));
+            }
         }
-        if (pipelines.Count == 0) throw v.Fail(pipelinesNode, "pipelines", "at least one pipeline is required");
-        return new PipelineConfig(pipelines);
+        if (names.Count == 0) throw v.Fail(pipelinesNode, "pipelines", "at least one pipeline is required");
+        return new PipelineConfig(pipelines) { Refused = refused, Names = names };
     }
 
     private static PipelineDefinition ParsePipeline(Checker v, string name, ConfigValue node, string path)
@@ -99,9 +109,8 @@ public static partial class PipelineConfigParser
 
     private static void BlubberfileShape(Checker v, ConfigValue node, string path)
     {
-        // PipelineLib writes an inline Blubber object to a temp file in the checkout; Slipway's plan names files only.
-        if (node is ConfigMap m && !Checker.IsExpression(m))
-            throw v.Fail(node, path, "an inline Blubber config is not supported by Slipway; put it in a file under .pipeline/ and give that file's path");
+        // An inline Blubber object (PipelineLib writes it to a temp file): Blubber checks it when the build is planned.
+        if (node is ConfigMap m && !Checker.IsExpression(m)) { v.Value(m, path); return; }
         v.Text(node, path);
     }
 

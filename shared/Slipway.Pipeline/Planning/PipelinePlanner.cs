@@ -12,7 +12,10 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     private static readonly string[] PublishOutputs = ["imageName", "imageFullName", "imageTag", "imageTags", "publishedImage"];
 
     private readonly BindingStore _store = new();
+    private const int MaxExcludes = 1000;
+
     private readonly HashSet<string> _stepNames = new(StringComparer.Ordinal);
+    private readonly List<string> _notes = [];
     private ExecutionGraph _graph = null!;
     private string _directory = ".";
 
@@ -26,7 +29,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         }
         catch (PipelineConfigException e)
         {
-            throw new PipelineConfigException($"pipeline `{pipeline.Name}`: {e.Message}", e.Line);
+            throw new PipelineConfigException($"pipeline `{pipeline.Name}`: {e.Message}", e.Line, e.File);
         }
     }
 
@@ -51,7 +54,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
                 }
                 catch (PipelineConfigException e)
                 {
-                    throw new PipelineConfigException($"stage `{name}`: {e.Message}", e.Line);
+                    throw new PipelineConfigException($"stage `{name}`: {e.Message}", e.Line == 0 && e.File is null ? defined?.Line ?? 0 : e.Line, e.File);
                 }
             }
 
@@ -64,6 +67,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
             ConfigPath = PipelineConfig.DefaultPath,
             Stages = order.Select(n => planned[n]).ToList(),
             Graph = order.Select(n => new PlanGraphNode { Stage = n, DependsOn = _graph.Predecessors(n).ToList() }).ToList(),
+            Notes = _notes.Count > 0 ? _notes : null,
         };
     }
 
@@ -74,7 +78,16 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         Str("project", context.Project);
         Str("projectShortName", Names.ProjectShortName(context.Project));
         Str("commit", context.Revision);
-        Str("branch", context.Branch ?? "");
+        var branch = context.Branch ?? "";
+        var localBranch = branch.StartsWith("refs/heads/", StringComparison.Ordinal) ? branch["refs/heads/".Length..] : branch;
+        Str("branch", localBranch);
+        Str("remote", context.Remote ?? "");
+        Str("logURL", context.LogUrl ?? "");
+        // The Jenkins git plugin's checkout variables, which PipelineLib binds under their own names.
+        Str("GIT_COMMIT", context.Revision);
+        Str("GIT_URL", context.Remote ?? "");
+        Str("GIT_BRANCH", localBranch.Length > 0 ? "origin/" + localBranch : "");
+        Str("GIT_LOCAL_BRANCH", localBranch);
         var tag = context.Tag ?? "";
         Str("tag", tag.StartsWith("refs/tags/", StringComparison.Ordinal) ? tag["refs/tags/".Length..] : tag);
         Str("timestamp", Timestamp);
@@ -109,7 +122,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         if (stage.Deploy is { IsTruthy: true }) steps.Add(Deploy(s, (ConfigMap)stage.Deploy, interp));
         if (stage.Exports is ConfigMap exports)
             foreach (var e in exports.Entries)
-                _store.Bind(s, e.Key, Field($"exports.{e.Key}", () => interp.Interpolate(e.Value), allowWholeRuntime: true));
+                _store.Bind(s, e.Key, Field($"exports.{e.Key}", e.Value.Line, () => interp.Interpolate(e.Value), allowWholeRuntime: true));
         if (stage.Trigger is { IsTruthy: true }) throw Unsupported("trigger", stage.Trigger);
         // notify: accepted, validated by the parser, not acted on (no service sends stage-failure mail yet).
 
@@ -121,54 +134,100 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     private PlanStep Build(StageDefinition stage, ConfigValue build, Interpolator interp)
     {
         var s = stage.Name;
-        var value = Field("build", () => interp.Interpolate(build));
+        var value = Field("build", build.Line, () => interp.Interpolate(build));
         string variant, context = ".";
+        IReadOnlyList<string>? excludes = null;
         if (value is ConfigMap m)
         {
             variant = m.Get("variant") is { } v ? Text(v, "build.variant") : s;
             if (m.Get("context") is { } c) context = Text(c, "build.context");
-            if (m.Get("excludes") is { IsTruthy: true } ex)
-                throw new PipelineConfigException("`build.excludes` is not supported by Slipway (it would replace the context's .dockerignore); put the exclusions in a .dockerignore in the build context", ex.Line);
+            if (m.Get("excludes") is { } ex && ex is not ConfigScalar { Value: null }) excludes = Excludes(ex);
             // imagePullPolicy: accepted and ignored; the builder's policy decides when base images are pulled.
         }
         else variant = Text(value, "build");
         if (variant.Length == 0) throw new PipelineConfigException("`build.variant` is empty", build.Line);
 
         var blubberRaw = stage.Blubberfile ?? pipeline.Blubberfile ?? new ConfigScalar($"{pipeline.Name}/blubber.yaml", stage.Line);
-        var blubberPath = Text(Field("blubberfile", () => interp.Interpolate(blubberRaw)), "blubberfile");
-        var blubberfile = RepoPath.Resolve(".pipeline", blubberPath, out var err)
-            ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
+        var blubberValue = Field("blubberfile", blubberRaw.Line, () => interp.Interpolate(blubberRaw));
+        string blubberfile;
+        string? inline = null;
+        string? err;
+        if (blubberValue is ConfigMap inlineConfig)
+        {
+            inline = InlineBlubber.ToText(inlineConfig);
+            blubberfile = InlineBlubber.NameFor(pipeline.Name, s);
+            files.AddInline(blubberfile, inline);
+        }
+        else
+        {
+            var blubberPath = Text(blubberValue, "blubberfile");
+            blubberfile = RepoPath.Resolve(".pipeline", blubberPath, out err)
+                ?? throw new PipelineConfigException($"`blubberfile` {err}", blubberRaw.Line);
+        }
         var contextPath = RepoPath.Resolve(_directory, context, out err)
             ?? throw new PipelineConfigException($"`build.context` {err}", build.Line);
-        files.Variant(blubberfile, variant);
+        string? refusal = null;
+        try
+        {
+            files.Variant(blubberfile, variant);
+        }
+        catch (PipelineConfigException e)
+        {
+            // A refused Blubber file or variant refuses this build only: the step fails with the reason when it is due,
+            // the steps that need its image never run, and every other step runs.
+            refusal = e.Message;
+            _notes.Add($"stage `{s}`: {e.Message}; its build fails and the steps that need its image do not run");
+        }
 
         _store.BindRuntime(s, "imageID");
         _store.BindRuntime(s, "imageLocalName");
         return new PlanStep
         {
             Name = $"{s}-build", Kind = StepKind.Build,
-            Build = new BuildParams { Variant = variant, Blubberfile = blubberfile, Context = contextPath },
+            Build = new BuildParams
+            {
+                Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, Refusal = refusal, BlubberConfig = inline,
+            },
         };
+    }
+
+    /// <summary>
+    /// <c>build.excludes</c>: the lines of the .dockerignore that replaces the context's own for this build. One pattern
+    /// per item, so a line break (which would add patterns) or another control character is refused.
+    /// </summary>
+    private static IReadOnlyList<string> Excludes(ConfigValue raw)
+    {
+        var list = raw as ConfigList ?? throw new PipelineConfigException("`build.excludes` must be a list", raw.Line);
+        if (list.Items.Count > MaxExcludes) throw new PipelineConfigException($"`build.excludes` has more than {MaxExcludes} patterns", raw.Line);
+        var lines = new List<string>();
+        foreach (var item in list.Items)
+        {
+            var line = Text(item, "build.excludes");
+            if (line.Any(char.IsControl)) throw new PipelineConfigException("`build.excludes` patterns must not contain line breaks or control characters", raw.Line);
+            if (line.Length > 4096) throw new PipelineConfigException("`build.excludes` patterns must be at most 4096 characters", raw.Line);
+            lines.Add(line);
+        }
+        return lines;
     }
 
     private PlanStep Run(string s, ConfigValue run, Interpolator interp)
     {
         var m = run as ConfigMap ?? new ConfigMap([], run.Line);
         if (m.Entries.Count > 0 && m.Entries.All(e => e.Key.StartsWith('$')))
-            m = Field("run", () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
+            m = Field("run", run.Line, () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
         var imageFrom = ImageFrom(m.Get("image") ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
 
         IReadOnlyList<string>? arguments = null;
         if (m.Get("arguments") is { } args)
         {
-            var list = Field("run.arguments", () => interp.Interpolate(args)) as ConfigList
+            var list = Field("run.arguments", args.Line, () => interp.Interpolate(args)) as ConfigList
                 ?? throw new PipelineConfigException("`run.arguments` must be a list", args.Line);
             arguments = list.Items.Select(i => i.Render()).ToList();
         }
         IReadOnlyDictionary<string, string>? env = null;
         if (m.Get("env") is { } envNode)
         {
-            var map = Field("run.env", () => interp.Interpolate(envNode)) as ConfigMap
+            var map = Field("run.env", envNode.Line, () => interp.Interpolate(envNode)) as ConfigMap
                 ?? throw new PipelineConfigException("`run.env` must be a mapping", envNode.Line);
             env = map.Entries.ToDictionary(e => e.Key, e => e.Value.Render());
         }
@@ -180,7 +239,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         int? tail = null;
         if (m.Get("tail") is { } tailNode)
         {
-            var t = Field("run.tail", () => interp.Interpolate(tailNode));
+            var t = Field("run.tail", tailNode.Line, () => interp.Interpolate(tailNode));
             tail = int.TryParse(t.Render(), out var n) && n is >= 0 and <= 10_000 ? n
                 : throw new PipelineConfigException("`run.tail` must be an integer from 0 to 10000", tailNode.Line);
         }
@@ -197,15 +256,15 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     {
         var m = image as ConfigMap ?? new ConfigMap([], image.Line);
         var imageFrom = ImageFrom(m.Get("id") ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
-        var name = Names.ImagePart(Text(Field("publish.image.name", () => interp.Interpolate(m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line))), "publish.image.name"));
+        var name = Names.ImagePart(Text(Field("publish.image.name", image.Line, () => interp.Interpolate(m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line))), "publish.image.name"));
         var project = Names.ImagePart(context.Project);
         var shortName = Names.ImagePart(Names.ProjectShortName(context.Project));
         if (name != project && name != shortName && !name.StartsWith(project + "-", StringComparison.Ordinal) && !name.StartsWith(shortName + "-", StringComparison.Ordinal))
             throw new PipelineConfigException($"image name `{name}` must match or be prefixed by the full or short project name (`{project}` or `{shortName}`)", image.Line);
 
-        var primary = Names.ImagePart(Text(Field("publish.image.tag",
+        var primary = Names.ImagePart(Text(Field("publish.image.tag", image.Line,
             () => interp.Interpolate(m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line))), "publish.image.tag"));
-        var tagsValue = Field("publish.image.tags", () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
+        var tagsValue = Field("publish.image.tags", image.Line, () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
         var extra = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items
             .Select(t => Names.ImagePart(t.Render())).Prepend(primary);
         // The publisher always pushes <timestamp>-<stage> and the commit SHA; Tags carries only what the config adds.
@@ -224,15 +283,15 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     {
         var items = promote is ConfigScalar { Value: true }
             ? [new ConfigMap([], promote.Line)]
-            : (Field("promote", () => interp.Interpolate(promote)) as ConfigList
+            : (Field("promote", promote.Line, () => interp.Interpolate(promote)) as ConfigList
                ?? throw new PipelineConfigException("`promote` must be true or a list", promote.Line)).Items;
         // Each item's version defaults to ${.imageTag}: the stage must publish first, as PipelineLib would find out.
-        Field("promote.version", () => interp.InterpolateString("${.imageTag}", promote.Line), allowWholeRuntime: true);
+        Field("promote.version", promote.Line, () => interp.InterpolateString("${.imageTag}", promote.Line), allowWholeRuntime: true);
         var steps = new List<PlanStep>();
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i] as ConfigMap ?? throw new PipelineConfigException($"`promote[{i}]` must be a mapping", items[i].Line);
-            var chart = Text(item.Get("chart") ?? Field("promote.chart", () => interp.InterpolateString("${setup.projectShortName}")), $"promote[{i}].chart");
+            var chart = Text(item.Get("chart") ?? Field("promote.chart", item.Line, () => interp.InterpolateString("${setup.projectShortName}")), $"promote[{i}].chart");
             var environments = item.Get("environments") is { } envs
                 ? (envs as ConfigList ?? throw new PipelineConfigException($"`promote[{i}].environments` must be a list", envs.Line)).Items.Select(e => e.Render()).ToList()
                 : [];
@@ -254,16 +313,16 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         // The deployer rolls out the image this run published: image and tag must name publish outputs.
         foreach (var (key, dflt, ok) in new[] { ("image", "${.imageName}", new[] { "imageName", "imageFullName", "publishedImage" }), ("tag", "${.imageTag}", new[] { "imageTag" }) })
         {
-            var v = Field($"deploy.{key}", () => interp.Interpolate(deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line)), allowWholeRuntime: true);
+            var v = Field($"deploy.{key}", deploy.Line, () => interp.Interpolate(deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line)), allowWholeRuntime: true);
             if (v is not ConfigRuntime r || !ok.Contains(r.Key))
                 throw new PipelineConfigException($"`deploy.{key}` must be the image published in this run (`{dflt}`); Slipway deploys only images it published", deploy.Line);
         }
         var chart = (ConfigMap)deploy.Get("chart")!;
-        var service = Text(Field("deploy.chart.name", () => interp.Interpolate(chart.Get("name") ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
+        var service = Text(Field("deploy.chart.name", chart.Line, () => interp.Interpolate(chart.Get("name") ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
         // cluster, test, timeout, chart.version, overrides: checked for valid expressions, not carried by the plan yet.
         foreach (var key in new[] { "cluster", "overrides" })
-            if (deploy.Get(key) is { } x) Field($"deploy.{key}", () => interp.Interpolate(x));
-        if (chart.Get("version") is { } ver) Field("deploy.chart.version", () => interp.Interpolate(ver));
+            if (deploy.Get(key) is { } x) Field($"deploy.{key}", x.Line, () => interp.Interpolate(x));
+        if (chart.Get("version") is { } ver) Field("deploy.chart.version", ver.Line, () => interp.Interpolate(ver));
         if (ServiceOwnership.Refusal(context.Project, Names.Service(service), options.ServiceOwners, "deploy.chart.name") is { } refusal)
             throw new PipelineConfigException(refusal, chart.Line);
         _store.BindRuntime(s, "releaseName");
@@ -281,13 +340,13 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
     /// <summary><c>${.imageID}</c> or <c>${&lt;stage&gt;.imageID}</c> (possibly through exports) → that stage's build step.</summary>
     private string ImageFrom(ConfigValue raw, string field, Interpolator interp)
     {
-        var v = Field(field, () => interp.Interpolate(raw), allowWholeRuntime: true);
+        var v = Field(field, raw.Line, () => interp.Interpolate(raw), allowWholeRuntime: true);
         if (v is ConfigRuntime { Key: "imageID" } r) return $"{r.Stage}-build";
         throw new PipelineConfigException($"`{field}` must be the image a build in this run produced (`${{.imageID}}` or `${{<stage>.imageID}}`); Slipway runs only images it built", raw.Line);
     }
 
     /// <summary>Interpolates one field; a runtime value where the plan needs a real one is refused naming the field.</summary>
-    private static ConfigValue Field(string field, Func<ConfigValue> interpolate, bool allowWholeRuntime = false)
+    private static ConfigValue Field(string field, int line, Func<ConfigValue> interpolate, bool allowWholeRuntime = false)
     {
         ConfigValue v;
         try
@@ -296,9 +355,13 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         }
         catch (RuntimeReferenceException e)
         {
-            throw RuntimeRefused(field, e.Reference);
+            throw RuntimeRefused(field, e.Reference, line);
         }
-        if (!(allowWholeRuntime && v is ConfigRuntime) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference);
+        catch (PipelineConfigException e) when (e.Line == 0 && e.File is null && line > 0)
+        {
+            throw new PipelineConfigException(e.Message, line); // an interpolation error, at the field's line
+        }
+        if (!(allowWholeRuntime && v is ConfigRuntime) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference, line);
         return v;
     }
 
@@ -310,8 +373,8 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         _ => null,
     };
 
-    private static PipelineConfigException RuntimeRefused(string field, string reference) =>
-        new($"`{field}` uses `${{{reference}}}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there");
+    private static PipelineConfigException RuntimeRefused(string field, string reference, int line) =>
+        new($"`{field}` uses `${{{reference}}}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", line);
 
     private static string Text(ConfigValue v, string field) => v switch
     {

@@ -4,9 +4,10 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// Reads <c>.pipeline/</c> at the triggering revision and returns the plans the builder puts into
-/// <c>run.started</c>: the pipelines of <c>config.yaml</c>, or the canonical flow when only <c>blubber.yaml</c> exists.
-/// A bad config is a <see cref="PlanningResult.Error"/>, never an exception; an exception from
-/// <c>readFile</c> (git failing) propagates, since retrying may fix it.
+/// <c>run.started</c>: the pipelines of <c>config.yaml</c>, each planned on its own as PipelineLib's jobs were (one
+/// pipeline's refusal leaves the others planned), or the canonical flow when only <c>blubber.yaml</c> exists.
+/// The builder and <c>slipway plan</c> both call this. A bad config is a refusal in the result, never an exception;
+/// an exception from <c>readFile</c> (git failing) propagates, since retrying may fix it.
 /// </summary>
 public static class RunPlanner
 {
@@ -18,24 +19,33 @@ public static class RunPlanner
     {
         options ??= PlanningOptions.Default;
         var files = new BlubberFiles(readFile, options.BlubberLimits);
-        var config = readFile(ConfigPath);
+        string? config;
         try
         {
-            if (config is not null) return new PlanningResult(ConfigPlanner.Plan(config, files, context, options), null, true);
+            config = readFile(ConfigPath);
+        }
+        catch (PipelineConfigException e) // the file itself refused (a symbolic link out of the repo, too large)
+        {
+            return PlanningResult.Refuse(e, ConfigPath);
+        }
+        try
+        {
+            if (config is not null) return ConfigPlanner.Plan(config, files, context, options);
             if (!files.Exists(BlubberPath)) return new PlanningResult([], null, false);
-            return new PlanningResult([CanonicalPlanner.Plan(files, context, options)], null, true);
+            var plan = CanonicalPlanner.Plan(files, context, options);
+            return new PlanningResult([plan], null, true) { Order = [plan.Pipeline] };
         }
         catch (PipelineConfigException e)
         {
-            return new PlanningResult([], e.Message, true);
+            return PlanningResult.Refuse(e, config is null ? BlubberPath : ConfigPath);
         }
         catch (BlubberException e)
         {
-            return new PlanningResult([], e.Message, true);
+            return PlanningResult.Refuse(new PipelineConfigException(e.Message, e.Line, BlubberPath), BlubberPath);
         }
         catch (RuntimeReferenceException e) // should be turned into a field message before here; kept as a safety net
         {
-            return new PlanningResult([], e.Message, true);
+            return PlanningResult.Refuse(new PipelineConfigException(e.Message), ConfigPath);
         }
     }
 }

