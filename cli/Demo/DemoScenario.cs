@@ -4,6 +4,8 @@ using Slipway.Cli.Stack;
 using Slipway.Contracts;
 using Slipway.GerritStandIn;
 using Slipway.GerritStandIn.Samples;
+using Slipway.Pipeline.Planning;
+using Slipway.Pipeline.Report;
 
 namespace Slipway.Cli.Demo;
 
@@ -26,7 +28,9 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
         await _gerrit.CreateProjectAsync(SampleProject.Name, ct: ct);
         await Until("the gateway connects to stream-events", () => _gerrit.StreamConnections > 0, TimeSpan.FromSeconds(60), ct);
 
-        Say("2/6 a developer uploads a patch set: a Python HTTP service with .pipeline/blubber.yaml (test and production variants) and an OpenAPI spec with x-amples");
+        Say("2/6 a developer checks what the pipeline will do (`slipway plan`, the builder's own planner), then uploads the patch set:");
+        Say("    a Python HTTP service with .pipeline/blubber.yaml (test and production variants) and an OpenAPI spec with x-amples");
+        ShowPlan(SampleProject.Files(baseImage));
         var upload = await _gerrit.UploadPatchsetAsync(SampleProject.Name, "master", SampleProject.Files(baseImage), "Add hello service", ct: ct);
         Say($"    change {upload.ChangeNumber}, patch set {upload.PatchSet}: {upload.Ref} at {upload.Revision[..12]}");
         var patchRun = await RunOfAsync(TriggerKind.Patchset, upload.ChangeNumber, ct);
@@ -68,6 +72,31 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
             r => r.Message?.Contains($"/runs/{runId}") == true && r.Message.Contains(published.Uri), ct);
         foreach (var step in mergeDone.Steps) Say($"    {step.Stage}/{step.Name}: {step.Outcome} {(step.DurationMs is { } ms ? $"{ms / 1000.0:F1} s" : "")}");
         Say($"done: patch set verified in Gerrit, image {published.Uri}:{published.Tags[0]} published, running in staging and production.");
+    }
+
+    /// <summary>Prints `slipway plan`'s answer for the files about to be uploaded, as a developer sees it before pushing.</summary>
+    private static void ShowPlan(IReadOnlyDictionary<string, string?> files)
+    {
+        var dir = Directory.CreateTempSubdirectory("slipway-demo-plan-").FullName;
+        try
+        {
+            foreach (var (path, content) in files)
+            {
+                if (content is null) continue;
+                var full = Path.Combine(dir, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                File.WriteAllText(full, content);
+            }
+            var output = new StringWriter();
+            var context = new PlanningContext(TriggerKind.Patchset, SampleProject.Name, "master", new string('0', 40), DateTimeOffset.UtcNow);
+            var code = PlanReport.Run(dir, context, PlanningOptions.Default, output, output);
+            foreach (var line in output.ToString().TrimEnd().Split('\n')) Say($"    plan| {line}");
+            Expect(code == 0, $"slipway plan refused the sample project (exit {code})");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private async Task<string> RunOfAsync(TriggerKind kind, int change, CancellationToken ct) =>
