@@ -325,6 +325,9 @@ public sealed partial class GerritStandIn : IAsyncDisposable
             for (var i = 0; i < count; i++) _faults.Enqueue((status, pathContains));
     }
 
+    /// <summary>While true, every REST request is answered 503 (Gerrit down for maintenance); the SSH stream is unaffected.</summary>
+    public bool RestUnavailable { get; set; }
+
     /// <summary>Reviews posted through REST to change <paramref name="changeNumber"/>, in order.</summary>
     public IReadOnlyList<PostedReview> Reviews(int changeNumber)
     {

@@ -129,6 +129,7 @@ public sealed partial class GerritStandIn
     {
         lock (_faultGate)
         {
+            if (RestUnavailable) return 503;
             if (_faults.Count == 0) return null;
             var (status, contains) = _faults.Peek();
             if (contains is not null && !path.Contains(contains, StringComparison.Ordinal)) return null;
