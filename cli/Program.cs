@@ -8,6 +8,7 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     UpCommand.Create(),
     TestCommand.Create(),
     BenchCommand.Create(),
+    ChaosCommand.Create(),
     KafkaCommand.Create(),
     InfraCommand.Create(),
     BlubberCommand.Create(),

@@ -11,6 +11,7 @@ using Slipway.Tests.ProbeService;
 //      each in a transaction with its inbox row, its effect row and an outbox event, and its
 //      relay produces the N outgoing events.
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString (./slipway bench sets them).
+if (args.Length > 0 && args[0] == "chaos") return await Slipway.Bench.Chaos.ChaosArguments.RunAsync(args[1..]);
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
 if (args.Length > 0 && args[0] == "pipeline")

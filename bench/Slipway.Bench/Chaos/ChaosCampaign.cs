@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Slipway.Contracts;
+
+namespace Slipway.Bench.Chaos;
+
+/// <summary>
+/// `./slipway chaos`: trials of a stream of changes under seeded faults, on two instances of every service, each
+/// checked for lost, duplicated and stuck effects. Trial t uses seed S+t (printed), so `--seed S+t --trials 1`
+/// replays it. Exit code 0 only when nothing was lost, duplicated or stuck.
+/// </summary>
+public static class ChaosCampaign
+{
+    private static readonly TimeSpan FinishTimeout = TimeSpan.FromMinutes(10);
+
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, int trials, int seed, int changes,
+        IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
+    {
+        Console.WriteLine($"chaos: {trials} trial(s), {changes} change(s) each, {faultsPerTrial} fault(s) per trial of [{string.Join(", ", kinds.Select(FaultKinds.Name))}], seed {seed}");
+        var injected = new Dictionary<FaultKind, int>();
+        int runs = 0, lost = 0, duplicated = 0, stuck = 0, failed = 0;
+        await using (var stack = await ChaosStack.StartAsync(infra))
+        {
+            for (var t = 0; t < trials; t++)
+            {
+                var trialSeed = unchecked(seed + t);
+                var clock = Stopwatch.StartNew();
+                var (findings, faults, error) = await TrialAsync(stack, postgresDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
+                foreach (var f in faults) injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
+                runs += findings.Runs;
+                lost += findings.Lost.Count;
+                duplicated += findings.Duplicated.Count;
+                stuck += findings.Stuck.Count + (error is null ? 0 : 1);
+                failed += findings.FailedRuns;
+                Console.WriteLine($"trial {t + 1}/{trials} seed {trialSeed}: {findings.Runs} runs ({findings.FailedRuns} failed), " +
+                                  $"faults [{string.Join(", ", faults.Select(f => $"{FaultKinds.Name(f.Kind)} {f.Target} @{f.AtSeconds:F0}s"))}], " +
+                                  $"lost {findings.Lost.Count}, duplicated {findings.Duplicated.Count}, stuck {findings.Stuck.Count}, " +
+                                  $"{clock.Elapsed.TotalSeconds:F0} s{(findings.Clean && error is null ? "" : "  FAILED")}");
+                foreach (var l in findings.Lost) Console.WriteLine($"    lost: {l}");
+                foreach (var d in findings.Duplicated) Console.WriteLine($"    duplicated: {d}");
+                foreach (var s in findings.Stuck) Console.WriteLine($"    stuck: {s}");
+                if (error is not null) Console.WriteLine($"    trial error: {error}");
+            }
+        }
+        Console.WriteLine($"summary: trials {trials}, runs {runs} ({failed} failed), faults " +
+                          $"{string.Join(", ", injected.OrderBy(k => k.Key).Select(k => $"{FaultKinds.Name(k.Key)} {k.Value}"))}, " +
+                          $"lost {lost}, duplicated {duplicated}, stuck {stuck}, seed {seed}");
+        return lost == 0 && duplicated == 0 && stuck == 0 ? 0 : 1;
+    }
+
+    private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, int seed,
+        int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
+    {
+        var project = $"chaos/svc-{(uint)seed:x8}-{Guid.NewGuid().ToString("N")[..6]}";
+        var driver = new ChangeDriver(stack, project, Console.WriteLine);
+        var injector = new FaultInjector(stack, postgresDir, Console.WriteLine);
+        var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
+        string? error = null;
+        using var stop = new CancellationTokenSource();
+        var faults = injector.RunAsync(plan, stop.Token);
+        try
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(20 * changes));
+            await driver.RunAsync(changes, bound.Token);
+        }
+        catch (Exception e) { error = $"{e.GetType().Name}: {e.Message}"; }
+        await stop.CancelAsync();
+        await faults;
+        // The end of the stream: every instance killed and restarted, then left to finish.
+        if (restartAll)
+            await injector.RunAsync([new PlannedFault(FaultKind.RestartAll, TimeSpan.Zero, TimeSpan.Zero, 0)], CancellationToken.None);
+        stack.Gerrit.BeAvailable();
+        try { await stack.WaitUntilReadyAsync(TimeSpan.FromMinutes(3)); }
+        catch (TimeoutException e) { error ??= e.Message; }
+        try
+        {
+            await WaitUntilFinishedAsync(stack, project);
+            var findings = await new EffectChecker(stack, project, driver.Service).CheckAsync(driver.Triggers, driver.RollbackRequested);
+            return (findings, injector.Injected, error);
+        }
+        finally { await CleanUpAsync(project, driver.Service); }
+    }
+
+    /// <summary>Until every run of the project has finished and Gerrit's comments have settled; bounded.</summary>
+    private static async Task WaitUntilFinishedAsync(ChaosStack stack, string project)
+    {
+        var deadline = DateTime.UtcNow + FinishTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var events = stack.Events;
+            var started = events.Where(e => e.Type == EventTypes.NameOf<RunStarted>() && e.DataAs<RunStarted>().Trigger.Project == project)
+                .Select(e => e.RunId).ToHashSet();
+            var finished = events.Where(e => e.Type == EventTypes.NameOf<RunFinished>()).Select(e => e.RunId).ToHashSet();
+            if (started.IsSubsetOf(finished)) break;
+            await Task.Delay(1000);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(15)); // final comments and a late duplicate have time to land
+    }
+
+    /// <summary>The trial's deployed containers and built images go; the registry and Gerrit state go with the stack.</summary>
+    private static async Task CleanUpAsync(string project, string service)
+    {
+        var ids = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=slipway.service={service}"]);
+        var list = ids.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rm", "-f", .. list]);
+        var images = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["images", "-q", "--filter", $"label=slipway.project={project}"]);
+        var imageIds = images.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+        if (imageIds.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rmi", "-f", .. imageIds]);
+    }
+}

@@ -1,0 +1,186 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Slipway.Contracts;
+using Slipway.Embedded;
+
+namespace Slipway.Bench.Chaos;
+
+/// <summary>
+/// Checks a trial's effects where they land, not the events that announce them: Gerrit's posted reviews, the
+/// registry's tags, the configuration registry's commits and the running containers. Events only say which runs
+/// exist and what each published.
+/// </summary>
+public sealed partial class EffectChecker(ChaosStack stack, string project, string service)
+{
+    private static readonly Dictionary<string, int> Replicas = new() { ["staging"] = 1, ["production"] = 2 };
+
+    public async Task<TrialFindings> CheckAsync(IReadOnlyList<Trigger> triggers, bool rollbackRequested)
+    {
+        var findings = new TrialFindings();
+        var events = stack.Events;
+        var starts = events.Where(e => e.Type == EventTypes.NameOf<RunStarted>())
+            .Select(e => (e.RunId!, Data: e.DataAs<RunStarted>())).Where(r => r.Data.Trigger.Project == project)
+            .DistinctBy(r => r.Item1).ToList();
+        findings.Runs = starts.Count;
+
+        // No trigger lost, none run twice.
+        foreach (var trigger in triggers)
+        {
+            var runs = starts.Where(r => trigger.Matches(r.Data.Trigger)).ToList();
+            if (runs.Count == 0) findings.Lost.Add($"{trigger}: no run");
+            if (runs.Count > 1) findings.Duplicated.Add($"{trigger}: {runs.Count} runs ({string.Join(", ", runs.Select(r => r.Item1))})");
+        }
+
+        var finished = events.Where(e => e.Type == EventTypes.NameOf<RunFinished>())
+            .GroupBy(e => e.RunId!).ToDictionary(g => g.Key, g => g.First().DataAs<RunFinished>());
+        foreach (var (run, start) in starts)
+        {
+            if (!finished.TryGetValue(run, out var end)) { findings.Stuck.Add($"run {run} ({start.Trigger.Kind} {start.Trigger.Change}): never finished"); continue; }
+            if (end.Outcome != RunOutcome.Succeeded) findings.FailedRuns++;
+            CheckGerrit(findings, run, start, end);
+        }
+
+        var merges = starts.Where(r => r.Data.Trigger.Kind is TriggerKind.Merge or TriggerKind.RefUpdate).Select(r => r.Item1).ToList();
+        await CheckRegistryAsync(findings, events, merges);
+        CheckConfigRegistry(findings, events, merges, rollbackRequested);
+        await CheckContainersAsync(findings);
+        return findings;
+    }
+
+    /// <summary>Per run: one start comment, one final comment; a patch set's run (a recheck too) one Verified vote.</summary>
+    private void CheckGerrit(TrialFindings findings, string run, RunStarted start, RunFinished end)
+    {
+        if (start.Trigger.Change is not { } change) return;
+        var reviews = stack.Gerrit.Reviews(change).Where(r => r.Message?.Contains($"/runs/{run}") == true).ToList();
+        var starts = reviews.Count(r => r.Message!.Contains(" started"));
+        var finals = reviews.Count - starts;
+        var votes = reviews.Count(r => r.Labels.ContainsKey("Verified"));
+        var expectVote = start.Trigger.Kind is TriggerKind.Patchset or TriggerKind.Recheck ? 1 : 0;
+        Compare(findings, $"run {run}: Gerrit start comment", starts, 1);
+        Compare(findings, $"run {run}: Gerrit final comment ({end.Outcome})", finals, 1);
+        Compare(findings, $"run {run}: Gerrit Verified vote", votes, expectVote);
+    }
+
+    /// <summary>Each published tag is in the registry at the run's one digest, and no tag was pushed for a run twice.</summary>
+    private async Task CheckRegistryAsync(TrialFindings findings, IReadOnlyList<EventEnvelope> events, List<string> merges)
+    {
+        string? repositoryUri = null;
+        var published = 0;
+        foreach (var run in merges)
+        {
+            var images = events.Where(e => e.RunId == run && e.Type == EventTypes.NameOf<PublishSucceeded>())
+                .Select(e => e.DataAs<PublishSucceeded>().Image).ToList();
+            if (images.Count == 0) continue;
+            published++;
+            if (images.Select(i => i.Digest).Distinct().Count() > 1 || images.Select(i => string.Join(',', i.Tags)).Distinct().Count() > 1)
+                findings.Duplicated.Add($"run {run}: published {images.Count} times with different digests or tags");
+            var image = images[0];
+            repositoryUri = image.Uri;
+            foreach (var tag in image.Tags)
+            {
+                var digest = await ManifestDigestAsync(image.Uri, tag);
+                if (digest is null) findings.Lost.Add($"run {run}: tag {tag} missing in the registry");
+                else if (digest != image.Digest) findings.Duplicated.Add($"run {run}: tag {tag} at {digest}, published {image.Digest}");
+            }
+        }
+        if (repositoryUri is null) return;
+        var timestampTags = (await TagsAsync(repositoryUri)).Count(t => t.EndsWith("-production", StringComparison.Ordinal));
+        if (timestampTags > published) findings.Duplicated.Add($"registry {repositoryUri}: {timestampTags} timestamp tags for {published} published runs");
+    }
+
+    /// <summary>One commit per environment per run that deployed there, plus one revert per rollback.</summary>
+    private void CheckConfigRegistry(TrialFindings findings, IReadOnlyList<EventEnvelope> events, List<string> merges, bool rollbackRequested)
+    {
+        foreach (var environment in Replicas.Keys)
+        {
+            var log = Git("log", "--format=%B%x1e", "--", $"environments/{environment}/{service}.yaml")
+                .Split('\u001e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var reverts = log.Count(c => c.Contains("This reverts commit"));
+            foreach (var run in merges)
+            {
+                var deployed = events.Any(e => e.RunId == run && e.Type == EventTypes.NameOf<DeploySucceeded>()
+                                               && e.DataAs<DeploySucceeded>().Environment == environment);
+                var commits = log.Count(c => c.Contains($"Slipway-Run: {run}") && !c.Contains("This reverts commit"));
+                if (deployed && commits == 0) findings.Lost.Add($"run {run}: no {environment} commit in the config registry");
+                if (commits > 1) findings.Duplicated.Add($"run {run}: {commits} {environment} commits in the config registry");
+            }
+            var automatic = events.Where(e => e.Type == EventTypes.NameOf<RollbackPerformed>())
+                .Select(e => e.DataAs<RollbackPerformed>()).Where(r => r.Environment == environment && r.Reason != RollbackReason.Manual)
+                .Select(r => r.FromDigest).Distinct().Count();
+            var expected = automatic + (rollbackRequested && environment == "production" ? 1 : 0);
+            Compare(findings, $"{environment}: config registry reverts", reverts, expected);
+        }
+    }
+
+    /// <summary>The containers running are what the configuration registry's tip records, as many as configured.</summary>
+    private async Task CheckContainersAsync(TrialFindings findings)
+    {
+        foreach (var (environment, replicas) in Replicas)
+        {
+            var values = Git("show", $"HEAD:environments/{environment}/{service}.yaml");
+            var recorded = ImageReference().Match(values) is { Success: true } m ? m.Value : null;
+            var ps = await ProcessRunner.RunAsync("docker", ["ps", "--format", "{{.Names}}", "--filter", $"label=slipway.service={service}",
+                "--filter", $"label=slipway.environment={environment}"]);
+            var names = ps.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (recorded is null)
+            {
+                if (names.Length > 0) findings.Duplicated.Add($"{environment}: {names.Length} containers running, none recorded");
+                continue;
+            }
+            if (names.Length < replicas) findings.Lost.Add($"{environment}: {names.Length} of {replicas} containers running");
+            if (names.Length > replicas) findings.Duplicated.Add($"{environment}: {names.Length} containers running, {replicas} configured");
+            foreach (var name in names)
+            {
+                var image = (await ProcessRunner.RunAsync("docker", ["inspect", "-f", "{{.Config.Image}}", name])).StdOut.Trim();
+                if (image != recorded) findings.Duplicated.Add($"{environment}: {name} runs {image}, the registry records {recorded}");
+            }
+        }
+    }
+
+    private static void Compare(TrialFindings findings, string what, int actual, int expected)
+    {
+        if (actual < expected) findings.Lost.Add($"{what}: {actual}, expected {expected}");
+        if (actual > expected) findings.Duplicated.Add($"{what}: {actual}, expected {expected}");
+    }
+
+    private string Git(params string[] args)
+    {
+        var result = ProcessRunner.RunAsync("git", ["--git-dir", stack.ConfigRepository, .. args]).GetAwaiter().GetResult();
+        return result.Succeeded ? result.StdOut : "";
+    }
+
+    private HttpClient Registry()
+    {
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var credentials = $"{stack.Infra["Registry__Username"]}:{stack.Infra["Registry__Password"]}";
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+        return http;
+    }
+
+    private async Task<string?> ManifestDigestAsync(string uri, string tag)
+    {
+        var slash = uri.IndexOf('/');
+        using var http = Registry();
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"http://{uri[..slash]}/v2/{uri[(slash + 1)..]}/manifests/{tag}");
+        request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
+        request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
+        using var response = await http.SendAsync(request);
+        return response.Headers.TryGetValues("Docker-Content-Digest", out var values) ? values.First() : null;
+    }
+
+    private async Task<IReadOnlyList<string>> TagsAsync(string uri)
+    {
+        var slash = uri.IndexOf('/');
+        using var http = Registry();
+        using var response = await http.GetAsync($"http://{uri[..slash]}/v2/{uri[(slash + 1)..]}/tags/list");
+        if (!response.IsSuccessStatusCode) return [];
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array
+            ? tags.EnumerateArray().Select(t => t.GetString()!).ToList() : [];
+    }
+
+    [GeneratedRegex(@"[^\s""']+@sha256:[0-9a-f]{64}")]
+    private static partial Regex ImageReference();
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using Slipway.Embedded;
+
+namespace Slipway.Bench.Chaos;
+
+/// <summary>One fault as it happened: what, to whom, when (seconds into the trial).</summary>
+public sealed record InjectedFault(FaultKind Kind, string Target, double AtSeconds);
+
+/// <summary>
+/// Carries out a trial's planned faults while the changes are driven, each bounded in time; a kill-at-moment fault
+/// that never sees its moment is not injected (and not counted). Every instance it stops it starts again.
+/// </summary>
+public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<string> log)
+{
+    private readonly List<InjectedFault> _injected = [];
+    private readonly SemaphoreSlim _one = new(1, 1); // one fault at a time: each is its own experiment
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public IReadOnlyList<InjectedFault> Injected { get { lock (_injected) return _injected.ToList(); } }
+
+    public Task RunAsync(IReadOnlyList<PlannedFault> plan, CancellationToken ct) =>
+        Task.WhenAll(plan.Select(f => InjectAsync(f, ct)));
+
+    private async Task InjectAsync(PlannedFault fault, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(fault.At, ct);
+            ServiceInstance? victim = null;
+            if (FaultKinds.MomentOf(fault.Kind) is { } moment)
+            {
+                var (service, marker) = moment;
+                // Watch both instances of the service; the first to reach the moment is the victim.
+                using var seen = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var watches = stack.Of(service).Select(async i =>
+                    await i.WaitForLineAsync(l => l.Contains(marker, StringComparison.Ordinal), TimeSpan.FromMinutes(15), seen.Token) is null ? null : i).ToList();
+                while (watches.Count > 0 && victim is null)
+                {
+                    var done = await Task.WhenAny(watches);
+                    watches.Remove(done);
+                    victim = await done;
+                }
+                await seen.CancelAsync();
+                if (victim is null) return;
+            }
+            await _one.WaitAsync(ct);
+            try { await ApplyAsync(fault, victim, ct); }
+            finally { _one.Release(); }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private async Task ApplyAsync(PlannedFault fault, ServiceInstance? victim, CancellationToken ct)
+    {
+        switch (fault.Kind)
+        {
+            case FaultKind.KillRandom:
+                await KillAndRestartAsync(stack.Instances[fault.Victim % stack.Instances.Count], fault);
+                break;
+            case FaultKind.KillAfterGerritPost or FaultKind.KillMidPublish or FaultKind.KillMidBuild or FaultKind.KillMidRollout
+                or FaultKind.KillWhileAwaitingApproval:
+                await KillAndRestartAsync(victim!, fault);
+                break;
+            case FaultKind.PostgresRestart:
+                Record(fault.Kind, "postgres");
+                await RestartPostgresAsync(fault.Pause);
+                break;
+            case FaultKind.GerritUnavailable:
+                Record(fault.Kind, $"gerrit REST for {fault.Pause.TotalSeconds:F0} s");
+                stack.Gerrit.BeUnavailableFor(fault.Pause);
+                try { await Task.Delay(fault.Pause, CancellationToken.None); }
+                finally { stack.Gerrit.BeAvailable(); }
+                break;
+            case FaultKind.SshStreamCut:
+                Record(fault.Kind, $"{stack.Gerrit.CutSshConnections()} ssh processes");
+                break;
+            case FaultKind.RestartAll:
+                Record(fault.Kind, "all instances");
+                await RestartAllAsync();
+                break;
+        }
+    }
+
+    private async Task KillAndRestartAsync(ServiceInstance victim, PlannedFault fault)
+    {
+        Record(fault.Kind, victim.Name);
+        await victim.KillHardAsync();
+        await Task.Delay(fault.Pause, CancellationToken.None);
+        victim.Start();
+    }
+
+    /// <summary>Every instance killed at once, then all started again: the end of a trial's stream.</summary>
+    public async Task RestartAllAsync()
+    {
+        foreach (var instance in stack.Instances) await instance.KillHardAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        foreach (var instance in stack.Instances) instance.Start();
+    }
+
+    private async Task RestartPostgresAsync(TimeSpan down)
+    {
+        var port = int.Parse(stack.Infra["Postgres__ConnectionString"].Split(';')
+            .Select(p => p.Split('=', 2)).Single(kv => kv[0].Trim().Equals("Port", StringComparison.OrdinalIgnoreCase))[1]);
+        var cluster = new PostgresCluster(postgresDir, port);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await cluster.StopAsync(cts.Token);
+        await Task.Delay(down, CancellationToken.None);
+        await cluster.StartAsync(null, cts.Token);
+    }
+
+    private void Record(FaultKind kind, string target)
+    {
+        var at = _clock.Elapsed.TotalSeconds;
+        lock (_injected) _injected.Add(new InjectedFault(kind, target, at));
+        log($"  {at,6:F1} s  {FaultKinds.Name(kind)}: {target}");
+    }
+}

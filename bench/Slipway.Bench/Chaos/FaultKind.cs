@@ -1,0 +1,59 @@
+namespace Slipway.Bench.Chaos;
+
+/// <summary>The faults the campaign injects. The kill-at-moment kinds wait for the line a service logs at that moment.</summary>
+public enum FaultKind
+{
+    /// <summary>kill -9 of a random instance at a random second.</summary>
+    KillRandom,
+    /// <summary>kill -9 of the reporter that has just posted a comment to Gerrit (before its job is marked done).</summary>
+    KillAfterGerritPost,
+    /// <summary>kill -9 of the publisher that has just pushed a first tag (the push under way).</summary>
+    KillMidPublish,
+    /// <summary>kill -9 of the builder that has just started building an image.</summary>
+    KillMidBuild,
+    /// <summary>kill -9 of the deployer that has just started a rollout stage.</summary>
+    KillMidRollout,
+    /// <summary>kill -9 of the deployer that has just started waiting for an approval.</summary>
+    KillWhileAwaitingApproval,
+    /// <summary>pg_ctl stop and start of the embedded cluster (same port).</summary>
+    PostgresRestart,
+    /// <summary>The Gerrit stand-in's REST API answers 503 for a while.</summary>
+    GerritUnavailable,
+    /// <summary>The stand-in cuts every stream-events connection (the gateways must catch up).</summary>
+    SshStreamCut,
+    /// <summary>At the end of the stream: every instance killed and started again, then left to finish.</summary>
+    RestartAll,
+}
+
+public static class FaultKinds
+{
+    /// <summary>Service and log-line marker of each kill-at-moment kind.</summary>
+    public static (string Service, string Marker)? MomentOf(FaultKind kind) => kind switch
+    {
+        FaultKind.KillAfterGerritPost => ("reporter", " comment of run "),
+        FaultKind.KillMidPublish => ("publisher", "Pushed "),
+        FaultKind.KillMidBuild => ("builder", "Building variant "),
+        FaultKind.KillMidRollout => ("deployer", "Rolling out "),
+        FaultKind.KillWhileAwaitingApproval => ("deployer", " waits for approval"),
+        _ => null,
+    };
+
+    public static string Name(FaultKind kind) => kind switch
+    {
+        FaultKind.KillRandom => "kill-random",
+        FaultKind.KillAfterGerritPost => "kill-after-gerrit-post",
+        FaultKind.KillMidPublish => "kill-mid-publish",
+        FaultKind.KillMidBuild => "kill-mid-build",
+        FaultKind.KillMidRollout => "kill-mid-rollout",
+        FaultKind.KillWhileAwaitingApproval => "kill-awaiting-approval",
+        FaultKind.PostgresRestart => "postgres-restart",
+        FaultKind.GerritUnavailable => "gerrit-503",
+        FaultKind.SshStreamCut => "ssh-cut",
+        FaultKind.RestartAll => "restart-all",
+        _ => kind.ToString(),
+    };
+
+    public static FaultKind Parse(string name) =>
+        Enum.GetValues<FaultKind>().FirstOrDefault(k => Name(k) == name, (FaultKind)(-1)) is var k && k != (FaultKind)(-1)
+            ? k : throw new ArgumentException($"unknown fault kind '{name}'; known: {string.Join(", ", Enum.GetValues<FaultKind>().Select(Name))}");
+}

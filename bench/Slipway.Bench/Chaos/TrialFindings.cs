@@ -1,0 +1,13 @@
+namespace Slipway.Bench.Chaos;
+
+/// <summary>What a trial's effect check found: each entry names the run or trigger and the effect.</summary>
+public sealed class TrialFindings
+{
+    public List<string> Lost { get; } = [];
+    public List<string> Duplicated { get; } = [];
+    public List<string> Stuck { get; } = [];
+    public int Runs { get; set; }
+    public int FailedRuns { get; set; }
+
+    public bool Clean => Lost.Count == 0 && Duplicated.Count == 0 && Stuck.Count == 0;
+}
