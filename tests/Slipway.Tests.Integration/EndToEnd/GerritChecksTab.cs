@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Slipway.Contracts;
+using Slipway.Embedded;
 
 namespace Slipway.Tests.Integration.EndToEnd;
 
@@ -59,7 +59,7 @@ internal static class GerritChecksTab
                   console.log(JSON.stringify({ code: r.responseCode, names: r.runs.map(x => x.checkName), dates, poll: config.fetchPollingIntervalSeconds }));
                 });
                 """);
-            var (exit, stdout, stderr) = await NodeAsync(dir, "gerrit.js");
+            var (exit, stdout, stderr) = await ProcessRunner.RunAsync("node", [Path.Combine(dir, "gerrit.js")], timeout: TimeSpan.FromSeconds(60));
             Assert.True(exit == 0, $"node exited {exit}: {stderr}");
             using var viaPlugin = JsonDocument.Parse(stdout);
             Assert.Equal("OK", viaPlugin.RootElement.GetProperty("code").GetString());
@@ -71,26 +71,5 @@ internal static class GerritChecksTab
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static async Task<(int Exit, string Stdout, string Stderr)> NodeAsync(string dir, string script)
-    {
-        using var process = Process.Start(new ProcessStartInfo("node", script)
-        {
-            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("node did not start");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("node did not finish within 60 s");
-        }
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Slipway.Contracts;
+using Slipway.Embedded;
 using Slipway.Tests.Integration.Support;
 
 namespace Slipway.Tests.Integration.EndToEnd;
@@ -56,22 +56,8 @@ internal static class RunsApiAndCli
 
     private static async Task<(int Exit, string Stdout, string Stderr)> CliAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(TestInfrastructure.RepoRoot, "cli", "bin", TestInfrastructure.Configuration, "net10.0", "slipway.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("the CLI did not start");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"slipway {string.Join(' ', args)} did not finish within 60 s");
-        }
-        return (process.ExitCode, await stdout, await stderr);
+        var cli = Path.Combine(TestInfrastructure.RepoRoot, "cli", "bin", TestInfrastructure.Configuration, "net10.0", "slipway.dll");
+        var (exit, stdout, stderr) = await ProcessRunner.RunAsync("dotnet", [cli, .. args], timeout: TimeSpan.FromSeconds(60));
+        return (exit, stdout, stderr);
     }
 }
