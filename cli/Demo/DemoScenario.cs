@@ -24,6 +24,7 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
     public async Task RunAsync(CancellationToken ct)
     {
         var baseImage = stack.Environment.GetValueOrDefault("Slipway__BaseImage") ?? "debian:bookworm";
+        Say($"dashboard: {stack.Services.UrlOf("reporter")}/ (runs, live progress, logs, trends; JSON under /api/runs)");
         Say($"1/6 creating project {SampleProject.Name} in Gerrit; waiting for the gateway's stream-events connection");
         await _gerrit.CreateProjectAsync(SampleProject.Name, ct: ct);
         await Until("the gateway connects to stream-events", () => _gerrit.StreamConnections > 0, TimeSpan.FromSeconds(60), ct);
