@@ -48,10 +48,12 @@ public sealed class GatewayCatchUpTests
             total = now;
             await Task.Delay(1500);
         }
-        var events = Read(env, (int)total, Timeout);
+        var events = ReadDistinct(env, (int)total, Timeout);
         Assert.Equal(total, events.Count);
-        events = Read(env, (int)total + 1, TimeSpan.FromSeconds(5));
-        Assert.True(events.Count == total, $"{events.Count} events on the topic, {total} published:\n{env.Output}");
+        // Once per event id: a gateway killed between producing and deleting its outbox rows produces them again
+        // when it restarts (at least once; consumers keep the first of each id). A second id would be a second event.
+        events = ReadDistinct(env, (int)total + 1, TimeSpan.FromSeconds(5));
+        Assert.True(events.Count == total, $"{events.Count} distinct events on the topic, {total} published:\n{env.Output}");
         return events;
     }
 

@@ -19,6 +19,27 @@ public sealed class GatewayTests
         }
     }
 
+    /// <summary>The topic's events, once per event id (delivery is at least once), until <paramref name="expected"/> distinct ones or the timeout.</summary>
+    internal static List<(string Key, GerritEvent Event)> ReadDistinct(GerritServiceEnvironment env, int expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        List<(string Key, GerritEvent Event)> distinct;
+        var repeats = 0;
+        while (true)
+        {
+            // Read past the expected count by the repeats seen so far, so repeats never hide later events.
+            var left = deadline - DateTime.UtcNow;
+            var raw = KafkaTestClient.ReadAll(env.GerritTopic, expected + repeats, left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+            distinct = raw.Select(r => (r.Message.Key, Envelope: EventEnvelope.Parse(r.Message.Value)))
+                .DistinctBy(e => e.Envelope.Id)
+                .Select(e => (e.Key, e.Envelope.DataAs<GerritEvent>()))
+                .ToList();
+            if (distinct.Count >= expected || raw.Count - distinct.Count == repeats || DateTime.UtcNow >= deadline) break;
+            repeats = raw.Count - distinct.Count;
+        }
+        return distinct;
+    }
+
     internal static List<(string Key, GerritEvent Event)> Read(GerritServiceEnvironment env, int expected, TimeSpan timeout) =>
         KafkaTestClient.ReadAll(env.GerritTopic, expected, timeout)
             .Select(r => (r.Message.Key, EventEnvelope.Parse(r.Message.Value).DataAs<GerritEvent>())).ToList();
