@@ -40,9 +40,7 @@ public static class CheckRunsComposer
     {
         var link = ReviewComposer.StatusUrl(run.RunId, options);
         var label = run.Votes ? options.Label : null;
-        var planned = run.PlannedSteps.Count > 0
-            ? run.PlannedSteps
-            : run.Steps.Select(s => new PlannedStepView($"{s.Stage}/{s.Step}", s.Kind)).ToList(); // runs recorded before plans were kept
+        var planned = run.StepsToShow;
         if (planned.Count == 0 || (run.Outcome is not null and not "succeeded" && run.FailedStep is null && run.Steps.Count == 0))
         {
             // Refused or failed before its first step: the plan itself is what failed.

@@ -36,13 +36,12 @@ public static class RunsPage
         if (runs.Count == 0) html.Append("<tr><td colspan=\"5\" class=\"muted\">no runs</td></tr>");
         foreach (var run in runs)
         {
-            var summary = RunSummary.Of(run, "");
-            var what = run.Change is { } c ? $"change {c},{run.Patchset}" : run.Branch ?? run.Ref;
+                var what = run.Change is { } c ? $"change {c},{run.Patchset}" : run.Branch ?? run.Ref;
             html.Append("<tr data-run=\"").Append(Page.E(run.RunId)).Append("\"><td><a href=\"/runs/").Append(Page.Q(run.RunId)).Append("\">")
                 .Append(Page.E(run.Project)).Append(' ').Append(Page.E(what)).Append("</a><br><span class=\"muted\">")
-                .Append(Page.E(run.Pipeline)).Append("</span></td><td>").Append(Page.Badge(summary.State)).Append("</td><td>")
-                .Append(Page.Progress(summary.StepsStarted, summary.StepsTotal));
-            if (summary.CurrentStep is { } current) html.Append("<br><span class=\"muted\">").Append(Page.E(current)).Append("</span>");
+                .Append(Page.E(run.Pipeline)).Append("</span></td><td>").Append(Page.Badge(run.State)).Append("</td><td>")
+                .Append(Page.Progress(run.StepsStarted, run.StepsTotal));
+            if (run.CurrentStep is { } current) html.Append("<br><span class=\"muted\">").Append(Page.E(current)).Append("</span>");
             html.Append("</td><td class=\"wide\">").Append(Page.E(run.TriggerKind)).Append("</td><td class=\"wide\">")
                 .Append(Page.Time(run.StartedAt)).Append("</td></tr>");
         }

@@ -39,10 +39,9 @@ public static class RunStatusEndpoints
     private static string Html(RunView run, string? gerritUrl)
     {
         var E = Page.E;
-        var summary = RunSummary.Of(run, "");
         var html = new StringBuilder("<div id=\"run\">");
         html.Append("<h1>").Append(E(run.Project)).Append(run.Change is { } c ? $" change {c}, patch set {run.Patchset}" : $" {E(run.Branch ?? run.Ref)}").Append("</h1>");
-        html.Append("<p>").Append(Page.Badge(summary.State)).Append(' ').Append(Page.Progress(summary.StepsStarted, summary.StepsTotal)).Append("</p>");
+        html.Append("<p>").Append(Page.Badge(run.State)).Append(' ').Append(Page.Progress(run.StepsStarted, run.StepsTotal)).Append("</p>");
         html.Append("<p>Pipeline <b>").Append(E(run.Pipeline)).Append("</b>, ").Append(E(run.TriggerKind)).Append(" at <code>")
             .Append(E(run.Revision)).Append("</code>, started ").Append(Page.Time(run.StartedAt));
         if (run.FinishedAt is { } f) html.Append(", finished ").Append(Page.Time(f));
@@ -59,7 +58,7 @@ public static class RunStatusEndpoints
         foreach (var note in run.Notes) html.Append("<p class=\"muted\">").Append(E(note)).Append("</p>");
 
         // Stages in plan order, each with its planned steps (started or not).
-        var planned = run.PlannedSteps.Count > 0 ? run.PlannedSteps : run.Steps.Select(s => new PlannedStepView($"{s.Stage}/{s.Step}", s.Kind)).ToList();
+        var planned = run.StepsToShow;
         var recorded = run.Steps.ToDictionary(s => $"{s.Stage}/{s.Step}", StringComparer.Ordinal);
         html.Append("<table id=\"steps\"><thead><tr><th>step</th><th>state</th><th class=\"wide\">attempt</th><th class=\"wide\">started</th><th>duration</th></tr></thead><tbody>");
         foreach (var stage in planned.GroupBy(p => p.Name[..p.Name.IndexOf('/')]))

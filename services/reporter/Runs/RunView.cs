@@ -16,6 +16,27 @@ public sealed record RunView(
 
     /// <summary>Every step of the plan in order, started or not (empty for runs recorded before plans were kept).</summary>
     public IReadOnlyList<PlannedStepView> PlannedSteps { get; init; } = [];
+
+    /// <summary>running, or the outcome (succeeded, failed, cancelled).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string State => Outcome ?? "running";
+
+    /// <summary>How many steps have started ("step 3 of 7").</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int StepsStarted => Steps.Count;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int StepsTotal => Math.Max(TotalSteps, Steps.Count);
+
+    /// <summary>The step running now, as <c>stage/step</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? CurrentStep => Steps.LastOrDefault(s => s.State == "running") is { } current ? $"{current.Stage}/{current.Step}" : null;
+
+    /// <summary>The plan's steps, or for runs recorded before plans were kept, the steps that started.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<PlannedStepView> StepsToShow => PlannedSteps.Count > 0
+        ? PlannedSteps
+        : Steps.Select(s => new PlannedStepView($"{s.Stage}/{s.Step}", s.Kind)).ToList();
     /// <summary>Set while one of the run's comments waits for Gerrit (down or answering 5xx).</summary>
     public GerritWaitView? GerritWait { get; init; }
 

@@ -74,7 +74,5 @@ public sealed record RunSummary(
 {
     public static RunSummary Of(RunView run, string url) => new(
         run.RunId, run.Project, run.Change, run.Patchset, run.Branch, run.TriggerKind, run.Pipeline, run.StartedAt, run.FinishedAt,
-        run.Outcome ?? "running", run.Steps.Count, Math.Max(run.TotalSteps, run.Steps.Count),
-        run.Steps.LastOrDefault(s => s.State == "running") is { } current ? $"{current.Stage}/{current.Step}" : null,
-        run.FailedStep, run.Reason, run.ImageUri, url);
+        run.State, run.StepsStarted, run.StepsTotal, run.CurrentStep, run.FailedStep, run.Reason, run.ImageUri, url);
 }

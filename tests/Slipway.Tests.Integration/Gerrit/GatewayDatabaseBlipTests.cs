@@ -59,13 +59,13 @@ public sealed class GatewayDatabaseBlipTests
         while (DateTime.UtcNow < deadline)
         {
             var seen = (int)await SeenAsync(schema);
-            events = Distinct(env, seen);
+            events = ReadDistinct(env, seen, TimeSpan.FromSeconds(10));
             if (events.Any(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == lost.ChangeNumber)
                 && events.Any(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == after.ChangeNumber)) break;
             await Task.Delay(500);
         }
         await Task.Delay(TimeSpan.FromSeconds(3));
-        events = Distinct(env, (int)await SeenAsync(schema));
+        events = ReadDistinct(env, (int)await SeenAsync(schema), TimeSpan.FromSeconds(10));
         foreach (var u in new[] { lost, after })
             Assert.True(events.Count(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == u.ChangeNumber) == 1,
                 $"change {u.ChangeNumber}: {events.Count(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == u.ChangeNumber)} patchset-created\n{gateway.Output}");
@@ -106,27 +106,15 @@ public sealed class GatewayDatabaseBlipTests
         bool Has(UploadResult u) => events.Any(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == u.ChangeNumber);
         while (DateTime.UtcNow < deadline)
         {
-            events = Distinct(env, (int)await SeenAsync(schema));
+            events = ReadDistinct(env, (int)await SeenAsync(schema), TimeSpan.FromSeconds(10));
             if (Has(missed) && Has(after)) break;
             await Task.Delay(500);
         }
         await Task.Delay(TimeSpan.FromSeconds(3));
-        events = Distinct(env, (int)await SeenAsync(schema));
+        events = ReadDistinct(env, (int)await SeenAsync(schema), TimeSpan.FromSeconds(10));
         var recovered = events.Where(e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == missed.ChangeNumber).ToList();
         Assert.True(recovered.Count == 1, $"{recovered.Count} patchset-created for the change in the gap\n{gateway.Output}");
         Assert.Equal(GerritEventSource.RestCatchup, recovered[0].Event.Source);
         Assert.Single(events, e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == after.ChangeNumber);
     }
-
-    /// <summary>
-    /// Every event on the topic, once per event id: the outbox relay delivers at least once, so a relay cut off
-    /// between producing and deleting its rows produces them again (consumers keep the first of each id). Reads
-    /// past <paramref name="seen"/> so a repeat never hides a later event.
-    /// </summary>
-    private static List<(string Key, GerritEvent Event)> Distinct(GerritServiceEnvironment env, int seen) =>
-        KafkaTestClient.ReadAll(env.GerritTopic, seen + 100, TimeSpan.FromSeconds(5))
-            .Select(r => (r.Message.Key, Envelope: EventEnvelope.Parse(r.Message.Value)))
-            .DistinctBy(e => e.Envelope.Id)
-            .Select(e => (e.Key, e.Envelope.DataAs<GerritEvent>()))
-            .ToList();
 }
