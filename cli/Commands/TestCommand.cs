@@ -20,6 +20,8 @@ internal static class TestCommand
         {
             var repo = RepoPaths.Root();
             var infra = InfraFactory.Create(parse.GetValue(state)!);
+            var results = Path.Combine(repo, "TestResults", "trx");
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
             try
             {
                 var build = DotnetBuild.BuildSolutionAsync(repo, "Debug", ct);
@@ -31,7 +33,7 @@ internal static class TestCommand
                 await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
                 if (!await build) return 1;
                 var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo };
-                foreach (var a in new[] { "test", "Slipway.sln", "--no-build", "-c", "Debug", "--logger", "console;verbosity=normal" })
+                foreach (var a in new[] { "test", "Slipway.sln", "--no-build", "-c", "Debug", "--logger", "console;verbosity=normal", "--logger", "trx", "--results-directory", results })
                     info.ArgumentList.Add(a);
                 if (parse.GetValue(filter) is { } f) { info.ArgumentList.Add("--filter"); info.ArgumentList.Add(f); }
                 foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
@@ -44,6 +46,7 @@ internal static class TestCommand
             finally
             {
                 await infra.DownAsync(CancellationToken.None);
+                TestFailureSummary.Print(results, Console.Out);
             }
         });
         return command;
