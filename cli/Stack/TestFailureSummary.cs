@@ -2,9 +2,12 @@ using System.Xml.Linq;
 
 namespace Slipway.Cli.Stack;
 
+/// <summary>One failed test as a TRX file records it.</summary>
+internal sealed record FailedTest(string Name, string Method, string Message, string Stack);
+
 /// <summary>
-/// Reads the TRX files `dotnet test` wrote and prints each failed test with the start of its message,
-/// last of all: CI shows only the tail of the output, and the names of what failed must be in it.
+/// Reads the TRX files `dotnet test` wrote: which tests failed, with the start of their messages. The list is
+/// printed last of all, because CI shows only the tail of the output and the names of what failed must be in it.
 /// </summary>
 internal static class TestFailureSummary
 {
@@ -12,31 +15,41 @@ internal static class TestFailureSummary
     private const int MessageLines = 12;
     private const int LineChars = 300;
 
-    public static void Print(string resultsDirectory, TextWriter output)
+    public static IReadOnlyList<FailedTest> Read(string resultsDirectory, TextWriter output)
     {
-        if (!Directory.Exists(resultsDirectory)) return;
-        var failed = new List<(string Name, string Message, string Stack)>();
+        var failed = new List<FailedTest>();
+        if (!Directory.Exists(resultsDirectory)) return failed;
         foreach (var file in Directory.EnumerateFiles(resultsDirectory, "*.trx", SearchOption.AllDirectories))
         {
             XDocument doc;
             try { doc = XDocument.Load(file); }
             catch (Exception e) { output.WriteLine($"(could not read {Path.GetFileName(file)}: {e.Message})"); continue; }
+            // A theory's cases share one method: the method (class + name) is what a filter can select.
+            var methods = doc.Descendants(Trx + "UnitTest").ToDictionary(
+                t => (string?)t.Attribute("id") ?? "",
+                t => t.Element(Trx + "TestMethod") is { } m ? $"{(string?)m.Attribute("className")}.{(string?)m.Attribute("name")}" : "");
             foreach (var result in doc.Descendants(Trx + "UnitTestResult"))
             {
                 if ((string?)result.Attribute("outcome") != "Failed") continue;
                 var error = result.Element(Trx + "Output")?.Element(Trx + "ErrorInfo");
-                failed.Add(((string?)result.Attribute("testName") ?? "?",
+                failed.Add(new FailedTest((string?)result.Attribute("testName") ?? "?",
+                    methods.GetValueOrDefault((string?)result.Attribute("testId") ?? "", ""),
                     (string?)error?.Element(Trx + "Message") ?? "",
                     (string?)error?.Element(Trx + "StackTrace") ?? ""));
             }
         }
+        return failed;
+    }
+
+    public static void Print(string title, IReadOnlyList<FailedTest> failed, TextWriter output)
+    {
         if (failed.Count == 0) return;
-        output.WriteLine($"failed tests ({failed.Count}):");
-        foreach (var (name, message, stack) in failed)
+        output.WriteLine($"{title} ({failed.Count}):");
+        foreach (var test in failed)
         {
-            output.WriteLine($"- {name}");
-            foreach (var line in Head(message, MessageLines)) output.WriteLine($"    {line}");
-            foreach (var line in Head(stack, 3)) output.WriteLine($"    {line}");
+            output.WriteLine($"- {test.Name}");
+            foreach (var line in Head(test.Message, MessageLines)) output.WriteLine($"    {line}");
+            foreach (var line in Head(test.Stack, 3)) output.WriteLine($"    {line}");
         }
     }
 
