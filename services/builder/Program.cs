@@ -1,6 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Slipway.Builder.Building;
+using Slipway.Builder.Building.BuildKit;
 using Slipway.Builder.Building.Egress;
 using Slipway.Builder.Git;
 using Slipway.Builder.Runs;
@@ -50,6 +51,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddHostedService(sp => sp.GetRequiredService<BuildEgress>());
     services.AddSingleton(sp => new GitRevisionCache(Path.Combine(sp.GetRequiredService<BuilderOptions>().WorkDir, "git"),
         sp.GetRequiredService<ILogger<GitRevisionCache>>()) { TreeLimits = sp.GetRequiredService<IOptions<RevisionTreeOptions>>().Value });
+    services.AddSingleton<BuildStepCgroup>();
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
     services.AddSingleton<ChangeRuns>();

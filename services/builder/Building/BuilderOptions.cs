@@ -36,14 +36,23 @@ public sealed class BuilderOptions : IValidatableOptions
     public string Network { get; set; } = "default";
 
     /// <summary>
-    /// Memory of each build step. Not applied: dockerd's BuildKit ignores a build's memory and CPU parameters (measured
-    /// on 20.10: steps run unlimited under the <c>/docker/buildkit</c> cgroup). Kept so existing configuration still
-    /// binds; bound <c>/docker/buildkit</c> on the engine host to limit all build steps together.
+    /// Memory of one build. dockerd's BuildKit ignores a build's own memory and CPU parameters (measured on 20.10), so
+    /// all build steps together are bounded by this times <see cref="MaxConcurrentBuilds"/>, on the cgroup
+    /// <see cref="StepsCgroup"/> they run under (<see cref="BuildKit.BuildStepCgroup"/>).
     /// </summary>
     public long MemoryBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 
-    /// <summary>CPUs of each build step. Not applied, as <see cref="MemoryBytes"/>.</summary>
+    /// <summary>CPUs of one build; applied to all steps together as <see cref="MemoryBytes"/>.</summary>
     public double Cpus { get; set; } = 2;
+
+    /// <summary>Processes of one build; applied to all steps together as <see cref="MemoryBytes"/> (a fork bomb stops there).</summary>
+    public int PidsLimit { get; set; } = 4096;
+
+    /// <summary>The cgroup the engine's BuildKit runs build steps under (relative to each controller's root); empty: not bounded.</summary>
+    public string StepsCgroup { get; set; } = "docker/buildkit";
+
+    /// <summary>Where the cgroup file system of the engine's host is mounted.</summary>
+    public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
 
     /// <summary>Largest build context sent to the engine.</summary>
     public long MaxContextBytes { get; set; } = 1L * 1024 * 1024 * 1024;
@@ -78,6 +87,9 @@ public sealed class BuilderOptions : IValidatableOptions
         if (!IsValidNetwork(Network)) yield return $"Builder:Network '{Network}' is invalid (want default or none)";
         if (MemoryBytes < 64L * 1024 * 1024) yield return "Builder:MemoryBytes must be at least 67108864 (64 MiB)";
         if (Cpus is <= 0 or > 1024) yield return "Builder:Cpus must be greater than 0 and at most 1024";
+        if (PidsLimit is < 64 or > 4_194_304) yield return "Builder:PidsLimit must be between 64 and 4194304";
+        if (!string.IsNullOrEmpty(StepsCgroup) && (StepsCgroup.Split('/').Contains("..") || StepsCgroup.Contains('\0')))
+            yield return $"Builder:StepsCgroup '{StepsCgroup}' is invalid (a path under the cgroup root, without ..)";
         if (MaxContextBytes < 1024) yield return "Builder:MaxContextBytes must be at least 1024";
         if (MaxLogBytes < 1024) yield return "Builder:MaxLogBytes must be at least 1024";
         for (var i = 0; i < RegistryAuth.Count; i++)

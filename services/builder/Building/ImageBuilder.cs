@@ -19,7 +19,7 @@ namespace Slipway.Builder.Building;
 /// (nothing here disables them). Build steps get the network <see cref="BuildEgress"/> chooses: none, or only the
 /// package mirrors through its proxy (without one, <c>Builder:Network</c>).
 /// </summary>
-public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger, BuildEgress? egress = null)
+public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions options, ILogger<ImageBuilder> logger, BuildEgress? egress = null, BuildStepCgroup? stepCgroup = null)
 {
     private readonly SemaphoreSlim _slots = new(options.MaxConcurrentBuilds, options.MaxConcurrentBuilds);
 
@@ -76,6 +76,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         await _slots.WaitAsync(ct);
         try
         {
+            // Only a local engine's cgroup tree is this host's; a remote engine is bounded where it runs.
+            if (docker.Configuration.EndpointBaseUri.Scheme == "unix") stepCgroup?.Apply();
             BuildNetwork network;
             try
             {
