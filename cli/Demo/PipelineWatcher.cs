@@ -43,36 +43,37 @@ internal sealed class PipelineWatcher : IAsyncDisposable
         throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds:F0} s");
     }
 
-    /// <summary>One line for a person: the run, the event, and what matters in it.</summary>
+    /// <summary>One line for a person: the run, the event, and what matters in it (read from the typed event).</summary>
     public static string Describe(EventEnvelope e)
     {
         var run = e.RunId is { Length: >= 8 } id ? id[..8] : "-";
         var type = e.Type.StartsWith("slipway.", StringComparison.Ordinal) ? e.Type["slipway.".Length..] : e.Type;
-        var d = e.Data;
-        string? Get(string name) => d.ValueKind == JsonValueKind.Object && d.TryGetProperty(name, out var v)
-            ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
-        var detail = type switch
+        static string Because(string? reason) => reason is null ? "" : ": " + reason;
+        static string Rollout(string environment, string service, RolloutStage stage, int percentage) =>
+            $"{environment}/{service} {Text(stage)} {percentage}%";
+        var detail = e.Event() switch
         {
-            _ when type.StartsWith("run.started") => PlanSummary(d),
-            _ when type.StartsWith("run.finished") => $"{Get("outcome")}{(Get("reason") is { } r ? ": " + r : "")}",
-            _ when type.StartsWith("publish.succeeded") => $"{d.GetProperty("image").GetProperty("uri").GetString()} tags "
-                + string.Join(", ", d.GetProperty("image").GetProperty("tags").EnumerateArray().Select(t => t.GetString())),
-            _ when type.StartsWith("deploy.") => $"{Get("environment")}/{Get("service")} {Get("rolloutStage")} {Get("percentage")}%"
-                + (Get("reason") is { } r ? ": " + r : ""),
-            _ when type.StartsWith("approval.") => $"{Get("environment")}" + (Get("reason") is { } r ? ": " + r : ""),
-            _ when type.StartsWith("rollback.") => $"{Get("environment")}/{Get("service")} {Get("reason")}: {Get("detail")}",
-            _ => $"{Get("step")}{(Get("reason") is { } r ? ": " + r : "")}{(Get("durationMs") is { } ms ? $" ({ms} ms)" : "")}",
+            RunStarted started => $"{Text(started.Trigger.Kind)} {started.Trigger.Ref}: "
+                                  + string.Join(" → ", started.Plan.Stages.SelectMany(s => s.Steps).Select(s => s.Name)),
+            RunFinished finished => Text(finished.Outcome) + Because(finished.Reason),
+            PublishSucceeded published => $"{published.Image.Uri} tags {string.Join(", ", published.Image.Tags)}",
+            DeployStarted d => Rollout(d.Environment, d.Service, d.RolloutStage, d.Percentage),
+            DeploySucceeded d => Rollout(d.Environment, d.Service, d.RolloutStage, d.Percentage),
+            DeployFailed d => Rollout(d.Environment, d.Service, d.RolloutStage, d.Percentage) + Because(d.Reason),
+            ApprovalRequested a => a.Environment,
+            ApprovalGranted a => a.Environment,
+            ApprovalRefused a => a.Environment + Because(a.Reason),
+            RollbackPerformed r => $"{r.Environment}/{r.Service} {Text(r.Reason)}: {r.Detail}",
+            IStepFailedEvent failed => $"{failed.Step}: {failed.Reason} ({failed.DurationMs} ms)",
+            IStepFinishedEvent finished => $"{finished.Step} ({finished.DurationMs} ms)",
+            IStepEvent step => step.Step,
+            _ => "",
         };
         return $"run {run} {type,-28} {detail}";
     }
 
-    private static string PlanSummary(JsonElement d)
-    {
-        var trigger = d.GetProperty("trigger");
-        var steps = d.GetProperty("plan").GetProperty("stages").EnumerateArray()
-            .SelectMany(s => s.GetProperty("steps").EnumerateArray().Select(x => x.GetProperty("name").GetString()));
-        return $"{trigger.GetProperty("kind").GetString()} {trigger.GetProperty("ref").GetString()}: {string.Join(" → ", steps)}";
-    }
+    // Enum values as the contract writes them (kebab-case).
+    private static string Text<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, ContractJson.Options).Trim('"');
 
     public async ValueTask DisposeAsync()
     {

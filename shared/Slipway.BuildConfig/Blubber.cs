@@ -8,15 +8,8 @@ public static class Blubber
 {
     /// <param name="registries">The image policy on registries, checked on the compiled plan (every image pulled); null for none.</param>
     public static BuildPlan Plan(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
-        RegistryPolicy? registries = null)
-    {
-        var config = ConfigParser.Parse(yaml, limits);
-        var expanded = Expander.Expand(config, variant);
-        policy?.Enforce(expanded);
-        var plan = Compiler.Compile(expanded, options);
-        registries?.Enforce(plan);
-        return plan;
-    }
+        RegistryPolicy? registries = null) =>
+        Run(yaml, variant, policy, options, limits, registries).Plan;
 
     public static string Dockerfile(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
         RegistryPolicy? registries = null) =>
@@ -29,12 +22,19 @@ public static class Blubber
     public static CompileResult Compile(string yaml, string variant, Policy? policy = null, CompileOptions? options = null, Limits? limits = null,
         RegistryPolicy? registries = null)
     {
+        var (config, plan) = Run(yaml, variant, policy, options, limits, registries);
+        return new CompileResult(DockerfileWriter.Write(plan), plan, config.Syntax?.VersionText);
+    }
+
+    private static (BlubberConfig Config, BuildPlan Plan) Run(string yaml, string variant, Policy? policy, CompileOptions? options,
+        Limits? limits, RegistryPolicy? registries)
+    {
         var config = ConfigParser.Parse(yaml, limits);
         var expanded = Expander.Expand(config, variant);
         policy?.Enforce(expanded);
         var plan = Compiler.Compile(expanded, options);
         registries?.Enforce(plan);
-        return new CompileResult(DockerfileWriter.Write(plan), plan, config.Syntax?.VersionText);
+        return (config, plan);
     }
 
     /// <summary>

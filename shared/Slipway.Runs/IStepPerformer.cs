@@ -18,16 +18,36 @@ public interface IStepPerformer
     IStepFailedEvent Failure(StepExecution execution, string reason);
 }
 
-/// <summary>One attempt at a step. <see cref="EmitAsync"/> publishes an event at once (e.g. <c>build.started</c>).</summary>
+/// <summary>
+/// One attempt at a step. <see cref="EmitAsync"/> publishes an event at once (e.g. <c>build.started</c>). Every step event
+/// gets its header (stage, step, attempt, times) from <see cref="Started{T}"/> or <see cref="Finished{T}"/>, and nowhere else.
+/// </summary>
 public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step, int Attempt, DateTimeOffset StartedAt,
-    Func<IPipelineEvent, string[], Task> Emit)
+    TimeProvider Clock, Func<IPipelineEvent, string[], Task> Emit)
 {
     public string RunId => Run.RunId;
 
     public RunTrigger Trigger => Run.Started.Trigger;
 
-    /// <summary>Milliseconds from the attempt's start to <paramref name="now"/> (never negative), for events' <c>durationMs</c>.</summary>
-    public long MillisecondsUntil(DateTimeOffset now) => Math.Max(0, (long)(now - StartedAt).TotalMilliseconds);
+    /// <summary>The event with this attempt's header: stage, step, attempt, and its start (the attempt's, or a later one such as a rollout stage's).</summary>
+    public T Started<T>(T stepEvent, DateTimeOffset? startedAt = null) where T : StepEvent =>
+        (T)(stepEvent with { Stage = Stage.Name, Step = Step.Name, Attempt = Attempt, StartedAt = startedAt ?? StartedAt });
+
+    /// <summary>The event with this attempt's header, ending now (see <see cref="Started{T}"/>).</summary>
+    public T Finished<T>(T stepEvent, DateTimeOffset? startedAt = null) where T : StepFinishedEvent
+    {
+        var start = startedAt ?? StartedAt;
+        var now = Clock.GetUtcNow();
+        return (T)(Started(stepEvent, start) with { FinishedAt = now, DurationMs = Math.Max(0, (long)(now - start).TotalMilliseconds) });
+    }
+
+    /// <summary>A step event without this attempt's header is a bug in its performer: it fails loudly instead of reaching consumers.</summary>
+    public void EnsureHeader(IPipelineEvent data)
+    {
+        if (data is IStepEvent e && (e.Stage != Stage.Name || e.Step != Step.Name || e.Attempt != Attempt))
+            throw new InvalidOperationException($"{data.GetType().Name} of run {RunId} lacks the header of {Step.Name} attempt {Attempt} "
+                                                + "(made without StepExecution.Started or Finished)");
+    }
 
     /// <summary>The build this step works on (see <see cref="RunState.ImageFor"/>); null when the run has none.</summary>
     public BuildSucceeded? Image(string? imageFrom) => Run.ImageFor(Stage, Step, imageFrom);
@@ -37,10 +57,18 @@ public sealed record StepExecution(RunState Run, PlanStage Stage, PlanStep Step,
         Image(imageFrom) ?? throw new InvalidOperationException($"run {RunId}: no built image for {Step.Name}");
 
     /// <summary>An event of this attempt (a retried attempt emits its own).</summary>
-    public Task EmitAsync(IPipelineEvent data, string? discriminator = null) => Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
+    public Task EmitAsync(IPipelineEvent data, string? discriminator = null)
+    {
+        EnsureHeader(data);
+        return Emit(data, [Step.Name, Attempt.ToString(), discriminator ?? ""]);
+    }
 
     /// <summary>An event of the step whatever the attempt (e.g. asking for an approval): a retry emits the same event id again.</summary>
-    public Task EmitOnceAsync(IPipelineEvent data, string discriminator) => Emit(data, [Step.Name, discriminator]);
+    public Task EmitOnceAsync(IPipelineEvent data, string discriminator)
+    {
+        EnsureHeader(data);
+        return Emit(data, [Step.Name, discriminator]);
+    }
 }
 
 /// <summary>How an attempt ended: <see cref="Finished"/> (succeeded or failed, with its finishing event) or <see cref="Waiting"/>.</summary>

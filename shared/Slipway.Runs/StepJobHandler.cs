@@ -27,7 +27,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         if (run.Progress.Find(payload.Step) is not var (stage, step)) throw new InvalidOperationException($"run {run.RunId} has no step {payload.Step}");
         var performer = _performers[step.Kind];
 
-        var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(),
+        var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(), clock,
             (data, discriminators) => EmitNowAsync(completion, run.RunId, data, discriminators, ct));
         logger.LogInformation("run {RunId}: {Step} ({Kind}) attempt {Attempt} starting", run.RunId, step.Name, step.Kind, job.Attempts);
         if (await performer.PerformAsync(execution, ct) is not StepResult.Finished result) return; // waiting
@@ -42,7 +42,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var payload = JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!;
         var run = await runs.GetAsync(tx, payload.RunId, ct);
         if (run is null || run.Outcome is not null || run.Progress.Find(payload.Step) is not var (stage, step)) return;
-        var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(), (_, _) => Task.CompletedTask);
+        var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(), clock, (_, _) => Task.CompletedTask);
         var failure = _performers[step.Kind].Failure(execution, reason);
         await RecordAsync(tx, execution, StepOutcome.Failed, failure, reason, ct);
     }
@@ -53,6 +53,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var run = await runs.GetAsync(tx, execution.RunId, ct);
         if (run is null || run.Outcome is not null) return; // cancelled while it ran: its result no longer matters
         var step = execution.Step.Name;
+        execution.EnsureHeader(finishing);
         await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, finishing, step, execution.Attempt.ToString()), ct);
         var data = JsonSerializer.SerializeToElement(finishing, finishing.GetType(), ContractJson.Options);
         var record = new StepRecord(outcome, execution.Attempt, finishing.DurationMs, data);

@@ -41,11 +41,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         var trigger = x.Trigger;
         var startedAt = clock.GetUtcNow();
         x = x with { StartedAt = startedAt };
-        await x.EmitAsync(new BuildStarted
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Variant = p.Variant,
-            Project = trigger.Project, Revision = trigger.Revision,
-        });
+        await x.EmitAsync(x.Started(new BuildStarted { Variant = p.Variant, Project = trigger.Project, Revision = trigger.Revision }));
 
         if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
 
@@ -90,13 +86,11 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         }, null, ct);
 
         if (!result.Succeeded) return Failed(x, p, result.Reason ?? "the build failed", result.OutputTail);
-        var now = clock.GetUtcNow();
-        return StepResult.Succeeded(new BuildSucceeded
+        return StepResult.Succeeded(x.Finished(new BuildSucceeded
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Variant = p.Variant, Project = trigger.Project,
+            Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
-        });
+        }));
     }
 
     /// <summary>
@@ -128,19 +122,15 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Build?.Variant ?? "?", reason, null);
 
-    private StepResult Failed(StepExecution x, BuildParams p, string reason, string? tail) =>
+    private static StepResult Failed(StepExecution x, BuildParams p, string reason, string? tail) =>
         StepResult.Failed(FailedEvent(x, p.Variant, reason, tail), reason);
 
-    private BuildFailed FailedEvent(StepExecution x, string variant, string reason, string? tail)
-    {
-        var now = clock.GetUtcNow();
-        return new BuildFailed
+    private static BuildFailed FailedEvent(StepExecution x, string variant, string reason, string? tail) =>
+        x.Finished(new BuildFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Variant = variant, Project = x.Trigger.Project,
+            Variant = variant, Project = x.Trigger.Project,
             Revision = x.Trigger.Revision, Reason = Truncate(reason, 4096), OutputTail = tail,
-        };
-    }
+        });
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 }

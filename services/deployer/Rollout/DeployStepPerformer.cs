@@ -62,22 +62,18 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         {
             var phase = phases[i];
             var started = clock.GetUtcNow();
-            await x.EmitAsync(new DeployStarted
+            await x.EmitAsync(x.Started(new DeployStarted
             {
-                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, Environment = p.Environment,
-                Service = service, RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
-            }, phase.Stage.ToString());
+                Environment = p.Environment, Service = service, RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
+            }, started), phase.Stage.ToString());
             var result = await backend.ApplyAsync(spec, previous, phase.Stage, phase.Percentage, timeout, ct);
-            var now = clock.GetUtcNow();
             if (!result.Healthy)
                 return await RollBackAsync(x, p.Environment, service, image, phase, spec, previous, revision, result.Reason ?? "unhealthy", timeout, ct);
-            var succeeded = new DeploySucceeded
+            var succeeded = x.Finished(new DeploySucceeded
             {
-                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = started, FinishedAt = now,
-                DurationMs = (long)(now - started).TotalMilliseconds, Environment = p.Environment, Service = service,
-                RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
+                Environment = p.Environment, Service = service, RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image,
                 ConfigRevision = revision,
-            };
+            }, started);
             logger.LogInformation("run {RunId}: {Service} {Stage} in {Environment}: {Instances}", x.RunId, service, phase.Stage, p.Environment,
                 string.Join(", ", result.Instances.Select(s => $"{s.Name} {s.Endpoint}")));
             if (i == phases.Count - 1) return StepResult.Succeeded(succeeded);
@@ -88,15 +84,13 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
 
     public IStepFailedEvent Failure(StepExecution x, string reason)
     {
-        var now = clock.GetUtcNow();
         var p = x.Step.Deploy!;
-        return new DeployFailed
+        return x.Finished(new DeployFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Environment = p.Environment,
+            Environment = p.Environment,
             Service = p.Service ?? ServiceName(x.Trigger.Project), RolloutStage = RolloutStage.Full, Percentage = 100,
             Image = PublishedImage(x.Run), Reason = reason,
-        };
+        });
     }
 
     private async Task<StepResult> RollBackAsync(StepExecution x, string environment, string service, ContainerImage image, RolloutPhase phase,
@@ -115,13 +109,12 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             ToDigest = previous is null ? null : DigestOf(previous.Image), Reason = RollbackReason.Automatic,
             Detail = $"{phase.Stage} failed: {reason}", PerformedAt = now, ConfigRevision = revert,
         }, "rollback");
-        var failed = new DeployFailed
+        var failed = x.Finished(new DeployFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Environment = environment, Service = service,
+            Environment = environment, Service = service,
             RolloutStage = phase.Stage, Percentage = phase.Percentage, Image = image, RolledBack = back.Healthy,
             Reason = $"{phase.Stage} rollout to {environment} failed: {reason}" + (back.Healthy ? "; rolled back" : $"; rollback also failed: {back.Reason}"),
-        };
+        });
         return StepResult.Failed(failed, failed.Reason);
     }
 

@@ -13,7 +13,7 @@ namespace Slipway.Deployer.Rollout;
 /// approval (production by default) is written only after an approver approved it.
 /// </summary>
 public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners,
-    TimeProvider clock, ILogger<PromoteStepPerformer> logger) : IStepPerformer
+    ILogger<PromoteStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Promote;
 
@@ -40,10 +40,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<Deploye
             logger.LogInformation("run {RunId}: promoting {Chart} into {Environments} waits for approval", x.RunId, chart, string.Join(", ", waiting));
             return StepResult.Wait();
         }
-        await x.EmitAsync(new PromoteStarted
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, Chart = chart, Environments = p.Environments,
-        });
+        await x.EmitAsync(x.Started(new PromoteStarted { Chart = chart, Environments = p.Environments }));
         if (DeployStepPerformer.PublishedImage(x.Run) is not { } image) return Failed(x, chart, "no image was published before this step");
         var revisions = new Dictionary<string, string>();
         try
@@ -61,25 +58,13 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<Deploye
         {
             return Failed(x, chart, e.Message);
         }
-        var now = clock.GetUtcNow();
-        return StepResult.Succeeded(new PromoteSucceeded
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Chart = chart, Image = image, ConfigRevisions = revisions,
-        });
+        return StepResult.Succeeded(x.Finished(new PromoteSucceeded { Chart = chart, Image = image, ConfigRevisions = revisions }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);
 
     private StepResult Failed(StepExecution x, string chart, string reason) => StepResult.Failed(FailedEvent(x, chart, reason), reason);
 
-    private PromoteFailed FailedEvent(StepExecution x, string chart, string reason)
-    {
-        var now = clock.GetUtcNow();
-        return new PromoteFailed
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Chart = chart, Reason = reason,
-        };
-    }
+    private static PromoteFailed FailedEvent(StepExecution x, string chart, string reason) =>
+        x.Finished(new PromoteFailed { Chart = chart, Reason = reason });
 }

@@ -10,8 +10,7 @@ namespace Slipway.Publisher.Runs;
 /// and with the commit SHA (never <c>latest</c>), then older tags pruned. The timestamp is the run's start,
 /// so a retried or re-delivered publish computes the same tags and pushes nothing new.
 /// </summary>
-public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionCleaner retention, TimeProvider clock,
-    ILogger<PublishStepPerformer> logger) : IStepPerformer
+public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionCleaner retention, ILogger<PublishStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Publish;
 
@@ -30,11 +29,7 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
         {
             return Failed(x, image.ImageId, null, e.Message);
         }
-        await x.EmitAsync(new PublishStarted
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, Uri = repository,
-            Tags = tags,
-        });
+        await x.EmitAsync(x.Started(new PublishStarted { ImageId = image.ImageId, Uri = repository, Tags = tags }));
 
         PublishResult result;
         try
@@ -60,28 +55,15 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
             // Pruning old tags is housekeeping: the image is published either way, and the next publish prunes again.
             logger.LogWarning("retention of {Repository} failed: {Message}", repository, e.Message);
         }
-        var now = clock.GetUtcNow();
-        return StepResult.Succeeded(new PublishSucceeded
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), ImageId = image.ImageId, Image = result.Image,
-        });
+        return StepResult.Succeeded(x.Finished(new PublishSucceeded { ImageId = image.ImageId, Image = result.Image }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) =>
         FailedEvent(x, x.Image(x.Step.Publish?.ImageFrom)?.ImageId, null, reason);
 
-    private StepResult Failed(StepExecution x, string imageId, string? uri, string reason) =>
+    private static StepResult Failed(StepExecution x, string imageId, string? uri, string reason) =>
         StepResult.Failed(FailedEvent(x, imageId, uri, reason), reason);
 
-    private PublishFailed FailedEvent(StepExecution x, string? imageId, string? uri, string reason)
-    {
-        var now = clock.GetUtcNow();
-        return new PublishFailed
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), ImageId = imageId, Uri = uri,
-            Reason = reason.Length > 4096 ? reason[..4095] + "…" : reason,
-        };
-    }
+    private static PublishFailed FailedEvent(StepExecution x, string? imageId, string? uri, string reason) =>
+        x.Finished(new PublishFailed { ImageId = imageId, Uri = uri, Reason = reason.Length > 4096 ? reason[..4095] + "…" : reason });
 }

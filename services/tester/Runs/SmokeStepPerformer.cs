@@ -5,7 +5,7 @@ using Slipway.Tester.Smoke;
 namespace Slipway.Tester.Runs;
 
 /// <summary>Smoke steps: the production image started in isolation and checked from outside (service-checker contract).</summary>
-public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : IStepPerformer
+public sealed class SmokeStepPerformer(SmokeTester smoke) : IStepPerformer
 {
     public StepKind Kind => StepKind.Smoke;
 
@@ -13,10 +13,7 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
     {
         var p = x.Step.Smoke ?? new SmokeParams();
         var image = x.RequireImage(p.ImageFrom);
-        await x.EmitAsync(new SmokeTestStarted
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
-        });
+        await x.EmitAsync(x.Started(new SmokeTestStarted { ImageId = image.ImageId, ImageRef = image.ImageRef }));
         var request = new SmokeRequest
         {
             Image = image.ImageId,
@@ -27,34 +24,21 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, TimeProvider clock) : 
         if (p.HealthPath is { } health) request = request with { ReadinessPath = health, LivenessPath = health };
         if (p.TimeoutMs is { } ms) request = request with { StartTimeout = TimeSpan.FromMilliseconds(ms) };
         var result = await smoke.RunAsync(request, ct);
-        var now = clock.GetUtcNow();
-        var duration = x.MillisecondsUntil(now);
         // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
         var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();
         if (result.Succeeded)
-            return StepResult.Succeeded(new SmokeTestSucceeded
+            return StepResult.Succeeded(x.Finished(new SmokeTestSucceeded
             {
-                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
                 ImageId = image.ImageId, ChecksPassed = result.ChecksPassed, ChecksFailed = result.ChecksFailed, Checks = checks,
-            });
+            }));
         var reason = result.Reason ?? "the smoke test failed";
-        return StepResult.Failed(new SmokeTestFailed
+        return StepResult.Failed(x.Finished(new SmokeTestFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
             ImageId = image.ImageId, ChecksPassed = result.ChecksPassed, ChecksFailed = result.ChecksFailed, Checks = checks, Reason = reason,
             OutputTail = result.OutputTail,
-        }, reason);
+        }), reason);
     }
 
-    public IStepFailedEvent Failure(StepExecution x, string reason)
-    {
-        var now = clock.GetUtcNow();
-        return new SmokeTestFailed
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Image(x.Step.Smoke?.ImageFrom)?.ImageId,
-            ChecksPassed = 0, ChecksFailed = 0, Reason = reason,
-        };
-    }
+    public IStepFailedEvent Failure(StepExecution x, string reason) =>
+        x.Finished(new SmokeTestFailed { ImageId = x.Image(x.Step.Smoke?.ImageFrom)?.ImageId, ChecksPassed = 0, ChecksFailed = 0, Reason = reason });
 }

@@ -5,7 +5,7 @@ using Slipway.Tester.Testing;
 namespace Slipway.Tester.Runs;
 
 /// <summary>Test steps: the built image's entry point, isolated; the exit code decides.</summary>
-public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, TimeProvider clock) : IStepPerformer
+public sealed class TestStepPerformer(TestRunner runner, TesterOptions options) : IStepPerformer
 {
     public StepKind Kind => StepKind.Test;
 
@@ -13,40 +13,25 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
     {
         var p = x.Step.Run ?? new RunParams();
         var image = x.RequireImage(p.ImageFrom);
-        await x.EmitAsync(new TestStarted
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
-        });
+        await x.EmitAsync(x.Started(new TestStarted { ImageId = image.ImageId, ImageRef = image.ImageRef }));
         var result = await runner.RunAsync(new TestRunRequest
         {
             Image = image.ImageId, Arguments = p.Arguments, Env = p.Env, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
         }, ct);
-        var now = clock.GetUtcNow();
-        var duration = x.MillisecondsUntil(now);
         if (result.Succeeded)
-            return StepResult.Succeeded(new TestSucceeded
+            return StepResult.Succeeded(x.Finished(new TestSucceeded
             {
-                Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
                 ImageId = image.ImageId, ExitCode = result.ExitCode ?? 0, OutputTail = result.OutputTail,
-            });
+            }));
         var reason = result.Reason ?? $"tests exited with code {result.ExitCode}";
-        return StepResult.Failed(new TestFailed
+        return StepResult.Failed(x.Finished(new TestFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
             ImageId = image.ImageId, ExitCode = result.ExitCode, TimedOut = result.TimedOut, Reason = reason, OutputTail = result.OutputTail,
-        }, reason);
+        }), reason);
     }
 
-    public IStepFailedEvent Failure(StepExecution x, string reason)
-    {
-        var now = clock.GetUtcNow();
-        return new TestFailed
-        {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now),
-            ImageId = x.Image(x.Step.Run?.ImageFrom)?.ImageId, Reason = reason,
-        };
-    }
+    public IStepFailedEvent Failure(StepExecution x, string reason) =>
+        x.Finished(new TestFailed { ImageId = x.Image(x.Step.Run?.ImageFrom)?.ImageId, Reason = reason });
 }

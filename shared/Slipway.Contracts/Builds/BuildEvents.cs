@@ -6,20 +6,8 @@ namespace Slipway.Contracts;
 /// <summary>The builder started building a variant of the run's revision.</summary>
 [EventType("slipway.build.started.v1")]
 [Description("The builder started building an image variant of the run's revision.")]
-public sealed record BuildStarted : IStepEvent
+public sealed record BuildStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>The Blubber variant being built.</summary>
     [MaxLength(128)] public required string Variant { get; init; }
 
@@ -33,26 +21,8 @@ public sealed record BuildStarted : IStepEvent
 /// <summary>The builder built the image. Its cue for the tester (test or smoke step next in the stage).</summary>
 [EventType("slipway.build.succeeded.v1")]
 [Description("The builder built the image; imageId/imageRef name it on the build host.")]
-public sealed record BuildSucceeded : IStepFinishedEvent
+public sealed record BuildSucceeded : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The Blubber variant built.</summary>
     [MaxLength(128)] public required string Variant { get; init; }
 
@@ -77,26 +47,8 @@ public sealed record BuildSucceeded : IStepFinishedEvent
 /// <summary>The build failed (Blubber error, policy violation, Dockerfile step failed, time limit…).</summary>
 [EventType("slipway.build.failed.v1")]
 [Description("The build failed: reason always, and the tail of the build output when there is one.")]
-public sealed record BuildFailed : IStepFailedEvent, IStepOutputEvent
+public sealed record BuildFailed : StepFinishedEvent, IStepFailedEvent, IStepOutputEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The Blubber variant.</summary>
     [MaxLength(128)] public required string Variant { get; init; }
 

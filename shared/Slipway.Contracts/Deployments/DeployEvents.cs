@@ -24,20 +24,8 @@ public enum RolloutStage
 /// </summary>
 [EventType("slipway.deploy.started.v1")]
 [Description("The deployer started one stage of a rollout (one started/succeeded pair per stage: canary, partial, full).")]
-public sealed record DeployStarted : IStepEvent
+public sealed record DeployStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>Target environment, e.g. <c>staging</c>, <c>production</c>.</summary>
     [MaxLength(128)] public required string Environment { get; init; }
 
@@ -57,26 +45,8 @@ public sealed record DeployStarted : IStepEvent
 /// <summary>One rollout stage is done and healthy. With <c>full</c>, the deploy step succeeded.</summary>
 [EventType("slipway.deploy.succeeded.v1")]
 [Description("One rollout stage is done and healthy; with rolloutStage 'full' the deploy step succeeded.")]
-public sealed record DeploySucceeded : IStepFinishedEvent
+public sealed record DeploySucceeded : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>Target environment.</summary>
     [MaxLength(128)] public required string Environment { get; init; }
 
@@ -100,26 +70,8 @@ public sealed record DeploySucceeded : IStepFinishedEvent
 /// <summary>A rollout stage failed (health checks, time limit, backend error). Automatic rollback follows when possible.</summary>
 [EventType("slipway.deploy.failed.v1")]
 [Description("A rollout stage failed; rolledBack says whether the previous image is back.")]
-public sealed record DeployFailed : IStepFailedEvent
+public sealed record DeployFailed : StepFinishedEvent, IStepFailedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>Target environment.</summary>
     [MaxLength(128)] public required string Environment { get; init; }
 

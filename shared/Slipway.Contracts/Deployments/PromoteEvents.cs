@@ -6,20 +6,8 @@ namespace Slipway.Contracts;
 /// <summary>The deployer started recording a published image in the configuration registry (PipelineLib's <c>promote</c>).</summary>
 [EventType("slipway.promote.started.v1")]
 [Description("The deployer started recording a published image for environments in the configuration registry, without rolling it out (PipelineLib promote).")]
-public sealed record PromoteStarted : IStepEvent
+public sealed record PromoteStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>The chart (service) whose version is updated.</summary>
     [MaxLength(256)] public required string Chart { get; init; }
 
@@ -30,26 +18,8 @@ public sealed record PromoteStarted : IStepEvent
 /// <summary>The image is recorded for every environment of the step; a later deploy (or the operator's tooling) rolls it out.</summary>
 [EventType("slipway.promote.succeeded.v1")]
 [Description("The published image is recorded in the configuration registry for each environment of the step.")]
-public sealed record PromoteSucceeded : IStepFinishedEvent
+public sealed record PromoteSucceeded : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The chart (service) whose version was updated.</summary>
     [MaxLength(256)] public required string Chart { get; init; }
 
@@ -64,26 +34,8 @@ public sealed record PromoteSucceeded : IStepFinishedEvent
 /// <summary>Recording the image failed (no published image, invalid names, the configuration registry refused).</summary>
 [EventType("slipway.promote.failed.v1")]
 [Description("Recording the image in the configuration registry failed.")]
-public sealed record PromoteFailed : IStepFailedEvent
+public sealed record PromoteFailed : StepFinishedEvent, IStepFailedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The chart (service).</summary>
     [MaxLength(256)] public required string Chart { get; init; }
 

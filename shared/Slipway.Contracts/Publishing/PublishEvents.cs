@@ -6,20 +6,8 @@ namespace Slipway.Contracts;
 /// <summary>The publisher started pushing the production image to the registry (merge runs only).</summary>
 [EventType("slipway.publish.started.v1")]
 [Description("The publisher started pushing an image to the registry (merged commits only).")]
-public sealed record PublishStarted : IStepEvent
+public sealed record PublishStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>The local image being pushed.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -33,26 +21,8 @@ public sealed record PublishStarted : IStepEvent
 /// <summary>The image is in the registry. The deployer's cue.</summary>
 [EventType("slipway.publish.succeeded.v1")]
 [Description("The image is in the registry: its uri, tags and digest.")]
-public sealed record PublishSucceeded : IStepFinishedEvent
+public sealed record PublishSucceeded : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The local image that was pushed.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -63,26 +33,8 @@ public sealed record PublishSucceeded : IStepFinishedEvent
 /// <summary>The push failed (registry unreachable or refused, policy, time limit…).</summary>
 [EventType("slipway.publish.failed.v1")]
 [Description("Pushing the image failed.")]
-public sealed record PublishFailed : IStepFailedEvent
+public sealed record PublishFailed : StepFinishedEvent, IStepFailedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The local image.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }
 

@@ -6,20 +6,8 @@ namespace Slipway.Contracts;
 /// <summary>The tester started the production image in isolation and is checking it from outside.</summary>
 [EventType("slipway.smoke-test.started.v1")]
 [Description("The tester started the image in isolation and began checking it from outside (liveness/readiness, OpenAPI x-amples).")]
-public sealed record SmokeTestStarted : IStepEvent
+public sealed record SmokeTestStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>The image under test.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -30,26 +18,8 @@ public sealed record SmokeTestStarted : IStepEvent
 /// <summary>Every smoke check passed. On a merge run, the publisher's cue.</summary>
 [EventType("slipway.smoke-test.succeeded.v1")]
 [Description("Every smoke check passed.")]
-public sealed record SmokeTestSucceeded : IStepFinishedEvent
+public sealed record SmokeTestSucceeded : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The image tested.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -66,26 +36,8 @@ public sealed record SmokeTestSucceeded : IStepFinishedEvent
 /// <summary>A smoke check failed, or the service never became ready.</summary>
 [EventType("slipway.smoke-test.failed.v1")]
 [Description("A smoke check failed, or the service never became ready.")]
-public sealed record SmokeTestFailed : IStepFailedEvent, IStepOutputEvent
+public sealed record SmokeTestFailed : StepFinishedEvent, IStepFailedEvent, IStepOutputEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The image tested; absent when the step failed before an image was found for it.</summary>
     [Description("The image tested; absent when the step failed before an image was found for it.")]
     [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }

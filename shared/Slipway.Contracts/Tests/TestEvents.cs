@@ -6,20 +6,8 @@ namespace Slipway.Contracts;
 /// <summary>The tester started running a test image's entry point, isolated (no network, limits, non-root).</summary>
 [EventType("slipway.test.started.v1")]
 [Description("The tester started running a test image's entry point in an isolated container.")]
-public sealed record TestStarted : IStepEvent
+public sealed record TestStarted : StepEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
     /// <summary>The image under test.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -30,26 +18,8 @@ public sealed record TestStarted : IStepEvent
 /// <summary>The test image's entry point exited 0.</summary>
 [EventType("slipway.test.succeeded.v1")]
 [Description("The test image's entry point exited 0.")]
-public sealed record TestSucceeded : IStepFinishedEvent, IStepOutputEvent
+public sealed record TestSucceeded : StepFinishedEvent, IStepOutputEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The image tested.</summary>
     [RegularExpression(ContractPatterns.ImageId)] public required string ImageId { get; init; }
 
@@ -64,26 +34,8 @@ public sealed record TestSucceeded : IStepFinishedEvent, IStepOutputEvent
 /// <summary>The tests failed: non-zero exit, time limit, or the container could not run.</summary>
 [EventType("slipway.test.failed.v1")]
 [Description("The tests failed (non-zero exit, time limit, or the container could not run); the output tail shows why.")]
-public sealed record TestFailed : IStepFailedEvent, IStepOutputEvent
+public sealed record TestFailed : StepFinishedEvent, IStepFailedEvent, IStepOutputEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The image tested; absent when the step failed before an image was found for it.</summary>
     [Description("The image tested; absent when the step failed before an image was found for it.")]
     [RegularExpression(ContractPatterns.ImageId)] public string? ImageId { get; init; }

@@ -170,7 +170,9 @@ public sealed class EventSchemaTests(SchemaFiles files, ITestOutputHelper output
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 if (p.Name == "EqualityContract") continue;
-                var isRequired = p.GetCustomAttribute<System.Runtime.CompilerServices.RequiredMemberAttribute>() is not null;
+                // C# 'required', or [JsonRequired] (the step-event header, written by the run plumbing after the record is made).
+                var isRequired = p.GetCustomAttribute<System.Runtime.CompilerServices.RequiredMemberAttribute>() is not null
+                                 || p.GetCustomAttribute<System.Text.Json.Serialization.JsonRequiredAttribute>() is not null;
                 var nullable = nullability.Create(p).ReadState == NullabilityState.Nullable;
                 if (!isRequired && !nullable && !p.PropertyType.IsValueType)
                     problems.Add($"{type.Name}.{p.Name}: make it 'required' or nullable");
