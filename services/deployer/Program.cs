@@ -46,6 +46,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     }
 
     services.AddSingleton<DeploymentLedger>();
+    services.AddSingleton<RolloutGate>();
     services.AddSingleton<ApprovalDesk>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never approve
     services.AddSingleton<ManualRollback>();

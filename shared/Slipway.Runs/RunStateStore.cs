@@ -78,19 +78,25 @@ public sealed class RunStateStore(SchemaName schema)
 
     /// <summary>
     /// Open runs whose last event is older than <paramref name="stuckAfter"/> (<paramref name="awaitingApprovalStuckAfter"/>
-    /// when that event asked for an approval), oldest first, locked (others' sweeps skip them).
+    /// when that event asked for an approval), oldest first (after <paramref name="after"/>, to page), locked (others' sweeps skip them).
     /// </summary>
     public async Task<IReadOnlyList<(string RunId, DateTimeOffset LastEventAt, string? LastEventType)>> StuckRunsAsync(NpgsqlTransaction tx,
-        TimeSpan stuckAfter, TimeSpan awaitingApprovalStuckAfter, string approvalRequestedType, int limit, CancellationToken ct) =>
+        TimeSpan stuckAfter, TimeSpan awaitingApprovalStuckAfter, string approvalRequestedType, int limit, CancellationToken ct,
+        (DateTimeOffset LastEventAt, string RunId)? after = null) =>
         (await tx.Connection!.QueryAsync<(string, DateTime, string?)>(new CommandDefinition(
             $"""
             SELECT run_id, last_event_at, last_event_type FROM {_table}
              WHERE outcome IS NULL
                AND last_event_at < now() - CASE WHEN last_event_type = @approvalRequestedType THEN @awaitingApprovalStuckAfter ELSE @stuckAfter END
-             ORDER BY last_event_at
+               AND (@afterAt::timestamptz IS NULL OR (last_event_at, run_id) > (@afterAt::timestamptz, @afterRun::text))
+             ORDER BY last_event_at, run_id
              LIMIT @limit
              FOR UPDATE SKIP LOCKED
             """,
-            new { stuckAfter, awaitingApprovalStuckAfter, approvalRequestedType, limit }, tx, cancellationToken: ct)))
+            new
+            {
+                stuckAfter, awaitingApprovalStuckAfter, approvalRequestedType, limit,
+                afterAt = after?.LastEventAt.UtcDateTime, afterRun = after?.RunId,
+            }, tx, cancellationToken: ct)))
         .Select(r => (r.Item1, new DateTimeOffset(DateTime.SpecifyKind(r.Item2, DateTimeKind.Utc)), r.Item3)).ToList();
 }

@@ -101,7 +101,7 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
             foreach (var run in merges)
             {
                 var deployed = events.Any(e => e.RunId == run && e.Type == EventTypes.NameOf<DeploySucceeded>()
-                                               && e.DataAs<DeploySucceeded>().Environment == environment);
+                                               && e.DataAs<DeploySucceeded>() is { SupersededBy: null } d && d.Environment == environment);
                 var commits = log.Count(c => c.Contains($"Slipway-Run: {run}") && !c.Contains("This reverts commit"));
                 if (deployed && commits == 0) findings.Lost.Add($"run {run}: no {environment} commit in the config registry");
                 if (commits > 1) findings.Duplicated.Add($"run {run}: {commits} {environment} commits in the config registry");

@@ -13,8 +13,10 @@ namespace Slipway.Deployer.Rollout;
 /// environment), then roll it out stage by stage (canary, partial, full), each stage waiting for health.
 /// A failed stage puts the previous image back (backend and configuration registry) and reports the rollback.
 /// Production waits for an approval: the first attempt asks for it and the step is scheduled again once granted.
+/// Rollouts of one service in one environment take turns (<see cref="RolloutGate"/>, across instances); a run triggered
+/// before the run whose image was recorded last is superseded: it records and rolls out nothing.
 /// </summary>
-public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBackend backend, DeploymentLedger ledger,
+public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBackend backend, DeploymentLedger ledger, RolloutGate gate,
     IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners, TimeProvider clock, ILogger<DeployStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Deploy;
@@ -41,6 +43,11 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         }
 
         var env = options.Value.For(p.Environment);
+        var phases = p.Rollout is { Count: > 0 } r ? r : [new RolloutPhase { Stage = RolloutStage.Full, Percentage = 100 }];
+        // From here to the rollout's end no other run touches this service in this environment.
+        await using var turn = await gate.WaitForTurnAsync(p.Environment, service, ct);
+        if (await turn.NewerHeadAsync(x.RunId, x.Run.Started.StartedAt, ct) is { } newer)
+            return Superseded(x, p.Environment, service, image, phases[^1], newer);
         var current = await config.GetAsync(p.Environment, service, ct);
         var next = new ServiceValues
         {
@@ -53,10 +60,10 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             x.Trigger.RequestedBy?.Username ?? x.Trigger.RequestedBy?.Name);
         var revision = await config.RecordAsync(p.Environment, service, entry.New, provenance, ct);
         await ledger.SetRevisionAsync(x.RunId, p.Environment, revision, ct);
+        await turn.RecordAsync(x.RunId, x.Run.Started.StartedAt, ct);
 
         var spec = entry.New.ToDeploymentSpec(p.Environment, service);
         var previous = entry.Previous?.ToDeploymentSpec(p.Environment, service);
-        var phases = p.Rollout is { Count: > 0 } r ? r : [new RolloutPhase { Stage = RolloutStage.Full, Percentage = 100 }];
         var timeout = TimeSpan.FromSeconds(env.TimeoutSeconds);
         for (var i = 0; i < phases.Count; i++)
         {
@@ -80,6 +87,22 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             await x.EmitAsync(succeeded, phase.Stage.ToString());
         }
         throw new InvalidOperationException("unreachable: a rollout has at least one stage");
+    }
+
+    private StepResult Superseded(StepExecution x, string environment, string service, ContainerImage image, RolloutPhase last,
+        RolloutGate.Head newer)
+    {
+        var reason = $"not rolled out: run {newer.RunId}, triggered later ({newer.RunStartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC), " +
+            $"already deployed {service} to {environment}; this run's older image would have overwritten it";
+        logger.LogWarning("run {RunId}: {Service} in {Environment} superseded by run {Newer}: {Reason}", x.RunId, service, environment,
+            newer.RunId, reason);
+        var now = clock.GetUtcNow();
+        return StepResult.Succeeded(new DeploySucceeded
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = x.MillisecondsUntil(now), Environment = environment, Service = service,
+            RolloutStage = last.Stage, Percentage = last.Percentage, Image = image, SupersededBy = newer.RunId, SkipReason = reason,
+        });
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason)

@@ -15,7 +15,7 @@ namespace Slipway.Deployer.Rollout;
 /// the environment's stages (canary, partial, full) unless asked all at once, and report it (<c>rollback.performed</c>, manual).
 /// Who may ask is the API's business (an approver's token where the environment needs approval).
 /// </summary>
-public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend backend, NpgsqlDataSource db, Outbox outbox,
+public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend backend, RolloutGate gate, NpgsqlDataSource db, Outbox outbox,
     RunEventFactory events, IOptions<DeployerOptions> options, TimeProvider clock, ILogger<ManualRollback> logger)
 {
     public sealed record Done(string Environment, string Service, string From, string To, string ConfigRevision, IReadOnlyList<string> Stages,
@@ -26,6 +26,8 @@ public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend bac
         ConfigRegistry.ValidateName("environment", environment);
         ConfigRegistry.ValidateName("service", service);
         var reason = $"manual rollback by {user}" + (allAtOnce ? " (all at once)" : "");
+        // Never in the middle of a run's rollout of the same service and environment.
+        await using var turn = await gate.WaitForTurnAsync(environment, service, ct);
         var rollback = await config.RollBackAsync(environment, service, reason, new DeploymentProvenance(By: user), ct);
         if (rollback is null) return null;
 

@@ -10,9 +10,10 @@ namespace Slipway.Deployer.Rollout;
 /// Promote steps (PipelineLib's <c>promote</c>): the run's published image recorded in the configuration registry
 /// for each listed environment, keeping that environment's other values. Nothing is rolled out: as in PipelineLib,
 /// promoting updates the deployment configuration and leaves the rollout to its own process. An environment that needs
-/// approval (production by default) is written only after an approver approved it.
+/// approval (production by default) is written only after an approver approved it. Like a deploy it takes the environment's
+/// turn (<see cref="RolloutGate"/>) and leaves alone an environment where a run triggered later already recorded its image.
 /// </summary>
-public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners,
+public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate, IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners,
     ILogger<PromoteStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Promote;
@@ -43,22 +44,36 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, IOptions<Deploye
         await x.EmitAsync(x.Started(new PromoteStarted { Chart = chart, Environments = p.Environments }));
         if (DeployStepPerformer.PublishedImage(x.Run) is not { } image) return Failed(x, chart, "no image was published before this step");
         var revisions = new Dictionary<string, string>();
+        var superseded = new Dictionary<string, string>();
         try
         {
             foreach (var environment in p.Environments)
             {
+                // The turn of the values file it writes (the one a deploy of that service writes too).
+                await using var turn = await gate.WaitForTurnAsync(environment, chart, ct);
+                if (await turn.NewerHeadAsync(x.RunId, x.Run.Started.StartedAt, ct) is { } newer)
+                {
+                    superseded[environment] = $"not recorded: run {newer.RunId}, triggered later ({newer.RunStartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC), " +
+                        $"already recorded its image for {environment}; this run's older image would have overwritten it";
+                    logger.LogWarning("run {RunId}: promoting {Chart} into {Environment} superseded by run {Newer}", x.RunId, chart, environment, newer.RunId);
+                    continue;
+                }
                 var current = await config.GetAsync(environment, chart, ct);
                 var values = (current ?? new ServiceValues { Image = "" }) with { Image = $"{image.Uri}@{image.Digest}" };
                 revisions[environment] = await config.RecordAsync(environment, chart, values,
                     new DeploymentProvenance(x.RunId, null, x.Trigger.Change, x.Trigger.Patchset, x.Trigger.Revision,
                         x.Trigger.RequestedBy?.Username), ct);
+                await turn.RecordAsync(x.RunId, x.Run.Started.StartedAt, ct);
             }
         }
         catch (Exception e) when (e is ArgumentException or ConfigRegistryException)
         {
             return Failed(x, chart, e.Message);
         }
-        return StepResult.Succeeded(x.Finished(new PromoteSucceeded { Chart = chart, Image = image, ConfigRevisions = revisions }));
+        return StepResult.Succeeded(x.Finished(new PromoteSucceeded
+        {
+            Chart = chart, Image = image, ConfigRevisions = revisions, Superseded = superseded.Count > 0 ? superseded : null,
+        }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);

@@ -31,7 +31,13 @@ public sealed class ProtectedImages(NpgsqlDataSource dataSource, SchemaName sche
                     $"DELETE FROM {_s}.awaiting_approval WHERE run_id = @RunId AND environment = @Environment",
                     new { refused.RunId, refused.Environment }, tx, cancellationToken: ct));
                 break;
-            case DeploySucceeded deployed:
+            case DeploySucceeded { SupersededBy: not null } superseded when runId is not null:
+                // Nothing was rolled out (a newer run's image runs): the run no longer waits with its image.
+                await conn.ExecuteAsync(new CommandDefinition(
+                    $"DELETE FROM {_s}.awaiting_approval WHERE run_id = @runId AND environment = @Environment",
+                    new { runId, superseded.Environment }, tx, cancellationToken: ct));
+                break;
+            case DeploySucceeded { SupersededBy: null } deployed:
                 // Any stage counts (a canary serves next to the old image): the image runs now, the one before is the way back.
                 await conn.ExecuteAsync(new CommandDefinition($"""
                     INSERT INTO {_s}.deployed_images (environment, service, digest) VALUES (@Environment, @Service, @Digest)

@@ -72,7 +72,9 @@ public static class ReviewComposer
                 text.Append("\nSteps:\n");
                 foreach (var s in run.Steps)
                     text.Append(CultureInfo.InvariantCulture,
-                        $"- {Name(s.Stage)}/{Name(s.Step)} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}\n");
+                        $"- {Name(s.Stage)}/{Name(s.Step)} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}" +
+                        // A succeeded step's reason says why it did less than planned (a deploy superseded by a newer run).
+                        $"{(s.State == "succeeded" && s.Reason is { } note ? ", " + QuotedText.OneLine(note) : "")}\n");
             }
             text.Append('\n');
             AppendNotes(text, run);

@@ -36,12 +36,20 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
         }
     }
 
+    // A step that ended without doing its work because a newer run's image was already there says why.
+    private static string? SkipNote(IStepEvent step) => step switch
+    {
+        DeploySucceeded { SkipReason: { } reason } => "superseded: " + reason,
+        PromoteSucceeded { Superseded: { Count: > 0 } skipped } => "superseded: " + string.Join("; ", skipped.Select(s => $"{s.Key}: {s.Value}")),
+        _ => null,
+    };
+
     private async Task StepAsync(EventEnvelope envelope, string runId, IStepEvent step, MessageContext context, CancellationToken ct)
     {
         var tx = context.Transaction;
         var finished = step as IStepFinishedEvent;
         var data = new StepEventData(step.Stage, step.Step, step.Attempt, step.StartedAt, finished?.FinishedAt, finished?.DurationMs,
-            (step as IStepFailedEvent)?.Reason, (step as IStepOutputEvent)?.OutputTail);
+            (step as IStepFailedEvent)?.Reason ?? SkipNote(step), (step as IStepOutputEvent)?.OutputTail);
         var (kind, phase) = StepEventKinds.Of(step);
         var state = phase switch { StepEventKinds.Phase.Started => "running", StepEventKinds.Phase.Succeeded => "succeeded", _ => "failed" };
         await ledger.StepAsync(tx, runId, JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString()), state, data, ct);

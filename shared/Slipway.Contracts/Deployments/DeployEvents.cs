@@ -65,6 +65,17 @@ public sealed record DeploySucceeded : StepFinishedEvent
     /// <summary>The configuration-registry commit that records the new image for this environment.</summary>
     [Description("The configuration-registry commit recording the new image for this environment.")]
     [RegularExpression(ContractPatterns.GitSha)] public string? ConfigRevision { get; init; }
+
+    /// <summary>
+    /// Set when this run rolled nothing out: the run triggered later whose image was already recorded for this environment.
+    /// An older run never overwrites a newer run's image; its deploy step ends here (succeeded, as there is nothing left to do).
+    /// </summary>
+    [Description("Set when nothing was rolled out: the id of the run, triggered later, whose image this environment already runs; an older run never overwrites a newer one's image.")]
+    [MaxLength(200)] public string? SupersededBy { get; init; }
+
+    /// <summary>Why nothing was rolled out (with <see cref="SupersededBy"/>).</summary>
+    [Description("Why nothing was rolled out (with supersededBy).")]
+    [MaxLength(4096)] public string? SkipReason { get; init; }
 }
 
 /// <summary>A rollout stage failed (health checks, time limit, backend error). Automatic rollback follows when possible.</summary>

@@ -29,6 +29,13 @@ public sealed record PromoteSucceeded : StepFinishedEvent
     /// <summary>The configuration-registry commit per environment.</summary>
     [Description("The configuration-registry commit per environment.")]
     public required IReadOnlyDictionary<string, string> ConfigRevisions { get; init; }
+
+    /// <summary>
+    /// Environments left alone, each with the reason: a run triggered later had already recorded its image there (an older
+    /// run never overwrites a newer one's image). They have no entry in <see cref="ConfigRevisions"/>.
+    /// </summary>
+    [Description("Environments left alone because a run triggered later had already recorded its image there, each with the reason; they have no configRevisions entry.")]
+    public IReadOnlyDictionary<string, string>? Superseded { get; init; }
 }
 
 /// <summary>Recording the image failed (no published image, invalid names, the configuration registry refused).</summary>

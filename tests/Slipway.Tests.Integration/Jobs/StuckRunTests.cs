@@ -31,6 +31,7 @@ public sealed class StuckRunTests
         }).Build();
         var services = new ServiceCollection().AddLogging();
         services.AddSingleton(new SlipwayServiceDefinition("stuck-test", schema.Value));
+        services.AddSingleton<IStepPerformer>(new DeclaredPerformer(StepKind.Test)); // the service of the step the run waits for
         services.AddSlipwayStorage(configuration, schema).AddSlipwayMessaging(configuration).AddRunTracking(configuration);
         await using var provider = services.BuildServiceProvider();
         var hosted = provider.GetServices<IHostedService>().ToList();
@@ -80,6 +81,95 @@ public sealed class StuckRunTests
             await using var conn = await dataSource.OpenConnectionAsync();
             await conn.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
         }
+    }
+
+    [Fact]
+    public async Task A_stuck_run_is_failed_exactly_once_across_stage_services_and_their_instances()
+    {
+        // Two stage services (a builder's and a tester's steps), two instances each, all sweeping every second; each service's
+        // run state has the same run, stuck after its build while it waits for its test.
+        var prefix = TestInfrastructure.UniqueName("t") + ".";
+        var schemas = new[] { new SchemaName(TestInfrastructure.UniqueName("stuck_builds_")), new SchemaName(TestInfrastructure.UniqueName("stuck_tests_")) };
+        var kinds = new[] { StepKind.Build, StepKind.Test };
+        var instances = new List<(ServiceProvider Provider, List<IHostedService> Hosted, SchemaName Schema)>();
+        try
+        {
+            for (var service = 0; service < 2; service++)
+                for (var instance = 0; instance < 2; instance++)
+                {
+                    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                    {
+                        ["Postgres:ConnectionString"] = TestInfrastructure.PostgresConnectionString,
+                        ["Kafka:BootstrapServers"] = TestInfrastructure.KafkaBootstrap,
+                        ["Kafka:TopicPrefix"] = prefix,
+                        ["Kafka:RelayOutbox"] = "false", // run.finished stays in the outboxes for the test to count
+                        ["Runs:StuckAfter"] = "00:01:00",
+                        ["Runs:StuckCheckInterval"] = "00:00:01",
+                    }).Build();
+                    var services = new ServiceCollection().AddLogging();
+                    services.AddSingleton(new SlipwayServiceDefinition($"stuck-{kinds[service]}", schemas[service].Value));
+                    services.AddSingleton<IStepPerformer>(new DeclaredPerformer(kinds[service]));
+                    services.AddSlipwayStorage(configuration, schemas[service]).AddSlipwayMessaging(configuration).AddRunTracking(configuration);
+                    var provider = services.BuildServiceProvider();
+                    instances.Add((provider, provider.GetServices<IHostedService>().ToList(), schemas[service]));
+                }
+            foreach (var (_, hosted, _) in instances) await hosted[0].StartAsync(CancellationToken.None); // migrations
+            var dataSource = instances[0].Provider.GetRequiredService<NpgsqlDataSource>();
+            var started = JsonSerializer.Serialize(Started(), ContractJson.Options);
+            await using (var conn = await dataSource.OpenConnectionAsync())
+                foreach (var schema in schemas)
+                    await conn.ExecuteAsync($"""
+                        INSERT INTO {schema}.run_state (run_id, started, steps, last_event_at, last_event_type) VALUES
+                            ('stuck', @started::jsonb, @builtSteps::jsonb, now() - interval '2 minutes', 'slipway.build.succeeded.v1')
+                        """, new { started, builtSteps = """{"build": {"outcome": "succeeded", "attempt": 1, "durationMs": 1000, "data": null}}""" });
+            foreach (var (_, hosted, _) in instances)
+                foreach (var service in hosted.Skip(1)) await service.StartAsync(CancellationToken.None);
+
+            await using (var conn = await dataSource.OpenConnectionAsync())
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (await conn.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schemas[1]}.outbox") == 0 && DateTime.UtcNow < deadline)
+                    await Task.Delay(200);
+                await Task.Delay(TimeSpan.FromSeconds(4)); // several more sweeps of every instance
+                var emitted = new List<EventEnvelope>();
+                foreach (var schema in schemas)
+                    emitted.AddRange((await conn.QueryAsync<byte[]>($"SELECT payload FROM {schema}.outbox")).Select(p => EventEnvelope.Parse(p)));
+                var finished = Assert.Single(emitted); // one run.finished in all: the tester's service gave the run up
+                Assert.Equal(RunOutcome.Failed, Assert.IsType<RunFinished>(finished.Event()).Outcome);
+                Assert.Equal(1, await conn.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schemas[1]}.outbox"));
+                Assert.Equal("failed", await conn.ExecuteScalarAsync<string>($"SELECT outcome FROM {schemas[1]}.run_state WHERE run_id = 'stuck'"));
+                // The builder's service leaves it open until the run.finished reaches it.
+                Assert.Null(await conn.ExecuteScalarAsync<string>($"SELECT outcome FROM {schemas[0]}.run_state WHERE run_id = 'stuck'"));
+            }
+        }
+        finally
+        {
+            foreach (var (provider, hosted, _) in instances)
+            {
+                foreach (var service in Enumerable.Reverse(hosted)) await service.StopAsync(CancellationToken.None);
+            }
+            if (instances.Count > 0)
+            {
+                await using var conn = await instances[0].Provider.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+                foreach (var schema in schemas) await conn.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+            }
+            foreach (var (provider, _, _) in instances) await provider.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Declares which kind of step a service performs (the sweeper gives up only runs waiting for such a step). No job of its kind is
+    /// recorded in these tests, so it never runs; if it did, the attempt would fail loudly.
+    /// </summary>
+    private sealed class DeclaredPerformer(StepKind kind) : IStepPerformer
+    {
+        public StepKind Kind => kind;
+
+        public Task<StepResult> PerformAsync(StepExecution execution, CancellationToken ct) =>
+            throw new InvalidOperationException($"no {kind} step is performed in this test");
+
+        public IStepFailedEvent Failure(StepExecution execution, string reason) =>
+            throw new InvalidOperationException($"no {kind} step is performed in this test");
     }
 
     private static RunStarted Started() => new()
