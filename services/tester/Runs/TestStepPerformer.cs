@@ -5,7 +5,7 @@ using Slipway.Tester.Testing;
 namespace Slipway.Tester.Runs;
 
 /// <summary>Test steps: the built image's entry point, isolated; the exit code decides.</summary>
-public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, TimeProvider clock) : IStepPerformer
+public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials, TimeProvider clock) : IStepPerformer
 {
     public StepKind Kind => StepKind.Test;
 
@@ -17,9 +17,14 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, ImageId = image.ImageId, ImageRef = image.ImageRef,
         });
+        // run.credentials: bound only in runs after merge, for allowed projects (checked again here, whatever the plan says).
+        var binding = credentials.Bind(x.Trigger, p.Credentials, out var refused);
+        if (binding is null) return Refused(x, image, refused!);
+        var env = new Dictionary<string, string>(p.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (name, value) in binding.Env) env[name] = value;
         var result = await runner.RunAsync(new TestRunRequest
         {
-            Image = image.ImageId, Arguments = p.Arguments, Env = p.Env, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
+            Image = image.ImageId, Arguments = p.Arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
         }, ct);
@@ -36,6 +41,16 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         {
             Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now, DurationMs = duration,
             ImageId = image.ImageId, ExitCode = result.ExitCode, TimedOut = result.TimedOut, Reason = reason, OutputTail = result.OutputTail,
+        }, reason);
+    }
+
+    private StepResult Refused(StepExecution x, BuildSucceeded image, string reason)
+    {
+        var now = clock.GetUtcNow();
+        return StepResult.Failed(new TestFailed
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
+            DurationMs = x.MillisecondsUntil(now), ImageId = image.ImageId, Reason = reason,
         }, reason);
     }
 

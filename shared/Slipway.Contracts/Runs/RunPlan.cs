@@ -171,6 +171,14 @@ public sealed record RunParams
     [Description("Environment variables (from the config, never secrets).")]
     public IReadOnlyDictionary<string, string>? Env { get; init; }
 
+    /// <summary>
+    /// PipelineLib's <c>run.credentials</c>: operator-defined secrets the tester puts in the container's environment
+    /// (only in runs after merge, only for allowed projects). The plan names them; it never carries a value.
+    /// </summary>
+    [Description("Operator-defined secrets (run.credentials) the tester binds to environment variables; ids and variable names only, never values. Only in runs after merge.")]
+    [MaxLength(32)]
+    public IReadOnlyList<RunCredential>? Credentials { get; init; }
+
     /// <summary>How many lines of output to keep in the result's <c>outputTail</c>.</summary>
     [Description("How many lines of output to keep in the result's outputTail.")]
     [Range(0, 10_000)]
@@ -179,6 +187,21 @@ public sealed record RunParams
     /// <summary>Time limit in milliseconds; the tester's default when absent.</summary>
     [Range(1, long.MaxValue)]
     public long? TimeoutMs { get; init; }
+}
+
+/// <summary>A credential a run step gets: the operator's id and the environment variable it is bound to.</summary>
+[Description("A credential bound to a run step's environment variable.")]
+public sealed record RunCredential
+{
+    /// <summary>The operator's credential id (<c>Pipeline:Credentials:&lt;id&gt;</c>).</summary>
+    [Description("The operator's credential id (configuration Pipeline:Credentials:<id>).")]
+    [MaxLength(128)]
+    public required string Id { get; init; }
+
+    /// <summary>The environment variable that holds the value in the container.</summary>
+    [Description("The environment variable that holds the value in the run step's container.")]
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,127}$"), MaxLength(128)]
+    public required string Name { get; init; }
 }
 
 /// <summary>Parameters of a smoke step: how to reach the service started from the image.</summary>

@@ -7,7 +7,7 @@ namespace Slipway.Pipeline.Planning;
 /// so that <c>${...}</c> sees exactly what PipelineLib's <c>ExecutionContext</c> would, each stage's steps in
 /// PipelineLib's fixed order (build, run, copy, publish, promote, deploy, exports, trigger).
 /// </summary>
-internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles files, PlanningContext context, PlanningOptions options)
+internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles files, PlanningContext context, PlanningOptions options)
 {
     private static readonly string[] PublishOutputs = ["imageName", "imageFullName", "imageTag", "imageTags", "publishedImage"];
 
@@ -231,11 +231,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
                 ?? throw new PipelineConfigException("`run.env` must be a mapping", envNode.Line);
             env = map.Entries.ToDictionary(e => e.Key, e => e.Value.Render());
         }
-        if (m.Get("credentials") is ConfigList { Items.Count: > 0 } creds)
-        {
-            var id = (creds.Items[0] as ConfigMap)?.Get("id")?.Render() ?? "";
-            throw new PipelineConfigException($"Invalid Credential: '{id}' (Slipway gives run steps no credentials)", creds.Line);
-        }
+        var credentials = m.Get("credentials") is { } credsNode ? Credentials(credsNode, interp) : null;
         int? tail = null;
         if (m.Get("tail") is { } tailNode)
         {
@@ -248,9 +244,57 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         return new PlanStep
         {
             Name = $"{s}-run", Kind = StepKind.Test,
-            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail },
+            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail, Credentials = credentials },
         };
     }
+
+    /// <summary>
+    /// <c>run.credentials</c>: PipelineLib's string credentials (<c>id</c>, bound to the environment variable <c>name</c>).
+    /// The plan names them only; the tester reads the values from its configuration. Given only to runs after merge and
+    /// to the projects the operator allows (<c>Pipeline:Credentials:&lt;id&gt;:Projects</c>).
+    /// </summary>
+    private IReadOnlyList<RunCredential>? Credentials(ConfigValue node, Interpolator interp)
+    {
+        var list = Field("run.credentials", node.Line, () => interp.Interpolate(node)) as ConfigList
+            ?? throw new PipelineConfigException("`run.credentials` must be a list", node.Line);
+        if (list.Items.Count == 0) return null;
+        if (list.Items.Count > MaxCredentials) throw new PipelineConfigException($"`run.credentials` has more than {MaxCredentials} items", node.Line);
+        if (!ReleaseBranches.IsPostMerge(context))
+            throw new PipelineConfigException("`run.credentials`: credentials are given only to runs after merge, never to a patch set's run " +
+                "(run this pipeline post-merge, or leave it out of patch-set runs)", node.Line);
+        var credentials = new List<RunCredential>();
+        foreach (var item in list.Items)
+        {
+            var cm = item as ConfigMap ?? throw new PipelineConfigException("`run.credentials` items must be mappings with `id` and `name`", item.Line);
+            var id = Text(cm.Get("id") ?? throw new PipelineConfigException("`run.credentials[].id` is required", item.Line), "run.credentials[].id");
+            var name = Text(cm.Get("name") ?? throw new PipelineConfigException("`run.credentials[].name` is required", item.Line), "run.credentials[].name");
+            var allowed = options.Credentials ?? new Dictionary<string, IReadOnlyList<string>>();
+            // PipelineLib's own message for a credential the job does not allow, with the ids this project may use.
+            if (!allowed.TryGetValue(id, out var projects) || !projects.Contains(context.Project, StringComparer.Ordinal))
+            {
+                var mine = allowed.Where(a => a.Value.Contains(context.Project, StringComparer.Ordinal)).Select(a => a.Key).Order(StringComparer.Ordinal);
+                throw new PipelineConfigException($"Invalid Credential: '{Shown(id)}'. Allowed credentials for {context.Project}: " +
+                    $"[{string.Join(", ", mine)}] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)", item.Line);
+            }
+            if (!EnvName().IsMatch(name))
+                throw new PipelineConfigException($"`run.credentials[].name` '{Shown(name)}' is not an environment variable name (letters, digits, '_', at most 128)", item.Line);
+            if (credentials.Any(c => c.Name == name)) throw new PipelineConfigException($"`run.credentials`: the variable '{name}' is bound twice", item.Line);
+            credentials.Add(new RunCredential { Id = id, Name = name });
+        }
+        return credentials;
+    }
+
+    private const int MaxCredentials = 32;
+
+    // A repository's value in a message: one line, bounded.
+    private static string Shown(string value)
+    {
+        var line = new string(value.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+        return line.Length > 128 ? line[..127] + "…" : line;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
+    private static partial System.Text.RegularExpressions.Regex EnvName();
 
     private PlanStep Publish(string s, ConfigValue image, Interpolator interp)
     {
