@@ -88,10 +88,14 @@ public sealed record PlanStep
     /// <summary>For <see cref="StepKind.Promote"/>.</summary>
     [Description("Parameters when kind is promote.")]
     public PromoteParams? Promote { get; init; }
+
+    /// <summary>For <see cref="StepKind.Trigger"/>.</summary>
+    [Description("Parameters when kind is trigger.")]
+    public TriggerParams? Trigger { get; init; }
 }
 
 /// <summary>What a step does.</summary>
-[Description("build: builder builds an image variant; test: tester runs an image's entry point; smoke: tester runs the image and checks it from outside; publish: publisher pushes to the registry; deploy: deployer rolls out to an environment; promote: deployer records the image in the configuration registry.")]
+[Description("build: builder builds an image variant; test: tester runs an image's entry point; smoke: tester runs the image and checks it from outside; publish: publisher pushes to the registry; deploy: deployer rolls out to an environment; promote: deployer records the image in the configuration registry; trigger: publisher asks for a downstream job (trigger.requested, and the operator's webhook for it).")]
 public enum StepKind
 {
     /// <summary>The builder builds a Blubber variant into an image.</summary>
@@ -111,6 +115,9 @@ public enum StepKind
 
     /// <summary>The deployer records the image for environments in the configuration registry without rolling out.</summary>
     Promote,
+
+    /// <summary>The publisher asks for a downstream job (PipelineLib's <c>trigger</c>): an event, and the operator's webhook.</summary>
+    Trigger,
 }
 
 /// <summary>Parameters of a build step.</summary>
@@ -299,6 +306,19 @@ public sealed record PromoteParams
     /// <summary>Those of <see cref="Environments"/> that need an approver's approval before anything is written.</summary>
     [Description("The environments (of environments) that need a human's approval before the step writes anything; absent when none.")]
     public IReadOnlyList<string>? RequiresApprovalFor { get; init; }
+}
+
+/// <summary>Parameters of a trigger step (PipelineLib's <c>trigger</c>).</summary>
+[Description("Parameters of a trigger step (PipelineLib's trigger): the downstream job and its parameters.")]
+public sealed record TriggerParams
+{
+    /// <summary>The downstream job's name.</summary>
+    [MaxLength(128)]
+    public required string Job { get; init; }
+
+    /// <summary>The job's parameters, interpolated at planning.</summary>
+    [Description("The job's parameters, interpolated at planning.")]
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
 }
 
 /// <summary>A node of the execution graph: a stage and the stages it waits for.</summary>

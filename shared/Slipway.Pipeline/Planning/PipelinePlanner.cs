@@ -123,7 +123,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         if (stage.Exports is ConfigMap exports)
             foreach (var e in exports.Entries)
                 _store.Bind(s, e.Key, Field($"exports.{e.Key}", e.Value.Line, () => interp.Interpolate(e.Value), allowWholeRuntime: true));
-        if (stage.Trigger is { IsTruthy: true }) throw Unsupported("trigger", stage.Trigger);
+        if (stage.Trigger is ConfigMap { } trigger) steps.Add(Trigger(s, trigger, interp));
         // notify: accepted, validated by the parser, not acted on (no service sends stage-failure mail yet).
 
         foreach (var step in steps)
@@ -285,6 +285,40 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     }
 
     private const int MaxCredentials = 32;
+
+    private const int MaxTriggerParameters = 64;
+
+    /// <summary>
+    /// <c>trigger</c>: a step that asks for the downstream job (the publisher emits <c>trigger.requested</c> and calls the
+    /// operator's webhook for it). <c>wait: true</c> is refused: there is no downstream build for Slipway to wait for.
+    /// </summary>
+    private PlanStep Trigger(string s, ConfigMap trigger, Interpolator interp)
+    {
+        var m = Field("trigger", trigger.Line, () => interp.Interpolate(trigger)) as ConfigMap
+            ?? throw new PipelineConfigException("`trigger` must be a mapping", trigger.Line);
+        var job = Text(m.Get("name") ?? throw new PipelineConfigException("`trigger.name` is required", trigger.Line), "trigger.name");
+        if (job.Length is 0 or > 128 || job.Any(char.IsControl))
+            throw new PipelineConfigException("`trigger.name` must be 1 to 128 characters without control characters", trigger.Line);
+        if (m.Get("wait") is { } wait && wait.Render() == "true")
+            throw new PipelineConfigException("`trigger.wait: true` is refused: Slipway asks for the downstream job (an event and a webhook) but " +
+                "has no downstream build to wait for", wait.Line);
+        Dictionary<string, string>? parameters = null;
+        if (m.Get("parameters") is { } p)
+        {
+            var map = p as ConfigMap ?? throw new PipelineConfigException("`trigger.parameters` must be a mapping", p.Line);
+            if (map.Entries.Count > MaxTriggerParameters)
+                throw new PipelineConfigException($"`trigger.parameters` has more than {MaxTriggerParameters} entries", p.Line);
+            parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in map.Entries)
+            {
+                var value = e.Value.Render();
+                if (e.Key.Length > 128 || e.Key.Any(char.IsControl) || value.Length > 4096)
+                    throw new PipelineConfigException($"`trigger.parameters.{Shown(e.Key)}`: names are at most 128 characters, values at most 4096", e.KeyLine);
+                parameters[e.Key] = value;
+            }
+        }
+        return new PlanStep { Name = $"{s}-trigger", Kind = StepKind.Trigger, Trigger = new TriggerParams { Job = job, Parameters = parameters } };
+    }
 
     // A repository's value in a message: one line, bounded.
     private static string Shown(string value)
