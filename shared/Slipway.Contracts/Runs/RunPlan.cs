@@ -47,6 +47,27 @@ public sealed record PlanStage
     /// <summary>The steps, in execution order.</summary>
     [Description("The steps, in execution order.")]
     public required IReadOnlyList<PlanStep> Steps { get; init; }
+
+    /// <summary>PipelineLib's <c>notify</c> (the stage's merged over its pipeline's): who is told when a step of the stage fails.</summary>
+    [Description("PipelineLib notify (the stage's over its pipeline's): who is told (notify.requested) when a step of this stage fails; absent when nobody.")]
+    public StageNotify? Notify { get; init; }
+}
+
+/// <summary>A stage's failure notice, interpolated at planning.</summary>
+[Description("A stage's failure notice: email recipients, subject and body, interpolated at planning.")]
+public sealed record StageNotify
+{
+    /// <summary>Email recipients.</summary>
+    [MaxLength(50)]
+    public required IReadOnlyList<string> To { get; init; }
+
+    /// <summary>Subject line.</summary>
+    [MaxLength(998)]
+    public required string Subject { get; init; }
+
+    /// <summary>Body text.</summary>
+    [MaxLength(16384)]
+    public required string Body { get; init; }
 }
 
 /// <summary>

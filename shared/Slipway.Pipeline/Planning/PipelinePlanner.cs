@@ -124,11 +124,11 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             foreach (var e in exports.Entries)
                 _store.Bind(s, e.Key, Field($"exports.{e.Key}", e.Value.Line, () => interp.Interpolate(e.Value), allowWholeRuntime: true));
         if (stage.Trigger is ConfigMap { } trigger) steps.Add(Trigger(s, trigger, interp));
-        // notify: accepted, validated by the parser, not acted on (no service sends stage-failure mail yet).
+        var notify = Notify(stage, interp);
 
         foreach (var step in steps)
             if (!_stepNames.Add(step.Name)) throw new PipelineConfigException($"step name `{step.Name}` is used twice in the plan");
-        return new PlanStage { Name = s, Steps = steps };
+        return new PlanStage { Name = s, Steps = steps, Notify = notify };
     }
 
     private PlanStep Build(StageDefinition stage, ConfigValue build, Interpolator interp)
@@ -287,6 +287,37 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     private const int MaxCredentials = 32;
 
     private const int MaxTriggerParameters = 64;
+
+    /// <summary>
+    /// <c>notify.email</c>: the stage's keys over its pipeline's (PipelineLib merges them), with PipelineLib's default
+    /// subject and body, interpolated now. The service that records a failed step of the stage emits
+    /// <c>notify.requested</c> with it.
+    /// </summary>
+    private StageNotify? Notify(StageDefinition stage, Interpolator interp)
+    {
+        var own = (stage.Notify as ConfigMap)?.Get("email") as ConfigMap;
+        var inherited = (pipeline.Notify as ConfigMap)?.Get("email") as ConfigMap;
+        if (own is null && inherited is null) return null;
+        ConfigValue? Key(string k) => own?.Get(k) ?? inherited?.Get(k);
+        var line = (own ?? inherited)!.Line;
+        var toNode = Key("to") ?? throw new PipelineConfigException("`notify.email.to` is required", line);
+        var to = Field("notify.email.to", toNode.Line, () => interp.Interpolate(toNode)) switch
+        {
+            ConfigList list => list.Items.Select(i => i.Render()).ToList(),
+            var one => [one.Render()],
+        };
+        if (to.Count is 0 or > 50 || to.Any(a => a.Length is 0 or > 254 || a.Any(char.IsControl) || a.Contains(',')))
+            throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses, each at most 254 characters without commas or control characters", toNode.Line);
+        var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
+        var subject = Field("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode)).Render();
+        if (subject.Length > 998 || subject.Any(char.IsControl))
+            throw new PipelineConfigException("`notify.email.subject` must be one line of at most 998 characters", subjectNode.Line);
+        var bodyNode = Key("body") ?? new ConfigScalar(
+            "Pipeline ${setup.pipeline} for project ${setup.project} failed during\nstage ${.stage}. See the log for details: ${setup.logURL}", line);
+        var body = Field("notify.email.body", bodyNode.Line, () => interp.Interpolate(bodyNode)).Render();
+        if (body.Length > 16384) throw new PipelineConfigException("`notify.email.body` must be at most 16384 characters", bodyNode.Line);
+        return new StageNotify { To = to, Subject = subject, Body = body };
+    }
 
     /// <summary>
     /// <c>trigger</c>: a step that asks for the downstream job (the publisher emits <c>trigger.requested</c> and calls the

@@ -9,7 +9,7 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// <summary>
 /// A run step that fails at run time in a parallel execution graph (issue 11, as Jenkins' <c>parallel</c> under
 /// PipelineLib): the steps that depend on it never start, the independent branches run to their end, the run fails,
-/// and the Gerrit comment names every failed step.
+/// and the Gerrit comment names every failed step; the pipeline's <c>notify</c> asks once per failed stage.
 /// </summary>
 public sealed class ParallelFailureRunTests(ITestOutputHelper output)
 {
@@ -20,6 +20,8 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
         pipelines:
           par:
             blubberfile: blubber.yaml
+            notify:
+              email: {to: team@example.org}
             stages:
               - name: fails
               - name: after
@@ -83,6 +85,14 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
             Assert.DoesNotContain(events, e => e.Type == EventTypes.NameOf<BuildStarted>() && e.DataAs<BuildStarted>().Step == "after-build");
             // One run.finished (several services may emit it when branches end at once; it has one id, consumers keep one).
             Assert.Equal([end.Id], events.Where(e => e.Type == EventTypes.NameOf<RunFinished>()).Select(e => e.Id).Distinct().ToArray());
+
+            // notify: one notify.requested per failed stage, with PipelineLib's subject.
+            var notices = events.Where(e => e.Type == EventTypes.NameOf<NotifyRequested>()).DistinctBy(e => e.Id)
+                .Select(e => e.DataAs<NotifyRequested>()).OrderBy(n => n.Stage).ToList();
+            Assert.Equal(["breaks", "fails"], notices.Select(n => n.Stage));
+            Assert.Equal($"[Pipeline] {env.Service} par/fails failed", notices[1].Subject);
+            Assert.Equal(["team@example.org"], notices[1].To);
+            Assert.Equal(("fails-run", "tests exited with code 3"), (notices[1].Step, notices[1].Reason));
 
             var review = await ReviewAsync(env, pushed, "Pipeline par FAILURE");
             output.WriteLine(review.Message);

@@ -178,6 +178,12 @@ public static class Samples
             Stage = "production", Step = "production-trigger", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 300,
             Job = "citoid-deploy-docs", Reason = "Invalid trigger job 'citoid-deploy-docs'. Allowed trigger jobs: []",
         },
+        [typeof(NotifyRequested)] = () => new NotifyRequested
+        {
+            Pipeline = "service", Project = "mediawiki/services/citoid", Stage = "test", Step = "test-run", Reason = "tests exited with code 1",
+            To = ["citoid-team@example.org"], Subject = "[Pipeline] citoid service/test failed",
+            Body = "Pipeline service for project mediawiki/services/citoid failed during\nstage test. See the log for details: ",
+        },
         [typeof(ApprovalRequested)] = () => new ApprovalRequested
         {
             RunId = RunId, Environment = "production", Service = "citoid", Stage = "production", Step = "deploy-production",
