@@ -10,8 +10,8 @@ namespace Slipway.Runs;
 /// becomes due (design.md, "Who moves a run forward"). Runs in the consumer's transaction, so the inbox,
 /// the run state and the job are written together; the job's dedupe key makes a re-delivered event harmless.
 /// </summary>
-public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumerable<IStepPerformer> performers, Outbox outbox,
-    RunEventFactory events, TimeProvider clock) : IIntegrationEventHandler
+public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumerable<IStepPerformer> performers, TimeProvider clock)
+    : IIntegrationEventHandler
 {
     private readonly HashSet<StepKind> _kinds = performers.Select(p => p.Kind).ToHashSet();
 
@@ -46,19 +46,16 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
     }
 
     /// <summary>
-    /// Ends a run that failed somewhere and in which nothing can start any more. The service that finishes the last step
-    /// normally does this, but two services finishing their branches' last steps at once each see the other's still open;
-    /// both then end it here on the other's event. The run's <c>run.finished</c> has one event id, so consumers keep one.
+    /// A run in which nothing can start any more is ended by the service that finished its last step; two services that
+    /// finish parallel branches' last steps at once each see the other's still open. So a service that sees a run settle
+    /// on another's event checks again a little later (<see cref="RunSettleJobHandler"/>; <c>run.finished</c> cancels it).
     /// </summary>
     private async Task<bool> EndIfSettledAsync(MessageContext context, string runId, CancellationToken ct)
     {
         if (_kinds.Count == 0) return false;
         var run = await runs.GetAsync(context.Transaction, runId, ct);
-        if (run is null || run.Outcome is not null || run.Failed.Count == 0 || !run.Settled) return false;
-        var finished = RunFinishedFactory.Settled(run, clock.GetUtcNow());
-        if (!await runs.EndAsync(context.Transaction, runId, finished.Outcome, ct)) return false;
-        await outbox.AddPipelineEventAsync(context.Transaction, events.Create(runId, finished), ct);
-        await jobs.CancelRunAsync(context.Transaction, runId, ct);
+        if (run is null || run.Outcome is not null || !run.Settled) return false;
+        await jobs.EnqueueAsync(context.Transaction, RunSettleJobHandler.For(runId, clock.GetUtcNow()), ct);
         return true;
     }
 
