@@ -6,6 +6,7 @@ using Slipway.Runs;
 using Slipway.Publisher;
 using Slipway.Publisher.Registry;
 using Slipway.Publisher.Runs;
+using Slipway.Publisher.Triggers;
 using Slipway.Storage;
 using Slipway.Contracts;
 using Slipway.Messaging;
@@ -25,6 +26,12 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("publish
     services.AddSingleton<ProtectedImages>();
     services.AddSingleton<RetentionCleaner>();
     services.AddSingleton<IStepPerformer, PublishStepPerformer>();
+    // PipelineLib's trigger: the operator's downstream jobs, requested by event and, when configured, by webhook.
+    services.AddValidatedOptions<TriggerOptions>(builder.Configuration, TriggerOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<TriggerOptions>>().Value);
+    services.AddHttpClient(TriggerStepPerformer.HttpClientName)
+        .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+    services.AddSingleton<IStepPerformer, TriggerStepPerformer>();
     services.AddRunTracking(builder.Configuration);
     // One consumer: the stage logic plus what deploy events say retention must keep (same transaction, same inbox).
     services.AddScoped<StageEventHandler>();

@@ -19,6 +19,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester"
     // Each smoke test makes its own HTTP client that can reach only the service under test (ServiceOnlyHttp).
     services.AddSingleton<SmokeTester>();
     services.AddSingleton<TestRunner>();
+    services.AddValidatedOptions<RunCredentialsOptions>(builder.Configuration, RunCredentialsOptions.Section);
+    services.AddSingleton(sp => new RunCredentials(sp.GetRequiredService<IOptions<RunCredentialsOptions>>().Value));
     services.AddSingleton<IStepPerformer, TestStepPerformer>();
     services.AddSingleton<IStepPerformer, SmokeStepPerformer>();
     services.AddRunTracking(builder.Configuration);

@@ -19,16 +19,64 @@ public sealed class PlanProgress(RunPlan plan)
         Steps.Where(s => s.Step.Name == stepName).Select(s => ((PlanStage, PlanStep)?)s).FirstOrDefault();
 
     /// <summary>Steps that may start now: not done, their previous step in the stage done, their stage's predecessors complete.</summary>
-    public IReadOnlyList<(PlanStage Stage, PlanStep Step)> Ready(IReadOnlySet<string> succeeded)
+    public IReadOnlyList<(PlanStage Stage, PlanStep Step)> Ready(IReadOnlySet<string> succeeded) => Ready(succeeded, new HashSet<string>());
+
+    /// <summary>
+    /// Steps that may start now when some steps failed (or will never start, e.g. one held for an approval in a failed
+    /// run): as Jenkins' <c>parallel</c> under PipelineLib, a failure stops only what depends on it; the other branches
+    /// run to their end.
+    /// </summary>
+    public IReadOnlyList<(PlanStage Stage, PlanStep Step)> Ready(IReadOnlySet<string> succeeded, IReadOnlySet<string> failed)
     {
+        var blocked = Blocked(succeeded, failed);
         var ready = new List<(PlanStage, PlanStep)>();
         foreach (var stage in Plan.Stages)
         {
             if (!DependenciesOf(stage.Name).All(dep => StageComplete(dep, succeeded))) continue;
             var next = stage.Steps.FirstOrDefault(step => !succeeded.Contains(step.Name));
-            if (next is not null) ready.Add((stage, next));
+            if (next is not null && !failed.Contains(next.Name) && !blocked.Contains(next.Name)) ready.Add((stage, next));
         }
         return ready;
+    }
+
+    /// <summary>
+    /// Steps that can never run because of <paramref name="failed"/>: the later steps of a failed step's stage, and every
+    /// step of a stage that waits (directly or not) for a stage that cannot complete.
+    /// </summary>
+    public IReadOnlySet<string> Blocked(IReadOnlySet<string> succeeded, IReadOnlySet<string> failed)
+    {
+        var blocked = new HashSet<string>();
+        var incomplete = new HashSet<string>(); // stages that will never complete
+        // The graph is acyclic (the planner refuses cycles); iterate until nothing changes rather than sorting it.
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var stage in Plan.Stages)
+            {
+                if (incomplete.Contains(stage.Name)) continue;
+                var stageBlocked = DependenciesOf(stage.Name).Any(incomplete.Contains);
+                var stopped = stageBlocked;
+                foreach (var step in stage.Steps)
+                {
+                    if (stopped && !succeeded.Contains(step.Name)) blocked.Add(step.Name);
+                    if (failed.Contains(step.Name)) stopped = true;
+                }
+                if (!stopped) continue;
+                incomplete.Add(stage.Name);
+                changed = true;
+            }
+        }
+        return blocked;
+    }
+
+    /// <summary>
+    /// True when nothing of the run can still start or is running: every step succeeded, failed, or can never run
+    /// (<see cref="Blocked"/>). The run ends then; it failed when any step failed.
+    /// </summary>
+    public bool Settled(IReadOnlySet<string> succeeded, IReadOnlySet<string> failed)
+    {
+        var blocked = Blocked(succeeded, failed);
+        return Steps.All(s => succeeded.Contains(s.Step.Name) || failed.Contains(s.Step.Name) || blocked.Contains(s.Step.Name));
     }
 
     /// <summary>True when every step of every stage succeeded.</summary>

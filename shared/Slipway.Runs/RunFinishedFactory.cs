@@ -5,6 +5,25 @@ namespace Slipway.Runs;
 /// <summary>Builds a run's <c>run.finished</c> from what the service knows of it.</summary>
 public static class RunFinishedFactory
 {
+    /// <summary>
+    /// The end of a run in which nothing can start any more (<see cref="RunState.Settled"/>): succeeded, or failed naming
+    /// every failed step (plan order) with its reason; the first of them is <c>failedStep</c>.
+    /// </summary>
+    public static RunFinished Settled(RunState run, DateTimeOffset now)
+    {
+        var failed = run.Progress.Steps.Where(s => run.Steps.GetValueOrDefault(s.Step.Name)?.Outcome == StepOutcome.Failed).ToList();
+        if (failed.Count == 0) return Create(run, RunOutcome.Succeeded, now);
+        var reasons = string.Join("; ", failed.Select(s => $"{s.Step.Name} failed: {ReasonOf(run.Steps[s.Step.Name])}"));
+        if (reasons.Length > MaxReason) reasons = reasons[..(MaxReason - 1)] + "…";
+        return Create(run, RunOutcome.Failed, now, failed[0].Stage.Name, failed[0].Step.Name, reasons);
+    }
+
+    private const int MaxReason = 4096;
+
+    private static string ReasonOf(StepRecord record) =>
+        record.Data is { ValueKind: System.Text.Json.JsonValueKind.Object } data && data.TryGetProperty("reason", out var r)
+            && r.ValueKind == System.Text.Json.JsonValueKind.String ? r.GetString()! : "no reason given";
+
     public static RunFinished Create(RunState run, RunOutcome outcome, DateTimeOffset now, string? failedStage = null,
         string? failedStep = null, string? reason = null)
     {

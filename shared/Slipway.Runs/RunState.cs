@@ -15,6 +15,34 @@ public sealed record RunState(string RunId, RunStarted Started, IReadOnlyDiction
     public IReadOnlySet<string> Succeeded =>
         Steps.Where(s => s.Value.Outcome == StepOutcome.Succeeded).Select(s => s.Key).ToHashSet();
 
+    /// <summary>Steps whose last attempt failed.</summary>
+    public IReadOnlySet<string> Failed =>
+        Steps.Where(s => s.Value.Outcome == StepOutcome.Failed).Select(s => s.Key).ToHashSet();
+
+    /// <summary>
+    /// Steps that will not start: those that failed, and, once any step failed, those still waiting for a human's
+    /// approval (a failed run deploys nothing that needs one, and does not wait for an approver to end).
+    /// </summary>
+    private IReadOnlySet<string> Stopped
+    {
+        get
+        {
+            var failed = Failed;
+            if (failed.Count == 0) return failed;
+            var stopped = failed.ToHashSet();
+            foreach (var (_, step) in Progress.Steps)
+                if (!Steps.ContainsKey(step.Name) && step.EnvironmentsNeedingApproval() is { Count: > 0 } envs && !envs.All(Approved))
+                    stopped.Add(step.Name);
+            return stopped;
+        }
+    }
+
+    /// <summary>Steps that may start now (or are running): a failed step stops only the steps that depend on it.</summary>
+    public IReadOnlyList<(PlanStage Stage, PlanStep Step)> Due => Progress.Ready(Succeeded, Stopped);
+
+    /// <summary>True when nothing of the run can still start or is running, so the run ends (failed when any step failed).</summary>
+    public bool Settled => Progress.Settled(Succeeded, Stopped);
+
     /// <summary>The finishing event data of a succeeded step, read as <typeparamref name="T"/> (e.g. a build's image).</summary>
     public T? ResultOf<T>(string stepName) where T : class =>
         Steps.TryGetValue(stepName, out var record) && record.Data is { } data ? data.Deserialize<T>(ContractJson.Options) : null;

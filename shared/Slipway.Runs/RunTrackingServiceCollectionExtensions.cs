@@ -26,6 +26,7 @@ public static class RunTrackingServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<StageEventHandler>();
         services.AddSingleton<IJobHandler, StepJobHandler>();
+        services.AddSingleton<IJobHandler, RunSettleJobHandler>();
         services.AddValidatedOptions<RunOptions>(configuration, RunOptions.Section);
         services.AddHostedService<StuckRunSweeper>();
         services.AddJobWorkers(configuration);

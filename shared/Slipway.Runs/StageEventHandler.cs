@@ -10,7 +10,8 @@ namespace Slipway.Runs;
 /// becomes due (design.md, "Who moves a run forward"). Runs in the consumer's transaction, so the inbox,
 /// the run state and the job are written together; the job's dedupe key makes a re-delivered event harmless.
 /// </summary>
-public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumerable<IStepPerformer> performers) : IIntegrationEventHandler
+public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumerable<IStepPerformer> performers, TimeProvider clock)
+    : IIntegrationEventHandler
 {
     private readonly HashSet<StepKind> _kinds = performers.Select(p => p.Kind).ToHashSet();
 
@@ -37,11 +38,25 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
                 var outcome = StepEventKinds.Of(finished).Phase == StepEventKinds.Phase.Succeeded ? StepOutcome.Succeeded : StepOutcome.Failed;
                 var record = new StepRecord(outcome, finished.Attempt, finished.DurationMs, envelope.Data.Clone());
                 await runs.RecordStepAsync(tx, runId, finished.Step, record, ct);
-                if (record.Outcome == StepOutcome.Failed) return; // the failing service ends the run
+                if (await EndIfSettledAsync(context, runId, ct)) return;
                 break;
         }
 
         await ScheduleDueStepsAsync(context, runId, ct);
+    }
+
+    /// <summary>
+    /// A run in which nothing can start any more is ended by the service that finished its last step; two services that
+    /// finish parallel branches' last steps at once each see the other's still open. So a service that sees a run settle
+    /// on another's event checks again a little later (<see cref="RunSettleJobHandler"/>; <c>run.finished</c> cancels it).
+    /// </summary>
+    private async Task<bool> EndIfSettledAsync(MessageContext context, string runId, CancellationToken ct)
+    {
+        if (_kinds.Count == 0) return false;
+        var run = await runs.GetAsync(context.Transaction, runId, ct);
+        if (run is null || run.Outcome is not null || !run.Settled) return false;
+        await jobs.EnqueueAsync(context.Transaction, RunSettleJobHandler.For(runId, clock.GetUtcNow()), ct);
+        return true;
     }
 
     private async Task<bool> IsLastRolloutStageAsync(MessageContext context, string runId, DeploySucceeded deployed, CancellationToken ct)
@@ -56,8 +71,7 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
         if (_kinds.Count == 0) return;
         var run = await runs.GetAsync(context.Transaction, runId, ct);
         if (run is null || run.Outcome is not null) return;
-        if (run.Steps.Values.Any(s => s.Outcome == StepOutcome.Failed)) return;
-        foreach (var (_, step) in run.Progress.Ready(run.Succeeded))
+        foreach (var (_, step) in run.Due)
         {
             if (!_kinds.Contains(step.Kind)) continue;
             // A step that needs approval (a deploy or promote into such an environment) is scheduled twice: once to ask,

@@ -31,7 +31,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
             (data, discriminators) => EmitNowAsync(completion, run.RunId, data, discriminators, ct));
         logger.LogInformation("run {RunId}: {Step} ({Kind}) attempt {Attempt} starting", run.RunId, step.Name, step.Kind, job.Attempts);
         if (await performer.PerformAsync(execution, ct) is not StepResult.Finished result) return; // waiting
-        await completion.CommitAsync(tx => RecordAsync(tx, execution, result.Outcome, result.FinishingEvent, result.Reason, ct),
+        await completion.CommitAsync(tx => RecordAsync(tx, execution, result.Outcome, result.FinishingEvent, ct),
             ct: CancellationToken.None);
         logger.LogInformation("run {RunId}: {Step} {Outcome}{Reason}", run.RunId, step.Name, result.Outcome,
             result.Reason is null ? "" : ": " + result.Reason);
@@ -44,10 +44,10 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         if (run is null || run.Outcome is not null || run.Progress.Find(payload.Step) is not var (stage, step)) return;
         var execution = new StepExecution(run, stage, step, job.Attempts, clock.GetUtcNow(), clock, (_, _) => Task.CompletedTask);
         var failure = _performers[step.Kind].Failure(execution, reason);
-        await RecordAsync(tx, execution, StepOutcome.Failed, failure, reason, ct);
+        await RecordAsync(tx, execution, StepOutcome.Failed, failure, ct);
     }
 
-    private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, IStepFinishedEvent finishing, string? reason,
+    private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, IStepFinishedEvent finishing,
         CancellationToken ct)
     {
         var run = await runs.GetAsync(tx, execution.RunId, ct);
@@ -59,16 +59,22 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var record = new StepRecord(outcome, execution.Attempt, finishing.DurationMs, data);
         await runs.RecordStepAsync(tx, run.RunId, step, record, ct);
 
+        // PipelineLib's notify: a failed step of a stage with notify.email asks for the mail, once per run and stage.
+        if (outcome == StepOutcome.Failed && execution.Stage.Notify is { } notify && finishing is IStepFailedEvent failed)
+            await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, new NotifyRequested
+            {
+                Pipeline = run.Started.Plan.Pipeline, Project = run.Started.Trigger.Project, Stage = execution.Stage.Name, Step = step,
+                Reason = failed.Reason, To = notify.To, Subject = notify.Subject, Body = notify.Body,
+            }, execution.Stage.Name), ct);
+
         var steps = run.Steps.ToDictionary();
         steps[step] = record;
         var updated = run with { Steps = steps };
-        RunFinished? finished = null;
-        if (outcome == StepOutcome.Failed)
-            finished = RunFinishedFactory.Create(updated, RunOutcome.Failed, clock.GetUtcNow(), execution.Stage.Name, step,
-                $"{step} failed: {reason}");
-        else if (updated.Progress.Complete(updated.Succeeded))
-            finished = RunFinishedFactory.Create(updated, RunOutcome.Succeeded, clock.GetUtcNow());
-        if (finished is not null && await runs.EndAsync(tx, run.RunId, finished.Outcome, ct))
+        // A failure ends the run only once nothing else can start or is running: the parallel branches that do not
+        // depend on the failed step run to their end (Jenkins' parallel under PipelineLib).
+        if (!updated.Settled) return;
+        var finished = RunFinishedFactory.Settled(updated, clock.GetUtcNow());
+        if (await runs.EndAsync(tx, run.RunId, finished.Outcome, ct))
             await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, finished), ct);
     }
 

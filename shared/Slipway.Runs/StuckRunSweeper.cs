@@ -81,7 +81,7 @@ public sealed class StuckRunSweeper(
             if (!_kinds.Contains(OwnerKind(run))) continue; // another service gives it up
             var waited = now - lastEventAt;
             // The step the run waits for: the first one due that has not finished.
-            var (stage, step) = run.Progress.Ready(run.Succeeded).FirstOrDefault();
+            var (stage, step) = run.Due.FirstOrDefault();
             var reason = $"no progress for {Describe(waited)}: the last event ({ShortType(lastEventType)}) came at " +
                 $"{lastEventAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC and {(step is null ? "nothing followed" : $"{step.Name} never reported")}; the run was given up";
             var finished = RunFinishedFactory.Create(run, RunOutcome.Failed, now, stage?.Name, step?.Name, reason);

@@ -299,9 +299,8 @@ public class ConfigPlanTests
 
     [Theory]
     [InlineData("copy: [dist/]", "pipeline `p`: stage `s`: `copy` is not supported by Slipway")]
-    [InlineData("trigger: {name: other-job}", "pipeline `p`: stage `s`: `trigger` is not supported by Slipway")]
     [InlineData("run: {image: 'sha256:abc'}", "pipeline `p`: stage `s`: `run.image` must be the image a build in this run produced (`${.imageID}` or `${<stage>.imageID}`); Slipway runs only images it built")]
-    [InlineData("build: test\n        run: {credentials: [{id: secret, name: TOKEN}]}", "pipeline `p`: stage `s`: Invalid Credential: 'secret' (Slipway gives run steps no credentials)")]
+    [InlineData("build: test\n        run: {credentials: [{id: secret, name: TOKEN}]}", "pipeline `p`: stage `s`: Invalid Credential: 'secret'. Allowed credentials for mediawiki/services/foo: [] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)")]
     public void Unsupported_actions_are_refused_clearly(string stageYaml, string expected)
     {
         var error = Error(PlanConfig($"""

@@ -50,6 +50,73 @@ public sealed class PlanProgressTests
         Assert.Equal(3, progress.IndexOf("c-build"));
     }
 
+    private static string[] ReadyAfterFailure(string[] failed, params string[] succeeded) =>
+        new PlanProgress(Plan).Ready(succeeded.ToHashSet(), failed.ToHashSet()).Select(s => s.Step.Name).ToArray();
+
+    [Fact]
+    public void A_failed_step_stops_only_what_depends_on_it_and_the_parallel_branch_runs_on()
+    {
+        // a-build failed while b-build runs: b goes on; a-run and everything after a (c, d) never start.
+        Assert.Equal(["b-build"], ReadyAfterFailure(["a-build"]));
+        Assert.Empty(ReadyAfterFailure(["a-build"], "b-build"));
+        var progress = new PlanProgress(Plan);
+        Assert.Equal(["a-run", "c-build", "c-publish"],
+            progress.Blocked(new HashSet<string>(), new HashSet<string> { "a-build" }).Order().ToArray());
+        Assert.False(progress.Settled(new HashSet<string>(), new HashSet<string> { "a-build" })); // b-build still to run
+        Assert.True(progress.Settled(new HashSet<string> { "b-build" }, new HashSet<string> { "a-build" }));
+        Assert.True(progress.Settled(new HashSet<string>(), new HashSet<string> { "a-build", "b-build" }));
+        // A failure late in the graph blocks only its stage's later steps.
+        Assert.Equal(["c-publish"], progress.Blocked(new HashSet<string> { "a-build", "a-run", "b-build" }, new HashSet<string> { "c-build" }).ToArray());
+        Assert.True(progress.Settled(new HashSet<string> { "a-build", "a-run", "b-build" }, new HashSet<string> { "c-build" }));
+    }
+
+    private static RunState Run(RunPlan plan, params (string Step, StepOutcome Outcome, string? Reason)[] steps) =>
+        new("run-1", new RunStarted
+        {
+            Plan = plan, StartedAt = DateTimeOffset.UnixEpoch,
+            Trigger = new RunTrigger { Kind = TriggerKind.Patchset, Project = "p", Ref = "refs/changes/01/1/1", Revision = new string('a', 40) },
+        },
+            steps.ToDictionary(s => s.Step, s => new StepRecord(s.Outcome, 1, 10,
+                System.Text.Json.JsonSerializer.SerializeToElement(new { reason = s.Reason }))),
+            new Dictionary<string, string>(), null);
+
+    [Fact]
+    public void A_settled_run_fails_naming_every_failed_step_with_its_reason()
+    {
+        var run = Run(Plan, ("a-build", StepOutcome.Failed, "no base image"), ("b-build", StepOutcome.Failed, "bad variant"));
+        Assert.True(run.Settled);
+        var finished = RunFinishedFactory.Settled(run, DateTimeOffset.UnixEpoch.AddSeconds(5));
+        Assert.Equal(RunOutcome.Failed, finished.Outcome);
+        Assert.Equal("a-build", finished.FailedStep);
+        Assert.Equal("a-build failed: no base image; b-build failed: bad variant", finished.Reason);
+        Assert.Equal([StepOutcome.Failed, StepOutcome.Skipped, StepOutcome.Failed, StepOutcome.Skipped, StepOutcome.Skipped],
+            finished.Steps.Select(s => s.Outcome).ToArray());
+    }
+
+    [Fact]
+    public void A_failed_run_does_not_wait_for_an_approval_on_its_other_branch()
+    {
+        var plan = new RunPlan
+        {
+            Pipeline = "p",
+            Stages =
+            [
+                new PlanStage { Name = "a", Steps = [Step("a-run", StepKind.Test)] },
+                new PlanStage
+                {
+                    Name = "b", Steps = [new PlanStep { Name = "b-deploy", Kind = StepKind.Deploy, Deploy = new DeployParams { Environment = "production", RequiresApproval = true } }],
+                },
+            ],
+            Graph = [new PlanGraphNode { Stage = "a", DependsOn = [] }, new PlanGraphNode { Stage = "b", DependsOn = [] }],
+        };
+        Assert.Equal(["a-run", "b-deploy"], Run(plan).Due.Select(d => d.Step.Name).ToArray());
+        var failed = Run(plan, ("a-run", StepOutcome.Failed, "exit 1"));
+        Assert.Empty(failed.Due);
+        Assert.True(failed.Settled);
+        Assert.Equal(RunOutcome.Succeeded, RunFinishedFactory.Settled(Run(plan, ("a-run", StepOutcome.Succeeded, null),
+            ("b-deploy", StepOutcome.Succeeded, null)), DateTimeOffset.UnixEpoch).Outcome);
+    }
+
     [Theory]
     [InlineData("slipway.smoke-test.failed.v1", StepKind.Smoke, StepEventKinds.Phase.Failed)]
     [InlineData("slipway.build.started.v1", StepKind.Build, StepEventKinds.Phase.Started)]

@@ -98,7 +98,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     /// excepted: a refused branch does not wait for one).
     /// </summary>
     private static bool OtherBranchesRunning(StepExecution x) =>
-        x.Run.Progress.Ready(x.Run.Succeeded).Any(r => r.Step.Build?.Refusal is null
+        x.Run.Due.Any(r => r.Step.Build?.Refusal is null
             && r.Step.EnvironmentsNeedingApproval() is var approvals && approvals.All(x.Run.Approved));
 
     /// <summary>

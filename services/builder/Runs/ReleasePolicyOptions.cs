@@ -22,6 +22,17 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
 
         /// <summary>Service (chart) name → the Gerrit project that owns it.</summary>
         public Dictionary<string, string> ServiceOwners { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// <c>run.credentials</c>: credential id → its projects (<c>Pipeline:Credentials:&lt;id&gt;:Projects</c>). The builder
+        /// plans with the allow-list only; the value (<c>:Value</c>) is read by the tester, which binds it.
+        /// </summary>
+        public Dictionary<string, CredentialGrant> Credentials { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    public sealed class CredentialGrant
+    {
+        public List<string> Projects { get; set; } = [];
     }
 
     public sealed class DeployerSection
@@ -49,6 +60,7 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
         ApprovalEnvironments = ApprovalEnvironments(),
         ReleaseBranches = Pipeline.ReleaseBranches is { Count: > 0 } branches ? branches : PlanningOptions.Default.ReleaseBranches,
         ServiceOwners = Pipeline.ServiceOwners,
+        Credentials = Pipeline.Credentials.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)c.Value.Projects, StringComparer.Ordinal),
     };
 
     public IEnumerable<string> Validate()
@@ -62,7 +74,16 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
             if (string.IsNullOrWhiteSpace(project) || project.Length > 255 || project.Any(char.IsControl))
                 yield return $"Pipeline:ServiceOwners:{service} must name a Gerrit project";
         }
+        foreach (var (id, grant) in Pipeline.Credentials)
+        {
+            if (!CredentialId().IsMatch(id)) yield return $"Pipeline:Credentials: '{id}' is not a credential id (letters, digits, '.', '_', '-', at most 128)";
+            if (grant.Projects.Any(p => string.IsNullOrWhiteSpace(p) || p.Length > 255 || p.Any(char.IsControl)))
+                yield return $"Pipeline:Credentials:{id}:Projects must list Gerrit project names";
+        }
     }
+
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,128}\z")]
+    private static partial Regex CredentialId();
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z")]
     private static partial Regex ServiceName();

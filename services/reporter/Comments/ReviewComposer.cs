@@ -53,7 +53,8 @@ public static class ReviewComposer
                 case "failed":
                     // A run refused before its first step (hostile content, a refused config) has no failed step to name.
                     text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} FAILURE{duration}: ")
-                        .Append(run.FailedStep is { } failedStep ? $"step {Name(failedStep)} failed" : "refused before its first step");
+                        .Append(FailedSteps(run) is { Count: > 1 } several ? $"steps {string.Join(", ", several.Select(Name))} failed"
+                            : run.FailedStep is { } failedStep ? $"step {Name(failedStep)} failed" : "refused before its first step");
                     text.Append(run.Reason is { } reason ? $": {QuotedText.OneLine(reason)}\n" : ".\n");
                     var failed = run.Steps.LastOrDefault(s => s.State == "failed");
                     if (failed?.OutputTail is { Length: > 0 } tail)
@@ -90,6 +91,9 @@ public static class ReviewComposer
             Notify = kind == CommentKind.Finished ? null : "NONE", // only the result is news; it goes to owner and reviewers
         };
     }
+
+    // Parallel branches run to their end after a failure, so a run can fail in several steps; each is named.
+    private static List<string> FailedSteps(RunView run) => run.Steps.Where(s => s.State == "failed").Select(s => s.Step).ToList();
 
     // The planner's own words (never repository content), e.g. why a branch run publishes nothing.
     private static void AppendNotes(StringBuilder text, RunView run)

@@ -5,7 +5,7 @@ using Slipway.Tester.Testing;
 namespace Slipway.Tester.Runs;
 
 /// <summary>Test steps: the built image's entry point, isolated; the exit code decides.</summary>
-public sealed class TestStepPerformer(TestRunner runner, TesterOptions options) : IStepPerformer
+public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials) : IStepPerformer
 {
     public StepKind Kind => StepKind.Test;
 
@@ -14,9 +14,14 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options) 
         var p = x.Step.Run ?? new RunParams();
         var image = x.RequireImage(p.ImageFrom);
         await x.EmitAsync(x.Started(new TestStarted { ImageId = image.ImageId, ImageRef = image.ImageRef }));
+        // run.credentials: bound only in runs after merge, for allowed projects (checked again here, whatever the plan says).
+        var binding = credentials.Bind(x.Trigger, p.Credentials, out var refused);
+        if (binding is null) return Refused(x, image, refused!);
+        var env = new Dictionary<string, string>(p.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (name, value) in binding.Env) env[name] = value;
         var result = await runner.RunAsync(new TestRunRequest
         {
-            Image = image.ImageId, Arguments = p.Arguments, Env = p.Env, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
+            Image = image.ImageId, Arguments = p.Arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
         }, ct);
@@ -31,6 +36,9 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options) 
             ImageId = image.ImageId, ExitCode = result.ExitCode, TimedOut = result.TimedOut, Reason = reason, OutputTail = result.OutputTail,
         }), reason);
     }
+
+    private static StepResult Refused(StepExecution x, BuildSucceeded image, string reason) =>
+        StepResult.Failed(x.Finished(new TestFailed { ImageId = image.ImageId, Reason = reason }), reason);
 
     public IStepFailedEvent Failure(StepExecution x, string reason) =>
         x.Finished(new TestFailed { ImageId = x.Image(x.Step.Run?.ImageFrom)?.ImageId, Reason = reason });

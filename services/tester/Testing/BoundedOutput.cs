@@ -16,6 +16,9 @@ public sealed class BoundedOutput(int capacityBytes)
     /// <summary>Every byte ever written, kept or not.</summary>
     public long TotalBytes { get; private set; }
 
+    /// <summary>True once older output was dropped (the first kept line may be cut).</summary>
+    public bool DroppedOlderOutput => TotalBytes > _ring.Length;
+
     public void Write(ReadOnlySpan<byte> data)
     {
         TotalBytes += data.Length;

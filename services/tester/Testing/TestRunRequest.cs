@@ -14,6 +14,9 @@ public sealed record TestRunRequest
     /// <summary>Environment variables for the run.</summary>
     public IReadOnlyDictionary<string, string>? Env { get; init; }
 
+    /// <summary>Values set in <see cref="Env"/> from credentials: masked in every output and reason the run returns.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
     /// <summary>Time limit; null means <see cref="TesterOptions.DefaultTimeLimitSeconds"/>.</summary>
     public TimeSpan? TimeLimit { get; init; }
 

@@ -76,7 +76,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
             await pumpCts.CancelAsync().ConfigureAwait(false);
             try { await pump.ConfigureAwait(false); } catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException) { }
 
-            var tail = output.Tail(request.TailLines);
+            var tail = TailOf(output, request);
             if (exited is null)
                 return Failed($"tests exceeded their time limit of {FormatLimit(limit)} and were killed", tail, timedOut: true);
 
@@ -93,7 +93,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         catch (DockerApiException e)
         {
             logger.LogWarning(e, "Test container for {Image} could not run", request.Image);
-            return Failed($"test container could not run: {OneLine(e.ResponseBody ?? e.Message)}", output.Tail(request.TailLines));
+            return Failed($"test container could not run: {OneLine(e.ResponseBody ?? e.Message)}", TailOf(output, request));
         }
         finally
         {
@@ -102,8 +102,21 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
 
         TestRunResult Failed(string reason, string? tail = null, int? exitCode = null, bool timedOut = false) => new()
         {
-            Succeeded = false, ExitCode = exitCode, TimedOut = timedOut, OutputTail = tail, Reason = reason, Duration = stopwatch.Elapsed,
+            Succeeded = false, ExitCode = exitCode, TimedOut = timedOut, OutputTail = tail, Duration = stopwatch.Elapsed,
+            Reason = Runs.SecretMask.Apply(reason, request.Secrets)!,
         };
+    }
+
+    /// <summary>
+    /// The output's tail with credentials masked. When the ring buffer dropped older output, its first kept line may
+    /// hold only the end of a secret (which no mask would match), so that line is dropped.
+    /// </summary>
+    private static string? TailOf(BoundedOutput output, TestRunRequest request)
+    {
+        if (request.Secrets.Count == 0) return output.Tail(request.TailLines);
+        var text = output.Text();
+        if (output.DroppedOlderOutput && text.IndexOf('\n') is var cut and >= 0) text = text[(cut + 1)..];
+        return Slipway.Contracts.Output.Tail(Runs.SecretMask.Apply(text, request.Secrets)!, request.TailLines);
     }
 
     /// <summary>The isolation every container of this service gets (limits and a bounded log on the host); only the network mode differs.</summary>

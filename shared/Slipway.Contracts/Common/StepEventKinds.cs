@@ -29,6 +29,8 @@ public static class StepEventKinds
         [typeof(PromoteStarted)] = (StepKind.Promote, Phase.Started),
         [typeof(PromoteSucceeded)] = (StepKind.Promote, Phase.Succeeded),
         [typeof(PromoteFailed)] = (StepKind.Promote, Phase.Failed),
+        [typeof(TriggerRequested)] = (StepKind.Trigger, Phase.Succeeded),
+        [typeof(TriggerFailed)] = (StepKind.Trigger, Phase.Failed),
     };
 
     /// <summary>Every step event record with its kind and phase.</summary>

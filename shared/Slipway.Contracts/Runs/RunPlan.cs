@@ -47,6 +47,27 @@ public sealed record PlanStage
     /// <summary>The steps, in execution order.</summary>
     [Description("The steps, in execution order.")]
     public required IReadOnlyList<PlanStep> Steps { get; init; }
+
+    /// <summary>PipelineLib's <c>notify</c> (the stage's merged over its pipeline's): who is told when a step of the stage fails.</summary>
+    [Description("PipelineLib notify (the stage's over its pipeline's): who is told (notify.requested) when a step of this stage fails; absent when nobody.")]
+    public StageNotify? Notify { get; init; }
+}
+
+/// <summary>A stage's failure notice, interpolated at planning.</summary>
+[Description("A stage's failure notice: email recipients, subject and body, interpolated at planning.")]
+public sealed record StageNotify
+{
+    /// <summary>Email recipients.</summary>
+    [MaxLength(50)]
+    public required IReadOnlyList<string> To { get; init; }
+
+    /// <summary>Subject line.</summary>
+    [MaxLength(998)]
+    public required string Subject { get; init; }
+
+    /// <summary>Body text.</summary>
+    [MaxLength(16384)]
+    public required string Body { get; init; }
 }
 
 /// <summary>
@@ -88,10 +109,14 @@ public sealed record PlanStep
     /// <summary>For <see cref="StepKind.Promote"/>.</summary>
     [Description("Parameters when kind is promote.")]
     public PromoteParams? Promote { get; init; }
+
+    /// <summary>For <see cref="StepKind.Trigger"/>.</summary>
+    [Description("Parameters when kind is trigger.")]
+    public TriggerParams? Trigger { get; init; }
 }
 
 /// <summary>What a step does.</summary>
-[Description("build: builder builds an image variant; test: tester runs an image's entry point; smoke: tester runs the image and checks it from outside; publish: publisher pushes to the registry; deploy: deployer rolls out to an environment; promote: deployer records the image in the configuration registry.")]
+[Description("build: builder builds an image variant; test: tester runs an image's entry point; smoke: tester runs the image and checks it from outside; publish: publisher pushes to the registry; deploy: deployer rolls out to an environment; promote: deployer records the image in the configuration registry; trigger: publisher asks for a downstream job (trigger.requested, and the operator's webhook for it).")]
 public enum StepKind
 {
     /// <summary>The builder builds a Blubber variant into an image.</summary>
@@ -111,6 +136,9 @@ public enum StepKind
 
     /// <summary>The deployer records the image for environments in the configuration registry without rolling out.</summary>
     Promote,
+
+    /// <summary>The publisher asks for a downstream job (PipelineLib's <c>trigger</c>): an event, and the operator's webhook.</summary>
+    Trigger,
 }
 
 /// <summary>Parameters of a build step.</summary>
@@ -171,6 +199,14 @@ public sealed record RunParams
     [Description("Environment variables (from the config, never secrets).")]
     public IReadOnlyDictionary<string, string>? Env { get; init; }
 
+    /// <summary>
+    /// PipelineLib's <c>run.credentials</c>: operator-defined secrets the tester puts in the container's environment
+    /// (only in runs after merge, only for allowed projects). The plan names them; it never carries a value.
+    /// </summary>
+    [Description("Operator-defined secrets (run.credentials) the tester binds to environment variables; ids and variable names only, never values. Only in runs after merge.")]
+    [MaxLength(32)]
+    public IReadOnlyList<RunCredential>? Credentials { get; init; }
+
     /// <summary>How many lines of output to keep in the result's <c>outputTail</c>.</summary>
     [Description("How many lines of output to keep in the result's outputTail.")]
     [Range(0, 10_000)]
@@ -179,6 +215,21 @@ public sealed record RunParams
     /// <summary>Time limit in milliseconds; the tester's default when absent.</summary>
     [Range(1, long.MaxValue)]
     public long? TimeoutMs { get; init; }
+}
+
+/// <summary>A credential a run step gets: the operator's id and the environment variable it is bound to.</summary>
+[Description("A credential bound to a run step's environment variable.")]
+public sealed record RunCredential
+{
+    /// <summary>The operator's credential id (<c>Pipeline:Credentials:&lt;id&gt;</c>).</summary>
+    [Description("The operator's credential id (configuration Pipeline:Credentials:<id>).")]
+    [MaxLength(128)]
+    public required string Id { get; init; }
+
+    /// <summary>The environment variable that holds the value in the container.</summary>
+    [Description("The environment variable that holds the value in the run step's container.")]
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,127}$"), MaxLength(128)]
+    public required string Name { get; init; }
 }
 
 /// <summary>Parameters of a smoke step: how to reach the service started from the image.</summary>
@@ -276,6 +327,19 @@ public sealed record PromoteParams
     /// <summary>Those of <see cref="Environments"/> that need an approver's approval before anything is written.</summary>
     [Description("The environments (of environments) that need a human's approval before the step writes anything; absent when none.")]
     public IReadOnlyList<string>? RequiresApprovalFor { get; init; }
+}
+
+/// <summary>Parameters of a trigger step (PipelineLib's <c>trigger</c>).</summary>
+[Description("Parameters of a trigger step (PipelineLib's trigger): the downstream job and its parameters.")]
+public sealed record TriggerParams
+{
+    /// <summary>The downstream job's name.</summary>
+    [MaxLength(128)]
+    public required string Job { get; init; }
+
+    /// <summary>The job's parameters, interpolated at planning.</summary>
+    [Description("The job's parameters, interpolated at planning.")]
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
 }
 
 /// <summary>A node of the execution graph: a stage and the stages it waits for.</summary>

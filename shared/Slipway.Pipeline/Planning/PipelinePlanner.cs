@@ -7,7 +7,7 @@ namespace Slipway.Pipeline.Planning;
 /// so that <c>${...}</c> sees exactly what PipelineLib's <c>ExecutionContext</c> would, each stage's steps in
 /// PipelineLib's fixed order (build, run, copy, publish, promote, deploy, exports, trigger).
 /// </summary>
-internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles files, PlanningContext context, PlanningOptions options)
+internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles files, PlanningContext context, PlanningOptions options)
 {
     private static readonly string[] PublishOutputs = ["imageName", "imageFullName", "imageTag", "imageTags", "publishedImage"];
 
@@ -123,12 +123,12 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         if (stage.Exports is ConfigMap exports)
             foreach (var e in exports.Entries)
                 _store.Bind(s, e.Key, Field($"exports.{e.Key}", e.Value.Line, () => interp.Interpolate(e.Value), allowWholeRuntime: true));
-        if (stage.Trigger is { IsTruthy: true }) throw Unsupported("trigger", stage.Trigger);
-        // notify: accepted, validated by the parser, not acted on (no service sends stage-failure mail yet).
+        if (stage.Trigger is ConfigMap { } trigger) steps.Add(Trigger(s, trigger, interp));
+        var notify = Notify(stage, interp);
 
         foreach (var step in steps)
             if (!_stepNames.Add(step.Name)) throw new PipelineConfigException($"step name `{step.Name}` is used twice in the plan");
-        return new PlanStage { Name = s, Steps = steps };
+        return new PlanStage { Name = s, Steps = steps, Notify = notify };
     }
 
     private PlanStep Build(StageDefinition stage, ConfigValue build, Interpolator interp)
@@ -231,11 +231,7 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
                 ?? throw new PipelineConfigException("`run.env` must be a mapping", envNode.Line);
             env = map.Entries.ToDictionary(e => e.Key, e => e.Value.Render());
         }
-        if (m.Get("credentials") is ConfigList { Items.Count: > 0 } creds)
-        {
-            var id = (creds.Items[0] as ConfigMap)?.Get("id")?.Render() ?? "";
-            throw new PipelineConfigException($"Invalid Credential: '{id}' (Slipway gives run steps no credentials)", creds.Line);
-        }
+        var credentials = m.Get("credentials") is { } credsNode ? Credentials(credsNode, interp) : null;
         int? tail = null;
         if (m.Get("tail") is { } tailNode)
         {
@@ -248,9 +244,122 @@ internal sealed class PipelinePlanner(PipelineDefinition pipeline, BlubberFiles 
         return new PlanStep
         {
             Name = $"{s}-run", Kind = StepKind.Test,
-            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail },
+            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail, Credentials = credentials },
         };
     }
+
+    /// <summary>
+    /// <c>run.credentials</c>: PipelineLib's string credentials (<c>id</c>, bound to the environment variable <c>name</c>).
+    /// The plan names them only; the tester reads the values from its configuration. Given only to runs after merge and
+    /// to the projects the operator allows (<c>Pipeline:Credentials:&lt;id&gt;:Projects</c>).
+    /// </summary>
+    private IReadOnlyList<RunCredential>? Credentials(ConfigValue node, Interpolator interp)
+    {
+        var list = Field("run.credentials", node.Line, () => interp.Interpolate(node)) as ConfigList
+            ?? throw new PipelineConfigException("`run.credentials` must be a list", node.Line);
+        if (list.Items.Count == 0) return null;
+        if (list.Items.Count > MaxCredentials) throw new PipelineConfigException($"`run.credentials` has more than {MaxCredentials} items", node.Line);
+        if (!ReleaseBranches.IsPostMerge(context))
+            throw new PipelineConfigException("`run.credentials`: credentials are given only to runs after merge, never to a patch set's run " +
+                "(run this pipeline post-merge, or leave it out of patch-set runs)", node.Line);
+        var credentials = new List<RunCredential>();
+        foreach (var item in list.Items)
+        {
+            var cm = item as ConfigMap ?? throw new PipelineConfigException("`run.credentials` items must be mappings with `id` and `name`", item.Line);
+            var id = Text(cm.Get("id") ?? throw new PipelineConfigException("`run.credentials[].id` is required", item.Line), "run.credentials[].id");
+            var name = Text(cm.Get("name") ?? throw new PipelineConfigException("`run.credentials[].name` is required", item.Line), "run.credentials[].name");
+            var allowed = options.Credentials ?? new Dictionary<string, IReadOnlyList<string>>();
+            // PipelineLib's own message for a credential the job does not allow, with the ids this project may use.
+            if (!allowed.TryGetValue(id, out var projects) || !projects.Contains(context.Project, StringComparer.Ordinal))
+            {
+                var mine = allowed.Where(a => a.Value.Contains(context.Project, StringComparer.Ordinal)).Select(a => a.Key).Order(StringComparer.Ordinal);
+                throw new PipelineConfigException($"Invalid Credential: '{Shown(id)}'. Allowed credentials for {context.Project}: " +
+                    $"[{string.Join(", ", mine)}] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)", item.Line);
+            }
+            if (!EnvName().IsMatch(name))
+                throw new PipelineConfigException($"`run.credentials[].name` '{Shown(name)}' is not an environment variable name (letters, digits, '_', at most 128)", item.Line);
+            if (credentials.Any(c => c.Name == name)) throw new PipelineConfigException($"`run.credentials`: the variable '{name}' is bound twice", item.Line);
+            credentials.Add(new RunCredential { Id = id, Name = name });
+        }
+        return credentials;
+    }
+
+    private const int MaxCredentials = 32;
+
+    private const int MaxTriggerParameters = 64;
+
+    /// <summary>
+    /// <c>notify.email</c>: the stage's keys over its pipeline's (PipelineLib merges them), with PipelineLib's default
+    /// subject and body, interpolated now. The service that records a failed step of the stage emits
+    /// <c>notify.requested</c> with it.
+    /// </summary>
+    private StageNotify? Notify(StageDefinition stage, Interpolator interp)
+    {
+        var own = (stage.Notify as ConfigMap)?.Get("email") as ConfigMap;
+        var inherited = (pipeline.Notify as ConfigMap)?.Get("email") as ConfigMap;
+        if (own is null && inherited is null) return null;
+        ConfigValue? Key(string k) => own?.Get(k) ?? inherited?.Get(k);
+        var line = (own ?? inherited)!.Line;
+        var toNode = Key("to") ?? throw new PipelineConfigException("`notify.email.to` is required", line);
+        var to = Field("notify.email.to", toNode.Line, () => interp.Interpolate(toNode)) switch
+        {
+            ConfigList list => list.Items.Select(i => i.Render()).ToList(),
+            var one => [one.Render()],
+        };
+        if (to.Count is 0 or > 50 || to.Any(a => a.Length is 0 or > 254 || a.Any(char.IsControl) || a.Contains(',')))
+            throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses, each at most 254 characters without commas or control characters", toNode.Line);
+        var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
+        var subject = Field("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode)).Render();
+        if (subject.Length > 998 || subject.Any(char.IsControl))
+            throw new PipelineConfigException("`notify.email.subject` must be one line of at most 998 characters", subjectNode.Line);
+        var bodyNode = Key("body") ?? new ConfigScalar(
+            "Pipeline ${setup.pipeline} for project ${setup.project} failed during\nstage ${.stage}. See the log for details: ${setup.logURL}", line);
+        var body = Field("notify.email.body", bodyNode.Line, () => interp.Interpolate(bodyNode)).Render();
+        if (body.Length > 16384) throw new PipelineConfigException("`notify.email.body` must be at most 16384 characters", bodyNode.Line);
+        return new StageNotify { To = to, Subject = subject, Body = body };
+    }
+
+    /// <summary>
+    /// <c>trigger</c>: a step that asks for the downstream job (the publisher emits <c>trigger.requested</c> and calls the
+    /// operator's webhook for it). <c>wait: true</c> is refused: there is no downstream build for Slipway to wait for.
+    /// </summary>
+    private PlanStep Trigger(string s, ConfigMap trigger, Interpolator interp)
+    {
+        var m = Field("trigger", trigger.Line, () => interp.Interpolate(trigger)) as ConfigMap
+            ?? throw new PipelineConfigException("`trigger` must be a mapping", trigger.Line);
+        var job = Text(m.Get("name") ?? throw new PipelineConfigException("`trigger.name` is required", trigger.Line), "trigger.name");
+        if (job.Length is 0 or > 128 || job.Any(char.IsControl))
+            throw new PipelineConfigException("`trigger.name` must be 1 to 128 characters without control characters", trigger.Line);
+        if (m.Get("wait") is { } wait && wait.Render() == "true")
+            throw new PipelineConfigException("`trigger.wait: true` is refused: Slipway asks for the downstream job (an event and a webhook) but " +
+                "has no downstream build to wait for", wait.Line);
+        Dictionary<string, string>? parameters = null;
+        if (m.Get("parameters") is { } p)
+        {
+            var map = p as ConfigMap ?? throw new PipelineConfigException("`trigger.parameters` must be a mapping", p.Line);
+            if (map.Entries.Count > MaxTriggerParameters)
+                throw new PipelineConfigException($"`trigger.parameters` has more than {MaxTriggerParameters} entries", p.Line);
+            parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in map.Entries)
+            {
+                var value = e.Value.Render();
+                if (e.Key.Length > 128 || e.Key.Any(char.IsControl) || value.Length > 4096)
+                    throw new PipelineConfigException($"`trigger.parameters.{Shown(e.Key)}`: names are at most 128 characters, values at most 4096", e.KeyLine);
+                parameters[e.Key] = value;
+            }
+        }
+        return new PlanStep { Name = $"{s}-trigger", Kind = StepKind.Trigger, Trigger = new TriggerParams { Job = job, Parameters = parameters } };
+    }
+
+    // A repository's value in a message: one line, bounded.
+    private static string Shown(string value)
+    {
+        var line = new string(value.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+        return line.Length > 128 ? line[..127] + "…" : line;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
+    private static partial System.Text.RegularExpressions.Regex EnvName();
 
     private PlanStep Publish(string s, ConfigValue image, Interpolator interp)
     {

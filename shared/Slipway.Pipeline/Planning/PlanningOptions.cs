@@ -44,6 +44,12 @@ public sealed record PlanningOptions
     /// </summary>
     public IReadOnlyDictionary<string, string>? ServiceOwners { get; init; }
 
+    /// <summary>
+    /// Operator-defined credentials for <c>run.credentials</c>: id → the Gerrit projects allowed to use it
+    /// (<c>Pipeline:Credentials:&lt;id&gt;:Projects</c>). The values are the tester's; the planner never sees them.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Credentials { get; init; }
+
     /// <summary>Canonical flow: staging's rollout (all at once).</summary>
     public IReadOnlyList<RolloutPhase> StagingRollout { get; init; } = [new() { Stage = RolloutStage.Full, Percentage = 100 }];
 

@@ -135,6 +135,8 @@ public static class PlanReport
             + (s.Deploy.Rollout is { Count: > 0 } r ? $", rollout {string.Join(" → ", r.Select(x => $"{x.Stage.ToString().ToLowerInvariant()} {x.Percentage}%"))}" : ""),
         StepKind.Promote => $"promote {s.Promote!.Chart} in {string.Join(", ", s.Promote.Environments)}"
             + (s.Promote.RequiresApprovalFor is { Count: > 0 } ap ? $" (approval for {string.Join(", ", ap)})" : ""),
+        StepKind.Trigger => $"request job {s.Trigger!.Job}"
+            + (s.Trigger.Parameters is { Count: > 0 } tp ? $" with {string.Join(", ", tp.Select(x => $"{x.Key}={x.Value}"))}" : ""),
         _ => s.Kind.ToString(),
     };
 

@@ -64,10 +64,15 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     }
 
     /// <param name="extra">Settings added to (or replacing) the services' defaults, e.g. trigger rules or more API tokens.</param>
-    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix, IReadOnlyDictionary<string, string?>? extra = null)
+    /// <param name="forProject">More settings that name the test's project (given its name), e.g. an allow-list.</param>
+    public static async Task<PipelineEnvironment> StartAsync(string projectPrefix, IReadOnlyDictionary<string, string?>? extra = null,
+        Func<string, IReadOnlyDictionary<string, string?>>? forProject = null)
     {
         var gerrit = await GerritServiceEnvironment.StartAsync();
-        var env = new PipelineEnvironment(gerrit, $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}", extra);
+        var project = $"{projectPrefix}/hello-{Guid.NewGuid().ToString("N")[..8]}";
+        var settings = (extra ?? new Dictionary<string, string?>()).Concat(forProject?.Invoke(project) ?? new Dictionary<string, string?>())
+            .ToDictionary();
+        var env = new PipelineEnvironment(gerrit, project, settings);
         try
         {
             await gerrit.Gerrit.CreateProjectAsync(env.Project);

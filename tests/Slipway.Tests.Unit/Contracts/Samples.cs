@@ -167,6 +167,23 @@ public static class Samples
             Stage = "production", Step = "production-promote", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 900,
             Chart = "citoid", Reason = "no image was published before this step",
         },
+        [typeof(TriggerRequested)] = () => new TriggerRequested
+        {
+            Stage = "production", Step = "production-trigger", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 300,
+            Job = "citoid-deploy-docs", Parameters = new Dictionary<string, string> { ["VERSION"] = "2025-03-14-092653-production" },
+            Project = "mediawiki/services/citoid", Revision = Revision, WebhookStatus = 202,
+        },
+        [typeof(TriggerFailed)] = () => new TriggerFailed
+        {
+            Stage = "production", Step = "production-trigger", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 300,
+            Job = "citoid-deploy-docs", Reason = "Invalid trigger job 'citoid-deploy-docs'. Allowed trigger jobs: []",
+        },
+        [typeof(NotifyRequested)] = () => new NotifyRequested
+        {
+            Pipeline = "service", Project = "mediawiki/services/citoid", Stage = "test", Step = "test-run", Reason = "tests exited with code 1",
+            To = ["citoid-team@example.org"], Subject = "[Pipeline] citoid service/test failed",
+            Body = "Pipeline service for project mediawiki/services/citoid failed during\nstage test. See the log for details: ",
+        },
         [typeof(ApprovalRequested)] = () => new ApprovalRequested
         {
             RunId = RunId, Environment = "production", Service = "citoid", Stage = "production", Step = "deploy-production",
