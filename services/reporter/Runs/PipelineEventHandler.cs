@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Reporter.Comments;
+using Slipway.Reporter.Environments;
 using Slipway.Storage.Jobs;
 
 namespace Slipway.Reporter.Runs;
@@ -12,10 +13,13 @@ namespace Slipway.Reporter.Runs;
 /// comment job (keyed by the event id, so a re-delivered event records nothing new); the job
 /// posts to Gerrit outside the Kafka handler, with retries.
 /// </summary>
-public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options) : IIntegrationEventHandler
+public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments)
+    : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
     {
+        // Rollouts, rollbacks (also those of no run) and approvals: what runs where (the environments page).
+        await environments.FollowAsync(envelope, context.Transaction, ct);
         if (envelope.RunId is not { } runId) return;
         var tx = context.Transaction;
         switch (envelope.Event())
