@@ -27,6 +27,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
             return new GerritRestClient(http, gerrit.Url!, gerrit.HttpUser!, gerrit.HttpPassword!);
         });
     builder.Services.AddSingleton<RunLedger>();
+    builder.Services.AddSingleton<RunDetails>();
     builder.Services.AddSingleton<EnvironmentLedger>();
     builder.Services.AddSingleton<EnvironmentEvents>();
     // The environments page's approve and rollback forms go to the deployer's API; its rollbacks take minutes.
@@ -48,5 +49,6 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
     app.MapEnvironmentsPage();
     app.MapLiveUpdates();
     app.MapRunsApi();
+    app.MapRunDetailsApi();
     app.MapChecks();
 });

@@ -134,6 +134,18 @@ public sealed class EnvironmentLedger(NpgsqlDataSource dataSource, SchemaName sc
             w.LastRefusedBy, w.LastRefusedAt is { } at ? Utc(at) : null)).ToList());
     }
 
+    /// <summary>The approvals a run asked for or got, with what became of them (the run page).</summary>
+    public async Task<IReadOnlyList<RunApproval>> OfRunAsync(string runId, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return (await conn.QueryAsync<RunApprovalRow>(new CommandDefinition($"""
+            SELECT environment, service, state, decided_by AS DecidedBy, decided_via AS DecidedVia, requested_at AS RequestedAt, decided_at AS DecidedAt
+              FROM {_s}.approvals WHERE run_id = @runId ORDER BY environment
+            """, new { runId }, cancellationToken: ct)))
+            .Select(a => new RunApproval(a.Environment, a.Service, a.State, a.DecidedBy, a.DecidedVia,
+                a.RequestedAt is { } r ? Utc(r) : null, a.DecidedAt is { } d ? Utc(d) : null)).ToList();
+    }
+
     private static DeploymentView View(DeploymentRow r) => new(r.Kind, r.RunId, r.Project, r.Change,
         Image(r.ImageUri, r.ImageTags, r.ImageDigest), r.ConfigRevision, r.ApprovedBy, r.ByUser, r.Detail, Utc(r.At));
 
@@ -162,6 +174,17 @@ public sealed class EnvironmentLedger(NpgsqlDataSource dataSource, SchemaName sc
         public string? ByUser { get; set; }
         public string? Detail { get; set; }
         public DateTime At { get; set; }
+    }
+
+    private sealed class RunApprovalRow
+    {
+        public string Environment { get; set; } = "";
+        public string? Service { get; set; }
+        public string State { get; set; } = "";
+        public string? DecidedBy { get; set; }
+        public string? DecidedVia { get; set; }
+        public DateTime? RequestedAt { get; set; }
+        public DateTime? DecidedAt { get; set; }
     }
 
     private sealed class ApprovalRow

@@ -22,3 +22,10 @@ public sealed record ImageView(string? Uri, IReadOnlyList<string> Tags, string? 
 /// <summary>A deploy or promote step waiting for an approver; <c>lastRefusedBy</c> is a refusal seen meanwhile (e.g. a non-approver).</summary>
 public sealed record WaitingApproval(string RunId, string Environment, string? Service, string? Stage, string? Step, ImageView? Image,
     DateTimeOffset RequestedAt, string? Project, int? Change, int? Patchset, string? LastRefusedBy, DateTimeOffset? LastRefusedAt);
+
+/// <summary>
+/// An approval of one run for one environment: <c>state</c> waiting, granted, refused or closed (the run ended without
+/// one); <c>decidedBy</c>/<c>decidedVia</c> (gerrit or api) the last decision, a refusal of a non-approver included.
+/// </summary>
+public sealed record RunApproval(string Environment, string? Service, string State, string? DecidedBy, string? DecidedVia,
+    DateTimeOffset? RequestedAt, DateTimeOffset? DecidedAt);

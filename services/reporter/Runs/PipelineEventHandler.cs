@@ -13,7 +13,8 @@ namespace Slipway.Reporter.Runs;
 /// comment job (keyed by the event id, so a re-delivered event records nothing new); the job
 /// posts to Gerrit outside the Kafka handler, with retries.
 /// </summary>
-public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments)
+public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments,
+    RunDetails details)
     : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
@@ -26,6 +27,7 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
         {
             case RunStarted started:
                 await ledger.StartAsync(tx, runId, started, ct);
+                await details.StartedAsync(tx, runId, started, envelope.TraceParent, ct);
                 // A run refused at planning has no steps: no "step 1 of 0"; its finished comment gives the reason.
                 if (started.Plan.Stages.Any(s => s.Steps.Count > 0))
                     await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Started, envelope.Id), ct);
@@ -36,6 +38,7 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
                 break;
             case IStepEvent step:
                 await StepAsync(envelope, runId, step, context, ct);
+                await details.ImageAsync(tx, runId, step, ct);
                 break;
         }
     }
