@@ -39,7 +39,7 @@ public sealed class ReporterOptions : IValidatableOptions
 
     public IEnumerable<string> Validate()
     {
-        if (DeployerUrl is not null && (!Uri.TryCreate(DeployerUrl, UriKind.Absolute, out var deployer) || deployer.Scheme is not ("http" or "https")))
+        if (!string.IsNullOrEmpty(DeployerUrl) && (!Uri.TryCreate(DeployerUrl, UriKind.Absolute, out var deployer) || deployer.Scheme is not ("http" or "https")))
             yield return $"Reporter:DeployerUrl '{DeployerUrl}' is invalid (want http(s)://host[:port])";
         if (MaxLiveStreams is < 1 or > 10_000) yield return "Reporter:MaxLiveStreams must be between 1 and 10000";
         if (GerritRetryInitialSeconds is < 0.1 or > 600) yield return "Reporter:GerritRetryInitialSeconds must be between 0.1 and 600";

@@ -110,21 +110,21 @@ public sealed class EnvironmentLedger(NpgsqlDataSource dataSource, SchemaName sc
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         var rows = (await conn.QueryAsync<DeploymentRow>(new CommandDefinition($"""
-            SELECT environment, service, kind, run_id AS RunId, project, change, image_uri AS ImageUri, image_tags AS ImageTags,
-                   image_digest AS ImageDigest, config_revision AS ConfigRevision, approved_by AS ApprovedBy, by_user AS ByUser, detail, at
-              FROM (SELECT d.*, row_number() OVER (PARTITION BY d.environment, d.service ORDER BY d.at DESC, d.seq DESC) AS n
-                      FROM {_s}.deployments d) d
-              LEFT JOIN {_s}.runs r USING (run_id)
-             WHERE n <= {HistoryPerService}
-             ORDER BY environment, service, at DESC, seq DESC
+            SELECT d.environment, d.service, d.kind, d.run_id AS RunId, r.project, r.change, d.image_uri AS ImageUri, d.image_tags AS ImageTags,
+                   d.image_digest AS ImageDigest, d.config_revision AS ConfigRevision, d.approved_by AS ApprovedBy, d.by_user AS ByUser, d.detail, d.at
+              FROM (SELECT x.*, row_number() OVER (PARTITION BY x.environment, x.service ORDER BY x.at DESC, x.seq DESC) AS n
+                      FROM {_s}.deployments x) d
+              LEFT JOIN {_s}.runs r ON r.run_id = d.run_id
+             WHERE d.n <= {HistoryPerService}
+             ORDER BY d.environment, d.service, d.at DESC, d.seq DESC
             """, cancellationToken: ct))).ToList();
         var waiting = (await conn.QueryAsync<ApprovalRow>(new CommandDefinition($"""
-            SELECT a.run_id AS RunId, environment, service, stage, step, a.image_uri AS ImageUri, a.image_tags AS ImageTags,
-                   a.image_digest AS ImageDigest, requested_at AS RequestedAt, decided_by AS LastRefusedBy, decided_at AS LastRefusedAt,
+            SELECT a.run_id AS RunId, a.environment, a.service, a.stage, a.step, a.image_uri AS ImageUri, a.image_tags AS ImageTags,
+                   a.image_digest AS ImageDigest, a.requested_at AS RequestedAt, a.decided_by AS LastRefusedBy, a.decided_at AS LastRefusedAt,
                    r.project, r.change, r.patchset
-              FROM {_s}.approvals a LEFT JOIN {_s}.runs r USING (run_id)
+              FROM {_s}.approvals a LEFT JOIN {_s}.runs r ON r.run_id = a.run_id
              WHERE a.state = 'waiting' AND a.requested_at IS NOT NULL
-             ORDER BY requested_at LIMIT 100
+             ORDER BY a.requested_at LIMIT 100
             """, cancellationToken: ct))).ToList();
         var services = rows.GroupBy(r => (r.Environment, r.Service))
             .Select(g => new ServiceInEnvironment(g.Key.Environment, g.Key.Service, g.Select(View).ToList()))

@@ -23,7 +23,7 @@ public static class EnvironmentsPage
         app.MapGet("/environments", async (EnvironmentLedger ledger, IOptions<ReporterOptions> options, CancellationToken ct) =>
         {
             var view = await ledger.ReadAsync(ct);
-            return Html("Environments", Body(view, options.Value.DeployerUrl is not null), Script);
+            return Html("Environments", Body(view, !string.IsNullOrEmpty(options.Value.DeployerUrl)), Script);
         });
 
         app.MapPost("/environments/approve", (HttpRequest request, IServiceProvider services, CancellationToken ct) =>
