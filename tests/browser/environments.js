@@ -65,6 +65,23 @@ async function submit(page, form) {
     await page.locator(`${production} details.rollback input[name=token]`).fill(token);
     seen.rollback = await submit(page, page.locator(`${production} details.rollback form`));
 
+    // The run's page: its execution graph (every stage succeeded once the run ends), images, approval and trace id.
+    await page.goto(`${reporter}/runs/${encodeURIComponent(runId)}`);
+    const until = Date.now() + 90_000;
+    for (;;) {
+      const states = await page.locator('svg.graph g.stage').evaluateAll(gs => gs.map(g => g.getAttribute('data-state')));
+      if (states.length > 0 && states.every(x => x === 'succeeded')) break;
+      if (Date.now() > until) throw new Error(`the run page's graph did not turn all succeeded: ${states}`);
+      await page.waitForTimeout(2000);
+      await page.reload();
+    }
+    seen.graphStages = await page.locator('svg.graph g.stage').evaluateAll(gs => gs.map(g => g.getAttribute('data-stage')));
+    seen.graphEdges = await page.locator('svg.graph line.edge').evaluateAll(ls => ls.map(l => `${l.getAttribute('data-from')}>${l.getAttribute('data-to')}`));
+    seen.images = await page.locator('#images li').allInnerTexts();
+    seen.approvals = await page.locator('#approvals li').allInnerTexts();
+    seen.traceId = await page.locator('#trace-id').innerText();
+    await page.screenshot({ path: path.join(shots, 'run-graph.png'), fullPage: true });
+
     // Reading needs no JavaScript: the page is server-rendered.
     const plain = await browser.newContext({ javaScriptEnabled: false });
     const noJs = await plain.newPage();

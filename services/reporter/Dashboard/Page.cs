@@ -61,7 +61,7 @@ public static class Page
         main{padding:1em;max-width:70em}table{border-collapse:collapse;width:100%}
         th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #ddd;vertical-align:top}
         .badge{padding:.1em .5em;border-radius:.8em;font-size:.85em;background:#ddd}
-        .succeeded{background:#cfc}.failed{background:#fcc}.running{background:#cdf}.cancelled{background:#eee}.waiting{background:#ffd}
+        .succeeded,.granted{background:#cfc}.refused{background:#fcc}.failed{background:#fcc}.running{background:#cdf}.cancelled{background:#eee}.waiting{background:#ffd}
         .muted{color:#666;font-size:.9em}pre{white-space:pre-wrap;word-break:break-word;background:#f0f0f0;padding:.5em;max-height:30em;overflow:auto}
         progress{width:7em}form input,form select{margin:.2em .4em .2em 0}
         code{word-break:break-all}.card{background:#fff;border:1px solid #ddd;border-radius:.4em;padding:.2em .8em;margin:.6em 0}

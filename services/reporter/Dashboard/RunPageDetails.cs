@@ -110,5 +110,5 @@ public static class RunPageDetails
     }
 
     public static string Trace(string? traceId) => traceId is null ? "" :
-        $"<p class=\"muted\">trace <code id=\"trace-id\">{Page.E(traceId)}</code> (every service's spans and log lines for this run carry it)</p>";
+        $"<p class=\"muted\">trace <code id=\"trace-id\">{Page.E(traceId)}</code> (the run's spans in every service carry it, and so do the services' JSON log lines)</p>";
 }

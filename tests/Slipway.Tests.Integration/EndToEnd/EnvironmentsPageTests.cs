@@ -64,7 +64,19 @@ public sealed class EnvironmentsPageTests(ITestOutputHelper output)
             Assert.Equal($"{env.Service} in production has no earlier version to roll back to", seen.GetProperty("rollback").GetProperty("message").GetString());
             Assert.Single(env.ConfigLog("production"));
             Assert.False(seen.GetProperty("phoneOverflow").GetBoolean(), "the environments page is wider than a phone");
-            foreach (var shot in new[] { "environments-waiting.png", "environments.png", "environments-phone.png" })
+
+            // The run page: the plan's graph, stage by stage with its dependencies; the published image; the approval; the trace.
+            var started = env.PipelineEvents.Events.First(e => e.RunId == run && e.Type == EventTypes.NameOf<RunStarted>());
+            var graph = started.DataAs<RunStarted>().Plan.Graph;
+            Assert.Equal(graph.Select(n => n.Stage).Order(), seen.GetProperty("graphStages").EnumerateArray().Select(x => x.GetString()!).Order());
+            Assert.Equal(graph.SelectMany(n => n.DependsOn.Select(d => $"{d}>{n.Stage}")).Order(),
+                seen.GetProperty("graphEdges").EnumerateArray().Select(x => x.GetString()!).Order());
+            Assert.Contains(seen.GetProperty("images").EnumerateArray(), i => i.GetString()!.StartsWith("published", StringComparison.Ordinal)
+                && i.GetString()!.Contains(finished.Image.Uri) && i.GetString()!.Contains(digest) && finished.Image.Tags.All(t => i.GetString()!.Contains(t)));
+            var approval = Assert.Single(seen.GetProperty("approvals").EnumerateArray()).GetString()!;
+            Assert.StartsWith($"production ({env.Service}) granted by {env.Approver} via api", approval);
+            Assert.Equal(System.Diagnostics.ActivityContext.Parse(started.TraceParent!, null).TraceId.ToString(), seen.GetProperty("traceId").GetString());
+            foreach (var shot in new[] { "environments-waiting.png", "environments.png", "environments-phone.png", "run-graph.png" })
                 Assert.True(new FileInfo(Path.Combine(browser.ScreenshotDir, shot)).Length > 1000, $"screenshot {shot} is missing");
 
             // The same by JSON.
