@@ -43,17 +43,32 @@ internal static class DemoCommand
         try
         {
             await new DemoScenario(stack, events).RunAsync(ct);
+            await KeepDashboardAsync(stack, ct);
             return true;
         }
         catch (Exception e) when (e is TimeoutException or DemoFailedException or HttpRequestException)
         {
             Say($"FAILED: {e.Message}");
+            await KeepDashboardAsync(stack, ct);
             return false;
         }
         finally
         {
             await DeployedContainers.RemoveAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// From a terminal, the stack stays up until Enter (or Ctrl+C), so the dashboard can be looked at; piped or in
+    /// CI (stdin not a terminal) the demo ends at once.
+    /// </summary>
+    private static async Task KeepDashboardAsync(EmbeddedStack stack, CancellationToken ct)
+    {
+        if (Console.IsInputRedirected) return;
+        var url = stack.Services.UrlOf("reporter");
+        Say($"the dashboard stays up: {url}/ (runs), {url}/environments (what runs where). Press Enter to stop everything.");
+        var enter = Task.Run(Console.ReadLine, CancellationToken.None);
+        await Task.WhenAny(enter, Task.Delay(Timeout.Infinite, ct)).ConfigureAwait(false);
     }
 
     private static void Say(string line) => ServiceStack.Print("demo", ConsoleColor.White, line);

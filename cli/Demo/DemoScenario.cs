@@ -24,7 +24,7 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
     public async Task RunAsync(CancellationToken ct)
     {
         var baseImage = stack.Environment.GetValueOrDefault("Slipway__BaseImage") ?? "debian:bookworm";
-        Say($"dashboard: {stack.Services.UrlOf("reporter")}/ (runs, live progress, logs, trends; JSON under /api/runs)");
+        Say($"dashboard: {stack.Services.UrlOf("reporter")}/ (runs, live progress, logs, trends, environments; JSON under /api)");
         Say($"1/6 creating project {SampleProject.Name} in Gerrit; waiting for the gateway's stream-events connection");
         await _gerrit.CreateProjectAsync(SampleProject.Name, ct: ct);
         await Until("the gateway connects to stream-events", () => _gerrit.StreamConnections > 0, TimeSpan.FromSeconds(60), ct);
@@ -56,7 +56,7 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
             .DataAs<DeploySucceeded>().Service;
         await ShowServiceAsync("staging", service, ct);
 
-        Say("4/6 production waits for a human: approving as an approver would with `./slipway approve RUN --env production`");
+        Say($"4/6 production waits for a human (see {stack.Services.UrlOf("reporter")}/environments): approving as an approver would with `./slipway approve RUN --env production`");
         await events.WaitForAsync("the production approval request", e => e.RunId == runId && e.Type == EventTypes.NameOf<ApprovalRequested>(),
             RunTimeout, ct);
         var approval = await DeployerAsync(HttpMethod.Post, $"/api/runs/{runId}/approve?environment=production", ct);

@@ -49,6 +49,8 @@ internal sealed class ServiceStack(string? logDir = null) : IAsyncDisposable
             info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
             // Links in Gerrit comments point at the reporter's run pages.
             info.Environment["Reporter__PublicUrl"] = $"http://127.0.0.1:{ports["reporter"]}";
+            // The environments page passes approvals and rollbacks (with the approver's token) to the deployer's API.
+            info.Environment["Reporter__DeployerUrl"] = $"http://127.0.0.1:{ports["deployer"]}";
             var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {dir}");
             var color = Colors[i % Colors.Length];
             Action<string?> output = line => Print(dir, color, line);

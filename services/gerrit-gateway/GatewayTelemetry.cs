@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Slipway.GerritGateway;
@@ -6,6 +7,9 @@ namespace Slipway.GerritGateway;
 public static class GatewayTelemetry
 {
     private static readonly Meter Meter = new("Slipway.GerritGateway");
+
+    /// <summary>Spans of the gateway: "gerrit ingest" for each event, the root of the trace of whatever the event starts.</summary>
+    public static readonly ActivitySource Source = new("Slipway.GerritGateway");
     public static readonly Counter<long> EventsIn = Meter.CreateCounter<long>("slipway.gateway.events_in");
     public static readonly Counter<long> EventsOut = Meter.CreateCounter<long>("slipway.gateway.events_out");
     public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("slipway.gateway.duplicates");

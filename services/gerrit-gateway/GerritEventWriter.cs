@@ -38,6 +38,14 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
     public async Task<bool> WriteAsync(GerritEvent gerritEvent, string server, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        // The root span of one change's trace: the outbox puts it in the event's traceparent, every service after follows it.
+        // A new trace whatever span is current (a catch-up round spans many events, each its own change's trace). An
+        // async method's change of Activity.Current does not reach its caller.
+        Activity.Current = null;
+        using var span = GatewayTelemetry.Source.StartActivity("gerrit ingest " + gerritEvent.Type, ActivityKind.Producer)
+            ?? new Activity("gerrit ingest " + gerritEvent.Type).SetIdFormat(ActivityIdFormat.W3C).Start();
+        span.SetTag("gerrit.event.type", gerritEvent.Type);
+        span.SetTag("gerrit.project", gerritEvent.Project);
         var id = GerritEventIdentity.IdOf(gerritEvent);
         var key = PartitionKeys.For(gerritEvent);
         GatewayTelemetry.EventsIn.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
@@ -147,3 +155,4 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         return await cmd.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
     }
 }
+

@@ -7,6 +7,7 @@ using Slipway.Messaging;
 using Slipway.Reporter;
 using Slipway.Reporter.Checks;
 using Slipway.Reporter.Dashboard;
+using Slipway.Reporter.Environments;
 using Slipway.Reporter.Comments;
 using Slipway.Reporter.Runs;
 using Slipway.Storage;
@@ -26,6 +27,17 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
             return new GerritRestClient(http, gerrit.Url!, gerrit.HttpUser!, gerrit.HttpPassword!);
         });
     builder.Services.AddSingleton<RunLedger>();
+    builder.Services.AddSingleton<RunDetails>();
+    builder.Services.AddSingleton<EnvironmentLedger>();
+    builder.Services.AddSingleton<EnvironmentEvents>();
+    // The environments page's approve and rollback forms go to the deployer's API; its rollbacks take minutes.
+    if (builder.Configuration[$"{ReporterOptions.Section}:DeployerUrl"] is { Length: > 0 } deployerUrl)
+        builder.Services.AddHttpClient<DeployerClient>(http =>
+            {
+                http.BaseAddress = new Uri(deployerUrl.TrimEnd('/') + "/");
+                http.Timeout = TimeSpan.FromMinutes(10);
+            })
+            .RemoveAllLoggers(); // the request carries the approver's token: no request logging at any level
     builder.Services.AddEventConsumer<PipelineEventHandler>("reporter", Topics.PipelineEvents);
     builder.Services.AddSingleton<IJobHandler, GerritCommentJob>();
     builder.Services.AddJobWorkers(builder.Configuration);
@@ -34,7 +46,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
     app.MapRunsPage();
     app.MapRunStatus();
     app.MapTrendsPage();
+    app.MapEnvironmentsPage();
     app.MapLiveUpdates();
     app.MapRunsApi();
+    app.MapRunDetailsApi();
     app.MapChecks();
 });

@@ -31,8 +31,16 @@ public sealed class ReporterOptions : IValidatableOptions
     /// <summary>Longest pause between tries while Gerrit is down. Comments never give up on an outage.</summary>
     public double GerritRetryMaxSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// The deployer's API (e.g. <c>http://deployer:8080</c>): the environments page passes approvals and rollbacks, with the
+    /// approver's own token, to it. Unset: the page is read-only.
+    /// </summary>
+    public string? DeployerUrl { get; set; }
+
     public IEnumerable<string> Validate()
     {
+        if (!string.IsNullOrEmpty(DeployerUrl) && (!Uri.TryCreate(DeployerUrl, UriKind.Absolute, out var deployer) || deployer.Scheme is not ("http" or "https")))
+            yield return $"Reporter:DeployerUrl '{DeployerUrl}' is invalid (want http(s)://host[:port])";
         if (MaxLiveStreams is < 1 or > 10_000) yield return "Reporter:MaxLiveStreams must be between 1 and 10000";
         if (GerritRetryInitialSeconds is < 0.1 or > 600) yield return "Reporter:GerritRetryInitialSeconds must be between 0.1 and 600";
         if (GerritRetryMaxSeconds < GerritRetryInitialSeconds || GerritRetryMaxSeconds > 3600)

@@ -24,7 +24,8 @@ public static class TelemetryServiceCollectionExtensions
             .ConfigureResource(r => r.AddService(definition.Name, serviceVersion: SlipwayService.Version))
             .WithTracing(t =>
             {
-                t.AddSource(MessagingTelemetry.Name, "Slipway.*").AddAspNetCoreInstrumentation().AddNpgsql();
+                // Outgoing HTTP (Gerrit's REST API, the deployer's health probes, the registry) joins the trace of the work that calls it.
+                t.AddSource(MessagingTelemetry.Name, "Slipway.*").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddNpgsql();
                 if (otlp) t.AddOtlpExporter();
             })
             .WithMetrics(m =>

@@ -20,7 +20,7 @@ public static class Page
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Append("<title>").Append(E(title)).Append(" · Slipway</title><style>").Append(Css).Append("</style></head><body>")
-            .Append("<nav><a href=\"/\"><b>Slipway</b></a> <a href=\"/\">Runs</a> <a href=\"/trends\">Trends</a></nav><main>")
+            .Append("<nav><a href=\"/\"><b>Slipway</b></a> <a href=\"/\">Runs</a> <a href=\"/environments\">Environments</a> <a href=\"/trends\">Trends</a></nav><main>")
             .Append(body).Append("</main>");
         if (script is not null) html.Append("<script>").Append(script).Append("</script>");
         return html.Append("</body></html>").ToString();
@@ -61,9 +61,11 @@ public static class Page
         main{padding:1em;max-width:70em}table{border-collapse:collapse;width:100%}
         th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #ddd;vertical-align:top}
         .badge{padding:.1em .5em;border-radius:.8em;font-size:.85em;background:#ddd}
-        .succeeded{background:#cfc}.failed{background:#fcc}.running{background:#cdf}.cancelled{background:#eee}.waiting{background:#ffd}
+        .succeeded,.granted{background:#cfc}.refused{background:#fcc}.failed{background:#fcc}.running{background:#cdf}.cancelled{background:#eee}.waiting{background:#ffd}
         .muted{color:#666;font-size:.9em}pre{white-space:pre-wrap;word-break:break-word;background:#f0f0f0;padding:.5em;max-height:30em;overflow:auto}
         progress{width:7em}form input,form select{margin:.2em .4em .2em 0}
+        code{word-break:break-all}.card{background:#fff;border:1px solid #ddd;border-radius:.4em;padding:.2em .8em;margin:.6em 0}
+        .ok{background:#cfc;padding:.5em}.error{background:#fcc;padding:.5em}
         @media (max-width:40em){.wide{display:none}td,th{padding:.3em .2em}main{padding:.5em}}
         """;
 }

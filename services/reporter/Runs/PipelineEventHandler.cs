@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Reporter.Comments;
+using Slipway.Reporter.Environments;
 using Slipway.Storage.Jobs;
 
 namespace Slipway.Reporter.Runs;
@@ -12,16 +13,21 @@ namespace Slipway.Reporter.Runs;
 /// comment job (keyed by the event id, so a re-delivered event records nothing new); the job
 /// posts to Gerrit outside the Kafka handler, with retries.
 /// </summary>
-public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options) : IIntegrationEventHandler
+public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments,
+    RunDetails details)
+    : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
     {
+        // Rollouts, rollbacks (also those of no run) and approvals: what runs where (the environments page).
+        await environments.FollowAsync(envelope, context.Transaction, ct);
         if (envelope.RunId is not { } runId) return;
         var tx = context.Transaction;
         switch (envelope.Event())
         {
             case RunStarted started:
                 await ledger.StartAsync(tx, runId, started, ct);
+                await details.StartedAsync(tx, runId, started, envelope.TraceParent, ct);
                 // A run refused at planning has no steps: no "step 1 of 0"; its finished comment gives the reason.
                 if (started.Plan.Stages.Any(s => s.Steps.Count > 0))
                     await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Started, envelope.Id), ct);
@@ -32,6 +38,7 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
                 break;
             case IStepEvent step:
                 await StepAsync(envelope, runId, step, context, ct);
+                await details.ImageAsync(tx, runId, step, ct);
                 break;
         }
     }

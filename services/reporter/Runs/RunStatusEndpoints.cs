@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Slipway.Gerrit;
 using Slipway.Reporter.Dashboard;
+using Slipway.Reporter.Environments;
 
 namespace Slipway.Reporter.Runs;
 
@@ -13,7 +14,8 @@ public static class RunStatusEndpoints
 {
     public static void MapRunStatus(this WebApplication app)
     {
-        app.MapGet("/runs/{id}", async (string id, HttpRequest request, RunLedger ledger, IOptions<GerritOptions> gerrit, CancellationToken ct) =>
+        app.MapGet("/runs/{id}", async (string id, HttpRequest request, RunLedger ledger, RunDetails details, EnvironmentLedger environments,
+            IOptions<GerritOptions> gerrit, CancellationToken ct) =>
         {
             if (id.Length > 200) return Results.BadRequest("run id too long");
             var run = await ledger.GetAsync(id, ct);
@@ -22,7 +24,9 @@ public static class RunStatusEndpoints
                 || request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase);
             return wantsJson
                 ? Results.Json(run)
-                : Results.Content(Page.Render($"Run {run.RunId}", Html(run, gerrit.Value.Url), Page.LiveScript("run", run.RunId)), "text/html; charset=utf-8");
+                : Results.Content(Page.Render($"Run {run.RunId}", Html(run, gerrit.Value.Url,
+                    RunPageDetails.Render(run, await details.ReadAsync(run.RunId, ct), await environments.OfRunAsync(run.RunId, ct))),
+                    Page.LiveScript("run", run.RunId)), "text/html; charset=utf-8");
         });
 
         app.MapGet("/runs/{id}/log/{stage}/{step}", async (string id, string stage, string step, RunLedger ledger, CancellationToken ct) =>
@@ -36,7 +40,7 @@ public static class RunStatusEndpoints
         });
     }
 
-    private static string Html(RunView run, string? gerritUrl)
+    private static string Html(RunView run, string? gerritUrl, string detailsHtml)
     {
         var E = Page.E;
         var html = new StringBuilder("<div id=\"run\">");
@@ -77,7 +81,7 @@ public static class RunStatusEndpoints
                         .Append(Page.Q(s.Stage)).Append('/').Append(Page.Q(s.Step)).Append("\">download</a></details></td></tr>");
             }
         }
-        html.Append("</tbody></table><p class=\"muted\">run ").Append(E(run.RunId)).Append("</p></div>");
+        html.Append("</tbody></table>").Append(detailsHtml).Append("<p class=\"muted\">run ").Append(E(run.RunId)).Append("</p></div>");
         return html.ToString();
     }
 }

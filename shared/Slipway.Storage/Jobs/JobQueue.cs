@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dapper;
 using Npgsql;
 
@@ -19,18 +20,22 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
     public async Task<long?> EnqueueAsync(NpgsqlTransaction tx, NewJob job, CancellationToken ct = default)
     {
         var sql = $"""
-            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key)
-            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey)
+            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key, traceparent)
+            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey, @traceParent)
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING id
             """;
         var id = await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
         {
-            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
+            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey, traceParent = CurrentTraceParent(),
         }, tx, cancellationToken: ct));
         if (id is not null) await NotifyAsync(tx, ct);
         return id;
     }
+
+    /// <summary>The span recording a job (e.g. a Kafka consume span), so the job's work continues that trace.</summary>
+    private static string? CurrentTraceParent() =>
+        Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
 
     private Task NotifyAsync(NpgsqlTransaction tx, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', '')", transaction: tx, cancellationToken: ct));
@@ -42,8 +47,8 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
     public async Task<bool> EnqueueOrReplacePendingAsync(NpgsqlTransaction tx, NewJob job, CancellationToken ct = default)
     {
         var sql = $"""
-            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key)
-            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey)
+            INSERT INTO {_table} (kind, dedupe_key, run_id, payload, max_attempts, not_before, serial_key, traceparent)
+            VALUES (@Kind, @DedupeKey, @RunId, @Payload::jsonb, @MaxAttempts, COALESCE(@NotBefore, now()), @SerialKey, @traceParent)
             ON CONFLICT (dedupe_key) DO UPDATE
                SET payload = EXCLUDED.payload, not_before = EXCLUDED.not_before, updated_at = now()
              WHERE {_table}.state = 'pending' AND {_table}.attempts = 0
@@ -51,7 +56,7 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
             """;
         var recorded = await tx.Connection!.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sql, new
         {
-            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey,
+            job.Kind, job.DedupeKey, job.RunId, job.Payload, job.MaxAttempts, job.NotBefore, job.SerialKey, traceParent = CurrentTraceParent(),
         }, tx, cancellationToken: ct)) is not null;
         if (recorded) await NotifyAsync(tx, ct);
         return recorded;
@@ -79,7 +84,7 @@ public sealed class JobQueue(NpgsqlDataSource dataSource, SchemaName schema)
                             LIMIT 1)
             RETURNING j.id AS Id, j.kind AS Kind, j.dedupe_key AS DedupeKey, j.run_id AS RunId,
                       j.payload::text AS Payload, j.attempts AS Attempts, j.max_attempts AS MaxAttempts,
-                      j.lease_owner AS LeaseOwner
+                      j.lease_owner AS LeaseOwner, j.traceparent AS TraceParent
             """;
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<LeasedJob>(new CommandDefinition(sql,

@@ -98,6 +98,11 @@ public sealed class JobWorkerHost(
         }
 
         Started.Add(1, new KeyValuePair<string, object?>("kind", job.Kind));
+        // The job's span continues the trace of the span that recorded it (the run's), so its logs carry the run's trace id.
+        using var span = JobTelemetry.StartJob(job.Kind, job.TraceParent);
+        span.SetTag("slipway.job.id", job.Id);
+        span.SetTag("slipway.job.attempt", job.Attempts);
+        if (job.RunId is not null) span.SetTag("slipway.run.id", job.RunId);
         logger.LogInformation("job {JobId} {Kind} attempt {Attempt}/{Max} started", job.Id, job.Kind, job.Attempts, job.MaxAttempts);
         var clock = Stopwatch.StartNew();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -27,14 +27,19 @@ internal sealed class DashboardBrowser : IAsyncDisposable
         _stderr = node.StandardError.ReadToEndAsync();
     }
 
-    public static DashboardBrowser Start(string reporterUrl, string project, string runId, string name)
+    public static DashboardBrowser Start(string reporterUrl, string project, string runId, string name) =>
+        StartScript("dashboard.js", name, new Dictionary<string, string>(), reporterUrl, project, runId);
+
+    /// <summary>Runs one of tests/browser's scripts with <paramref name="args"/> and the screenshot directory last; secrets go in <paramref name="environment"/>.</summary>
+    public static DashboardBrowser StartScript(string script, string name, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dir = Path.Combine(TestInfrastructure.RepoRoot, "tests", "browser");
         if (!Directory.Exists(Path.Combine(dir, "node_modules", "playwright-core")))
             throw new InvalidOperationException($"playwright-core is not installed in {dir}: run the tests through `./slipway test`, which runs npm ci there");
         var screenshots = Path.Combine(TestInfrastructure.RepoRoot, "TestResults", "screenshots", name);
         var info = new ProcessStartInfo("node") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "dashboard.js", reporterUrl, project, runId, screenshots }) info.ArgumentList.Add(a);
+        foreach (var a in args.Prepend(script).Append(screenshots)) info.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) info.Environment[k] = v;
         return new DashboardBrowser(Process.Start(info) ?? throw new InvalidOperationException("node did not start"), screenshots);
     }
 

@@ -118,6 +118,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             {
                 port = _reporterPort ??= Slipway.Embedded.FreePort.Next();
                 _settings["Reporter__PublicUrl"] = $"http://127.0.0.1:{port}";
+                // The environments page passes approvals to the deployer's API (started before the reporter).
+                if (_running.ContainsKey("deployer")) _settings["Reporter__DeployerUrl"] = UrlOf("deployer");
             }
             var process = Gerrit.StartService(dir, assembly, $"{SchemaPrefix}_{name}", _settings, port);
             _running[name] = process;
