@@ -17,7 +17,7 @@ namespace Slipway.Bench;
 /// </summary>
 public static class MessagingHostBench
 {
-    public static async Task<double> RunAsync(string bootstrap, string postgres, int count)
+    public static async Task<double> RunAsync(string bootstrap, string postgres, int count, IReadOnlyDictionary<string, string>? probeSettings = null)
     {
         var timeout = TimeSpan.FromMinutes(5); // every loop below is bounded by this as well as by the count
 
@@ -76,6 +76,7 @@ public static class MessagingHostBench
         info.Environment["Probe__Echo"] = "true";
         info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in probeSettings ?? new Dictionary<string, string>()) info.Environment[k] = v;
         using var probe = Process.Start(info)!;
         probe.OutputDataReceived += (_, _) => { };
         probe.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("probe: " + e.Data); };
