@@ -13,12 +13,13 @@ namespace Slipway.Bench;
 /// change, emitted by the stand-in's control API.
 ///   1. throughput: N events in bursts of 100 (the stand-in, like Gerrit, keeps 128 events per
 ///      connection), from the first emitted to the last written to Kafka;
-///   2. latency at 100 events/s: per event, from the gateway's database write (the line was read and
+///   2. latency at 100 events/s (<c>paced</c> events): per event, from the gateway's database write (the line was read and
 ///      parsed just before) to the Kafka message's timestamp, p50 and p99.
+/// Returns the throughput (events/s).
 /// </summary>
 public static class GatewayIngestBench
 {
-    public static async Task RunAsync(string bootstrap, string postgres, int count)
+    public static async Task<double> RunAsync(string bootstrap, string postgres, int count, int paced = 1000)
     {
         var run = $"gwbench{Guid.NewGuid():N}"[..15];
         var schema = run.Replace("gwbench", "gwbench_");
@@ -70,7 +71,6 @@ public static class GatewayIngestBench
             Console.WriteLine($"gateway ingest throughput (stream -> Postgres -> Kafka ack) {count,7} events in {seconds,7:F2} s = {count / seconds,9:F0} events/s");
 
             // 2. Latency at 100 events/s.
-            const int paced = 1000;
             var next = Stopwatch.StartNew();
             for (var i = 0; i < paced; i++)
             {
@@ -88,6 +88,7 @@ public static class GatewayIngestBench
             Console.WriteLine($"gateway latency at 100 events/s, database write -> Kafka message ({latencies.Count} events): " +
                 $"p50 {Percentile(latencies, 0.50):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms, max {latencies.Max():F1} ms");
             Console.WriteLine($"(elapsed {clock.Elapsed.TotalSeconds:F0} s; dropped-output events: {gerrit.Events().Count(e => e.Type == "dropped-output")})");
+            return count / seconds;
         }
         finally
         {

@@ -7,86 +7,148 @@ using Slipway.GerritStandIn.Samples;
 namespace Slipway.Bench;
 
 /// <summary>
-/// The pipeline around the real work, on the demo's sample service (`./slipway bench --pipeline`):
-///   1. orchestration overhead: the same build test → run tests → build production → smoke done by hand with
-///      the docker CLI, then by the pipeline from a patchset-created (both with a warm layer cache);
-///      and a source-only change rebuilt: how many image layers the new production image shares with the old;
-///   2. latency added by the pipeline, one change at a time: Gerrit event → first build started, and last step
-///      finished → the final Gerrit comment (p50/p99/max);
-///   3. N changes uploaded at once: all finish, and no more builds ran at once than configured.
-/// Every wait is bounded.
+/// The pipeline around the real work, on the demo's sample service (`./slipway bench --pipeline`), side by side with
+/// the same work by hand in the same run (warm caches both sides):
+///   1. a warm-up (by hand, and a change through the pipeline) and a source-only change rebuilt: how many image
+///      layers the new production image shares with the old;
+///   2. R repetitions, each: the four patch-set steps by hand with the docker CLI, then a new change through the
+///      pipeline (run.started → smoke-test.succeeded; Gerrit event → first build.started; last step → Gerrit
+///      comment), then the change merged (the publish step's duration) and the very image it published pushed by
+///      hand with <c>docker push</c> to another repository of the same registry, with as many tags;
+///   3. N changes uploaded at once: wall time over N × the by-hand median, no more builds at once than configured,
+///      and each service's peak RSS (VmHWM) at the end.
+/// Every wait is bounded. Fills the issue-13 rows of <see cref="BenchTable"/>.
 /// </summary>
 public static class PipelineBench
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
     private const int MaxConcurrentBuilds = 2;
 
-    public static async Task RunAsync(IReadOnlyDictionary<string, string> infra, int sequential, int burst)
+    public static async Task RunAsync(IReadOnlyDictionary<string, string> infra, BenchTable table, int repetitions, int burst)
     {
         var baseImage = infra["Slipway__BaseImage"];
         await using var stack = await PipelineStack.StartAsync(infra, new Dictionary<string, string>
         {
             ["Builder__MaxConcurrentBuilds"] = MaxConcurrentBuilds.ToString(), ["Jobs__Executors"] = "4",
+            ["Deployer__Environments__staging__Replicas"] = "1", ["Deployer__Environments__production__Replicas"] = "1",
         });
         var gerrit = stack.Gerrit;
-
-        // 1. By hand, twice (the first warms the layer cache), then the pipeline.
-        var hand = await ByHandAsync(baseImage);
-        hand = await ByHandAsync(baseImage);
-        await gerrit.CreateProjectAsync("bench/overhead");
-        var upload = await gerrit.UploadPatchsetAsync("bench/overhead", "master", SampleProject.Files(baseImage), "Bench");
-        var run = await RunOfAsync(stack, upload.ChangeNumber, "bench/overhead");
-        var events = stack.Events.Where(e => e.RunId == run).ToList();
-        var pipeline = events.Single(e => e.Type == EventTypes.NameOf<SmokeTestSucceeded>()).Time - events[0].Time;
-        var work = events.Where(e => e.Data.ValueKind == System.Text.Json.JsonValueKind.Object && e.Data.TryGetProperty("durationMs", out _)
-                                     && e.Type.EndsWith(".succeeded.v1")).Sum(e => e.Data.GetProperty("durationMs").GetInt64());
-        Console.WriteLine($"by hand (docker CLI): build test, run tests, build production, smoke: {hand.TotalSeconds:F2} s");
-        Console.WriteLine($"pipeline, run.started → smoke-test.succeeded: {pipeline.TotalSeconds:F2} s (steps' own durations: {work / 1000.0:F2} s)");
-        Console.WriteLine($"pipeline / by hand: {pipeline / hand:F2}x");
-
-        var files = SampleProject.Files(baseImage).ToDictionary();
-        files["server.py"] += "\n# a source-only change\n";
-        var ps2 = await gerrit.UploadPatchsetAsync("bench/overhead", "master", files, "Bench", upload.ChangeId);
-        var run2 = await RunOfAsync(stack, ps2.ChangeNumber, "bench/overhead", patchset: 2);
-        var (shared, total) = await SharedLayersAsync(ProductionImage(stack, run), ProductionImage(stack, run2));
-        var rebuild = stack.Events.Single(e => e.RunId == run2 && e.Type == EventTypes.NameOf<BuildSucceeded>()
-                                               && e.DataAs<BuildSucceeded>().Step == "build-production").DataAs<BuildSucceeded>();
-        Console.WriteLine($"source-only change: production image shares {shared} of {total} layers with the previous one; rebuilt in {rebuild.DurationMs} ms");
-
-        // 2. Latency, one change at a time.
-        var toBuild = new List<double>();
-        var toComment = new List<double>();
-        for (var i = 0; i < sequential; i++)
+        // Project names carry the stack's prefix: the deployer's staging containers are found (and removed) by it.
+        var tag = stack.Prefix.TrimEnd('.');
+        await using var pusher = await HandPusher.LoginAsync(infra["Registry__Url"], infra["Registry__Username"], infra["Registry__Password"]);
+        try
         {
-            var project = $"bench/latency-{i}";
-            await gerrit.CreateProjectAsync(project);
-            var up = await gerrit.UploadPatchsetAsync(project, "master", SampleProject.Files(baseImage), "Bench");
-            var emitted = DateTimeOffset.UtcNow; // the stand-in emits patchset-created as the upload's last act
-            var id = await RunOfAsync(stack, up.ChangeNumber, project);
-            var runEvents = stack.Events.Where(e => e.RunId == id).ToList();
-            toBuild.Add((runEvents.First(e => e.Type == EventTypes.NameOf<BuildStarted>()).Time - emitted).TotalMilliseconds);
-            var lastStep = runEvents.Last(e => e.Type.EndsWith(".succeeded.v1")).Time;
-            var comment = await FinalCommentAsync(gerrit, up.ChangeNumber);
-            toComment.Add((comment.At - lastStep).TotalMilliseconds);
+            // 1. Warm-up: by hand once, one change through the pipeline; then a source-only change.
+            await ByHandAsync(baseImage);
+            var overhead = $"bench/{tag}-overhead";
+            await gerrit.CreateProjectAsync(overhead);
+            var upload = await gerrit.UploadPatchsetAsync(overhead, "master", SampleProject.Files(baseImage), "Bench");
+            var run = await RunOfAsync(stack, upload.ChangeNumber, overhead);
+            var files = SampleProject.Files(baseImage).ToDictionary();
+            files["server.py"] += "\n# a source-only change\n";
+            var ps2 = await gerrit.UploadPatchsetAsync(overhead, "master", files, "Bench", upload.ChangeId);
+            var run2 = await RunOfAsync(stack, ps2.ChangeNumber, overhead, patchset: 2);
+            var (shared, total) = await SharedLayersAsync(ProductionImage(stack, run), ProductionImage(stack, run2));
+            var rebuild = stack.Events.Single(e => e.RunId == run2 && e.Type == EventTypes.NameOf<BuildSucceeded>()
+                                                   && e.DataAs<BuildSucceeded>().Step == "build-production").DataAs<BuildSucceeded>();
+            Console.WriteLine($"source-only change: production image shares {shared} of {total} layers with the previous one; rebuilt in {rebuild.DurationMs} ms");
+
+            // 2. Repetitions: by hand, the pipeline, the merge's publish, the same push by hand.
+            var hand = new List<double>();
+            var pipeline = new List<double>();
+            var ratios = new List<double>();
+            var toBuild = new List<double>();
+            var toComment = new List<double>();
+            var publish = new List<double>();
+            var handPush = new List<double>();
+            for (var i = 0; i < repetitions; i++)
+            {
+                var byHand = (await ByHandAsync(baseImage)).TotalSeconds;
+                hand.Add(byHand);
+                var project = $"bench/{tag}-rep-{i}";
+                await gerrit.CreateProjectAsync(project);
+                var up = await gerrit.UploadPatchsetAsync(project, "master", SampleProject.Files(baseImage), "Bench");
+                var emitted = DateTimeOffset.UtcNow; // the stand-in emits patchset-created as the upload's last act
+                var id = await RunOfAsync(stack, up.ChangeNumber, project);
+                var runEvents = stack.Events.Where(e => e.RunId == id).ToList();
+                var seconds = (runEvents.Single(e => e.Type == EventTypes.NameOf<SmokeTestSucceeded>()).Time - runEvents[0].Time).TotalSeconds;
+                pipeline.Add(seconds);
+                ratios.Add(seconds / byHand);
+                toBuild.Add((runEvents.First(e => e.Type == EventTypes.NameOf<BuildStarted>()).Time - emitted).TotalMilliseconds);
+                var lastStep = runEvents.Last(e => e.Type.EndsWith(".succeeded.v1")).Time;
+                toComment.Add(((await FinalCommentAsync(gerrit, up.ChangeNumber)).At - lastStep).TotalMilliseconds);
+
+                await gerrit.MergeAsync(up.ChangeNumber);
+                var mergeRun = (await stack.WaitForAsync(e => e.Type == EventTypes.NameOf<RunStarted>() && e.RunId != id
+                    && e.DataAs<RunStarted>().Trigger.Project == project, RunTimeout)).RunId;
+                var outcome = await stack.WaitForAsync(e => e.RunId == mergeRun && (e.Type == EventTypes.NameOf<PublishSucceeded>()
+                    || e.Type == EventTypes.NameOf<PublishFailed>() || e.Type == EventTypes.NameOf<RunFinished>()), RunTimeout);
+                if (outcome.Type != EventTypes.NameOf<PublishSucceeded>())
+                    throw new InvalidOperationException($"merge run {mergeRun} of {project} did not publish: {outcome.Type} {outcome.Data}");
+                var published = outcome.DataAs<PublishSucceeded>();
+                publish.Add(published.DurationMs / 1000.0);
+                // Let the merge run's staging deploy finish before the next repetition measures anything.
+                await stack.WaitForAsync(e => e.RunId == mergeRun && (e.Type == EventTypes.NameOf<ApprovalRequested>() || e.Type == EventTypes.NameOf<RunFinished>()),
+                    TimeSpan.FromMinutes(2), throwOnTimeout: false);
+                handPush.Add((await pusher.PushAsync(published.ImageId, $"bench/{tag}-byhand-{i}", published.Image.Tags)).TotalSeconds);
+                Console.WriteLine($"repetition {i + 1}/{repetitions}: by hand {byHand:F2} s, pipeline {seconds:F2} s ({seconds / byHand:F2}x); "
+                                  + $"event → build {toBuild[^1]:F0} ms; publish {publish[^1]:F2} s, docker push by hand {handPush[^1]:F2} s");
+            }
+            Console.WriteLine($"by hand (docker CLI): build test, run tests, build production, smoke: {Stats.Describe(hand, "s", "F2")}");
+            Console.WriteLine($"pipeline, run.started → smoke-test.succeeded: {Stats.Describe(pipeline, "s", "F2")}");
+            Console.WriteLine($"pipeline / by hand, paired per repetition: {Stats.Describe(ratios, "x", "F2")}");
+            Console.WriteLine($"Gerrit event → first build started: {Stats.Describe(toBuild, "ms")}");
+            Console.WriteLine($"last step finished → Gerrit comment: {Stats.Describe(toComment, "ms")}");
+            Console.WriteLine($"publish step: {Stats.Describe(publish, "s", "F2")}; docker push by hand: {Stats.Describe(handPush, "s", "F2")}");
+            var patchsetRatio = Stats.Median(pipeline) / Stats.Median(hand);
+            table.Set("patchset", $"{patchsetRatio:F2}x (median {Stats.Median(pipeline):F2} s over {Stats.Median(hand):F2} s; paired ratios p99 {Stats.Percentile(ratios, 0.99):F2}x; n={repetitions})",
+                patchsetRatio <= 1.0);
+            var publishRatio = Stats.Median(publish) / Stats.Median(handPush);
+            table.Set("publish", $"{publishRatio:F2}x (median {Stats.Median(publish):F2} s over {Stats.Median(handPush):F2} s; p99 {Stats.Percentile(publish, 0.99):F2} s over {Stats.Percentile(handPush, 0.99):F2} s)",
+                publishRatio <= 1.2);
+            table.Set("event-to-build", $"{Stats.Percentile(toBuild, 0.99):F0} ms (median {Stats.Median(toBuild):F0} ms, n={repetitions})", Stats.Percentile(toBuild, 0.99) <= 100);
+
+            // 3. A burst of changes at once.
+            var clock = Stopwatch.StartNew();
+            var uploads = await Task.WhenAll(Enumerable.Range(0, burst).Select(async i =>
+            {
+                var project = $"bench/{tag}-burst-{i}";
+                await gerrit.CreateProjectAsync(project);
+                return (project, await gerrit.UploadPatchsetAsync(project, "master", SampleProject.Files(baseImage), "Bench"));
+            }));
+            var runs = new List<string>();
+            foreach (var (project, up) in uploads) runs.Add(await RunOfAsync(stack, up.ChangeNumber, project));
+            var wall = clock.Elapsed.TotalSeconds;
+            var all = stack.Events.Where(e => runs.Contains(e.RunId!)).ToList();
+            var outcomes = all.Where(e => e.Type == EventTypes.NameOf<RunFinished>()).GroupBy(e => e.DataAs<RunFinished>().Outcome)
+                .Select(g => $"{g.Count()} {g.Key}");
+            var overlap = MaxOverlap(all);
+            var burstRatio = wall / (burst * Stats.Median(hand));
+            Console.WriteLine($"{burst} changes at once: all finished in {wall:F1} s ({string.Join(", ", outcomes)}); "
+                              + $"at most {overlap} builds at once (configured {MaxConcurrentBuilds}); over {burst} × by hand: {burstRatio:F2}");
+            table.Set("burst", $"{burstRatio:F2} ({burst} changes in {wall:F1} s over {burst} × {Stats.Median(hand):F2} s; at most {overlap} builds at once, configured {MaxConcurrentBuilds})",
+                burstRatio <= 0.6 && overlap <= MaxConcurrentBuilds);
+            var peaks = stack.PeakResidentMegabytes();
+            Console.WriteLine($"peak RSS: {string.Join(", ", peaks.Select(p => $"{p.Service} {p.Megabytes:F0} MB"))}");
+            table.Set("memory", string.Join(", ", peaks.Select(p => $"{p.Service} {p.Megabytes:F0}")) + " MB", peaks.All(p => p.Megabytes <= 100));
         }
-        Console.WriteLine($"Gerrit event → first build started ({sequential} changes): {Percentiles(toBuild)}");
-        Console.WriteLine($"last step finished → Gerrit comment ({sequential} changes): {Percentiles(toComment)}");
-
-        // 3. A burst of changes at once.
-        var clock = Stopwatch.StartNew();
-        var uploads = await Task.WhenAll(Enumerable.Range(0, burst).Select(async i =>
+        finally
         {
-            var project = $"bench/burst-{i}";
-            await gerrit.CreateProjectAsync(project);
-            return (project, await gerrit.UploadPatchsetAsync(project, "master", SampleProject.Files(baseImage), "Bench"));
-        }));
-        var runs = new List<string>();
-        foreach (var (project, up) in uploads) runs.Add(await RunOfAsync(stack, up.ChangeNumber, project));
-        var all = stack.Events.Where(e => runs.Contains(e.RunId!)).ToList();
-        var outcomes = all.Where(e => e.Type == EventTypes.NameOf<RunFinished>()).GroupBy(e => e.DataAs<RunFinished>().Outcome)
-            .Select(g => $"{g.Count()} {g.Key}");
-        Console.WriteLine($"{burst} changes at once: all finished in {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", outcomes)}); "
-                          + $"at most {MaxOverlap(all)} builds at once (configured {MaxConcurrentBuilds})");
+            await RemoveDeployedContainersAsync(tag);
+        }
+    }
+
+    /// <summary>The deployer's containers for this stack's projects (their service names carry the stack's tag).</summary>
+    private static async Task RemoveDeployedContainersAsync(string tag)
+    {
+        try
+        {
+            var ids = (await Docker(".", "ps", "-a", "--filter", "label=slipway.managed-by=slipway-deployer", "--format", "{{.ID}} {{.Names}}"))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.Contains(tag, StringComparison.Ordinal)).Select(l => l.Split(' ')[0]).ToArray();
+            if (ids.Length > 0) await Docker(".", ["rm", "-f", .. ids]);
+        }
+        catch (InvalidOperationException e) { Console.Error.WriteLine($"could not remove the deployed containers: {e.Message}"); }
     }
 
     private static async Task<TimeSpan> ByHandAsync(string baseImage)
@@ -104,9 +166,11 @@ public static class PipelineBench
             await File.WriteAllTextAsync(Path.Combine(dir, "Dockerfile.test"), Blubber.Dockerfile(yaml, "test"));
             await File.WriteAllTextAsync(Path.Combine(dir, "Dockerfile.production"), Blubber.Dockerfile(yaml, "production"));
             var clock = Stopwatch.StartNew();
-            await Docker(dir, "build", "-q", "-f", "Dockerfile.test", "-t", tag + "-t", ".");
+            // Host network for the builds: the pipeline's builds reach the package mirrors through the builder's egress proxy,
+            // and the default bridge may have no way out on a shared engine.
+            await Docker(dir, "build", "-q", "--network", "host", "-f", "Dockerfile.test", "-t", tag + "-t", ".");
             await Docker(dir, "run", "--rm", "--network", "none", tag + "-t");
-            await Docker(dir, "build", "-q", "-f", "Dockerfile.production", "-t", tag + "-p", ".");
+            await Docker(dir, "build", "-q", "--network", "host", "-f", "Dockerfile.production", "-t", tag + "-p", ".");
             var container = (await Docker(dir, "run", "-d", "-p", "127.0.0.1::8080", tag + "-p")).Trim();
             try
             {
@@ -126,13 +190,14 @@ public static class PipelineBench
             }
             finally { await Docker(dir, "rm", "-f", container); }
             var elapsed = clock.Elapsed;
-            await Docker(dir, "rmi", tag + "-t", tag + "-p");
+            // --no-prune keeps the parent layers: the classic builder's cache, warm for the next repetition.
+            await Docker(dir, "rmi", "--no-prune", tag + "-t", tag + "-p");
             return elapsed;
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    private static async Task<string> Docker(string dir, params string[] args)
+    internal static async Task<string> Docker(string dir, params string[] args)
     {
         var info = new ProcessStartInfo("docker") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) info.ArgumentList.Add(a);
@@ -189,10 +254,4 @@ public static class PipelineBench
         return max;
     }
 
-    private static string Percentiles(List<double> ms)
-    {
-        var sorted = ms.Order().ToList();
-        double P(double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
-        return $"p50 {P(0.5):F0} ms, p99 {P(0.99):F0} ms, max {sorted[^1]:F0} ms";
-    }
 }

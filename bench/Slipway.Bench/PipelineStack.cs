@@ -18,7 +18,7 @@ public sealed class PipelineStack : IAsyncDisposable
         ("publisher", "Slipway.Publisher"), ("deployer", "Slipway.Deployer"), ("reporter", "Slipway.Reporter"),
     ];
 
-    private readonly List<Process> _processes = [];
+    private readonly List<(string Service, Process Process)> _processes = [];
     private readonly List<EventEnvelope> _events = [];
     private readonly CancellationTokenSource _stop = new();
     private Thread? _recorder;
@@ -63,7 +63,7 @@ public sealed class PipelineStack : IAsyncDisposable
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{dir}: {e.Data}"); };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            stack._processes.Add(process);
+            stack._processes.Add((dir, process));
         }
         stack.Record(infra["Kafka__BootstrapServers"]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -74,7 +74,11 @@ public sealed class PipelineStack : IAsyncDisposable
 
     public IReadOnlyList<EventEnvelope> Events { get { lock (_events) return _events.ToList(); } }
 
-    public async Task<EventEnvelope> WaitForAsync(Func<EventEnvelope, bool> match, TimeSpan timeout)
+    public async Task<EventEnvelope> WaitForAsync(Func<EventEnvelope, bool> match, TimeSpan timeout) =>
+        await WaitForAsync(match, timeout, throwOnTimeout: true) ?? throw new TimeoutException($"not within {timeout}");
+
+    /// <summary>The first recorded event matching, waiting up to <paramref name="timeout"/>; null then unless told to throw.</summary>
+    public async Task<EventEnvelope?> WaitForAsync(Func<EventEnvelope, bool> match, TimeSpan timeout, bool throwOnTimeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
@@ -82,7 +86,21 @@ public sealed class PipelineStack : IAsyncDisposable
             if (Events.FirstOrDefault(match) is { } found) return found;
             await Task.Delay(50);
         }
-        throw new TimeoutException($"not within {timeout}");
+        return throwOnTimeout ? throw new TimeoutException($"not within {timeout}") : null;
+    }
+
+    /// <summary>Each service process's peak resident set so far (VmHWM from /proc), in MB.</summary>
+    public IReadOnlyList<(string Service, double Megabytes)> PeakResidentMegabytes() =>
+        _processes.Select(p => (p.Service, PeakKilobytes(p.Process.Id) / 1024.0)).ToList();
+
+    private static long PeakKilobytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0]);
+        }
+        catch (IOException) { return 0; }
     }
 
     private void Record(string bootstrap)
@@ -120,7 +138,7 @@ public sealed class PipelineStack : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _recorder?.Join(TimeSpan.FromSeconds(10));
-        foreach (var p in _processes)
+        foreach (var (_, p) in _processes)
         {
             if (!p.HasExited) p.Kill(entireProcessTree: true);
             await p.WaitForExitAsync();

@@ -1,153 +1,44 @@
-using System.Diagnostics;
-using Confluent.Kafka;
-using Dapper;
-using Npgsql;
-using Slipway.Contracts;
-using Slipway.Tests.ProbeService;
+using Slipway.Bench;
 
-// Messaging throughput on the embedded broker and Postgres, one bounded run each:
-//   1. raw Confluent.Kafka: produce N events, then consume them (no database);
-//   2. the messaging host: the probe service (a separate process) consumes the same N events,
-//      each in a transaction with its inbox row, its effect row and an outbox event, and its
-//      relay produces the N outgoing events.
-// Needs Kafka__BootstrapServers and Postgres__ConnectionString (./slipway bench sets them).
+// `Slipway.Bench [all|messaging|gateway|pipeline] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
+// Needs Kafka__BootstrapServers and Postgres__ConnectionString, and for the pipeline the registry and base image
+// (./slipway bench sets them). Every measurement is bounded in count and time; --quick shrinks them to a smoke run.
 if (args.Length > 0 && args[0] == "chaos") return await Slipway.Bench.Chaos.ChaosArguments.RunAsync(args[1..]);
+var mode = args.Length > 0 && !args[0].StartsWith("--") && !char.IsDigit(args[0][0]) ? args[0] : "messaging";
+var quick = args.Contains("--quick");
+var events = args.Where(a => a.Length > 0 && char.IsDigit(a[0])).Select(int.Parse).Cast<int?>().FirstOrDefault();
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
-if (args.Length > 0 && args[0] == "pipeline")
+if (mode is not ("all" or "messaging" or "gateway" or "pipeline"))
+{
+    Console.Error.WriteLine($"unknown benchmark '{mode}' (want all, messaging, gateway or pipeline)");
+    return 2;
+}
+
+var table = new BenchTable();
+var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average at start: {load}{(quick ? ", quick run" : "")}");
+if (mode is "all" or "messaging")
+{
+    // The same run without the batched outbox inserts first: the lever's before and after under the same load.
+    var count = events ?? (quick ? 5_000 : 20_000);
+    Console.WriteLine("messaging host with one outbox insert per event (Kafka:BatchOutboxInserts=false):");
+    var before = await MessagingHostBench.RunAsync(bootstrap, postgres, count, new Dictionary<string, string> { ["Kafka__BatchOutboxInserts"] = "false" });
+    Console.WriteLine("messaging host with a batch's outbox rows in one insert (the default):");
+    var rate = await MessagingHostBench.RunAsync(bootstrap, postgres, count);
+    table.Set("host", $"{rate:N0} events/s (one insert per outgoing event: {before:N0} events/s)", rate >= 20_000);
+}
+if (mode is "all" or "gateway")
+{
+    var rate = await GatewayIngestBench.RunAsync(bootstrap, postgres, events ?? (quick ? 1_000 : 5_000), paced: quick ? 200 : 1_000);
+    table.Set("gateway", $"{rate:N0} events/s", rate >= 10_000);
+}
+if (mode is "all" or "pipeline")
 {
     var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
         .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
-    await Slipway.Bench.PipelineBench.RunAsync(infra, sequential: 10, burst: 20);
-    return 0;
+    await PipelineBench.RunAsync(infra, table, repetitions: quick ? 3 : 10, burst: quick ? 5 : 20);
 }
-if (args.Length > 0 && args[0] == "gateway")
-{
-    await Slipway.Bench.GatewayIngestBench.RunAsync(bootstrap, postgres, args.Length > 1 ? int.Parse(args[1]) : 5_000);
-    return 0;
-}
-var count = args.Length > 0 ? int.Parse(args[0]) : 20_000;
-var timeout = TimeSpan.FromMinutes(5); // every loop below is bounded by this as well as by the count
-
-var run = $"bench{Guid.NewGuid():N}"[..13];
-var inTopic = $"{run}.probe.in";
-var outTopic = $"{run}.probe.out";
-Console.WriteLine($"events: {count}, run: {run}, cores: {Environment.ProcessorCount}");
-
-// 1a. Produce (also the host's input).
-var payloads = Enumerable.Range(0, count).Select(i => EventEnvelope.Create(new ProbeEvent($"change-{i % 64}", i), "/bench",
-    id: DeterministicId.From(run, i.ToString())).ToUtf8Json()).ToList();
-Console.WriteLine($"event size: {payloads[0].Length} bytes");
-using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
-       { BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }).Build())
-{
-    var clock = Stopwatch.StartNew();
-    for (var i = 0; i < count; i++)
-    {
-        while (true)
-        {
-            try { producer.Produce(inTopic, new Message<string, byte[]> { Key = $"change-{i % 64}", Value = payloads[i] }); break; }
-            catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(10)); }
-        }
-    }
-    producer.Flush(timeout);
-    Report("raw produce", count, clock.Elapsed);
-}
-
-// 1b. Raw consume: from the first message received to the last.
-double rawRate;
-using (var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-       { BootstrapServers = bootstrap, GroupId = run + "-raw", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = true }).Build())
-{
-    consumer.Subscribe(inTopic);
-    var received = 0;
-    Stopwatch? clock = null;
-    var deadline = DateTime.UtcNow + timeout;
-    while (received < count && DateTime.UtcNow < deadline)
-    {
-        if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is null) continue;
-        clock ??= Stopwatch.StartNew();
-        received++;
-    }
-    consumer.Close();
-    rawRate = Report("raw consume", received, clock!.Elapsed);
-}
-
-// 2. The messaging host, as its own process: inbox + handler effect + outbox + relay per event.
-var schema = run.Replace("bench", "bench_");
-var probeDll = Path.Combine(AppContext.BaseDirectory, "Slipway.Tests.ProbeService.dll");
-var info = new ProcessStartInfo("dotnet", probeDll) { RedirectStandardOutput = true, RedirectStandardError = true };
-info.Environment["Kafka__BootstrapServers"] = bootstrap;
-info.Environment["Kafka__TopicPrefix"] = run + ".";
-info.Environment["Postgres__ConnectionString"] = postgres;
-info.Environment["Probe__Schema"] = schema;
-info.Environment["Probe__Echo"] = "true";
-info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-info.Environment["Logging__LogLevel__Default"] = "Warning";
-using var probe = Process.Start(info)!;
-probe.OutputDataReceived += (_, _) => { };
-probe.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("probe: " + e.Data); };
-probe.BeginOutputReadLine();
-probe.BeginErrorReadLine();
-try
-{
-    await using var db = new NpgsqlConnection(postgres);
-    await db.OpenAsync();
-    var deadline = DateTime.UtcNow + timeout;
-    long handled = 0, outbox = -1;
-    while (DateTime.UtcNow < deadline && (handled < count || outbox != 0))
-    {
-        await Task.Delay(250);
-        try
-        {
-            handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled");
-            outbox = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.outbox");
-        }
-        catch (PostgresException e) when (e.SqlState == "42P01") { }
-    }
-    var (first, last) = await db.QuerySingleAsync<(DateTime, DateTime)>($"SELECT min(handled_at), max(handled_at) FROM {schema}.handled");
-    var handledRate = Report("host handle (inbox+effect+outbox)", (int)handled, last - first);
-
-    // End to end: first event handled until the last outgoing event is in Kafka.
-    var lastOut = LastTimestamp(bootstrap, outTopic, count, timeout);
-    var e2eRate = Report("host end-to-end (in -> handled -> relayed out)", count, lastOut - first.ToUniversalTime());
-    Console.WriteLine($"raw consume / host end-to-end: {rawRate / e2eRate:F2}x (target: within 5x; host target >= 2000 events/s)");
-    await db.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
-}
-finally
-{
-    probe.Kill(entireProcessTree: true);
-    await probe.WaitForExitAsync();
-}
+Console.WriteLine($"load average at end: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown")}");
+table.Print(Console.Out);
 return 0;
-
-static double Report(string name, int n, TimeSpan elapsed)
-{
-    var rate = n / elapsed.TotalSeconds;
-    Console.WriteLine($"{name,-50} {n,7} events in {elapsed.TotalSeconds,7:F2} s = {rate,9:F0} events/s");
-    return rate;
-}
-
-static DateTime LastTimestamp(string bootstrap, string topic, int expected, TimeSpan timeout)
-{
-    using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        { BootstrapServers = bootstrap, GroupId = topic + "-check", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
-    consumer.Subscribe(topic);
-    var seen = new HashSet<string>();
-    var last = DateTime.MinValue;
-    var deadline = DateTime.UtcNow + timeout;
-    while (seen.Count < expected && DateTime.UtcNow < deadline)
-    {
-        try
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null) continue;
-            seen.Add(EventEnvelope.Parse(r.Message.Value).Id);
-            if (r.Message.Timestamp.UtcDateTime > last) last = r.Message.Timestamp.UtcDateTime;
-        }
-        catch (ConsumeException) { }
-    }
-    consumer.Close();
-    if (seen.Count < expected) throw new TimeoutException($"only {seen.Count} of {expected} events reached {topic}");
-    return last;
-}

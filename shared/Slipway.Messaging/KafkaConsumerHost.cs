@@ -214,6 +214,8 @@ public sealed class KafkaConsumerHost(
             {
                 await using var conn = await dataSource.OpenConnectionAsync(ct);
                 await using var tx = await conn.BeginTransactionAsync(ct);
+                // The handlers' outgoing events are inserted with one statement before the commit, not one each.
+                using var deferred = _options.BatchOutboxInserts ? outbox.Defer(tx) : null;
                 // One inbox statement for the whole batch; the events it did not insert were handled before.
                 var fresh = await RecordInInboxAsync(tx, parsed.Select(p => (p.Result, p.Envelope!)).ToList(), ct);
                 var handled = 0;
@@ -224,6 +226,7 @@ public sealed class KafkaConsumerHost(
                     handled++;
                 }
                 MessagingTelemetry.Duplicates.Add(batch.Count - handled, new KeyValuePair<string, object?>("consumer", registration.Name));
+                if (deferred is not null) await deferred.FlushAsync(ct);
                 await tx.CommitAsync(ct);
                 MessagingTelemetry.Handled.Add(handled, new KeyValuePair<string, object?>("consumer", registration.Name));
                 done.AddRange(batch);

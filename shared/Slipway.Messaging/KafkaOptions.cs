@@ -26,6 +26,12 @@ public sealed class KafkaOptions
     /// <summary>Largest event accepted (bytes); bigger ones are dead-lettered unread.</summary>
     public int MaxMessageBytes { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Whether a batch's outgoing events are inserted into the outbox with one statement before the batch commits
+    /// (true), instead of one insert per event as the handler adds it (false: kept to measure the difference).
+    /// </summary>
+    public bool BatchOutboxInserts { get; set; } = true;
+
     /// <summary>Whether this instance relays the outbox to Kafka (off only to test a crash before producing).</summary>
     public bool RelayOutbox { get; set; } = true;
 

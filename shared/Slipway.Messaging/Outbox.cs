@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Npgsql;
+using NpgsqlTypes;
 using Slipway.Contracts;
 using Slipway.Storage;
 
@@ -13,6 +15,20 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
 {
     private readonly string _insert =
         $"INSERT INTO {schema.Value}.outbox (topic, key, event_id, event_type, payload, traceparent) VALUES ($1, $2, $3, $4, $5, $6)";
+
+    // Rows keep the order they were added in: ids are assigned as the ordered rows are inserted.
+    private readonly string _insertMany =
+        $"""
+        INSERT INTO {schema.Value}.outbox (topic, key, event_id, event_type, payload, traceparent)
+        SELECT e.topic, e.key, e.id, e.type, e.payload, e.trace
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[]) WITH ORDINALITY AS e(topic, key, id, type, payload, trace, n)
+        ORDER BY e.n
+        """;
+
+    // Transactions whose events are collected and inserted together at the end (see Defer).
+    private readonly ConcurrentDictionary<NpgsqlTransaction, List<Row>> _deferred = new(ReferenceEqualityComparer.Instance);
+
+    private readonly record struct Row(string Topic, string Key, string EventId, string Type, byte[] Payload, string? TraceParent);
 
     /// <summary>The channel the relay listens on, notified at commit so it wakes at once.</summary>
     public string Channel { get; } = $"{schema.Value}_outbox";
@@ -30,18 +46,64 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
         // The event carries the trace of the work that caused it.
         if (envelope.TraceParent is null && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
             envelope = envelope with { TraceParent = current.Id };
+        var row = new Row(topic, key, envelope.Id, envelope.Type, envelope.ToUtf8Json(), envelope.TraceParent);
+        if (_deferred.TryGetValue(tx, out var pending))
+        {
+            lock (pending) pending.Add(row);
+            return;
+        }
 
         // Insert and notify in one round trip (Postgres folds repeated notifications of a transaction into one).
         await using var batch = new NpgsqlBatch(tx.Connection, tx);
         var insert = new NpgsqlBatchCommand(_insert);
-        insert.Parameters.Add(new NpgsqlParameter { Value = topic });
-        insert.Parameters.Add(new NpgsqlParameter { Value = key });
-        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.Id });
-        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.Type });
-        insert.Parameters.Add(new NpgsqlParameter { Value = envelope.ToUtf8Json() });
-        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)envelope.TraceParent ?? DBNull.Value });
+        insert.Parameters.Add(new NpgsqlParameter { Value = row.Topic });
+        insert.Parameters.Add(new NpgsqlParameter { Value = row.Key });
+        insert.Parameters.Add(new NpgsqlParameter { Value = row.EventId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = row.Type });
+        insert.Parameters.Add(new NpgsqlParameter { Value = row.Payload });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)row.TraceParent ?? DBNull.Value });
         batch.BatchCommands.Add(insert);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{Channel}', '')"));
+        batch.BatchCommands.Add(Notify());
         await batch.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>
+    /// From now until the returned scope is disposed, events added in <paramref name="tx"/> are collected instead of
+    /// inserted one by one; <see cref="DeferredEvents.FlushAsync"/> inserts them all with one statement, still in the
+    /// transaction, so they commit (or roll back) with the effects exactly as before. Used by the consumer host for a
+    /// batch's transaction: one round trip for the batch's events instead of one per event.
+    /// </summary>
+    internal DeferredEvents Defer(NpgsqlTransaction tx)
+    {
+        if (!_deferred.TryAdd(tx, [])) throw new InvalidOperationException("events of this transaction are already deferred");
+        return new DeferredEvents(this, tx);
+    }
+
+    /// <summary>The events collected for one transaction; disposing stops collecting (whatever was not flushed is dropped with the transaction).</summary>
+    internal sealed class DeferredEvents(Outbox outbox, NpgsqlTransaction tx) : IDisposable
+    {
+        public async Task<int> FlushAsync(CancellationToken ct)
+        {
+            var pending = outbox._deferred[tx];
+            Row[] rows;
+            lock (pending) { rows = [.. pending]; pending.Clear(); }
+            if (rows.Length == 0) return 0;
+            await using var batch = new NpgsqlBatch(tx.Connection, tx);
+            var insert = new NpgsqlBatchCommand(outbox._insertMany);
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Topic).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.EventId).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Type).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            batch.BatchCommands.Add(insert);
+            batch.BatchCommands.Add(outbox.Notify());
+            await batch.ExecuteNonQueryAsync(ct);
+            return rows.Length;
+        }
+
+        public void Dispose() => outbox._deferred.TryRemove(tx, out _);
+    }
+
+    private NpgsqlBatchCommand Notify() => new($"SELECT pg_notify('{Channel}', '')");
 }

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Dapper;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Tests.ProbeService;
+
+namespace Slipway.Bench;
+
+/// <summary>
+/// Messaging throughput on the embedded broker and Postgres, one bounded run each:
+///   1. raw Confluent.Kafka: produce N events, then consume them (no database);
+///   2. the messaging host: the probe service (a separate process) consumes the same N events,
+///      each in a transaction with its inbox row, its effect row and an outbox event, and its
+///      relay produces the N outgoing events.
+/// Returns the host's end-to-end rate (events/s).
+/// </summary>
+public static class MessagingHostBench
+{
+    public static async Task<double> RunAsync(string bootstrap, string postgres, int count, IReadOnlyDictionary<string, string>? probeSettings = null)
+    {
+        var timeout = TimeSpan.FromMinutes(5); // every loop below is bounded by this as well as by the count
+
+        var run = $"bench{Guid.NewGuid():N}"[..13];
+        var inTopic = $"{run}.probe.in";
+        var outTopic = $"{run}.probe.out";
+        Console.WriteLine($"events: {count}, run: {run}, cores: {Environment.ProcessorCount}");
+
+        // 1a. Produce (also the host's input).
+        var payloads = Enumerable.Range(0, count).Select(i => EventEnvelope.Create(new ProbeEvent($"change-{i % 64}", i), "/bench",
+            id: DeterministicId.From(run, i.ToString())).ToUtf8Json()).ToList();
+        Console.WriteLine($"event size: {payloads[0].Length} bytes");
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+               { BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }).Build())
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < count; i++)
+            {
+                while (true)
+                {
+                    try { producer.Produce(inTopic, new Message<string, byte[]> { Key = $"change-{i % 64}", Value = payloads[i] }); break; }
+                    catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(10)); }
+                }
+            }
+            producer.Flush(timeout);
+            Report("raw produce", count, clock.Elapsed);
+        }
+
+        // 1b. Raw consume: from the first message received to the last.
+        double rawRate;
+        using (var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+               { BootstrapServers = bootstrap, GroupId = run + "-raw", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = true }).Build())
+        {
+            consumer.Subscribe(inTopic);
+            var received = 0;
+            Stopwatch? clock = null;
+            var deadline = DateTime.UtcNow + timeout;
+            while (received < count && DateTime.UtcNow < deadline)
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is null) continue;
+                clock ??= Stopwatch.StartNew();
+                received++;
+            }
+            consumer.Close();
+            rawRate = Report("raw consume", received, clock!.Elapsed);
+        }
+
+        // 2. The messaging host, as its own process: inbox + handler effect + outbox + relay per event.
+        var schema = run.Replace("bench", "bench_");
+        var probeDll = Path.Combine(AppContext.BaseDirectory, "Slipway.Tests.ProbeService.dll");
+        var info = new ProcessStartInfo("dotnet", probeDll) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment["Kafka__BootstrapServers"] = bootstrap;
+        info.Environment["Kafka__TopicPrefix"] = run + ".";
+        info.Environment["Postgres__ConnectionString"] = postgres;
+        info.Environment["Probe__Schema"] = schema;
+        info.Environment["Probe__Echo"] = "true";
+        info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in probeSettings ?? new Dictionary<string, string>()) info.Environment[k] = v;
+        using var probe = Process.Start(info)!;
+        probe.OutputDataReceived += (_, _) => { };
+        probe.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("probe: " + e.Data); };
+        probe.BeginOutputReadLine();
+        probe.BeginErrorReadLine();
+        try
+        {
+            await using var db = new NpgsqlConnection(postgres);
+            await db.OpenAsync();
+            var deadline = DateTime.UtcNow + timeout;
+            long handled = 0, outbox = -1;
+            while (DateTime.UtcNow < deadline && (handled < count || outbox != 0))
+            {
+                await Task.Delay(250);
+                try
+                {
+                    handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled");
+                    outbox = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.outbox");
+                }
+                catch (PostgresException e) when (e.SqlState == "42P01") { }
+            }
+            var (first, last) = await db.QuerySingleAsync<(DateTime, DateTime)>($"SELECT min(handled_at), max(handled_at) FROM {schema}.handled");
+            var handledRate = Report("host handle (inbox+effect+outbox)", (int)handled, last - first);
+
+            // End to end: first event handled until the last outgoing event is in Kafka.
+            var lastOut = LastTimestamp(bootstrap, outTopic, count, timeout);
+            var e2eRate = Report("host end-to-end (in -> handled -> relayed out)", count, lastOut - first.ToUniversalTime());
+            Console.WriteLine($"raw consume / host end-to-end: {rawRate / e2eRate:F2}x (target: within 5x; host target >= 2000 events/s)");
+            await db.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+            return e2eRate;
+        }
+        finally
+        {
+            probe.Kill(entireProcessTree: true);
+            await probe.WaitForExitAsync();
+        }
+    }
+
+    private static double Report(string name, int n, TimeSpan elapsed)
+    {
+        var rate = n / elapsed.TotalSeconds;
+        Console.WriteLine($"{name,-50} {n,7} events in {elapsed.TotalSeconds,7:F2} s = {rate,9:F0} events/s");
+        return rate;
+    }
+
+    private static DateTime LastTimestamp(string bootstrap, string topic, int expected, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+            { BootstrapServers = bootstrap, GroupId = topic + "-check", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
+        consumer.Subscribe(topic);
+        var seen = new HashSet<string>();
+        var last = DateTime.MinValue;
+        var deadline = DateTime.UtcNow + timeout;
+        while (seen.Count < expected && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (r is null) continue;
+                seen.Add(EventEnvelope.Parse(r.Message.Value).Id);
+                if (r.Message.Timestamp.UtcDateTime > last) last = r.Message.Timestamp.UtcDateTime;
+            }
+            catch (ConsumeException) { }
+        }
+        consumer.Close();
+        if (seen.Count < expected) throw new TimeoutException($"only {seen.Count} of {expected} events reached {topic}");
+        return last;
+    }
+}
