@@ -96,13 +96,11 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
             $"already deployed {service} to {environment}; this run's older image would have overwritten it";
         logger.LogWarning("run {RunId}: {Service} in {Environment} superseded by run {Newer}: {Reason}", x.RunId, service, environment,
             newer.RunId, reason);
-        var now = clock.GetUtcNow();
-        return StepResult.Succeeded(new DeploySucceeded
+        return StepResult.Succeeded(x.Finished(new DeploySucceeded
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Environment = environment, Service = service,
+            Environment = environment, Service = service,
             RolloutStage = last.Stage, Percentage = last.Percentage, Image = image, SupersededBy = newer.RunId, SkipReason = reason,
-        });
+        }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason)

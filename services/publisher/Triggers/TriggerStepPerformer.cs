@@ -12,7 +12,7 @@ namespace Slipway.Publisher.Triggers;
 /// accepted (a 2xx answer); a webhook that keeps failing fails the step. A retried attempt may call the webhook again:
 /// the body's <c>requestId</c> is the same for every attempt, so a receiver can drop repeats.
 /// </summary>
-public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFactory http, TimeProvider clock,
+public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFactory http,
     ILogger<TriggerStepPerformer> logger) : IStepPerformer
 {
     public const string HttpClientName = "trigger-webhooks";
@@ -57,13 +57,11 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
             }
         }
 
-        var now = clock.GetUtcNow();
-        return StepResult.Succeeded(new TriggerRequested
+        return StepResult.Succeeded(x.Finished(new TriggerRequested
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Job = p.Job, Parameters = parameters, Project = project, Revision = x.Trigger.Revision,
+            Job = p.Job, Parameters = parameters, Project = project, Revision = x.Trigger.Revision,
             WebhookStatus = status,
-        });
+        }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Trigger?.Job ?? "?", reason);
@@ -72,11 +70,9 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
 
     private TriggerFailed FailedEvent(StepExecution x, string job, string reason)
     {
-        var now = clock.GetUtcNow();
-        return new TriggerFailed
+        return x.Finished(new TriggerFailed
         {
-            Stage = x.Stage.Name, Step = x.Step.Name, Attempt = x.Attempt, StartedAt = x.StartedAt, FinishedAt = now,
-            DurationMs = x.MillisecondsUntil(now), Job = job, Reason = reason.Length <= 4096 ? reason : reason[..4095] + "…",
-        };
+            Job = job, Reason = reason.Length <= 4096 ? reason : reason[..4095] + "…",
+        });
     }
 }

@@ -10,26 +10,8 @@ namespace Slipway.Contracts;
 /// </summary>
 [EventType("slipway.trigger.requested.v1")]
 [Description("A run's trigger step asked for a downstream job (PipelineLib trigger): the job name and its parameters. The publisher delivered it to the operator's webhook for the job, when one is configured, before emitting this.")]
-public sealed record TriggerRequested : IStepFinishedEvent
+public sealed record TriggerRequested : StepFinishedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The downstream job's name (<c>trigger.name</c>).</summary>
     [Description("The downstream job's name (trigger.name).")]
     [MaxLength(128)] public required string Job { get; init; }
@@ -52,26 +34,8 @@ public sealed record TriggerRequested : IStepFinishedEvent
 /// <summary>The trigger step failed: the job is not allowed for the project, or its webhook did not accept the request.</summary>
 [EventType("slipway.trigger.failed.v1")]
 [Description("A run's trigger step failed: the job is not allowed for the project, or the operator's webhook refused or did not answer.")]
-public sealed record TriggerFailed : IStepFailedEvent
+public sealed record TriggerFailed : StepFinishedEvent, IStepFailedEvent
 {
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Stage { get; init; }
-
-    /// <inheritdoc/>
-    [MaxLength(128)] public required string Step { get; init; }
-
-    /// <inheritdoc/>
-    [Range(1, int.MaxValue)] public required int Attempt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset StartedAt { get; init; }
-
-    /// <inheritdoc/>
-    public required DateTimeOffset FinishedAt { get; init; }
-
-    /// <inheritdoc/>
-    [Range(0, long.MaxValue)] public required long DurationMs { get; init; }
-
     /// <summary>The downstream job's name.</summary>
     [MaxLength(128)] public required string Job { get; init; }
 

@@ -141,7 +141,7 @@ public sealed class ConcurrentDeployTests(DeployerImagesFixture images) : IClass
     private StepExecution Execution(RunState run, List<IPipelineEvent> emitted, int attempt = 1)
     {
         var (stage, step) = run.Progress.Find("deploy")!.Value;
-        return new StepExecution(run, stage, step, attempt, DateTimeOffset.UtcNow, (data, _) =>
+        return new StepExecution(run, stage, step, attempt, DateTimeOffset.UtcNow, TimeProvider.System, (data, _) =>
         {
             lock (emitted) emitted.Add(data);
             return Task.CompletedTask;
