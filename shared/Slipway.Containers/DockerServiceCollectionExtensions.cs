@@ -12,8 +12,8 @@ public static class DockerServiceCollectionExtensions
     public static IServiceCollection AddDockerEngine(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<DockerOptions>(configuration, DockerOptions.Section);
-        services.AddSingleton<IDockerClient>(sp =>
-            new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint)).CreateClient());
+        services.AddSingleton<IDockerClient>(sp => TracedDockerClient.Wrap(
+            new DockerClientConfiguration(new Uri(sp.GetRequiredService<IOptions<DockerOptions>>().Value.Endpoint)).CreateClient()));
         return services;
     }
 }

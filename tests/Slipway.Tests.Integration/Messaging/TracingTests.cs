@@ -33,7 +33,7 @@ public sealed class TracingTests
     /// <summary>
     /// One change, one trace: the six services export to an OTLP receiver on 127.0.0.1 while a patch set runs. Every span
     /// of the run, from the gateway's ingest of Gerrit's event through the Kafka hops, each service's handlers and jobs,
-    /// to the reporter's REST call that posts the verdict, has the trace id of the run's events and a parent in that trace,
+    /// Docker engine calls, to the reporter's REST call that posts the verdict, has the trace id of the run's events and a parent in that trace,
     /// but the gateway's one root; the run page and the services' structured log lines show the trace id.
     /// </summary>
     [Fact]
@@ -84,6 +84,8 @@ public sealed class TracingTests
         Assert.Contains(trace, s => s.Service == "tester" && s.Kind == ConsumerKind && ParentOf(s).Service == "builder");
         Assert.Contains(trace, s => s.Service == "builder" && s.Name.StartsWith("job ", StringComparison.Ordinal));
         Assert.Contains(trace, s => s.Service == "tester" && s.Name.StartsWith("job ", StringComparison.Ordinal));
+        // Docker engine calls: the tester's test and smoke-test containers.
+        Assert.Contains(trace, s => s.Service == "tester" && s.Kind == ClientKind && s.Name.StartsWith("docker Containers.", StringComparison.Ordinal));
         // Gerrit's REST API, called from the reporter's comment jobs (the start and the verdict).
         Assert.Contains(trace, s => s.Service == "reporter" && s.Kind == ClientKind && s.Name.StartsWith("POST", StringComparison.Ordinal)
             && ParentOf(s) is { Service: "reporter" } job && job.Name.StartsWith("job ", StringComparison.Ordinal));

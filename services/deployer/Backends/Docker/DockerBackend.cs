@@ -32,7 +32,7 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
 
     /// <summary>Talks to the engine at <see cref="DockerOptions.Endpoint"/>; pulls with <paramref name="registry"/>'s (read) credentials.</summary>
     public DockerBackend(DockerOptions docker, DockerBackendOptions options, RegistryOptions? registry, ILogger<DockerBackend> logger)
-        : this(new DockerClientConfiguration(new Uri(docker.Endpoint)).CreateClient(), options, registry, logger) => _ownsClient = true;
+        : this(TracedDockerClient.Wrap(new DockerClientConfiguration(new Uri(docker.Endpoint)).CreateClient()), options, registry, logger) => _ownsClient = true;
 
     /// <summary>Uses a client the caller owns.</summary>
     public DockerBackend(IDockerClient docker, DockerBackendOptions options, RegistryOptions? registry, ILogger<DockerBackend> logger)
