@@ -53,7 +53,7 @@ public sealed class StuckRunSweeper(
         var o = options.Value;
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var stuck = await runs.StuckRunsAsync(tx, o.StuckAfter, o.AwaitingApprovalStuckAfter, EventTypes.NameOf(typeof(ApprovalRequested)),
+        var stuck = await runs.StuckRunsAsync(tx, o.StuckAfter, o.AwaitingApprovalStuckAfter, EventTypes.NameOf<ApprovalRequested>(),
             BatchSize, ct);
         var now = clock.GetUtcNow();
         foreach (var (runId, lastEventAt, lastEventType) in stuck)
@@ -61,7 +61,8 @@ public sealed class StuckRunSweeper(
             if (await runs.GetAsync(tx, runId, ct) is not { Outcome: null } run) continue;
             var waited = now - lastEventAt;
             // The step the run waits for: the first one due that has not finished.
-            var (stage, step) = run.Progress.Ready(run.Succeeded).FirstOrDefault();
+            var ready = run.Progress.Ready(run.Succeeded);
+            var (stage, step) = ready.Count > 0 ? ready[0] : default;
             var reason = $"no progress for {Describe(waited)}: the last event ({ShortType(lastEventType)}) came at " +
                 $"{lastEventAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC and {(step is null ? "nothing followed" : $"{step.Name} never reported")}; the run was given up";
             var finished = RunFinishedFactory.Create(run, RunOutcome.Failed, now, stage?.Name, step?.Name, reason);
