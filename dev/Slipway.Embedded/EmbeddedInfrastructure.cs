@@ -94,7 +94,7 @@ public sealed class EmbeddedInfrastructure
                 var pid = state.Docker?.StartedPid ?? 0;
                 // Fallback for a state.json that missed the pid: dockerd's own pid file.
                 if (pid == 0 && File.Exists(Path.Combine(DockerDir, "dockerd.pid")))
-                    int.TryParse(File.ReadAllText(Path.Combine(DockerDir, "dockerd.pid")).Trim(), out pid);
+                    pid = int.TryParse(File.ReadAllText(Path.Combine(DockerDir, "dockerd.pid")).Trim(), out var filePid) ? filePid : 0;
                 if (pid > 0) await new DockerEngine(DockerDir, pid).StopAsync(ct);
             });
             await Attempt("base image work dir", () => BaseImage.RemoveWorkDirAsync(BaseImageDir, ct));

@@ -7,7 +7,7 @@ namespace Slipway.GerritStandIn;
 public sealed partial class GerritStandIn
 {
     /// <summary>Parses the supported subset of Gerrit's query language (terms ANDed).</summary>
-    private List<Func<ChangeState, bool>> ParseQuery(string query)
+    private static List<Func<ChangeState, bool>> ParseQuery(string query)
     {
         var predicates = new List<Func<ChangeState, bool>>();
         foreach (var token in Tokenize(query))

@@ -21,5 +21,5 @@ public sealed record CompileResult(string Dockerfile, BuildPlan Plan, string? Pi
 
     /// <summary>The steps that get the network, as "stage: first command", for the build log.</summary>
     public IReadOnlyList<string> NetworkSteps =>
-        Plan.NetworkSteps.Select(s => $"{s.Stage}: {(s.Step.Exec is { } e ? string.Join(' ', e) : s.Step.Commands.FirstOrDefault() ?? "")}").ToList();
+        Plan.NetworkSteps.Select(s => $"{s.Stage}: {(s.Step.Exec is { } e ? string.Join(' ', e) : (s.Step.Commands.Count > 0 ? s.Step.Commands[0] : ""))}").ToList();
 }

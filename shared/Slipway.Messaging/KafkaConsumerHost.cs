@@ -184,7 +184,7 @@ public sealed class KafkaConsumerHost(
         }
     }
 
-    private long ComputeLag(IConsumer<string, byte[]> consumer)
+    private static long ComputeLag(IConsumer<string, byte[]> consumer)
     {
         long lag = 0;
         try

@@ -71,7 +71,7 @@ public sealed class StuckRunSweeper(
         var o = options.Value;
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var stuck = await runs.StuckRunsAsync(tx, o.StuckAfter, o.AwaitingApprovalStuckAfter, EventTypes.NameOf(typeof(ApprovalRequested)),
+        var stuck = await runs.StuckRunsAsync(tx, o.StuckAfter, o.AwaitingApprovalStuckAfter, EventTypes.NameOf<ApprovalRequested>(),
             BatchSize, ct, after);
         var now = clock.GetUtcNow();
         var failed = 0;

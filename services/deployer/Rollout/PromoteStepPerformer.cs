@@ -78,7 +78,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);
 
-    private StepResult Failed(StepExecution x, string chart, string reason) => StepResult.Failed(FailedEvent(x, chart, reason), reason);
+    private static StepResult Failed(StepExecution x, string chart, string reason) => StepResult.Failed(FailedEvent(x, chart, reason), reason);
 
     private static PromoteFailed FailedEvent(StepExecution x, string chart, string reason) =>
         x.Finished(new PromoteFailed { Chart = chart, Reason = reason });

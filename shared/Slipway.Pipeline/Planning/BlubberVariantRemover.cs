@@ -40,6 +40,5 @@ internal static class BlubberVariantRemover
         while (end > start && text[end - 1] is ' ' or '\t') end--;
         var blank = new string(text[start..end].Where(c => c == '\n').ToArray());
         return text[..start] + blank + text[end..];
-        return null;
     }
 }

@@ -52,7 +52,7 @@ public static class PlanReport
         }
 
         var trigger = context.Trigger is TriggerKind.Merge or TriggerKind.RefUpdate ? "merge" : "patchset";
-        stdout.WriteLine($"{(result.Plans.FirstOrDefault()?.ConfigPath ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {context.Branch}");
+        stdout.WriteLine($"{((result.Plans.Count > 0 ? result.Plans[0].ConfigPath : null) ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {context.Branch}");
         var refused = false;
         foreach (var name in result.Order)
         {

@@ -68,7 +68,7 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
     {
         var operatorToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         await using var env = await PipelineEnvironment.StartAsync("rollback",
-            new Dictionary<string, string> { [$"Deployer__ApiTokens__{operatorToken}"] = "operator" });
+            new Dictionary<string, string?> { [$"Deployer__ApiTokens__{operatorToken}"] = "operator" });
         try
         {
             var (_, first) = await ReleaseByPromoteAsync(env, "1.0", assertWaiting: false);
