@@ -93,7 +93,7 @@ public static class ReviewComposer
     }
 
     // Parallel branches run to their end after a failure, so a run can fail in several steps; each is named.
-    private static List<string> FailedSteps(RunView run) => run.Steps.Where(s => s.State == "failed").Select(s => s.Step).ToList();
+    private static List<string> FailedSteps(RunView run) => run.Steps.Where(s => s.State == "failed").Select(s => $"{s.Stage}/{s.Step}").ToList();
 
     // The planner's own words (never repository content), e.g. why a branch run publishes nothing.
     private static void AppendNotes(StringBuilder text, RunView run)

@@ -72,6 +72,26 @@ public sealed class ReviewComposerTests
     }
 
     [Fact]
+    public void A_run_failed_in_parallel_branches_names_every_failed_step()
+    {
+        var run = Run(outcome: "failed", finished: T0.AddSeconds(9)) with
+        {
+            FailedStep = "a/a-run", Reason = "a-run failed: tests exited with code 3; b-run failed: tests exited with code 4",
+            Steps =
+            [
+                new("a", "a-run", "test", "failed", 1, T0, T0.AddSeconds(2), 2_000, "tests exited with code 3", null),
+                new("b", "b-run", "test", "failed", 1, T0, T0.AddSeconds(4), 4_000, "tests exited with code 4", null),
+                new("c", "c-run", "test", "succeeded", 1, T0, T0.AddSeconds(9), 9_000, null, null),
+            ],
+        };
+        var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
+        Assert.StartsWith("Pipeline service FAILURE in 9 s: steps a/a-run, b/b-run failed: a-run failed: tests exited with code 3; " +
+            "b-run failed: tests exited with code 4\n", review.Message);
+        Assert.Contains("- a/a-run (test): failed in 2 s\n- b/b-run (test): failed in 4 s\n- c/c-run (test): succeeded in 9 s\n", review.Message);
+        Assert.Equal(new Dictionary<string, int> { ["Verified"] = -1 }, review.Labels);
+    }
+
+    [Fact]
     public void A_run_refused_before_its_first_step_says_so_with_the_reason()
     {
         var run = Run(outcome: "failed", finished: T0.AddSeconds(1)) with
