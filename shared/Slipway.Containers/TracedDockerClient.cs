@@ -23,6 +23,7 @@ public static class TracedDockerClient
         private object _target = null!;
         private string _group = "";
 
+#pragma warning disable CA1000 // the proxy's factory belongs to its type, as DispatchProxy.Create does
         public static T Create(T target, string group)
         {
             var proxy = Create<T, Proxy<T>>();
@@ -31,6 +32,7 @@ public static class TracedDockerClient
             self._group = group;
             return proxy;
         }
+#pragma warning restore CA1000
 
         protected override object? Invoke(MethodInfo? method, object?[]? args)
         {

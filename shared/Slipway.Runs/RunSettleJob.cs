@@ -14,7 +14,7 @@ namespace Slipway.Runs;
 /// it (a run's end cancels its jobs), so it acts only in that race, and the run's one <c>run.finished</c> id makes a
 /// second emitter harmless.
 /// </summary>
-public sealed class RunSettleJobHandler(NpgsqlDataSource dataSource, RunStateStore runs, JobQueue jobs, Outbox outbox, RunEventFactory events,
+public sealed class RunSettleJobHandler(RunStateStore runs, JobQueue jobs, Outbox outbox, RunEventFactory events,
     TimeProvider clock, ILogger<RunSettleJobHandler> logger) : IJobHandler
 {
     public const string JobKind = "run-settle";

@@ -81,7 +81,8 @@ public sealed class StuckRunSweeper(
             if (!_kinds.Contains(OwnerKind(run))) continue; // another service gives it up
             var waited = now - lastEventAt;
             // The step the run waits for: the first one due that has not finished.
-            var (stage, step) = run.Due.FirstOrDefault();
+            var due = run.Due;
+            var (stage, step) = due.Count > 0 ? due[0] : default;
             var reason = $"no progress for {Describe(waited)}: the last event ({ShortType(lastEventType)}) came at " +
                 $"{lastEventAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC and {(step is null ? "nothing followed" : $"{step.Name} never reported")}; the run was given up";
             var finished = RunFinishedFactory.Create(run, RunOutcome.Failed, now, stage?.Name, step?.Name, reason);
@@ -103,7 +104,7 @@ public sealed class StuckRunSweeper(
     /// </summary>
     public static StepKind OwnerKind(RunState run)
     {
-        if (run.Progress.Ready(run.Succeeded).FirstOrDefault().Step is { } due) return due.Kind;
+        if (run.Due is [var (_, due), ..]) return due.Kind;
         var steps = run.Progress.Steps.Select(s => s.Step).ToList();
         if (steps.FirstOrDefault(s => run.Steps.GetValueOrDefault(s.Name)?.Outcome == StepOutcome.Failed) is { } failed) return failed.Kind;
         return steps.LastOrDefault()?.Kind ?? StepKind.Build;

@@ -111,7 +111,7 @@ public static class EnvironmentsPage
                 var now = service.Current;
                 html.Append("<div class=\"card service\" data-environment=\"").Append(E(service.Environment)).Append("\" data-service=\"").Append(E(service.Service))
                     .Append("\"><h3>").Append(E(service.Service)).Append("</h3><p class=\"current\">Runs ")
-                    .Append(now.Image?.Tags.FirstOrDefault() is { } tag ? $"<code>{E(tag)}</code>" : "<code>" + E(Short(now.Image?.Digest)) + "</code>")
+                    .Append(now.Image?.Tags is [var tag, ..] ? $"<code>{E(tag)}</code>" : "<code>" + E(Short(now.Image?.Digest)) + "</code>")
                     .Append(" from ").Append(RunLink(now.RunId, now.Project, now.Change))
                     .Append(now.ApprovedBy is { } by ? $", approved by <b class=\"approved-by\">{E(by)}</b>" : "")
                     .Append(now.Kind == "rollback" ? $", rolled back to by {E(now.By)}" : "")
@@ -123,7 +123,7 @@ public static class EnvironmentsPage
                         .Append(RunLink(d.RunId, d.Project, d.Change))
                         .Append(d.ApprovedBy is { } a ? $"<br><span class=\"muted\">approved by {E(a)}</span>" : "")
                         .Append(d.Kind == "rollback" && d.By is not null ? $"<br><span class=\"muted\">by {E(d.By)}</span>" : "")
-                        .Append("</td><td><code>").Append(E(d.Image?.Tags.FirstOrDefault() ?? Short(d.Image?.Digest))).Append("</code></td><td class=\"wide\"><code>")
+                        .Append("</td><td><code>").Append(E(d.Image?.Tags is [var first, ..] ? first : Short(d.Image?.Digest))).Append("</code></td><td class=\"wide\"><code>")
                         .Append(E(Short(d.ConfigRevision))).Append("</code></td></tr>");
                 html.Append("</tbody></table></details>");
                 if (canAct)

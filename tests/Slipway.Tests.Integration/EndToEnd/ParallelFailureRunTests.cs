@@ -96,7 +96,7 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
 
             var review = await ReviewAsync(env, pushed, "Pipeline par FAILURE");
             output.WriteLine(review.Message);
-            Assert.Contains("steps fails/fails-run, breaks/breaks-run failed", review.Message.Split('\n')[0]);
+            Assert.Contains("steps fails/fails-run, breaks/breaks-run failed", review.Message!.Split('\n')[0]);
             Assert.Contains("- fails/fails-run (test): failed", review.Message);
             Assert.Contains("- breaks/breaks-run (test): failed", review.Message);
             Assert.Contains("- slow/slow-run (test): succeeded", review.Message);
