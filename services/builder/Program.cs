@@ -40,6 +40,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     var services = builder.Services;
     services.AddDockerEngine(config);
     services.AddValidatedOptions<BuilderOptions>(config, BuilderOptions.Section);
+    services.AddValidatedOptions<LocalFileRetentionOptions>(config, LocalFileRetentionOptions.Section);
+    services.AddHostedService<LocalFileCleaner>(); // build logs and context archives left by killed builds
     services.AddValidatedOptions<TriggerOptions>(config, TriggerOptions.Section);
     services.AddValidatedOptions<RevisionTreeOptions>(config, RevisionTreeOptions.Section);
     services.AddValidatedOptions<ReleasePolicyOptions>(config, "");

@@ -57,6 +57,24 @@ public sealed class ReviewComposerTests
     }
 
     [Fact]
+    public void A_deploy_superseded_by_a_newer_run_says_so_in_the_final_comment()
+    {
+        var run = Run(trigger: "merge", outcome: "succeeded", finished: T0.AddSeconds(90)) with
+        {
+            Steps =
+            [
+                new("production", "deploy", "deploy", "succeeded", 1, T0, T0.AddSeconds(1), 1_000,
+                    "superseded: not rolled out: run run-2, triggered later (2026-11-24 10:00:30 UTC), already deployed hello to staging; " +
+                    "this run's older image would have overwritten it", null),
+            ],
+        };
+        var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
+        Assert.Contains("- production/deploy (deploy): succeeded in 1 s, superseded: not rolled out: run run-2, triggered later " +
+            "(2026-11-24 10:00:30 UTC), already deployed hello to staging; this run's older image would have overwritten it\n", review.Message);
+        Assert.Null(review.Labels); // merge runs do not vote
+    }
+
+    [Fact]
     public void A_failed_run_names_the_failed_step_quotes_the_last_lines_and_votes_minus_one()
     {
         var output = string.Join("\n", Enumerable.Range(1, 30).Select(i => $"line {i}"));

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Slipway.Builder.Building;
+
+/// <summary>
+/// Deletes, on a schedule, the builder's local files that outlived their builds: build logs older than
+/// <see cref="LocalFileRetentionOptions.BuildLogs"/>, and build-context archives a killed builder left in the temporary
+/// directory, older than <see cref="LocalFileRetentionOptions.StaleContextArchives"/> (a running build's archive is younger).
+/// Only regular files matching the builder's own names are touched; links and directories are never followed.
+/// </summary>
+public sealed class LocalFileCleaner(IOptions<BuilderOptions> builder, IOptions<LocalFileRetentionOptions> options, TimeProvider clock,
+    ILogger<LocalFileCleaner> logger) : BackgroundService
+{
+    /// <summary>Where the build-context archives go (the builder writes them to the process's temporary directory).</summary>
+    public string TempDir { get; init; } = Path.GetTempPath();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var wait = TimeSpan.FromSeconds(Math.Min(5, options.Value.Interval.TotalSeconds));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(wait, stoppingToken);
+                CleanOnce();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                logger.LogWarning("cleaning local build files failed ({Error}); trying again in {Interval}", e.Message, options.Value.Interval);
+            }
+            wait = options.Value.Interval;
+        }
+    }
+
+    /// <summary>Deletes what is due; returns how many files went.</summary>
+    public int CleanOnce()
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var o = options.Value;
+        var deleted = Delete(Path.GetFullPath(builder.Value.LogDir), "*.log", now - o.BuildLogs)
+            + Delete(TempDir, "slipway-context-*.tar", now - o.StaleContextArchives);
+        if (deleted > 0) logger.LogInformation("deleted {Count} local build files past their retention", deleted);
+        return deleted;
+    }
+
+    private int Delete(string directory, string pattern, DateTime cutoff)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        var deleted = 0;
+        foreach (var path in Directory.EnumerateFiles(directory, pattern, new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true }))
+        {
+            try
+            {
+                var file = new FileInfo(path);
+                if (file.LinkTarget is not null || file.LastWriteTimeUtc >= cutoff) continue;
+                file.Delete();
+                deleted++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("cannot delete {Path}: {Error}", path, e.Message); // someone else's file, or gone meanwhile
+            }
+        }
+        return deleted;
+    }
+}
