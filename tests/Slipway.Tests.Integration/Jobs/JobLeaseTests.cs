@@ -113,7 +113,7 @@ public sealed class JobLeaseTests
             await using var conn = new NpgsqlConnection(TestInfrastructure.PostgresConnectionString);
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand($"SELECT count(*) FROM {schema}.schema_versions", conn);
-            Assert.Equal(3L, await cmd.ExecuteScalarAsync()); // jobs, job serial key, inbox+outbox
+            Assert.Equal(4L, await cmd.ExecuteScalarAsync()); // jobs, job serial key, job traceparent, inbox+outbox
         }
         finally
         {
