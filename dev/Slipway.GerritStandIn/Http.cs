@@ -106,6 +106,12 @@ public sealed partial class GerritStandIn
                 await JsonAsync(ctx, 200, info);
                 return;
             }
+            case ["projects", var project, "branches"] when method == "GET":
+                await ListBranchesAsync(ctx, project);
+                return;
+            case ["projects", var project, "branches", ""] when method == "GET":
+                await ListBranchesAsync(ctx, project);
+                return;
             case ["projects", var project, "branches", var branch] when method == "GET":
                 await BranchAsync(ctx, project, branch);
                 return;
@@ -147,6 +153,26 @@ public sealed partial class GerritStandIn
         try { sha = await _git.GitAsync(project, ["rev-parse", "--verify", "--quiet", full + "^{commit}"], ct: ctx.RequestAborted); }
         catch (Exception e) when (e is not OperationCanceledException) { await TextAsync(ctx, 404, $"Not found: {branch}"); return; }
         await JsonAsync(ctx, 200, new JsonObject { ["web_links"] = new JsonArray(), ["ref"] = full, ["revision"] = sha });
+    }
+
+    /// <summary>
+    /// List Branches: <c>HEAD</c> (its target as revision, as Gerrit does) then every <c>refs/heads/*</c> with its tip,
+    /// sorted by ref; <c>n</c> limits and <c>S</c> skips, as in Gerrit.
+    /// </summary>
+    private async Task ListBranchesAsync(HttpContext ctx, string project)
+    {
+        if (!KnownProject(project)) { await TextAsync(ctx, 404, $"Not found: {project}"); return; }
+        var text = await _git.GitAsync(project, ["for-each-ref", "--sort=refname", "--format=%(refname) %(objectname)", "refs/heads/"], ct: ctx.RequestAborted);
+        var head = await _git.GitAsync(project, ["symbolic-ref", "--short", "HEAD"], ct: ctx.RequestAborted);
+        var all = new List<JsonObject> { new() { ["ref"] = "HEAD", ["revision"] = head.Trim() } };
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 2) all.Add(new JsonObject { ["web_links"] = new JsonArray(), ["ref"] = parts[0], ["revision"] = parts[1] });
+        }
+        var skip = int.TryParse(ctx.Request.Query["S"], out var s) && s > 0 ? s : 0;
+        var limit = int.TryParse(ctx.Request.Query["n"], out var n) && n > 0 ? n : int.MaxValue;
+        await JsonAsync(ctx, 200, new JsonArray(all.Skip(skip).Take(limit).Select(JsonNode? (b) => b).ToArray()));
     }
 
     /// <summary>Get Commit: the commit, its parents (commit and subject), author, committer, subject and message.</summary>

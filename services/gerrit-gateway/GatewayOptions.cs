@@ -22,6 +22,12 @@ public sealed class GatewayOptions : IValidatableOptions
     /// <summary>At most this many events are published by one catch-up.</summary>
     public int CatchUpMaxEvents { get; set; } = 10_000;
 
+    /// <summary>At most this many projects are checked for branches moved by direct pushes in one catch-up.</summary>
+    public int CatchUpMaxProjects { get; set; } = 500;
+
+    /// <summary>At most this many branches of one project are read in one catch-up.</summary>
+    public int CatchUpMaxBranchesPerProject { get; set; } = 1000;
+
     /// <summary>Secret in the webhook URL (<c>POST /webhooks/gerrit/{token}</c>); unset disables the endpoint (404).</summary>
     public string? WebhookToken { get; set; }
 
@@ -38,6 +44,8 @@ public sealed class GatewayOptions : IValidatableOptions
         if (CatchUpOverlapSeconds is < 0 or > 3600) yield return "Gateway:CatchUpOverlapSeconds must be between 0 and 3600";
         if (CatchUpMaxDays is <= 0 or > 30) yield return "Gateway:CatchUpMaxDays must be in (0, 30]";
         if (CatchUpMaxEvents is < 1 or > 1_000_000) yield return "Gateway:CatchUpMaxEvents must be between 1 and 1000000";
+        if (CatchUpMaxProjects is < 1 or > 100_000) yield return "Gateway:CatchUpMaxProjects must be between 1 and 100000";
+        if (CatchUpMaxBranchesPerProject is < 1 or > 100_000) yield return "Gateway:CatchUpMaxBranchesPerProject must be between 1 and 100000";
         if (WebhookToken is { } t && t.Length < 16) yield return "Gateway:WebhookToken must be at least 16 characters (or unset to disable webhooks)";
         if (WebhookMaxBytes is < 1024 or > 64 * 1024 * 1024) yield return "Gateway:WebhookMaxBytes must be between 1024 and 67108864";
         if (WebhookMaxAgeSeconds is < 10 or > 86400) yield return "Gateway:WebhookMaxAgeSeconds must be between 10 and 86400";

@@ -92,11 +92,53 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             state.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.EventCreatedOn });
             await state.ExecuteNonQueryAsync(ct);
         }
+        if (BranchTip(gerritEvent) is { } tip) await UpsertTipAsync(conn, tx, server, tip.Project, tip.RefName, tip.Revision, ct);
         await tx.CommitAsync(ct);
         if (recordsGap) Recorded(server, gapVersion);
         GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
         GatewayTelemetry.PublishLatency.Record(clock.Elapsed.TotalMilliseconds);
         return true;
+    }
+
+    /// <summary>The branch and tip a published <c>ref-updated</c> of <c>refs/heads/*</c> leaves (a null revision: deleted).</summary>
+    private static (string Project, string RefName, string? Revision)? BranchTip(GerritEvent e) =>
+        e.Type == "ref-updated" && e.RefUpdate is { } r && !string.IsNullOrEmpty(e.Project) && r.RefName.StartsWith("refs/heads/", StringComparison.Ordinal)
+            ? (e.Project, r.RefName, r.NewRev.All(c => c == '0') ? null : r.NewRev)
+            : null;
+
+    private async Task UpsertTipAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string server, string project, string refName, string? revision, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(revision is null
+            ? $"DELETE FROM {schema.Value}.branch_tips WHERE server = $1 AND project = $2 AND ref_name = $3"
+            : $"""
+              INSERT INTO {schema.Value}.branch_tips (server, project, ref_name, revision) VALUES ($1, $2, $3, $4)
+              ON CONFLICT (server, project, ref_name) DO UPDATE SET revision = EXCLUDED.revision, updated_at = now()
+              """, conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = project });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = refName });
+        if (revision is not null) cmd.Parameters.Add(new NpgsqlParameter { Value = revision });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Records a branch's tip as seen (a catch-up meeting a branch first, or one whose ref-updated was a duplicate).</summary>
+    public async Task RecordTipAsync(string server, string project, string refName, string revision, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await UpsertTipAsync(conn, null, server, project, refName, revision, ct);
+    }
+
+    /// <summary>The last tip seen per branch of <paramref name="server"/>, at most <paramref name="max"/> rows, by project and ref.</summary>
+    public async Task<List<(string Project, string RefName, string Revision)>> KnownTipsAsync(string server, int max, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"SELECT project, ref_name, revision FROM {schema.Value}.branch_tips WHERE server = $1 ORDER BY project, ref_name LIMIT $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = max });
+        var tips = new List<(string, string, string)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) tips.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        return tips;
     }
 
     /// <summary>

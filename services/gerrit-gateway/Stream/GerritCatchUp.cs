@@ -77,8 +77,24 @@ public sealed class GerritCatchUp
                 break;
             }
         }
-        _logger.LogInformation("catch-up for {Server} since {Since:u} ({Source}): {Found} events found, {Published} missed ones published, in {Ms} ms",
-            server, since, source, events.Count, published, clock.ElapsedMilliseconds);
+        // Direct pushes: only once the change events are all published (a cut-short run comes back here later).
+        var moved = 0;
+        if (resumeFrom is null)
+            foreach (var e in await new BranchTipCatchUp(_rest, _writer, _options, _logger).FindAsync(server, events.Select(e => e.Project!).Where(p => p is not null), ct))
+            {
+                moved++;
+                if (!await _writer.WriteAsync(e, server, ct))
+                {
+                    // Seen live already: its tip is the one to compare with next time.
+                    if (e.RefUpdate is { } r && !r.NewRev.All(c => c == '0')) await _writer.RecordTipAsync(server, e.Project!, r.RefName, r.NewRev, ct);
+                    continue;
+                }
+                published++;
+                GatewayTelemetry.CaughtUp.Add(1, new KeyValuePair<string, object?>("type", e.Type), new KeyValuePair<string, object?>("source", e.Source.ToString()));
+                _logger.LogInformation("ref-updated {Project} {Ref} {Old}..{New} recovered from the branch tip", e.Project, e.RefUpdate!.RefName, e.RefUpdate.OldRev, e.RefUpdate.NewRev);
+            }
+        _logger.LogInformation("catch-up for {Server} since {Since:u} ({Source}): {Found} events found, {Moved} branches moved, {Published} missed ones published, in {Ms} ms",
+            server, since, source, events.Count, moved, published, clock.ElapsedMilliseconds);
         return new CatchUpResult(published, resumeFrom);
     }
 

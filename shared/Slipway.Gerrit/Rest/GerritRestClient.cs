@@ -50,6 +50,13 @@ public sealed class GerritRestClient
     public Task<BranchInfo> GetBranchAsync(string project, string branch, CancellationToken ct) =>
         GetAsync<BranchInfo>($"a/projects/{Uri.EscapeDataString(project)}/branches/{Uri.EscapeDataString(branch)}", ct);
 
+    /// <summary>
+    /// One page of a project's branches (<c>GET /projects/{project}/branches/?n=&amp;S=</c>; read access is enough):
+    /// <c>HEAD</c>, <c>refs/meta/config</c> and <c>refs/heads/*</c> with their tips, sorted by ref.
+    /// </summary>
+    public Task<List<BranchInfo>> ListBranchesAsync(string project, int limit, int start, CancellationToken ct) =>
+        GetAsync<List<BranchInfo>>($"a/projects/{Uri.EscapeDataString(project)}/branches/?n={limit}&S={start}", ct);
+
     /// <summary>A commit with its parents (<c>GET /projects/{project}/commits/{commit}</c>).</summary>
     public Task<CommitInfo> GetCommitAsync(string project, string commit, CancellationToken ct) =>
         GetAsync<CommitInfo>($"a/projects/{Uri.EscapeDataString(project)}/commits/{Uri.EscapeDataString(commit)}", ct);

@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using Slipway.Contracts;
+using Slipway.Gerrit.Events;
+using Slipway.Gerrit.Rest;
+
+namespace Slipway.GerritGateway.Stream;
+
+/// <summary>
+/// Rebuilds the <c>ref-updated</c> of branches that moved while the gateway was not listening (a direct push has no
+/// change, so the change query cannot see it). Gerrit's REST API has no readable history of ref moves, but List
+/// Branches gives each branch's tip now: a tip other than the last one the gateway saw (<c>branch_tips</c>) becomes
+/// one <c>ref-updated</c> from the seen tip to the new one. When the gateway saw the push live, that is exactly the
+/// live event (same project, ref, oldRev, newRev: the same id), so it is dropped as a duplicate. Several pushes in
+/// one gap become one event to the newest tip. Branches met for the first time are only recorded (no oldRev is known).
+/// </summary>
+public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter writer, GatewayOptions options, ILogger logger)
+{
+    private const int PageSize = 100;
+    private const string ZeroSha = "0000000000000000000000000000000000000000";
+
+    /// <summary>
+    /// The <c>ref-updated</c> events of the watched projects' branches (those with a tip seen before, and
+    /// <paramref name="moreProjects"/>, e.g. the ones the change query found), oldest project first. Bounded by
+    /// <c>Gateway:CatchUpMaxProjects</c> and <c>Gateway:CatchUpMaxBranchesPerProject</c>; what is left out is logged.
+    /// </summary>
+    public async Task<List<GerritEvent>> FindAsync(string server, IEnumerable<string> moreProjects, CancellationToken ct)
+    {
+        var maxRows = (int)Math.Min(int.MaxValue - 1, (long)options.CatchUpMaxProjects * options.CatchUpMaxBranchesPerProject);
+        var known = await writer.KnownTipsAsync(server, maxRows + 1, ct);
+        if (known.Count > maxRows)
+        {
+            logger.LogError("catch-up: more than {Max} known branch tips; ref-updated of branches after {Project} {Ref} is not recovered",
+                maxRows, known[^1].Project, known[^1].RefName);
+            known.RemoveAt(known.Count - 1);
+        }
+        var tipsByProject = known.GroupBy(t => t.Project, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToDictionary(t => t.RefName, t => t.Revision, StringComparer.Ordinal), StringComparer.Ordinal);
+        var projects = tipsByProject.Keys.Concat(moreProjects.Where(p => !string.IsNullOrEmpty(p)))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (projects.Count > options.CatchUpMaxProjects)
+        {
+            logger.LogError("catch-up: {Count} projects to check for moved branches, more than Gateway:CatchUpMaxProjects ({Max}); {Skipped} projects not checked, from {First}",
+                projects.Count, options.CatchUpMaxProjects, projects.Count - options.CatchUpMaxProjects, projects[options.CatchUpMaxProjects]);
+            projects = projects.Take(options.CatchUpMaxProjects).ToList();
+        }
+
+        var events = new List<GerritEvent>();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var project in projects)
+        {
+            var seen = tipsByProject.GetValueOrDefault(project) ?? new Dictionary<string, string>(StringComparer.Ordinal);
+            if (await ListAsync(project, ct) is not { } branches) continue;
+            foreach (var (refName, tip) in branches.Tips)
+            {
+                if (!seen.TryGetValue(refName, out var old))
+                {
+                    // No oldRev known: the ref-updated that made this tip cannot get its live id. Recorded for next time.
+                    await writer.RecordTipAsync(server, project, refName, tip, ct);
+                    logger.LogInformation("catch-up: branch {Ref} of {Project} first seen at {Tip}; recorded", refName, project, tip);
+                    continue;
+                }
+                if (old != tip) events.Add(RefUpdated(project, refName, old, tip, now));
+            }
+            if (!branches.Complete) continue; // a branch missing from a cut-short list may just be beyond it
+            foreach (var (refName, old) in seen)
+                if (!branches.Tips.ContainsKey(refName)) events.Add(RefUpdated(project, refName, old, ZeroSha, now));
+        }
+        logger.LogInformation("catch-up: {Projects} projects checked for moved branches, {Moved} moved", projects.Count, events.Count);
+        return events;
+    }
+
+    /// <summary>The project's <c>refs/heads/*</c> tips; null when it cannot be read (logged, the rest go on).</summary>
+    private async Task<(Dictionary<string, string> Tips, bool Complete)?> ListAsync(string project, CancellationToken ct)
+    {
+        var tips = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var start = 0; ; start += PageSize)
+        {
+            List<BranchInfo> page;
+            try { page = await rest.ListBranchesAsync(project, PageSize, start, ct); }
+            catch (GerritRestException e) when (!e.Transient)
+            {
+                logger.LogWarning("catch-up: branches of {Project} not readable ({Error}); its direct pushes are not recovered", project, e.Message);
+                return null;
+            }
+            foreach (var b in page)
+                if (b.Ref.StartsWith("refs/heads/", StringComparison.Ordinal) && IsSha(b.Revision)) tips[b.Ref] = b.Revision;
+            if (page.Count < PageSize) return (tips, true);
+            if (start + PageSize >= options.CatchUpMaxBranchesPerProject)
+            {
+                logger.LogError("catch-up: {Project} has more than {Max} branches (Gateway:CatchUpMaxBranchesPerProject); direct pushes to the rest are not recovered",
+                    project, options.CatchUpMaxBranchesPerProject);
+                return (tips, false);
+            }
+        }
+    }
+
+    private static bool IsSha(string s) => s.Length == 40 && s.All(char.IsAsciiHexDigitLower);
+
+    /// <summary>The event in stream-events shape (no submitter: the REST API does not say who pushed).</summary>
+    private static GerritEvent RefUpdated(string project, string refName, string oldRev, string newRev, DateTimeOffset now)
+    {
+        var raw = new JsonObject
+        {
+            ["type"] = "ref-updated",
+            ["refUpdate"] = new JsonObject { ["oldRev"] = oldRev, ["newRev"] = newRev, ["refName"] = refName, ["project"] = project },
+            ["eventCreatedOn"] = now.ToUnixTimeSeconds(),
+        };
+        return GerritEventParser.Parse(raw.ToJsonString(), GerritEventSource.RestCatchup, now, caughtUp: true);
+    }
+}
