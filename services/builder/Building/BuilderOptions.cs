@@ -54,6 +54,12 @@ public sealed class BuilderOptions : IValidatableOptions
     /// <summary>Where the cgroup file system of the engine's host is mounted.</summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
 
+    /// <summary>
+    /// Whether a build step (other than a recheck's) reuses a local image of the same project built from exactly the
+    /// same inputs (<see cref="BuildInputKey"/>) instead of building it again.
+    /// </summary>
+    public bool ReuseIdenticalImages { get; set; } = true;
+
     /// <summary>Largest build context sent to the engine.</summary>
     public long MaxContextBytes { get; set; } = 1L * 1024 * 1024 * 1024;
 

@@ -49,6 +49,13 @@ public sealed record ImageBuildRequest
     /// </summary>
     public string? Project { get; init; }
 
+    /// <summary>
+    /// Reuse a local image of the same <see cref="Project"/> whose <see cref="BuildInputKey"/> equals this build's (the
+    /// same inputs, byte for byte) instead of building: the image is tagged <see cref="Tag"/> and no build step runs.
+    /// Off for a recheck, whose point is to build again. Every build with a <see cref="Project"/> carries its key either way.
+    /// </summary>
+    public bool ReuseIdenticalImage { get; init; }
+
     /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
     public Limits? Limits { get; init; }
 }

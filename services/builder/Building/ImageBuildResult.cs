@@ -50,5 +50,8 @@ public sealed record ImageBuildResult
     /// <summary>The steps BuildKit reported (name, cached, timing, error), in order; empty when nothing reached the engine.</summary>
     public IReadOnlyList<BuildKit.BuildStep> Steps { get; init; } = [];
 
+    /// <summary>Set when an identical earlier build was reused instead of building: the run that built it (its <c>slipway.run</c> label, or "unknown").</summary>
+    public string? ReusedFromRun { get; init; }
+
     public bool TimedOut => Failure == BuildFailureKind.TimedOut;
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Docker.DotNet;
+using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using Slipway.Builder.Building.BuildKit;
 using Slipway.Builder.Building.Egress;
@@ -113,10 +114,34 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         var pin = compiled.PinnedBlubberVersion is { } v ? $"# Blubber version pinned by the file: {v}\n" : "";
         log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}{pin}{warnings}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
+        // The variant's declared arguments, then the egress proxy settings (which a config cannot override).
+        var buildArgs = compiled.BuildArgs.Concat(network.BuildArgs).GroupBy(a => a.Key).ToDictionary(g => g.Key, g => g.Last().Value);
         var tarPath = Path.Combine(Path.GetTempPath(), $"slipway-context-{Guid.NewGuid():N}.tar");
         using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
+            var labels = request.Labels;
+            if (request.Project is { Length: > 0 } keyProject)
+            {
+                string key;
+                try
+                {
+                    key = BuildInputKey.Compute(keyProject, request.Variant, compiled, network.Mode, buildArgs, request.ContextDir, contextFiles, options.MaxContextBytes);
+                }
+                catch (UnsafePathException e)
+                {
+                    return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, e.Message, progress);
+                }
+                catch (Exception e) when (e is BuildContextException or IOException or UnauthorizedAccessException)
+                {
+                    return await FinishAsync(log, logPath, dockerfile, started, BuildFailureKind.Context, $"cannot read the build context: {e.Message}", progress);
+                }
+                if (request.ReuseIdenticalImage && await ReuseAsync(request, keyProject, key, log, logPath, dockerfile, started, ct) is { } reused)
+                    return reused;
+                // Set last: the request's labels (and a LABEL in the Dockerfile) cannot claim another key or project.
+                labels = new Dictionary<string, string>(request.Labels) { [BuildInputKey.Label] = key, [ProjectLabel] = keyProject };
+            }
+
             await using var tar = new FileStream(tarPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
             string dockerfileName;
             try
@@ -137,10 +162,9 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             {
                 Dockerfile = dockerfileName,
                 Tags = [request.Tag],
-                Labels = request.Labels,
+                Labels = labels,
                 NetworkMode = network.Mode,
-                // The variant's declared arguments, then the egress proxy settings (which a config cannot override).
-                BuildArgs = compiled.BuildArgs.Concat(network.BuildArgs).GroupBy(a => a.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+                BuildArgs = buildArgs,
             };
             logger.LogInformation("Building variant {Variant} as {Tag} with BuildKit (network {Network}, limit {Limit}s)",
                 request.Variant, request.Tag, query.NetworkMode, (int)limit.TotalSeconds);
@@ -206,6 +230,72 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             throw new OperationCanceledException("build cancelled", e, ct);
         }
     }
+
+    /// <summary>
+    /// Tags the newest local image of <paramref name="project"/> labelled with <paramref name="key"/> as the request's tag
+    /// and returns it as this build's result; null when there is none (or it vanished meanwhile), so the caller builds.
+    /// </summary>
+    private async Task<ImageBuildResult?> ReuseAsync(ImageBuildRequest request, string project, string key, BuildOutputLog log, string logPath,
+        string dockerfile, Stopwatch started, CancellationToken ct)
+    {
+        IList<ImagesListResponse> found;
+        try
+        {
+            found = await docker.Images.ListImagesAsync(new ImagesListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["label"] = new Dictionary<string, bool> { [$"{BuildInputKey.Label}={key}"] = true, [$"{ProjectLabel}={project}"] = true },
+                },
+            }, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is DockerApiException or HttpRequestException or IOException or TimeoutException)
+        {
+            logger.LogWarning(e, "Looking up a reusable image for {Tag} failed; building", request.Tag);
+            return null;
+        }
+        // Both labels checked again here: the image must say exactly this key and this project.
+        var candidate = found
+            .Where(i => i.Labels is { } l && l.TryGetValue(BuildInputKey.Label, out var k) && k == key
+                && l.TryGetValue(ProjectLabel, out var p) && p == project)
+            .OrderByDescending(i => i.Created).FirstOrDefault();
+        if (candidate is null) return null;
+
+        var colon = request.Tag.LastIndexOf(':');
+        try
+        {
+            await docker.Images.TagImageAsync(candidate.ID, new ImageTagParameters { RepositoryName = request.Tag[..colon], Tag = request.Tag[(colon + 1)..], Force = true }, ct);
+            var image = await docker.Images.InspectImageAsync(request.Tag, ct);
+            if (image.ID != candidate.ID) return null;
+            var builtBy = candidate.Labels.TryGetValue("slipway.run", out var run) && run.Length > 0 ? run : "unknown";
+            log.Note($"reused image {image.ID} built by run {builtBy}: the same inputs ({key}), so nothing was built");
+            await log.CompleteAsync();
+            logger.LogInformation("Reused {ImageId} built by run {Run} as {Tag} (inputs {Key})", image.ID, builtBy, request.Tag, key);
+            return new ImageBuildResult
+            {
+                Succeeded = true,
+                ImageId = image.ID,
+                ImageRef = request.Tag,
+                SizeBytes = image.Size,
+                LogPath = logPath,
+                OutputTail = Output.Tail(log.TailText()),
+                Dockerfile = dockerfile,
+                Duration = started.Elapsed,
+                ReusedFromRun = builtBy,
+            };
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return null; // removed between the list and the tag: build
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is DockerApiException or HttpRequestException or IOException or TimeoutException)
+        {
+            logger.LogWarning(e, "Reusing {ImageId} for {Tag} failed; building", candidate.ID, request.Tag);
+            return null;
+        }
+    }
+
+    private const string ProjectLabel = "slipway.project";
 
     private static async Task<ImageBuildResult> FinishAsync(BuildOutputLog log, string logPath, string dockerfile, Stopwatch started,
         BuildFailureKind kind, string reason, BuildKitProgress progress)

@@ -77,6 +77,9 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
             ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
             Excludes = p.Excludes,
             Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
+            // The same inputs built before (e.g. the merge run of the commit its patch set's run built) are not built
+            // again; a recheck is someone asking for a new build, so it always builds.
+            ReuseIdenticalImage = buildOptions.ReuseIdenticalImages && trigger.Kind != TriggerKind.Recheck,
             Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
             Labels = new Dictionary<string, string>
             {
@@ -90,6 +93,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         {
             Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
+            ReusedFromRun = result.ReusedFromRun is { } run ? Truncate(run, 128) : null,
         }));
     }
 

@@ -42,6 +42,10 @@ public sealed record BuildSucceeded : StepFinishedEvent
 
     /// <summary>Image size in bytes, when known.</summary>
     [Range(0, long.MaxValue)] public long? SizeBytes { get; init; }
+
+    /// <summary>Set when nothing was built: the image of an earlier build of exactly the same inputs was reused; the run that built it.</summary>
+    [Description("Set when nothing was built: an earlier build of exactly the same inputs (same project) was reused; the id of the run that built it.")]
+    [MaxLength(128)] public string? ReusedFromRun { get; init; }
 }
 
 /// <summary>The build failed (Blubber error, policy violation, Dockerfile step failed, time limit…).</summary>

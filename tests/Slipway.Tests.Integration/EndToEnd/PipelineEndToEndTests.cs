@@ -119,6 +119,17 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
             "deploy.succeeded:deploy-production", "deploy.started:deploy-production", "deploy.succeeded:deploy-production",
             "run.finished",
         ], Outline(mergeEvents, withRetries: chaos is not null));
+        if (chaos is null)
+        {
+            // The merge run builds the tree the patch set run built: both its builds are the patch set run's images,
+            // reused, not rebuilt (a killed builder may come back with other build inputs, e.g. its proxy's port).
+            List<BuildSucceeded> Builds(IEnumerable<EventEnvelope> events) => events.Where(e => e.Type == EventTypes.NameOf<BuildSucceeded>())
+                .Select(e => e.DataAs<BuildSucceeded>()).ToList();
+            var patchImages = Builds(patchEvents).ToDictionary(b => b.Step, b => b.ImageId);
+            Assert.All(Builds(patchEvents), b => Assert.Null(b.ReusedFromRun));
+            Assert.Equal(patchImages.OrderBy(p => p.Key).Select(p => (p.Key, p.Value, (string?)patchRun)),
+                Builds(mergeEvents).OrderBy(b => b.Step).Select(b => (b.Step, b.ImageId, b.ReusedFromRun)));
+        }
         var rollout = mergeEvents.Where(e => e.Type == EventTypes.NameOf<DeploySucceeded>()).Select(e => e.DataAs<DeploySucceeded>())
             .Where(d => d.Environment == "production").Select(d => (d.RolloutStage, d.Percentage)).Distinct().ToList();
         Assert.Equal([(RolloutStage.Canary, 10), (RolloutStage.Partial, 50), (RolloutStage.Full, 100)], rollout);
