@@ -15,6 +15,10 @@ internal static class TestFailureSummary
     private const int MessageLines = 12;
     private const int LineChars = 300;
 
+    /// <summary>How many TRX files the run wrote (one per test project that finished).</summary>
+    public static int ResultFileCount(string resultsDirectory) =>
+        Directory.Exists(resultsDirectory) ? Directory.GetFiles(resultsDirectory, "*.trx", SearchOption.AllDirectories).Length : 0;
+
     public static IReadOnlyList<FailedTest> Read(string resultsDirectory, TextWriter output)
     {
         var failed = new List<FailedTest>();
