@@ -111,6 +111,18 @@ public static partial class ContainedTree
         return new System.Text.UTF8Encoding(false).GetString(buffer, 0, read);
     }
 
+    /// <summary>
+    /// Throws unless <paramref name="fullPath"/> is, right now, a regular file with one name (never a fifo, device or
+    /// hard link): checked again just before a listed file is read.
+    /// </summary>
+    public static void RequireRegularFile(string fullPath, string relative)
+    {
+        var entry = Inspect(fullPath);
+        if (entry.Kind != TreeEntryKind.File)
+            throw new UnsafePathException(relative, $"is a {Describe(entry.Kind)}, not a regular file");
+        if (entry.Links > 1) throw new UnsafePathException(relative, HardLinkMessage);
+    }
+
     public const string HardLinkMessage =
         "is a hard link (it has more than one name on the builder host); the tree may hold only files, directories and symbolic links inside it";
 

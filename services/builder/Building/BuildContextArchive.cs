@@ -54,11 +54,8 @@ public static class BuildContextArchive
                 });
                 continue;
             }
-            // Listed as a regular file a moment ago; checked again right before it is read (never a fifo or hard link).
-            var entry = ContainedTree.Inspect(full);
-            if (entry.Kind != TreeEntryKind.File)
-                throw new UnsafePathException(rel, $"is a {ContainedTree.Describe(entry.Kind)}, not a regular file");
-            if (entry.Links > 1) throw new UnsafePathException(rel, ContainedTree.HardLinkMessage);
+            // Listed as a regular file a moment ago; checked again right before it is read.
+            ContainedTree.RequireRegularFile(full, rel);
             total += info.Length;
             if (total > maxBytes) throw new BuildContextException($"build context is larger than {maxBytes} bytes");
             using var data = File.OpenRead(full);

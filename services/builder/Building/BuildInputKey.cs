@@ -53,11 +53,8 @@ public static class BuildInputKey
                 Field("link", target);
                 continue;
             }
-            // The same checks as the archive: a regular file only, never a fifo, device or hard link.
-            var entry = ContainedTree.Inspect(full);
-            if (entry.Kind != TreeEntryKind.File)
-                throw new UnsafePathException(rel, $"is a {ContainedTree.Describe(entry.Kind)}, not a regular file");
-            if (entry.Links > 1) throw new UnsafePathException(rel, ContainedTree.HardLinkMessage);
+            // Listed as a regular file a moment ago; checked again right before it is read.
+            ContainedTree.RequireRegularFile(full, rel);
             total += info.Length;
             if (total > maxBytes) throw new BuildContextException($"build context is larger than {maxBytes} bytes");
             Field("mode", OperatingSystem.IsWindows() ? "" : Convert.ToString((int)info.UnixFileMode, 8));

@@ -209,18 +209,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             // The aux message carries the id; inspecting the tag confirms the image exists and gives its size.
             var image = await docker.Images.InspectImageAsync(progress.ImageId ?? request.Tag, CancellationToken.None);
             logger.LogInformation("Built {Tag} as {ImageId} in {Ms} ms", request.Tag, image.ID, started.ElapsedMilliseconds);
-            return new ImageBuildResult
-            {
-                Succeeded = true,
-                ImageId = image.ID,
-                ImageRef = request.Tag,
-                SizeBytes = image.Size,
-                LogPath = logPath,
-                OutputTail = Output.Tail(log.TailText()),
-                Dockerfile = dockerfile,
-                Duration = started.Elapsed,
-                Steps = progress.Steps,
-            };
+            return Built(request, image, log, logPath, dockerfile, started) with { Steps = progress.Steps };
         }
         catch (Exception e) when (ct.IsCancellationRequested)
         {
@@ -271,18 +260,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             log.Note($"reused image {image.ID} built by run {builtBy}: the same inputs ({key}), so nothing was built");
             await log.CompleteAsync();
             logger.LogInformation("Reused {ImageId} built by run {Run} as {Tag} (inputs {Key})", image.ID, builtBy, request.Tag, key);
-            return new ImageBuildResult
-            {
-                Succeeded = true,
-                ImageId = image.ID,
-                ImageRef = request.Tag,
-                SizeBytes = image.Size,
-                LogPath = logPath,
-                OutputTail = Output.Tail(log.TailText()),
-                Dockerfile = dockerfile,
-                Duration = started.Elapsed,
-                ReusedFromRun = builtBy,
-            };
+            return Built(request, image, log, logPath, dockerfile, started) with { ReusedFromRun = builtBy };
         }
         catch (DockerImageNotFoundException)
         {
@@ -296,6 +274,20 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
     }
 
     private const string ProjectLabel = "slipway.project";
+
+    /// <summary>The result of a build that left <paramref name="image"/> under the request's tag (built or reused).</summary>
+    private static ImageBuildResult Built(ImageBuildRequest request, ImageInspectResponse image, BuildOutputLog log, string logPath,
+        string dockerfile, Stopwatch started) => new()
+    {
+        Succeeded = true,
+        ImageId = image.ID,
+        ImageRef = request.Tag,
+        SizeBytes = image.Size,
+        LogPath = logPath,
+        OutputTail = Output.Tail(log.TailText()),
+        Dockerfile = dockerfile,
+        Duration = started.Elapsed,
+    };
 
     private static async Task<ImageBuildResult> FinishAsync(BuildOutputLog log, string logPath, string dockerfile, Stopwatch started,
         BuildFailureKind kind, string reason, BuildKitProgress progress)
