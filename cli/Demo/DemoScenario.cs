@@ -40,7 +40,7 @@ internal sealed class DemoScenario(EmbeddedStack stack, PipelineWatcher events)
         await CommentAsync(upload.ChangeNumber, "the final comment with Verified +1",
             r => r.Labels.GetValueOrDefault("Verified") == 1 && r.Message?.Contains("succeeded", StringComparison.OrdinalIgnoreCase) == true, ct);
 
-        Say("3/6 a reviewer merges the change: the merge run builds again, publishes the image and deploys it to staging");
+        Say("3/6 a reviewer merges the change: the merge run reuses the images built for the same tree, publishes the image and deploys it to staging");
         await _gerrit.MergeAsync(upload.ChangeNumber, ct: ct);
         var mergeRun = await events.WaitForAsync("the merge run starting",
             e => e.Type == EventTypes.NameOf<RunStarted>() && e.DataAs<RunStarted>().Trigger is { Kind: TriggerKind.Merge or TriggerKind.RefUpdate } t
