@@ -60,6 +60,12 @@ public sealed class BuilderOptions : IValidatableOptions
     /// </summary>
     public bool ReuseIdenticalImages { get; set; } = true;
 
+    /// <summary>
+    /// Whether, once a build step succeeded, the run's next build step that still waits (for a test's run) is built
+    /// at once when a build slot is free, so its step later reuses the image (needs <see cref="ReuseIdenticalImages"/>).
+    /// </summary>
+    public bool BuildAhead { get; set; } = true;
+
     /// <summary>Largest build context sent to the engine.</summary>
     public long MaxContextBytes { get; set; } = 1L * 1024 * 1024 * 1024;
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Slipway.BuildConfig;
 using Slipway.Builder.Building;
 using Slipway.Builder.Git;
@@ -8,7 +9,8 @@ using Slipway.Runs;
 namespace Slipway.Builder.Runs;
 
 /// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
-public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock) : IStepPerformer
+public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock,
+    BuildAhead ahead, ILogger<BuildStepPerformer> logger) : IStepPerformer
 {
     // A build step waits for a slot before it announces build.started, so the events show the builds that really run
     // at once (at most Builder:MaxConcurrentBuilds per builder instance), not the ones queued for a slot.
@@ -25,15 +27,20 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         // Refused at planning (its Blubber file or variant): this build fails with the planner's reason, once every
         // other branch of the run that can still run has finished, so the steps that do not need its image all run.
         if (p.Refusal is not null && OtherBranchesRunning(x)) return StepResult.Wait();
+        // Built ahead while the steps before it ran: let that build finish, then this step reuses its image.
+        await ahead.WaitAsync(x.RunId, x.Step.Name, ct);
         await _slots.WaitAsync(ct);
+        StepResult result;
         try
         {
-            return await BuildAsync(x, p, ct);
+            result = await BuildAsync(x, p, ct);
         }
         finally
         {
             _slots.Release();
         }
+        if (result is StepResult.Finished { Outcome: StepOutcome.Succeeded }) StartNextBuildAhead(x);
+        return result;
     }
 
     private async Task<StepResult> BuildAsync(StepExecution x, BuildParams p, CancellationToken ct)
@@ -44,57 +51,92 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         await x.EmitAsync(x.Started(new BuildStarted { Variant = p.Variant, Project = trigger.Project, Revision = trigger.Revision }));
 
         if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
+        var (request, refused) = await RequestAsync(x.Run, x.Step, p, ct);
+        if (request is null) return Failed(x, p, refused!, null);
 
-        string src, context;
-        string? blubberText;
-        try
-        {
-            src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
-            // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
-            // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
-            // read inside the revision; the context is what the engine gets.
-            context = ContainedTree.Resolve(src, p.Context ?? ".");
-            if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
-                return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
-            blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
-                : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
-        }
-        catch (UnsafePathException e)
-        {
-            return Failed(x, p, e.Message, null);
-        }
-        catch (RevisionRefusedException e)
-        {
-            return Failed(x, p, e.Message, null);
-        }
-        catch (PipelineConfigException e) // the Blubber file refused by the contained reader (a link out of the revision)
-        {
-            return Failed(x, p, e.Message, null);
-        }
-
-        var result = await builder.BuildAsync(new ImageBuildRequest
-        {
-            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
-            Excludes = p.Excludes,
-            Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
-            // The same inputs built before (e.g. the merge run of the commit its patch set's run built) are not built
-            // again; a recheck is someone asking for a new build, so it always builds.
-            ReuseIdenticalImage = buildOptions.ReuseIdenticalImages && trigger.Kind != TriggerKind.Recheck,
-            Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{x.RunId[..8]}-{ImageNames.Sanitize(x.Step.Name)}",
-            Labels = new Dictionary<string, string>
-            {
-                ["slipway.run"] = x.RunId, ["slipway.project"] = trigger.Project, ["slipway.revision"] = trigger.Revision,
-                ["slipway.ref"] = trigger.Ref, ["slipway.step"] = x.Step.Name,
-            },
-        }, null, ct);
-
+        var result = await builder.BuildAsync(request, null, ct);
         if (!result.Succeeded) return Failed(x, p, result.Reason ?? "the build failed", result.OutputTail);
         return StepResult.Succeeded(x.Finished(new BuildSucceeded
         {
             Variant = p.Variant, Project = trigger.Project,
             Revision = trigger.Revision, ImageId = result.ImageId!, ImageRef = result.ImageRef!, SizeBytes = result.SizeBytes,
-            ReusedFromRun = result.ReusedFromRun is { } run ? Truncate(run, 128) : null,
+            // Built ahead by this very run (StartNextBuildAhead) is this run's build, not a reuse of another run's.
+            ReusedFromRun = result.ReusedFromRun is { } run && run != x.RunId ? Truncate(run, 128) : null,
         }));
+    }
+
+    /// <summary>The build request of a run's build step, or why its inputs are refused.</summary>
+    private async Task<(ImageBuildRequest? Request, string? Refused)> RequestAsync(RunState run, PlanStep step, BuildParams p, CancellationToken ct)
+    {
+        var trigger = run.Started.Trigger;
+        string src, context;
+        string? blubberText;
+        try
+        {
+            src = await workspaces.EnsureAsync(run.RunId, trigger, ct);
+            // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
+            // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
+            // read inside the revision; the context is what the engine gets.
+            context = ContainedTree.Resolve(src, p.Context ?? ".");
+            if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
+                return (null, $"build context '{p.Context}' is not a directory of the repository");
+            blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
+                : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
+        }
+        catch (Exception e) when (e is UnsafePathException or RevisionRefusedException
+            or PipelineConfigException) // the Blubber file refused by the contained reader (a link out of the revision)
+        {
+            return (null, e.Message);
+        }
+
+        return (new ImageBuildRequest
+        {
+            ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
+            Excludes = p.Excludes,
+            Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
+            // The same inputs built before (e.g. the merge run of the commit its patch set's run built, or this step
+            // built ahead) are not built again; a recheck is someone asking for a new build, so it always builds.
+            ReuseIdenticalImage = buildOptions.ReuseIdenticalImages && trigger.Kind != TriggerKind.Recheck,
+            Tag = $"slipway/{ImageNames.Sanitize(trigger.Project)}:{run.RunId[..8]}-{ImageNames.Sanitize(step.Name)}",
+            Labels = new Dictionary<string, string>
+            {
+                ["slipway.run"] = run.RunId, ["slipway.project"] = trigger.Project, ["slipway.revision"] = trigger.Revision,
+                ["slipway.ref"] = trigger.Ref, ["slipway.step"] = step.Name,
+            },
+        }, null);
+    }
+
+    /// <summary>
+    /// After a build succeeded, the run's next build step that is not due yet (it waits for a test's run, say) is
+    /// built now when a build slot is free, so that when its turn comes it reuses the image instead of building. Only
+    /// where reuse applies (not on a recheck), and not when a step copies files into later builds (a build now would
+    /// miss them). A failed step or the run's end cancels it (<see cref="BuilderEventHandler"/>).
+    /// </summary>
+    private void StartNextBuildAhead(StepExecution x)
+    {
+        if (!buildOptions.BuildAhead || !buildOptions.ReuseIdenticalImages || x.Trigger.Kind == TriggerKind.Recheck) return;
+        var run = x.Run;
+        var due = run.Due.Select(d => d.Step.Name).ToHashSet();
+        var next = run.Progress.Steps.SkipWhile(s => s.Step.Name != x.Step.Name).Skip(1)
+            .FirstOrDefault(s => s.Step.Kind == StepKind.Build && s.Step.Build is { Refusal: null }
+                && !run.Steps.ContainsKey(s.Step.Name) && !due.Contains(s.Step.Name));
+        if (next.Step?.Build is not { } p || !_slots.Wait(0)) return;
+        var started = ahead.TryStart(run.RunId, next.Step.Name, async ct =>
+        {
+            try
+            {
+                var (request, refused) = await RequestAsync(run, next.Step, p, ct);
+                if (request is null) return; // the step itself reports it
+                var result = await builder.BuildAsync(request, null, ct);
+                logger.LogInformation("run {RunId}: built step {Step} ahead: {Outcome}", run.RunId, next.Step.Name,
+                    result.Succeeded ? result.ImageId : result.Reason);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        });
+        if (!started) _slots.Release();
     }
 
     /// <summary>

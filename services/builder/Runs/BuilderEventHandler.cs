@@ -15,7 +15,7 @@ namespace Slipway.Builder.Runs;
 /// </summary>
 public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore runs, ChangeRuns changeRuns, JobQueue jobs, Outbox outbox,
     RunEventFactory events,
-    Workspaces workspaces, IOptionsMonitor<TriggerOptions> triggers, SlipwayAccounts slipway, TimeProvider clock,
+    Workspaces workspaces, BuildAhead ahead, IOptionsMonitor<TriggerOptions> triggers, SlipwayAccounts slipway, TimeProvider clock,
     ILogger<BuilderEventHandler> logger)
     : IIntegrationEventHandler
 {
@@ -25,6 +25,8 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
         if (e is not GerritEvent gerrit)
         {
             await stages.HandleAsync(envelope, context, ct);
+            // A build ahead is worth nothing once a step failed (its dependants will not run) or the run ended.
+            if (e is IStepFailedEvent or RunFinished && envelope.RunId is { } stopped) ahead.Cancel(stopped);
             if (e is RunFinished && envelope.RunId is { } finished) workspaces.Remove(finished);
             if (e is RunStarted && envelope.RunId is { } started) await StopIfClosedAsync(context, started, ct);
             return;

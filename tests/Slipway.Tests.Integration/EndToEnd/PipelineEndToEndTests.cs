@@ -127,6 +127,8 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
                 .Select(e => e.DataAs<BuildSucceeded>()).ToList();
             var patchImages = Builds(patchEvents).ToDictionary(b => b.Step, b => b.ImageId);
             Assert.All(Builds(patchEvents), b => Assert.Null(b.ReusedFromRun));
+            // The production image was built while the test image ran (built ahead), and its step took that build.
+            Assert.Contains($"run {patchRun}: built step build-production ahead: sha256:", env["builder"].Output);
             Assert.Equal(patchImages.OrderBy(p => p.Key).Select(p => (p.Key, p.Value, (string?)patchRun)),
                 Builds(mergeEvents).OrderBy(b => b.Step).Select(b => (b.Step, b.ImageId, b.ReusedFromRun)));
         }
