@@ -130,10 +130,18 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         }
         finally
         {
-            if (serviceId is not null) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
-            if (forwarderId is not null) await TestRunner.RemoveQuietlyAsync(docker, forwarderId, logger).ConfigureAwait(false);
-            if (serviceId is not null) await StopAndRemoveAsync(serviceId).ConfigureAwait(false);
-            if (networkId is not null) await RemoveNetworkQuietlyAsync(networkId).ConfigureAwait(false);
+            // Independent engine calls at once (each a round trip of 0.1–0.3 s on a loaded engine): the forwarder goes
+            // while the service's log tail is read; the service goes once its tail is read; the network after both.
+            var forwarderGone = forwarderId is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderId, logger) : Task.CompletedTask;
+            try
+            {
+                if (serviceId is not null) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
+            }
+            finally
+            {
+                await Task.WhenAll(forwarderGone, serviceId is not null ? StopAndRemoveAsync(serviceId) : Task.CompletedTask).ConfigureAwait(false);
+                if (networkId is not null) await RemoveNetworkQuietlyAsync(networkId).ConfigureAwait(false);
+            }
         }
 
         var firstFailed = checks.FirstOrDefault(c => !c.Passed);
