@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
@@ -15,8 +16,10 @@ namespace Slipway.GerritGateway;
 /// (the database was away when it began) is remembered here and recorded in the transaction of
 /// the server's next write, before the mark moves: the mark never passes an event that was lost.
 /// </summary>
-public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox)
+public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox, IOptions<GatewayOptions> options)
 {
+    private readonly PublishedComments _comments = new(schema, TimeSpan.FromSeconds(options.Value.CommentMatchSeconds));
+
     public const string Source = "/slipway/gerrit-gateway";
 
     // server → version of the unrecorded gap; a write removes only the version it recorded (a newer one stays).
@@ -53,6 +56,9 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var recordsGap = _unrecordedGaps.TryGetValue(server, out var gapVersion);
+        // A comment's id depends on its second, which its sources may disagree on: matched by content too (PublishedComments).
+        var comment = PublishedComments.Of(gerritEvent);
+        if (comment is not null) await _comments.LockAsync(conn, tx, comment, ct);
         if (recordsGap)
             await using (var gap = new NpgsqlCommand(
                 $"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1", conn, tx))
@@ -67,13 +73,17 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Type });
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Source.ToString() });
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.EventCreatedOn });
-            if (await seen.ExecuteNonQueryAsync(ct) == 0)
+            var duplicate = await seen.ExecuteNonQueryAsync(ct) == 0;
+            if (duplicate && comment is not null) await _comments.PairExactAsync(conn, tx, id, comment, ct);
+            // Recorded as seen: this source's copy is dropped by id from now on.
+            else if (comment is not null && await _comments.PairNearbyAsync(conn, tx, comment, ct) is not null) duplicate = true;
+            if (duplicate)
             {
                 GatewayTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
-                if (recordsGap)
+                if (recordsGap || comment is not null) // the gap, the pairing and a nearby copy's own id are kept
                 {
                     await tx.CommitAsync(ct);
-                    Recorded(server, gapVersion);
+                    if (recordsGap) Recorded(server, gapVersion);
                 }
                 return false;
             }
@@ -93,6 +103,7 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             await state.ExecuteNonQueryAsync(ct);
         }
         if (BranchTip(gerritEvent) is { } tip) await UpsertTipAsync(conn, tx, server, tip.Project, tip.RefName, tip.Revision, ct);
+        if (comment is not null) await _comments.RecordAsync(conn, tx, id, comment, ct);
         await tx.CommitAsync(ct);
         if (recordsGap) Recorded(server, gapVersion);
         GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
