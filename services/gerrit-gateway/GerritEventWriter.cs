@@ -152,6 +152,42 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         return tips;
     }
 
+    /// <summary>Which of <paramref name="projects"/> a catch-up has listed completely before (<c>branch_listings</c>).</summary>
+    public async Task<HashSet<string>> ListedProjectsAsync(string server, IReadOnlyList<string> projects, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"SELECT project FROM {schema.Value}.branch_listings WHERE server = $1 AND project = ANY($2)");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projects.ToArray() });
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) listed.Add(reader.GetString(0));
+        return listed;
+    }
+
+    /// <summary>
+    /// Records the tips of branches a catch-up met first and, when <paramref name="complete"/>, that the project's branches
+    /// are all known from now on, in one transaction (a crash between them would make old branches look new).
+    /// </summary>
+    public async Task RecordListingAsync(string server, string project, IReadOnlyList<(string RefName, string Revision)> firstSeen, bool complete, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        foreach (var (refName, revision) in firstSeen) await UpsertTipAsync(conn, tx, server, project, refName, revision, ct);
+        if (complete)
+            await using (var cmd = new NpgsqlCommand(
+                $"""
+                INSERT INTO {schema.Value}.branch_listings (server, project) VALUES ($1, $2)
+                ON CONFLICT (server, project) DO UPDATE SET listed_at = now()
+                """, conn, tx))
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = project });
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+        await tx.CommitAsync(ct);
+    }
+
     /// <summary>
     /// A gap began (disconnect, restart, dropped-output): remembers where the catch-up must start
     /// (the mark as it is now, unless an earlier gap is still pending). Null when nothing was ever seen.
