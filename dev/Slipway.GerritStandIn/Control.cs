@@ -154,6 +154,27 @@ public sealed partial class GerritStandIn
         finally { _mutex.Release(); }
     }
 
+    /// <summary>
+    /// Moves the REST date of the change's messages that contain <paramref name="text"/> by <paramref name="by"/>, as
+    /// real Gerrit may date a message a second or more apart from its live event's `eventCreatedOn` (the update's time
+    /// against the event's). The emitted events stay as they were. Returns how many messages moved.
+    /// </summary>
+    public async Task<int> ShiftMessageDatesAsync(int changeNumber, string text, TimeSpan by, CancellationToken ct = default)
+    {
+        await _mutex.WaitAsync(ct);
+        try
+        {
+            var moved = 0;
+            foreach (var m in FindChangeByNumber(changeNumber).Messages.Where(m => m.Message.Contains(text, StringComparison.Ordinal)))
+            {
+                m.Date += by;
+                moved++;
+            }
+            return moved;
+        }
+        finally { _mutex.Release(); }
+    }
+
     /// <summary>Restores an abandoned change; emits `change-restored`.</summary>
     public async Task RestoreAsync(int changeNumber, string? reason = null, GerritAccount? restorer = null, CancellationToken ct = default)
     {

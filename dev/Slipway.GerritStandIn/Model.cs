@@ -48,7 +48,7 @@ internal sealed class ChangeMessageState
 {
     public required string Id { get; init; }
     public required GerritAccount Author { get; init; }
-    public required DateTimeOffset Date { get; init; }
+    public required DateTimeOffset Date { get; set; }
     public required string Message { get; init; }
     public required int PatchSet { get; init; }
     public string? Tag { get; init; }

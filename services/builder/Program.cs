@@ -57,6 +57,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
     services.AddSingleton<BuildAhead>();
+    services.AddHostedService<WorkspaceCleaner>(); // workspaces of finished runs another instance exported, or whose deletion failed
     services.AddSingleton<ChangeRuns>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);

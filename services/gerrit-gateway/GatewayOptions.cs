@@ -28,6 +28,13 @@ public sealed class GatewayOptions : IValidatableOptions
     /// <summary>At most this many branches of one project are read in one catch-up.</summary>
     public int CatchUpMaxBranchesPerProject { get; set; } = 1000;
 
+    /// <summary>
+    /// A comment from one source (REST catch-up, stream, events-log, webhook) is the same Gerrit message as a published
+    /// one from another source when author, change, patch set and text agree and the times are at most this far apart
+    /// (Gerrit's REST date of a message and its live event's eventCreatedOn may differ by a second or more).
+    /// </summary>
+    public int CommentMatchSeconds { get; set; } = 10;
+
     /// <summary>Secret in the webhook URL (<c>POST /webhooks/gerrit/{token}</c>); unset disables the endpoint (404).</summary>
     public string? WebhookToken { get; set; }
 
@@ -46,6 +53,7 @@ public sealed class GatewayOptions : IValidatableOptions
         if (CatchUpMaxEvents is < 1 or > 1_000_000) yield return "Gateway:CatchUpMaxEvents must be between 1 and 1000000";
         if (CatchUpMaxProjects is < 1 or > 100_000) yield return "Gateway:CatchUpMaxProjects must be between 1 and 100000";
         if (CatchUpMaxBranchesPerProject is < 1 or > 100_000) yield return "Gateway:CatchUpMaxBranchesPerProject must be between 1 and 100000";
+        if (CommentMatchSeconds is < 0 or > 300) yield return "Gateway:CommentMatchSeconds must be between 0 and 300";
         if (WebhookToken is { } t && t.Length < 16) yield return "Gateway:WebhookToken must be at least 16 characters (or unset to disable webhooks)";
         if (WebhookMaxBytes is < 1024 or > 64 * 1024 * 1024) yield return "Gateway:WebhookMaxBytes must be between 1024 and 67108864";
         if (WebhookMaxAgeSeconds is < 10 or > 86400) yield return "Gateway:WebhookMaxAgeSeconds must be between 10 and 86400";

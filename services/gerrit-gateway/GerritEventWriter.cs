@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Slipway.Contracts;
 using Slipway.Gerrit.Events;
@@ -15,8 +16,10 @@ namespace Slipway.GerritGateway;
 /// (the database was away when it began) is remembered here and recorded in the transaction of
 /// the server's next write, before the mark moves: the mark never passes an event that was lost.
 /// </summary>
-public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox)
+public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName schema, Outbox outbox, IOptions<GatewayOptions> options)
 {
+    private readonly PublishedComments _comments = new(schema, TimeSpan.FromSeconds(options.Value.CommentMatchSeconds));
+
     public const string Source = "/slipway/gerrit-gateway";
 
     // server → version of the unrecorded gap; a write removes only the version it recorded (a newer one stays).
@@ -53,6 +56,9 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var recordsGap = _unrecordedGaps.TryGetValue(server, out var gapVersion);
+        // A comment's id depends on its second, which its sources may disagree on: matched by content too (PublishedComments).
+        var comment = PublishedComments.Of(gerritEvent);
+        if (comment is not null) await _comments.LockAsync(conn, tx, comment, ct);
         if (recordsGap)
             await using (var gap = new NpgsqlCommand(
                 $"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1", conn, tx))
@@ -67,13 +73,17 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Type });
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.Source.ToString() });
             seen.Parameters.Add(new NpgsqlParameter { Value = gerritEvent.EventCreatedOn });
-            if (await seen.ExecuteNonQueryAsync(ct) == 0)
+            var duplicate = await seen.ExecuteNonQueryAsync(ct) == 0;
+            if (duplicate && comment is not null) await _comments.PairExactAsync(conn, tx, id, comment, ct);
+            // Recorded as seen: this source's copy is dropped by id from now on.
+            else if (comment is not null && await _comments.PairNearbyAsync(conn, tx, comment, ct) is not null) duplicate = true;
+            if (duplicate)
             {
                 GatewayTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
-                if (recordsGap)
+                if (recordsGap || comment is not null) // the gap, the pairing and a nearby copy's own id are kept
                 {
                     await tx.CommitAsync(ct);
-                    Recorded(server, gapVersion);
+                    if (recordsGap) Recorded(server, gapVersion);
                 }
                 return false;
             }
@@ -93,6 +103,7 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             await state.ExecuteNonQueryAsync(ct);
         }
         if (BranchTip(gerritEvent) is { } tip) await UpsertTipAsync(conn, tx, server, tip.Project, tip.RefName, tip.Revision, ct);
+        if (comment is not null) await _comments.RecordAsync(conn, tx, id, comment, ct);
         await tx.CommitAsync(ct);
         if (recordsGap) Recorded(server, gapVersion);
         GatewayTelemetry.EventsOut.Add(1, new KeyValuePair<string, object?>("type", gerritEvent.Type));
@@ -139,6 +150,42 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) tips.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
         return tips;
+    }
+
+    /// <summary>Which of <paramref name="projects"/> a catch-up has listed completely before (<c>branch_listings</c>).</summary>
+    public async Task<HashSet<string>> ListedProjectsAsync(string server, IReadOnlyList<string> projects, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"SELECT project FROM {schema.Value}.branch_listings WHERE server = $1 AND project = ANY($2)");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projects.ToArray() });
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) listed.Add(reader.GetString(0));
+        return listed;
+    }
+
+    /// <summary>
+    /// Records the tips of branches a catch-up met first and, when <paramref name="complete"/>, that the project's branches
+    /// are all known from now on, in one transaction (a crash between them would make old branches look new).
+    /// </summary>
+    public async Task RecordListingAsync(string server, string project, IReadOnlyList<(string RefName, string Revision)> firstSeen, bool complete, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        foreach (var (refName, revision) in firstSeen) await UpsertTipAsync(conn, tx, server, project, refName, revision, ct);
+        if (complete)
+            await using (var cmd = new NpgsqlCommand(
+                $"""
+                INSERT INTO {schema.Value}.branch_listings (server, project) VALUES ($1, $2)
+                ON CONFLICT (server, project) DO UPDATE SET listed_at = now()
+                """, conn, tx))
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = server });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = project });
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>

@@ -17,6 +17,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("gerrit-
     // Seen ids are needed only as long as a Gerrit event can arrive again (stream, webhook, catch-up).
     builder.Services.AddRetentionRule(s => new Slipway.Storage.Retention.RetentionRule("seen_events", $"{s.Value}.seen_events",
         "received_at < @cutoff"));
+    builder.Services.AddRetentionRule(s => new Slipway.Storage.Retention.RetentionRule("published_comments", $"{s.Value}.published_comments",
+        "received_at < @cutoff"));
     builder.Services.AddSingleton<GerritCatchUp>();
     builder.Services.TryAddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<WebhookCommentConfirmer>();

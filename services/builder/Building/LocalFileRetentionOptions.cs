@@ -19,6 +19,12 @@ public sealed class LocalFileRetentionOptions : IValidatableOptions
     /// </summary>
     public TimeSpan StaleContextArchives { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>
+    /// A run workspace whose run the builder does not know (its state pruned, or a run that never started) is deleted when
+    /// it is older than this; a finished run's workspace goes at the next clean-up, an open run's stays.
+    /// </summary>
+    public TimeSpan OrphanWorkspaces { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Time between clean-ups (the first runs shortly after start-up).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
@@ -28,6 +34,8 @@ public sealed class LocalFileRetentionOptions : IValidatableOptions
             yield return "Retention:BuildLogs must be between 01:00:00 and 3650.00:00:00";
         if (StaleContextArchives < TimeSpan.FromMinutes(10) || StaleContextArchives > TimeSpan.FromDays(30))
             yield return "Retention:StaleContextArchives must be between 00:10:00 and 30.00:00:00 (longer than the longest build)";
+        if (OrphanWorkspaces < TimeSpan.FromHours(1) || OrphanWorkspaces > TimeSpan.FromDays(3650))
+            yield return "Retention:OrphanWorkspaces must be between 01:00:00 and 3650.00:00:00";
         if (Interval < TimeSpan.FromSeconds(1) || Interval > TimeSpan.FromDays(1))
             yield return "Retention:Interval must be between 00:00:01 and 1.00:00:00";
     }

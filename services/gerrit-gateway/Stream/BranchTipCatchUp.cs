@@ -11,7 +11,10 @@ namespace Slipway.GerritGateway.Stream;
 /// Branches gives each branch's tip now: a tip other than the last one the gateway saw (<c>branch_tips</c>) becomes
 /// one <c>ref-updated</c> from the seen tip to the new one. When the gateway saw the push live, that is exactly the
 /// live event (same project, ref, oldRev, newRev: the same id), so it is dropped as a duplicate. Several pushes in
-/// one gap become one event to the newest tip. Branches met for the first time are only recorded (no oldRev is known).
+/// one gap become one event to the newest tip. Once a catch-up has listed a project completely (<c>branch_listings</c>),
+/// <c>branch_tips</c> knows each of its branches (the live <c>ref-updated</c> keep it current), so a branch missing from
+/// it was created since: its <c>ref-updated</c> from the all-zero SHA is the live creation's (same id). Branches of a
+/// project never listed are only recorded: they may be years old.
 /// </summary>
 public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter writer, GatewayOptions options, ILogger logger)
 {
@@ -27,8 +30,10 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
     {
         var maxRows = (int)Math.Min(int.MaxValue - 1, (long)options.CatchUpMaxProjects * options.CatchUpMaxBranchesPerProject);
         var known = await writer.KnownTipsAsync(server, maxRows + 1, ct);
+        string? cutProject = null; // its tips may be cut short by the bound: treated as never listed (unknown branches only recorded)
         if (known.Count > maxRows)
         {
+            cutProject = known[^1].Project;
             logger.LogError("catch-up: more than {Max} known branch tips; ref-updated of branches after {Project} {Ref} is not recovered",
                 maxRows, known[^1].Project, known[^1].RefName);
             known.RemoveAt(known.Count - 1);
@@ -44,23 +49,35 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
             projects = projects.Take(options.CatchUpMaxProjects).ToList();
         }
 
+        var listed = await writer.ListedProjectsAsync(server, projects, ct);
         var events = new List<GerritEvent>();
         var now = DateTimeOffset.UtcNow;
         foreach (var project in projects)
         {
             var seen = tipsByProject.GetValueOrDefault(project) ?? new Dictionary<string, string>(StringComparer.Ordinal);
             if (await ListAsync(project, ct) is not { } branches) continue;
+            var wasListed = listed.Contains(project) && project != cutProject;
+            var firstSeen = new List<(string RefName, string Revision)>();
             foreach (var (refName, tip) in branches.Tips)
             {
                 if (!seen.TryGetValue(refName, out var old))
                 {
+                    if (wasListed)
+                    {
+                        // Not there at the last listing, nor created live since: created while the gateway did not listen.
+                        events.Add(RefUpdated(project, refName, ZeroSha, tip, now));
+                        logger.LogInformation("catch-up: branch {Ref} of {Project} created since the last listing, at {Tip}", refName, project, tip);
+                        continue;
+                    }
                     // No oldRev known: the ref-updated that made this tip cannot get its live id. Recorded for next time.
-                    await writer.RecordTipAsync(server, project, refName, tip, ct);
+                    firstSeen.Add((refName, tip));
                     logger.LogInformation("catch-up: branch {Ref} of {Project} first seen at {Tip}; recorded", refName, project, tip);
                     continue;
                 }
                 if (old != tip) events.Add(RefUpdated(project, refName, old, tip, now));
             }
+            // Only a complete listing makes the project listed: then every branch is known, in one transaction.
+            if (!wasListed) await writer.RecordListingAsync(server, project, firstSeen, branches.Complete && project != cutProject, ct);
             if (!branches.Complete) continue; // a branch missing from a cut-short list may just be beyond it
             foreach (var (refName, old) in seen)
                 if (!branches.Tips.ContainsKey(refName)) events.Add(RefUpdated(project, refName, old, ZeroSha, now));

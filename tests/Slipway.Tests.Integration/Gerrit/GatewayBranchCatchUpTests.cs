@@ -130,6 +130,64 @@ public sealed class GatewayBranchCatchUpTests
     }
 
     [Fact]
+    public async Task A_branch_created_while_the_gateway_is_down_is_published_once_after_restart_with_the_live_events_id()
+    {
+        const string created = "refs/heads/release-2";
+        var (env, schema, gateway, _) = await StartWithReleaseBranchAsync();
+        await using var _ = env;
+        // A catch-up lists the project's branches once while the gateway runs (a cut stream is a gap too).
+        Assert.True(env.Gerrit.CutSshConnections() > 0);
+        await WaitForConnectionsAsync(gateway, 2);
+        await WaitForCatchUpAsync(gateway);
+
+        gateway.KillHard();
+        var push = await DirectPushAsync(env, "refs/heads/master", created, "Create release-2");
+        Assert.Equal(new string('0', 40), push.Old);
+
+        var restarted = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(restarted, 1);
+        await WaitForCatchUpAsync(restarted);
+        List<GerritEvent> Creations(List<(string Key, GerritEvent Event)> events) =>
+            events.Where(e => e.Event.Type == "ref-updated" && e.Event.RefUpdate?.RefName == created).Select(e => e.Event).ToList();
+        var events = await SettledEventsAsync(env, schema, ev => Creations(ev).Count > 0);
+        var recovered = Creations(events);
+        Assert.True(recovered.Count == 1, $"{recovered.Count} ref-updated for the new branch\n{restarted.Output}");
+        Assert.Equal(GerritEventSource.RestCatchup, recovered[0].Source);
+        Assert.Equal(Project, recovered[0].Project);
+        Assert.Equal(new string('0', 40), recovered[0].RefUpdate!.OldRev);
+        Assert.Equal(push.New, recovered[0].RefUpdate!.NewRev);
+        // The id is the one the live event of the branch's creation would have had.
+        var live = recovered[0] with { Source = GerritEventSource.Stream, CaughtUp = false, EventCreatedOn = DateTimeOffset.UnixEpoch };
+        Assert.Equal(Slipway.Gerrit.Events.GerritEventIdentity.IdOf(live), Slipway.Gerrit.Events.GerritEventIdentity.IdOf(recovered[0]));
+
+        // A second restart finds the branch recorded: nothing new.
+        restarted.KillHard();
+        var again = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(again, 1);
+        await WaitForCatchUpAsync(again);
+        events = await SettledEventsAsync(env, schema, _ => true);
+        Assert.True(Creations(events).Count == 1, $"new branch published again\n{again.Output}");
+    }
+
+    [Fact]
+    public async Task A_branch_of_a_project_never_listed_before_is_only_recorded_not_published()
+    {
+        const string other = "refs/heads/release-0";
+        var (env, schema, gateway, _) = await StartWithReleaseBranchAsync();
+        await using var _ = env;
+        gateway.KillHard();
+        // The project's branches were never listed (no catch-up yet): a branch unknown to the gateway may be years old.
+        await DirectPushAsync(env, "refs/heads/master", other, "Create release-0");
+
+        var restarted = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(restarted, 1);
+        await WaitForCatchUpAsync(restarted);
+        var events = await SettledEventsAsync(env, schema, _ => true);
+        Assert.DoesNotContain(events, e => e.Event.Type == "ref-updated" && e.Event.RefUpdate?.RefName == other);
+        Assert.Contains($"branch {other} of {Project} first seen", restarted.Output);
+    }
+
+    [Fact]
     public async Task A_direct_push_seen_live_is_not_published_again_after_a_restart()
     {
         var (env, schema, gateway, tip) = await StartWithReleaseBranchAsync();

@@ -1,0 +1,95 @@
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Storage;
+
+namespace Slipway.GerritGateway;
+
+/// <summary>
+/// Recognises one Gerrit message arriving from two sources with different seconds. A comment's id derives from its
+/// second (the live stream gives no message id), and the REST API may date the message a second or two apart from
+/// the live event's <c>eventCreatedOn</c>: a catch-up after a restart would publish it again and start a second
+/// recheck run. Every published <c>comment-added</c> is recorded (change, patch set, author, text hash, time, source)
+/// in the transaction of its publish; a comment from another source with another id is the same message when a
+/// record within <c>Gateway:CommentMatchSeconds</c> has not yet been delivered by that source. Each record pairs with
+/// one message per source, so a second identical comment (a "recheck" said twice) is still published. All calls run
+/// inside the writer's transaction, after <see cref="LockAsync"/>, so two instances cannot both publish one message.
+/// </summary>
+public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
+{
+    /// <summary>What identifies a message apart from its time; null for events that are not comments on a change.</summary>
+    public sealed record Key(string Project, int Change, int? PatchSet, string Author, string TextHash, DateTimeOffset At, string Source);
+
+    public static Key? Of(GerritEvent e) =>
+        e.Type == "comment-added" && e.ChangeNumber is { } change
+            ? new Key(e.Project ?? "", change, e.PatchSetNumber, e.Author?.Username ?? e.Author?.Email ?? e.Author?.Name ?? "",
+                Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(e.Comment ?? ""))), e.EventCreatedOn, e.Source.ToString())
+            : null;
+
+    /// <summary>Serializes the comment writes of one change until the transaction ends (across instances).</summary>
+    public async Task LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Key key, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1))", conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = $"slipway.comments.{schema.Value}.{key.Project}~{key.Change}" });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The event's own id was published before: its record now counts this source as delivered.</summary>
+    public async Task PairExactAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string eventId, Key key, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $2) WHERE event_id = $1 AND NOT ($2 = ANY(sources))", conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Pairs the message with the nearest record of the same message within the tolerance not yet delivered by this
+    /// source; returns that record's event id, or null when the message is new.
+    /// </summary>
+    public async Task<string?> PairNearbyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Key key, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"""
+            UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $6)
+            WHERE event_id = (
+                SELECT event_id FROM {schema.Value}.published_comments
+                WHERE project = $1 AND change_number = $2 AND patch_set IS NOT DISTINCT FROM $3 AND author = $4 AND text_hash = $5
+                  AND NOT ($6 = ANY(sources)) AND created_on BETWEEN $7 - $8 AND $7 + $8
+                ORDER BY abs(extract(epoch FROM created_on - $7)), created_on
+                LIMIT 1)
+            RETURNING event_id
+            """, conn, tx);
+        AddMessage(cmd, key);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tolerance });
+        return await cmd.ExecuteScalarAsync(ct) as string;
+    }
+
+    /// <summary>Records a published comment (in its publish's transaction).</summary>
+    public async Task RecordAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string eventId, Key key, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            $"""
+            INSERT INTO {schema.Value}.published_comments (project, change_number, patch_set, author, text_hash, event_id, created_on, sources)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$8]) ON CONFLICT (event_id) DO NOTHING
+            """, conn, tx);
+        AddMessage(cmd, key);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static void AddMessage(NpgsqlCommand cmd, Key key)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Project });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Change });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)key.PatchSet ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Author });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.TextHash });
+    }
+}
