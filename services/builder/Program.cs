@@ -1,5 +1,6 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
+using Slipway.Artifacts;
 using Slipway.Builder.Building;
 using Slipway.Builder.Building.BuildKit;
 using Slipway.Builder.Building.Egress;
@@ -56,6 +57,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<BuildStepCgroup>();
     services.AddSingleton<ImageBuilder>();
     services.AddSingleton<Workspaces>();
+    // PipelineLib's copy: files the tester copied out of earlier stages' run containers, laid over later builds' trees.
+    services.AddValidatedOptions<ArtifactOptions>(config, ArtifactOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ArtifactOptions>>().Value);
+    services.AddSingleton<RunArtifactStore>();
+    services.AddSingleton<CopiedFilesOverlay>();
     services.AddSingleton<ChangeRuns>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);

@@ -8,7 +8,8 @@ using Slipway.Runs;
 namespace Slipway.Builder.Runs;
 
 /// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
-public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock) : IStepPerformer
+public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock,
+    CopiedFilesOverlay copied) : IStepPerformer
 {
     // A build step waits for a slot before it announces build.started, so the events show the builds that really run
     // at once (at most Builder:MaxConcurrentBuilds per builder instance), not the ones queued for a slot.
@@ -50,16 +51,22 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         try
         {
             src = await workspaces.EnsureAsync(x.RunId, trigger, ct);
+            // The files earlier stages copied out of their run containers (PipelineLib's copy), over the revision.
+            var tree = copied.Prepare(x.Run.Started.Plan, x.RunId, x.Stage.Name, src, workspaces.StepTreeOf(x.RunId, x.Step.Name));
             // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
             // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
             // read inside the revision; the context is what the engine gets.
-            context = ContainedTree.Resolve(src, p.Context ?? ".");
+            context = ContainedTree.Resolve(tree, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return Failed(x, p, $"build context '{p.Context}' is not a directory of the repository", null);
             blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
                 : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
         }
         catch (UnsafePathException e)
+        {
+            return Failed(x, p, e.Message, null);
+        }
+        catch (CopyOverlayException e)
         {
             return Failed(x, p, e.Message, null);
         }
