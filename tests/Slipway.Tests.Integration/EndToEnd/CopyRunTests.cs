@@ -120,6 +120,13 @@ public sealed class CopyRunTests(ITestOutputHelper output)
                 Assert.Equal("report.txt", download.Content.Headers.ContentDisposition.FileName);
                 Assert.Equal(Encoding.UTF8.GetBytes(Report), await download.Content.ReadAsByteArrayAsync());
             }
+            using (var details = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/api/runs/{handoffRun}/details")))
+            {
+                var listed = Assert.Single(details.RootElement.GetProperty("artifacts").EnumerateArray());
+                Assert.Equal(("make", "make-run", "generated/report.txt", artifact.SizeBytes, artifact.Sha256),
+                    (listed.GetProperty("stage").GetString(), listed.GetProperty("step").GetString(), listed.GetProperty("path").GetString(),
+                     listed.GetProperty("sizeBytes").GetInt64(), listed.GetProperty("sha256").GetString()));
+            }
             // Only listed files are served: a copied but not archived file, a made-up path, a climb out of the store.
             foreach (var other in new[] { $"/runs/{handoffRun}/artifacts/make/tmp/out/dist/sub/app.js", $"/runs/{handoffRun}/artifacts/make/generated/nope.txt",
                 $"/runs/{handoffRun}/artifacts/make/..%2F..%2F..%2Fetc%2Fpasswd", $"/runs/{handoffRun}/artifacts/..%2Fmake/generated/report.txt" })
