@@ -50,7 +50,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # Work directories (builder caches and logs, the deployer's config-registry clone); mount volumes here.
-RUN mkdir -p /var/lib/slipway && chown "$APP_UID" /var/lib/slipway
+# /var/lib/slipway-artifacts: the run artifact directory (Artifacts:Directory), a volume shared by builder, tester, reporter.
+RUN mkdir -p /var/lib/slipway /var/lib/slipway-artifacts && chown "$APP_UID" /var/lib/slipway /var/lib/slipway-artifacts
 
 COPY --from=build /app /app
 

@@ -18,6 +18,8 @@ internal static class PipelineSettings
         return new Dictionary<string, string>
         {
             ["Builder__WorkDir"] = Path.Combine(stateDir, "builder"),
+            // PipelineLib's copy: the tester writes, the builder and the reporter read (one machine, one directory).
+            ["Artifacts__Directory"] = Path.Combine(stateDir, "artifacts"),
             ["ConfigRegistry__RepositoryUrl"] = Path.Combine(stateDir, "config-registry.git"),
             ["ConfigRegistry__WorkDir"] = Path.Combine(stateDir, "deployer", "config-registry"),
             ["ConfigRegistry__CreateIfMissing"] = "true",

@@ -1,5 +1,6 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
+using Slipway.Artifacts;
 using Slipway.Builder.Building;
 using Slipway.Builder.Building.BuildKit;
 using Slipway.Builder.Building.Egress;
@@ -58,6 +59,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<Workspaces>();
     services.AddSingleton<BuildAhead>();
     services.AddHostedService<WorkspaceCleaner>(); // workspaces of finished runs another instance exported, or whose deletion failed
+    // PipelineLib's copy: files the tester copied out of earlier stages' run containers, laid over later builds' trees.
+    services.AddValidatedOptions<ArtifactOptions>(config, ArtifactOptions.Section);
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ArtifactOptions>>().Value);
+    services.AddSingleton<RunArtifactStore>();
+    services.AddSingleton<CopiedFilesOverlay>();
     services.AddSingleton<ChangeRuns>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Slipway.Artifacts;
 using Slipway.Contracts;
 using Slipway.Gerrit.Rest;
 using Slipway.Hosting;
@@ -28,6 +29,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
         });
     builder.Services.AddSingleton<RunLedger>();
     builder.Services.AddSingleton<RunDetails>();
+    // Run artifacts (PipelineLib's copy with archive: true): listed from the events, served from the shared directory.
+    builder.Services.AddValidatedOptions<ArtifactOptions>(builder.Configuration, ArtifactOptions.Section);
+    builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ArtifactOptions>>().Value);
+    builder.Services.AddSingleton<RunArtifactStore>();
+    builder.Services.AddSingleton<RunArtifactLedger>();
     builder.Services.AddSingleton<EnvironmentLedger>();
     builder.Services.AddSingleton<EnvironmentEvents>();
     // The environments page's approve and rollback forms go to the deployer's API; its rollbacks take minutes.
@@ -45,6 +51,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
 {
     app.MapRunsPage();
     app.MapRunStatus();
+    app.MapRunArtifacts();
     app.MapTrendsPage();
     app.MapEnvironmentsPage();
     app.MapLiveUpdates();

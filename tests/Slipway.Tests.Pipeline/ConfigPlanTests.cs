@@ -298,7 +298,7 @@ public class ConfigPlanTests
     }
 
     [Theory]
-    [InlineData("copy: [dist/]", "pipeline `p`: stage `s`: `copy` is not supported by Slipway")]
+    [InlineData("copy: [dist/]", "pipeline `p`: stage `s`: `copy` copies files out of this stage's run container (`${.container}`), and stage `s` has no `run`")]
     [InlineData("run: {image: 'sha256:abc'}", "pipeline `p`: stage `s`: `run.image` must be the image a build in this run produced (`${.imageID}` or `${<stage>.imageID}`); Slipway runs only images it built")]
     [InlineData("build: test\n        run: {credentials: [{id: secret, name: TOKEN}]}", "pipeline `p`: stage `s`: Invalid Credential: 'secret'. Allowed credentials for mediawiki/services/foo: [] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)")]
     public void Unsupported_actions_are_refused_clearly(string stageYaml, string expected)

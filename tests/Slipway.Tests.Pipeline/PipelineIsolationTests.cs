@@ -24,7 +24,7 @@ public class PipelineIsolationTests
     [InlineData("    stage: []\n",
         ".pipeline/config.yaml: line 7: pipelines.bad: unknown key `stage` (allowed: blubberfile, directory, fetch, notify, execution, stages)", 7)]
     [InlineData("    stages: [{name: setup}]\n", "Pipeline configuration validation failed:\n - setup is a reserved stage name", 7)]
-    [InlineData("    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        copy: [dist/]\n", "pipeline `bad`: stage `s`: `copy` is not supported by Slipway", 10)]
+    [InlineData("    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        copy: [dist/]\n", "pipeline `bad`: stage `s`: `copy` copies files out of this stage's run container (`${.container}`), and stage `s` has no `run`", 10)]
     [InlineData("    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: {arguments: ['${x.output}']}\n",
         "pipeline `bad`: stage `s`: cannot access 'x.*' values since 's' does not follow it in the graph 'digraph { s }'", 11)]
     public void One_pipelines_refusal_refuses_only_that_pipeline(string badPipeline, string message, int line)

@@ -16,7 +16,7 @@ public class V0KeyTests
 
     // Line 8 is `- name: s`; the stage's own keys start at line 9.
     [Theory]
-    [InlineData("        copy: [dist/]\n", "`copy` is not supported by Slipway", 9)]
+    [InlineData("        copy: [dist/]\n", "`copy` copies files out of this stage's run container (`${.container}`), and stage `s` has no `run`", 9)]
     [InlineData("        trigger: {name: other-job, wait: true}\n", "`trigger.wait: true` is refused: Slipway asks for the downstream job (an event and a webhook) but has no downstream build to wait for", 9)]
     [InlineData("        build: test\n        run:\n          credentials: [{id: secret, name: TOKEN}]\n", "Invalid Credential: 'secret'. Allowed credentials for mediawiki/services/foo: [] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)", 11)]
     [InlineData("        build: test\n        run:\n          arguments: ['${a.output}']\n",

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Slipway.Artifacts;
 
 namespace Slipway.Builder.Building;
 
@@ -9,9 +10,10 @@ namespace Slipway.Builder.Building;
 /// <see cref="LocalFileRetentionOptions.BuildLogs"/>, and build-context archives a killed builder left in the temporary
 /// directory, older than <see cref="LocalFileRetentionOptions.StaleContextArchives"/> (a running build's archive is younger).
 /// Only regular files matching the builder's own names are touched; links and directories are never followed.
+/// A run's copied files and artifacts (PipelineLib's <c>copy</c>, <see cref="RunArtifactStore"/>) go with its build logs.
 /// </summary>
 public sealed class LocalFileCleaner(IOptions<BuilderOptions> builder, IOptions<LocalFileRetentionOptions> options, TimeProvider clock,
-    ILogger<LocalFileCleaner> logger) : BackgroundService
+    ILogger<LocalFileCleaner> logger, RunArtifactStore? artifacts = null) : BackgroundService
 {
     /// <summary>Where the build-context archives go (the builder writes them to the process's temporary directory).</summary>
     public string TempDir { get; init; } = Path.GetTempPath();
@@ -41,8 +43,22 @@ public sealed class LocalFileCleaner(IOptions<BuilderOptions> builder, IOptions<
         var now = clock.GetUtcNow().UtcDateTime;
         var o = options.Value;
         var deleted = Delete(Path.GetFullPath(builder.Value.LogDir), "*.log", now - o.BuildLogs)
-            + Delete(TempDir, "slipway-context-*.tar", now - o.StaleContextArchives);
+            + Delete(TempDir, "slipway-context-*.tar", now - o.StaleContextArchives)
+            + DeleteRunArtifacts(now - o.BuildLogs);
         if (deleted > 0) logger.LogInformation("deleted {Count} local build files past their retention", deleted);
+        return deleted;
+    }
+
+    private int DeleteRunArtifacts(DateTime cutoff)
+    {
+        if (artifacts is null) return 0;
+        var deleted = 0;
+        foreach (var (runId, lastWrite) in artifacts.Runs())
+        {
+            if (lastWrite >= cutoff) continue;
+            artifacts.Remove(runId);
+            deleted++;
+        }
         return deleted;
     }
 

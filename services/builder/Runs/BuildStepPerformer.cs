@@ -10,7 +10,7 @@ namespace Slipway.Builder.Runs;
 
 /// <summary>Build steps: the stage's Blubber variant built from the run's revision, labelled with the run and commit.</summary>
 public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder builder, BuilderOptions buildOptions, TimeProvider clock,
-    BuildAhead ahead, ILogger<BuildStepPerformer> logger) : IStepPerformer
+    CopiedFilesOverlay copied, BuildAhead ahead, ILogger<BuildStepPerformer> logger) : IStepPerformer
 {
     // A build step waits for a slot before it announces build.started, so the events show the builds that really run
     // at once (at most Builder:MaxConcurrentBuilds per builder instance), not the ones queued for a slot.
@@ -51,7 +51,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         await x.EmitAsync(x.Started(new BuildStarted { Variant = p.Variant, Project = trigger.Project, Revision = trigger.Revision }));
 
         if (p.Refusal is { } refusal) return Failed(x, p, refusal, null);
-        var (request, refused) = await RequestAsync(x.Run, x.Step, p, ct);
+        var (request, refused) = await RequestAsync(x.Run, x.Stage, x.Step, p, ct);
         if (request is null) return Failed(x, p, refused!, null);
 
         var result = await builder.BuildAsync(request, null, ct);
@@ -66,7 +66,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     }
 
     /// <summary>The build request of a run's build step, or why its inputs are refused.</summary>
-    private async Task<(ImageBuildRequest? Request, string? Refused)> RequestAsync(RunState run, PlanStep step, BuildParams p, CancellationToken ct)
+    private async Task<(ImageBuildRequest? Request, string? Refused)> RequestAsync(RunState run, PlanStage stage, PlanStep step, BuildParams p, CancellationToken ct)
     {
         var trigger = run.Started.Trigger;
         string src, context;
@@ -74,16 +74,18 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         try
         {
             src = await workspaces.EnsureAsync(run.RunId, trigger, ct);
+            // The files earlier stages copied out of their run containers (PipelineLib's copy), over the revision.
+            var tree = copied.Prepare(run.Started.Plan, run.RunId, stage.Name, src, workspaces.StepTreeOf(run.RunId, step.Name));
             // The context resolved inside the revision, links included. The Blubber file is the repository's, found as
             // PipelineLib finds it from any `directory` or `context` (relative to the repository, not the context), and
             // read inside the revision; the context is what the engine gets.
-            context = ContainedTree.Resolve(src, p.Context ?? ".");
+            context = ContainedTree.Resolve(tree, p.Context ?? ".");
             if (ContainedTree.Inspect(context).Kind != TreeEntryKind.Directory)
                 return (null, $"build context '{p.Context}' is not a directory of the repository");
             blubberText = p.BlubberConfig is { } inline ? OtherVariantsOnly(inline) ?? inline
                 : OtherVariantsOnly(RepositoryFiles.Read(src, p.Blubberfile ?? ".pipeline/blubber.yaml", Limits.Default.MaxFileBytes));
         }
-        catch (Exception e) when (e is UnsafePathException or RevisionRefusedException
+        catch (Exception e) when (e is UnsafePathException or CopyOverlayException or RevisionRefusedException
             or PipelineConfigException) // the Blubber file refused by the contained reader (a link out of the revision)
         {
             return (null, e.Message);
@@ -116,6 +118,8 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
     {
         if (!buildOptions.BuildAhead || !buildOptions.ReuseIdenticalImages || x.Trigger.Kind == TriggerKind.Recheck) return;
         var run = x.Run;
+        // A later build gets the files earlier stages' run steps copy out (PipelineLib's copy): not known yet.
+        if (run.Progress.Steps.Any(s => s.Step.Run?.Copy is { Count: > 0 })) return;
         var due = run.Due.Select(d => d.Step.Name).ToHashSet();
         var next = run.Progress.Steps.SkipWhile(s => s.Step.Name != x.Step.Name).Skip(1)
             .FirstOrDefault(s => s.Step.Kind == StepKind.Build && s.Step.Build is { Refusal: null }
@@ -125,7 +129,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         {
             try
             {
-                var (request, refused) = await RequestAsync(run, next.Step, p, ct);
+                var (request, _) = await RequestAsync(run, next.Stage, next.Step, p, ct);
                 if (request is null) return; // the step itself reports it
                 var result = await builder.BuildAsync(request, null, ct);
                 logger.LogInformation("run {RunId}: built step {Step} ahead: {Outcome}", run.RunId, next.Step.Name,

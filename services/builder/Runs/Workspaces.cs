@@ -20,6 +20,11 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
 
     public string PathOf(string runId) => Path.Combine(_o.WorkDir, "runs", runId);
 
+    /// <summary>A build's own tree when earlier stages copied files for it (<see cref="CopiedFilesOverlay"/>).</summary>
+    public string StepTreeOf(string runId, string step) =>
+        Path.Combine(PathOf(runId), "steps", step.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && step is not ("." or "..")
+            ? step : throw new ArgumentException($"step name '{step}' is not one path segment", nameof(step)));
+
     public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct)
     {
         var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));

@@ -14,7 +14,7 @@ namespace Slipway.Reporter.Runs;
 /// posts to Gerrit outside the Kafka handler, with retries.
 /// </summary>
 public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments,
-    RunDetails details)
+    RunDetails details, RunArtifactLedger artifacts)
     : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
@@ -39,6 +39,7 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
             case IStepEvent step:
                 await StepAsync(envelope, runId, step, context, ct);
                 await details.ImageAsync(tx, runId, step, ct);
+                await artifacts.RecordAsync(tx, runId, step, ct);
                 break;
         }
     }

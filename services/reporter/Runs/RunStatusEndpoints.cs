@@ -15,7 +15,7 @@ public static class RunStatusEndpoints
     public static void MapRunStatus(this WebApplication app)
     {
         app.MapGet("/runs/{id}", async (string id, HttpRequest request, RunLedger ledger, RunDetails details, EnvironmentLedger environments,
-            IOptions<GerritOptions> gerrit, CancellationToken ct) =>
+            RunArtifactLedger artifacts, IOptions<GerritOptions> gerrit, CancellationToken ct) =>
         {
             if (id.Length > 200) return Results.BadRequest("run id too long");
             var run = await ledger.GetAsync(id, ct);
@@ -25,7 +25,8 @@ public static class RunStatusEndpoints
             return wantsJson
                 ? Results.Json(run)
                 : Results.Content(Page.Render($"Run {run.RunId}", Html(run, gerrit.Value.Url,
-                    RunPageDetails.Render(run, await details.ReadAsync(run.RunId, ct), await environments.OfRunAsync(run.RunId, ct))),
+                    RunPageDetails.Render(run, await details.ReadAsync(run.RunId, ct), await environments.OfRunAsync(run.RunId, ct))
+                    + RunArtifactEndpoints.Html(run.RunId, await artifacts.ReadAsync(run.RunId, ct))),
                     Page.LiveScript("run", run.RunId)), "text/html; charset=utf-8");
         });
 

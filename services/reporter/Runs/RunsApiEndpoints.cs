@@ -34,15 +34,19 @@ public static class RunsApiEndpoints
         });
     }
 
-    /// <summary><c>GET /api/runs/{id}/details</c>: the run's execution graph, trace id, images and approvals (the run page's other sections).</summary>
+    /// <summary><c>GET /api/runs/{id}/details</c>: the run's execution graph, trace id, images, approvals and artifacts (the run page's other sections).</summary>
     public static void MapRunDetailsApi(this WebApplication app) =>
         app.MapGet("/api/runs/{id}/details", async (string id, RunLedger ledger, RunDetails details,
-            Slipway.Reporter.Environments.EnvironmentLedger environments, CancellationToken ct) =>
+            Slipway.Reporter.Environments.EnvironmentLedger environments, RunArtifactLedger artifacts, CancellationToken ct) =>
         {
             if (id.Length > 200) return Results.BadRequest(new { error = "run id too long" });
             if (await ledger.GetAsync(id, ct) is null) return Results.NotFound(new { error = $"no run {id}" });
             var d = await details.ReadAsync(id, ct);
-            return Results.Json(new { runId = id, graph = d.Graph, traceId = d.TraceId, images = d.Images, approvals = await environments.OfRunAsync(id, ct) });
+            return Results.Json(new
+            {
+                runId = id, graph = d.Graph, traceId = d.TraceId, images = d.Images, approvals = await environments.OfRunAsync(id, ct),
+                artifacts = await artifacts.ReadAsync(id, ct),
+            });
         });
 
     /// <summary>The query's filters, or the first thing wrong with them.</summary>

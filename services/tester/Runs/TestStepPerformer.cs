@@ -1,11 +1,17 @@
+using Slipway.Artifacts;
 using Slipway.Contracts;
 using Slipway.Runs;
+using Slipway.Tester.Copying;
 using Slipway.Tester.Testing;
 
 namespace Slipway.Tester.Runs;
 
-/// <summary>Test steps: the built image's entry point, isolated; the exit code decides.</summary>
-public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials) : IStepPerformer
+/// <summary>
+/// Test steps: the built image's entry point, isolated; the exit code decides. Then the stage's <c>copy</c>, if any:
+/// the listed paths out of the stopped container into the run's artifact store (published whole, or not at all).
+/// </summary>
+public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials,
+    ContainerFileCopier copier, RunArtifactStore artifacts) : IStepPerformer
 {
     public StepKind Kind => StepKind.Test;
 
@@ -17,6 +23,8 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         // run.credentials: bound only in runs after merge, for allowed projects (checked again here, whatever the plan says).
         var binding = credentials.Bind(x.Trigger, p.Credentials, out var refused);
         if (binding is null) return Refused(x, image, refused!);
+        if (p.Copy is { Count: > 0 } && !artifacts.Configured) return Refused(x, image, artifacts.NotConfiguredReason);
+        IReadOnlyList<RunArtifact> archived = [];
         var env = new Dictionary<string, string>(p.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         foreach (var (name, value) in binding.Env) env[name] = value;
         var result = await runner.RunAsync(new TestRunRequest
@@ -24,11 +32,28 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             Image = image.ImageId, Arguments = p.Arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
+            AfterSuccess = p.Copy is { Count: > 0 } copies ? async (container, token) =>
+            {
+                var staging = artifacts.NewStaging(x.RunId, x.Stage.Name);
+                try
+                {
+                    var outcome = await copier.CopyAsync(container, copies, staging, token);
+                    if (outcome.Failure is not null) return outcome.Failure;
+                    artifacts.Publish(x.RunId, x.Stage.Name, staging);
+                    archived = outcome.Archived;
+                    return null;
+                }
+                finally
+                {
+                    RunArtifactStore.Discard(staging);
+                }
+            } : null,
         }, ct);
         if (result.Succeeded)
             return StepResult.Succeeded(x.Finished(new TestSucceeded
             {
                 ImageId = image.ImageId, ExitCode = result.ExitCode ?? 0, OutputTail = result.OutputTail,
+                Artifacts = archived.Count > 0 ? archived : null,
             }));
         var reason = result.Reason ?? $"tests exited with code {result.ExitCode}";
         return StepResult.Failed(x.Finished(new TestFailed

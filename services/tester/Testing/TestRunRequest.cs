@@ -26,6 +26,12 @@ public sealed record TestRunRequest
     /// <summary>Labels put on the container (e.g. <c>slipway.run</c>), so operators can find and clean it up.</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 
+    /// <summary>
+    /// Runs once the entry point exited 0, while the stopped container still exists (given its id): PipelineLib's
+    /// <c>copy</c>. A returned reason fails the step with it.
+    /// </summary>
+    public Func<string, CancellationToken, Task<string?>>? AfterSuccess { get; init; }
+
     /// <summary>Policy: allow an image whose runtime user is root. Default false (refused).</summary>
     public bool AllowRootUser { get; init; }
 }

@@ -207,6 +207,14 @@ public sealed record RunParams
     [MaxLength(32)]
     public IReadOnlyList<RunCredential>? Credentials { get; init; }
 
+    /// <summary>
+    /// PipelineLib's <c>copy</c>: paths the tester copies out of this step's container once its entry point exited 0,
+    /// into the run's artifact store, where the later stages' builds get them in their build context.
+    /// </summary>
+    [Description("PipelineLib copy: paths copied out of this step's container after it exited 0, into the run's workspace for the builds of the stages that follow (and kept as run artifacts when archive is true).")]
+    [MaxLength(RunCopy.MaxEntries)]
+    public IReadOnlyList<RunCopy>? Copy { get; init; }
+
     /// <summary>How many lines of output to keep in the result's <c>outputTail</c>.</summary>
     [Description("How many lines of output to keep in the result's outputTail.")]
     [Range(0, 10_000)]
@@ -215,6 +223,28 @@ public sealed record RunParams
     /// <summary>Time limit in milliseconds; the tester's default when absent.</summary>
     [Range(1, long.MaxValue)]
     public long? TimeoutMs { get; init; }
+}
+
+/// <summary>One <c>copy</c> entry: a path of the run container, and where it goes in the run's workspace.</summary>
+[Description("One copy entry: a file or directory of the run step's container and its place in the run's workspace.")]
+public sealed record RunCopy
+{
+    /// <summary>Most entries in one stage's <c>copy</c>.</summary>
+    public const int MaxEntries = 64;
+
+    /// <summary>Absolute path in the container (PipelineLib: relative to the container's root); a trailing <c>/</c> names a directory.</summary>
+    [Description("Absolute, normalized path in the run step's container; a directory's contents are copied.")]
+    [MaxLength(1024)]
+    public required string Source { get; init; }
+
+    /// <summary>Relative path in the run's workspace (the repository's root), normalized; a trailing <c>/</c> puts a file inside it.</summary>
+    [Description("Path relative to the repository root where the copy lands; ends with '/' when a copied file goes inside that directory.")]
+    [MaxLength(1024)]
+    public required string Destination { get; init; }
+
+    /// <summary>PipelineLib's <c>archive</c>: the copied files are also kept as the run's artifacts.</summary>
+    [Description("True when the copied files are also kept as run artifacts, downloadable from the run's page.")]
+    public bool Archive { get; init; }
 }
 
 /// <summary>A credential a run step gets: the operator's id and the environment variable it is bound to.</summary>

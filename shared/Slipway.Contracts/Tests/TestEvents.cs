@@ -29,6 +29,28 @@ public sealed record TestSucceeded : StepFinishedEvent, IStepOutputEvent
     /// <summary>The last lines of the output, when the plan asked for a tail.</summary>
     [Description(Output.TailDescription)]
     [MaxLength(Output.TailMaxChars)] public string? OutputTail { get; init; }
+
+    /// <summary>The files the step's <c>copy</c> kept as run artifacts (<c>archive: true</c>); absent when none.</summary>
+    [Description("Files the step's copy kept as run artifacts (archive: true), downloadable from the run's page; absent when none.")]
+    [MaxLength(RunArtifact.MaxPerStep)]
+    public IReadOnlyList<RunArtifact>? Artifacts { get; init; }
+}
+
+/// <summary>A file kept as a run artifact.</summary>
+[Description("A file kept as a run artifact: its path in the run's workspace, size and SHA-256.")]
+public sealed record RunArtifact
+{
+    /// <summary>Most artifacts one step lists.</summary>
+    public const int MaxPerStep = 1000;
+
+    /// <summary>Path relative to the repository root (the copy's destination).</summary>
+    [MaxLength(1024)] public required string Path { get; init; }
+
+    /// <summary>Size in bytes.</summary>
+    [Range(0, long.MaxValue)] public required long SizeBytes { get; init; }
+
+    /// <summary>SHA-256 of the content, lowercase hex.</summary>
+    [RegularExpression("^[0-9a-f]{64}$")] public required string Sha256 { get; init; }
 }
 
 /// <summary>The tests failed: non-zero exit, time limit, or the container could not run.</summary>

@@ -116,7 +116,13 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
 
         if (build is { IsTruthy: true }) steps.Add(Build(stage, build, interp));
         if (run is { IsTruthy: true }) steps.Add(Run(s, run, interp));
-        if (stage.Copy is { IsTruthy: true }) throw Unsupported("copy", stage.Copy);
+        if (stage.Copy is { IsTruthy: true })
+        {
+            // Done by the tester right after the run step succeeds, so it travels with that step.
+            var runStep = steps.FirstOrDefault(x => x.Kind == StepKind.Test);
+            var copies = Copy(s, stage.Copy, runStep is not null, interp);
+            steps[steps.IndexOf(runStep!)] = runStep! with { Run = runStep!.Run! with { Copy = copies } };
+        }
         if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image) steps.Add(Publish(s, image, interp));
         if (stage.Promote is { IsTruthy: true }) steps.AddRange(Promote(s, stage.Promote, interp));
         if (stage.Deploy is { IsTruthy: true }) steps.Add(Deploy(s, (ConfigMap)stage.Deploy, interp));
@@ -490,7 +496,4 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         ConfigScalar { Value: string or long } s => s.Render(),
         _ => throw new PipelineConfigException($"`{field}` must be a string, not a {v.TypeName}", v.Line),
     };
-
-    private static PipelineConfigException Unsupported(string action, ConfigValue at) =>
-        new($"`{action}` is not supported by Slipway", at.Line);
 }

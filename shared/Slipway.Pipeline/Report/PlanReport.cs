@@ -128,7 +128,10 @@ public static class PlanReport
         StepKind.Test => $"run the image of {s.Run?.ImageFrom}"
             + (s.Run?.Arguments is { Count: > 0 } a ? $" with arguments [{string.Join(", ", a)}]" : "")
             + (s.Run?.Env is { Count: > 0 } env ? $", env {string.Join(", ", env.Keys)}" : "")
-            + (s.Run?.Tail is { } t ? $", keep {t.ToString(CultureInfo.InvariantCulture)} lines" : ""),
+            + (s.Run?.Tail is { } t ? $", keep {t.ToString(CultureInfo.InvariantCulture)} lines" : "")
+            + (s.Run?.Copy is { Count: > 0 } copies
+                ? ", then copy " + string.Join(", ", copies.Select(c => $"{c.Source} to {c.Destination}" + (c.Archive ? " (archived)" : "")))
+                : ""),
         StepKind.Smoke => $"smoke-test the image of {s.Smoke?.ImageFrom} on port {s.Smoke?.Port}",
         StepKind.Publish => $"publish the image of {s.Publish?.ImageFrom} as {s.Publish?.Name ?? "(project name)"}",
         StepKind.Deploy => $"deploy {s.Deploy!.Service} to {s.Deploy.Environment}{(s.Deploy.RequiresApproval ? " after approval" : "")}"

@@ -49,6 +49,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Registry__Username"] = Require("Registry__Username"),
             ["Registry__Password"] = Require("Registry__Password"),
             ["Builder__WorkDir"] = Path.Combine(_workDir, "builder"),
+            ["Artifacts__Directory"] = Path.Combine(_workDir, "artifacts"),
             ["ConfigRegistry__RepositoryUrl"] = ConfigRepository,
             ["ConfigRegistry__WorkDir"] = Path.Combine(_workDir, "deployer"),
             ["ConfigRegistry__CreateIfMissing"] = "true",
@@ -99,6 +100,9 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     }
 
     public string BaseImage => Require("Slipway__BaseImage");
+
+    /// <summary>The run artifact directory the tester, builder and reporter share (PipelineLib's <c>copy</c>).</summary>
+    public string ArtifactsDirectory => Path.Combine(_workDir, "artifacts");
 
     public ServiceProcess this[string name] => _running[name];
 

@@ -41,6 +41,28 @@ public sealed class LocalFileCleanerTests : IDisposable
     }
 
     [Fact]
+    public void A_runs_copied_files_go_with_its_build_logs()
+    {
+        var artifacts = Path.Combine(_root, "artifacts");
+        var store = new Slipway.Artifacts.RunArtifactStore(new Slipway.Artifacts.ArtifactOptions { Directory = artifacts });
+        var now = DateTime.UtcNow;
+        foreach (var (run, age) in new[] { ("old-run", 15), ("new-run", 13) })
+        {
+            var staging = store.NewStaging(run, "make");
+            File(staging, "report.txt", now);
+            store.Publish(run, "make", staging);
+            Directory.SetLastWriteTimeUtc(Path.Combine(artifacts, run), now.AddDays(-age));
+        }
+        var cleaner = new LocalFileCleaner(Options.Create(new BuilderOptions { LogDir = Logs }),
+            Options.Create(new LocalFileRetentionOptions { BuildLogs = TimeSpan.FromDays(14) }), TimeProvider.System,
+            NullLogger<LocalFileCleaner>.Instance, store) { TempDir = Temp };
+
+        Assert.Equal(1, cleaner.CleanOnce());
+        Assert.Null(store.StageDirectory("old-run", "make"));
+        Assert.NotNull(store.StageDirectory("new-run", "make"));
+    }
+
+    [Fact]
     public void Missing_directories_are_no_error()
     {
         var cleaner = new LocalFileCleaner(Options.Create(new BuilderOptions { LogDir = Path.Combine(_root, "none") }),

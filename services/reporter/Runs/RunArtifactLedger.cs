@@ -1,0 +1,57 @@
+using Dapper;
+using Npgsql;
+using Slipway.Contracts;
+using Slipway.Storage;
+
+namespace Slipway.Reporter.Runs;
+
+/// <summary>
+/// The run artifacts (PipelineLib's <c>copy</c> with <c>archive: true</c>) each run's test steps announced: what the
+/// run page lists, and the only files the download endpoint serves.
+/// </summary>
+public sealed class RunArtifactLedger(NpgsqlDataSource dataSource, SchemaName schema)
+{
+    private readonly string _s = schema.Value;
+
+    /// <summary>From <c>test.succeeded</c>; a re-delivered event or a retried step's newer attempt replaces the rows.</summary>
+    public async Task RecordAsync(NpgsqlTransaction tx, string runId, object stepEvent, CancellationToken ct)
+    {
+        if (stepEvent is not TestSucceeded { Artifacts: { Count: > 0 } artifacts } t) return;
+        foreach (var a in artifacts)
+            await tx.Connection!.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO {_s}.run_artifacts (run_id, stage, step, path, size_bytes, sha256, at)
+                VALUES (@runId, @Stage, @Step, @Path, @SizeBytes, @Sha256, @at)
+                ON CONFLICT (run_id, stage, path) DO UPDATE SET step = EXCLUDED.step, size_bytes = EXCLUDED.size_bytes,
+                    sha256 = EXCLUDED.sha256, at = EXCLUDED.at
+                """, new { runId, t.Stage, t.Step, a.Path, a.SizeBytes, a.Sha256, at = t.FinishedAt }, tx, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<RunArtifactView>> ReadAsync(string runId, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return (await conn.QueryAsync<RunArtifactView>(new CommandDefinition($"""
+            SELECT stage AS Stage, step AS Step, path AS Path, size_bytes AS SizeBytes, sha256 AS Sha256 FROM {_s}.run_artifacts
+             WHERE run_id = @runId ORDER BY stage, path
+            """, new { runId }, cancellationToken: ct))).ToList();
+    }
+
+    /// <summary>One listed artifact, or null when the run lists no such file.</summary>
+    public async Task<RunArtifactView?> FindAsync(string runId, string stage, string path, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<RunArtifactView>(new CommandDefinition($"""
+            SELECT stage AS Stage, step AS Step, path AS Path, size_bytes AS SizeBytes, sha256 AS Sha256 FROM {_s}.run_artifacts
+             WHERE run_id = @runId AND stage = @stage AND path = @path
+            """, new { runId, stage, path }, cancellationToken: ct));
+    }
+}
+
+/// <summary>A run artifact: the stage and step that kept it, its workspace path, size and SHA-256.</summary>
+public sealed record RunArtifactView
+{
+    public string Stage { get; init; } = "";
+    public string Step { get; init; } = "";
+    public string Path { get; init; } = "";
+    public long SizeBytes { get; init; }
+    public string Sha256 { get; init; } = "";
+}

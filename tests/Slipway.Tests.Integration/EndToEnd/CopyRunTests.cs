@@ -1,0 +1,200 @@
+using System.Formats.Tar;
+using System.Text;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Slipway.Contracts;
+using Slipway.GerritStandIn;
+using Slipway.GerritStandIn.Samples;
+using Slipway.Tests.Integration.Support;
+using Xunit.Abstractions;
+
+namespace Slipway.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// PipelineLib's <c>copy</c> run for real: a stage's run step writes files, <c>copy</c> takes them out of its stopped
+/// container, and the next stage's Blubber build copies them into its image (exact content); an <c>archive: true</c>
+/// file is listed on the run's page and downloads with its exact bytes. A hostile run container (a link to the host's
+/// <c>/etc/passwd</c> in the copied directory, or a file larger than the step's limit) fails its step with the reason,
+/// and nothing of it reaches the artifact directory.
+/// </summary>
+public sealed class CopyRunTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(12);
+
+    private const string Report = "report line 1\nüñí ☃ line 2\n";
+
+    private const string Config = """
+        pipelines:
+          handoff:
+            blubberfile: blubber.yaml
+            stages:
+              - name: make
+                build: make
+                run: true
+                copy:
+                  - {source: /tmp/out/report.txt, destination: generated/report.txt, archive: true}
+                  - /tmp/out/dist/
+              - name: use
+                build: use
+                run: true
+          links:
+            blubberfile: blubber.yaml
+            stages:
+              - name: evil
+                build: evil
+                run: true
+                copy: [/tmp/bundle/]
+              - name: later
+                build: use
+                run: true
+          huge:
+            blubberfile: blubber.yaml
+            stages:
+              - name: big
+                build: big
+                run: true
+                copy: [/tmp/big.bin]
+        """;
+
+    private static IReadOnlyDictionary<string, string?> Files(string baseImage)
+    {
+        var files = SampleProject.Files(baseImage).ToDictionary();
+        files[".pipeline/blubber.yaml"] += """
+
+              make:
+                entrypoint: [python3, -c, "import os; os.makedirs('/tmp/out/dist/sub'); open('/tmp/out/report.txt', 'w', encoding='utf-8').write('report line 1\\nüñí ☃ line 2\\n'); open('/tmp/out/dist/sub/app.js', 'w').write('console.log(1)\\n'); print('made')"]
+              use:
+                copies: [local]
+                entrypoint: [python3, -c, "print(open('/srv/service/generated/report.txt', encoding='utf-8').read(), end=''); print(open('/srv/service/tmp/out/dist/sub/app.js').read(), end='')"]
+              evil:
+                entrypoint: [python3, -c, "import os; os.makedirs('/tmp/bundle'); open('/tmp/bundle/ok.txt', 'w').write('ok'); os.symlink('/etc/passwd', '/tmp/bundle/passwd'); print('linked')"]
+              big:
+                entrypoint: [python3, -c, "open('/tmp/big.bin', 'wb').write(b'x' * (3 * 1024 * 1024)); print('big')"]
+            """;
+        files[".pipeline/config.yaml"] = Config;
+        return files;
+    }
+
+    [Fact]
+    public async Task Copied_files_reach_the_next_build_archived_ones_download_and_hostile_containers_fail()
+    {
+        await using var env = await PipelineEnvironment.StartAsync("copy", new Dictionary<string, string?>
+        {
+            ["Artifacts__MaxBytesPerStep"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var source = Directory.CreateTempSubdirectory("slipway-copy-").FullName;
+        using var docker = new DockerClientConfiguration(new Uri(Environment.GetEnvironmentVariable("Docker__Endpoint")!)).CreateClient();
+        try
+        {
+            GerritPush.WriteFiles(source, Files(env.BaseImage));
+            var pushed = await GerritPush.PatchSetAsync(env.Gerrit.Gerrit, env.Project, source, "Copy files between stages");
+
+            // handoff: the copy reaches the next stage's image, byte for byte, and its run step reads it.
+            var (handoffRun, handoff) = await FinishedAsync(env, pushed.Revision, "handoff");
+            Assert.True(handoff.Outcome == RunOutcome.Succeeded, handoff.Reason);
+            var used = Event<TestSucceeded>(env, handoffRun, "use-run");
+            Assert.EndsWith(Report + "console.log(1)", used.OutputTail); // the tail keeps no final line break
+            var image = Event<BuildSucceeded>(env, handoffRun, "use-build");
+            Assert.Equal(Encoding.UTF8.GetBytes(Report), await FileOfImageAsync(docker, image.ImageId, "/srv/service/generated/report.txt"));
+            Assert.Equal("console.log(1)\n"u8.ToArray(), await FileOfImageAsync(docker, image.ImageId, "/srv/service/tmp/out/dist/sub/app.js"));
+
+            var made = Event<TestSucceeded>(env, handoffRun, "make-run");
+            var artifact = Assert.Single(made.Artifacts!);
+            Assert.Equal("generated/report.txt", artifact.Path);
+            Assert.Equal(Encoding.UTF8.GetByteCount(Report), artifact.SizeBytes);
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Report))), artifact.Sha256);
+
+            // The archived file is listed on the run's page and downloads with its exact bytes, as an attachment.
+            using var http = new HttpClient { BaseAddress = new Uri(env.UrlOf("reporter")) };
+            var link = $"/runs/{handoffRun}/artifacts/make/generated/report.txt";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            string page;
+            while (!(page = await http.GetStringAsync($"/runs/{handoffRun}")).Contains($"href=\"{link}\"", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                await Task.Delay(500);
+            Assert.Contains($"href=\"{link}\" download>generated/report.txt</a>", page);
+            using (var download = await http.GetAsync(link))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, download.StatusCode);
+                Assert.Equal("application/octet-stream", download.Content.Headers.ContentType!.MediaType);
+                Assert.Equal("attachment", download.Content.Headers.ContentDisposition!.DispositionType);
+                Assert.Equal("report.txt", download.Content.Headers.ContentDisposition.FileName);
+                Assert.Equal(Encoding.UTF8.GetBytes(Report), await download.Content.ReadAsByteArrayAsync());
+            }
+            using (var details = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/api/runs/{handoffRun}/details")))
+            {
+                var listed = Assert.Single(details.RootElement.GetProperty("artifacts").EnumerateArray());
+                Assert.Equal(("make", "make-run", "generated/report.txt", artifact.SizeBytes, artifact.Sha256),
+                    (listed.GetProperty("stage").GetString(), listed.GetProperty("step").GetString(), listed.GetProperty("path").GetString(),
+                     listed.GetProperty("sizeBytes").GetInt64(), listed.GetProperty("sha256").GetString()));
+            }
+            // Only listed files are served: a copied but not archived file, a made-up path, a climb out of the store.
+            foreach (var other in new[] { $"/runs/{handoffRun}/artifacts/make/tmp/out/dist/sub/app.js", $"/runs/{handoffRun}/artifacts/make/generated/nope.txt",
+                $"/runs/{handoffRun}/artifacts/make/..%2F..%2F..%2Fetc%2Fpasswd", $"/runs/{handoffRun}/artifacts/..%2Fmake/generated/report.txt" })
+            {
+                using var refused = await http.GetAsync(other);
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, refused.StatusCode);
+            }
+
+            // links: a link in the copied directory fails the step; nothing of the container is kept.
+            var (linksRun, links) = await FinishedAsync(env, pushed.Revision, "links");
+            Assert.Equal(RunOutcome.Failed, links.Outcome);
+            Assert.Equal("evil-run failed: copy of `/tmp/bundle`: `/tmp/bundle/passwd` is a link (to `/etc/passwd`): links are not copied", links.Reason);
+            Assert.Equal(StepOutcome.Skipped, links.Steps.Single(s => s.Name == "later-build").Outcome);
+            Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, linksRun)));
+
+            // huge: more bytes than the step may copy.
+            var (hugeRun, huge) = await FinishedAsync(env, pushed.Revision, "huge");
+            Assert.Equal(RunOutcome.Failed, huge.Outcome);
+            Assert.Equal("big-run failed: copy of `/tmp/big.bin`: more than 1048576 bytes in this step's copies (Artifacts:MaxBytesPerStep)", huge.Reason);
+            Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, hugeRun)));
+        }
+        catch
+        {
+            output.WriteLine(env.Output);
+            throw;
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+    }
+
+    private static IEnumerable<string> FilesUnder(string dir) =>
+        Directory.Exists(dir) ? Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories) : [];
+
+    private static T Event<T>(PipelineEnvironment env, string runId, string step) where T : StepEvent =>
+        env.PipelineEvents.Events.Where(e => e.RunId == runId && e.Type == EventTypes.NameOf<T>()).Select(e => e.DataAs<T>()).Single(e => e.Step == step);
+
+    /// <summary>A file of an image, read through a container that is created (never started) and removed.</summary>
+    private static async Task<byte[]> FileOfImageAsync(DockerClient docker, string imageId, string path)
+    {
+        var created = await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = imageId, Name = "slipway-copytest-" + Guid.NewGuid().ToString("N")[..12], NetworkDisabled = true,
+        });
+        try
+        {
+            var archive = await docker.Containers.GetArchiveFromContainerAsync(created.ID, new GetArchiveFromContainerParameters { Path = path }, false);
+            await using var stream = archive.Stream;
+            using var reader = new TarReader(stream);
+            var entry = await reader.GetNextEntryAsync(copyData: true) ?? throw new InvalidOperationException("empty archive");
+            Assert.Equal(TarEntryType.RegularFile, entry.EntryType is TarEntryType.V7RegularFile ? TarEntryType.RegularFile : entry.EntryType);
+            using var content = new MemoryStream();
+            await entry.DataStream!.CopyToAsync(content);
+            return content.ToArray();
+        }
+        finally
+        {
+            await docker.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true });
+        }
+    }
+
+    private static async Task<(string RunId, RunFinished Finished)> FinishedAsync(PipelineEnvironment env, string revision, string pipeline)
+    {
+        var started = await env.PipelineEvents.WaitForAsync($"the {pipeline} run", e => e.Type == EventTypes.NameOf<RunStarted>()
+            && e.DataAs<RunStarted>().Trigger.Revision == revision && e.DataAs<RunStarted>().Plan.Pipeline == pipeline, Timeout);
+        var end = await env.PipelineEvents.WaitForAsync($"the end of the {pipeline} run",
+            e => e.RunId == started.RunId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout);
+        return (started.RunId!, end.DataAs<RunFinished>());
+    }
+}
