@@ -76,11 +76,9 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
                     Directory.CreateDirectory(Path.GetDirectoryName(full)!);
                     await File.WriteAllTextAsync(full, ValuesVersionEditor.SetVersion(before, version), new UTF8Encoding(false), ct);
                 }
-                else if (before is not null)
-                {
-                    if (ValuesVersionEditor.RemoveVersion(before) is { } after) await File.WriteAllTextAsync(full, after, new UTF8Encoding(false), ct);
-                    else File.Delete(full);
-                }
+                else if (before is null) continue; // no such environment file: nothing pins the version there
+                else if (ValuesVersionEditor.RemoveVersion(before) is { } after) await File.WriteAllTextAsync(full, after, new UTF8Encoding(false), ct);
+                else File.Delete(full);
                 touched.Add(path);
             }
             await Git(git, clone, env, ct, ["add", "-A", "--", .. touched]);
