@@ -6,6 +6,7 @@ using Slipway.Deployer.Approvals;
 using Slipway.Deployer.Backends;
 using Slipway.Deployer.Backends.Docker;
 using Slipway.Deployer.Backends.Kubernetes;
+using Slipway.Deployer.ChartsChange;
 using Slipway.Deployer.Config;
 using Slipway.Deployer.Rollout;
 using Slipway.Gerrit;
@@ -51,6 +52,11 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never approve
     services.AddSingleton<ManualRollback>();
     services.AddSingleton<IStepPerformer, DeployStepPerformer>();
+    // Promote's change in the charts project for reviewers (PipelineLib), with the operator's Gerrit credentials; off unless enabled.
+    services.AddValidatedOptions<ChartsChangeOptions>(config, ChartsChangeOptions.Section);
+    services.PostConfigure<ChartsChangeOptions>(o => o.WithGerritDefaults(config.GetSection(GerritOptions.Section).Get<GerritOptions>()));
+    services.AddSingleton(sp => sp.GetRequiredService<IOptions<ChartsChangeOptions>>().Value);
+    services.AddSingleton<ChartsChangeProposer>();
     services.AddSingleton<IStepPerformer, PromoteStepPerformer>();
     services.AddRunTracking(config);
     services.AddEventConsumer<DeployerEventHandler>("deployer", Topics.GerritEvents, Topics.PipelineEvents);

@@ -16,9 +16,12 @@ public sealed record GitResult(int ExitCode, string StandardOutput, string Stand
 /// </summary>
 public sealed class GitCli(string authorName, string authorEmail, TimeSpan timeout)
 {
-    /// <summary>Runs <c>git args...</c> in <paramref name="workingDirectory"/>; throws on a non-zero exit unless <paramref name="check"/> is false.</summary>
+    /// <summary>
+    /// Runs <c>git args...</c> in <paramref name="workingDirectory"/>; throws on a non-zero exit unless <paramref name="check"/> is false.
+    /// <paramref name="environment"/> adds variables (e.g. credentials read by a credential helper, never put on the command line).
+    /// </summary>
     public async Task<GitResult> RunAsync(string workingDirectory, IEnumerable<string> args, CancellationToken ct,
-        string? stdin = null, bool check = true)
+        string? stdin = null, bool check = true, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("git")
         {
@@ -41,6 +44,7 @@ public sealed class GitCli(string authorName, string authorEmail, TimeSpan timeo
         start.Environment["GIT_AUTHOR_EMAIL"] = authorEmail;
         start.Environment["GIT_COMMITTER_NAME"] = authorName;
         start.Environment["GIT_COMMITTER_EMAIL"] = authorEmail;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         using var process = Process.Start(start) ?? throw new ConfigRegistryException("could not start git");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Slipway.Contracts;
+using Slipway.Deployer.ChartsChange;
 using Slipway.Deployer.Config;
 using Slipway.Runs;
 
@@ -12,9 +13,11 @@ namespace Slipway.Deployer.Rollout;
 /// promoting updates the deployment configuration and leaves the rollout to its own process. An environment that needs
 /// approval (production by default) is written only after an approver approved it. Like a deploy it takes the environment's
 /// turn (<see cref="RolloutGate"/>) and leaves alone an environment where a run triggered later already recorded its image.
+/// When the operator configured <c>Deployer:Promote</c>, it then opens the change in the charts project for reviewers, as
+/// PipelineLib did (<see cref="ChartsChangeProposer"/>), and emits <see cref="PromoteChangeOpened"/>.
 /// </summary>
 public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate, IOptions<DeployerOptions> options, IOptions<ServiceOwnersOptions> owners,
-    ILogger<PromoteStepPerformer> logger) : IStepPerformer
+    ChartsChangeProposer charts, ILogger<PromoteStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Promote;
 
@@ -70,10 +73,37 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate
         {
             return Failed(x, chart, e.Message);
         }
+        // An older run whose every environment a newer run already has proposes nothing either.
+        if (charts.Enabled && !(superseded.Count > 0 && revisions.Count == 0))
+        {
+            try
+            {
+                await ProposeChartsChangeAsync(x, chart, p.Environments, image, ct);
+            }
+            catch (ChartsChangeException e) when (e.Permanent)
+            {
+                return Failed(x, chart, "charts change: " + e.Message);
+            }
+        }
         return StepResult.Succeeded(x.Finished(new PromoteSucceeded
         {
             Chart = chart, Image = image, ConfigRevisions = revisions, Superseded = superseded.Count > 0 ? superseded : null,
         }));
+    }
+
+    /// <summary>Opens (or finds) the charts change; a transient failure throws, so the job is retried.</summary>
+    private async Task ProposeChartsChangeAsync(StepExecution x, string chart, IReadOnlyList<string> environments, ContainerImage image, CancellationToken ct)
+    {
+        if (image.Tags.Count == 0) throw new ChartsChangeException("the published image has no tag to promote", permanent: true);
+        var version = image.Tags[0];
+        var change = await charts.ProposeAsync(new ChartsChangeRequest(x.RunId, x.Step.Name, chart, environments, version, $"{image.Uri}:{version}@{image.Digest}",
+            x.Trigger.Project, x.Trigger.Change, x.Trigger.Revision, x.Run.Started.StartedAt), ct);
+        if (change is null) return;
+        await x.EmitOnceAsync(new PromoteChangeOpened
+        {
+            Stage = x.Stage.Name, Step = x.Step.Name, Chart = chart, Version = version, Project = charts.Project, Branch = charts.Branch,
+            Change = change.Number, ChangeId = change.ChangeId, Url = change.Url, Files = change.Files, AlreadyOpen = change.AlreadyOpen,
+        }, "charts-change");
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) => FailedEvent(x, x.Step.Promote?.Chart ?? DeployStepPerformer.ServiceName(x.Trigger.Project), reason);

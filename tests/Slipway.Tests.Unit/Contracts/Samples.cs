@@ -167,6 +167,12 @@ public static class Samples
             Stage = "production", Step = "production-promote", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 900,
             Chart = "citoid", Reason = "no image was published before this step",
         },
+        [typeof(PromoteChangeOpened)] = () => new PromoteChangeOpened
+        {
+            Stage = "production", Step = "production-promote", Chart = "citoid", Version = "2025-03-14-092653-production",
+            Project = "operations/deployment-charts", Branch = "master", Change = 1234, ChangeId = "I" + new string('a', 40),
+            Url = "https://gerrit.example.org/r/c/operations/deployment-charts/+/1234", Files = ["helmfile.d/services/citoid/values.yaml"],
+        },
         [typeof(TriggerRequested)] = () => new TriggerRequested
         {
             Stage = "production", Step = "production-trigger", Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), DurationMs = 300,
