@@ -12,11 +12,13 @@ public static class ChaosCampaign
 {
     private static readonly TimeSpan FinishTimeout = TimeSpan.FromMinutes(10);
 
-    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, int trials, int seed, int changes,
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, string kafkaDir, int trials, int seed, int changes,
         IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
     {
         Console.WriteLine($"chaos: {trials} trial(s), {changes} change(s) each, {faultsPerTrial} fault(s) per trial of [{string.Join(", ", kinds.Select(FaultKinds.Name))}], seed {seed}");
         var injected = new Dictionary<FaultKind, int>();
+        var recovery = new Dictionary<FaultKind, List<double>>();
+        var unrecovered = new Dictionary<FaultKind, int>();
         int runs = 0, lost = 0, duplicated = 0, stuck = 0, failed = 0;
         await using (var stack = await ChaosStack.StartAsync(infra))
         {
@@ -24,8 +26,15 @@ public static class ChaosCampaign
             {
                 var trialSeed = unchecked(seed + t);
                 var clock = Stopwatch.StartNew();
-                var (findings, faults, error) = await TrialAsync(stack, postgresDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
-                foreach (var f in faults) injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
+                var (findings, faults, error) = await TrialAsync(stack, postgresDir, kafkaDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
+                foreach (var f in faults)
+                {
+                    injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
+                    // Recovery: from the fault's start to the first pipeline event seen after it ended.
+                    if (stack.Recorder?.FirstSeenAfter(f.EndedUtc) is { } next)
+                        (recovery.TryGetValue(f.Kind, out var list) ? list : recovery[f.Kind] = []).Add((next - f.StartedUtc).TotalSeconds);
+                    else unrecovered[f.Kind] = unrecovered.GetValueOrDefault(f.Kind) + 1;
+                }
                 runs += findings.Runs;
                 lost += findings.Lost.Count;
                 duplicated += findings.Duplicated.Count;
@@ -44,15 +53,26 @@ public static class ChaosCampaign
         Console.WriteLine($"summary: trials {trials}, runs {runs} ({failed} failed), faults " +
                           $"{string.Join(", ", injected.OrderBy(k => k.Key).Select(k => $"{FaultKinds.Name(k.Key)} {k.Value}"))}, " +
                           $"lost {lost}, duplicated {duplicated}, stuck {stuck}, seed {seed}");
+        foreach (var kind in injected.Keys.Order())
+        {
+            var seconds = recovery.GetValueOrDefault(kind, []).Order().ToList();
+            var none = unrecovered.GetValueOrDefault(kind);
+            Console.WriteLine($"recovery {FaultKinds.Name(kind)}: " + (seconds.Count == 0 ? "no event followed" :
+                $"{seconds.Count}× min {seconds[0]:F1} s, median {Median(seconds):F1} s, max {seconds[^1]:F1} s") +
+                (none > 0 && seconds.Count > 0 ? $" ({none} with no later event)" : ""));
+        }
         return lost == 0 && duplicated == 0 && stuck == 0 ? 0 : 1;
     }
 
-    private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, int seed,
+    private static double Median(IReadOnlyList<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+
+    private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, string kafkaDir, int seed,
         int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
     {
         var project = $"chaos/svc-{(uint)seed:x8}-{Guid.NewGuid().ToString("N")[..6]}";
         var driver = new ChangeDriver(stack, project, Console.WriteLine);
-        var injector = new FaultInjector(stack, postgresDir, Console.WriteLine);
+        var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
         var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
         string? error = null;
         using var stop = new CancellationTokenSource();

@@ -84,6 +84,7 @@ public sealed class ChaosStack : IAsyncDisposable
             ["Jobs__LeaseSeconds"] = "6", ["Jobs__PollMilliseconds"] = "200", ["Jobs__RetryDelaySeconds"] = "0.5",
             // Information, so that the campaign sees the moments it injects faults at.
             ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Slipway"] = "Information",
+            ["Logging__LogLevel__Slipway.Messaging.OutboxRelay"] = "Debug", // the kill-after-produce moment
             ["Logging__Console__FormatterName"] = "simple", ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+
+namespace Slipway.Cli.Stack;
+
+/// <summary>The outcome of one campaign: its exit code, its seed and the lines worth repeating in a final summary.</summary>
+internal sealed record ChaosOutcome(int ExitCode, int Seed, IReadOnlyList<string> Findings);
+
+/// <summary>
+/// The fault campaign (bench/Slipway.Bench/Chaos) on freshly started embedded infrastructure of its own state directory,
+/// torn down afterwards, also on failure or timeout. Shared by `slipway chaos` and the short campaign of `slipway test`.
+/// The dockerd it finds running (the machine's, or the one `slipway test` started) is used and left alone.
+/// </summary>
+internal static class ChaosCampaignRun
+{
+    public const string AllFaults =
+        "kill-random,kill-after-gerrit-post,kill-after-produce,kill-mid-publish,kill-mid-build,kill-mid-rollout,kill-awaiting-approval," +
+        "postgres-restart,gerrit-503,ssh-cut,kafka-broker-down,restart-all";
+
+    public static async Task<ChaosOutcome> RunAsync(string repo, string stateDir, int trials, int seed, int changes, int faults, string kinds,
+        TimeSpan timeout, CancellationToken ct)
+    {
+        var findings = new List<string>();
+        var infra = InfraFactory.Create(stateDir);
+        try
+        {
+            if (!await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", "Release", ct))
+                return new ChaosOutcome(1, seed, ["chaos: the bench did not build"]);
+            await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
+            var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, RedirectStandardOutput = true };
+            info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", "Release", "net10.0", "Slipway.Bench.dll"));
+            foreach (var a in new[] { "chaos", trials.ToString(), seed.ToString(), changes.ToString(), faults.ToString(), kinds })
+                info.ArgumentList.Add(a);
+            foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
+            info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");
+            info.Environment["Chaos__KafkaDir"] = Path.Combine(stateDir, "kafka");
+            // The campaign's temporary directories (stack work dirs, the Gerrit stand-in) under the state directory, so
+            // that they go with it even when the campaign is killed.
+            Directory.CreateDirectory(TempDir(stateDir));
+            info.Environment["TMPDIR"] = TempDir(stateDir);
+            using var campaign = Process.Start(info)!;
+            // Echoed as it comes; the per-trial lines, the findings and the summary are kept for the caller's summary.
+            campaign.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not { } line) return;
+                Console.WriteLine(line);
+                if (line.StartsWith("trial ", StringComparison.Ordinal) || line.StartsWith("summary:", StringComparison.Ordinal)
+                    || line.StartsWith("recovery ", StringComparison.Ordinal) || line.StartsWith("    ", StringComparison.Ordinal))
+                    lock (findings) findings.Add(line.Trim());
+            };
+            campaign.BeginOutputReadLine();
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            bound.CancelAfter(timeout);
+            try { await campaign.WaitForExitAsync(bound.Token); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                lock (findings) findings.Add($"chaos: timed out after {timeout.TotalMinutes:F0} min");
+            }
+            finally
+            {
+                if (!campaign.HasExited)
+                {
+                    campaign.Kill(entireProcessTree: true);
+                    await campaign.WaitForExitAsync(CancellationToken.None);
+                }
+            }
+            var exitCode = campaign.ExitCode == 0 ? 0 : Math.Max(1, campaign.ExitCode);
+            lock (findings) return new ChaosOutcome(exitCode, seed, findings.ToList());
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            lock (findings) findings.Add($"chaos: {e.GetType().Name}: {e.Message}");
+            return new ChaosOutcome(1, seed, findings.ToList());
+        }
+        finally
+        {
+            await infra.DownAsync(CancellationToken.None);
+            try { if (Directory.Exists(TempDir(stateDir))) Directory.Delete(TempDir(stateDir), recursive: true); }
+            catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static string TempDir(string stateDir) => Path.Combine(stateDir, "tmp");
+}
