@@ -28,7 +28,7 @@ internal static class ChaosCommand
             // A long campaign is bounded too: 25 minutes per trial is far beyond what a trial's own waits allow.
             var outcome = await ChaosCampaignRun.RunAsync(RepoPaths.Root(), Path.GetFullPath(parse.GetValue(state)!), parse.GetValue(trials), chosenSeed,
                 parse.GetValue(changes), parse.GetValue(faults), parse.GetValue(kinds)!,
-                TimeSpan.FromMinutes(25.0 * parse.GetValue(trials) * Math.Max(1, parse.GetValue(changes))), ct);
+                TimeSpan.FromMinutes(25.0 * parse.GetValue(trials) * Math.Max(1, parse.GetValue(changes))), "Release", build: true, ct);
             if (outcome.ExitCode != 0) Console.WriteLine($"chaos: failed; replay with --seed {chosenSeed}");
             return outcome.ExitCode;
         });

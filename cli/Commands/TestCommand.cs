@@ -76,7 +76,7 @@ internal static class TestCommand
                     var seed = parse.GetValue(chaosSeed) ?? Random.Shared.Next();
                     Console.WriteLine($"short fault campaign: {ShortCampaign}, seed {seed}");
                     campaign = await ChaosCampaignRun.RunAsync(repo, Path.Combine(repo, ".slipway", "test-chaos-infra"), trials: 1, seed,
-                        changes: 1, faults: 2, ChaosCampaignRun.AllFaults, TimeSpan.FromMinutes(12), ct);
+                        changes: 1, faults: 2, ChaosCampaignRun.AllFaults, TimeSpan.FromMinutes(12), "Debug", build: false, ct);
                     Console.WriteLine(campaign.ExitCode == 0 ? "fault campaign passed" : $"fault campaign failed (exit code {campaign.ExitCode})");
                 }
                 return exitCode != 0 ? exitCode : campaign?.ExitCode ?? 0;
@@ -90,6 +90,8 @@ internal static class TestCommand
                     TestFailureSummary.Print("failed tests", firstFailures, Console.Out);
                     TestFailureSummary.Print("failed again when run alone", rerunFailures, Console.Out);
                 }
+                if (campaign is { ExitCode: 0 })
+                    Console.WriteLine($"fault campaign passed (seed {campaign.Seed}): {campaign.Findings.LastOrDefault(l => l.StartsWith("summary:", StringComparison.Ordinal))}");
                 if (campaign is { ExitCode: not 0 })
                 {
                     Console.WriteLine($"failed fault campaign (replay: ./slipway chaos --trials 1 --changes 1 --faults 2 --seed {campaign.Seed}):");

@@ -16,23 +16,26 @@ internal static class ChaosCampaignRun
         "kill-random,kill-after-gerrit-post,kill-after-produce,kill-mid-publish,kill-mid-build,kill-mid-rollout,kill-awaiting-approval," +
         "postgres-restart,gerrit-503,ssh-cut,kafka-broker-down,restart-all";
 
+    /// <param name="configuration">the build the bench and the services run from; `slipway test` passes Debug, which its
+    /// solution build has just made, and skips the build (<paramref name="build"/> false)</param>
     public static async Task<ChaosOutcome> RunAsync(string repo, string stateDir, int trials, int seed, int changes, int faults, string kinds,
-        TimeSpan timeout, CancellationToken ct)
+        TimeSpan timeout, string configuration, bool build, CancellationToken ct)
     {
         var findings = new List<string>();
         var infra = InfraFactory.Create(stateDir);
         try
         {
-            if (!await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", "Release", ct))
+            if (build && !await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", configuration, ct))
                 return new ChaosOutcome(1, seed, ["chaos: the bench did not build"]);
             await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
             var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, RedirectStandardOutput = true };
-            info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", "Release", "net10.0", "Slipway.Bench.dll"));
+            info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", configuration, "net10.0", "Slipway.Bench.dll"));
             foreach (var a in new[] { "chaos", trials.ToString(), seed.ToString(), changes.ToString(), faults.ToString(), kinds })
                 info.ArgumentList.Add(a);
             foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
             info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");
             info.Environment["Chaos__KafkaDir"] = Path.Combine(stateDir, "kafka");
+            info.Environment["Chaos__Configuration"] = configuration;
             // The campaign's temporary directories (stack work dirs, the Gerrit stand-in) under the state directory, so
             // that they go with it even when the campaign is killed.
             Directory.CreateDirectory(TempDir(stateDir));

@@ -20,7 +20,15 @@ public static class ChaosCampaign
         var recovery = new Dictionary<FaultKind, List<double>>();
         var unrecovered = new Dictionary<FaultKind, int>();
         int runs = 0, lost = 0, duplicated = 0, stuck = 0, failed = 0;
-        await using (var stack = await ChaosStack.StartAsync(infra))
+        ChaosStack started;
+        try { started = await ChaosStack.StartAsync(infra); }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
+        {
+            Console.WriteLine($"summary: the stack did not start, no trial ran, seed {seed}");
+            Console.WriteLine($"    stack error: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
+        await using (var stack = started)
         {
             for (var t = 0; t < trials; t++)
             {
