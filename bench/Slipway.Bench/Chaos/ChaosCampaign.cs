@@ -83,6 +83,10 @@ public static class ChaosCampaign
         var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
         var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
         string? error = null;
+        // Where a trial's time goes, printed under its line.
+        var clock = Stopwatch.StartNew();
+        var phases = new List<string>();
+        void Phase(string name) { phases.Add($"{name} {clock.Elapsed.TotalSeconds:F0} s"); clock.Restart(); }
         using var stop = new CancellationTokenSource();
         var faults = injector.RunAsync(plan, stop.Token);
         try
@@ -93,19 +97,28 @@ public static class ChaosCampaign
         catch (Exception e) { error = $"{e.GetType().Name}: {e.Message}"; }
         await stop.CancelAsync();
         await faults;
+        Phase("stream");
         // The end of the stream: every instance killed and restarted, then left to finish.
         if (restartAll)
             await injector.RunAsync([new PlannedFault(FaultKind.RestartAll, TimeSpan.Zero, TimeSpan.Zero, 0)], CancellationToken.None);
         stack.Gerrit.BeAvailable();
         try { await stack.WaitUntilReadyAsync(TimeSpan.FromMinutes(3)); }
         catch (TimeoutException e) { error ??= e.Message; }
+        Phase("restart-all and ready");
         try
         {
             await WaitUntilFinishedAsync(stack, project);
+            Phase("finish (with 15 s settling)");
             var findings = await new EffectChecker(stack, project, driver.Service).CheckAsync(driver.Triggers, driver.RollbackRequested);
+            Phase("check");
             return (findings, injector.Injected, error);
         }
-        finally { await CleanUpAsync(project, driver.Service); }
+        finally
+        {
+            await CleanUpAsync(project, driver.Service);
+            Phase("clean-up");
+            Console.WriteLine($"  phases of trial seed {seed}: {string.Join(", ", phases)}");
+        }
     }
 
     /// <summary>Until every run of the project has finished and Gerrit's comments have settled; bounded.</summary>
