@@ -36,6 +36,7 @@ internal static class ChaosCampaignRun
             info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");
             info.Environment["Chaos__KafkaDir"] = Path.Combine(stateDir, "kafka");
             info.Environment["Chaos__Configuration"] = configuration;
+            info.Environment["Chaos__ProjectsFile"] = ProjectsFile(stateDir);
             // The campaign's temporary directories (stack work dirs, the Gerrit stand-in) under the state directory, so
             // that they go with it even when the campaign is killed.
             Directory.CreateDirectory(TempDir(stateDir));
@@ -76,6 +77,7 @@ internal static class ChaosCampaignRun
         }
         finally
         {
+            await RemoveTrialContainersAsync(stateDir);
             await infra.DownAsync(CancellationToken.None);
             try { if (Directory.Exists(TempDir(stateDir))) Directory.Delete(TempDir(stateDir), recursive: true); }
             catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -83,4 +85,23 @@ internal static class ChaosCampaignRun
     }
 
     private static string TempDir(string stateDir) => Path.Combine(stateDir, "tmp");
+    private static string ProjectsFile(string stateDir) => Path.Combine(TempDir(stateDir), "projects.txt");
+
+    /// <summary>
+    /// The deployed containers and built images of every trial the campaign named (a campaign that finishes removes
+    /// them itself; one killed mid-trial does not). Only these projects' own labels: other runs' containers stay.
+    /// </summary>
+    private static async Task RemoveTrialContainersAsync(string stateDir)
+    {
+        if (!File.Exists(ProjectsFile(stateDir))) return;
+        foreach (var project in (await File.ReadAllLinesAsync(ProjectsFile(stateDir))).Where(p => p.StartsWith("chaos/svc-", StringComparison.Ordinal)).Distinct())
+        {
+            var containers = await Embedded.ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=slipway.service={project.Split('/')[^1]}"], timeout: TimeSpan.FromMinutes(2));
+            var ids = containers.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (ids.Length > 0) await Embedded.ProcessRunner.RunAsync("docker", ["rm", "-f", .. ids], timeout: TimeSpan.FromMinutes(2));
+            var images = await Embedded.ProcessRunner.RunAsync("docker", ["images", "-q", "--filter", $"label=slipway.project={project}"], timeout: TimeSpan.FromMinutes(2));
+            var imageIds = images.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+            if (imageIds.Length > 0) await Embedded.ProcessRunner.RunAsync("docker", ["rmi", "-f", .. imageIds], timeout: TimeSpan.FromMinutes(2));
+        }
+    }
 }

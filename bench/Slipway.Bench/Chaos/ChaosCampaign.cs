@@ -35,14 +35,25 @@ public static class ChaosCampaign
                 var trialSeed = unchecked(seed + t);
                 var clock = Stopwatch.StartNew();
                 var (findings, faults, error) = await TrialAsync(stack, postgresDir, kafkaDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
+                var trialRecovery = new List<string>();
                 foreach (var f in faults)
                 {
                     injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
                     // Recovery: from the fault's start to the first pipeline event seen after it ended.
                     if (stack.Recorder?.FirstSeenAfter(f.EndedUtc) is { } next)
-                        (recovery.TryGetValue(f.Kind, out var list) ? list : recovery[f.Kind] = []).Add((next - f.StartedUtc).TotalSeconds);
-                    else unrecovered[f.Kind] = unrecovered.GetValueOrDefault(f.Kind) + 1;
+                    {
+                        var seconds = (next - f.StartedUtc).TotalSeconds;
+                        (recovery.TryGetValue(f.Kind, out var list) ? list : recovery[f.Kind] = []).Add(seconds);
+                        trialRecovery.Add($"{FaultKinds.Name(f.Kind)} {seconds:F1} s");
+                    }
+                    else
+                    {
+                        unrecovered[f.Kind] = unrecovered.GetValueOrDefault(f.Kind) + 1;
+                        trialRecovery.Add($"{FaultKinds.Name(f.Kind)} no later event");
+                    }
                 }
+                // Per trial too, so an interrupted campaign keeps its measurements.
+                Console.WriteLine($"  recovery in trial seed {trialSeed}: {string.Join(", ", trialRecovery)}");
                 runs += findings.Runs;
                 lost += findings.Lost.Count;
                 duplicated += findings.Duplicated.Count;
@@ -79,6 +90,10 @@ public static class ChaosCampaign
         int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
     {
         var project = $"chaos/svc-{(uint)seed:x8}-{Guid.NewGuid().ToString("N")[..6]}";
+        // Named before anything is deployed, so that whoever started the campaign can remove its containers and images
+        // even when the campaign is killed mid-trial.
+        if (Environment.GetEnvironmentVariable("Chaos__ProjectsFile") is { Length: > 0 } projects)
+            await File.AppendAllTextAsync(projects, project + "\n");
         var driver = new ChangeDriver(stack, project, Console.WriteLine);
         var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
         var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
