@@ -19,4 +19,6 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     RunCommands.Run(),
     RunCommands.Logs(),
 };
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C or SIGTERM cancels the command; its clean-up (infrastructure down, campaigns and test hosts killed) gets
+// up to two minutes before the process exits, not System.CommandLine's default two seconds.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

@@ -6,6 +6,8 @@ namespace Slipway.Cli.Commands;
 /// <summary>
 /// `slipway kafka`: hosts librdkafka's mock cluster in this process until SIGINT/SIGTERM.
 /// The first stdout line is the bootstrap server list, so a parent process can read it.
+/// A file `broker-down` in its working directory holding a broker id (1..brokers) takes that broker down until the
+/// file is removed (the fault campaign's Kafka outage).
 /// </summary>
 internal static class KafkaCommand
 {
@@ -31,10 +33,37 @@ internal static class KafkaCommand
             Console.Out.WriteLine(cluster.BootstrapServers);
             Console.Out.Flush();
             Console.Error.WriteLine($"mock Kafka up ({cluster.LibraryPath}); stop with SIGINT/SIGTERM");
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var control = FollowBrokerDownFileAsync(cluster, parse.GetValue(brokers), Path.Combine(Environment.CurrentDirectory, BrokerDownFile), stop.Token);
             await shutdown.WaitAsync(ct);
+            await stop.CancelAsync();
+            await control;
             Console.Error.WriteLine("mock Kafka stopping");
             return 0;
         });
         return command;
+    }
+
+    public const string BrokerDownFile = "broker-down";
+
+    /// <summary>Polls the control file: a broker id in it takes that broker down, its removal brings it back.</summary>
+    private static async Task FollowBrokerDownFileAsync(MockKafkaCluster cluster, int brokers, string file, CancellationToken ct)
+    {
+        var down = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            string? text = null;
+            try { text = File.Exists(file) ? (await File.ReadAllTextAsync(file, ct)).Trim() : null; }
+            catch (IOException) { }
+            catch (OperationCanceledException) { break; }
+            var wanted = int.TryParse(text, out var id) && id >= 1 && id <= brokers ? id : 0;
+            if (wanted != down)
+            {
+                if (down != 0) { cluster.SetBrokerDown(down, false); Console.Error.WriteLine($"broker {down} up"); }
+                if (wanted != 0) { cluster.SetBrokerDown(wanted, true); Console.Error.WriteLine($"broker {wanted} down"); }
+                down = wanted;
+            }
+            try { await Task.Delay(200, ct); } catch (OperationCanceledException) { break; }
+        }
     }
 }

@@ -7,7 +7,8 @@ namespace Slipway.Cli.Commands;
 /// <summary>
 /// `slipway test`: starts the embedded infrastructure in its own state directory (installing
 /// missing Debian packages), builds, runs every test project with the infrastructure's settings
-/// in the environment, and tears the infrastructure down, also when tests fail or are interrupted.
+/// in the environment, and tears the infrastructure down, also when tests fail or are interrupted. After the tests, a
+/// short fault campaign (one trial of `slipway chaos`) on infrastructure of its own; its failure fails the run.
 /// </summary>
 internal static class TestCommand
 {
@@ -15,7 +16,13 @@ internal static class TestCommand
     {
         var state = new Option<string>("--state") { Description = "state directory", DefaultValueFactory = _ => Path.Combine(RepoPaths.Root(), ".slipway", "test-infra") };
         var filter = new Option<string?>("--filter") { Description = "dotnet test --filter expression" };
-        var command = new Command("test", "run all tests against freshly started embedded infrastructure") { state, filter };
+        var noChaos = new Option<bool>("--no-chaos") { Description = "skip the short fault campaign after the tests (it runs by default without --filter)" };
+        var chaos = new Option<bool>("--chaos") { Description = "run the short fault campaign after the tests also with --filter" };
+        var chaosSeed = new Option<int?>("--chaos-seed") { Description = "seed of the short fault campaign; random when absent, always printed" };
+        var command = new Command("test", "run all tests against freshly started embedded infrastructure, then a short fault campaign")
+        {
+            state, filter, noChaos, chaos, chaosSeed,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
@@ -25,6 +32,9 @@ internal static class TestCommand
             foreach (var dir in new[] { results, rerunResults })
                 if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             IReadOnlyList<FailedTest> firstFailures = [], rerunFailures = [], flaky = [];
+            ChaosOutcome? campaign = null;
+            // CI (no filter) runs the campaign; a developer's filtered run only when asked.
+            var runChaos = !parse.GetValue(noChaos) && (parse.GetValue(filter) is null || parse.GetValue(chaos));
             try
             {
                 var build = DotnetBuild.BuildSolutionAsync(repo, "Debug", ct);
@@ -60,7 +70,16 @@ internal static class TestCommand
                     }
                 }
                 Console.WriteLine(exitCode == 0 ? "tests passed" : $"tests failed (exit code {exitCode})");
-                return exitCode;
+                if (runChaos)
+                {
+                    // While the tests' infrastructure is still up, so a dockerd this run started is reused, not started twice.
+                    var seed = parse.GetValue(chaosSeed) ?? Random.Shared.Next();
+                    Console.WriteLine($"short fault campaign: {ShortCampaign}, seed {seed}");
+                    campaign = await ChaosCampaignRun.RunAsync(repo, Path.Combine(repo, ".slipway", "test-chaos-infra"), trials: 1, seed,
+                        changes: 1, faults: 2, ChaosCampaignRun.AllFaults, TimeSpan.FromMinutes(12), "Debug", build: false, ct);
+                    Console.WriteLine(campaign.ExitCode == 0 ? "fault campaign passed" : $"fault campaign failed (exit code {campaign.ExitCode})");
+                }
+                return exitCode != 0 ? exitCode : campaign?.ExitCode ?? 0;
             }
             finally
             {
@@ -71,12 +90,20 @@ internal static class TestCommand
                     TestFailureSummary.Print("failed tests", firstFailures, Console.Out);
                     TestFailureSummary.Print("failed again when run alone", rerunFailures, Console.Out);
                 }
+                if (campaign is { ExitCode: 0 })
+                    Console.WriteLine($"fault campaign passed (seed {campaign.Seed}): {campaign.Findings.LastOrDefault(l => l.StartsWith("summary:", StringComparison.Ordinal))}");
+                if (campaign is { ExitCode: not 0 })
+                {
+                    Console.WriteLine($"failed fault campaign (replay: ./slipway chaos --trials 1 --changes 1 --faults 2 --seed {campaign.Seed}):");
+                    foreach (var line in campaign.Findings) Console.WriteLine($"    {line}");
+                }
             }
         });
         return command;
     }
 
     private const int MaxRerunMethods = 5;
+    private const string ShortCampaign = "1 trial, 1 change, 2 faults of every kind, then restart-all";
 
     private static async Task<int> RunTestsAsync(string repo, string results, string? filter, IReadOnlyDictionary<string, string> environment, CancellationToken ct)
     {

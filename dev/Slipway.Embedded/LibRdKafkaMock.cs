@@ -22,6 +22,8 @@ internal sealed unsafe class LibRdKafkaMock
     public readonly delegate* unmanaged<nint, nint> MockClusterBootstraps;
     public readonly delegate* unmanaged<nint, byte*, int, int, int> MockTopicCreate;
     public readonly delegate* unmanaged<nint, void> MockClusterDestroy;
+    public readonly delegate* unmanaged<nint, int, int> MockBrokerSetDown;
+    public readonly delegate* unmanaged<nint, int, int> MockBrokerSetUp;
 
     private LibRdKafkaMock(string path)
     {
@@ -35,6 +37,8 @@ internal sealed unsafe class LibRdKafkaMock
         MockClusterBootstraps = (delegate* unmanaged<nint, nint>)NativeLibrary.GetExport(lib, "rd_kafka_mock_cluster_bootstraps");
         MockTopicCreate = (delegate* unmanaged<nint, byte*, int, int, int>)NativeLibrary.GetExport(lib, "rd_kafka_mock_topic_create");
         MockClusterDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(lib, "rd_kafka_mock_cluster_destroy");
+        MockBrokerSetDown = (delegate* unmanaged<nint, int, int>)NativeLibrary.GetExport(lib, "rd_kafka_mock_broker_set_down");
+        MockBrokerSetUp = (delegate* unmanaged<nint, int, int>)NativeLibrary.GetExport(lib, "rd_kafka_mock_broker_set_up");
     }
 
     /// <summary>Makes Confluent.Kafka load its native library, then binds to that same file.</summary>

@@ -58,6 +58,17 @@ public sealed unsafe class MockKafkaCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes broker <paramref name="brokerId"/> (1..brokers) down (its connections closed, new ones refused) or brings it
+    /// back: a broker outage for fault injection.
+    /// </summary>
+    public void SetBrokerDown(int brokerId, bool down)
+    {
+        ObjectDisposedException.ThrowIf(_mc == 0, this);
+        var rc = down ? _lib.MockBrokerSetDown(_mc, brokerId) : _lib.MockBrokerSetUp(_mc, brokerId);
+        if (rc != 0) throw new InvalidOperationException($"setting broker {brokerId} {(down ? "down" : "up")} failed: librdkafka error {rc}");
+    }
+
     private void SetConf(nint conf, string name, string value)
     {
         var n = Encoding.UTF8.GetBytes(name + "\0");

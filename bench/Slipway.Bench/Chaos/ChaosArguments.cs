@@ -3,7 +3,8 @@ namespace Slipway.Bench.Chaos;
 /// <summary>
 /// `Slipway.Bench chaos TRIALS SEED CHANGES FAULTS-PER-TRIAL KINDS` as `./slipway chaos` passes them, with the
 /// infrastructure in the environment (Kafka__*, Postgres__*, Registry__*, Docker__*, Slipway__BaseImage) and the
-/// embedded Postgres cluster's directory in Chaos__PostgresDir (for the restart fault).
+/// embedded Postgres cluster's directory in Chaos__PostgresDir (for the restart fault) and the Kafka host's directory in
+/// Chaos__KafkaDir (for the broker outage).
 /// </summary>
 public static class ChaosArguments
 {
@@ -22,7 +23,8 @@ public static class ChaosArguments
         var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
         var postgresDir = Environment.GetEnvironmentVariable("Chaos__PostgresDir") ?? throw new InvalidOperationException("Chaos__PostgresDir not set");
-        return await ChaosCampaign.RunAsync(infra, postgresDir, trials, seed, changes, drawn, faults, kinds.Contains(FaultKind.RestartAll));
+        var kafkaDir = Environment.GetEnvironmentVariable("Chaos__KafkaDir") ?? throw new InvalidOperationException("Chaos__KafkaDir not set");
+        return await ChaosCampaign.RunAsync(infra, postgresDir, kafkaDir, trials, seed, changes, drawn, faults, kinds.Contains(FaultKind.RestartAll));
     }
 
     private static int Bounded(string value, string what, int min, int max) =>

@@ -12,20 +12,48 @@ public static class ChaosCampaign
 {
     private static readonly TimeSpan FinishTimeout = TimeSpan.FromMinutes(10);
 
-    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, int trials, int seed, int changes,
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, string kafkaDir, int trials, int seed, int changes,
         IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
     {
         Console.WriteLine($"chaos: {trials} trial(s), {changes} change(s) each, {faultsPerTrial} fault(s) per trial of [{string.Join(", ", kinds.Select(FaultKinds.Name))}], seed {seed}");
         var injected = new Dictionary<FaultKind, int>();
+        var recovery = new Dictionary<FaultKind, List<double>>();
+        var unrecovered = new Dictionary<FaultKind, int>();
         int runs = 0, lost = 0, duplicated = 0, stuck = 0, failed = 0;
-        await using (var stack = await ChaosStack.StartAsync(infra))
+        ChaosStack started;
+        try { started = await ChaosStack.StartAsync(infra); }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
+        {
+            Console.WriteLine($"summary: the stack did not start, no trial ran, seed {seed}");
+            Console.WriteLine($"    stack error: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
+        await using (var stack = started)
         {
             for (var t = 0; t < trials; t++)
             {
                 var trialSeed = unchecked(seed + t);
                 var clock = Stopwatch.StartNew();
-                var (findings, faults, error) = await TrialAsync(stack, postgresDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
-                foreach (var f in faults) injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
+                var (findings, faults, error) = await TrialAsync(stack, postgresDir, kafkaDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
+                var trialRecovery = new List<string>();
+                foreach (var f in faults)
+                {
+                    injected[f.Kind] = injected.GetValueOrDefault(f.Kind) + 1;
+                    // Recovery: from the fault's start to the first pipeline event seen after it ended.
+                    if (stack.Recorder?.FirstSeenAfter(f.EndedUtc) is { } next)
+                    {
+                        var seconds = (next - f.StartedUtc).TotalSeconds;
+                        (recovery.TryGetValue(f.Kind, out var list) ? list : recovery[f.Kind] = []).Add(seconds);
+                        trialRecovery.Add($"{FaultKinds.Name(f.Kind)} {seconds:F1} s");
+                    }
+                    else
+                    {
+                        unrecovered[f.Kind] = unrecovered.GetValueOrDefault(f.Kind) + 1;
+                        trialRecovery.Add($"{FaultKinds.Name(f.Kind)} no later event");
+                    }
+                }
+                // Per trial too, so an interrupted campaign keeps its measurements.
+                Console.WriteLine($"  recovery in trial seed {trialSeed}: {string.Join(", ", trialRecovery)}");
                 runs += findings.Runs;
                 lost += findings.Lost.Count;
                 duplicated += findings.Duplicated.Count;
@@ -44,17 +72,36 @@ public static class ChaosCampaign
         Console.WriteLine($"summary: trials {trials}, runs {runs} ({failed} failed), faults " +
                           $"{string.Join(", ", injected.OrderBy(k => k.Key).Select(k => $"{FaultKinds.Name(k.Key)} {k.Value}"))}, " +
                           $"lost {lost}, duplicated {duplicated}, stuck {stuck}, seed {seed}");
+        foreach (var kind in injected.Keys.Order())
+        {
+            var seconds = recovery.GetValueOrDefault(kind, []).Order().ToList();
+            var none = unrecovered.GetValueOrDefault(kind);
+            Console.WriteLine($"recovery {FaultKinds.Name(kind)}: " + (seconds.Count == 0 ? "no event followed" :
+                $"{seconds.Count}× min {seconds[0]:F1} s, median {Median(seconds):F1} s, max {seconds[^1]:F1} s") +
+                (none > 0 && seconds.Count > 0 ? $" ({none} with no later event)" : ""));
+        }
         return lost == 0 && duplicated == 0 && stuck == 0 ? 0 : 1;
     }
 
-    private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, int seed,
+    private static double Median(IReadOnlyList<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+
+    private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, string kafkaDir, int seed,
         int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
     {
         var project = $"chaos/svc-{(uint)seed:x8}-{Guid.NewGuid().ToString("N")[..6]}";
+        // Named before anything is deployed, so that whoever started the campaign can remove its containers and images
+        // even when the campaign is killed mid-trial.
+        if (Environment.GetEnvironmentVariable("Chaos__ProjectsFile") is { Length: > 0 } projects)
+            await File.AppendAllTextAsync(projects, project + "\n");
         var driver = new ChangeDriver(stack, project, Console.WriteLine);
-        var injector = new FaultInjector(stack, postgresDir, Console.WriteLine);
+        var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
         var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
         string? error = null;
+        // Where a trial's time goes, printed under its line.
+        var clock = Stopwatch.StartNew();
+        var phases = new List<string>();
+        void Phase(string name) { phases.Add($"{name} {clock.Elapsed.TotalSeconds:F0} s"); clock.Restart(); }
         using var stop = new CancellationTokenSource();
         var faults = injector.RunAsync(plan, stop.Token);
         try
@@ -65,19 +112,28 @@ public static class ChaosCampaign
         catch (Exception e) { error = $"{e.GetType().Name}: {e.Message}"; }
         await stop.CancelAsync();
         await faults;
+        Phase("stream");
         // The end of the stream: every instance killed and restarted, then left to finish.
         if (restartAll)
             await injector.RunAsync([new PlannedFault(FaultKind.RestartAll, TimeSpan.Zero, TimeSpan.Zero, 0)], CancellationToken.None);
         stack.Gerrit.BeAvailable();
         try { await stack.WaitUntilReadyAsync(TimeSpan.FromMinutes(3)); }
         catch (TimeoutException e) { error ??= e.Message; }
+        Phase("restart-all and ready");
         try
         {
             await WaitUntilFinishedAsync(stack, project);
+            Phase("finish (with 15 s settling)");
             var findings = await new EffectChecker(stack, project, driver.Service).CheckAsync(driver.Triggers, driver.RollbackRequested);
+            Phase("check");
             return (findings, injector.Injected, error);
         }
-        finally { await CleanUpAsync(project, driver.Service); }
+        finally
+        {
+            await CleanUpAsync(project, driver.Service);
+            Phase("clean-up");
+            Console.WriteLine($"  phases of trial seed {seed}: {string.Join(", ", phases)}");
+        }
     }
 
     /// <summary>Until every run of the project has finished and Gerrit's comments have settled; bounded.</summary>

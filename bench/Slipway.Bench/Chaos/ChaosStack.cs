@@ -84,6 +84,7 @@ public sealed class ChaosStack : IAsyncDisposable
             ["Jobs__LeaseSeconds"] = "6", ["Jobs__PollMilliseconds"] = "200", ["Jobs__RetryDelaySeconds"] = "0.5",
             // Information, so that the campaign sees the moments it injects faults at.
             ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Slipway"] = "Information",
+            ["Logging__LogLevel__Slipway.Messaging.OutboxRelay"] = "Debug", // the kill-after-produce moment
             ["Logging__Console__FormatterName"] = "simple", ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
@@ -103,7 +104,8 @@ public sealed class ChaosStack : IAsyncDisposable
                 instance.Start();
             }
         }
-        await WaitUntilReadyAsync(TimeSpan.FromSeconds(120));
+        // Twelve .NET processes starting at once on a loaded machine: as long as the trial's own readiness bound.
+        await WaitUntilReadyAsync(TimeSpan.FromMinutes(3));
     }
 
     /// <summary>Every instance answers /_info with its consumers assigned and both gateways hold a stream; bounded.</summary>
@@ -111,24 +113,30 @@ public sealed class ChaosStack : IAsyncDisposable
     {
         var deadline = DateTime.UtcNow + timeout;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        var notReady = new List<string>();
         foreach (var instance in Instances)
         {
-            while (DateTime.UtcNow < deadline)
+            var ready = false;
+            while (!ready && DateTime.UtcNow < deadline)
             {
                 if (!instance.IsRunning) instance.Start();
                 try
                 {
                     using var info = JsonDocument.Parse(await http.GetStringAsync(instance.Url + "/_info"));
-                    if (!info.RootElement.TryGetProperty("consumers", out var consumers) || consumers.ValueKind != JsonValueKind.Array
-                        || consumers.EnumerateArray().All(c => c.GetProperty("assigned").GetBoolean())) break;
+                    ready = !info.RootElement.TryGetProperty("consumers", out var consumers) || consumers.ValueKind != JsonValueKind.Array
+                            || consumers.EnumerateArray().All(c => c.GetProperty("assigned").GetBoolean());
                 }
                 catch (HttpRequestException) { }
                 catch (TaskCanceledException) { }
-                await Task.Delay(250);
+                if (!ready) await Task.Delay(250);
             }
+            if (!ready) notReady.Add(instance.Name);
         }
         while (Gerrit.StreamConnections < InstancesPerService && DateTime.UtcNow < deadline) await Task.Delay(200);
-        if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the services were not ready within {timeout}");
+        if (Gerrit.StreamConnections < InstancesPerService) notReady.Add($"gerrit streams ({Gerrit.StreamConnections} of {InstancesPerService})");
+        if (notReady.Count > 0)
+            throw new TimeoutException($"not ready within {timeout}: {string.Join(", ", notReady)}; last output of the first: " +
+                                       string.Join(" | ", (Instances.FirstOrDefault(i => notReady.Contains(i.Name))?.Output ?? "").Split('\n').TakeLast(5)));
     }
 
     public IEnumerable<ServiceInstance> Of(string service) => Instances.Where(i => i.Service == service);
@@ -159,11 +167,14 @@ public sealed class ChaosStack : IAsyncDisposable
         throw new InvalidOperationException($"deployer {method} {path}: {last}");
     }
 
+    /// <summary>The build the services run from: the bench's own (Release for `slipway chaos`, Debug in `slipway test`).</summary>
+    private static string Configuration => Environment.GetEnvironmentVariable("Chaos__Configuration") is "Debug" ? "Debug" : "Release";
+
     private static string DllOf(string dir, string assembly)
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "Slipway.sln")))
-                return Path.Combine(d.FullName, "services", dir, "bin", "Release", "net10.0", assembly + ".dll");
+                return Path.Combine(d.FullName, "services", dir, "bin", Configuration, "net10.0", assembly + ".dll");
         throw new InvalidOperationException("Slipway.sln not found");
     }
 

@@ -9,7 +9,7 @@ namespace Slipway.Bench.Chaos;
 /// </summary>
 public sealed class EventRecorder : IDisposable
 {
-    private readonly List<EventEnvelope> _events = [];
+    private readonly List<(DateTime Seen, EventEnvelope Event)> _events = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
 
@@ -27,7 +27,7 @@ public sealed class EventRecorder : IDisposable
                 try
                 {
                     if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message.Value: { } value })
-                        lock (_events) _events.Add(EventEnvelope.Parse(value));
+                        lock (_events) _events.Add((DateTime.UtcNow, EventEnvelope.Parse(value)));
                 }
                 catch (Exception e) when (e is ConsumeException or InvalidEventException) { }
             }
@@ -37,7 +37,14 @@ public sealed class EventRecorder : IDisposable
     }
 
     /// <summary>Every event seen so far, each id once.</summary>
-    public IReadOnlyList<EventEnvelope> Events { get { lock (_events) return _events.DistinctBy(e => e.Id).ToList(); } }
+    public IReadOnlyList<EventEnvelope> Events { get { lock (_events) return _events.Select(e => e.Event).DistinctBy(e => e.Id).ToList(); } }
+
+    /// <summary>When the first event after <paramref name="after"/> was seen (each id's first copy), or null when none was.</summary>
+    public DateTime? FirstSeenAfter(DateTime after)
+    {
+        lock (_events)
+            return _events.DistinctBy(e => e.Event.Id).Where(e => e.Seen > after).Select(e => (DateTime?)e.Seen).FirstOrDefault();
+    }
 
     public void Dispose()
     {

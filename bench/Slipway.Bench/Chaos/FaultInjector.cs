@@ -3,14 +3,17 @@ using Slipway.Embedded;
 
 namespace Slipway.Bench.Chaos;
 
-/// <summary>One fault as it happened: what, to whom, when (seconds into the trial).</summary>
-public sealed record InjectedFault(FaultKind Kind, string Target, double AtSeconds);
+/// <summary>
+/// One fault as it happened: what, to whom, when (seconds into the trial), and when it began and ended (the victim
+/// started again, the outage over), for the recovery time.
+/// </summary>
+public sealed record InjectedFault(FaultKind Kind, string Target, double AtSeconds, DateTime StartedUtc, DateTime EndedUtc);
 
 /// <summary>
 /// Carries out a trial's planned faults while the changes are driven, each bounded in time; a kill-at-moment fault
 /// that never sees its moment is not injected (and not counted). Every instance it stops it starts again.
 /// </summary>
-public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<string> log)
+public sealed class FaultInjector(ChaosStack stack, string postgresDir, string kafkaDir, Action<string> log)
 {
     private readonly List<InjectedFault> _injected = [];
     private readonly SemaphoreSlim _one = new(1, 1); // one fault at a time: each is its own experiment
@@ -32,7 +35,8 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
                 var (service, marker) = moment;
                 // Watch both instances of the service; the first to reach the moment is the victim.
                 using var seen = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                var watches = stack.Of(service).Select(async i =>
+                var watched = service == FaultKinds.AnyService ? stack.Instances : stack.Of(service);
+                var watches = watched.Select(async i =>
                     await i.WaitForLineAsync(l => l.Contains(marker, StringComparison.Ordinal), TimeSpan.FromMinutes(15), seen.Token) is null ? null : i).ToList();
                 while (watches.Count > 0 && victim is null)
                 {
@@ -44,7 +48,14 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
                 if (victim is null) return;
             }
             await _one.WaitAsync(ct);
-            try { await ApplyAsync(fault, victim, ct); }
+            try
+            {
+                int before;
+                lock (_injected) before = _injected.Count;
+                await ApplyAsync(fault, victim, ct);
+                lock (_injected)
+                    if (_injected.Count > before) _injected[^1] = _injected[^1] with { EndedUtc = DateTime.UtcNow };
+            }
             finally { _one.Release(); }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
@@ -58,7 +69,7 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
                 await KillAndRestartAsync(stack.Instances[fault.Victim % stack.Instances.Count], fault);
                 break;
             case FaultKind.KillAfterGerritPost or FaultKind.KillMidPublish or FaultKind.KillMidBuild or FaultKind.KillMidRollout
-                or FaultKind.KillWhileAwaitingApproval:
+                or FaultKind.KillWhileAwaitingApproval or FaultKind.KillAfterProduce:
                 await KillAndRestartAsync(victim!, fault);
                 break;
             case FaultKind.PostgresRestart:
@@ -73,6 +84,9 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
                 break;
             case FaultKind.SshStreamCut:
                 Record(fault.Kind, $"{stack.Gerrit.CutSshConnections()} ssh processes");
+                break;
+            case FaultKind.KafkaBrokerDown:
+                await BrokerDownAsync(1 + fault.Victim % KafkaBrokers, fault);
                 break;
             case FaultKind.RestartAll:
                 Record(fault.Kind, "all instances");
@@ -97,6 +111,23 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
         foreach (var instance in stack.Instances) instance.Start();
     }
 
+    /// <summary>The embedded cluster's broker count (`slipway kafka`'s default, as the infrastructure starts it).</summary>
+    private const int KafkaBrokers = 3;
+
+    /// <summary>
+    /// The Kafka host takes the broker named in its `broker-down` control file down and brings it back when the file
+    /// goes (cli/Commands/KafkaCommand.cs); it polls every 200 ms.
+    /// </summary>
+    private async Task BrokerDownAsync(int broker, PlannedFault fault)
+    {
+        var control = Path.Combine(kafkaDir, "broker-down");
+        Record(fault.Kind, $"kafka broker {broker} for {fault.Pause.TotalSeconds:F0} s");
+        await File.WriteAllTextAsync(control, broker.ToString(), CancellationToken.None);
+        try { await Task.Delay(fault.Pause, CancellationToken.None); }
+        finally { File.Delete(control); }
+        await Task.Delay(TimeSpan.FromMilliseconds(400), CancellationToken.None); // the host has seen the file go
+    }
+
     private async Task RestartPostgresAsync(TimeSpan down)
     {
         var port = int.Parse(stack.Infra["Postgres__ConnectionString"].Split(';')
@@ -111,7 +142,7 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, Action<s
     private void Record(FaultKind kind, string target)
     {
         var at = _clock.Elapsed.TotalSeconds;
-        lock (_injected) _injected.Add(new InjectedFault(kind, target, at));
+        lock (_injected) _injected.Add(new InjectedFault(kind, target, at, DateTime.UtcNow, DateTime.UtcNow));
         log($"  {at,6:F1} s  {FaultKinds.Name(kind)}: {target}");
     }
 }

@@ -21,6 +21,10 @@ public enum FaultKind
     GerritUnavailable,
     /// <summary>The stand-in cuts every stream-events connection (the gateways must catch up).</summary>
     SshStreamCut,
+    /// <summary>kill -9 of an instance of any service whose outbox relay has just had a batch acknowledged by Kafka (before the delete).</summary>
+    KillAfterProduce,
+    /// <summary>One broker of the embedded Kafka cluster taken down for a while, then brought back.</summary>
+    KafkaBrokerDown,
     /// <summary>At the end of the stream: every instance killed and started again, then left to finish.</summary>
     RestartAll,
 }
@@ -35,8 +39,12 @@ public static class FaultKinds
         FaultKind.KillMidBuild => ("builder", "Building variant "),
         FaultKind.KillMidRollout => ("deployer", "Rolling out "),
         FaultKind.KillWhileAwaitingApproval => ("deployer", " waits for approval"),
+        FaultKind.KillAfterProduce => (AnyService, "outbox: produced "),
         _ => null,
     };
+
+    /// <summary>The service of a moment any service can reach.</summary>
+    public const string AnyService = "*";
 
     public static string Name(FaultKind kind) => kind switch
     {
@@ -49,6 +57,8 @@ public static class FaultKinds
         FaultKind.PostgresRestart => "postgres-restart",
         FaultKind.GerritUnavailable => "gerrit-503",
         FaultKind.SshStreamCut => "ssh-cut",
+        FaultKind.KillAfterProduce => "kill-after-produce",
+        FaultKind.KafkaBrokerDown => "kafka-broker-down",
         FaultKind.RestartAll => "restart-all",
         _ => kind.ToString(),
     };

@@ -21,6 +21,7 @@ public static class FaultSchedule
             {
                 FaultKind.GerritUnavailable => TimeSpan.FromSeconds(random.Next(20, 61)),
                 FaultKind.PostgresRestart => TimeSpan.FromSeconds(random.Next(1, 6)),
+                FaultKind.KafkaBrokerDown => TimeSpan.FromSeconds(random.Next(5, 31)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 4)),
             };
             // A kill-at-moment kind starts watching early: the moment itself picks the time.
