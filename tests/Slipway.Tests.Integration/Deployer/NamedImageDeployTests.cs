@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Slipway.Contracts;
 using Slipway.Deployer;
+using Slipway.Deployer.ChartsChange;
 using Slipway.Deployer.Backends.Docker;
 using Slipway.Deployer.Config;
 using Slipway.Deployer.Rollout;
@@ -19,8 +20,9 @@ namespace Slipway.Tests.Integration.Deployer;
 
 /// <summary>
 /// A run that publishes two images (a multi-service repository): the deploy step rolls out the one its plan names
-/// (<see cref="DeployParams.ImageFrom"/>, PipelineLib's <c>${&lt;stage&gt;.imageName}</c>), not the run's last; a plan that names
-/// none (events from before the field) keeps the last. Real Postgres, real git, real Docker, real registry.
+/// (<see cref="DeployParams.ImageFrom"/>, PipelineLib's <c>${&lt;stage&gt;.imageName}</c>), not the run's last, and a promote
+/// step records the one its plan names (<see cref="PromoteParams.ImageFrom"/>); a plan that names none (events from before
+/// the field) keeps the last. Real Postgres, real git, real Docker, real registry.
 /// </summary>
 public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClassFixture<DeployerImagesFixture>, IAsyncLifetime
 {
@@ -31,6 +33,7 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
     private NpgsqlDataSource _dataSource = null!;
     private DockerBackend _backend = null!;
     private DeployStepPerformer _performer = null!;
+    private PromoteStepPerformer _promoter = null!;
 
     public async Task InitializeAsync()
     {
@@ -50,6 +53,9 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
         _performer = new DeployStepPerformer(config, _backend, new DeploymentLedger(_dataSource, _schema),
             new RolloutGate(_dataSource, _schema, NullLogger<RolloutGate>.Instance), options,
             Options.Create(new ServiceOwnersOptions()), TimeProvider.System, NullLogger<DeployStepPerformer>.Instance);
+        _promoter = new PromoteStepPerformer(config, new RolloutGate(_dataSource, _schema, NullLogger<RolloutGate>.Instance), options,
+            Options.Create(new ServiceOwnersOptions()), new ChartsChangeProposer(new ChartsChangeOptions(), NullLogger<ChartsChangeProposer>.Instance),
+            NullLogger<PromoteStepPerformer>.Instance);
     }
 
     [Fact]
@@ -73,6 +79,20 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
         Assert.Equal([images.V2], await RunningImagesAsync());
     }
 
+    [Fact]
+    public async Task The_promote_records_the_image_of_the_publish_step_its_plan_names_not_the_last_published()
+    {
+        var run = Run("run-promote", imageFrom: null, promoteFrom: "api-publish");
+        var (stage, step) = run.Progress.Find("api-promote")!.Value;
+        var execution = new StepExecution(run, stage, step, 1, DateTimeOffset.UtcNow, TimeProvider.System, (_, _) => Task.CompletedTask);
+        var result = Assert.IsType<StepResult.Finished>(await _promoter.PerformAsync(execution, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.True(result.Outcome == StepOutcome.Succeeded, result.Reason);
+
+        var promoted = Assert.IsType<PromoteSucceeded>(result.FinishingEvent);
+        Assert.Equal(images.V1, $"{promoted.Image.Uri}@{promoted.Image.Digest}");
+        Assert.Equal(images.V1, ServiceValuesYaml.Deserialize(Bare("show", $"main:environments/{_environment}/{Service}.yaml"), "values").Image);
+    }
+
     private async Task<DeploySucceeded> DeployAsync(RunState run)
     {
         var (stage, step) = run.Progress.Find("rollout-deploy")!.Value;
@@ -84,8 +104,8 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
         return deployed;
     }
 
-    /// <summary>Stage <c>api</c> published v1, then stage <c>worker</c> published v2; stage <c>rollout</c> deploys.</summary>
-    private RunState Run(string runId, string? imageFrom)
+    /// <summary>Stage <c>api</c> published v1 (and promotes), then stage <c>worker</c> published v2; stage <c>rollout</c> deploys.</summary>
+    private RunState Run(string runId, string? imageFrom, string? promoteFrom = null)
     {
         var startedAt = DateTimeOffset.UtcNow.AddMinutes(-1);
         var started = new RunStarted
@@ -97,7 +117,10 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
                 Pipeline = "services",
                 Stages =
                 [
-                    new PlanStage { Name = "api", Steps = [new PlanStep { Name = "api-publish", Kind = StepKind.Publish }] },
+                    new PlanStage { Name = "api", Steps = [
+                        new PlanStep { Name = "api-publish", Kind = StepKind.Publish },
+                        new PlanStep { Name = "api-promote", Kind = StepKind.Promote,
+                            Promote = new PromoteParams { Chart = Service, Environments = [_environment], ImageFrom = promoteFrom } }] },
                     new PlanStage { Name = "worker", Steps = [new PlanStep { Name = "worker-publish", Kind = StepKind.Publish }] },
                     new PlanStage { Name = "rollout", Steps = [
                         // The probe images answer /readyz, not the default /_info; a deploy takes its health path from the smoke test.
