@@ -100,7 +100,7 @@ public class ConfigPlanTests
         Assert.Null(publish.Tags);
         var deploy = Step(plan, "deploy-deploy");
         Assert.Equal(StepKind.Deploy, deploy.Kind);
-        Assert.Equal(new DeployParams { Environment = "ci", Service = "foo", RequiresApproval = false }, deploy.Deploy);
+        Assert.Equal(new DeployParams { Environment = "ci", Service = "foo", RequiresApproval = false, ImageFrom = "production-publish" }, deploy.Deploy);
         Assert.Equal(["production"], Deps(plan, "deploy"));
     }
 

@@ -25,7 +25,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
     {
         var p = x.Step.Deploy ?? throw new InvalidOperationException($"step {x.Step.Name} has no deploy parameters");
         var service = p.Service ?? ServiceName(x.Trigger.Project);
-        var image = PublishedImage(x.Run) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
+        var image = PublishedImage(x.Run, p.ImageFrom) ?? throw new InvalidOperationException($"run {x.RunId}: {x.Step.Name} has no published image to deploy");
         // Fail closed: only the run's own project's services (the planner checked too) ...
         if (owners.Value.Refusal(x.Trigger.Project, service) is { } notOwned) return StepResult.Failed(Failure(x, notOwned), notOwned);
         // ... and the deployer's own configuration says which environments need an approver, whatever the plan says.
@@ -110,7 +110,7 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         {
             Environment = p.Environment,
             Service = p.Service ?? ServiceName(x.Trigger.Project), RolloutStage = RolloutStage.Full, Percentage = 100,
-            Image = PublishedImage(x.Run), Reason = reason,
+            Image = PublishedImage(x.Run, p.ImageFrom), Reason = reason,
         });
     }
 
@@ -143,9 +143,14 @@ public sealed class DeployStepPerformer(ConfigRegistry config, IDeploymentBacken
         $"{environment} requires approval (Deployer:Environments:{environment}:RequiresApproval) but the run's plan does not wait for it; " +
         "refused without changing anything (give the builder the same Deployer:Environments settings)";
 
-    /// <summary>The image of the run's last publish step.</summary>
-    public static ContainerImage? PublishedImage(RunState run) =>
-        run.Progress.Steps.Where(s => s.Step.Kind == StepKind.Publish).Select(s => run.ResultOf<PublishSucceeded>(s.Step.Name)?.Image)
+    /// <summary>
+    /// The image of the publish step the plan names (<paramref name="imageFrom"/>, PipelineLib's <c>${&lt;stage&gt;.imageName}</c>);
+    /// for plans that name none (older events), the run's last published image.
+    /// </summary>
+    public static ContainerImage? PublishedImage(RunState run, string? imageFrom) =>
+        imageFrom is not null
+            ? run.ResultOf<PublishSucceeded>(imageFrom)?.Image
+            : run.Progress.Steps.Where(s => s.Step.Kind == StepKind.Publish).Select(s => run.ResultOf<PublishSucceeded>(s.Step.Name)?.Image)
             .LastOrDefault(i => i is not null);
 
     private static int? SmokePort(RunState run) => run.Progress.Steps.Select(s => s.Step.Smoke?.Port).LastOrDefault(p => p is not null);

@@ -34,7 +34,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate
         var waiting = needed.Where(e => !x.Run.Approved(e)).ToList();
         if (waiting.Count > 0)
         {
-            var candidate = DeployStepPerformer.PublishedImage(x.Run);
+            var candidate = DeployStepPerformer.PublishedImage(x.Run, p.ImageFrom);
             foreach (var environment in waiting)
                 await x.EmitOnceAsync(new ApprovalRequested
                 {
@@ -45,7 +45,7 @@ public sealed class PromoteStepPerformer(ConfigRegistry config, RolloutGate gate
             return StepResult.Wait();
         }
         await x.EmitAsync(x.Started(new PromoteStarted { Chart = chart, Environments = p.Environments }));
-        if (DeployStepPerformer.PublishedImage(x.Run) is not { } image) return Failed(x, chart, "no image was published before this step");
+        if (DeployStepPerformer.PublishedImage(x.Run, p.ImageFrom) is not { } image) return Failed(x, chart, "no image was published before this step");
         var revisions = new Dictionary<string, string>();
         var superseded = new Dictionary<string, string>();
         try

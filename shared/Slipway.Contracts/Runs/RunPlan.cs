@@ -324,6 +324,11 @@ public sealed record DeployParams
     [Description("True when a human must approve before the rollout starts (production).")]
     public bool RequiresApproval { get; init; }
 
+    /// <summary>The publish step whose image is rolled out (PipelineLib's <c>${&lt;stage&gt;.imageName}</c>); absent: the run's last published image.</summary>
+    [Description("The publish step whose image is rolled out (PipelineLib's ${<stage>.imageName}/${<stage>.imageTag}); absent means the run's last published image.")]
+    [MaxLength(128)]
+    public string? ImageFrom { get; init; }
+
     /// <summary>The rollout stages in order; absent means one <c>full</c> stage.</summary>
     [Description("The rollout stages in order; absent means one full stage.")]
     public IReadOnlyList<RolloutPhase>? Rollout { get; init; }
@@ -353,6 +358,11 @@ public sealed record PromoteParams
     /// <summary>Environments whose configuration gets the new version.</summary>
     [Description("Environments whose configuration gets the new version.")]
     public required IReadOnlyList<string> Environments { get; init; }
+
+    /// <summary>The publish step whose image is promoted (PipelineLib's <c>${.imageTag}</c>: the stage's own); absent: the run's last published image.</summary>
+    [Description("The publish step whose image is promoted (PipelineLib's default version ${.imageTag}: the stage's own publish); absent means the run's last published image.")]
+    [MaxLength(128)]
+    public string? ImageFrom { get; init; }
 
     /// <summary>Those of <see cref="Environments"/> that need an approver's approval before anything is written.</summary>
     [Description("The environments (of environments) that need a human's approval before the step writes anything; absent when none.")]

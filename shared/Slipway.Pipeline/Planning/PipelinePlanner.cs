@@ -417,7 +417,11 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             steps.Add(new PlanStep
             {
                 Name = i == 0 ? $"{s}-promote" : $"{s}-promote-{i + 1}", Kind = StepKind.Promote,
-                Promote = new PromoteParams { Chart = chart, Environments = environments, RequiresApprovalFor = approval.Count > 0 ? approval : null },
+                Promote = new PromoteParams
+                {
+                    Chart = chart, Environments = environments, RequiresApprovalFor = approval.Count > 0 ? approval : null,
+                    ImageFrom = $"{s}-publish", // PipelineLib's version `${.imageTag}`: this stage's own publish (checked above)
+                },
             });
         }
         return steps;
@@ -425,13 +429,22 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
 
     private PlanStep Deploy(string s, ConfigMap deploy, Interpolator interp)
     {
-        // The deployer rolls out the image this run published: image and tag must name publish outputs.
+        // The deployer rolls out the image this run published: image and tag must name publish outputs of one stage,
+        // whose publish step the deployer then takes the image from (PipelineLib's `${<stage>.imageName}`, default this stage's).
+        var publishers = new List<string>();
         foreach (var (key, dflt, ok) in new[] { ("image", "${.imageName}", new[] { "imageName", "imageFullName", "publishedImage" }), ("tag", "${.imageTag}", new[] { "imageTag" }) })
         {
-            var v = Field($"deploy.{key}", deploy.Line, () => interp.Interpolate(deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line)), allowWholeRuntime: true);
+            var raw = deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line);
+            var line = raw.Line > 0 ? raw.Line : deploy.Line;
+            var v = PublishReference($"deploy.{key}", raw, line, s, interp);
             if (v is not ConfigRuntime r || !ok.Contains(r.Key))
-                throw new PipelineConfigException($"`deploy.{key}` must be the image published in this run (`{dflt}`); Slipway deploys only images it published", deploy.Line);
+                throw new PipelineConfigException($"`deploy.{key}` must be the image published in this run (`{dflt}`); Slipway deploys only images it published", line);
+            publishers.Add(r.Stage);
         }
+        if (publishers[0] != publishers[1])
+            throw new PipelineConfigException(
+                $"`deploy.image` names stage `{publishers[0]}`'s published image but `deploy.tag` names stage `{publishers[1]}`'s: both must name the same published image",
+                deploy.Get("tag")?.Line is > 0 and var tagLine ? tagLine : deploy.Line);
         var chart = (ConfigMap)deploy.Get("chart")!;
         var service = Text(Field("deploy.chart.name", chart.Line, () => interp.Interpolate(chart.Get("name") ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
         // cluster, test, timeout, chart.version, overrides: checked for valid expressions, not carried by the plan yet.
@@ -448,9 +461,33 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             {
                 Environment = options.DeployEnvironment, Service = Names.Service(service),
                 RequiresApproval = options.RequiresApproval(options.DeployEnvironment),
+                ImageFrom = $"{publishers[0]}-publish",
             },
         };
     }
+
+    /// <summary>
+    /// Interpolates a deploy field that must name a publish output; a reference to a stage (this one or an ancestor) that
+    /// publishes nothing is refused naming the field, not with the interpolator's list of every variable.
+    /// </summary>
+    private ConfigValue PublishReference(string field, ConfigValue raw, int line, string s, Interpolator interp)
+    {
+        try
+        {
+            return Field(field, line, () => interp.Interpolate(raw), allowWholeRuntime: true);
+        }
+        // Only the interpolator's "no value bound" (the stage is reachable but bound no publish outputs); its graph errors stay PipelineLib's.
+        catch (PipelineConfigException e) when (e.Message.StartsWith("no value bound", StringComparison.Ordinal)
+            && raw is ConfigScalar { Value: string text } && PublishOutputReference().Match(text) is { Success: true } m
+            && (m.Groups[1].Value.Length == 0 ? s : m.Groups[1].Value) is var stage && !_store.TryGet(stage, m.Groups[2].Value, out _))
+        {
+            throw new PipelineConfigException(
+                $"`{field}` (`{text}`) names stage `{stage}`'s published image, but stage `{stage}` publishes no image (no `publish.image`); Slipway deploys only images it published", line);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$\{([A-Za-z0-9_-]*)\.(imageName|imageFullName|publishedImage|imageTag)\}$")]
+    private static partial System.Text.RegularExpressions.Regex PublishOutputReference();
 
     /// <summary><c>${.imageID}</c> or <c>${&lt;stage&gt;.imageID}</c> (possibly through exports) → that stage's build step.</summary>
     private string ImageFrom(ConfigValue raw, string field, Interpolator interp)
