@@ -59,6 +59,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<Workspaces>();
     services.AddSingleton<BuildAhead>();
     services.AddHostedService<WorkspaceCleaner>(); // workspaces of finished runs another instance exported, or whose deletion failed
+    services.AddHostedService<LocalImageCleaner>(); // local images of runs finished longer ago than Retention:LocalImages
     // PipelineLib's copy: files the tester copied out of earlier stages' run containers, laid over later builds' trees.
     services.AddValidatedOptions<ArtifactOptions>(config, ArtifactOptions.Section);
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<ArtifactOptions>>().Value);

@@ -25,6 +25,18 @@ public sealed class LocalFileRetentionOptions : IValidatableOptions
     /// </summary>
     public TimeSpan OrphanWorkspaces { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Local images the builder built (tagged <c>slipway/&lt;project&gt;:&lt;run&gt;-&lt;step&gt;</c>) lose a run's tag when that run
+    /// finished longer ago than this (or is unknown and the image is older); an image goes with its last tag.
+    /// </summary>
+    public TimeSpan LocalImages { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// The newest this many local images of each project are never removed, whatever their runs' age: the builder does not
+    /// know which image is deployed, waiting for approval or a rollback target, and this keeps the recent ones at hand.
+    /// </summary>
+    public int LocalImagesKeepPerProject { get; set; } = 5;
+
     /// <summary>Time between clean-ups (the first runs shortly after start-up).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
@@ -36,6 +48,10 @@ public sealed class LocalFileRetentionOptions : IValidatableOptions
             yield return "Retention:StaleContextArchives must be between 00:10:00 and 30.00:00:00 (longer than the longest build)";
         if (OrphanWorkspaces < TimeSpan.FromHours(1) || OrphanWorkspaces > TimeSpan.FromDays(3650))
             yield return "Retention:OrphanWorkspaces must be between 01:00:00 and 3650.00:00:00";
+        if (LocalImages < TimeSpan.FromHours(1) || LocalImages > TimeSpan.FromDays(3650))
+            yield return "Retention:LocalImages must be between 01:00:00 and 3650.00:00:00";
+        if (LocalImagesKeepPerProject is < 0 or > 1000)
+            yield return "Retention:LocalImagesKeepPerProject must be between 0 and 1000";
         if (Interval < TimeSpan.FromSeconds(1) || Interval > TimeSpan.FromDays(1))
             yield return "Retention:Interval must be between 00:00:01 and 1.00:00:00";
     }

@@ -78,6 +78,18 @@ public sealed class LocalFileCleanerTests : IDisposable
         Assert.Empty(new LocalFileRetentionOptions().Validate());
     }
 
+    [Fact]
+    public void Local_image_retention_outside_its_range_is_refused_at_start_up()
+    {
+        Assert.Equal(["Retention:LocalImages must be between 01:00:00 and 3650.00:00:00",
+                "Retention:LocalImagesKeepPerProject must be between 0 and 1000"],
+            new LocalFileRetentionOptions { LocalImages = TimeSpan.FromMinutes(59), LocalImagesKeepPerProject = -1 }.Validate());
+        Assert.Equal(["Retention:LocalImages must be between 01:00:00 and 3650.00:00:00",
+                "Retention:LocalImagesKeepPerProject must be between 0 and 1000"],
+            new LocalFileRetentionOptions { LocalImages = TimeSpan.FromDays(3651), LocalImagesKeepPerProject = 1001 }.Validate());
+        Assert.Empty(new LocalFileRetentionOptions { LocalImages = TimeSpan.FromHours(1), LocalImagesKeepPerProject = 0 }.Validate());
+    }
+
     private static string File(string dir, string name, DateTime modified)
     {
         var path = Path.Combine(dir, name);
