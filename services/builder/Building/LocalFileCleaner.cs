@@ -13,35 +13,24 @@ namespace Slipway.Builder.Building;
 /// A run's copied files and artifacts (PipelineLib's <c>copy</c>, <see cref="RunArtifactStore"/>) go with its build logs.
 /// </summary>
 public sealed class LocalFileCleaner(IOptions<BuilderOptions> builder, IOptions<LocalFileRetentionOptions> options, TimeProvider clock,
-    ILogger<LocalFileCleaner> logger, RunArtifactStore? artifacts = null) : BackgroundService
+    ILogger<LocalFileCleaner> logger, RunArtifactStore? artifacts = null) : ScheduledCleaner(options, logger)
 {
     /// <summary>Where the build-context archives go (the builder writes them to the process's temporary directory).</summary>
     public string TempDir { get; init; } = Path.GetTempPath();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string What => "local build files";
+
+    protected override Task CleanPassAsync(CancellationToken ct)
     {
-        var wait = TimeSpan.FromSeconds(Math.Min(5, options.Value.Interval.TotalSeconds));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(wait, stoppingToken);
-                CleanOnce();
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-            catch (Exception e)
-            {
-                logger.LogWarning("cleaning local build files failed ({Error}); trying again in {Interval}", e.Message, options.Value.Interval);
-            }
-            wait = options.Value.Interval;
-        }
+        CleanOnce();
+        return Task.CompletedTask;
     }
 
     /// <summary>Deletes what is due; returns how many files went.</summary>
     public int CleanOnce()
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var o = options.Value;
+        var o = Settings;
         var deleted = Delete(Path.GetFullPath(builder.Value.LogDir), "*.log", now - o.BuildLogs)
             + Delete(TempDir, "slipway-context-*.tar", now - o.StaleContextArchives)
             + DeleteRunArtifacts(now - o.BuildLogs);

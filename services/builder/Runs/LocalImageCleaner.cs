@@ -23,34 +23,19 @@ namespace Slipway.Builder.Runs;
 /// conflict (a container created meanwhile) leaves the image and is logged.
 /// </summary>
 public sealed partial class LocalImageCleaner(IDockerClient docker, NpgsqlDataSource dataSource, SchemaName schema,
-    IOptions<LocalFileRetentionOptions> options, TimeProvider clock, ILogger<LocalImageCleaner> logger) : BackgroundService
+    IOptions<LocalFileRetentionOptions> options, TimeProvider clock, ILogger<LocalImageCleaner> logger) : ScheduledCleaner(options, logger)
 {
     private const string RunLabel = "slipway.run";
     private const string ProjectLabel = "slipway.project";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var wait = TimeSpan.FromSeconds(Math.Min(5, options.Value.Interval.TotalSeconds));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(wait, stoppingToken);
-                await CleanOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-            catch (Exception e)
-            {
-                logger.LogWarning("cleaning local images failed ({Error}); trying again in {Interval}", e.Message, options.Value.Interval);
-            }
-            wait = options.Value.Interval;
-        }
-    }
+    protected override string What => "local images";
+
+    protected override Task CleanPassAsync(CancellationToken ct) => CleanOnceAsync(ct);
 
     /// <summary>Removes the image tags (and untagged images) that are due; returns how many references went.</summary>
     public async Task<int> CleanOnceAsync(CancellationToken ct)
     {
-        var settings = options.Value;
+        var settings = Settings;
         var images = await docker.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [RunLabel] = true } },

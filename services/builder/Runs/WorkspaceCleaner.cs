@@ -16,26 +16,11 @@ namespace Slipway.Builder.Runs;
 /// or its run never started). Open runs keep theirs. Only directories are touched, never links.
 /// </summary>
 public sealed class WorkspaceCleaner(Workspaces workspaces, BuilderOptions builder, NpgsqlDataSource dataSource, SchemaName schema,
-    IOptions<LocalFileRetentionOptions> options, TimeProvider clock, ILogger<WorkspaceCleaner> logger) : BackgroundService
+    IOptions<LocalFileRetentionOptions> options, TimeProvider clock, ILogger<WorkspaceCleaner> logger) : ScheduledCleaner(options, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var wait = TimeSpan.FromSeconds(Math.Min(5, options.Value.Interval.TotalSeconds));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(wait, stoppingToken);
-                await CleanOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-            catch (Exception e)
-            {
-                logger.LogWarning("cleaning run workspaces failed ({Error}); trying again in {Interval}", e.Message, options.Value.Interval);
-            }
-            wait = options.Value.Interval;
-        }
-    }
+    protected override string What => "run workspaces";
+
+    protected override Task CleanPassAsync(CancellationToken ct) => CleanOnceAsync(ct);
 
     /// <summary>Deletes the workspaces that are due; returns how many went.</summary>
     public async Task<int> CleanOnceAsync(CancellationToken ct)
@@ -58,7 +43,7 @@ public sealed class WorkspaceCleaner(Workspaces workspaces, BuilderOptions build
             while (await reader.ReadAsync(ct)) finished[reader.GetString(0)] = reader.GetBoolean(1);
         }
 
-        var orphanedBefore = clock.GetUtcNow().UtcDateTime - options.Value.OrphanWorkspaces;
+        var orphanedBefore = clock.GetUtcNow().UtcDateTime - Settings.OrphanWorkspaces;
         var deleted = 0;
         foreach (var dir in dirs)
         {
