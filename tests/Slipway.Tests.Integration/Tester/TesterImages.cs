@@ -189,9 +189,10 @@ public sealed class TesterImages : IAsyncLifetime
             $extra = 'X-Greeter: ' . ($mode eq 'bad' ? 'other' : 'slipway') . "\r\n";
           }
           elsif ($path eq '/status') { ($status, $type, $body) = ($mode eq 'bad' ? 500 : 200, 'application/json', '{"ok":true,"checks":["db","cache"]}'); }
+          # Logged before answering, so the line is in the log before the checker has its answer (the tail is read then).
+          print "$method $path -> $status\n";
           print $c "HTTP/1.1 $status X\r\nContent-Type: $type\r\nContent-Length: " . length($body) . "\r\nConnection: close\r\n$extra\r\n$body";
           close $c;
-          print "$method $path -> $status\n";
         }
         """;
 }
