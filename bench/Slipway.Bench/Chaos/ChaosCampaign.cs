@@ -96,7 +96,9 @@ public static class ChaosCampaign
             await File.AppendAllTextAsync(projects, project + "\n");
         var driver = new ChangeDriver(stack, project, Console.WriteLine);
         var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
-        var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(90 * changes));
+        // About what a change's stream takes once the images are cached (patch set, recheck, merge, approval): faults
+        // planned later than the stream would never be injected.
+        var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(30 * changes));
         string? error = null;
         // Where a trial's time goes, printed under its line.
         var clock = Stopwatch.StartNew();

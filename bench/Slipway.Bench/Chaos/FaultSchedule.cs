@@ -25,7 +25,7 @@ public static class FaultSchedule
                 _ => TimeSpan.FromSeconds(random.Next(1, 4)),
             };
             // A kill-at-moment kind starts watching early: the moment itself picks the time.
-            if (FaultKinds.MomentOf(kind) is not null) at = TimeSpan.FromSeconds(random.Next(0, 30));
+            if (FaultKinds.MomentOf(kind) is not null) at = TimeSpan.FromSeconds(random.Next(0, 10));
             var victim = random.Next(ChaosStack.Services.Length * ChaosStack.InstancesPerService);
             faults.Add(new PlannedFault(kind, at, pause, victim));
         }
