@@ -157,38 +157,13 @@ public sealed class NamedImageDeployTests(DeployerImagesFixture images) : IClass
         return new StepRecord(StepOutcome.Succeeded, 1, 0, JsonSerializer.SerializeToElement(published, ContractJson.Options));
     }
 
-    private async Task<List<string>> RunningImagesAsync() =>
-        (await ListOwnAsync()).Where(c => c.State == "running").Select(c => (c.Labels.TryGetValue("slipway.image", out var image) ? image : c.Image))
-        .Order().ToList();
+    private Task<List<string>> RunningImagesAsync() => EnvironmentContainers.RunningImagesAsync(images.Docker, _environment);
 
-    private async Task<IList<ContainerListResponse>> ListOwnAsync() =>
-        await images.Docker.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["label"] = new Dictionary<string, bool> { [$"slipway.environment={_environment}"] = true },
-            },
-        });
-
-    private string Bare(params string[] args)
-    {
-        var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("--git-dir=" + Path.Combine(_root, "registry.git"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var git = Process.Start(start)!;
-        var output = git.StandardOutput.ReadToEnd();
-        git.WaitForExit();
-        return output.Trim();
-    }
+    private string Bare(params string[] args) => EnvironmentContainers.Bare(_root, args);
 
     public async Task DisposeAsync()
     {
-        foreach (var container in await ListOwnAsync())
-        {
-            try { await images.Docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }); }
-            catch (DockerContainerNotFoundException) { }
-        }
+        await EnvironmentContainers.RemoveAllAsync(images.Docker, _environment);
         _backend?.Dispose();
         if (_dataSource is not null) await _dataSource.DisposeAsync();
         await using (var conn = new NpgsqlConnection(TestInfrastructure.PostgresConnectionString))
