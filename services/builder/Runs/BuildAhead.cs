@@ -68,7 +68,4 @@ public sealed class BuildAhead(IHostApplicationLifetime lifetime, ILogger<BuildA
         try { entry.Cancel.Cancel(); }
         catch (ObjectDisposedException) { } // it ended meanwhile
     }
-
-    /// <summary>Builds ahead that are running now (for tests and metrics).</summary>
-    public int Running => _running.Count;
 }
