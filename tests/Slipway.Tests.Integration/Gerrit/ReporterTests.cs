@@ -210,8 +210,9 @@ public sealed class ReporterTests
         var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
         var runId = TestInfrastructure.UniqueName("run-");
 
-        // Gerrit is down far longer than the job queue's own retries last (6 attempts, 0.2 s doubling: about 6 s).
-        env.Gerrit.BeUnavailableFor(TimeSpan.FromSeconds(25));
+        // Gerrit is down far longer than the job queue's own retries last (6 attempts, 0.2 s doubling: about 6 s), and
+        // until the test has seen the wait (ended below with BeAvailable: a fixed outage could end before a slow start).
+        env.Gerrit.BeUnavailableFor(TimeSpan.FromMinutes(10));
         var reporter = env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"), new Dictionary<string, string?>
         {
             ["Jobs__RetryDelaySeconds"] = "0.2",
@@ -225,7 +226,8 @@ public sealed class ReporterTests
         string page = "";
         for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90); DateTime.UtcNow < deadline; await Task.Delay(500))
         {
-            page = await (await reporter.GetAsync($"/runs/{runId}?format=json")).Content.ReadAsStringAsync();
+            try { page = await (await reporter.GetAsync($"/runs/{runId}?format=json")).Content.ReadAsStringAsync(); }
+            catch (HttpRequestException) { continue; } // the reporter is not listening yet
             using var polled = TryParse(page);
             if (polled is not null && polled.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
                 && polled.RootElement.TryGetProperty("gerritWait", out var w) && w.ValueKind == System.Text.Json.JsonValueKind.Object
@@ -246,6 +248,7 @@ public sealed class ReporterTests
 
         // The first review Gerrit takes after the outage has its answer lost: it must not be posted twice.
         env.Gerrit.LoseNextReviewAnswers(1);
+        env.Gerrit.BeAvailable();
         var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
         await Task.Delay(TimeSpan.FromSeconds(3));
         reviews = env.Gerrit.Reviews(upload.ChangeNumber);
