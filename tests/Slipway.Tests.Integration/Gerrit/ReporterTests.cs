@@ -227,7 +227,7 @@ public sealed class ReporterTests
         for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90); DateTime.UtcNow < deadline; await Task.Delay(500))
         {
             try { page = await (await reporter.GetAsync($"/runs/{runId}?format=json")).Content.ReadAsStringAsync(); }
-            catch (HttpRequestException) { continue; } // the reporter is not listening yet
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { continue; } // not listening or not answering yet
             using var polled = TryParse(page);
             if (polled is not null && polled.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
                 && polled.RootElement.TryGetProperty("gerritWait", out var w) && w.ValueKind == System.Text.Json.JsonValueKind.Object

@@ -12,8 +12,9 @@ public sealed class JobLeaseTests
     public async Task A_job_whose_worker_was_killed_is_retried_by_another_worker_after_its_lease_expires()
     {
         await using var env = new ProbeEnvironment();
-        // Short, but renewable on a loaded machine: a 2 s lease expired under the survivor itself and a third attempt ran.
-        var shortLease = new Dictionary<string, string?> { ["Jobs__LeaseSeconds"] = "4", ["Jobs__PollMilliseconds"] = "100" };
+        // Longer than the 4 s job, so the survivor's attempt never depends on a renewal: under heavy load a renewal slower
+        // than its deadline rightly gives the lease up (a 2 s and a 4 s lease did), and a third attempt ran.
+        var shortLease = new Dictionary<string, string?> { ["Jobs__LeaseSeconds"] = "10", ["Jobs__PollMilliseconds"] = "100" };
         await env.Kafka.ProduceAsync(env.InTopic, "warmup", ProbeEnvironment.ProbeEvent("warmup", 0)); // creates the topic
         var dying = env.StartProbe("dying", shortLease);
         await dying.WaitUntilAssignedAsync(TimeSpan.FromSeconds(90)); // migrated and running
