@@ -69,6 +69,12 @@ public sealed partial class GerritStandIn
             }
             info["labels"] = labels;
         }
+        if (o.Contains("DETAILED_LABELS")) // Gerrit lists reviewers by state with detailed labels
+        {
+            var reviewers = new JsonArray();
+            foreach (var id in c.Reviewers) reviewers.Add(AccountInfo(FindAccount(id), detailedAccounts));
+            info["reviewers"] = new JsonObject { ["REVIEWER"] = reviewers };
+        }
         if (o.Contains("MESSAGES"))
         {
             var msgs = new JsonArray();

@@ -362,6 +362,16 @@ public sealed partial class GerritStandIn : IAsyncDisposable
         lock (_reviews) return _reviews.Where(r => r.ChangeNumber == changeNumber).ToList();
     }
 
+    /// <summary>The accounts added as reviewers of change <paramref name="changeNumber"/> (push option <c>r=</c>), in order.</summary>
+    public IReadOnlyList<GerritAccount> Reviewers(int changeNumber)
+    {
+        List<int> ids;
+        _mutex.Wait();
+        try { ids = _changes.GetValueOrDefault(changeNumber)?.Reviewers.ToList() ?? []; }
+        finally { _mutex.Release(); }
+        lock (_accounts) return [.. ids.Select(id => _accounts.Values.First(a => a.Id == id))];
+    }
+
     /// <summary>Every event emitted so far, in order.</summary>
     public IReadOnlyList<StandInEvent> Events()
     {

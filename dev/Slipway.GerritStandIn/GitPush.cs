@@ -74,6 +74,7 @@ public sealed partial class GerritStandIn
         var errors = new List<string>();
         var uploaded = new List<(ChangeState Change, bool New)>();
         var topic = pushOptions.Where(o => o.StartsWith("topic=", StringComparison.Ordinal)).Select(o => o[6..]).LastOrDefault();
+        var reviewers = pushOptions.Where(o => o.StartsWith("r=", StringComparison.Ordinal)).Select(o => o[2..]).ToList();
         await _mutex.WaitAsync(ct);
         try
         {
@@ -83,7 +84,7 @@ public sealed partial class GerritStandIn
                 try
                 {
                     error = cmd.Ref.StartsWith("refs/for/", StringComparison.Ordinal)
-                        ? await ReceiveForReviewAsync(session, cmd, topic, errors, uploaded, ct)
+                        ? await ReceiveForReviewAsync(session, cmd, topic, reviewers, errors, uploaded, ct)
                         : await ReceiveDirectAsync(session, cmd, ct);
                 }
                 catch (InvalidOperationException e) // a git command failed: answer it, never leave the push hanging
@@ -114,21 +115,32 @@ public sealed partial class GerritStandIn
     private string ChangeUrl(ChangeState c) => $"{HttpUrl}/c/{c.Project}/+/{c.Number}";
 
     /// <summary>`refs/for/BRANCH[%options]`: every new commit becomes a change, or a patch set of the open change with its Change-Id.</summary>
-    private async Task<string?> ReceiveForReviewAsync(PushSession s, PushCommand cmd, string? topic, List<string> errors,
-        List<(ChangeState, bool)> uploaded, CancellationToken ct)
+    private async Task<string?> ReceiveForReviewAsync(PushSession s, PushCommand cmd, string? topic, IReadOnlyList<string> pushReviewers,
+        List<string> errors, List<(ChangeState, bool)> uploaded, CancellationToken ct)
     {
+        var reviewerNames = pushReviewers.ToList();
         var branch = cmd.Ref["refs/for/".Length..];
         var percent = branch.IndexOf('%');
         if (percent >= 0)
         {
-            // Gerrit's push options after `%` (topic=, r=, wip, ...): only the topic is kept, the rest are accepted and ignored.
+            // Gerrit's push options after `%` (topic=, r=, wip, ...): the topic and reviewers are kept, the rest accepted and ignored.
             foreach (var option in branch[(percent + 1)..].Split(','))
+            {
                 if (option.StartsWith("topic=", StringComparison.Ordinal)) topic = Uri.UnescapeDataString(option[6..]);
+                else if (option.StartsWith("r=", StringComparison.Ordinal)) reviewerNames.Add(Uri.UnescapeDataString(option[2..]));
+            }
             branch = branch[..percent];
         }
         if (branch.StartsWith("refs/heads/", StringComparison.Ordinal)) branch = branch["refs/heads/".Length..];
         if (cmd.NewId == GitRepos.ZeroId) return "prohibited by Gerrit: not permitted: delete";
         if (branch.Length == 0 || await _git.ResolveAsync(s.Project, "refs/heads/" + branch, ct) is null) return $"branch {branch} not found";
+        // As Gerrit: a reviewer that names no account refuses the whole push.
+        var reviewers = new List<GerritAccount>();
+        foreach (var name in reviewerNames)
+        {
+            if (ReviewerAccount(name) is not { } account) return Refuse($"reviewer {name} not found");
+            reviewers.Add(account);
+        }
 
         var listed = await _git.GitAsync(s.Project, ["rev-list", "--reverse", "--topo-order", $"--max-count={MaxPushCommits + 1}",
             cmd.NewId, "--not", "--branches", "--tags"], ct: ct);
@@ -186,6 +198,9 @@ public sealed partial class GerritStandIn
         {
             var (change, _, _) = await AddPatchSetAsync(s.Project, branch, existing, changeId, commit.Sha, commit.Parents, commit.Tree,
                 commit.Message, s.User, AuthorAccount(commit), topic, DateTimeOffset.UtcNow, emitCreated: true, ct);
+            // Each account once; Gerrit never makes the owner a reviewer of its own change.
+            foreach (var r in reviewers)
+                if (r.Id != change.Owner.Id && !change.Reviewers.Contains(r.Id)) change.Reviewers.Add(r.Id);
             uploaded.Add((change, existing is null));
         }
         return null;
@@ -197,7 +212,15 @@ public sealed partial class GerritStandIn
         }
     }
 
-    /// <summary>A push straight to a branch or tag: only for accounts allowed to; a branch update closes the open changes it contains.</summary>
+    /// <summary>The account a push option <c>r=</c> names: username, email or account id, as Gerrit resolves it.</summary>
+    private GerritAccount? ReviewerAccount(string name)
+    {
+        lock (_accounts)
+            return _accounts.Values.FirstOrDefault(a => a.Username == name || a.Email.Equals(name, StringComparison.OrdinalIgnoreCase)
+                || a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == name);
+    }
+
+        /// <summary>A push straight to a branch or tag: only for accounts allowed to; a branch update closes the open changes it contains.</summary>
     private async Task<string?> ReceiveDirectAsync(PushSession s, PushCommand cmd, CancellationToken ct)
     {
         var verb = cmd.OldId == GitRepos.ZeroId ? "create" : cmd.NewId == GitRepos.ZeroId ? "delete" : "update";

@@ -69,6 +69,8 @@ internal sealed class ChangeState
     public string? Topic { get; set; }
     public List<PatchSetState> PatchSets { get; } = [];
     public List<ChangeMessageState> Messages { get; } = [];
+    /// <summary>Account ids added as reviewers (push option <c>r=</c>), in the order added, each once.</summary>
+    public List<int> Reviewers { get; } = [];
     /// <summary>label → account id → value (current votes).</summary>
     public Dictionary<string, Dictionary<int, int>> Votes { get; } = new(StringComparer.Ordinal);
     public PatchSetState Current => PatchSets[^1];

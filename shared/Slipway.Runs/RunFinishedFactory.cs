@@ -37,11 +37,14 @@ public static class RunFinishedFactory
                 DurationMs = record?.DurationMs, Attempts = record?.Attempt,
             };
         }).ToList();
-        var image = run.Progress.Steps.Where(s => s.Step.Kind == StepKind.Publish)
-            .Select(s => run.ResultOf<PublishSucceeded>(s.Step.Name)?.Image).LastOrDefault(i => i is not null);
+        var published = run.Progress.Steps.Where(s => s.Step.Kind == StepKind.Publish)
+            .Select(s => run.ResultOf<PublishSucceeded>(s.Step.Name)?.Image is { } i ? new PublishedImage { Stage = s.Stage.Name, Step = s.Step.Name, Image = i } : null)
+            .OfType<PublishedImage>().ToList();
         return new RunFinished
         {
-            Outcome = outcome, FailedStage = failedStage, FailedStep = failedStep, Reason = reason, Steps = steps, Image = image,
+            Outcome = outcome, FailedStage = failedStage, FailedStep = failedStep, Reason = reason, Steps = steps,
+            Image = published.LastOrDefault()?.Image, // the field older consumers read: the last, as before
+            Images = published.Count == 0 ? null : published.Take(RunFinished.MaxImages).ToList(),
             StartedAt = run.Started.StartedAt, FinishedAt = now,
             DurationMs = Math.Max(0, (long)(now - run.Started.StartedAt).TotalMilliseconds),
         };

@@ -64,6 +64,7 @@ public class CanonicalFlowTests
         Assert.Equal("foo", staging.Service);
         Assert.False(staging.RequiresApproval);
         Assert.Equal([new RolloutPhase { Stage = RolloutStage.Full, Percentage = 100 }], staging.Rollout);
+        Assert.Equal("publish", staging.ImageFrom);
 
         var production = Step(plan, "deploy-production").Deploy!;
         Assert.Equal("production", production.Environment);
@@ -71,6 +72,7 @@ public class CanonicalFlowTests
         Assert.True(production.RequiresApproval);
         Assert.Equal([RolloutStage.Canary, RolloutStage.Partial, RolloutStage.Full], production.Rollout!.Select(p => p.Stage));
         Assert.Equal([10, 50, 100], production.Rollout!.Select(p => p.Percentage));
+        Assert.Equal("publish", production.ImageFrom);
     }
 
     [Fact]

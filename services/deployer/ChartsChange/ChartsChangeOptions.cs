@@ -37,6 +37,15 @@ public sealed partial class ChartsChangeOptions : IValidatableOptions
     /// <summary>The change's topic (PipelineLib: <c>pipeline-promote</c>).</summary>
     public string Topic { get; set; } = "pipeline-promote";
 
+    /// <summary>
+    /// Gerrit accounts (username, email or account id) added as reviewers of every promote change, with the push that
+    /// opens it (push option <c>r=</c>); Gerrit refuses the push when one names no account.
+    /// </summary>
+    public List<string> Reviewers { get; set; } = [];
+
+    /// <summary>The bound on <see cref="Reviewers"/>.</summary>
+    public const int MaxReviewers = 20;
+
     /// <summary>Gerrit's HTTP URL; empty: <c>Gerrit:Url</c>.</summary>
     public string? Url { get; set; }
 
@@ -76,6 +85,11 @@ public sealed partial class ChartsChangeOptions : IValidatableOptions
         }
         if (Environments.Count == 0 || Environments.Any(e => !ChartsPaths.IsEnvironmentName(e))) yield return $"{Section}:Environments must list plain environment names";
         if (!TopicName().IsMatch(Topic)) yield return $"{Section}:Topic must be 1-64 letters, digits, '.', '_' or '-'";
+        if (Reviewers.Count > MaxReviewers) yield return $"{Section}:Reviewers lists {Reviewers.Count} accounts; at most {MaxReviewers}";
+        // They go into the pushed ref's options (`%topic=…,r=…`): a ',', '%' or space would change what Gerrit reads.
+        foreach (var bad in Reviewers.Where(r => r is null || !ReviewerName().IsMatch(r)))
+            yield return $"{Section}:Reviewers entry '{bad}' is not a Gerrit username, email or account id (letters, digits, '.', '_', '-', '@')";
+        if (Reviewers.Count != Reviewers.Distinct(StringComparer.OrdinalIgnoreCase).Count()) yield return $"{Section}:Reviewers lists an account twice";
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             yield return $"{Section}:Url (or Gerrit:Url) must be Gerrit's http(s) URL";
         if (string.IsNullOrWhiteSpace(HttpUser) || string.IsNullOrEmpty(HttpPassword))
@@ -92,4 +106,7 @@ public sealed partial class ChartsChangeOptions : IValidatableOptions
 
     [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex TopicName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}\z")]
+    private static partial Regex ReviewerName();
 }

@@ -18,7 +18,7 @@ public sealed record ChartsChangeResult(int Number, string ChangeId, string Url,
 /// <summary>
 /// PipelineLib's promote change (PipelineRunner.updateCharts): clones the charts project's branch, sets
 /// <c>main_app.version</c> in the chart's values file(s) as update_version.py does, commits "CHART: pipeline bot promote"
-/// and pushes it to <c>refs/for/BRANCH%topic=pipeline-promote</c> with the operator's credentials.
+/// and pushes it to <c>refs/for/BRANCH%topic=pipeline-promote[,r=REVIEWER…]</c> with the operator's credentials.
 /// Exactly once per run and step: the Change-Id derives from project, branch, run, step and chart, and an existing change
 /// with it is found by REST before anything is pushed, so a replayed job (after a crash, a lost answer) opens no second
 /// change. The commit's dates are the run's start, so a replay that still pushes pushes the same commit.
@@ -90,7 +90,7 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
             }
             await Git(git, clone, env, ct, "commit", "--quiet", "--no-verify", "-m", Message(request, changeId));
             var push = await git.RunAsync(clone, ["-c", "credential.helper=", "-c", "credential.helper=" + CredentialHelper,
-                "push", "--porcelain", "origin", $"HEAD:refs/for/{options.Branch}%topic={options.Topic}"], ct, check: false, environment: env);
+                "push", "--porcelain", "origin", PushRef()], ct, check: false, environment: env);
             // Found after the push whatever it answered: a push whose answer was lost, or a race with a replay, still opened it.
             if (await FindAsync(changeId, ct) is { } opened)
             {
@@ -148,6 +148,10 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
             $"Image: {r.ImageReference}\nSource: {source} at {r.SourceRevision}\n\n" +
             $"Slipway-Run: {r.RunId}\nSlipway-Step: {r.Step}\nChange-Id: {changeId}\n";
     }
+
+    // PipelineLib's topic, and the operator's reviewers: added by the push that opens the change, so a replay (which finds
+    // the change by its Change-Id and pushes nothing) never adds them again.
+    private string PushRef() => $"HEAD:refs/for/{options.Branch}%topic={options.Topic}" + string.Concat(options.Reviewers.Select(r => ",r=" + r));
 
     private string RepositoryUrl() => $"{options.Url!.TrimEnd('/')}/a/{options.GerritProject}";
 

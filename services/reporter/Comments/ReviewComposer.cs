@@ -7,7 +7,7 @@ namespace Slipway.Reporter.Comments;
 
 /// <summary>
 /// Writes the review a developer sees for a run: short, with the run's status page link (which
-/// also makes each comment recognisable, so it is never posted twice), the image URI and tags on
+/// also makes each comment recognisable, so it is never posted twice), the URI and tags of every image published on
 /// success like the PipelineBot comment, and the failed step with the tail of its output on failure.
 /// Everything the uploader controls (output, reasons, names from the repository's config) goes through
 /// <see cref="QuotedText"/>: bounded, without control characters, and the output stays an indented quote.
@@ -44,11 +44,7 @@ public static class ReviewComposer
             {
                 case "succeeded":
                     text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} SUCCESS{duration}.\n");
-                    if (run.ImageUri is { } uri)
-                    {
-                        text.Append("\nIMAGE:\n  ").Append(uri).Append('\n');
-                        if (run.ImageTags is { Length: > 0 } tags) text.Append("TAGS:\n  ").Append(string.Join(", ", tags)).Append('\n');
-                    }
+                    AppendImages(text, run);
                     break;
                 case "failed":
                     // A run refused before its first step (hostile content, a refused config) has no failed step to name.
@@ -90,6 +86,25 @@ public static class ReviewComposer
             Labels = labels,
             Notify = kind == CommentKind.Finished ? null : "NONE", // only the result is news; it goes to owner and reviewers
         };
+    }
+
+    // One image as the PipelineBot comment showed it; several (a multi-service repository) each with its publish step.
+    private static void AppendImages(StringBuilder text, RunView run)
+    {
+        if (run.Images.Count > 1)
+        {
+            text.Append("\nIMAGES:\n");
+            foreach (var i in run.Images)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  {Name(i.Stage)}/{Name(i.Step)}: {QuotedText.OneLine(i.Image.Uri, 512)}\n");
+                if (i.Image.Tags is { Count: > 0 } tags) text.Append("    TAGS: ").Append(QuotedText.OneLine(string.Join(", ", tags))).Append('\n');
+            }
+            return;
+        }
+        // Older runs recorded only the last image; a run with one image keeps the familiar form.
+        if (run.ImageUri is not { } uri) return;
+        text.Append("\nIMAGE:\n  ").Append(uri).Append('\n');
+        if (run.ImageTags is { Length: > 0 } imageTags) text.Append("TAGS:\n  ").Append(string.Join(", ", imageTags)).Append('\n');
     }
 
     // Parallel branches run to their end after a failure, so a run can fail in several steps; each is named.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Slipway.Contracts;
@@ -45,13 +46,14 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
     public Task FinishAsync(NpgsqlTransaction tx, string runId, RunFinished finished, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition($"""
             UPDATE {_s}.runs SET updated_at = now(), finished_at = @FinishedAt, outcome = @outcome, failed_step = @failed, reason = @Reason,
-                   image_uri = @uri, image_tags = @tags, image_digest = @digest
+                   image_uri = @uri, image_tags = @tags, image_digest = @digest, images = @images::jsonb
              WHERE run_id = @runId
             """, new
         {
             runId, finished.FinishedAt, outcome = Kebab(finished.Outcome.ToString()),
             failed = finished.FailedStep is null ? null : $"{finished.FailedStage}/{finished.FailedStep}", finished.Reason,
             uri = finished.Image?.Uri, tags = finished.Image?.Tags.ToArray(), digest = finished.Image?.Digest,
+            images = finished.Images is { Count: > 0 } images ? JsonSerializer.Serialize(images, ContractJson.Options) : null,
         }, tx, cancellationToken: ct));
 
     /// <summary>
@@ -143,7 +145,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         var runs = (await conn.QueryAsync<RunRow>(new CommandDefinition($"""
             SELECT run_id AS RunId, project, change, patchset, revision, ref, trigger_kind AS TriggerKind, pipeline,
                    total_steps AS TotalSteps, first_step AS FirstStep, started_at AS StartedAt, finished_at AS FinishedAt,
-                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, notes,
+                   outcome, failed_step AS FailedStep, reason, image_uri AS ImageUri, image_tags AS ImageTags, image_digest AS ImageDigest, images, notes,
                    planned_steps AS PlannedSteps, planned_kinds AS PlannedKinds, branch,
                    gerrit_waiting_since AS GerritWaitingSince, gerrit_tries AS GerritTries, gerrit_last_error AS GerritLastError
               FROM {_s}.runs WHERE {where} ORDER BY {order} {limit}
@@ -159,6 +161,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
             run.Reason, run.ImageUri, run.ImageTags, run.ImageDigest)
         {
             Notes = run.Notes ?? [],
+            Images = run.Images is { } images ? JsonSerializer.Deserialize<List<PublishedImage>>(images, ContractJson.Options) ?? [] : [],
             Branch = run.Branch,
             PlannedSteps = run.PlannedSteps is { } names && run.PlannedKinds is { } kinds && names.Length == kinds.Length
                 ? names.Zip(kinds, (n, k) => new PlannedStepView(n, k)).ToList()
@@ -195,6 +198,7 @@ public sealed class RunLedger(NpgsqlDataSource dataSource, SchemaName schema)
         public string? ImageUri { get; set; }
         public string[]? ImageTags { get; set; }
         public string? ImageDigest { get; set; }
+        public string? Images { get; set; }
         public string[]? Notes { get; set; }
         public string[]? PlannedSteps { get; set; }
         public string[]? PlannedKinds { get; set; }

@@ -57,7 +57,11 @@ public static class RunStatusEndpoints
         if (run.GerritWait is { } wait)
             html.Append("<p><b>A comment waits for Gerrit</b> since ").Append(Page.Time(wait.Since)).Append(" (")
                 .Append(wait.Tries).Append(" tries; last answer: ").Append(E(wait.LastError)).Append("). It is posted once Gerrit answers.</p>");
-        if (run.ImageUri is not null)
+        if (run.Images.Count > 1)
+            foreach (var i in run.Images) // every image the run published, as its final comment lists them
+                html.Append("<p class=\"published\">Image of ").Append(E($"{i.Stage}/{i.Step}")).Append(": <code>").Append(E(i.Image.Uri))
+                    .Append("</code> tags: ").Append(E(string.Join(", ", i.Image.Tags))).Append(" digest <code>").Append(E(i.Image.Digest)).Append("</code></p>");
+        else if (run.ImageUri is not null)
             html.Append("<p>Image: <code>").Append(E(run.ImageUri)).Append("</code> tags: ").Append(E(string.Join(", ", run.ImageTags ?? [])))
                 .Append(run.ImageDigest is { } d ? $" digest <code>{E(d)}</code>" : "").Append("</p>");
         foreach (var note in run.Notes) html.Append("<p class=\"muted\">").Append(E(note)).Append("</p>");

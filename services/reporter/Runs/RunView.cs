@@ -8,6 +8,9 @@ public sealed record RunView(
 {
     public IReadOnlyList<StepView> Steps { get; init; } = [];
 
+    /// <summary>Every image the run published (run.finished's <c>images</c>), in plan order; empty for older runs and runs that published none.</summary>
+    public IReadOnlyList<Slipway.Contracts.PublishedImage> Images { get; init; } = [];
+
     /// <summary>What the planner left out and why (e.g. a non-release branch builds and tests only).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 

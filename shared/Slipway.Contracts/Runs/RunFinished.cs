@@ -8,7 +8,7 @@ namespace Slipway.Contracts;
 /// run's last step (or by the service that cancelled it).
 /// </summary>
 [EventType("slipway.run.finished.v1")]
-[Description("A pipeline run ended: its outcome, the failed step if any, a summary of every step, and the published image if any. Last event of every run.")]
+[Description("A pipeline run ended: its outcome, the failed step if any, a summary of every step, and the images it published. Last event of every run.")]
 public sealed record RunFinished : IPipelineEvent
 {
     /// <summary>succeeded, failed or cancelled.</summary>
@@ -33,8 +33,17 @@ public sealed record RunFinished : IPipelineEvent
     [Description("Every step of the plan, in plan order, with what became of it.")]
     public required IReadOnlyList<StepSummary> Steps { get; init; }
 
-    /// <summary>The image published by the run, if it published one.</summary>
+    /// <summary>The image published by the run, if it published one; of several, the last in plan order (see <see cref="Images"/>).</summary>
+    [Description("The image the run published; when it published several, the last in plan order (images lists them all).")]
     public ContainerImage? Image { get; init; }
+
+    /// <summary>Every image the run published, in plan order, at most <see cref="MaxImages"/>; absent when none.</summary>
+    [Description("Every image the run published, in plan order (at most 100); absent when it published none.")]
+    [MaxLength(MaxImages)]
+    public IReadOnlyList<PublishedImage>? Images { get; init; }
+
+    /// <summary>The bound on <see cref="Images"/>: a plan with more publish steps lists its first ones.</summary>
+    public const int MaxImages = 100;
 
     /// <summary>When the run started (its <c>run.started</c>).</summary>
     [Description("When the run started (its run.started).")]
@@ -48,6 +57,24 @@ public sealed record RunFinished : IPipelineEvent
     [Description("Wall-clock duration of the whole run in milliseconds.")]
     [Range(0, long.MaxValue)]
     public required long DurationMs { get; init; }
+}
+
+/// <summary>An image a publish step of the run pushed.</summary>
+[Description("An image a publish step of the run pushed: the step, and the image's URI, tags and digest.")]
+public sealed record PublishedImage
+{
+    /// <summary>The publish step's stage.</summary>
+    [Description("The publish step's stage.")]
+    [MaxLength(128)]
+    public required string Stage { get; init; }
+
+    /// <summary>The publish step.</summary>
+    [Description("The publish step.")]
+    [MaxLength(128)]
+    public required string Step { get; init; }
+
+    /// <summary>What it pushed.</summary>
+    public required ContainerImage Image { get; init; }
 }
 
 /// <summary>How a run ended.</summary>

@@ -65,6 +65,7 @@ public static class EventSchemas
     {
         var type = EventTypes.TypeOf(typeName) ?? throw new ArgumentException($"unknown event type '{typeName}'", nameof(typeName));
         var data = ContractJson.Options.GetJsonSchemaAsNode(type, ExporterOptions);
+        RebaseReferences(data, "#/properties/data");
         var description = type.GetCustomAttribute<DescriptionAttribute>()?.Description;
 
         var properties = new JsonObject
@@ -101,6 +102,25 @@ public static class EventSchemas
         schema["properties"] = properties;
         schema["required"] = required;
         return schema;
+    }
+
+    /// <summary>
+    /// The exporter writes a type met again as a <c>$ref</c> relative to the data schema's root (e.g. a second image's
+    /// tags); the data schema sits under <c>properties.data</c> of the envelope's, so its references are moved there.
+    /// </summary>
+    private static void RebaseReferences(JsonNode? node, string root)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                if (o["$ref"] is JsonValue r && r.TryGetValue<string>(out var target) && target.StartsWith("#/", StringComparison.Ordinal))
+                    o["$ref"] = root + target[1..];
+                foreach (var (_, child) in o.ToList()) RebaseReferences(child, root);
+                break;
+            case JsonArray a:
+                foreach (var child in a) RebaseReferences(child, root);
+                break;
+        }
     }
 
     /// <summary>The schema of any Slipway event envelope, whatever its type; <c>data</c> is unconstrained.</summary>

@@ -12,6 +12,9 @@ internal static class CanonicalPlanner
 {
     public const string BlubberPath = ".pipeline/blubber.yaml";
 
+    // The one publish step: the deploys name it, so the deployer never guesses "the run's last published image".
+    private const string PublishStep = "publish";
+
     public static RunPlan Plan(BlubberFiles files, PlanningContext context, PlanningOptions options)
     {
         var config = files.Get(BlubberPath);
@@ -67,7 +70,7 @@ internal static class CanonicalPlanner
         var postMerge = ReleaseBranches.IsPostMerge(context);
         var release = ReleaseBranches.Releases(context, options);
         if (release)
-            productionSteps.Add(new PlanStep { Name = "publish", Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production" } });
+            productionSteps.Add(new PlanStep { Name = PublishStep, Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production" } });
         AddStage("production", hasTest ? "test" : null, [.. productionSteps]);
         if (!release)
         {
@@ -95,6 +98,6 @@ internal static class CanonicalPlanner
     private static PlanStep Deploy(string name, string environment, string service, bool approval, IReadOnlyList<RolloutPhase> rollout) => new()
     {
         Name = name, Kind = StepKind.Deploy,
-        Deploy = new DeployParams { Environment = environment, Service = service, RequiresApproval = approval, Rollout = rollout },
+        Deploy = new DeployParams { Environment = environment, Service = service, RequiresApproval = approval, Rollout = rollout, ImageFrom = PublishStep },
     };
 }

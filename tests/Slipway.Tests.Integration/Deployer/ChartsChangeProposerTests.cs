@@ -56,12 +56,14 @@ public sealed class ChartsChangeProposerTests : IAsyncLifetime
         Directory.Delete(_work, recursive: true);
     }
 
-    private ChartsChangeOptions Options(string? password = null) => new ChartsChangeOptions
+    private ChartsChangeOptions Options(string? password = null, List<string>? reviewers = null) => new ChartsChangeOptions
     {
         Enabled = true, GerritProject = Charts, Url = _gerrit.HttpUrl, HttpUser = _gerrit.HttpUser, HttpPassword = password ?? _gerrit.HttpPassword,
+        Reviewers = reviewers ?? [],
     };
 
-    private ChartsChangeProposer Proposer(string? password = null) => new(Options(password), NullLogger<ChartsChangeProposer>.Instance);
+    private ChartsChangeProposer Proposer(string? password = null, List<string>? reviewers = null) =>
+        new(Options(password, reviewers), NullLogger<ChartsChangeProposer>.Instance);
 
     private static ChartsChangeRequest Request(string runId, IReadOnlyList<string>? environments = null, string chart = "citoid") =>
         new(runId, "production-promote", chart, environments ?? [], Version, $"127.0.0.1:5000/citoid:{Version}@sha256:{new string('1', 64)}",
@@ -125,6 +127,58 @@ public sealed class ChartsChangeProposerTests : IAsyncLifetime
         Assert.NotEqual(again.Number, other!.Number);
         Assert.Equal(["helmfile.d/services/citoid/values-staging.yaml"], other.Files);
         Assert.Equal(2, (await ChangesAsync()).Count(c => c.Number != _seedChange));
+    }
+
+    [Fact]
+    public async Task The_operators_reviewers_are_added_once_by_the_push_that_opens_the_change_and_not_again_on_replay()
+    {
+        var alice = _gerrit.AddAccount("Alice Release", "alice@example.org", "alice");
+        var bob = _gerrit.AddAccount("Bob Charts", "bob@example.org", "bob");
+        using (var first = Proposer(reviewers: ["alice", "bob@example.org"]))
+        {
+            var change = await first.ProposeAsync(Request("run-7"), CancellationToken.None);
+            Assert.False(change!.AlreadyOpen);
+            Assert.Equal([alice.Id, bob.Id], _gerrit.Reviewers(change.Number).Select(a => a.Id));
+            // Gerrit's REST view of the change shows them as reviewers.
+            using var http = new HttpClient();
+            var json = await http.GetStringAsync($"{_gerrit.HttpUrl}/changes/{change.Number}?o=DETAILED_LABELS");
+            Assert.Contains($"\"REVIEWER\":[{{\"_account_id\":{alice.Id}}},{{\"_account_id\":{bob.Id}}}]", json.Replace(" ", "").Replace("\n", ""));
+        }
+        var eventsAfterFirst = _gerrit.Events().Count;
+
+        using var replay = Proposer(reviewers: ["alice", "bob@example.org"]);
+        var again = await replay.ProposeAsync(Request("run-7"), CancellationToken.None);
+
+        Assert.True(again!.AlreadyOpen);
+        Assert.Equal([alice.Id, bob.Id], _gerrit.Reviewers(again.Number).Select(a => a.Id));
+        Assert.Equal(eventsAfterFirst, _gerrit.Events().Count);
+        Assert.Single(await ChangesAsync(), c => c.Number != _seedChange);
+    }
+
+    [Fact]
+    public async Task A_reviewer_Gerrit_does_not_know_fails_the_push_visibly_and_opens_nothing()
+    {
+        using var proposer = Proposer(reviewers: ["nobody-here"]);
+        var e = await Assert.ThrowsAsync<ChartsChangeException>(() => proposer.ProposeAsync(Request("run-8"), CancellationToken.None));
+        Assert.Contains("reviewer nobody-here not found", e.Message);
+        Assert.DoesNotContain(await ChangesAsync(), c => c.Number != _seedChange);
+    }
+
+    [Fact]
+    public void Reviewers_are_validated_as_Gerrit_accounts_bounded_and_distinct()
+    {
+        Assert.Empty(Options(reviewers: ["alice", "bob@example.org", "1000096", "release.team-2"]).Validate());
+        Assert.Equal(
+            [
+                "Deployer:Promote:Reviewers entry 'a,r=mallory' is not a Gerrit username, email or account id (letters, digits, '.', '_', '-', '@')",
+                "Deployer:Promote:Reviewers entry 'b%wip' is not a Gerrit username, email or account id (letters, digits, '.', '_', '-', '@')",
+                "Deployer:Promote:Reviewers entry 'c d' is not a Gerrit username, email or account id (letters, digits, '.', '_', '-', '@')",
+                "Deployer:Promote:Reviewers entry '' is not a Gerrit username, email or account id (letters, digits, '.', '_', '-', '@')",
+            ],
+            Options(reviewers: ["a,r=mallory", "b%wip", "c d", ""]).Validate());
+        Assert.Equal(["Deployer:Promote:Reviewers lists an account twice"], Options(reviewers: ["alice", "Alice"]).Validate());
+        Assert.Equal([$"Deployer:Promote:Reviewers lists 21 accounts; at most {ChartsChangeOptions.MaxReviewers}"],
+            Options(reviewers: [.. Enumerable.Range(1, 21).Select(i => $"user{i}")]).Validate());
     }
 
     [Fact]

@@ -203,6 +203,45 @@ public sealed class ReporterTests
     }
 
     [Fact]
+    public async Task A_run_that_published_two_images_names_both_in_its_final_comment()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/multi");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/multi", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+        var run = FailedRun(runId, "demo/multi", upload.ChangeNumber, upload.Revision, upload.Ref);
+        PublishedImage Published(string stage, char digest) => new()
+        {
+            Stage = stage, Step = $"{stage}-publish",
+            Image = new ContainerImage { Uri = $"127.0.0.1:5000/demo/multi-{stage}", Digest = "sha256:" + new string(digest, 64), Tags = [$"2026-11-24-100106-{stage}", upload.Revision] },
+        };
+        var succeeded = EventEnvelope.Create(new RunFinished
+        {
+            Outcome = RunOutcome.Succeeded,
+            Steps = [new StepSummary { Stage = "test", Name = "run", Kind = StepKind.Test, Outcome = StepOutcome.Succeeded, DurationMs = 5000 }],
+            Image = Published("worker", 'b').Image,
+            Images = [Published("api", 'a'), Published("worker", 'b')],
+            StartedAt = T0, FinishedAt = T0.AddSeconds(66), DurationMs = 66_000,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "finished-ok"));
+        var testSucceeded = EventEnvelope.Create(new TestSucceeded
+        {
+            Stage = "test", Step = "run", Attempt = 1, StartedAt = T0.AddSeconds(60), FinishedAt = T0.AddSeconds(65), DurationMs = 5000,
+            ImageId = ImageId, ExitCode = 0,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "test-ok"));
+
+        env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"),
+            new Dictionary<string, string?> { ["Reporter__PublicUrl"] = "https://ci.example.org" });
+        foreach (var e in new[] { run[0], testSucceeded, succeeded })
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
+        Assert.Equal("Pipeline service SUCCESS in 1m 6s.\n\nIMAGES:\n" +
+            $"  api/api-publish: 127.0.0.1:5000/demo/multi-api\n    TAGS: 2026-11-24-100106-api, {upload.Revision}\n" +
+            $"  worker/worker-publish: 127.0.0.1:5000/demo/multi-worker\n    TAGS: 2026-11-24-100106-worker, {upload.Revision}\n" +
+            $"\nSteps:\n- test/run (test): succeeded in 5 s\n\nhttps://ci.example.org/runs/{runId}", reviews[1].Message);
+    }
+
+    [Fact]
     public async Task Comments_and_votes_wait_out_a_long_Gerrit_outage_visibly_and_arrive_once_even_when_an_answer_is_lost()
     {
         await using var env = await GerritServiceEnvironment.StartAsync();

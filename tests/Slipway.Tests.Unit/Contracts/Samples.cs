@@ -56,6 +56,7 @@ public static class Samples
                 new StepSummary { Stage = "production", Name = "deploy-production", Kind = StepKind.Deploy, Outcome = StepOutcome.Skipped },
             ],
             Image = Published,
+            Images = [new PublishedImage { Stage = "production", Step = "production-publish", Image = Published }],
             StartedAt = T0,
             FinishedAt = T0.AddMinutes(4),
             DurationMs = 240_000,

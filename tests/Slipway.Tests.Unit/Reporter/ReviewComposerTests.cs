@@ -57,6 +57,48 @@ public sealed class ReviewComposerTests
     }
 
     [Fact]
+    public void A_run_that_published_several_images_lists_each_with_its_publish_step_and_tags()
+    {
+        static Slipway.Contracts.PublishedImage Published(string stage, string name, char digest) => new()
+        {
+            Stage = stage, Step = $"{stage}-publish",
+            Image = new() { Uri = $"registry.example.org/demo/{name}", Tags = [$"2026-11-24-100312-{stage}", "3f7c8e2"], Digest = "sha256:" + new string(digest, 64) },
+        };
+        var run = Run(trigger: "merge", outcome: "succeeded", finished: T0.AddSeconds(10)) with
+        {
+            Images = [Published("api", "hello-api", 'a'), Published("worker", "hello-worker", 'b')],
+            Steps = [new("api", "api-publish", "publish", "succeeded", 1, T0, T0.AddSeconds(2), 2_000, null, null)],
+        };
+        var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
+        Assert.Equal("""
+            Pipeline service SUCCESS in 10 s.
+
+            IMAGES:
+              api/api-publish: registry.example.org/demo/hello-api
+                TAGS: 2026-11-24-100312-api, 3f7c8e2
+              worker/worker-publish: registry.example.org/demo/hello-worker
+                TAGS: 2026-11-24-100312-worker, 3f7c8e2
+
+            Steps:
+            - api/api-publish (publish): succeeded in 2 s
+
+            https://slipway.example.org/runs/run-1
+            """, review.Message);
+    }
+
+    [Fact]
+    public void A_run_with_one_image_in_its_list_keeps_the_single_image_form()
+    {
+        var run = Run(outcome: "succeeded", finished: T0.AddSeconds(10)) with
+        {
+            Images = [new() { Stage = "production", Step = "publish", Image = new() { Uri = "registry.example.org/demo/hello", Tags = ["t1"], Digest = "sha256:abc" } }],
+        };
+        var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
+        Assert.Contains("\nIMAGE:\n  registry.example.org/demo/hello\nTAGS:\n  2026-11-24-100312-production, 3f7c8e2d9a1b4c5d6e7f8091a2b3c4d5e6f70819\n", review.Message);
+        Assert.DoesNotContain("IMAGES:", review.Message);
+    }
+
+    [Fact]
     public void A_deploy_superseded_by_a_newer_run_says_so_in_the_final_comment()
     {
         var run = Run(trigger: "merge", outcome: "succeeded", finished: T0.AddSeconds(90)) with
