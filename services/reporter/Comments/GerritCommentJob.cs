@@ -109,17 +109,26 @@ public sealed class GerritCommentJob(
             logger.LogInformation("{Kind} comment of run {RunId} is already on {Project}~{Change}", kind, run.RunId, run.Project, change);
             return;
         }
+        var revision = ReviewedRevision(run);
         try
         {
-            await gerrit.SetReviewAsync(run.Project, change, run.Revision, review, ct);
+            await gerrit.SetReviewAsync(run.Project, change, revision, review, ct);
         }
         catch (GerritRestException e) when (e.Conflict && review.Labels is not null)
         {
             logger.LogInformation("{Project}~{Change} refuses the vote ({Error}); posting the message alone", run.Project, change, e.Message);
-            await gerrit.SetReviewAsync(run.Project, change, run.Revision, review with { Labels = null }, ct);
+            await gerrit.SetReviewAsync(run.Project, change, revision, review with { Labels = null }, ct);
         }
         logger.LogInformation("{Kind} comment of run {RunId} posted on {Project}~{Change}", kind, run.RunId, run.Project, change);
     }
+
+    /// <summary>
+    /// The revision a run's comments go on. A merge run's revision is the branch tip the merge produced, which is a merge
+    /// commit (no patch set of the change, so Gerrit answers 404) whenever the merge was not a fast-forward; its comments
+    /// go on the merged patch set, by number. Other runs built a patch set's own commit.
+    /// </summary>
+    internal static string ReviewedRevision(RunView run) =>
+        run.TriggerKind == "merge" && run.Patchset is int patchset ? patchset.ToString(System.Globalization.CultureInfo.InvariantCulture) : run.Revision;
 
     /// <summary>The status page shows the wait; a database hiccup here must not end the wait.</summary>
     private async Task RecordWaitAsync(string runId, string error, CancellationToken ct)

@@ -10,11 +10,12 @@ public sealed class ReporterTests
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
     private const string ImageId = "sha256:2c5f3e0d6a0b1c4e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e";
 
-    private static EventEnvelope[] FailedRun(string runId, string project, int change, string revision, string @ref)
+    private static EventEnvelope[] FailedRun(string runId, string project, int change, string revision, string @ref,
+        TriggerKind kind = TriggerKind.Patchset)
     {
         var started = new RunStarted
         {
-            Trigger = new RunTrigger { Kind = TriggerKind.Patchset, Project = project, Change = change, Patchset = 1, Ref = @ref, Revision = revision },
+            Trigger = new RunTrigger { Kind = kind, Project = project, Change = change, Patchset = 1, Ref = @ref, Revision = revision },
             Plan = new RunPlan
             {
                 Pipeline = "service",
@@ -239,6 +240,29 @@ public sealed class ReporterTests
             $"  api/api-publish: 127.0.0.1:5000/demo/multi-api\n    TAGS: 2026-11-24-100106-api, {upload.Revision}\n" +
             $"  worker/worker-publish: 127.0.0.1:5000/demo/multi-worker\n    TAGS: 2026-11-24-100106-worker, {upload.Revision}\n" +
             $"\nSteps:\n- test/run (test): succeeded in 5 s\n\nhttps://ci.example.org/runs/{runId}", reviews[1].Message);
+    }
+
+    [Fact]
+    public async Task A_merge_run_whose_merge_made_a_merge_commit_comments_on_the_merged_patch_set()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+        // A merge that was not a fast-forward: the run's revision is the merge commit Gerrit made, no patch set of the change.
+        const string mergeCommit = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"));
+        foreach (var e in FailedRun(runId, "demo/hello", upload.ChangeNumber, mergeCommit, "refs/heads/master", TriggerKind.Merge))
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        reviews = env.Gerrit.Reviews(upload.ChangeNumber);
+        Assert.Equal(2, reviews.Count);
+        Assert.All(reviews, r => Assert.Equal((1, upload.Revision), (r.PatchSet, r.Revision)));
+        Assert.StartsWith("Pipeline service started", reviews[0].Message);
+        Assert.StartsWith("Pipeline service FAILURE", reviews[1].Message);
+        Assert.Empty(reviews[1].Labels); // merge runs do not vote
     }
 
     [Fact]
