@@ -31,7 +31,17 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
                 "(the operator allows them per project: Pipeline:Triggers:<job>:Projects)");
         }
 
-        var parameters = p.Parameters ?? new Dictionary<string, string>();
+        // Runtime outputs of earlier steps (PipelineLib's `${publish.imageTag}`), resolved from the run's results.
+        Dictionary<string, string> parameters;
+        try
+        {
+            parameters = (p.Parameters ?? new Dictionary<string, string>()).ToDictionary(
+                e => e.Key, e => RuntimeOutputResolver.Field(e.Value, $"trigger.parameters.{e.Key}", x.Step.Runtime, x.Run), StringComparer.Ordinal);
+        }
+        catch (RuntimeOutputException e)
+        {
+            return Failed(x, p.Job, e.Message);
+        }
         int? status = null;
         if (job.Url is { } url)
         {
