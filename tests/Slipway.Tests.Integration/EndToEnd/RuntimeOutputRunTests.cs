@@ -99,16 +99,17 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
             var finished = (await env.PipelineEvents.WaitForAsync("the end of the relay run",
                 e => e.RunId == started.RunId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout)).DataAs<RunFinished>();
             Assert.True(finished.Outcome == RunOutcome.Succeeded, finished.Reason);
+            var runId = started.RunId!;
 
-            var lintImage = Event<BuildSucceeded>(env, started.RunId, "lint-build").ImageId;
-            var published = Event<PublishSucceeded>(env, started.RunId, "ship-publish");
+            var lintImage = Event<BuildSucceeded>(env, runId, "lint-build").ImageId;
+            var published = Event<PublishSucceeded>(env, runId, "ship-publish");
             Assert.Equal("v-" + merged, published.Tag);
             Assert.Contains("v-" + merged, published.Image.Tags);
 
             // The run step got the lint step's last line (and its final line break) in its environment, the tag as its argument.
-            Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, started.RunId, "announce-run").OutputTail);
+            Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
 
-            var requested = Event<TriggerRequested>(env, started.RunId, "announce-trigger");
+            var requested = Event<TriggerRequested>(env, runId, "announce-trigger");
             var expected = new Dictionary<string, string>
             {
                 ["LINT"] = "lint said: lint ok ${setup.project}\n",
