@@ -118,4 +118,29 @@ public class RuntimeOutputResolverTests
         Assert.Equal("${publish.imageTag}-as-planned", RuntimeOutputResolver.Field("${publish.imageTag}-as-planned", "run.env.B", runtime, run));
         Assert.Equal("v1", RuntimeOutputResolver.Field("${publish.imageTag}", "run.env.A", runtime, run));
     }
+
+    [Fact]
+    public void A_failure_notice_gets_the_failed_steps_output_and_empty_for_what_never_ran()
+    {
+        var failed = Json(new TestFailed { ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "tests exited with code 1", OutputTail = "FAIL: test_x" });
+        var run = new RunState("run-1", new RunStarted
+        {
+            Plan = Plan, StartedAt = DateTimeOffset.UnixEpoch,
+            Trigger = new RunTrigger { Kind = TriggerKind.Merge, Project = "p", Ref = "refs/heads/main", Revision = new string('a', 40) },
+        }, new Dictionary<string, StepRecord> { ["lint-run"] = new(StepOutcome.Failed, 1, 1, failed) }, new Dictionary<string, string>(), null);
+        var notify = new StageNotify
+        {
+            To = ["team@example.org"], Subject = "${lint.output} failed", Body = "output:\n${lint.output}tag ${publish.imageTag}.",
+            Runtime = new Dictionary<string, RuntimeTemplate>
+            {
+                ["subject"] = new() { Parts = [O("lint", "output", "lint-run"), new RuntimeTemplatePart { Text = " failed" }] },
+                ["body"] = new()
+                {
+                    Parts = [new RuntimeTemplatePart { Text = "output:\n" }, O("lint", "output", "lint-run"), new RuntimeTemplatePart { Text = "tag " },
+                        O("publish", "imageTag", "publish-publish"), new RuntimeTemplatePart { Text = "." }],
+                },
+            },
+        };
+        Assert.Equal(("FAIL: test_x  failed", "output:\nFAIL: test_x\ntag ."), NotifyText.Resolve(notify, run));
+    }
 }

@@ -17,6 +17,9 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
 {
     public const string HttpClientName = "trigger-webhooks";
 
+    /// <summary>Most characters of all parameters together once runtime outputs are resolved.</summary>
+    public const int MaxParametersChars = 262_144;
+
     public StepKind Kind => StepKind.Trigger;
 
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
@@ -42,6 +45,9 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
         {
             return Failed(x, p.Job, e.Message);
         }
+        // Each value is bounded; so is the whole, which travels in one event.
+        if (parameters.Sum(e => e.Key.Length + e.Value.Length) > MaxParametersChars)
+            return Failed(x, p.Job, $"`trigger.parameters`: the resolved parameters are longer than {MaxParametersChars} characters in all");
         int? status = null;
         if (job.Url is { } url)
         {
