@@ -60,16 +60,18 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         await runs.RecordStepAsync(tx, run.RunId, step, record, ct);
 
         // PipelineLib's notify: a failed step of a stage with notify.email asks for the mail, once per run and stage.
-        if (outcome == StepOutcome.Failed && execution.Stage.Notify is { } notify && finishing is IStepFailedEvent failed)
-            await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, new NotifyRequested
-            {
-                Pipeline = run.Started.Plan.Pipeline, Project = run.Started.Trigger.Project, Stage = execution.Stage.Name, Step = step,
-                Reason = failed.Reason, To = notify.To, Subject = notify.Subject, Body = notify.Body,
-            }, execution.Stage.Name), ct);
-
         var steps = run.Steps.ToDictionary();
         steps[step] = record;
         var updated = run with { Steps = steps };
+        if (outcome == StepOutcome.Failed && execution.Stage.Notify is { } notify && finishing is IStepFailedEvent failed)
+        {
+            var (subject, body) = NotifyText.Resolve(notify, updated);
+            await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, new NotifyRequested
+            {
+                Pipeline = run.Started.Plan.Pipeline, Project = run.Started.Trigger.Project, Stage = execution.Stage.Name, Step = step,
+                Reason = failed.Reason, To = notify.To, Subject = subject, Body = body,
+            }, execution.Stage.Name), ct);
+        }
         // A failure ends the run only once nothing else can start or is running: the parallel branches that do not
         // depend on the failed step run to their end (Jenkins' parallel under PipelineLib).
         if (!updated.Settled) return;

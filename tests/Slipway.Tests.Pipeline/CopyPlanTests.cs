@@ -81,11 +81,11 @@ public class CopyPlanTests
     }
 
     [Fact]
-    public void Artifact_urls_are_a_runtime_output()
+    public void Artifact_urls_are_refused()
     {
         var r = PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: true\n        copy: [/srv/x]\n"
             + "      - name: t\n        build: test\n        run: {arguments: ['${s.artifactURLs}']}\n");
-        Assert.Equal("pipeline `p`: stage `t`: `run.arguments` uses `${s.artifactURLs}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there",
+        Assert.Equal("pipeline `p`: stage `t`: `run.arguments[0]` uses `${s.artifactURLs}`: not supported; Slipway lists a run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs",
             Assert.Single(r.Refused).Message);
     }
 }

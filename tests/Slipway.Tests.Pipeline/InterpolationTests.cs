@@ -75,11 +75,13 @@ public class InterpolationTests
     }
 
     [Fact]
-    public void Runtime_values_cannot_be_embedded()
+    public void Runtime_values_in_text_make_a_template_of_text_and_references()
     {
-        var e = Assert.Throws<RuntimeReferenceException>(() => S("out: ${a.output}"));
-        Assert.Equal("a.output", e.Reference);
+        var t = Assert.IsType<ConfigTemplate>(Make().B.InterpolateString("out: ${a.output} (${a.stage})"));
+        Assert.Equal(new ConfigValue[] { new ConfigScalar("out: ", 0), new ConfigRuntime("a", "output", 0), new ConfigScalar(" (a)", 0) }, t.Parts);
+        Assert.Equal("out: ${a.output} (a)", t.Render());
         Assert.IsType<ConfigRuntime>(Make().B.InterpolateString("${a.output}"));
+        Assert.Equal(new ConfigRuntime("a", "output", 0, "none"), Make().B.InterpolateString("${a.output|none}"));
     }
 
     [Fact]

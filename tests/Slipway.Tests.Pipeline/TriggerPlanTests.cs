@@ -43,7 +43,7 @@ public class TriggerPlanTests
         Assert.Empty(PlanConfig(Config, TriggerKind.Patchset).Plans);
 
     [Theory]
-    [InlineData("                trigger: {name: j, parameters: {A: '${s.output}'}}\n", "`trigger` uses `${s.output}`")]
+    [InlineData("                trigger: {name: '${s.output}'}\n", "`trigger.name` uses `${s.output}`, which is known only while the run executes")]
     [InlineData("                trigger: {name: j, wait: true}\n", "`trigger.wait: true` is refused")]
     public void Runtime_values_and_waiting_are_refused(string trigger, string message)
     {

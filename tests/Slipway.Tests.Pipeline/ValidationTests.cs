@@ -96,7 +96,7 @@ public class ValidationTests
                     run:
                       arguments: {$each: n, $in: '${sequence.output}', $yield: '${.n}'}
             """);
-        Assert.Equal("pipeline `p`: stage `squares`: `run.arguments` uses `${sequence.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", error);
+        Assert.Equal("pipeline `p`: stage `squares`: `run.arguments` uses `${sequence.output}`, which is known only while the run executes; `$each`/`$in` over it is expanded when the run is planned, so Slipway cannot use it there", error);
     }
 
     [Fact]

@@ -55,7 +55,9 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
             // Pruning old tags is housekeeping: the image is published either way, and the next publish prunes again.
             logger.LogWarning("retention of {Repository} failed: {Message}", repository, e.Message);
         }
-        return StepResult.Succeeded(x.Finished(new PublishSucceeded { ImageId = image.ImageId, Image = result.Image }));
+        // PipelineLib's ${<stage>.imageName} and ${<stage>.imageTag}: the name under the registry and the primary tag.
+        var primary = p.Tag is { Length: > 0 } t && tags.Contains(PublishTags.Sanitize(t)) ? PublishTags.Sanitize(t) : tags[0];
+        return StepResult.Succeeded(x.Finished(new PublishSucceeded { ImageId = image.ImageId, Image = result.Image, Name = repository, Tag = primary }));
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) =>

@@ -17,6 +17,9 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
 {
     public const string HttpClientName = "trigger-webhooks";
 
+    /// <summary>Most characters of all parameters together once runtime outputs are resolved.</summary>
+    public const int MaxParametersChars = 262_144;
+
     public StepKind Kind => StepKind.Trigger;
 
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
@@ -31,7 +34,20 @@ public sealed class TriggerStepPerformer(TriggerOptions options, IHttpClientFact
                 "(the operator allows them per project: Pipeline:Triggers:<job>:Projects)");
         }
 
-        var parameters = p.Parameters ?? new Dictionary<string, string>();
+        // Runtime outputs of earlier steps (PipelineLib's `${publish.imageTag}`), resolved from the run's results.
+        Dictionary<string, string> parameters;
+        try
+        {
+            parameters = (p.Parameters ?? new Dictionary<string, string>()).ToDictionary(
+                e => e.Key, e => RuntimeOutputResolver.Field(e.Value, $"trigger.parameters.{e.Key}", x.Step.Runtime, x.Run), StringComparer.Ordinal);
+        }
+        catch (RuntimeOutputException e)
+        {
+            return Failed(x, p.Job, e.Message);
+        }
+        // Each value is bounded; so is the whole, which travels in one event.
+        if (parameters.Sum(e => e.Key.Length + e.Value.Length) > MaxParametersChars)
+            return Failed(x, p.Job, $"`trigger.parameters`: the resolved parameters are longer than {MaxParametersChars} characters in all");
         int? status = null;
         if (job.Url is { } url)
         {

@@ -25,11 +25,23 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         if (binding is null) return Refused(x, image, refused!);
         if (p.Copy is { Count: > 0 } && !artifacts.Configured) return Refused(x, image, artifacts.NotConfiguredReason);
         IReadOnlyList<RunArtifact> archived = [];
-        var env = new Dictionary<string, string>(p.Env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        // Runtime outputs of earlier steps (PipelineLib's `${lint.output}`), resolved from the run's results: data, never interpolated again.
+        IReadOnlyList<string>? arguments;
+        Dictionary<string, string> env;
+        try
+        {
+            arguments = p.Arguments?.Select((a, i) => RuntimeOutputResolver.Field(a, $"run.arguments[{i}]", x.Step.Runtime, x.Run)).ToList();
+            env = (p.Env ?? new Dictionary<string, string>()).ToDictionary(
+                e => e.Key, e => RuntimeOutputResolver.Field(e.Value, $"run.env.{e.Key}", x.Step.Runtime, x.Run), StringComparer.Ordinal);
+        }
+        catch (RuntimeOutputException e)
+        {
+            return Refused(x, image, e.Message);
+        }
         foreach (var (name, value) in binding.Env) env[name] = value;
         var result = await runner.RunAsync(new TestRunRequest
         {
-            Image = image.ImageId, Arguments = p.Arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
+            Image = image.ImageId, Arguments = arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
             AfterSuccess = p.Copy is { Count: > 0 } copies ? async (container, token) =>

@@ -28,6 +28,14 @@ public sealed record PublishSucceeded : StepFinishedEvent
 
     /// <summary>The published image.</summary>
     public required ContainerImage Image { get; init; }
+
+    /// <summary>The image's name under the registry (PipelineLib's <c>${&lt;stage&gt;.imageName}</c>).</summary>
+    [Description("The image's name under the registry (PipelineLib's ${<stage>.imageName}); absent from older publishers.")]
+    [MaxLength(256)] public string? Name { get; init; }
+
+    /// <summary>The primary tag (PipelineLib's <c>${&lt;stage&gt;.imageTag}</c>).</summary>
+    [Description("The primary tag (PipelineLib's ${<stage>.imageTag}); absent from older publishers.")]
+    [MaxLength(128)] public string? Tag { get; init; }
 }
 
 /// <summary>The push failed (registry unreachable or refused, policy, time limit…).</summary>

@@ -68,6 +68,11 @@ public sealed record StageNotify
     /// <summary>Body text.</summary>
     [MaxLength(16384)]
     public required string Body { get; init; }
+
+    /// <summary><c>subject</c> and <c>body</c> when they hold runtime outputs; resolved when the notice is emitted.</summary>
+    [Description("subject and body when they hold runtime outputs (e.g. ${test.output}), resolved when notify.requested is emitted; absent when none.")]
+    [MaxLength(2)]
+    public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
 }
 
 /// <summary>
@@ -113,6 +118,15 @@ public sealed record PlanStep
     /// <summary>For <see cref="StepKind.Trigger"/>.</summary>
     [Description("Parameters when kind is trigger.")]
     public TriggerParams? Trigger { get; init; }
+
+    /// <summary>
+    /// The step's fields that hold runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>), keyed
+    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c> or <c>trigger.parameters.NAME</c>; the field itself shows the text with
+    /// the references as written. The performing service resolves them from the run's results.
+    /// </summary>
+    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME or trigger.parameters.NAME (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
+    [MaxLength(1000)]
+    public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
 }
 
 /// <summary>What a step does.</summary>
@@ -306,6 +320,11 @@ public sealed record PublishParams
     /// <summary>Tags beyond the two always pushed (<c>&lt;UTC timestamp&gt;-&lt;stage&gt;</c> and the commit SHA).</summary>
     [Description("Tags pushed beyond the two always pushed (<UTC timestamp>-<stage> and the commit SHA).")]
     public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary>PipelineLib's primary tag (<c>publish.image.tag</c>, sanitized): the value of <c>${&lt;stage&gt;.imageTag}</c>.</summary>
+    [Description("The primary tag (publish.image.tag, sanitized): PipelineLib's ${<stage>.imageTag}. Absent: the <UTC timestamp>-<stage> tag.")]
+    [MaxLength(128)]
+    public string? Tag { get; init; }
 }
 
 /// <summary>Parameters of a deploy step.</summary>
@@ -377,8 +396,8 @@ public sealed record TriggerParams
     [MaxLength(128)]
     public required string Job { get; init; }
 
-    /// <summary>The job's parameters, interpolated at planning.</summary>
-    [Description("The job's parameters, interpolated at planning.")]
+    /// <summary>The job's parameters, interpolated at planning (runtime outputs as written: see <see cref="PlanStep.Runtime"/>).</summary>
+    [Description("The job's parameters, interpolated at planning; a value holding runtime outputs shows them as written and is resolved from the step's runtime (trigger.parameters.NAME).")]
     public IReadOnlyDictionary<string, string>? Parameters { get; init; }
 }
 

@@ -16,8 +16,8 @@ public sealed record TriggerRequested : StepFinishedEvent
     [Description("The downstream job's name (trigger.name).")]
     [MaxLength(128)] public required string Job { get; init; }
 
-    /// <summary>The job's parameters (<c>trigger.parameters</c>), interpolated.</summary>
-    [Description("The job's parameters (trigger.parameters), interpolated when the run was planned.")]
+    /// <summary>The job's parameters (<c>trigger.parameters</c>), interpolated, runtime outputs resolved.</summary>
+    [Description("The job's parameters (trigger.parameters), interpolated when the run was planned; runtime outputs in them (e.g. ${publish.imageTag}) resolved when the step ran.")]
     public required IReadOnlyDictionary<string, string> Parameters { get; init; }
 
     /// <summary>The project and revision of the run that asked.</summary>

@@ -34,8 +34,11 @@ public sealed class BindingStore
 }
 
 /// <summary>A reference to a value known only while the run executes, used where the plan needs it now.</summary>
-public sealed class RuntimeReferenceException(string reference)
-    : Exception($"`${{{reference}}}` is known only while the run executes")
+public sealed class RuntimeReferenceException(string reference, string? why = null)
+    : Exception($"`${{{reference}}}` is known only while the run executes" + (why is null ? "" : $" ({why})"))
 {
     public string Reference { get; } = reference;
+
+    /// <summary>Why the value is needed at planning, when it is not the field itself (e.g. a list comprehension).</summary>
+    public string? Why { get; } = why;
 }

@@ -63,12 +63,24 @@ public sealed record ConfigMap(IReadOnlyList<ConfigEntry> Entries, int Line) : C
 
 /// <summary>
 /// A value a step produces while the run executes (<c>imageID</c>, <c>output</c>, publish outputs, ...), so
-/// unknown when the run is planned. Interpolation yields it only for a whole-string reference such as
-/// <c>${build.imageID}</c>; the planner maps the ones it understands (an image to run or publish) and refuses the rest.
+/// unknown when the run is planned. Interpolation yields it for a whole-string reference such as
+/// <c>${build.imageID}</c>; the planner maps the ones it understands (an image to run or publish, a field resolved at run
+/// time) and refuses the rest. <see cref="Default"/> is PipelineLib's <c>${x|default}</c>.
 /// </summary>
-public sealed record ConfigRuntime(string Stage, string Key, int Line) : ConfigValue(Line)
+public sealed record ConfigRuntime(string Stage, string Key, int Line, string? Default = null) : ConfigValue(Line)
 {
     public string Reference => $"{Stage}.{Key}";
-    public override string Render() => "${" + Reference + "}";
+    public override string Render() => "${" + Reference + (Default is null ? "" : "|" + Default) + "}";
+    public override string TypeName => "runtime value";
+}
+
+/// <summary>
+/// A string that holds runtime values among literal text (<c>'lint said: ${lint.output}'</c>): its parts in order, each a
+/// string <see cref="ConfigScalar"/> or a <see cref="ConfigRuntime"/>. Only fields resolved at run time accept it.
+/// </summary>
+public sealed record ConfigTemplate(IReadOnlyList<ConfigValue> Parts, int Line) : ConfigValue(Line)
+{
+    public ConfigRuntime FirstRuntime => Parts.OfType<ConfigRuntime>().First();
+    public override string Render() => string.Concat(Parts.Select(p => p.Render()));
     public override string TypeName => "runtime value";
 }

@@ -52,7 +52,7 @@ public sealed class Interpolator
                 foreach (var e in m.Entries)
                 {
                     var key = InterpolateString(e.Key, e.KeyLine);
-                    if (key is ConfigRuntime r) throw new RuntimeReferenceException(r.Reference);
+                    if (RuntimeIn(key) is { } r) throw new RuntimeReferenceException(r.Reference);
                     entries.Add(new ConfigEntry(key.Render(), e.KeyLine, Interpolate(e.Value)));
                 }
                 return new ConfigMap(entries, m.Line);
@@ -61,29 +61,56 @@ public sealed class Interpolator
         }
     }
 
-    /// <summary>Interpolates a string; a string that is exactly one reference yields the bound value unchanged.</summary>
+    /// <summary>
+    /// Interpolates a string; a string that is exactly one reference yields the bound value unchanged, and a string
+    /// holding runtime values among text yields a <see cref="ConfigTemplate"/>.
+    /// </summary>
     public ConfigValue InterpolateString(string text, int line = 0)
     {
         var parts = Lex(text);
         if (parts.Count == 1 && parts[0] is Reference only)
         {
             var v = Resolve(only);
-            return v is ConfigScalar or ConfigRuntime ? v with { Line = line } : v;
+            return v is ConfigScalar or ConfigRuntime or ConfigTemplate ? v with { Line = line } : v;
         }
         var sb = new StringBuilder();
+        var template = new List<ConfigValue>();
+        var length = 0;
+        void Flush()
+        {
+            if (sb.Length > 0) template.Add(new ConfigScalar(sb.ToString(), line));
+            sb.Clear();
+        }
         foreach (var part in parts)
         {
-            if (part is Literal lit) sb.Append(lit.Text);
+            if (part is Literal lit) { sb.Append(lit.Text); length += lit.Text.Length; }
             else
             {
-                var v = Resolve((Reference)part);
-                if (v is ConfigRuntime r) throw new RuntimeReferenceException(r.Reference);
-                sb.Append(v.Render());
+                switch (Resolve((Reference)part))
+                {
+                    case ConfigRuntime r:
+                        Flush();
+                        template.Add(r);
+                        break;
+                    case ConfigTemplate t: // e.g. an export that holds runtime values
+                        Flush();
+                        foreach (var p in t.Parts)
+                            if (p is ConfigScalar { Value: string s }) { sb.Append(s); length += s.Length; Flush(); }
+                            else template.Add(p);
+                        break;
+                    case var v:
+                        var rendered = v.Render();
+                        sb.Append(rendered);
+                        length += rendered.Length;
+                        break;
+                }
             }
-            if (sb.Length > _limits.MaxInterpolatedLength)
+            if (length > _limits.MaxInterpolatedLength)
                 throw new PipelineConfigException($"interpolated value longer than {_limits.MaxInterpolatedLength} characters");
         }
-        return new ConfigScalar(sb.ToString(), line);
+        if (template.Count == 0) return new ConfigScalar(sb.ToString(), line);
+        Flush();
+        return new ConfigTemplate(template, line);
     }
 
     private ConfigValue Resolve(Reference r)
@@ -102,18 +129,27 @@ public sealed class Interpolator
         throw new PipelineConfigException($"no value bound for '{ns}.{key}'; all available variables are: [{string.Join(", ", available)}]");
     }
 
-    // The default replaces an unbound or falsy value; whether a runtime value will be falsy is unknowable now.
+    // The default replaces an unbound or falsy value; a runtime value keeps it, applied when the value is resolved.
     private static ConfigValue Defaulted(ConfigValue value, Reference r)
     {
         if (r.Default is null) return value;
-        if (value is ConfigRuntime rt) throw new RuntimeReferenceException(rt.Reference);
+        if (value is ConfigRuntime rt) return rt with { Default = r.Default };
+        if (value is ConfigTemplate t) throw new RuntimeReferenceException(t.FirstRuntime.Reference);
         return value.IsTruthy ? value : new ConfigScalar(r.Default, 0);
     }
 
+    /// <summary>The first runtime value a string-like value holds (a runtime value itself, or a template's).</summary>
+    private static ConfigRuntime? RuntimeIn(ConfigValue v) => v switch
+    {
+        ConfigRuntime r => r,
+        ConfigTemplate t => t.FirstRuntime,
+        _ => null,
+    };
+
     private ConfigValue Merge(ConfigValue a, ConfigValue b, int line)
     {
-        if (a is ConfigRuntime ra) throw new RuntimeReferenceException(ra.Reference);
-        if (b is ConfigRuntime rb) throw new RuntimeReferenceException(rb.Reference);
+        if (RuntimeIn(a) is { } ra) throw new RuntimeReferenceException(ra.Reference);
+        if (RuntimeIn(b) is { } rb) throw new RuntimeReferenceException(rb.Reference);
         switch (a)
         {
             case ConfigList la: // Groovy List + List concatenates (duplicates kept), List + x appends
@@ -135,7 +171,8 @@ public sealed class Interpolator
         var input = Interpolate(m.Get("$in")!);
         var tokens = input switch
         {
-            ConfigRuntime r => throw new RuntimeReferenceException(r.Reference),
+            // Slipway expands comprehensions when it plans the run: over a value known only later, it cannot.
+            ConfigRuntime or ConfigTemplate => throw new RuntimeReferenceException(RuntimeIn(input)!.Reference, "`$each`/`$in` over it is expanded when the run is planned"),
             ConfigList list => list.Items.Select(i => i.Render()).Where(t => t.Length > 0).ToList(),
             _ => input.Render().Split(delimiter.ToCharArray(), StringSplitOptions.RemoveEmptyEntries).ToList(), // Groovy tokenize
         };

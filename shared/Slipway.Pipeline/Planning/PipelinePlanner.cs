@@ -223,19 +223,20 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             m = Field("run", run.Line, () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
         var imageFrom = ImageFrom(m.Get("image") ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
 
+        var runtime = new RuntimeFields();
         IReadOnlyList<string>? arguments = null;
         if (m.Get("arguments") is { } args)
         {
-            var list = Field("run.arguments", args.Line, () => interp.Interpolate(args)) as ConfigList
+            var list = Container("run.arguments", args.Line, () => interp.Interpolate(args)) as ConfigList
                 ?? throw new PipelineConfigException("`run.arguments` must be a list", args.Line);
-            arguments = list.Items.Select(i => i.Render()).ToList();
+            arguments = list.Items.Select((item, i) => runtime.Add($"run.arguments[{i}]", item, args.Line)).ToList();
         }
         IReadOnlyDictionary<string, string>? env = null;
         if (m.Get("env") is { } envNode)
         {
-            var map = Field("run.env", envNode.Line, () => interp.Interpolate(envNode)) as ConfigMap
+            var map = Container("run.env", envNode.Line, () => interp.Interpolate(envNode)) as ConfigMap
                 ?? throw new PipelineConfigException("`run.env` must be a mapping", envNode.Line);
-            env = map.Entries.ToDictionary(e => e.Key, e => e.Value.Render());
+            env = map.Entries.ToDictionary(e => e.Key, e => runtime.Add($"run.env.{e.Key}", e.Value, e.KeyLine));
         }
         var credentials = m.Get("credentials") is { } credsNode ? Credentials(credsNode, interp) : null;
         int? tail = null;
@@ -251,6 +252,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         {
             Name = $"{s}-run", Kind = StepKind.Test,
             Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail, Credentials = credentials },
+            Runtime = runtime.OrNull,
         };
     }
 
@@ -315,14 +317,15 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         if (to.Count is 0 or > 50 || to.Any(a => a.Length is 0 or > 254 || a.Any(char.IsControl) || a.Contains(',')))
             throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses, each at most 254 characters without commas or control characters", toNode.Line);
         var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
-        var subject = Field("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode)).Render();
+        var runtime = new RuntimeFields();
+        var subject = runtime.Add("subject", Container("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode), text: true), subjectNode.Line, "notify.email.subject");
         if (subject.Length > 998 || subject.Any(char.IsControl))
             throw new PipelineConfigException("`notify.email.subject` must be one line of at most 998 characters", subjectNode.Line);
         var bodyNode = Key("body") ?? new ConfigScalar(
             "Pipeline ${setup.pipeline} for project ${setup.project} failed during\nstage ${.stage}. See the log for details: ${setup.logURL}", line);
-        var body = Field("notify.email.body", bodyNode.Line, () => interp.Interpolate(bodyNode)).Render();
+        var body = runtime.Add("body", Container("notify.email.body", bodyNode.Line, () => interp.Interpolate(bodyNode), text: true), bodyNode.Line, "notify.email.body");
         if (body.Length > 16384) throw new PipelineConfigException("`notify.email.body` must be at most 16384 characters", bodyNode.Line);
-        return new StageNotify { To = to, Subject = subject, Body = body };
+        return new StageNotify { To = to, Subject = subject, Body = body, Runtime = runtime.OrNull };
     }
 
     /// <summary>
@@ -331,8 +334,11 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     /// </summary>
     private PlanStep Trigger(string s, ConfigMap trigger, Interpolator interp)
     {
-        var m = Field("trigger", trigger.Line, () => interp.Interpolate(trigger)) as ConfigMap
+        var m = Container("trigger", trigger.Line, () => interp.Interpolate(trigger)) as ConfigMap
             ?? throw new PipelineConfigException("`trigger` must be a mapping", trigger.Line);
+        foreach (var e in m.Entries)
+            if (e.Key != "parameters" && FindRuntime(e.Value) is { } r) throw RuntimeRefused($"trigger.{e.Key}", r.Reference, e.KeyLine);
+        var runtime = new RuntimeFields();
         var job = Text(m.Get("name") ?? throw new PipelineConfigException("`trigger.name` is required", trigger.Line), "trigger.name");
         if (job.Length is 0 or > 128 || job.Any(char.IsControl))
             throw new PipelineConfigException("`trigger.name` must be 1 to 128 characters without control characters", trigger.Line);
@@ -348,13 +354,16 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             parameters = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var e in map.Entries)
             {
-                var value = e.Value.Render();
+                var value = runtime.Add($"trigger.parameters.{e.Key}", e.Value, e.KeyLine);
                 if (e.Key.Length > 128 || e.Key.Any(char.IsControl) || value.Length > 4096)
                     throw new PipelineConfigException($"`trigger.parameters.{Shown(e.Key)}`: names are at most 128 characters, values at most 4096", e.KeyLine);
                 parameters[e.Key] = value;
             }
         }
-        return new PlanStep { Name = $"{s}-trigger", Kind = StepKind.Trigger, Trigger = new TriggerParams { Job = job, Parameters = parameters } };
+        return new PlanStep
+        {
+            Name = $"{s}-trigger", Kind = StepKind.Trigger, Trigger = new TriggerParams { Job = job, Parameters = parameters }, Runtime = runtime.OrNull,
+        };
     }
 
     // A repository's value in a message: one line, bounded.
@@ -390,7 +399,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         return new PlanStep
         {
             Name = $"{s}-publish", Kind = StepKind.Publish,
-            Publish = new PublishParams { ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null },
+            Publish = new PublishParams { ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null, Tag = primary.Length > 0 ? primary : null },
         };
     }
 
@@ -500,6 +509,14 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     /// <summary>Interpolates one field; a runtime value where the plan needs a real one is refused naming the field.</summary>
     private static ConfigValue Field(string field, int line, Func<ConfigValue> interpolate, bool allowWholeRuntime = false)
     {
+        var v = Interpolated(field, line, interpolate);
+        if (!(allowWholeRuntime && v is ConfigRuntime or ConfigTemplate) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference, line);
+        return v;
+    }
+
+    /// <summary>Interpolates one field, leaving any runtime values in it for the caller to check.</summary>
+    private static ConfigValue Interpolated(string field, int line, Func<ConfigValue> interpolate)
+    {
         ConfigValue v;
         try
         {
@@ -507,26 +524,28 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         }
         catch (RuntimeReferenceException e)
         {
-            throw RuntimeRefused(field, e.Reference, line);
+            throw RuntimeRefused(field, e.Reference, line, e.Why);
         }
         catch (PipelineConfigException e) when (e.Line == 0 && e.File is null && line > 0)
         {
             throw new PipelineConfigException(e.Message, line); // an interpolation error, at the field's line
         }
-        if (!(allowWholeRuntime && v is ConfigRuntime) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference, line);
         return v;
     }
 
     private static ConfigRuntime? FindRuntime(ConfigValue v) => v switch
     {
         ConfigRuntime r => r,
+        ConfigTemplate t => t.FirstRuntime,
         ConfigList l => l.Items.Select(FindRuntime).FirstOrDefault(x => x is not null),
         ConfigMap m => m.Entries.Select(e => FindRuntime(e.Value)).FirstOrDefault(x => x is not null),
         _ => null,
     };
 
-    private static PipelineConfigException RuntimeRefused(string field, string reference, int line) =>
-        new($"`{field}` uses `${{{reference}}}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", line);
+    private static PipelineConfigException RuntimeRefused(string field, string reference, int line, string? why = null) =>
+        new($"`{field}` uses `${{{reference}}}`, which is known only while the run executes; " + (why is null
+            ? "Slipway plans the whole run before it starts and cannot use it there"
+            : why + ", so Slipway cannot use it there"), line);
 
     private static string Text(ConfigValue v, string field) => v switch
     {

@@ -115,10 +115,15 @@ public static class PlanReport
         var deploys = steps.Where(s => s.Deploy is not null || s.Promote is not null).ToList();
         o.WriteLine(deploys.Count == 0 ? "  deploys: nothing" : "  deploys:");
         foreach (var s in deploys)
-            o.WriteLine($"    {s.Name}: {Describe(s)}");
+            o.WriteLine($"    {s.Name}: {Describe(s)}" + RuntimeNote(s.Runtime));
         foreach (var note in plan.Notes ?? []) o.WriteLine($"  note: {note}");
         return refused;
     }
+
+    // Fields that hold earlier steps' outputs (`${lint.output}`): shown as written, resolved when the step runs.
+    private static string RuntimeNote(IReadOnlyDictionary<string, RuntimeTemplate>? runtime) => runtime is { Count: > 0 }
+        ? $"; resolved when it runs: {string.Join(", ", runtime.Keys.Order(StringComparer.Ordinal))}"
+        : "";
 
     private static string Describe(PlanStep s) => s.Kind switch
     {

@@ -1,0 +1,74 @@
+using Slipway.Contracts;
+
+namespace Slipway.Pipeline.Planning;
+
+/// <summary>
+/// Runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>, ...) in the fields the performing
+/// service resolves at run time: <c>run.arguments</c>, <c>run.env</c>, <c>trigger.parameters</c> and <c>notify.email</c>'s
+/// subject and body. The interpolator already applied PipelineLib's ancestor rule and refused names no step binds; here
+/// each reference is mapped to the step whose result holds it, and the outputs Slipway has no value for are refused.
+/// </summary>
+internal sealed partial class PipelinePlanner
+{
+    /// <summary>
+    /// Interpolates a field that may hold runtime values (checked by <see cref="RuntimeFields.Add"/>); a whole runtime value
+    /// where a list or mapping belongs (<paramref name="text"/> false) is refused.
+    /// </summary>
+    private static ConfigValue Container(string field, int line, Func<ConfigValue> interpolate, bool text = false)
+    {
+        var v = Interpolated(field, line, interpolate);
+        return !text && v is ConfigRuntime or ConfigTemplate ? throw RuntimeRefused(field, FindRuntime(v)!.Reference, line) : v;
+    }
+
+    /// <summary>The templates of one step's (or notice's) fields, by field key.</summary>
+    private sealed class RuntimeFields
+    {
+        private readonly Dictionary<string, RuntimeTemplate> _fields = new(StringComparer.Ordinal);
+
+        public IReadOnlyDictionary<string, RuntimeTemplate>? OrNull => _fields.Count > 0 ? _fields : null;
+
+        /// <summary>
+        /// The field's text as the plan shows it (runtime values as written, <c>${stage.name}</c>); a field holding runtime
+        /// values also gets its template under <paramref name="key"/>.
+        /// </summary>
+        public string Add(string key, ConfigValue value, int line, string? field = null)
+        {
+            field ??= key;
+            IReadOnlyList<ConfigValue> parts;
+            switch (value)
+            {
+                case ConfigRuntime r: parts = [r]; break;
+                case ConfigTemplate t: parts = t.Parts; break;
+                default:
+                    // A list or mapping is printed into the field as Groovy prints it: a runtime value inside cannot be.
+                    if (FindRuntime(value) is { } nested) throw RuntimeRefused(field, nested.Reference, line);
+                    return value.Render();
+            }
+            if (parts.Count > RuntimeTemplate.MaxParts)
+                throw new PipelineConfigException($"`{field}` has more than {RuntimeTemplate.MaxParts} parts", line);
+            _fields[key] = new RuntimeTemplate
+            {
+                Parts = parts.Select(p => p is ConfigRuntime r
+                    ? new RuntimeTemplatePart { Output = Reference(field, r, line) }
+                    : new RuntimeTemplatePart { Text = p.Render() }).ToList(),
+            };
+            return value.Render();
+        }
+
+        private static RuntimeOutputReference Reference(string field, ConfigRuntime r, int line)
+        {
+            var step = r.Key switch
+            {
+                "output" => $"{r.Stage}-run",
+                "imageID" or "imageLocalName" => $"{r.Stage}-build",
+                "imageName" or "imageFullName" or "imageTag" or "imageTags" or "publishedImage" => $"{r.Stage}-publish",
+                "container" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: Slipway keeps no container " +
+                    "after a run step (the tester removes it once the step and its `copy` are done), so there is no container name to use", line),
+                "artifactURLs" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; Slipway lists a " +
+                    "run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs", line),
+                _ => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, which Slipway does not produce as a value", line),
+            };
+            return new RuntimeOutputReference { Stage = r.Stage, Name = r.Key, Step = step, Default = r.Default };
+        }
+    }
+}

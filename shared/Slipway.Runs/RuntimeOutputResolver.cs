@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.Json;
+using Slipway.Contracts;
+
+namespace Slipway.Runs;
+
+/// <summary>
+/// Resolves a plan's <see cref="RuntimeTemplate"/> (PipelineLib's runtime outputs) from the run's recorded step results,
+/// as PipelineLib's <c>PipelineStage</c> bound them: <c>output</c> is the run step's last <c>tail</c> lines followed by a
+/// line break (empty when the step kept no tail), <c>imageID</c> the built image's id without <c>sha256:</c>,
+/// <c>imageLocalName</c> the image's local name in this run, <c>imageName</c>/<c>imageFullName</c>/<c>imageTag</c>/
+/// <c>imageTags</c>/<c>publishedImage</c> what the publish step pushed. Pure: the caller passes the results. A resolved
+/// value is text, never interpolated again, at most <see cref="RuntimeTemplate.MaxResolvedChars"/> characters and without
+/// NUL characters.
+/// </summary>
+public static class RuntimeOutputResolver
+{
+    /// <summary>The value of field <paramref name="key"/>: its template resolved when it has one, else <paramref name="plain"/>.</summary>
+    /// <exception cref="RuntimeOutputException">A referenced result is missing (<paramref name="missingAsEmpty"/> false), or the value is too long.</exception>
+    public static string Field(string plain, string key, IReadOnlyDictionary<string, RuntimeTemplate>? runtime, RunState run, bool missingAsEmpty = false) =>
+        runtime is not null && runtime.TryGetValue(key, out var template) ? Resolve(template, key, run, missingAsEmpty) : plain;
+
+    /// <summary>Resolves <paramref name="template"/> from <paramref name="run"/>'s recorded step results.</summary>
+    public static string Resolve(RuntimeTemplate template, string field, RunState run, bool missingAsEmpty = false) =>
+        Resolve(template, field, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null, missingAsEmpty);
+
+    /// <summary>
+    /// Resolves <paramref name="template"/>: <paramref name="results"/> gives a step's finishing event data (null when it
+    /// has none). A missing result is an error unless <paramref name="missingAsEmpty"/> (a failure notice, whose stage
+    /// may have stopped before the step ran), then it is empty.
+    /// </summary>
+    public static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty = false)
+    {
+        var sb = new StringBuilder();
+        foreach (var part in template.Parts)
+        {
+            if (part.Output is { } reference)
+            {
+                var value = Value(reference, plan, results(reference.Step), out var found);
+                if (!found && !missingAsEmpty)
+                    throw new RuntimeOutputException($"`{field}`: `${{{reference.Stage}.{reference.Name}}}` has no value: step `{reference.Step}` recorded no result for it");
+                // PipelineLib's `${x|default}`: the default replaces an empty value (Groovy's `?:`).
+                sb.Append(value.Length == 0 && reference.Default is { } dflt ? dflt : value);
+            }
+            else sb.Append(part.Text);
+            if (sb.Length > RuntimeTemplate.MaxResolvedChars)
+                throw new RuntimeOutputException($"`{field}`: the resolved value is longer than {RuntimeTemplate.MaxResolvedChars} characters");
+        }
+        var resolved = sb.ToString();
+        if (resolved.Contains('\0')) throw new RuntimeOutputException($"`{field}`: the resolved value contains a NUL character");
+        return resolved;
+    }
+
+    private static string Value(RuntimeOutputReference r, RunPlan plan, JsonElement? data, out bool found)
+    {
+        found = false;
+        if (data is not { ValueKind: JsonValueKind.Object } d) return "";
+        string? text;
+        switch (r.Name)
+        {
+            case "output":
+                // PipelineLib: `tail` lines joined by "\n" plus a final "\n"; nothing at all when the step kept no tail.
+                found = true;
+                var tail = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Tail ?? 0;
+                return tail > 0 ? (String(d, "outputTail") ?? "") + "\n" : "";
+            case "imageID":
+                text = String(d, "imageId");
+                if (text is not null && text.StartsWith("sha256:", StringComparison.Ordinal)) text = text["sha256:".Length..];
+                break;
+            case "imageLocalName":
+                text = String(d, "imageRef");
+                break;
+            case "imageName":
+                text = String(d, "name");
+                break;
+            case "imageFullName":
+                text = Image(d) is { } uri ? String(uri, "uri") : null;
+                break;
+            case "imageTag":
+                text = String(d, "tag");
+                break;
+            case "publishedImage":
+                text = Image(d) is { } img && String(img, "uri") is { } u && String(d, "tag") is { } t ? $"{u}:{t}" : null;
+                break;
+            case "imageTags":
+                // A list, printed into a string as Groovy prints it.
+                text = Image(d) is { } i && i.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array
+                    ? "[" + string.Join(", ", tags.EnumerateArray().Select(x => x.GetString())) + "]"
+                    : null;
+                break;
+            default:
+                text = null;
+                break;
+        }
+        found = text is not null;
+        return text ?? "";
+    }
+
+    private static JsonElement? Image(JsonElement d) =>
+        d.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.Object ? image : null;
+
+    private static string? String(JsonElement d, string name) =>
+        d.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}
+
+/// <summary>A runtime output could not be resolved: the step that uses it fails with this message.</summary>
+public sealed class RuntimeOutputException(string message) : Exception(message);

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Slipway.Contracts;
+using Slipway.GerritStandIn.Samples;
+using Xunit.Abstractions;
+
+namespace Slipway.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// PipelineLib's runtime outputs through the real services after a merge: a run step's <c>${lint.output}</c> (its last
+/// <c>tail</c> lines) reaches a later stage's <c>run.env</c>, the publisher's <c>${ship.imageTag}</c> a later
+/// <c>run.arguments</c>, and both, with <c>${ship.publishedImage}</c> and <c>${lint.imageID}</c>, the trigger parameters
+/// POSTed to a webhook on 127.0.0.1. The output holds <c>${setup.project}</c> literally: a resolved value is never
+/// interpolated again.
+/// </summary>
+public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(12);
+
+    private const string Config = """
+        pipelines:
+          relay:
+            blubberfile: blubber.yaml
+            stages:
+              - name: lint
+                build: lint
+                run: {tail: 1}
+              - name: ship
+                build: production
+                publish:
+                  image: {tag: 'v-${setup.commit}'}
+              - name: announce
+                build: check
+                run:
+                  arguments: ['tag=${ship.imageTag}']
+                  env: {LINT: '${lint.output}'}
+                trigger:
+                  name: deploy-job
+                  parameters:
+                    LINT: 'lint said: ${lint.output}'
+                    TAG: '${ship.imageTag}'
+                    IMAGE: '${ship.publishedImage}'
+                    ID: '${lint.imageID}'
+            execution:
+              - [lint, announce]
+              - [ship, announce]
+        """;
+
+    private static IReadOnlyDictionary<string, string?> Files(string baseImage)
+    {
+        var files = SampleProject.Files(baseImage).ToDictionary();
+        files[".pipeline/blubber.yaml"] += """
+
+              lint:
+                entrypoint: [python3, -c, "print('first line'); print('lint ok $' + '{setup.project}')"]
+              check:
+                entrypoint: [python3, -c, "import os, sys; print(os.environ['LINT'], end=''); print('|' + sys.argv[1])"]
+            """;
+        files[".pipeline/config.yaml"] = Config;
+        return files;
+    }
+
+    [Fact]
+    public async Task Outputs_of_earlier_stages_arrive_resolved_in_a_later_run_step_and_trigger()
+    {
+        var port = Slipway.Embedded.FreePort.Next();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var received = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                HttpListenerContext context;
+                try { context = await listener.GetContextAsync(); }
+                catch (Exception) when (stop.IsCancellationRequested || !listener.IsListening) { return; }
+                using (var reader = new StreamReader(context.Request.InputStream))
+                    received.Enqueue(await reader.ReadToEndAsync());
+                context.Response.StatusCode = 202;
+                context.Response.Close();
+            }
+        });
+
+        await using var env = await PipelineEnvironment.StartAsync("rtout", new Dictionary<string, string?>
+        {
+            ["Pipeline__Triggers__deploy-job__Url"] = $"http://127.0.0.1:{port}/hooks/deploy",
+        }, project => new Dictionary<string, string?> { ["Pipeline__Triggers__deploy-job__Projects__0"] = project });
+        try
+        {
+            var gerrit = env.Gerrit.Gerrit;
+            var upload = await gerrit.UploadPatchsetAsync(env.Project, "master", Files(env.BaseImage), "Pass outputs between stages");
+            var merged = await gerrit.MergeAsync(upload.ChangeNumber);
+
+            var started = await env.PipelineEvents.WaitForAsync("the relay run", e => e.Type == EventTypes.NameOf<RunStarted>()
+                && e.DataAs<RunStarted>() is var r && r.Trigger.Revision == merged && r.Plan.Pipeline == "relay", Timeout);
+            var finished = (await env.PipelineEvents.WaitForAsync("the end of the relay run",
+                e => e.RunId == started.RunId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout)).DataAs<RunFinished>();
+            Assert.True(finished.Outcome == RunOutcome.Succeeded, finished.Reason);
+            var runId = started.RunId!;
+
+            var lintImage = Event<BuildSucceeded>(env, runId, "lint-build").ImageId;
+            var published = Event<PublishSucceeded>(env, runId, "ship-publish");
+            Assert.Equal("v-" + merged, published.Tag);
+            Assert.Contains("v-" + merged, published.Image.Tags);
+
+            // The run step got the lint step's last line (and its final line break) in its environment, the tag as its argument.
+            Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
+
+            var requested = Event<TriggerRequested>(env, runId, "announce-trigger");
+            var expected = new Dictionary<string, string>
+            {
+                ["LINT"] = "lint said: lint ok ${setup.project}\n",
+                ["TAG"] = "v-" + merged,
+                ["IMAGE"] = $"{published.Image.Uri}:v-{merged}",
+                ["ID"] = lintImage["sha256:".Length..],
+            };
+            Assert.Equal(expected, requested.Parameters);
+            using var body = JsonDocument.Parse(Assert.Single(received));
+            Assert.Equal(expected, body.RootElement.GetProperty("parameters").Deserialize<Dictionary<string, string>>());
+
+            // The plan shows the references as written: what was resolved is only in the performing step's events.
+            var plan = started.DataAs<RunStarted>().Plan;
+            Assert.Equal("${ship.imageTag}", plan.Stages.Single(s => s.Name == "announce").Steps.Single(s => s.Name == "announce-trigger").Trigger!.Parameters!["TAG"]);
+        }
+        catch
+        {
+            output.WriteLine(env.Output);
+            throw;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            listener.Stop();
+            await Task.WhenAny(serving, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+    }
+
+    private static T Event<T>(PipelineEnvironment env, string runId, string step) where T : StepEvent =>
+        env.PipelineEvents.Events.Where(e => e.RunId == runId && e.Type == EventTypes.NameOf<T>()).Select(e => e.DataAs<T>()).Single(e => e.Step == step);
+}

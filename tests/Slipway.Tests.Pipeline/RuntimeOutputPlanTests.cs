@@ -1,0 +1,134 @@
+using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
+using static Slipway.Tests.Pipeline.Repo;
+
+namespace Slipway.Tests.Pipeline;
+
+/// <summary>
+/// PipelineLib's runtime outputs in the fields resolved at run time (<c>run.arguments</c>, <c>run.env</c>,
+/// <c>trigger.parameters</c>, <c>notify.email</c>): the plan keeps the text with the references as written and a checked
+/// template naming the step whose result holds each value; everything else is refused with the key and its line.
+/// </summary>
+public class RuntimeOutputPlanTests
+{
+    private const string Config = """
+        pipelines:
+          p:
+            blubberfile: blubber.yaml
+            stages:
+              - name: lint
+                build: lint
+                run: {tail: 2}
+                exports:
+                  said: 'lint said ${.output}'
+              - name: publish
+                build: production
+                publish:
+                  image: {tag: 'v-${setup.commit}'}
+              - name: check
+                build: test
+                run:
+                  arguments: ['--lint=${lint.output}', plain, '${publish.imageTag}']
+                  env:
+                    IMAGE: '${publish.publishedImage}'
+                    SAID: '${lint.said}'
+                    OR: '${lint.output|nothing}'
+                    ID: 'sha256:${lint.imageID}'
+                notify:
+                  email:
+                    to: [team@example.org]
+                    body: 'check failed: ${.output}'
+                trigger:
+                  name: deploy-job
+                  parameters:
+                    TAG: '${publish.imageTag}'
+                    WHERE: '${publish.imageFullName}'
+                    ALL: '${publish.imageTags}'
+                    NAME: 'name=${publish.imageName} local=${check.imageLocalName}'
+            execution:
+              - [lint, check]
+              - [publish, check]
+        """;
+
+    private static RuntimeTemplatePart T(string text) => new() { Text = text };
+
+    private static RuntimeTemplatePart O(string stage, string name, string step, string? dflt = null) =>
+        new() { Output = new RuntimeOutputReference { Stage = stage, Name = name, Step = step, Default = dflt } };
+
+    private static void AssertTemplate(PlanStep step, string key, params RuntimeTemplatePart[] parts) =>
+        Assert.Equal(parts, step.Runtime![key].Parts);
+
+    [Fact]
+    public void Runtime_outputs_are_kept_as_written_with_a_template_naming_the_step_that_produces_each()
+    {
+        var plan = Single(PlanConfig(Config, TriggerKind.Merge));
+        var run = Step(plan, "check-run");
+        Assert.Equal(["--lint=${lint.output}", "plain", "${publish.imageTag}"], run.Run!.Arguments!);
+        Assert.Equal("lint said ${lint.output}", run.Run.Env!["SAID"]);
+        Assert.Equal(
+            ["run.arguments[0]", "run.arguments[2]", "run.env.ID", "run.env.IMAGE", "run.env.OR", "run.env.SAID"],
+            run.Runtime!.Keys.Order(StringComparer.Ordinal));
+        AssertTemplate(run, "run.arguments[0]", T("--lint="), O("lint", "output", "lint-run"));
+        AssertTemplate(run, "run.arguments[2]", O("publish", "imageTag", "publish-publish"));
+        AssertTemplate(run, "run.env.IMAGE", O("publish", "publishedImage", "publish-publish"));
+        AssertTemplate(run, "run.env.SAID", T("lint said "), O("lint", "output", "lint-run")); // through an export
+        AssertTemplate(run, "run.env.OR", O("lint", "output", "lint-run", "nothing"));
+        AssertTemplate(run, "run.env.ID", T("sha256:"), O("lint", "imageID", "lint-build"));
+
+        var trigger = Step(plan, "check-trigger");
+        Assert.Equal("${publish.imageTag}", trigger.Trigger!.Parameters!["TAG"]);
+        AssertTemplate(trigger, "trigger.parameters.TAG", O("publish", "imageTag", "publish-publish"));
+        AssertTemplate(trigger, "trigger.parameters.WHERE", O("publish", "imageFullName", "publish-publish"));
+        AssertTemplate(trigger, "trigger.parameters.ALL", O("publish", "imageTags", "publish-publish"));
+        AssertTemplate(trigger, "trigger.parameters.NAME",
+            T("name="), O("publish", "imageName", "publish-publish"), T(" local="), O("check", "imageLocalName", "check-build"));
+
+        var notify = plan.Stages.Single(s => s.Name == "check").Notify!;
+        Assert.Equal("check failed: ${check.output}", notify.Body);
+        Assert.Equal([O("check", "output", "check-run")], notify.Runtime!["body"].Parts.Skip(1));
+        Assert.False(notify.Runtime.ContainsKey("subject"));
+
+        Assert.Equal("v-" + Sha, Step(plan, "publish-publish").Publish!.Tag);
+        Assert.Null(Step(plan, "lint-run").Runtime);
+    }
+
+    private static PlanningResult PlanStage(string stageYaml) => PlanConfig(
+        "pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: a\n        build: test\n        run: {tail: 5}\n      - name: s\n" + stageYaml,
+        TriggerKind.Merge);
+
+    // Line 8 is `- name: s`; the stage's own keys start at line 9.
+    [Theory]
+    [InlineData("        build: test\n        run:\n          env: {C: 'x ${a.container}'}\n",
+        "`run.env.C` uses `${a.container}`: Slipway keeps no container after a run step (the tester removes it once the step and its `copy` are done), so there is no container name to use", 11)]
+    [InlineData("        build: test\n        run:\n          env: {X: '${a.imageTag}'}\n",
+        "no value bound for 'a.imageTag'; all available variables are: [setup.pipeline, setup.project, setup.projectShortName, setup.commit, setup.branch, setup.remote, setup.logURL, setup.GIT_COMMIT, setup.GIT_URL, setup.GIT_BRANCH, setup.GIT_LOCAL_BRANCH, setup.tag, setup.timestamp, setup.imageLabels, a.stage, a.imageID, a.imageLocalName, a.container, a.output, s.stage, s.imageID, s.imageLocalName]", 11)]
+    [InlineData("        build: test\n        run:\n          env: {X: '${.output}'}\n",
+        "no value bound for 's.output'; all available variables are: [setup.pipeline, setup.project, setup.projectShortName, setup.commit, setup.branch, setup.remote, setup.logURL, setup.GIT_COMMIT, setup.GIT_URL, setup.GIT_BRANCH, setup.GIT_LOCAL_BRANCH, setup.tag, setup.timestamp, setup.imageLabels, a.stage, a.imageID, a.imageLocalName, a.container, a.output, s.stage, s.imageID, s.imageLocalName]", 11)]
+    [InlineData("        exports: {e: 'x ${a.output}'}\n        notify: {email: {to: t@example.org, body: '${.e|d}'}}\n",
+        "`notify.email.body` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 10)]
+    [InlineData("        trigger: {name: j, parameters: {P: {$merge: '${a.output}', $with: x}}}\n",
+        "`trigger` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 9)]
+    [InlineData("        notify: {email: {to: '${a.output}'}}\n",
+        "`notify.email.to` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 9)]
+    public void Runtime_outputs_elsewhere_are_refused_naming_the_key_and_line(string stageYaml, string message, int line)
+    {
+        var refusal = Assert.Single(PlanStage(stageYaml).Refused);
+        Assert.Equal($"pipeline `p`: stage `s`: {message}", refusal.Message);
+        Assert.Equal(line, refusal.Line);
+    }
+
+    [Fact]
+    public void A_stage_that_does_not_precede_is_refused_with_pipelinelibs_ancestor_message()
+    {
+        var refusal = Assert.Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: a, build: test, run: {tail: 1}}
+                  - {name: b, build: test, run: {env: {X: 'from ${a.output}'}}}
+                execution: [[a], [b]]
+            """, TriggerKind.Merge).Refused);
+        Assert.Equal("pipeline `p`: stage `b`: cannot access 'a.*' values since 'b' does not follow it in the graph 'digraph { a; b }'", refusal.Message);
+    }
+}

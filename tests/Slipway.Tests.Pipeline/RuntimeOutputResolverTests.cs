@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Slipway.Contracts;
+using Slipway.Runs;
+
+namespace Slipway.Tests.Pipeline;
+
+/// <summary>
+/// The resolver every performing service uses for runtime outputs: each value as PipelineLib's <c>PipelineStage</c> bound
+/// it, taken from the recorded finishing events; a resolved value is data (never interpolated again), bounded, and a
+/// masked output stays masked.
+/// </summary>
+public class RuntimeOutputResolverTests
+{
+    private const string ImageHex = "1111111111111111111111111111111111111111111111111111111111111111";
+
+    private static readonly RunPlan Plan = new()
+    {
+        Pipeline = "p",
+        Stages =
+        [
+            new PlanStage
+            {
+                Name = "lint",
+                Steps =
+                [
+                    new PlanStep { Name = "lint-build", Kind = StepKind.Build, Build = new BuildParams { Variant = "lint" } },
+                    new PlanStep { Name = "lint-run", Kind = StepKind.Test, Run = new RunParams { Tail = 2 } },
+                ],
+            },
+            new PlanStage
+            {
+                Name = "quiet",
+                Steps = [new PlanStep { Name = "quiet-run", Kind = StepKind.Test, Run = new RunParams() }],
+            },
+            new PlanStage
+            {
+                Name = "publish",
+                Steps = [new PlanStep { Name = "publish-publish", Kind = StepKind.Publish, Publish = new PublishParams() }],
+            },
+        ],
+        Graph = [],
+    };
+
+    private static readonly Dictionary<string, JsonElement> Results = new()
+    {
+        ["lint-build"] = Json(new BuildSucceeded
+        {
+            Variant = "lint", Project = "p", Revision = new string('a', 40), ImageId = "sha256:" + ImageHex, ImageRef = "slipway/p:run-1-lint-build",
+        }),
+        ["lint-run"] = Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "token **** ok\n${setup.project} ${lint.output}" }),
+        ["quiet-run"] = Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "the default 50 lines" }),
+        ["publish-publish"] = Json(new PublishSucceeded
+        {
+            ImageId = "sha256:" + ImageHex, Name = "foo", Tag = "v1",
+            Image = new ContainerImage { Uri = "registry.example.org/foo", Tags = ["2026-03-04-050607-publish", new string('a', 40), "v1"], Digest = "sha256:" + ImageHex },
+        }),
+    };
+
+    private static JsonElement Json<T>(T e) => JsonSerializer.SerializeToElement(e, ContractJson.Options);
+
+    private static RuntimeTemplatePart O(string stage, string name, string step, string? dflt = null) =>
+        new() { Output = new RuntimeOutputReference { Stage = stage, Name = name, Step = step, Default = dflt } };
+
+    private static string Resolve(params RuntimeTemplatePart[] parts) =>
+        RuntimeOutputResolver.Resolve(new RuntimeTemplate { Parts = parts }, "run.env.X", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
+
+    [Theory]
+    [InlineData("output", "lint-run", "token **** ok\n${setup.project} ${lint.output}\n")] // tail lines + "\n", masked, literal
+    [InlineData("imageID", "lint-build", ImageHex)]
+    [InlineData("imageLocalName", "lint-build", "slipway/p:run-1-lint-build")]
+    [InlineData("imageName", "publish-publish", "foo")]
+    [InlineData("imageFullName", "publish-publish", "registry.example.org/foo")]
+    [InlineData("imageTag", "publish-publish", "v1")]
+    [InlineData("publishedImage", "publish-publish", "registry.example.org/foo:v1")]
+    [InlineData("imageTags", "publish-publish", "[2026-03-04-050607-publish, aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, v1]")]
+    public void Each_output_is_what_pipelinelib_bound(string name, string step, string expected) =>
+        Assert.Equal(expected, Resolve(O(step.Split('-')[0], name, step)));
+
+    [Fact]
+    public void Text_and_outputs_are_joined_and_a_step_without_tail_gives_an_empty_output_or_the_default()
+    {
+        Assert.Equal("tag=v1;", Resolve(new RuntimeTemplatePart { Text = "tag=" }, O("publish", "imageTag", "publish-publish"), new RuntimeTemplatePart { Text = ";" }));
+        Assert.Equal("", Resolve(O("quiet", "output", "quiet-run")));
+        Assert.Equal("none", Resolve(O("quiet", "output", "quiet-run", "none")));
+        Assert.Equal("v1", Resolve(O("publish", "imageTag", "publish-publish", "none")));
+    }
+
+    [Fact]
+    public void A_missing_result_is_an_error_or_empty_for_a_notice()
+    {
+        var template = new RuntimeTemplate { Parts = [O("late", "output", "late-run")] };
+        var e = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(template, "trigger.parameters.A", Plan, _ => null));
+        Assert.Equal("`trigger.parameters.A`: `${late.output}` has no value: step `late-run` recorded no result for it", e.Message);
+        Assert.Equal("", RuntimeOutputResolver.Resolve(template, "body", Plan, _ => null, missingAsEmpty: true));
+    }
+
+    [Fact]
+    public void A_resolved_value_is_bounded_and_never_holds_a_nul()
+    {
+        var parts = Enumerable.Repeat(new RuntimeTemplatePart { Text = new string('x', 300) }, 219).ToArray(); // 65700 characters
+        var e = Assert.Throws<RuntimeOutputException>(() => Resolve(parts));
+        Assert.Equal("`run.env.X`: the resolved value is longer than 65536 characters", e.Message);
+        Assert.Equal(65_400, Resolve(parts[..218]).Length);
+        var nul = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(new RuntimeTemplate { Parts = [O("lint", "output", "lint-run")] },
+            "run.env.X", Plan, _ => Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "a\0b" })));
+        Assert.Equal("`run.env.X`: the resolved value contains a NUL character", nul.Message);
+    }
+
+    [Fact]
+    public void A_field_without_a_template_keeps_its_planned_text()
+    {
+        var run = new RunState("run-1", new RunStarted
+        {
+            Plan = Plan, StartedAt = DateTimeOffset.UnixEpoch,
+            Trigger = new RunTrigger { Kind = TriggerKind.Merge, Project = "p", Ref = "refs/heads/main", Revision = new string('a', 40) },
+        }, Results.ToDictionary(r => r.Key, r => new StepRecord(StepOutcome.Succeeded, 1, 1, r.Value)), new Dictionary<string, string>(), null);
+        var runtime = new Dictionary<string, RuntimeTemplate> { ["run.env.A"] = new() { Parts = [O("publish", "imageTag", "publish-publish")] } };
+        Assert.Equal("${publish.imageTag}-as-planned", RuntimeOutputResolver.Field("${publish.imageTag}-as-planned", "run.env.B", runtime, run));
+        Assert.Equal("v1", RuntimeOutputResolver.Field("${publish.imageTag}", "run.env.A", runtime, run));
+    }
+
+    [Fact]
+    public void A_failure_notice_gets_the_failed_steps_output_and_empty_for_what_never_ran()
+    {
+        var failed = Json(new TestFailed { ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "tests exited with code 1", OutputTail = "FAIL: test_x" });
+        var run = new RunState("run-1", new RunStarted
+        {
+            Plan = Plan, StartedAt = DateTimeOffset.UnixEpoch,
+            Trigger = new RunTrigger { Kind = TriggerKind.Merge, Project = "p", Ref = "refs/heads/main", Revision = new string('a', 40) },
+        }, new Dictionary<string, StepRecord> { ["lint-run"] = new(StepOutcome.Failed, 1, 1, failed) }, new Dictionary<string, string>(), null);
+        var notify = new StageNotify
+        {
+            To = ["team@example.org"], Subject = "${lint.output} failed", Body = "output:\n${lint.output}tag ${publish.imageTag}.",
+            Runtime = new Dictionary<string, RuntimeTemplate>
+            {
+                ["subject"] = new() { Parts = [O("lint", "output", "lint-run"), new RuntimeTemplatePart { Text = " failed" }] },
+                ["body"] = new()
+                {
+                    Parts = [new RuntimeTemplatePart { Text = "output:\n" }, O("lint", "output", "lint-run"), new RuntimeTemplatePart { Text = "tag " },
+                        O("publish", "imageTag", "publish-publish"), new RuntimeTemplatePart { Text = "." }],
+                },
+            },
+        };
+        Assert.Equal(("FAIL: test_x  failed", "output:\nFAIL: test_x\ntag ."), NotifyText.Resolve(notify, run));
+    }
+}
