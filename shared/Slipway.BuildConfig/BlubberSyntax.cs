@@ -50,6 +50,13 @@ public static class BlubberVersions
     /// <summary><c>python.use-system-flag</c> (pip's Debian <c>--system</c> flag) was removed in v0.23.0, when every install moved into a virtualenv.</summary>
     public static readonly Version UseSystemFlagRemoved = new(0, 23, 0);
 
+    /// <summary>
+    /// The frontend PipelineLib builds a file with when it has no <c># syntax=</c> line naming a Blubber frontend
+    /// (PipelineRunner.buildkitFrontend, <c>…/wikimedia/blubber-buildkit:v0.11.1</c>): the version such a file was
+    /// validated by.
+    /// </summary>
+    public static readonly Version PipelineLibDefault = new(0, 11, 1);
+
     /// <summary>Keys by the first version that accepted them (only those added since v0.21.0, the oldest frontend worth pinning).</summary>
     public static readonly IReadOnlyDictionary<string, Version> Introduced = new Dictionary<string, Version>
     {

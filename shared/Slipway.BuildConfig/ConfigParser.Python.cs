@@ -3,8 +3,14 @@ namespace Slipway.BuildConfig;
 // `python`: pip and poetry (Blubber's config/python.go, poetry.go).
 public static partial class ConfigParser
 {
-    /// <summary>Whether the pinned Blubber version still accepted <c>python.use-system-flag</c>.</summary>
-    private static bool PinAcceptsUseSystemFlag => _state?.Syntax?.Version is { } v && v < BlubberVersions.UseSystemFlagRemoved;
+    /// <summary>
+    /// The Blubber version that validated this file in PipelineLib: the pinned one, or PipelineLib's default frontend
+    /// when there is no <c># syntax=</c> line (a pin without a version tag, e.g. <c>:latest</c>, is current Blubber).
+    /// </summary>
+    private static Version? ValidatedBy => _state is null ? null : _state.Syntax is { } pin ? pin.Version : BlubberVersions.PipelineLibDefault;
+
+    /// <summary>Whether that version still accepted <c>python.use-system-flag</c>.</summary>
+    private static bool PinAcceptsUseSystemFlag => ValidatedBy is { } v && v < BlubberVersions.UseSystemFlagRemoved;
 
     private static PythonBuilder ParsePython(YNode v)
     {
@@ -18,7 +24,9 @@ public static partial class ConfigParser
             if (k == "use-system-flag")
             {
                 n.OptBool();
-                _state!.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because this file pins {_state.Syntax!.VersionText}; "
+                var because = _state!.Syntax is { } pin ? $"this file pins {pin.VersionText}"
+                    : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
+                _state.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because {because}; "
                     + "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply");
                 continue;
             }

@@ -107,22 +107,27 @@ public class BuildKitCompileTests
         Assert.Null(C("# syntax=docker/dockerfile:1\n" + Head).PinnedBlubberVersion);
     }
 
+    private const string UseSystemFlagRefused = "json: unknown field \"use-system-flag\" (at variants.test.python.use-system-flag, line 6)";
+    private const string UseSystemFlagNoEffect = "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply";
+
+    // Without a `# syntax=` line naming a Blubber frontend, PipelineLib builds the file with its default frontend,
+    // Blubber v0.11.1 (PipelineRunner.buildkitFrontend), which still had the key.
     [Theory]
-    [InlineData("v0.22.0", null)]
-    [InlineData("v0.23.0", "json: unknown field \"use-system-flag\" (at variants.test.python.use-system-flag, line 6)")]
-    [InlineData(null, "json: unknown field \"use-system-flag\" (at variants.test.python.use-system-flag, line 6)")]
-    public void Use_system_flag_is_accepted_with_a_warning_only_when_the_pin_still_had_it(string? pin, string? refusal)
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v0.22.0\n", null, "this file pins v0.22.0")]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v0.23.0\n", UseSystemFlagRefused, null)]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:latest\n", UseSystemFlagRefused, null)]
+    [InlineData("# a comment\n", null, "this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v0.11.1")]
+    [InlineData("# syntax=docker/dockerfile:1\n", null, "this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v0.11.1")]
+    public void Use_system_flag_is_accepted_with_a_warning_only_when_the_validating_blubber_still_had_it(string header, string? refusal, string? because)
     {
-        var yaml = (pin is null ? "# a comment\n" : $"# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:{pin}\n")
-            + Head + "    python: { version: python3, requirements: [r.txt], use-system-flag: true }\n";
+        var yaml = header + Head + "    python: { version: python3, requirements: [r.txt], use-system-flag: true }\n";
         if (refusal is not null)
         {
             Assert.Equal(refusal, Assert.Throws<BlubberException>(() => C(yaml)).Message);
             return;
         }
         var r = C(yaml);
-        Assert.Equal(["variants.test.python.use-system-flag (line 6): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because this file pins v0.22.0; "
-            + "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply"], r.Warnings);
+        Assert.Equal([$"variants.test.python.use-system-flag (line 6): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because {because}; {UseSystemFlagNoEffect}"], r.Warnings);
         Assert.Contains("RUN python3 -m pip install -r \"r.txt\"", r.Dockerfile.Split('\n'));
     }
 
