@@ -26,6 +26,11 @@ public sealed class GerritStreamWorker(
     private int _gapGeneration;
     private DateTimeOffset? _continueFrom; // where a catch-up cut short by its event limit continues
 
+    // Characters of the lines read but not yet taken for writing: the reader waits above this bound (hostile lines of
+    // up to GerritEventLimits.MaxLineLength each must not fill memory while Postgres is away).
+    private const long MaxQueuedChars = 4L * GerritEventLimits.MaxLineLength;
+    private long _queuedChars;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var ssh = gerrit.Value.Ssh;
@@ -50,6 +55,7 @@ public sealed class GerritStreamWorker(
                 var lines = Channel.CreateBounded<string>(new BoundedChannelOptions(2 * o.StreamBatchMaxLines)
                     { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                Interlocked.Exchange(ref _queuedChars, 0);
                 var reading = ReadIntoAsync(stream, lines.Writer, server, stop.Token);
                 try
                 {
@@ -58,7 +64,11 @@ public sealed class GerritStreamWorker(
                     while (await lines.Reader.WaitToReadAsync(stoppingToken))
                     {
                         batch.Clear();
-                        while (batch.Count < o.StreamBatchMaxLines && lines.Reader.TryRead(out var line)) batch.Add(line);
+                        while (batch.Count < o.StreamBatchMaxLines && lines.Reader.TryRead(out var line))
+                        {
+                            batch.Add(line);
+                            Interlocked.Add(ref _queuedChars, -line.Length);
+                        }
                         received += batch.Count;
                         backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds); // a working stream resets the pace
                         await HandleLinesAsync(batch, server, stoppingToken);
@@ -101,7 +111,13 @@ public sealed class GerritStreamWorker(
                 logger.LogInformation("stream-events connected to {Server}", server);
                 _catchUpSignal.Writer.TryWrite(true); // live again: now recover what the gap hid
             }, ct))
+            {
+                // One line always passes (as long as the writer takes lines, the reader moves on).
+                while (Interlocked.Read(ref _queuedChars) > 0 && Interlocked.Read(ref _queuedChars) + line.Length > MaxQueuedChars)
+                    await Task.Delay(5, ct);
+                Interlocked.Add(ref _queuedChars, line.Length);
                 await lines.WriteAsync(line, ct);
+            }
             lines.TryComplete();
         }
         catch (Exception e)
