@@ -37,7 +37,13 @@ public static class HopAtScaleBench
         var rows = await FillAsync(infra["Postgres__ConnectionString"], tag);
         Console.WriteLine($"filled every service's tables with {FinishedRuns:N0} finished runs' worth of rows ({rows:N0} rows) in {fill.Elapsed.TotalSeconds:F0} s");
         await ExplainPrefixQueryAsync(infra["Postgres__ConnectionString"], $"{tag}_builder");
+        var scansBefore = await SequentialReadsAsync(infra["Postgres__ConnectionString"], tag);
         var (fullToBuild, fullHops) = await Measure(stack, baseImage, $"bench/{tag}-full", repetitions);
+        var scansAfter = await SequentialReadsAsync(infra["Postgres__ConnectionString"], tag);
+        // A query that reads a whole filled table on the way of a hop shows here (its rows read by sequential scans).
+        var scanned = scansAfter.Where(a => a.Value.Rows - scansBefore.GetValueOrDefault(a.Key).Rows >= 10_000)
+            .Select(a => $"{a.Key}: {a.Value.Scans - scansBefore.GetValueOrDefault(a.Key).Scans} scans, {a.Value.Rows - scansBefore.GetValueOrDefault(a.Key).Rows:N0} rows").ToList();
+        Console.WriteLine($"sequential scans of 10,000 rows or more during the runs on full tables: {(scanned.Count == 0 ? "none" : string.Join("; ", scanned))}");
 
         Console.WriteLine($"empty tables: event → build.started {Stats.Describe(emptyToBuild, "ms")}; hops {Stats.Describe(emptyHops, "ms")}");
         Console.WriteLine($"{FinishedRuns:N0} finished runs: event → build.started {Stats.Describe(fullToBuild, "ms")}; hops {Stats.Describe(fullHops, "ms")}");
@@ -143,6 +149,21 @@ public static class HopAtScaleBench
             }
         }
         return total;
+    }
+
+    /// <summary>Per table of the stack's schemas: sequential scans so far and the rows they read (after the statistics are flushed).</summary>
+    private static async Task<Dictionary<string, (long Scans, long Rows)>> SequentialReadsAsync(string postgres, string tag)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(2)); // backends flush their statistics about once a second
+        await using var conn = new NpgsqlConnection(postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(
+            "SELECT schemaname || '.' || relname, coalesce(seq_scan, 0), coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE schemaname LIKE $1", conn);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tag + "\\_%" });
+        var reads = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) reads[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        return reads;
     }
 
     /// <summary>The builder's local image cleaner looks up runs by their id's first 8 characters: prints how Postgres does it.</summary>
