@@ -1,6 +1,6 @@
 using Slipway.Bench;
 
-// `Slipway.Bench [all|messaging|gateway|pipeline] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
+// `Slipway.Bench [all|messaging|gateway|pipeline|scale] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString, and for the pipeline the registry and base image
 // (./slipway bench sets them). Every measurement is bounded in count and time; --quick shrinks them to a smoke run.
 if (args.Length > 0 && args[0] == "chaos") return await Slipway.Bench.Chaos.ChaosArguments.RunAsync(args[1..]);
@@ -9,9 +9,9 @@ var quick = args.Contains("--quick");
 var events = args.Where(a => a.Length > 0 && char.IsDigit(a[0])).Select(int.Parse).Cast<int?>().FirstOrDefault();
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
-if (mode is not ("all" or "messaging" or "gateway" or "pipeline"))
+if (mode is not ("all" or "messaging" or "gateway" or "pipeline" or "scale"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{mode}' (want all, messaging, gateway or pipeline)");
+    Console.Error.WriteLine($"unknown benchmark '{mode}' (want all, messaging, gateway, pipeline or scale)");
     return 2;
 }
 
@@ -30,14 +30,26 @@ if (mode is "all" or "messaging")
 }
 if (mode is "all" or "gateway")
 {
-    var rate = await GatewayIngestBench.RunAsync(bootstrap, postgres, events ?? (quick ? 1_000 : 5_000), paced: quick ? 200 : 1_000);
-    table.Set("gateway", $"{rate:N0} events/s", rate >= 10_000);
+    // One transaction per line first (the gateway before batching), then the default: the lever's before and after.
+    var count = events ?? (quick ? 1_000 : 5_000);
+    Console.WriteLine("gateway with one transaction per stream line (Gateway:StreamBatchMaxLines=1):");
+    var before = await GatewayIngestBench.RunAsync(bootstrap, postgres, count, paced: quick ? 200 : 1_000,
+        new Dictionary<string, string> { ["Gateway__StreamBatchMaxLines"] = "1" });
+    Console.WriteLine("gateway with the lines waiting written together (the default):");
+    var rate = await GatewayIngestBench.RunAsync(bootstrap, postgres, count, paced: quick ? 200 : 1_000);
+    table.Set("gateway", $"{rate:N0} events/s (one transaction per line: {before:N0} events/s)", rate >= 10_000);
 }
 if (mode is "all" or "pipeline")
 {
     var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
         .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
     await PipelineBench.RunAsync(infra, table, repetitions: quick ? 3 : 10, burst: quick ? 5 : 20);
+}
+if (mode is "all" or "scale")
+{
+    var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
+    await HopAtScaleBench.RunAsync(infra, table, repetitions: quick ? 3 : 10);
 }
 Console.WriteLine($"load average at end: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown")}");
 table.Print(Console.Out);

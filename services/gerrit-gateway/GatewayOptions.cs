@@ -13,6 +13,12 @@ public sealed class GatewayOptions : IValidatableOptions
     /// <summary>SSH keepalive interval: Gerrit sends no heartbeats, so this is how a dead peer is noticed.</summary>
     public double KeepAliveSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// At most this many stream lines that arrived while the previous ones were written go into one transaction
+    /// (1: one transaction per line, as before batching).
+    /// </summary>
+    public int StreamBatchMaxLines { get; set; } = 256;
+
     /// <summary>Catch-up starts this long before the last event seen (eventCreatedOn has whole-second resolution).</summary>
     public double CatchUpOverlapSeconds { get; set; } = 5;
 
@@ -60,6 +66,7 @@ public sealed class GatewayOptions : IValidatableOptions
         if (WebhookClockSkewSeconds is < 0 or > 300) yield return "Gateway:WebhookClockSkewSeconds must be between 0 and 300";
         if (InitialBackoffSeconds is <= 0 or > 3600) yield return "Gateway:InitialBackoffSeconds must be in (0, 3600]";
         if (MaxBackoffSeconds < InitialBackoffSeconds || MaxBackoffSeconds > 86400) yield return "Gateway:MaxBackoffSeconds must be between Gateway:InitialBackoffSeconds and 86400";
+        if (StreamBatchMaxLines is < 1 or > 10_000) yield return "Gateway:StreamBatchMaxLines must be between 1 and 10000";
         if (KeepAliveSeconds is < 1 or > 3600) yield return "Gateway:KeepAliveSeconds must be between 1 and 3600";
     }
 }

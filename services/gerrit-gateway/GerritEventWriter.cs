@@ -111,6 +111,143 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         return true;
     }
 
+    /// <summary>
+    /// Writes live stream events that were waiting together (in stream order, no <c>dropped-output</c> among them) in one
+    /// transaction, with one statement each for their seen ids and their outbox rows and one commit: what
+    /// <see cref="WriteAsync"/> does for each, in fewer round trips. All or none are stored, so the caller holds and
+    /// retries the whole batch; the mark moves once, to the newest event published, in the same transaction. Returns,
+    /// per event, false when it was a duplicate (seen before, earlier in the batch, or a comment paired with another
+    /// source's copy).
+    /// </summary>
+    public async Task<bool[]> WriteBatchAsync(IReadOnlyList<GerritEvent> events, string server, CancellationToken ct)
+    {
+        if (events.Count == 1) return [await WriteAsync(events[0], server, ct)];
+        if (events.Any(e => e.Type == "dropped-output")) throw new ArgumentException("dropped-output begins a gap: it is written on its own", nameof(events));
+        var clock = Stopwatch.StartNew();
+        var items = events.Select(e => (Event: e, Id: GerritEventIdentity.IdOf(e), Key: PartitionKeys.For(e), Comment: PublishedComments.Of(e))).ToArray();
+        // Each event is the root span of its own change's trace, as in WriteAsync.
+        var spans = new Activity[items.Length];
+        try
+        {
+            for (var i = 0; i < items.Length; i++)
+            {
+                var e = items[i].Event;
+                Activity.Current = null;
+                spans[i] = GatewayTelemetry.Source.StartActivity("gerrit ingest " + e.Type, ActivityKind.Producer)
+                    ?? new Activity("gerrit ingest " + e.Type).SetIdFormat(ActivityIdFormat.W3C).Start();
+                spans[i].SetTag("gerrit.event.type", e.Type);
+                spans[i].SetTag("gerrit.project", e.Project);
+                GatewayTelemetry.EventsIn.Add(1, new KeyValuePair<string, object?>("type", e.Type));
+            }
+            Activity.Current = null;
+
+            await using var conn = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            var recordsGap = _unrecordedGaps.TryGetValue(server, out var gapVersion);
+            // The gap first, then the comment locks of every change in the batch, always in one order (no deadlock with
+            // another instance's batch).
+            await using (var first = new NpgsqlBatch(conn, tx))
+            {
+                if (recordsGap)
+                {
+                    var gap = new NpgsqlBatchCommand($"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1");
+                    gap.Parameters.Add(new NpgsqlParameter { Value = server });
+                    first.BatchCommands.Add(gap);
+                }
+                foreach (var name in items.Where(x => x.Comment is not null).Select(x => _comments.LockName(x.Comment!)).Distinct().Order(StringComparer.Ordinal))
+                    first.BatchCommands.Add(PublishedComments.LockCommand(name));
+                if (first.BatchCommands.Count > 0) await first.ExecuteNonQueryAsync(ct);
+            }
+
+            // Seen ids, one insert: an id already there, or twice in the batch, is a duplicate (its first copy counts).
+            var firstOfId = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < items.Length; i++) firstOfId.TryAdd(items[i].Id, i);
+            var candidates = firstOfId.Values.Order().ToArray();
+            var inserted = new HashSet<string>(StringComparer.Ordinal);
+            await using (var seen = new NpgsqlCommand(
+                $"""
+                INSERT INTO {schema.Value}.seen_events (event_id, type, source, created_on)
+                SELECT e.id, e.type, e.source, e.created_on FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e(id, type, source, created_on, n)
+                ORDER BY e.n
+                ON CONFLICT DO NOTHING RETURNING event_id
+                """, conn, tx))
+            {
+                seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Id).ToArray() });
+                seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.Type).ToArray() });
+                seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.Source.ToString()).ToArray() });
+                seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.EventCreatedOn).ToArray() });
+                await using var reader = await seen.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct)) inserted.Add(reader.GetString(0));
+            }
+            var fresh = new bool[items.Length];
+            for (var i = 0; i < items.Length; i++) fresh[i] = firstOfId[items[i].Id] == i && inserted.Contains(items[i].Id);
+
+            // Comments, as in WriteAsync: a duplicate's record counts this source; a new id may still be another source's
+            // copy of a published message (then it is not published, its id stays seen). All stream events have one source,
+            // so no comment of the batch can pair with a record the batch itself adds.
+            await using (var exact = new NpgsqlBatch(conn, tx))
+            {
+                for (var i = 0; i < items.Length; i++)
+                    if (!fresh[i] && items[i].Comment is { } c) exact.BatchCommands.Add(_comments.PairExactCommand(items[i].Id, c));
+                if (exact.BatchCommands.Count > 0) await exact.ExecuteNonQueryAsync(ct);
+            }
+            var nearbyOf = Enumerable.Range(0, items.Length).Where(i => fresh[i] && items[i].Comment is not null).ToArray();
+            if (nearbyOf.Length > 0)
+            {
+                await using var nearby = new NpgsqlBatch(conn, tx);
+                foreach (var i in nearbyOf) nearby.BatchCommands.Add(_comments.PairNearbyCommand(items[i].Comment!));
+                await using var reader = await nearby.ExecuteReaderAsync(ct);
+                foreach (var i in nearbyOf)
+                {
+                    if (await reader.ReadAsync(ct)) fresh[i] = false; // paired: another source's copy of a published message
+                    await reader.NextResultAsync(ct);
+                }
+            }
+
+            var published = Enumerable.Range(0, items.Length).Where(i => fresh[i]).ToArray();
+            if (published.Length > 0)
+            {
+                await outbox.AddManyAsync(tx, [.. published.Select(i => (outbox.Topics.GerritEvents, items[i].Key,
+                    EventEnvelope.Create(items[i].Event, Source, subject: items[i].Key, id: items[i].Id, time: items[i].Event.EventCreatedOn) with
+                    { TraceParent = spans[i].Id }))], ct);
+                await using var rest = new NpgsqlBatch(conn, tx);
+                // The mark moves once, to the newest event published, in the same transaction as the events.
+                var mark = new NpgsqlBatchCommand(
+                    $"""
+                    INSERT INTO {schema.Value}.stream_state (server, last_event_at) VALUES ($1, $2)
+                    ON CONFLICT (server) DO UPDATE SET last_event_at = GREATEST(stream_state.last_event_at, EXCLUDED.last_event_at)
+                    """);
+                mark.Parameters.Add(new NpgsqlParameter { Value = server });
+                mark.Parameters.Add(new NpgsqlParameter { Value = published.Max(i => items[i].Event.EventCreatedOn) });
+                rest.BatchCommands.Add(mark);
+                foreach (var i in published)
+                {
+                    if (BranchTip(items[i].Event) is { } tip) rest.BatchCommands.Add(TipCommand(server, tip.Project, tip.RefName, tip.Revision));
+                    if (items[i].Comment is { } c) rest.BatchCommands.Add(_comments.RecordCommand(items[i].Id, c));
+                }
+                await rest.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+            if (recordsGap) Recorded(server, gapVersion);
+            for (var i = 0; i < items.Length; i++)
+            {
+                var type = new KeyValuePair<string, object?>("type", items[i].Event.Type);
+                if (fresh[i])
+                {
+                    GatewayTelemetry.EventsOut.Add(1, type);
+                    GatewayTelemetry.PublishLatency.Record(clock.Elapsed.TotalMilliseconds);
+                }
+                else GatewayTelemetry.Duplicates.Add(1, type);
+            }
+            return fresh;
+        }
+        finally
+        {
+            foreach (var span in spans) span?.Dispose();
+            Activity.Current = null;
+        }
+    }
+
     /// <summary>The branch and tip a published <c>ref-updated</c> of <c>refs/heads/*</c> leaves (a null revision: deleted).</summary>
     private static (string Project, string RefName, string? Revision)? BranchTip(GerritEvent e) =>
         e.Type == "ref-updated" && e.RefUpdate is { } r && !string.IsNullOrEmpty(e.Project) && r.RefName.StartsWith("refs/heads/", StringComparison.Ordinal)
@@ -119,17 +256,23 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
 
     private async Task UpsertTipAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string server, string project, string refName, string? revision, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(revision is null
+        await using var batch = new NpgsqlBatch(conn, tx) { BatchCommands = { TipCommand(server, project, refName, revision) } };
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    private NpgsqlBatchCommand TipCommand(string server, string project, string refName, string? revision)
+    {
+        var cmd = new NpgsqlBatchCommand(revision is null
             ? $"DELETE FROM {schema.Value}.branch_tips WHERE server = $1 AND project = $2 AND ref_name = $3"
             : $"""
               INSERT INTO {schema.Value}.branch_tips (server, project, ref_name, revision) VALUES ($1, $2, $3, $4)
               ON CONFLICT (server, project, ref_name) DO UPDATE SET revision = EXCLUDED.revision, updated_at = now()
-              """, conn, tx);
+              """);
         cmd.Parameters.Add(new NpgsqlParameter { Value = server });
         cmd.Parameters.Add(new NpgsqlParameter { Value = project });
         cmd.Parameters.Add(new NpgsqlParameter { Value = refName });
         if (revision is not null) cmd.Parameters.Add(new NpgsqlParameter { Value = revision });
-        await cmd.ExecuteNonQueryAsync(ct);
+        return cmd;
     }
 
     /// <summary>Records a branch's tip as seen (a catch-up meeting a branch first, or one whose ref-updated was a duplicate).</summary>

@@ -27,19 +27,39 @@ public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
                 Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(e.Comment ?? ""))), e.EventCreatedOn, e.Source.ToString())
             : null;
 
+    private string PairExactSql =>
+        $"UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $2) WHERE event_id = $1 AND NOT ($2 = ANY(sources))";
+
+    private string PairNearbySql =>
+        $"""
+        UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $6)
+        WHERE event_id = (
+            SELECT event_id FROM {schema.Value}.published_comments
+            WHERE project = $1 AND change_number = $2 AND patch_set IS NOT DISTINCT FROM $3 AND author = $4 AND text_hash = $5
+              AND NOT ($6 = ANY(sources)) AND created_on BETWEEN $7 - $8 AND $7 + $8
+            ORDER BY abs(extract(epoch FROM created_on - $7)), created_on
+            LIMIT 1)
+        RETURNING event_id
+        """;
+
+    private string RecordSql =>
+        $"""
+        INSERT INTO {schema.Value}.published_comments (project, change_number, patch_set, author, text_hash, event_id, created_on, sources)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$8]) ON CONFLICT (event_id) DO NOTHING
+        """;
+
     /// <summary>Serializes the comment writes of one change until the transaction ends (across instances).</summary>
     public async Task LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Key key, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1))", conn, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = $"slipway.comments.{schema.Value}.{key.Project}~{key.Change}" });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = LockName(key) });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The event's own id was published before: its record now counts this source as delivered.</summary>
     public async Task PairExactAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string eventId, Key key, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $2) WHERE event_id = $1 AND NOT ($2 = ANY(sources))", conn, tx);
+        await using var cmd = new NpgsqlCommand(PairExactSql, conn, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
         await cmd.ExecuteNonQueryAsync(ct);
@@ -51,17 +71,7 @@ public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
     /// </summary>
     public async Task<string?> PairNearbyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Key key, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"""
-            UPDATE {schema.Value}.published_comments SET sources = array_append(sources, $6)
-            WHERE event_id = (
-                SELECT event_id FROM {schema.Value}.published_comments
-                WHERE project = $1 AND change_number = $2 AND patch_set IS NOT DISTINCT FROM $3 AND author = $4 AND text_hash = $5
-                  AND NOT ($6 = ANY(sources)) AND created_on BETWEEN $7 - $8 AND $7 + $8
-                ORDER BY abs(extract(epoch FROM created_on - $7)), created_on
-                LIMIT 1)
-            RETURNING event_id
-            """, conn, tx);
+        await using var cmd = new NpgsqlCommand(PairNearbySql, conn, tx);
         AddMessage(cmd, key);
         cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
         cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
@@ -72,11 +82,7 @@ public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
     /// <summary>Records a published comment (in its publish's transaction).</summary>
     public async Task RecordAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string eventId, Key key, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"""
-            INSERT INTO {schema.Value}.published_comments (project, change_number, patch_set, author, text_hash, event_id, created_on, sources)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$8]) ON CONFLICT (event_id) DO NOTHING
-            """, conn, tx);
+        await using var cmd = new NpgsqlCommand(RecordSql, conn, tx);
         AddMessage(cmd, key);
         cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
@@ -84,12 +90,55 @@ public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private static void AddMessage(NpgsqlCommand cmd, Key key)
+    // The same statements as one command each of a batch (the gateway's batch of stream lines: one round trip for all).
+
+    /// <summary>The advisory lock's name of the change a comment is on (a batch takes its changes' locks in this name's order).</summary>
+    public string LockName(Key key) => $"slipway.comments.{schema.Value}.{key.Project}~{key.Change}";
+
+    public static NpgsqlBatchCommand LockCommand(string lockName)
     {
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Project });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Change });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)key.PatchSet ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Author });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key.TextHash });
+        var cmd = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtext($1))");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = lockName });
+        return cmd;
+    }
+
+    public NpgsqlBatchCommand PairExactCommand(string eventId, Key key)
+    {
+        var cmd = new NpgsqlBatchCommand(PairExactSql);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        return cmd;
+    }
+
+    /// <summary>Returns one row (the paired record's event id) or none, as <see cref="PairNearbyAsync"/>.</summary>
+    public NpgsqlBatchCommand PairNearbyCommand(Key key)
+    {
+        var cmd = new NpgsqlBatchCommand(PairNearbySql);
+        AddMessage(cmd.Parameters, key);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tolerance });
+        return cmd;
+    }
+
+    public NpgsqlBatchCommand RecordCommand(string eventId, Key key)
+    {
+        var cmd = new NpgsqlBatchCommand(RecordSql);
+        AddMessage(cmd.Parameters, key);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.At.UtcDateTime });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key.Source });
+        return cmd;
+    }
+
+    private static void AddMessage(NpgsqlCommand cmd, Key key) => AddMessage(cmd.Parameters, key);
+
+    private static void AddMessage(NpgsqlParameterCollection parameters, Key key)
+    {
+        parameters.Add(new NpgsqlParameter { Value = key.Project });
+        parameters.Add(new NpgsqlParameter { Value = key.Change });
+        parameters.Add(new NpgsqlParameter { Value = (object?)key.PatchSet ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        parameters.Add(new NpgsqlParameter { Value = key.Author });
+        parameters.Add(new NpgsqlParameter { Value = key.TextHash });
     }
 }

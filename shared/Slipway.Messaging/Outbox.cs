@@ -68,6 +68,29 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
     }
 
     /// <summary>
+    /// Adds <paramref name="events"/> with one insert (rows in the given order) and one notify: for a writer that
+    /// collects a batch of its own events in one transaction (the gateway's waiting stream lines).
+    /// </summary>
+    public Task AddManyAsync(NpgsqlTransaction tx, IReadOnlyList<(string Topic, string Key, EventEnvelope Envelope)> events, CancellationToken ct = default) =>
+        InsertManyAsync(tx, [.. events.Select(e => new Row(e.Topic, e.Key, e.Envelope.Id, e.Envelope.Type, e.Envelope.ToUtf8Json(), e.Envelope.TraceParent))], ct);
+
+    private async Task InsertManyAsync(NpgsqlTransaction tx, Row[] rows, CancellationToken ct)
+    {
+        if (rows.Length == 0) return;
+        await using var batch = new NpgsqlBatch(tx.Connection, tx);
+        var insert = new NpgsqlBatchCommand(_insertMany);
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Topic).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.EventId).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Type).ToArray() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        batch.BatchCommands.Add(insert);
+        batch.BatchCommands.Add(Notify());
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
     /// From now until the returned scope is disposed, events added in <paramref name="tx"/> are collected instead of
     /// inserted one by one; <see cref="DeferredEvents.FlushAsync"/> inserts them all with one statement, still in the
     /// transaction, so they commit (or roll back) with the effects exactly as before. Used by the consumer host for a
@@ -87,18 +110,7 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
             var pending = outbox._deferred[tx];
             Row[] rows;
             lock (pending) { rows = [.. pending]; pending.Clear(); }
-            if (rows.Length == 0) return 0;
-            await using var batch = new NpgsqlBatch(tx.Connection, tx);
-            var insert = new NpgsqlBatchCommand(outbox._insertMany);
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Topic).ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key).ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.EventId).ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Type).ToArray() });
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            batch.BatchCommands.Add(insert);
-            batch.BatchCommands.Add(outbox.Notify());
-            await batch.ExecuteNonQueryAsync(ct);
+            await outbox.InsertManyAsync(tx, rows, ct);
             return rows.Length;
         }
 

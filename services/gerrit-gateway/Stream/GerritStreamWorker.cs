@@ -26,6 +26,11 @@ public sealed class GerritStreamWorker(
     private int _gapGeneration;
     private DateTimeOffset? _continueFrom; // where a catch-up cut short by its event limit continues
 
+    // Characters of the lines read but not yet taken for writing: the reader waits above this bound (hostile lines of
+    // up to GerritEventLimits.MaxLineLength each must not fill memory while Postgres is away).
+    private const long MaxQueuedChars = 4L * GerritEventLimits.MaxLineLength;
+    private long _queuedChars;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var ssh = gerrit.Value.Ssh;
@@ -45,15 +50,34 @@ public sealed class GerritStreamWorker(
                 var stream = new GerritSshStream(url, ssh.PrivateKeyPath!, KnownHosts.Load(ssh.KnownHostsPath!),
                     TimeSpan.FromSeconds(o.KeepAliveSeconds));
                 logger.LogInformation("connecting to {Server} for stream-events", server);
-                await foreach (var line in stream.ReadLinesAsync(() =>
+                // The connection is read on its own while lines are written, so the lines that arrive during a write
+                // wait here and the next write takes them all (up to Gateway:StreamBatchMaxLines) in one transaction.
+                var lines = Channel.CreateBounded<string>(new BoundedChannelOptions(2 * o.StreamBatchMaxLines)
+                    { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                Interlocked.Exchange(ref _queuedChars, 0);
+                var reading = ReadIntoAsync(stream, lines.Writer, server, stop.Token);
+                try
                 {
-                    logger.LogInformation("stream-events connected to {Server}", server);
-                    _catchUpSignal.Writer.TryWrite(true); // live again: now recover what the gap hid
-                }, stoppingToken))
+                    var batch = new List<string>(o.StreamBatchMaxLines);
+                    // Ends when the stream does, after its last lines; rethrows what ended it (a disconnect, a host key refused).
+                    while (await lines.Reader.WaitToReadAsync(stoppingToken))
+                    {
+                        batch.Clear();
+                        while (batch.Count < o.StreamBatchMaxLines && lines.Reader.TryRead(out var line))
+                        {
+                            batch.Add(line);
+                            Interlocked.Add(ref _queuedChars, -line.Length);
+                        }
+                        received += batch.Count;
+                        backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds); // a working stream resets the pace
+                        await HandleLinesAsync(batch, server, stoppingToken);
+                    }
+                }
+                finally
                 {
-                    received++;
-                    backoff = TimeSpan.FromSeconds(o.InitialBackoffSeconds); // a working stream resets the pace
-                    await HandleLineAsync(line, server, stoppingToken);
+                    await stop.CancelAsync();
+                    try { await reading; } catch (Exception) { /* ended above, through the channel */ }
                 }
                 logger.LogWarning("stream-events from {Server} ended after {Count} events", server, received);
             }
@@ -76,36 +100,83 @@ public sealed class GerritStreamWorker(
         }
     }
 
-    private async Task HandleLineAsync(string line, string server, CancellationToken ct)
+    /// <summary>Reads the connection's lines into <paramref name="lines"/> until it ends; completes it with what ended it.</summary>
+    private async Task ReadIntoAsync(GerritSshStream stream, ChannelWriter<string> lines, string server, CancellationToken ct)
     {
-        GerritEvent parsed;
+        await Task.Yield();
         try
         {
-            parsed = GerritEventParser.Parse(line, GerritEventSource.Stream, DateTimeOffset.UtcNow);
+            await foreach (var line in stream.ReadLinesAsync(() =>
+            {
+                logger.LogInformation("stream-events connected to {Server}", server);
+                _catchUpSignal.Writer.TryWrite(true); // live again: now recover what the gap hid
+            }, ct))
+            {
+                // One line always passes (as long as the writer takes lines, the reader moves on).
+                while (Interlocked.Read(ref _queuedChars) > 0 && Interlocked.Read(ref _queuedChars) + line.Length > MaxQueuedChars)
+                    await Task.Delay(5, ct);
+                Interlocked.Add(ref _queuedChars, line.Length);
+                await lines.WriteAsync(line, ct);
+            }
+            lines.TryComplete();
         }
-        catch (GerritEventFormatException e)
+        catch (Exception e)
         {
-            GatewayTelemetry.Malformed.Add(1);
-            logger.LogWarning("malformed line from {Server} skipped ({Length} chars): {Reason}", server, line.Length, e.Message);
-            return;
+            lines.TryComplete(e);
         }
-        if (parsed.Type == "dropped-output")
-        {
-            logger.LogWarning("Gerrit dropped events for this connection (dropped-output): catching up");
-            await BeginGapAsync(server, "dropped-output", ct);
-            _catchUpSignal.Writer.TryWrite(true);
-        }
-        var fresh = await WriteUntilStoredAsync(parsed, server, ct);
-        logger.LogInformation("{Type} {Subject} {Outcome}", parsed.Type, PartitionKeys.For(parsed), fresh ? "published" : "duplicate dropped");
     }
 
     /// <summary>
-    /// Writes a live event, trying again (with backoff) while the database is away instead of ending the
-    /// stream: the event is held, not dropped. Its gap is remembered at once, so if the gateway stops
+    /// Writes lines that were waiting together, in their order: runs of events in one transaction each; a malformed line
+    /// is skipped; a <c>dropped-output</c> ends the run before it, begins its gap and is written on its own, as before.
+    /// </summary>
+    private async Task HandleLinesAsync(List<string> lines, string server, CancellationToken ct)
+    {
+        var run = new List<GerritEvent>(lines.Count);
+        foreach (var line in lines)
+        {
+            GerritEvent parsed;
+            try
+            {
+                parsed = GerritEventParser.Parse(line, GerritEventSource.Stream, DateTimeOffset.UtcNow);
+            }
+            catch (GerritEventFormatException e)
+            {
+                GatewayTelemetry.Malformed.Add(1);
+                logger.LogWarning("malformed line from {Server} skipped ({Length} chars): {Reason}", server, line.Length, e.Message);
+                continue;
+            }
+            if (parsed.Type == "dropped-output")
+            {
+                await WriteRunAsync(run, server, ct);
+                logger.LogWarning("Gerrit dropped events for this connection (dropped-output): catching up");
+                await BeginGapAsync(server, "dropped-output", ct);
+                _catchUpSignal.Writer.TryWrite(true);
+            }
+            run.Add(parsed);
+            if (parsed.Type == "dropped-output") await WriteRunAsync(run, server, ct);
+        }
+        await WriteRunAsync(run, server, ct);
+    }
+
+    private async Task WriteRunAsync(List<GerritEvent> run, string server, CancellationToken ct)
+    {
+        if (run.Count == 0) return;
+        var fresh = await WriteUntilStoredAsync(run, server, ct);
+        if (run.Count > 1) logger.LogInformation("{Count} stream events written in one transaction", run.Count);
+        for (var i = 0; i < run.Count; i++)
+            logger.LogInformation("{Type} {Subject} {Outcome}", run[i].Type, PartitionKeys.For(run[i]), fresh[i] ? "published" : "duplicate dropped");
+        run.Clear();
+    }
+
+    /// <summary>
+    /// Writes live events (one transaction), trying again (with backoff) while the database is away instead of ending the
+    /// stream: the events are held, not dropped. Its gap is remembered at once, so if the gateway stops
     /// meanwhile the restart catches up from before it, and once written the catch-up runs over the blip.
     /// </summary>
-    private async Task<bool> WriteUntilStoredAsync(GerritEvent parsed, string server, CancellationToken ct)
+    private async Task<bool[]> WriteUntilStoredAsync(IReadOnlyList<GerritEvent> events, string server, CancellationToken ct)
     {
+        var parsed = events[0];
         var o = options.Value;
         var delay = TimeSpan.FromSeconds(o.InitialBackoffSeconds);
         var failed = false;
@@ -113,10 +184,11 @@ public sealed class GerritStreamWorker(
         {
             try
             {
-                var fresh = await writer.WriteAsync(parsed, server, ct);
+                var fresh = await writer.WriteBatchAsync(events, server, ct);
                 if (failed)
                 {
-                    logger.LogInformation("{Type} {Subject} stored after {Tries} tries; catching up over the blip", parsed.Type, PartitionKeys.For(parsed), tries);
+                    logger.LogInformation("{Type} {Subject} and {More} later event(s) stored after {Tries} tries; catching up over the blip",
+                        parsed.Type, PartitionKeys.For(parsed), events.Count - 1, tries);
                     _catchUpSignal.Writer.TryWrite(true);
                 }
                 return fresh;
@@ -130,8 +202,8 @@ public sealed class GerritStreamWorker(
                     writer.RememberGap(server);
                 }
                 GatewayTelemetry.WriteFailures.Add(1);
-                logger.LogWarning("could not store {Type} {Subject} (try {Tries}): {Error}; holding the stream and trying again in {Delay:F1} s",
-                    parsed.Type, PartitionKeys.For(parsed), tries, e.Message, delay.TotalSeconds);
+                logger.LogWarning("could not store {Type} {Subject} and {More} later event(s) (try {Tries}): {Error}; holding the stream and trying again in {Delay:F1} s",
+                    parsed.Type, PartitionKeys.For(parsed), events.Count - 1, tries, e.Message, delay.TotalSeconds);
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromSeconds(Math.Min(o.MaxBackoffSeconds, delay.TotalSeconds * 2));
             }
