@@ -60,7 +60,7 @@ public static class ChaosCampaign
                 misordered += findings.Misordered.Count;
                 stuck += findings.Stuck.Count + (error is null ? 0 : 1);
                 failed += findings.FailedRuns;
-                Console.WriteLine($"trial {t + 1}/{trials} seed {trialSeed}: {findings.Runs} runs ({findings.FailedRuns} failed), " +
+                Console.WriteLine($"trial {t + 1}/{trials} seed {trialSeed}: {findings.Runs} runs ({findings.FailedRuns} failed, {findings.SupersededDeploys} deploys superseded), " +
                                   $"faults [{string.Join(", ", faults.Select(f => $"{FaultKinds.Name(f.Kind)} {f.Target} @{f.AtSeconds:F0}s"))}], " +
                                   $"lost {findings.Lost.Count}, duplicated {findings.Duplicated.Count}, stuck {findings.Stuck.Count}, misordered {findings.Misordered.Count}, " +
                                   $"{clock.Elapsed.TotalSeconds:F0} s{(findings.Clean && error is null ? "" : "  FAILED")}");

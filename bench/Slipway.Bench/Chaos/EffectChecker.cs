@@ -43,6 +43,9 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
         }
 
         var merges = starts.Where(r => r.Data.Trigger.Kind is TriggerKind.Merge or TriggerKind.RefUpdate).Select(r => r.Item1).ToList();
+        findings.SupersededDeploys = events.Where(e => e.Type == EventTypes.NameOf<DeploySucceeded>() && merges.Contains(e.RunId!))
+            .Select(e => (e.RunId, Deploy: e.DataAs<DeploySucceeded>())).Where(d => d.Deploy.SupersededBy is not null)
+            .DistinctBy(d => (d.RunId, d.Deploy.Environment)).Count();
         await CheckRegistryAsync(findings, events, merges);
         CheckConfigRegistry(findings, events, merges, rollbackRequested);
         CheckNewestMergeOwnsEachEnvironment(findings, events, triggers, starts, rollbackRequested);
