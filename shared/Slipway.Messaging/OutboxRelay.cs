@@ -122,7 +122,7 @@ public sealed class OutboxRelay(
         }
         MessagingTelemetry.Produced.Add(errors.Count(e => e is null));
         // The moment between Kafka's acknowledgement and the delete (a crash here re-produces the batch); the fault
-        // campaign kills at this line.
+        // campaign and OutboxCrashWindowTests hold the batch here (testing aid, off unless configured) to kill in it.
         logger.LogDebug("outbox: produced {Count} event(s) to Kafka, deleting them from the outbox", rows.Count);
         await HoldForFaultInjectionAsync(rows.Count, ct);
 
