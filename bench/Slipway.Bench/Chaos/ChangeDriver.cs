@@ -7,7 +7,8 @@ namespace Slipway.Bench.Chaos;
 /// Drives one trial's stream of changes through Gerrit and the deployer's API, as people would: per change a patch
 /// set, on the first a recheck, then the merge and the production approval; at the end, with two releases in
 /// production, a manual rollback. One change after the other, or (concurrent) all changes at once, each started a few
-/// seconds after the one before, so their patch sets, rechecks, merges, rollouts and approvals overlap. Every wait is
+/// seconds after the one before, so their patch sets and rechecks overlap; they merge together once every change's
+/// patch-set runs ended (bounded), so their merge runs, rollouts and approvals overlap too. Every wait is
 /// bounded; a wait that runs out is not an error here (the effect check decides what was lost or stuck), the stream goes on.
 /// </summary>
 public sealed class ChangeDriver(ChaosStack stack, string project, Action<string> log)
@@ -19,6 +20,10 @@ public sealed class ChangeDriver(ChaosStack stack, string project, Action<string
     private readonly List<Trigger> _triggers = [];
     // Merges one at a time, each recorded before the next: the triggers' merges are in Gerrit's order.
     private readonly SemaphoreSlim _merging = new(1, 1);
+    // Concurrent changes merge together, once each is ready (or the wait is over): their merge runs, rollouts and
+    // approvals then overlap, so rollouts queue and an older run can be superseded.
+    private readonly TaskCompletionSource _allReadyToMerge = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _waitingToMerge;
 
     /// <summary>Every trigger made, merges in the order Gerrit merged them.</summary>
     public IReadOnlyList<Trigger> Triggers { get { lock (_triggers) return _triggers.ToList(); } }
@@ -31,6 +36,7 @@ public sealed class ChangeDriver(ChaosStack stack, string project, Action<string
         var released = 0;
         if (concurrent)
         {
+            _waitingToMerge = changes;
             var drives = Enumerable.Range(0, changes).Select(async i =>
             {
                 await Task.Delay(ConcurrentStagger * i, ct);
@@ -65,6 +71,11 @@ public sealed class ChangeDriver(ChaosStack stack, string project, Action<string
         {
             await gerrit.CommentAsync(upload.ChangeNumber, "recheck", ct: ct);
             await WaitForRunEndAsync(Add(new Trigger(TriggerKind.Recheck, upload.ChangeNumber, upload.PatchSet)), ct);
+        }
+        if (concurrent)
+        {
+            if (Interlocked.Decrement(ref _waitingToMerge) == 0) _allReadyToMerge.TrySetResult();
+            await Task.WhenAny(_allReadyToMerge.Task, Task.Delay(StepTimeout, ct));
         }
         Trigger merge;
         await _merging.WaitAsync(ct);
