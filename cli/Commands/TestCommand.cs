@@ -76,7 +76,7 @@ internal static class TestCommand
                     var seed = parse.GetValue(chaosSeed) ?? Random.Shared.Next();
                     Console.WriteLine($"short fault campaign: {ShortCampaign}, seed {seed}");
                     campaign = await ChaosCampaignRun.RunAsync(repo, Path.Combine(repo, ".slipway", "test-chaos-infra"), trials: 1, seed,
-                        changes: 1, faults: 2, ChaosCampaignRun.AllFaults, TimeSpan.FromMinutes(12), "Debug", build: false, ct);
+                        changes: 1, faults: 2, ChaosCampaignRun.AllFaults, TimeSpan.FromMinutes(12), "Debug", build: false, concurrent: false, ct);
                     Console.WriteLine(campaign.ExitCode == 0 ? "fault campaign passed" : $"fault campaign failed (exit code {campaign.ExitCode})");
                 }
                 return exitCode != 0 ? exitCode : campaign?.ExitCode ?? 0;

@@ -18,8 +18,9 @@ internal static class ChaosCampaignRun
 
     /// <param name="configuration">the build the bench and the services run from; `slipway test` passes Debug, which its
     /// solution build has just made, and skips the build (<paramref name="build"/> false)</param>
+    /// <param name="concurrent">each trial's changes driven all at once (overlapping) instead of one after the other</param>
     public static async Task<ChaosOutcome> RunAsync(string repo, string stateDir, int trials, int seed, int changes, int faults, string kinds,
-        TimeSpan timeout, string configuration, bool build, CancellationToken ct)
+        TimeSpan timeout, string configuration, bool build, bool concurrent, CancellationToken ct)
     {
         var findings = new List<string>();
         var infra = InfraFactory.Create(stateDir);
@@ -30,7 +31,8 @@ internal static class ChaosCampaignRun
             await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
             var info = new ProcessStartInfo("dotnet") { WorkingDirectory = repo, RedirectStandardOutput = true };
             info.ArgumentList.Add(Path.Combine(repo, "bench", "Slipway.Bench", "bin", configuration, "net10.0", "Slipway.Bench.dll"));
-            foreach (var a in new[] { "chaos", trials.ToString(), seed.ToString(), changes.ToString(), faults.ToString(), kinds })
+            foreach (var a in new[] { "chaos", trials.ToString(), seed.ToString(), changes.ToString(), faults.ToString(), kinds,
+                         concurrent ? "concurrent" : "sequential" })
                 info.ArgumentList.Add(a);
             foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
             info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");

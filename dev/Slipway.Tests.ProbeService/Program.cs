@@ -8,7 +8,8 @@ using Slipway.Tests.ProbeService;
 return await SlipwayService.RunAsync(args,
     new SlipwayServiceDefinition("probe", Environment.GetEnvironmentVariable("Probe__Schema") ?? "probe"), builder =>
 {
-    builder.Services.AddEventConsumer<ProbeHandler>("probe", "probe.in");
+    // Probe:InTopic lets a second probe consume the first one's echoes (probe.out).
+    builder.Services.AddEventConsumer<ProbeHandler>("probe", builder.Configuration["Probe:InTopic"] ?? "probe.in");
     builder.Services.AddSingleton<IJobHandler, SleepJobHandler>();
     builder.Services.AddJobWorkers(builder.Configuration);
 });

@@ -47,6 +47,7 @@ public static class InfrastructureServiceCollectionExtensions
     public static IServiceCollection AddSlipwayMessaging(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<KafkaOptions>(configuration, KafkaOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<OutboxFaultInjectionOptions>(configuration, OutboxFaultInjectionOptions.Section, o => o.Validate());
         services.AddSingleton<TopicNames>();
         services.AddSingleton<KafkaProducerFactory>();
         services.AddSingleton<Outbox>();

@@ -20,6 +20,7 @@ public sealed class OutboxRelay(
     KafkaProducerFactory producers,
     DeadLetterPublisher deadLetters,
     Microsoft.Extensions.Options.IOptions<KafkaOptions> options,
+    Microsoft.Extensions.Options.IOptions<OutboxFaultInjectionOptions> faultInjection,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     private const int BatchSize = 500;
@@ -28,6 +29,8 @@ public sealed class OutboxRelay(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         MessagingTelemetry.ObserveOutboxDepth(schema.Value, () => Interlocked.Read(ref _depth));
+        if (faultInjection.Value.HoldAfterProduceFile is { } hold)
+            logger.LogWarning("outbox relay: fault injection on (Messaging:FaultInjection:HoldAfterProduceFile={File}): a testing aid", hold);
         if (!options.Value.RelayOutbox)
         {
             logger.LogWarning("outbox relay disabled (Kafka:RelayOutbox=false): events stay in the outbox");
@@ -119,8 +122,9 @@ public sealed class OutboxRelay(
         }
         MessagingTelemetry.Produced.Add(errors.Count(e => e is null));
         // The moment between Kafka's acknowledgement and the delete (a crash here re-produces the batch); the fault
-        // campaign kills at this line.
+        // campaign and OutboxCrashWindowTests hold the batch here (testing aid, off unless configured) to kill in it.
         logger.LogDebug("outbox: produced {Count} event(s) to Kafka, deleting them from the outbox", rows.Count);
+        await HoldForFaultInjectionAsync(rows.Count, ct);
 
         await using var delete = new NpgsqlCommand($"DELETE FROM {schema.Value}.outbox WHERE id = ANY($1)", conn);
         delete.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
@@ -133,6 +137,18 @@ public sealed class OutboxRelay(
             Interlocked.Exchange(ref _depth, (long)(await count.ExecuteScalarAsync(CancellationToken.None))!);
         }
         return rows.Count;
+    }
+
+    /// <summary>
+    /// The testing aid of <see cref="OutboxFaultInjectionOptions"/>: while its file exists, the acknowledged batch waits
+    /// here, so a test's kill lands between the acknowledgement and the delete for certain. Off unless configured.
+    /// </summary>
+    private async Task HoldForFaultInjectionAsync(int count, CancellationToken ct)
+    {
+        if (faultInjection.Value.HoldAfterProduceFile is not { } file || !File.Exists(file)) return;
+        logger.LogWarning("outbox: fault injection: holding {Count} acknowledged event(s) before the delete while {File} exists", count, file);
+        var deadline = DateTime.UtcNow + OutboxFaultInjectionOptions.MaxHold;
+        while (File.Exists(file) && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
     }
 
     /// <summary>Produces one message; returns null when Kafka acknowledged it, else the error.</summary>

@@ -6,52 +6,47 @@ namespace Slipway.Bench.Chaos;
 /// <summary>
 /// Drives one trial's stream of changes through Gerrit and the deployer's API, as people would: per change a patch
 /// set, on the first a recheck, then the merge and the production approval; at the end, with two releases in
-/// production, a manual rollback. Every wait is bounded; a wait that runs out is not an error here (the effect check
-/// decides what was lost or stuck), the stream goes on.
+/// production, a manual rollback. One change after the other, or (concurrent) all changes at once, each started a few
+/// seconds after the one before, so their patch sets and rechecks overlap; they merge together once every change's
+/// patch-set runs ended (bounded), so their merge runs, rollouts and approvals overlap too. Every wait is
+/// bounded; a wait that runs out is not an error here (the effect check decides what was lost or stuck), the stream goes on.
 /// </summary>
 public sealed class ChangeDriver(ChaosStack stack, string project, Action<string> log)
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(8);
+    /// <summary>Between the starts of concurrent changes: their steps overlap, their merges still come in a known order.</summary>
+    private static readonly TimeSpan ConcurrentStagger = TimeSpan.FromSeconds(3);
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly List<Trigger> _triggers = [];
+    // Merges one at a time, each recorded before the next: the triggers' merges are in Gerrit's order.
+    private readonly SemaphoreSlim _merging = new(1, 1);
+    // Concurrent changes merge together, once each is ready (or the wait is over): their merge runs, rollouts and
+    // approvals then overlap, so rollouts queue and an older run can be superseded.
+    private readonly TaskCompletionSource _allReadyToMerge = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _waitingToMerge;
 
-    public List<Trigger> Triggers { get; } = [];
+    /// <summary>Every trigger made, merges in the order Gerrit merged them.</summary>
+    public IReadOnlyList<Trigger> Triggers { get { lock (_triggers) return _triggers.ToList(); } }
     public bool RollbackRequested { get; private set; }
     public string Service => project.Split('/')[^1];
 
-    public async Task RunAsync(int changes, CancellationToken ct)
+    public async Task RunAsync(int changes, bool concurrent, CancellationToken ct)
     {
-        var gerrit = stack.Gerrit;
-        await gerrit.CreateProjectAsync(project, ct: ct);
+        await stack.Gerrit.CreateProjectAsync(project, ct: ct);
         var released = 0;
-        for (var i = 0; i < changes; i++)
+        if (concurrent)
         {
-            var files = SampleProject.Files(stack.Infra["Slipway__BaseImage"]).ToDictionary();
-            files["CHANGELOG"] = $"change {i}\n";
-            var upload = await gerrit.UploadPatchsetAsync(project, "master", files, $"Change {i}", ct: ct);
-            Triggers.Add(new Trigger(TriggerKind.Patchset, upload.ChangeNumber, upload.PatchSet));
-            await WaitForRunEndAsync(Triggers[^1], ct);
-            if (i == 0)
+            _waitingToMerge = changes;
+            var drives = Enumerable.Range(0, changes).Select(async i =>
             {
-                await gerrit.CommentAsync(upload.ChangeNumber, "recheck", ct: ct);
-                Triggers.Add(new Trigger(TriggerKind.Recheck, upload.ChangeNumber, upload.PatchSet));
-                await WaitForRunEndAsync(Triggers[^1], ct);
-            }
-            var merged = await gerrit.MergeAsync(upload.ChangeNumber, ct: ct);
-            var merge = new Trigger(TriggerKind.Merge, upload.ChangeNumber, upload.PatchSet, merged);
-            Triggers.Add(merge);
-            if (await RunOfAsync(merge, StepTimeout, ct) is { } run)
-            {
-                if (await WaitAsync(e => e.RunId == run && e.Type == EventTypes.NameOf<ApprovalRequested>(), StepTimeout, ct) is not null)
-                {
-                    try
-                    {
-                        await stack.DeployerAsync(HttpMethod.Post, $"/api/runs/{run}/approve?environment=production", TimeSpan.FromMinutes(3), ct);
-                    }
-                    catch (InvalidOperationException e) { log($"  approval of {run} failed: {e.Message}"); }
-                }
-                if (await WaitForRunEndAsync(merge, ct) == RunOutcome.Succeeded) released++;
-            }
+                await Task.Delay(ConcurrentStagger * i, ct);
+                return await DriveChangeAsync(i, concurrent, ct);
+            }).ToList();
+            released = (await Task.WhenAll(drives)).Count(r => r);
         }
+        else
+            for (var i = 0; i < changes; i++)
+                if (await DriveChangeAsync(i, concurrent, ct)) released++;
         if (released >= 2)
         {
             try
@@ -61,6 +56,49 @@ public sealed class ChangeDriver(ChaosStack stack, string project, Action<string
             }
             catch (InvalidOperationException e) { log($"  rollback failed: {e.Message}"); }
         }
+    }
+
+    /// <summary>One change from patch set to production; true when its merge run succeeded.</summary>
+    private async Task<bool> DriveChangeAsync(int i, bool concurrent, CancellationToken ct)
+    {
+        var gerrit = stack.Gerrit;
+        var files = SampleProject.Files(stack.Infra["Slipway__BaseImage"]).ToDictionary();
+        // Concurrent changes all start from the same tip: each its own file, so that every merge succeeds.
+        files[concurrent ? $"changes/change-{i}" : "CHANGELOG"] = $"change {i}\n";
+        var upload = await gerrit.UploadPatchsetAsync(project, "master", files, $"Change {i}", ct: ct);
+        await WaitForRunEndAsync(Add(new Trigger(TriggerKind.Patchset, upload.ChangeNumber, upload.PatchSet)), ct);
+        if (i == 0)
+        {
+            await gerrit.CommentAsync(upload.ChangeNumber, "recheck", ct: ct);
+            await WaitForRunEndAsync(Add(new Trigger(TriggerKind.Recheck, upload.ChangeNumber, upload.PatchSet)), ct);
+        }
+        if (concurrent)
+        {
+            if (Interlocked.Decrement(ref _waitingToMerge) == 0) _allReadyToMerge.TrySetResult();
+            await Task.WhenAny(_allReadyToMerge.Task, Task.Delay(StepTimeout, ct));
+        }
+        Trigger merge;
+        await _merging.WaitAsync(ct);
+        try { merge = Add(new Trigger(TriggerKind.Merge, upload.ChangeNumber, upload.PatchSet, await gerrit.MergeAsync(upload.ChangeNumber, ct: ct))); }
+        finally { _merging.Release(); }
+        if (await RunOfAsync(merge, StepTimeout, ct) is not { } run) return false;
+        // The approval when it is asked for; a run that ends without asking (it failed before production) needs none.
+        if (await WaitAsync(e => e.RunId == run && (e.Type == EventTypes.NameOf<ApprovalRequested>() || e.Type == EventTypes.NameOf<RunFinished>()),
+                StepTimeout, ct) is { } next && next.Type == EventTypes.NameOf<ApprovalRequested>())
+        {
+            try
+            {
+                await stack.DeployerAsync(HttpMethod.Post, $"/api/runs/{run}/approve?environment=production", TimeSpan.FromMinutes(3), ct);
+            }
+            catch (InvalidOperationException e) { log($"  approval of {run} failed: {e.Message}"); }
+        }
+        return await WaitForRunEndAsync(merge, ct) == RunOutcome.Succeeded;
+    }
+
+    private Trigger Add(Trigger trigger)
+    {
+        lock (_triggers) _triggers.Add(trigger);
+        return trigger;
     }
 
     private async Task<RunOutcome?> WaitForRunEndAsync(Trigger trigger, CancellationToken ct)

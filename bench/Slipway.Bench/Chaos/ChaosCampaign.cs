@@ -13,13 +13,13 @@ public static class ChaosCampaign
     private static readonly TimeSpan FinishTimeout = TimeSpan.FromMinutes(10);
 
     public static async Task<int> RunAsync(IReadOnlyDictionary<string, string> infra, string postgresDir, string kafkaDir, int trials, int seed, int changes,
-        IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
+        IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll, bool concurrent)
     {
-        Console.WriteLine($"chaos: {trials} trial(s), {changes} change(s) each, {faultsPerTrial} fault(s) per trial of [{string.Join(", ", kinds.Select(FaultKinds.Name))}], seed {seed}");
+        Console.WriteLine($"chaos: {trials} trial(s), {changes} change(s) each{(concurrent ? " (concurrent)" : "")}, {faultsPerTrial} fault(s) per trial of [{string.Join(", ", kinds.Select(FaultKinds.Name))}], seed {seed}");
         var injected = new Dictionary<FaultKind, int>();
         var recovery = new Dictionary<FaultKind, List<double>>();
         var unrecovered = new Dictionary<FaultKind, int>();
-        int runs = 0, lost = 0, duplicated = 0, stuck = 0, failed = 0;
+        int runs = 0, lost = 0, duplicated = 0, stuck = 0, misordered = 0, failed = 0;
         ChaosStack started;
         try { started = await ChaosStack.StartAsync(infra); }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
@@ -34,7 +34,7 @@ public static class ChaosCampaign
             {
                 var trialSeed = unchecked(seed + t);
                 var clock = Stopwatch.StartNew();
-                var (findings, faults, error) = await TrialAsync(stack, postgresDir, kafkaDir, trialSeed, changes, kinds, faultsPerTrial, restartAll);
+                var (findings, faults, error) = await TrialAsync(stack, postgresDir, kafkaDir, trialSeed, changes, kinds, faultsPerTrial, restartAll, concurrent);
                 var trialRecovery = new List<string>();
                 foreach (var f in faults)
                 {
@@ -57,21 +57,23 @@ public static class ChaosCampaign
                 runs += findings.Runs;
                 lost += findings.Lost.Count;
                 duplicated += findings.Duplicated.Count;
+                misordered += findings.Misordered.Count;
                 stuck += findings.Stuck.Count + (error is null ? 0 : 1);
                 failed += findings.FailedRuns;
-                Console.WriteLine($"trial {t + 1}/{trials} seed {trialSeed}: {findings.Runs} runs ({findings.FailedRuns} failed), " +
+                Console.WriteLine($"trial {t + 1}/{trials} seed {trialSeed}: {findings.Runs} runs ({findings.FailedRuns} failed, {findings.SupersededDeploys} deploys superseded), " +
                                   $"faults [{string.Join(", ", faults.Select(f => $"{FaultKinds.Name(f.Kind)} {f.Target} @{f.AtSeconds:F0}s"))}], " +
-                                  $"lost {findings.Lost.Count}, duplicated {findings.Duplicated.Count}, stuck {findings.Stuck.Count}, " +
+                                  $"lost {findings.Lost.Count}, duplicated {findings.Duplicated.Count}, stuck {findings.Stuck.Count}, misordered {findings.Misordered.Count}, " +
                                   $"{clock.Elapsed.TotalSeconds:F0} s{(findings.Clean && error is null ? "" : "  FAILED")}");
                 foreach (var l in findings.Lost) Console.WriteLine($"    lost: {l}");
                 foreach (var d in findings.Duplicated) Console.WriteLine($"    duplicated: {d}");
                 foreach (var s in findings.Stuck) Console.WriteLine($"    stuck: {s}");
+                foreach (var m in findings.Misordered) Console.WriteLine($"    misordered: {m}");
                 if (error is not null) Console.WriteLine($"    trial error: {error}");
             }
         }
         Console.WriteLine($"summary: trials {trials}, runs {runs} ({failed} failed), faults " +
                           $"{string.Join(", ", injected.OrderBy(k => k.Key).Select(k => $"{FaultKinds.Name(k.Key)} {k.Value}"))}, " +
-                          $"lost {lost}, duplicated {duplicated}, stuck {stuck}, seed {seed}");
+                          $"lost {lost}, duplicated {duplicated}, stuck {stuck}, misordered {misordered}, seed {seed}");
         foreach (var kind in injected.Keys.Order())
         {
             var seconds = recovery.GetValueOrDefault(kind, []).Order().ToList();
@@ -80,14 +82,14 @@ public static class ChaosCampaign
                 $"{seconds.Count}× min {seconds[0]:F1} s, median {Median(seconds):F1} s, max {seconds[^1]:F1} s") +
                 (none > 0 && seconds.Count > 0 ? $" ({none} with no later event)" : ""));
         }
-        return lost == 0 && duplicated == 0 && stuck == 0 ? 0 : 1;
+        return lost == 0 && duplicated == 0 && stuck == 0 && misordered == 0 ? 0 : 1;
     }
 
     private static double Median(IReadOnlyList<double> sorted) =>
         sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 
     private static async Task<(TrialFindings, IReadOnlyList<InjectedFault>, string?)> TrialAsync(ChaosStack stack, string postgresDir, string kafkaDir, int seed,
-        int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll)
+        int changes, IReadOnlyList<FaultKind> kinds, int faultsPerTrial, bool restartAll, bool concurrent)
     {
         var project = $"chaos/svc-{(uint)seed:x8}-{Guid.NewGuid().ToString("N")[..6]}";
         // Named before anything is deployed, so that whoever started the campaign can remove its containers and images
@@ -97,8 +99,8 @@ public static class ChaosCampaign
         var driver = new ChangeDriver(stack, project, Console.WriteLine);
         var injector = new FaultInjector(stack, postgresDir, kafkaDir, Console.WriteLine);
         // About what a change's stream takes once the images are cached (patch set, recheck, merge, approval): faults
-        // planned later than the stream would never be injected.
-        var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(30 * changes));
+        // planned later than the stream would never be injected. Concurrent changes overlap: a few seconds more per change.
+        var plan = FaultSchedule.Plan(seed, kinds, faultsPerTrial, TimeSpan.FromSeconds(concurrent ? 30 + 10 * (changes - 1) : 30 * changes));
         string? error = null;
         // Where a trial's time goes, printed under its line.
         var clock = Stopwatch.StartNew();
@@ -109,7 +111,7 @@ public static class ChaosCampaign
         try
         {
             using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(20 * changes));
-            await driver.RunAsync(changes, bound.Token);
+            await driver.RunAsync(changes, concurrent, bound.Token);
         }
         catch (Exception e) { error = $"{e.GetType().Name}: {e.Message}"; }
         await stop.CancelAsync();

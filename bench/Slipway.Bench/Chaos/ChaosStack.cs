@@ -35,6 +35,8 @@ public sealed class ChaosStack : IAsyncDisposable
     public IReadOnlyDictionary<string, string> Infra { get; }
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
     public string ConfigRepository => Path.Combine(WorkDir, "config-registry.git");
+    /// <summary>While this file exists, every instance's outbox relay holds its acknowledged batches before deleting them.</summary>
+    public string HoldAfterProduceFile => Path.Combine(WorkDir, "hold-after-produce");
     public List<ServiceInstance> Instances { get; } = [];
     public EventRecorder? Recorder { get; private set; }
 
@@ -84,7 +86,9 @@ public sealed class ChaosStack : IAsyncDisposable
             ["Jobs__LeaseSeconds"] = "6", ["Jobs__PollMilliseconds"] = "200", ["Jobs__RetryDelaySeconds"] = "0.5",
             // Information, so that the campaign sees the moments it injects faults at.
             ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Slipway"] = "Information",
-            ["Logging__LogLevel__Slipway.Messaging.OutboxRelay"] = "Debug", // the kill-after-produce moment
+            // The relay's testing aid: while the campaign holds this file, every outbox batch Kafka acknowledged waits before
+            // its delete, so kill-after-produce kills in that window for certain (absent otherwise: no hold).
+            ["Messaging__FaultInjection__HoldAfterProduceFile"] = HoldAfterProduceFile,
             ["Logging__Console__FormatterName"] = "simple", ["Logging__Console__FormatterOptions__SingleLine"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };

@@ -43,8 +43,12 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
         }
 
         var merges = starts.Where(r => r.Data.Trigger.Kind is TriggerKind.Merge or TriggerKind.RefUpdate).Select(r => r.Item1).ToList();
+        findings.SupersededDeploys = events.Where(e => e.Type == EventTypes.NameOf<DeploySucceeded>() && merges.Contains(e.RunId!))
+            .Select(e => (e.RunId, Deploy: e.DataAs<DeploySucceeded>())).Where(d => d.Deploy.SupersededBy is not null)
+            .DistinctBy(d => (d.RunId, d.Deploy.Environment)).Count();
         await CheckRegistryAsync(findings, events, merges);
         CheckConfigRegistry(findings, events, merges, rollbackRequested);
+        CheckNewestMergeOwnsEachEnvironment(findings, events, triggers, starts, rollbackRequested);
         await CheckContainersAsync(findings);
         return findings;
     }
@@ -111,6 +115,52 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
                 .Select(r => r.FromDigest).Distinct().Count();
             var expected = automatic + (rollbackRequested && environment == "production" ? 1 : 0);
             Compare(findings, $"{environment}: config registry reverts", reverts, expected);
+        }
+    }
+
+    /// <summary>
+    /// Per environment, the newest merge by Gerrit's merge order (the driver merges one at a time and records each) that
+    /// reached the environment's deploy owns it: its deploy was not superseded, and the configuration registry's tip
+    /// records its image; after the manual rollback, production's tip is the revert of that run's commit. An older run
+    /// finishing last must not win. Merges whose deploy failed or rolled back automatically do not compete.
+    /// </summary>
+    private void CheckNewestMergeOwnsEachEnvironment(TrialFindings findings, IReadOnlyList<EventEnvelope> events, IReadOnlyList<Trigger> triggers,
+        IReadOnlyList<(string RunId, RunStarted Data)> starts, bool rollbackRequested)
+    {
+        var mergeRuns = triggers.Where(t => t.Kind == TriggerKind.Merge)
+            .Select(t => starts.FirstOrDefault(r => t.Matches(r.Data.Trigger)).RunId).OfType<string>().ToList();
+        foreach (var environment in Replicas.Keys)
+        {
+            bool Of(EventEnvelope e, string run, string type) => e.RunId == run && e.Type == type;
+            var reached = mergeRuns.Where(run =>
+                events.Any(e => Of(e, run, EventTypes.NameOf<DeploySucceeded>()) && e.DataAs<DeploySucceeded>().Environment == environment)
+                && !events.Any(e => Of(e, run, EventTypes.NameOf<DeployFailed>()) && e.DataAs<DeployFailed>().Environment == environment)
+                && !events.Any(e => Of(e, run, EventTypes.NameOf<RollbackPerformed>())
+                                    && e.DataAs<RollbackPerformed>() is { Reason: not RollbackReason.Manual } r && r.Environment == environment)).ToList();
+            if (reached.Count == 0) continue;
+            var newest = reached[^1];
+            var deploys = events.Where(e => Of(e, newest, EventTypes.NameOf<DeploySucceeded>())).Select(e => e.DataAs<DeploySucceeded>())
+                .Where(d => d.Environment == environment).ToList();
+            if (deploys.FirstOrDefault(d => d.SupersededBy is not null) is { } superseded)
+            {
+                findings.Misordered.Add($"{environment}: run {newest}, merged last, was superseded by run {superseded.SupersededBy}");
+                continue;
+            }
+            var path = $"environments/{environment}/{service}.yaml";
+            var history = Git("log", "--format=%H%x1f%B%x1e", "--", path)
+                .Split('\u001e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => c.Split('\u001f', 2)).ToList();
+            if (history.Count == 0) continue; // no commit at all: the config check reports it as lost
+            var own = history.FirstOrDefault(c => c[1].Contains($"Slipway-Run: {newest}") && !c[1].Contains("This reverts commit"))?[0];
+            if (rollbackRequested && environment == "production")
+            {
+                if (own is null || !history[0][1].Contains($"This reverts commit {own}"))
+                    findings.Misordered.Add($"{environment}: the tip {history[0][0][..12]} is not the rollback of run {newest}'s commit {own?[..12] ?? "(none)"} (merged last)");
+                continue;
+            }
+            var recorded = ImageReference().Match(Git("show", $"HEAD:{path}")) is { Success: true } m ? m.Value : null;
+            var image = deploys[^1].Image;
+            if (recorded is null || !recorded.EndsWith("@" + image.Digest, StringComparison.Ordinal))
+                findings.Misordered.Add($"{environment}: the config registry records {recorded ?? "no image"}, not {image.Digest} of run {newest} (merged last)");
         }
     }
 

@@ -17,6 +17,7 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
 {
     private readonly List<InjectedFault> _injected = [];
     private readonly SemaphoreSlim _one = new(1, 1); // one fault at a time: each is its own experiment
+    private readonly SemaphoreSlim _holding = new(1, 1); // one kill-after-produce armed at a time: it owns the hold file
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public IReadOnlyList<InjectedFault> Injected { get { lock (_injected) return _injected.ToList(); } }
@@ -26,6 +27,7 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
 
     private async Task InjectAsync(PlannedFault fault, CancellationToken ct)
     {
+        var holds = false;
         try
         {
             await Task.Delay(fault.At, ct);
@@ -36,8 +38,12 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
                 // Watch both instances of the service; the first to reach the moment is the victim.
                 using var seen = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var watched = service == FaultKinds.AnyService ? stack.Instances : stack.Of(service);
+                if (fault.Kind == FaultKind.KillAfterProduce) await _holding.WaitAsync(ct);
+                holds = fault.Kind == FaultKind.KillAfterProduce;
                 var watches = watched.Select(async i =>
                     await i.WaitForLineAsync(l => l.Contains(marker, StringComparison.Ordinal), TimeSpan.FromMinutes(15), seen.Token) is null ? null : i).ToList();
+                // Armed once every watcher listens: the first relay to hold an acknowledged batch is the victim.
+                if (holds) await File.WriteAllTextAsync(stack.HoldAfterProduceFile, "", CancellationToken.None);
                 while (watches.Count > 0 && victim is null)
                 {
                     var done = await Task.WhenAny(watches);
@@ -59,7 +65,18 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
             finally { _one.Release(); }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        finally
+        {
+            if (holds)
+            {
+                DisarmHold();
+                _holding.Release();
+            }
+        }
     }
+
+    /// <summary>The relays held by kill-after-produce go on (the victim is dead by then, or there was none).</summary>
+    private void DisarmHold() => File.Delete(stack.HoldAfterProduceFile);
 
     private async Task ApplyAsync(PlannedFault fault, ServiceInstance? victim, CancellationToken ct)
     {
@@ -69,8 +86,17 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
                 await KillAndRestartAsync(stack.Instances[fault.Victim % stack.Instances.Count], fault);
                 break;
             case FaultKind.KillAfterGerritPost or FaultKind.KillMidPublish or FaultKind.KillMidBuild or FaultKind.KillMidRollout
-                or FaultKind.KillWhileAwaitingApproval or FaultKind.KillAfterProduce:
+                or FaultKind.KillWhileAwaitingApproval:
                 await KillAndRestartAsync(victim!, fault);
+                break;
+            case FaultKind.KillAfterProduce:
+                // The victim is still holding its acknowledged batch (it cannot delete it while the file exists): the kill
+                // lands between Kafka's acknowledgement and the delete. Disarmed before the restart, which would hold again.
+                Record(fault.Kind, victim!.Name);
+                await victim.KillHardAsync();
+                DisarmHold();
+                await Task.Delay(fault.Pause, CancellationToken.None);
+                victim.Start();
                 break;
             case FaultKind.PostgresRestart:
                 Record(fault.Kind, "postgres");

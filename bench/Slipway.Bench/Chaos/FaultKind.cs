@@ -21,7 +21,10 @@ public enum FaultKind
     GerritUnavailable,
     /// <summary>The stand-in cuts every stream-events connection (the gateways must catch up).</summary>
     SshStreamCut,
-    /// <summary>kill -9 of an instance of any service whose outbox relay has just had a batch acknowledged by Kafka (before the delete).</summary>
+    /// <summary>
+    /// kill -9 of an instance of any service whose outbox relay holds a batch Kafka acknowledged, before its delete: the
+    /// campaign arms the relay's hold (Messaging:FaultInjection:HoldAfterProduceFile) for this fault only.
+    /// </summary>
     KillAfterProduce,
     /// <summary>One broker of the embedded Kafka cluster taken down for a while, then brought back.</summary>
     KafkaBrokerDown,
@@ -39,7 +42,7 @@ public static class FaultKinds
         FaultKind.KillMidBuild => ("builder", "Building variant "),
         FaultKind.KillMidRollout => ("deployer", "Rolling out "),
         FaultKind.KillWhileAwaitingApproval => ("deployer", " waits for approval"),
-        FaultKind.KillAfterProduce => (AnyService, "outbox: produced "),
+        FaultKind.KillAfterProduce => (AnyService, "outbox: fault injection: holding "),
         _ => null,
     };
 
