@@ -66,6 +66,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
     services.AddSingleton<RunArtifactStore>();
     services.AddSingleton<CopiedFilesOverlay>();
     services.AddSingleton<ChangeRuns>();
+    services.AddSingleton<RunStartSeconds>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never start a recheck
     services.AddMigrationsFrom(typeof(ChangeRuns).Assembly);
     services.AddSingleton<IStepPerformer, BuildStepPerformer>();

@@ -16,7 +16,7 @@ namespace Slipway.Builder.Runs;
 /// an invalid pipeline gets a run that fails at once with the configuration error, so the developer sees it in Gerrit.
 /// </summary>
 public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFactory events, PlanningOptions planning, TimeProvider clock,
-    ILogger<PlanRunJob> logger)
+    RunStartSeconds startSeconds, ILogger<PlanRunJob> logger)
     : IJobHandler
 {
     public const string JobKind = "plan";
@@ -38,7 +38,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
     public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
     {
         var (runId, trigger) = JsonSerializer.Deserialize<Payload>(job.Payload, ContractJson.Options)!;
-        var now = clock.GetUtcNow();
+        var now = await startSeconds.ClaimAsync(trigger.Project, clock.GetUtcNow(), ct);
         string src;
         try
         {
