@@ -70,6 +70,7 @@ public sealed class GitPushTests
 
         // Only the message changed: NO_CODE_CHANGE; `%topic=` and other options are accepted, the topic kept.
         var ps3 = await work.CommitAsync($"Add the app\n\nChange-Id: {changeId}\n", amend: true);
+        g.AddAccount("Someone", "someone@example.com", "someone"); // a reviewer Gerrit knows (an unknown one refuses the push)
         push = await work.PushAsync(g, "HEAD:refs/for/master%topic=launch,r=someone@example.com,wip");
         Assert.True(push.Succeeded, push.StdErr);
         var third = await stream.NextOfTypeAsync("patchset-created");
