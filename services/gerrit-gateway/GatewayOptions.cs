@@ -19,6 +19,12 @@ public sealed class GatewayOptions : IValidatableOptions
     /// </summary>
     public int StreamBatchMaxLines { get; set; } = 256;
 
+    /// <summary>
+    /// How long after a (re)connection the stream counts as subscribed when no line has come yet: `gerrit stream-events`
+    /// gives no sign that it has subscribed, so a catch-up that began earlier keeps the gap open and runs again.
+    /// </summary>
+    public double SubscribeGraceSeconds { get; set; } = 5;
+
     /// <summary>Catch-up starts this long before the last event seen (eventCreatedOn has whole-second resolution).</summary>
     public double CatchUpOverlapSeconds { get; set; } = 5;
 
@@ -67,6 +73,7 @@ public sealed class GatewayOptions : IValidatableOptions
         if (InitialBackoffSeconds is <= 0 or > 3600) yield return "Gateway:InitialBackoffSeconds must be in (0, 3600]";
         if (MaxBackoffSeconds < InitialBackoffSeconds || MaxBackoffSeconds > 86400) yield return "Gateway:MaxBackoffSeconds must be between Gateway:InitialBackoffSeconds and 86400";
         if (StreamBatchMaxLines is < 1 or > 10_000) yield return "Gateway:StreamBatchMaxLines must be between 1 and 10000";
+        if (SubscribeGraceSeconds is < 0.1 or > 300) yield return "Gateway:SubscribeGraceSeconds must be between 0.1 and 300";
         if (KeepAliveSeconds is < 1 or > 3600) yield return "Gateway:KeepAliveSeconds must be between 1 and 3600";
     }
 }

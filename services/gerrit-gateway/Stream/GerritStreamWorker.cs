@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Slipway.Contracts;
@@ -24,6 +25,12 @@ public sealed class GerritStreamWorker(
 {
     private readonly Channel<bool> _catchUpSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _gapGeneration;
+
+    // Whether the stream is surely subscribed: Gerrit subscribes the session some time after the command starts and says
+    // nothing when it has, so an event between a catch-up's query and the subscription would reach neither. A catch-up
+    // ends the gap only when it began after a line came on the current connection, or a grace after (re)connecting.
+    private int _connection, _liveConnection = -1;
+    private long _connectedAt = Stopwatch.GetTimestamp();
     private DateTimeOffset? _continueFrom; // where a catch-up cut short by its event limit continues
 
     // Characters of the lines read but not yet taken for writing: the reader waits above this bound (hostile lines of
@@ -106,12 +113,22 @@ public sealed class GerritStreamWorker(
         await Task.Yield();
         try
         {
+            var proven = false;
             await foreach (var line in stream.ReadLinesAsync(() =>
             {
                 logger.LogInformation("stream-events connected to {Server}", server);
+                Volatile.Write(ref _connectedAt, Stopwatch.GetTimestamp());
+                Interlocked.Increment(ref _connection);
                 _catchUpSignal.Writer.TryWrite(true); // live again: now recover what the gap hid
             }, ct))
             {
+                if (!proven)
+                {
+                    // A line came: the session is subscribed, so a catch-up from now on misses nothing before it.
+                    proven = true;
+                    Volatile.Write(ref _liveConnection, Volatile.Read(ref _connection));
+                    _catchUpSignal.Writer.TryWrite(true);
+                }
                 // One line always passes (as long as the writer takes lines, the reader moves on).
                 while (Interlocked.Read(ref _queuedChars) > 0 && Interlocked.Read(ref _queuedChars) + line.Length > MaxQueuedChars)
                     await Task.Delay(5, ct);
@@ -214,6 +231,8 @@ public sealed class GerritStreamWorker(
     private async Task BeginGapAsync(string server, string why, CancellationToken ct)
     {
         Interlocked.Increment(ref _gapGeneration);
+        Volatile.Write(ref _liveConnection, -1); // not subscribed until the next connection proves it
+        Volatile.Write(ref _connectedAt, Stopwatch.GetTimestamp());
         try
         {
             var from = await writer.BeginGapAsync(server, ct);
@@ -234,11 +253,15 @@ public sealed class GerritStreamWorker(
     {
         await Task.Yield();
         var retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);
+        var grace = TimeSpan.FromSeconds(options.Value.SubscribeGraceSeconds);
         try
         {
             await foreach (var _ in _catchUpSignal.Reader.ReadAllAsync(ct))
             {
                 var generation = Volatile.Read(ref _gapGeneration);
+                // Judged before the query: only a query made after the subscription may close the gap.
+                var unsure = Volatile.Read(ref _liveConnection) != Volatile.Read(ref _connection)
+                    ? grace - Stopwatch.GetElapsedTime(Volatile.Read(ref _connectedAt)) : TimeSpan.Zero;
                 try
                 {
                     // A gap that began while the database was away is recorded now, before looking for it.
@@ -253,6 +276,14 @@ public sealed class GerritStreamWorker(
                         continue;
                     }
                     _continueFrom = null;
+                    if (unsure > TimeSpan.Zero)
+                    {
+                        // The stream may not have been subscribed when the query ran: keep the gap, look again later
+                        // (or as soon as a line proves the subscription).
+                        await Task.Delay(unsure, ct);
+                        _catchUpSignal.Writer.TryWrite(true);
+                        continue;
+                    }
                     // A gap that began meanwhile keeps catchup_from: the next run covers it too.
                     if (Volatile.Read(ref _gapGeneration) == generation) await writer.EndGapAsync(server, from, ct);
                     retry = TimeSpan.FromSeconds(options.Value.InitialBackoffSeconds);
