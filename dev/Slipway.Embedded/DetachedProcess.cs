@@ -26,17 +26,26 @@ public static class DetachedProcess
     }
 
     /// <summary>True when pid runs (not a zombie) and its command line contains marker.</summary>
+    /// <remarks>
+    /// A process in the middle of an exec (ours exec twice: sh, then setsid, then the daemon) shows an empty
+    /// /proc/pid/cmdline for a moment; read as "dead", that failed a registry start in CI with an empty log. An empty
+    /// command line of a live process is therefore read again, for up to half a second, before it counts.
+    /// </remarks>
     public static bool IsAlive(int pid, string marker)
     {
         if (pid <= 0) return false;
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // The state letter follows the parenthesised command name; Z and X are dead.
-            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            if (state is 'Z' or 'X') return false;
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-            return cmdline.Contains(marker, StringComparison.Ordinal);
+            for (var attempt = 0; ; attempt++)
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                // The state letter follows the parenthesised command name; Z and X are dead.
+                var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
+                if (state is 'Z' or 'X') return false;
+                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+                if (cmdline.Length > 0 || attempt >= 100) return cmdline.Contains(marker, StringComparison.Ordinal);
+                Thread.Sleep(5); // mid-exec: look again
+            }
         }
         catch (IOException)
         {

@@ -37,25 +37,42 @@ public sealed class LocalRegistry
         await DebianPackages.EnsureInstalledAsync(["docker-registry", "apache2-utils"], log, ct);
         System.IO.Directory.CreateDirectory(Path.Combine(Directory, "data"));
 
-        if (Port == 0) Port = FreePort.Next();
+        var choosePort = Port == 0;
         if (Password.Length == 0) Password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
 
         // -i reads the password from stdin, so it never shows in a process listing.
         var htpasswd = await ProcessRunner.RunCheckedAsync("htpasswd", ["-niB", Username], stdin: Password + "\n", ct: ct);
         var htpasswdFile = Path.Combine(Directory, "htpasswd");
         await WritePrivateAsync(htpasswdFile, htpasswd.StdOut.Trim() + "\n", ct);
-        await WritePrivateAsync(ConfigFile, Config(htpasswdFile), ct);
 
-        var exe = ProcessRunner.Which("docker-registry") ?? "/usr/bin/docker-registry";
-        Pid = DetachedProcess.Start(exe, ["serve", ConfigFile], LogFile, LogFile);
-        onStarted?.Invoke(this);
-
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await IsAnsweringAsync(ct))
+        // A free port can be taken between FreePort's check and the registry's bind; a registry that exits at once is
+        // started again on another port (at most three times) rather than failing the whole run.
+        for (var attempt = 1; ; attempt++)
         {
-            if (!DetachedProcess.IsAlive(Pid, "docker-registry") || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"registry did not come up; see {LogFile}:\n{DockerEngine.Tail(LogFile)}");
-            await Task.Delay(200, ct);
+            if (choosePort) Port = FreePort.Next();
+            await WritePrivateAsync(ConfigFile, Config(htpasswdFile), ct);
+            var exe = ProcessRunner.Which("docker-registry") ?? "/usr/bin/docker-registry";
+            Pid = DetachedProcess.Start(exe, ["serve", ConfigFile], LogFile, LogFile);
+            onStarted?.Invoke(this);
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            bool exited;
+            while (true)
+            {
+                if (await IsAnsweringAsync(ct)) return;
+                exited = !DetachedProcess.IsAlive(Pid, "docker-registry");
+                if (exited || DateTime.UtcNow > deadline) break;
+                await Task.Delay(200, ct);
+            }
+
+            var why = exited ? "exited" : "did not answer 401 on /v2/ within 30 s";
+            if (exited && choosePort && attempt < 3)
+            {
+                log?.WriteLine($"registry: {why} on port {Port} (attempt {attempt}), starting it again on another port:\n{DockerEngine.Tail(LogFile)}");
+                continue;
+            }
+            await StopAsync(ct);
+            throw new InvalidOperationException($"registry did not come up ({why}, port {Port}); see {LogFile}:\n{DockerEngine.Tail(LogFile)}");
         }
     }
 
