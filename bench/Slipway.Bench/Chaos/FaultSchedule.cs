@@ -19,7 +19,7 @@ public static class FaultSchedule
             var at = TimeSpan.FromSeconds(random.Next(3, Math.Max(4, (int)window.TotalSeconds)));
             var pause = kind switch
             {
-                FaultKind.GerritUnavailable => TimeSpan.FromSeconds(random.Next(20, 61)),
+                FaultKind.GerritUnavailable => TimeSpan.FromMinutes(2), // the outage: longer than any retry's first minute
                 FaultKind.PostgresRestart => TimeSpan.FromSeconds(random.Next(1, 6)),
                 FaultKind.KafkaBrokerDown => TimeSpan.FromSeconds(random.Next(5, 31)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 4)),
