@@ -64,6 +64,7 @@ public static class PipelineBench
             var patchsetBuilds = new List<double>();
             var mergeBuilds = new List<double>();
             var mergeReused = 0;
+            var trace = new HopTrace(infra["Postgres__ConnectionString"], stack);
             for (var i = 0; i < repetitions; i++)
             {
                 var byHand = (await ByHandAsync(baseImage)).TotalSeconds;
@@ -78,6 +79,7 @@ public static class PipelineBench
                 pipeline.Add(seconds);
                 ratios.Add(seconds / byHand);
                 toBuild.Add((runEvents.First(e => e.Type == EventTypes.NameOf<BuildStarted>()).Time - emitted).TotalMilliseconds);
+                await trace.AddRunAsync(id, emitted);
                 var lastStep = runEvents.Last(e => e.Type.EndsWith(".succeeded.v1")).Time;
                 toComment.Add(((await FinalCommentAsync(gerrit, up.ChangeNumber)).At - lastStep).TotalMilliseconds);
 
@@ -108,6 +110,7 @@ public static class PipelineBench
             Console.WriteLine($"pipeline / by hand, paired per repetition: {Stats.Describe(ratios, "x", "F2")}");
             Console.WriteLine($"Gerrit event → first build started: {Stats.Describe(toBuild, "ms")}");
             Console.WriteLine($"last step finished → Gerrit comment: {Stats.Describe(toComment, "ms")}");
+            trace.Print(Console.Out);
             Console.WriteLine($"publish step: {Stats.Describe(publish, "s", "F2")}; docker push by hand: {Stats.Describe(handPush, "s", "F2")}");
             Console.WriteLine($"build steps per run: patch set {Stats.Describe(patchsetBuilds, "s", "F2")}; its merge {Stats.Describe(mergeBuilds, "s", "F2")} ({mergeReused} builds reused)");
             var patchsetRatio = Stats.Median(pipeline) / Stats.Median(hand);

@@ -20,6 +20,9 @@ public sealed class PipelineStack : IAsyncDisposable
 
     private readonly List<(string Service, Process Process)> _processes = [];
     private readonly List<EventEnvelope> _events = [];
+    private readonly List<EventEnvelope> _gerritEvents = [];
+    // When each recorded event was handed to its producer (the Kafka message's create time): the outbox relay's produce.
+    private readonly Dictionary<string, DateTimeOffset> _produced = [];
     private readonly CancellationTokenSource _stop = new();
     private Thread? _recorder;
 
@@ -74,6 +77,12 @@ public sealed class PipelineStack : IAsyncDisposable
 
     public IReadOnlyList<EventEnvelope> Events { get { lock (_events) return _events.ToList(); } }
 
+    /// <summary>The gateway's events on <c>gerrit.events</c>, as recorded.</summary>
+    public IReadOnlyList<EventEnvelope> GerritEvents { get { lock (_events) return _gerritEvents.ToList(); } }
+
+    /// <summary>When the event's Kafka message was produced (its create timestamp), if it was recorded.</summary>
+    public DateTimeOffset? ProducedAt(string eventId) { lock (_events) return _produced.TryGetValue(eventId, out var at) ? at : null; }
+
     public async Task<EventEnvelope> WaitForAsync(Func<EventEnvelope, bool> match, TimeSpan timeout) =>
         await WaitForAsync(match, timeout, throwOnTimeout: true) ?? throw new TimeoutException($"not within {timeout}");
 
@@ -111,13 +120,20 @@ public sealed class PipelineStack : IAsyncDisposable
             {
                 BootstrapServers = bootstrap, GroupId = Prefix + "recorder", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
             }).Build();
-            consumer.Subscribe(Prefix + Topics.PipelineEvents);
+            consumer.Subscribe([Prefix + Topics.PipelineEvents, Prefix + Topics.GerritEvents]);
             while (!_stop.IsCancellationRequested)
             {
                 try
                 {
-                    if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message.Value: { } value })
-                        lock (_events) _events.Add(EventEnvelope.Parse(value));
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message.Value: { } value } result)
+                    {
+                        var envelope = EventEnvelope.Parse(value);
+                        lock (_events)
+                        {
+                            (result.Topic == Prefix + Topics.GerritEvents ? _gerritEvents : _events).Add(envelope);
+                            _produced[envelope.Id] = result.Message.Timestamp.UtcDateTime;
+                        }
+                    }
                 }
                 catch (Exception e) when (e is ConsumeException or InvalidEventException) { }
             }

@@ -14,6 +14,12 @@ public sealed class KafkaOptions
     /// <summary>Consumer group; defaults to the service's name so each service is one group.</summary>
     public string? ConsumerGroup { get; set; }
 
+    /// <summary>
+    /// Whether Kafka clients send each request at once (TCP_NODELAY, librdkafka's <c>socket.nagle.disable</c>) instead
+    /// of holding a small request until the one before is acknowledged (false only to measure the difference).
+    /// </summary>
+    public bool SocketNagleDisable { get; set; } = true;
+
     /// <summary>Most messages handled in one database transaction.</summary>
     public int MaxBatchSize { get; set; } = 200;
 

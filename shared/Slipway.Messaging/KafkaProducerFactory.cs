@@ -12,7 +12,7 @@ public sealed class KafkaProducerFactory : IDisposable
     public KafkaProducerFactory(IOptions<KafkaOptions> options, ILogger<KafkaProducerFactory> logger)
     {
         _producer = new Lazy<IProducer<string, byte[]>>(() =>
-            new ProducerBuilder<string, byte[]>(new ProducerConfig
+            new ProducerBuilder<string, byte[]>(KafkaLatency.Apply(new ProducerConfig
             {
                 BootstrapServers = options.Value.BootstrapServers,
                 // Idempotence: retries inside the client never duplicate or reorder a partition's messages.
@@ -21,7 +21,7 @@ public sealed class KafkaProducerFactory : IDisposable
                 LingerMs = 2,
                 MessageMaxBytes = Math.Max(options.Value.MaxMessageBytes + 64 * 1024, 1_000_000),
                 ClientId = "slipway-producer",
-            })
+            }, options.Value))
             .SetLogHandler((_, m) => logger.Log(m.Level <= SyslogLevel.Error ? LogLevel.Warning : LogLevel.Debug,
                 "kafka producer: {Facility} {Message}", m.Facility, m.Message))
             .Build());
