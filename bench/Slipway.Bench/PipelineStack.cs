@@ -93,6 +93,9 @@ public sealed class PipelineStack : IAsyncDisposable
     public IReadOnlyList<(string Service, double Megabytes)> PeakResidentMegabytes() =>
         _processes.Select(p => (p.Service, PeakKilobytes(p.Process.Id) / 1024.0)).ToList();
 
+    /// <summary>The service processes' ids (for the memory bench's sampling of /proc).</summary>
+    public IReadOnlyList<(string Service, int Pid)> ProcessIds => _processes.Select(p => (p.Service, p.Process.Id)).ToList();
+
     private static long PeakKilobytes(int pid)
     {
         try
