@@ -50,6 +50,8 @@ public sealed class PipelineStack : IAsyncDisposable
             ["ConfigRegistry__CreateIfMissing"] = "true", ["Tester__SmokeForwarderImage"] = infra["Slipway__BaseImage"],
             [$"Deployer__ApiTokens__{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}"] = "bench",
             ["Logging__LogLevel__Default"] = "Warning", ["DOTNET_ENVIRONMENT"] = "Production",
+            // As the image and `./slipway up` run them: a 4 MB allocation budget between young collections (docs/benchmarks.md, "Memory").
+            ["DOTNET_GCgen0size"] = Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "0x400000",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
         foreach (var (dir, assembly) in Services)

@@ -68,6 +68,7 @@ public sealed class KafkaConsumerHost(
             // Notice soon a topic created after the service started (librdkafka's default is 5 minutes).
             TopicMetadataRefreshIntervalMs = 5_000,
         };
+        KafkaMemoryLimits.Apply(config, _options);
         using var consumer = new ConsumerBuilder<string, byte[]>(config)
             .SetPartitionsAssignedHandler((_, parts) =>
             {
