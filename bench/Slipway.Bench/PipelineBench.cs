@@ -152,7 +152,7 @@ public static class PipelineBench
     }
 
     /// <summary>The deployer's containers for this stack's projects (their service names carry the stack's tag).</summary>
-    private static async Task RemoveDeployedContainersAsync(string tag)
+    internal static async Task RemoveDeployedContainersAsync(string tag)
     {
         try
         {
@@ -222,7 +222,7 @@ public static class PipelineBench
         return await stdout;
     }
 
-    private static async Task<string> RunOfAsync(PipelineStack stack, int change, string project, int patchset = 1)
+    internal static async Task<string> RunOfAsync(PipelineStack stack, int change, string project, int patchset = 1)
     {
         var started = await stack.WaitForAsync(e => e.Type == EventTypes.NameOf<RunStarted>() && e.DataAs<RunStarted>().Trigger is var t
             && t.Project == project && t.Change == change && t.Patchset == patchset, RunTimeout);

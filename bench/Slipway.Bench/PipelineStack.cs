@@ -53,6 +53,8 @@ public sealed class PipelineStack : IAsyncDisposable
             ["ConfigRegistry__CreateIfMissing"] = "true", ["Tester__SmokeForwarderImage"] = infra["Slipway__BaseImage"],
             [$"Deployer__ApiTokens__{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}"] = "bench",
             ["Logging__LogLevel__Default"] = "Warning", ["DOTNET_ENVIRONMENT"] = "Production",
+            // As the image and `./slipway up` run them: a 4 MB allocation budget between young collections (docs/benchmarks.md, "Memory").
+            ["DOTNET_GCgen0size"] = Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "0x400000",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
         foreach (var (dir, assembly) in Services)
@@ -101,6 +103,9 @@ public sealed class PipelineStack : IAsyncDisposable
     /// <summary>Each service process's peak resident set so far (VmHWM from /proc), in MB.</summary>
     public IReadOnlyList<(string Service, double Megabytes)> PeakResidentMegabytes() =>
         _processes.Select(p => (p.Service, PeakKilobytes(p.Process.Id) / 1024.0)).ToList();
+
+    /// <summary>The service processes' ids (for the memory bench's sampling of /proc).</summary>
+    public IReadOnlyList<(string Service, int Pid)> ProcessIds => _processes.Select(p => (p.Service, p.Process.Id)).ToList();
 
     private static long PeakKilobytes(int pid)
     {

@@ -1,6 +1,6 @@
 using Slipway.Bench;
 
-// `Slipway.Bench [all|messaging|gateway|pipeline|scale] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
+// `Slipway.Bench [all|messaging|gateway|pipeline|scale|memory] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString, and for the pipeline the registry and base image
 // (./slipway bench sets them). Every measurement is bounded in count and time; --quick shrinks them to a smoke run.
 if (args.Length > 0 && args[0] == "chaos") return await Slipway.Bench.Chaos.ChaosArguments.RunAsync(args[1..]);
@@ -9,9 +9,9 @@ var quick = args.Contains("--quick");
 var events = args.Where(a => a.Length > 0 && char.IsDigit(a[0])).Select(int.Parse).Cast<int?>().FirstOrDefault();
 var bootstrap = Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? throw new InvalidOperationException("Kafka__BootstrapServers not set");
 var postgres = Environment.GetEnvironmentVariable("Postgres__ConnectionString") ?? throw new InvalidOperationException("Postgres__ConnectionString not set");
-if (mode is not ("all" or "messaging" or "gateway" or "pipeline" or "scale"))
+if (mode is not ("all" or "messaging" or "gateway" or "pipeline" or "scale" or "memory"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{mode}' (want all, messaging, gateway, pipeline or scale)");
+    Console.Error.WriteLine($"unknown benchmark '{mode}' (want all, messaging, gateway, pipeline, scale or memory)");
     return 2;
 }
 
@@ -50,6 +50,17 @@ if (mode is "all" or "scale")
     var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
         .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
     await HopAtScaleBench.RunAsync(infra, table, repetitions: quick ? 3 : 10);
+}
+if (mode is "memory")
+{
+    // Each --variant=NAME:KEY=VALUE,KEY=VALUE runs after the services as shipped, with that environment added.
+    var variants = args.Where(a => a.StartsWith("--variant=", StringComparison.Ordinal)).Select(a => a["--variant=".Length..].Split(':', 2))
+        .Select(v => (v[0], (IReadOnlyDictionary<string, string>)(v.Length < 2 ? new Dictionary<string, string>()
+            : v[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""))))
+        .ToList();
+    var infra = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        .Where(e => ((string)e.Key).Contains("__")).ToDictionary(e => (string)e.Key, e => (string)e.Value!);
+    await MemoryBench.RunAsync(infra, table, burst: events ?? (quick ? 5 : 20), variants);
 }
 Console.WriteLine($"load average at end: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown")}");
 table.Print(Console.Out);

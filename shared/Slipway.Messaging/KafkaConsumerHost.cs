@@ -69,6 +69,7 @@ public sealed class KafkaConsumerHost(
             TopicMetadataRefreshIntervalMs = 5_000,
         };
         KafkaLatency.Apply(config, _options);
+        KafkaMemoryLimits.Apply(config, _options);
         using var consumer = new ConsumerBuilder<string, byte[]>(config)
             .SetPartitionsAssignedHandler((_, parts) =>
             {
