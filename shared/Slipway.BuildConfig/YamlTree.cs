@@ -39,7 +39,7 @@ internal sealed class YNode
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(LastKeyWins.Parser(yaml));
         }
         catch (YamlException e)
         {

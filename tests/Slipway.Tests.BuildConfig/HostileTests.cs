@@ -87,10 +87,20 @@ public class HostileTests
     [InlineData("---\nversion: v4\n---\nversion: v4\n", "config must be a single YAML document")]
     [InlineData("", "config is empty")]
     [InlineData("- a\n- b\n", "config must be a YAML mapping (line 1)")]
-    [InlineData("version: v4\nversion: v4\n", "invalid YAML: Duplicate key version (line 2)")]
     public void Malformed_documents(string yaml, string expected)
     {
         Assert.Equal(expected, T.Refused(yaml).Message);
+    }
+
+    [Fact]
+    public void A_duplicate_key_is_read_as_Blubber_reads_it_the_last_one_wins()
+    {
+        // Blubber (ghodss/yaml over go-yaml v2, non-strict) keeps the last value; a real Lift Wing file repeats a key.
+        const string yaml = "version: v4\nbase: debian:buster\nbase: debian:bookworm\nvariants:\n  test: {entrypoint: [a]}\n  test: {entrypoint: [b]}\n";
+        var lines = T.Lines(yaml, "test");
+        Assert.Equal("FROM debian:bookworm AS test", lines[0]);
+        Assert.DoesNotContain("debian:buster", string.Join("\n", lines));
+        Assert.Contains(lines, l => l.Contains("ENTRYPOINT [\"b\"]", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public class RealConfigCorpusTests
     {
         Credentials = new Dictionary<string, IReadOnlyList<string>>
         {
-            ["SONAR_API_KEY"] = ["mediawiki/services/push-notifications", "research/mwaddlink"],
+            ["SONAR_API_KEY"] = ["mediawiki/services/push-notifications", "research/mwaddlink", "mediawiki/services/geoshapes"],
         },
     };
 
@@ -146,6 +146,84 @@ public class RealConfigCorpusTests
         ["wikimedia+wikimedia-toolhub"] = ("wikimedia/toolhub",
             "test: 5 stages",
             "test: 5 stages"),
+
+        // ---- added with the second harvest (Gerrit project names as on gerrit.wikimedia.org) ----
+        ["wikimedia+blubber-doc-example-calculator-service"] = ("blubber-doc/example/calculator-service",
+            "test_pl: 1 stages\npublish_pl: skipped",
+            "test_pl: 1 stages\npublish_pl: 1 stages"),
+        ["wikimedia+cloud-toolforge-delete-crashing-pods"] = ("cloud/toolforge/delete-crashing-pods",
+            "test: 1 stages",
+            "test: 1 stages"),
+        ["wikimedia+cloud-toolforge-kube-container-updater"] = ("cloud/toolforge/kube-container-updater",
+            "test: 1 stages",
+            "test: 1 stages"),
+        ["wikimedia+cloud-toolforge-volume-admission-controller"] = ("cloud/toolforge/volume-admission-controller",
+            "test: 2 stages",
+            "test: 2 stages"),
+        ["wikimedia+labs-tools-registry-admission-webhook"] = ("labs/tools/registry-admission-webhook",
+            "test: 1 stages",
+            "test: 1 stages"),
+        // 37 pipelines over 33 Blubber files in sub-directories of .pipeline/.
+        ["wikimedia+machinelearning-liftwing-inference-services"] = ("machinelearning/liftwing/inference-services",
+            "outlink: 2 stages\nrevertrisk: 2 stages\nediting-suggestions: 2 stages\nedit-check: 2 stages\npre-commit-check: 1 stages\nrevise-tone-task-generator: 2 stages\nqwen36: 1 stages\nliftwing-openapi-server: 1 stages\ntts: 2 stages\ntts-section-generator: 2 stages\noutlink-publish: skipped\nrevertrisk-publish: skipped\nrevertrisk-multilingual-publish: skipped\nrevertrisk-wikidata-publish: skipped\nrevscoring-publish: skipped\nores-legacy-publish: skipped\nllm-publish: skipped\nreadability-publish: skipped\nlangid-publish: skipped\narticle-descriptions-publish: skipped\nhuggingface-publish: skipped\nlogo-detection-publish: skipped\narticlequality-publish: skipped\nreference-quality-publish: skipped\narticle-country-publish: skipped\nediting-suggestions-publish: skipped\nedit-check-publish: skipped\nrevise-tone-task-generator-publish: skipped\nembeddings-publish: skipped\nembeddings-transformers: skipped\npolicy-violation-gpt-oss-safeguard-publish: skipped\nqwen36-publish: skipped\npolicy-violation-cope-a-9b-publish: skipped\npolicy-violation-cope-b-a4b-publish: skipped\nliftwing-openapi-server-publish: skipped\ntts-publish: skipped\ntts-section-generator-publish: skipped",
+            "outlink: 2 stages\noutlink-publish: 1 stages\nrevertrisk: 2 stages\nrevertrisk-publish: 1 stages\nrevertrisk-multilingual-publish: 1 stages\nrevertrisk-wikidata-publish: 1 stages\nrevscoring-publish: 1 stages\nores-legacy-publish: 1 stages\nllm-publish: 1 stages\nreadability-publish: 1 stages\nlangid-publish: 1 stages\narticle-descriptions-publish: 1 stages\nhuggingface-publish: 1 stages\nlogo-detection-publish: 1 stages\narticlequality-publish: 1 stages\nreference-quality-publish: 1 stages\narticle-country-publish: 1 stages\nediting-suggestions: 2 stages\nediting-suggestions-publish: 1 stages\nedit-check: 2 stages\nedit-check-publish: 1 stages\npre-commit-check: 1 stages\nrevise-tone-task-generator: 2 stages\nrevise-tone-task-generator-publish: 1 stages\nembeddings-publish: 1 stages\nembeddings-transformers: 1 stages\npolicy-violation-gpt-oss-safeguard-publish: 1 stages\nqwen36: 1 stages\nqwen36-publish: 1 stages\npolicy-violation-cope-a-9b-publish: 1 stages\npolicy-violation-cope-b-a4b-publish: 1 stages\nliftwing-openapi-server: 1 stages\nliftwing-openapi-server-publish: 1 stages\ntts: 2 stages\ntts-publish: 1 stages\ntts-section-generator: 2 stages\ntts-section-generator-publish: 1 stages"),
+        ["wikimedia+mediawiki-services-apple-search"] = ("mediawiki/services/apple-search",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 1 stages"),
+        ["wikimedia+mediawiki-services-change-propagation"] = ("mediawiki/services/change-propagation",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages"),
+        // rehearse deploys to `ci` (a helm test); publish re-publishes ${candidate.imageID} and promotes the chart.
+        ["wikimedia+mediawiki-services-example-node-api"] = ("mediawiki/services/example-node-api",
+            "test: 1 stages\nrehearse: skipped\npublish: skipped",
+            "test: 1 stages\nrehearse: 3 stages\npublish: 2 stages"),
+        ["wikimedia+mediawiki-services-function-schemata"] = ("mediawiki/services/function-schemata",
+            "test: 4 stages",
+            "test: 4 stages"),
+        // Patch set: kind b, as for push-notifications; after merge the operator allows SONAR_API_KEY (Options above).
+        ["wikimedia+mediawiki-services-geoshapes"] = ("mediawiki/services/geoshapes",
+            "test: refused at line 20: pipeline `test`: stage `coverage`: `run.credentials`: credentials are given only to runs after merge, never to a patch set's run (run this pipeline post-merge, or leave it out of patch-set runs)\npublish: skipped",
+            "test: 4 stages\npublish: 3 stages"),
+        ["wikimedia+mediawiki-services-poolcounter"] = ("mediawiki/services/poolcounter",
+            "test: 1 stages",
+            "test: 1 stages"),
+        ["wikimedia+mediawiki-services-wikifeeds"] = ("mediawiki/services/wikifeeds",
+            "test: 2 stages\npublish: skipped",
+            "test: 2 stages\npublish: 1 stages"),
+        ["wikimedia+mediawiki-services-wikispeech-mary-tts"] = ("mediawiki/services/wikispeech/mary-tts",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 1 stages"),
+        ["wikimedia+mediawiki-services-wikispeech-mishkal"] = ("mediawiki/services/wikispeech/mishkal",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 1 stages"),
+        ["wikimedia+mediawiki-services-wikispeech-wikispeech-server"] = ("mediawiki/services/wikispeech/wikispeech-server",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 1 stages"),
+        // Kind a: the blubber file defines no `production` variant, which Blubber refuses to compile, so PipelineLib's
+        // build step failed too. Only that build is refused; the test stage runs.
+        ["wikimedia+node-rdkafka-statsd"] = ("node-rdkafka-statsd",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages; build production-build refused: .pipeline/blubber.yaml: variant \"production\" is not defined (defined: build, test)"),
+        ["wikimedia+research-landing-page"] = ("research/landing-page",
+            "test: 1 stages",
+            "test: 1 stages"),
+        ["wikimedia+restbase"] = ("mediawiki/services/restbase",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages"),
+        ["wikimedia+wikibase-termbox"] = ("wikibase/termbox",
+            "test: 2 stages\nrehearse: skipped\npublish: skipped",
+            "test: 2 stages\nrehearse: 2 stages\npublish: 1 stages"),
+        ["wikimedia+wikimedia-developer-portal"] = ("wikimedia/developer-portal",
+            "test: 2 stages\npublish: skipped",
+            "test: 2 stages\npublish: 1 stages"),
+        ["wikimedia+wikimedia-irc-ircservserv-config"] = ("wikimedia/irc/ircservserv-config",
+            "test: 1 stages",
+            "test: 1 stages"),
+        // Patch set: kind b (no credential on a patch set). Merge: kind a, PipelineLib's own "Invalid Credential": the
+        // operator has not allowed WVUI_NPM_TOKEN for wvui here.
+        ["wikimedia+wvui"] = ("wvui",
+            "test: 1 stages\nproduction: 1 stages\nrelease: refused at line 17: pipeline `release`: stage `release`: `run.credentials`: credentials are given only to runs after merge, never to a patch set's run (run this pipeline post-merge, or leave it out of patch-set runs)",
+            "test: 1 stages\nproduction: 1 stages\nrelease: refused at line 17: pipeline `release`: stage `release`: Invalid Credential: 'WVUI_NPM_TOKEN'. Allowed credentials for wvui: [] (the operator allows them per project: Pipeline:Credentials:<id>:Projects)"),
     };
 
     /// <summary>
@@ -158,12 +236,69 @@ public class RealConfigCorpusTests
         ["wikimedia+mediawiki-services-eventstreams/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
     };
 
+    /// <summary>
+    /// Per repo (one with a config.yaml): the publish, promote and deploy steps of a merge run, as <see cref="Deliveries"/>
+    /// prints them: image names from <c>${setup.project}</c>, tags from <c>${setup.tag}</c>, images taken from another
+    /// stage (<c>${candidate.imageID}</c>), charts owned by the project.
+    /// </summary>
+    private static readonly Dictionary<string, string> DeliveryExpected = new()
+    {
+        // `tags: [latest]` (this and the next five): PipelineLib pushed `latest`; Slipway never does (design: an image
+        // always names its build). The tag is left out with a note in the plan; the rest publishes as written.
+        ["wikimedia+analytics-datahub"] = "gms-publish/production-publish: publish datahub-gms [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\ngms-publish note: stage `production`: `publish.image.tags` (line 16): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nfrontend-publish/production-publish: publish datahub-frontend [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nfrontend-publish note: stage `production`: `publish.image.tags` (line 31): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nmce-consumer-publish/production-publish: publish datahub-mce-consumer [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nmce-consumer-publish note: stage `production`: `publish.image.tags` (line 46): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nmae-consumer-publish/production-publish: publish datahub-mae-consumer [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nmae-consumer-publish note: stage `production`: `publish.image.tags` (line 61): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nupgrade-publish/production-publish: publish datahub-upgrade [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nupgrade-publish note: stage `production`: `publish.image.tags` (line 76): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nmysql-setup-publish/production-publish: publish datahub-mysql-setup [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nmysql-setup-publish note: stage `production`: `publish.image.tags` (line 91): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nelasticsearch-setup-publish/production-publish: publish datahub-elasticsearch-setup [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nelasticsearch-setup-publish note: stage `production`: `publish.image.tags` (line 106): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)\nkafka-setup-publish/production-publish: publish datahub-kafka-setup [0123456789abcdef0123456789abcdef01234567-production] tag 0123456789abcdef0123456789abcdef01234567-production from production-build\nkafka-setup-publish note: stage `production`: `publish.image.tags` (line 121): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+blubber-doc-example-calculator-service"] = "publish_pl/production-publish: publish blubber-doc-example-calculator-service [stable] tag 2026-03-04-050607-production from production-build",
+        // Image names from '${setup.project}-<model>', checked against the project as PipelineLib does.
+        ["wikimedia+machinelearning-liftwing-inference-services"] =
+            "outlink-publish/publish-publish: publish machinelearning-liftwing-inference-services-outlink [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "revertrisk-publish/publish-publish: publish machinelearning-liftwing-inference-services-revertrisk [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "revertrisk-multilingual-publish/publish-publish: publish machinelearning-liftwing-inference-services-revertrisk-multilingual [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "revertrisk-wikidata-publish/publish-publish: publish machinelearning-liftwing-inference-services-revertrisk-wikidata [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "revscoring-publish/publish-publish: publish machinelearning-liftwing-inference-services-revscoring [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "ores-legacy-publish/publish-publish: publish machinelearning-liftwing-inference-services-ores-legacy [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "llm-publish/publish-publish: publish machinelearning-liftwing-inference-services-llm [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "readability-publish/publish-publish: publish machinelearning-liftwing-inference-services-readability [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "langid-publish/publish-publish: publish machinelearning-liftwing-inference-services-langid [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "article-descriptions-publish/publish-publish: publish machinelearning-liftwing-inference-services-article-descriptions [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "huggingface-publish/publish-publish: publish machinelearning-liftwing-inference-services-huggingface [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "logo-detection-publish/publish-publish: publish machinelearning-liftwing-inference-services-logo-detection [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "articlequality-publish/publish-publish: publish machinelearning-liftwing-inference-services-articlequality [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "reference-quality-publish/publish-publish: publish machinelearning-liftwing-inference-services-reference-quality [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "article-country-publish/publish-publish: publish machinelearning-liftwing-inference-services-article-country [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "editing-suggestions-publish/publish-publish: publish machinelearning-liftwing-inference-services-editing-suggestions [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "edit-check-publish/publish-publish: publish machinelearning-liftwing-inference-services-edit-check [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "revise-tone-task-generator-publish/publish-publish: publish machinelearning-liftwing-inference-services-revise-tone-task-generator [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "embeddings-publish/publish-publish: publish machinelearning-liftwing-inference-services-embeddings [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "embeddings-transformers/publish-publish: publish machinelearning-liftwing-inference-services-embeddings-transformers [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "policy-violation-gpt-oss-safeguard-publish/publish-publish: publish machinelearning-liftwing-inference-services-policy-violation-gpt-oss-safeguard [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "qwen36-publish/publish-publish: publish machinelearning-liftwing-inference-services-qwen36 [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "policy-violation-cope-a-9b-publish/publish-publish: publish machinelearning-liftwing-inference-services-policy-violation-cope-a-9b [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "policy-violation-cope-b-a4b-publish/publish-publish: publish machinelearning-liftwing-inference-services-policy-violation-cope-b-a4b [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "liftwing-openapi-server-publish/publish-publish: publish machinelearning-liftwing-inference-services-liftwing-openapi-server [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "tts-publish/publish-publish: publish machinelearning-liftwing-inference-services-tts [stable] tag 2026-03-04-050607-publish from publish-build\n" +
+            "tts-section-generator-publish/publish-publish: publish machinelearning-liftwing-inference-services-tts-section-generator [stable] tag 2026-03-04-050607-publish from publish-build",
+        ["wikimedia+mediawiki-services-apple-search"] = "publish/production-publish: publish mediawiki-services-apple-search [production] tag 2026-03-04-050607-production from production-build\npublish/production-promote: promote apple-search to [] from production-publish",
+        ["wikimedia+mediawiki-services-change-propagation"] = "publish/production-publish: publish mediawiki-services-change-propagation [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+mediawiki-services-example-node-api"] = "rehearse/candidate-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-candidate from candidate-build\nrehearse/rehearsal-deploy: deploy example-node-api to ci from candidate-publish\npublish/candidate-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-candidate from candidate-build\npublish/production-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-production from candidate-build\npublish/production-promote: promote example-node-api to [] from production-publish",
+        ["wikimedia+mediawiki-services-function-orchestrator"] = "publish/production-publish: publish mediawiki-services-function-orchestrator [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 19): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+mediawiki-services-geoshapes"] = "publish/publish-publish: publish mediawiki-services-geoshapes [] tag 2026-03-04-050607-publish from publish-build",
+        ["wikimedia+mediawiki-services-wikifeeds"] = "publish/production-publish: publish mediawiki-services-wikifeeds [] tag 2026-03-04-050607-production from production-build\npublish/production-promote: promote wikifeeds to [] from production-publish",
+        ["wikimedia+mediawiki-services-wikispeech-mary-tts"] = "publish/production-publish: publish mediawiki-services-wikispeech-mary-tts [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+mediawiki-services-wikispeech-mishkal"] = "publish/production-publish: publish mediawiki-services-wikispeech-mishkal [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+mediawiki-services-wikispeech-wikispeech-server"] = "publish/production-publish: publish mediawiki-services-wikispeech-wikispeech-server [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+node-rdkafka-statsd"] = "publish/production-publish: publish node-rdkafka-statsd [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: .pipeline/blubber.yaml: variant \"production\" is not defined (defined: build, test); its build fails and the steps that need its image do not run",
+        ["wikimedia+operations-software-bitu"] = "publish/publish-publish: publish operations-software-bitu [] tag 2026-03-04-050607-publish from publish-build\npublish note: stage `publish`: `publish.image.tags` (line 16): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+restbase"] = "publish/production-publish: publish mediawiki-services-restbase [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+wikibase-termbox"] = "rehearse/candidate-publish: publish wikibase-termbox [] tag 2026-03-04-050607-candidate from candidate-build\npublish/production-publish: publish wikibase-termbox [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 26): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+wikimedia-developer-portal"] = "publish/production-publish: publish wikimedia-developer-portal [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 25): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+wikimedia-security-security-api"] = "publish/production-publish: publish wikimedia-security-security-api [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 17): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+    };
+
     // ---- tests -------------------------------------------------------------------------------------------------
 
     [Fact]
-    public void The_corpus_holds_at_least_forty_repositories_and_every_config_has_an_expectation()
+    public void The_corpus_holds_at_least_sixty_five_repositories_and_every_config_has_an_expectation()
     {
-        Assert.True(Repos().Count() >= 40, $"only {Repos().Count()} repositories in {CorpusRoot}");
+        Assert.True(Repos().Count() >= 65, $"only {Repos().Count()} repositories in {CorpusRoot}");
         Assert.Equal(ConfigRepoNames().Order(StringComparer.Ordinal), PlanExpected.Keys.Order(StringComparer.Ordinal));
     }
 
@@ -192,7 +327,46 @@ public class RealConfigCorpusTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(DeliveryRepos))]
+    public void Each_real_config_publishes_promotes_and_deploys_what_it_names_after_merge(string repo) =>
+        Assert.Equal(DeliveryExpected[repo], Deliveries(repo, PlanExpected[repo].Project));
+
+    public static TheoryData<string> DeliveryRepos()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in DeliveryExpected.Keys.Order(StringComparer.Ordinal)) data.Add(r);
+        return data;
+    }
+
     // ---- outcomes as comparable text -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// One line per publish, promote and deploy step of a merge run's plans: what it pushes (name and the tags beyond
+    /// the timestamp and SHA ones), promotes or rolls out, and from which step's image; then each plan's notes.
+    /// </summary>
+    private static string Deliveries(string repo, string project)
+    {
+        var root = Path.Combine(CorpusRoot, repo);
+        var result = RunPlanner.Plan(path => RepositoryFiles.Read(root, path), new PlanningContext(TriggerKind.Merge, project, "master", Sha, Now), Options);
+        var lines = new List<string>();
+        foreach (var plan in result.Plans)
+        {
+            foreach (var step in plan.Stages.SelectMany(s => s.Steps))
+            {
+                var what = step switch
+                {
+                    { Publish: { } p } => $"publish {p.Name} [{string.Join(", ", p.Tags ?? [])}] tag {p.Tag ?? "-"} from {p.ImageFrom}",
+                    { Promote: { } p } => $"promote {p.Chart} to [{string.Join(", ", p.Environments)}] from {p.ImageFrom}",
+                    { Deploy: { } d } => $"deploy {d.Service} to {d.Environment} from {d.ImageFrom}",
+                    _ => null,
+                };
+                if (what is not null) lines.Add($"{plan.Pipeline}/{step.Name}: {what}");
+            }
+            lines.AddRange((plan.Notes ?? []).Select(n => $"{plan.Pipeline} note: {n}"));
+        }
+        return string.Join("\n", lines);
+    }
 
     /// <summary>One line per pipeline: its stage count (and any refused build step), "skipped", or its refusal.</summary>
     private static string Outcome(string repo, string project, TriggerKind trigger)

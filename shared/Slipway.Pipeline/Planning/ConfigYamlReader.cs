@@ -20,7 +20,7 @@ public static partial class ConfigYamlReader
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(Slipway.BuildConfig.LastKeyWins.Parser(text));
         }
         catch (YamlException e)
         {

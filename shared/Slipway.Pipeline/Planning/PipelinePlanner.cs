@@ -389,8 +389,19 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var primary = Names.ImagePart(Text(Field("publish.image.tag", image.Line,
             () => interp.Interpolate(m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line))), "publish.image.tag"));
         var tagsValue = Field("publish.image.tags", image.Line, () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
-        var extra = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items
-            .Select(t => Names.ImagePart(t.Render())).Prepend(primary);
+        var tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
+        if (IsLatest(primary))
+        {
+            NoteLatestDropped(s, "publish.image.tag", m.Get("tag")?.Line ?? image.Line);
+            primary = "";
+        }
+        var extra = new List<string> { primary };
+        foreach (var t in tagItems)
+        {
+            var tag = Names.ImagePart(t.Render());
+            if (IsLatest(tag)) NoteLatestDropped(s, "publish.image.tags", t.Line);
+            else extra.Add(tag);
+        }
         // The publisher always pushes <timestamp>-<stage> and the commit SHA; Tags carries only what the config adds.
         var always = Names.ImagePart($"{Timestamp}-{s}");
         var tags = extra.Where(t => t.Length > 0 && t != always).Distinct().ToList();
@@ -402,6 +413,18 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             Publish = new PublishParams { ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null, Tag = primary.Length > 0 ? primary : null },
         };
     }
+
+    /// <summary>Compared as the publisher sanitizes a tag (trimmed, lower case).</summary>
+    private static bool IsLatest(string tag) => tag.Trim() == "latest";
+
+    /// <summary>
+    /// Stricter than PipelineLib, by design: <c>latest</c> is never pushed (the publisher refuses it too), since it names
+    /// no particular build: what runs under it cannot be traced to its commit or rolled back to. The tag is left out
+    /// and the rest of the publish runs as written (the timestamp and SHA tags are always pushed); the plan's note says
+    /// so in Gerrit and in <c>slipway plan</c>. Before, the publish step failed after the tests had passed.
+    /// </summary>
+    private void NoteLatestDropped(string stage, string field, int line) =>
+        _notes.Add($"stage `{stage}`: `{field}` (line {line}): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)");
 
     private IEnumerable<PlanStep> Promote(string s, ConfigValue promote, Interpolator interp)
     {
