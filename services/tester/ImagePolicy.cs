@@ -8,14 +8,16 @@ public static class ImagePolicy
 {
     /// <summary>
     /// True when an image's configured user (<c>Config.User</c>) makes its process run as root: empty (Docker's
-    /// default is root), <c>root</c>, uid <c>0</c>, or any of those with a group. A user name that maps to uid 0
+    /// default is root), <c>root</c>, uid <c>0</c> (also written <c>00</c>, <c>+0</c> or <c>-0</c>), or any of those with a group. A user name that maps to uid 0
     /// in the image's /etc/passwd is not detected here.
     /// </summary>
     public static bool RunsAsRoot(string? user)
     {
         if (string.IsNullOrWhiteSpace(user)) return true;
         var name = user.Trim().Split(':', 2)[0];
-        return name.Length == 0 || name == "root" || (name.All(char.IsAsciiDigit) && int.TryParse(name, out var uid) && uid == 0);
+        // The engine reads a numeric user with Go's Atoi, which takes a sign: "+0" and "-0" are uid 0 (checked on docker.io 20.10).
+        var digits = name.Length > 1 && name[0] is '+' or '-' ? name[1..] : name;
+        return name.Length == 0 || name == "root" || (digits.Length > 0 && digits.All(char.IsAsciiDigit) && digits.All(c => c == '0'));
     }
 
     public static string RootRefusal(string? user) =>

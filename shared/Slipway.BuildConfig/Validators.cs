@@ -3,24 +3,25 @@ using System.Text.RegularExpressions;
 namespace Slipway.BuildConfig;
 
 /// <summary>
-/// Blubber's value rules (config/validation.go at v1.8.0) as pure predicates, regex for regex. The few rules where
+/// Blubber's value rules (config/validation.go at v1.8.0) as pure predicates, regex for regex (Go's <c>$</c> is the end
+/// of the text, so it is <c>\z</c> here: .NET's <c>$</c> also matches before a final line break). The few rules where
 /// Slipway is stricter are separate predicates (<c>*Strict</c>, <see cref="HasShellExpansion"/>), so a refusal can
 /// say whether Blubber itself would refuse the value or only Slipway does, and why (docs/blubber.md).
 /// </summary>
 public static partial class Validators
 {
-    [GeneratedRegex(@"^[a-zA-Z][a-zA-Z0-9\-\.]+[a-zA-Z0-9]$")]
+    [GeneratedRegex(@"^[a-zA-Z][a-zA-Z0-9\-\.]+[a-zA-Z0-9]\z")]
     private static partial Regex VariantNameRx();
 
     // distribution/reference ReferenceRegexp: [domain[:port]/]path[:tag][@digest]
-    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")]
+    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\z")]
     private static partial Regex ImageRefRx();
 
-    [GeneratedRegex(@"^[a-zA-Z_][a-zA-Z0-9_]+$")]
+    [GeneratedRegex(@"^[a-zA-Z_][a-zA-Z0-9_]+\z")]
     private static partial Regex EnvVarRx();
 
     // debianPackageRegexp: name, then optionally =[epoch:]version or /release.
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9+.\-]+(?:=(?:[0-9]+:)?[0-9]+[a-zA-Z0-9\.\+\-~]*|/[a-zA-Z](?:[a-zA-Z0-9\-]*[a-zA-Z0-9]+)?)?$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9+.\-]+(?:=(?:[0-9]+:)?[0-9]+[a-zA-Z0-9\.\+\-~]*|/[a-zA-Z](?:[a-zA-Z0-9\-]*[a-zA-Z0-9]+)?)?\z")]
     private static partial Regex DebianPackageRx();
 
     // debianReleaseRegexp and debianComponentRegexp are unanchored in Blubber: a value passes when it contains a match.
@@ -31,18 +32,18 @@ public static partial class Validators
     private static partial Regex DebianComponentRx();
 
     // go-playground validator v9 "hostname" (RFC 952).
-    [GeneratedRegex(@"^[a-zA-Z]([a-zA-Z0-9\-]+[\.]?)*[a-zA-Z0-9]$")]
+    [GeneratedRegex(@"^[a-zA-Z]([a-zA-Z0-9\-]+[\.]?)*[a-zA-Z0-9]\z")]
     private static partial Regex HostnameRx();
 
-    [GeneratedRegex(@"^[a-zA-Z0-9]+$")]
+    [GeneratedRegex(@"^[a-zA-Z0-9]+\z")]
     private static partial Regex AlphaNumRx();
 
     // pythonContraintRegexp: one or more comma-separated "<cmp><version>", no spaces.
-    [GeneratedRegex(@"^(?:<|<=|!=|==|>=|>|~=)[a-z-A-Z0-9\-_\.\*\+!]+(?:,(?:<|<=|!=|==|>=|>|~=)[a-z-A-Z0-9\-_\.\*\+!]+)*$")]
+    [GeneratedRegex(@"^(?:<|<=|!=|==|>=|>|~=)[a-z-A-Z0-9\-_\.\*\+!]+(?:,(?:<|<=|!=|==|>=|>|~=)[a-z-A-Z0-9\-_\.\*\+!]+)*\z")]
     private static partial Regex PyConstraintRx();
 
     // Slipway's rule for the pip/setuptools/wheel/tox pins, which Blubber does not check: a bare version or constraints.
-    [GeneratedRegex(@"^\s*(?:(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)(?:,\s*(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)*$|^[0-9][A-Za-z0-9.*+!\-]*$")]
+    [GeneratedRegex(@"^\s*(?:(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)(?:,\s*(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9.*+!\-]+\s*)*\z|^[0-9][A-Za-z0-9.*+!\-]*\z")]
     private static partial Regex PyVersionRx();
 
     public static bool IsVariantName(string s) => VariantNameRx().IsMatch(s);

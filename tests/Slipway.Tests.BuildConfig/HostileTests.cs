@@ -92,6 +92,18 @@ public class HostileTests
         Assert.Equal(expected, T.Refused(yaml).Message);
     }
 
+    // .NET's `$` also matches before a final line break (Go's, which Blubber's rules are written for, does not): a name
+    // ending in "\n" passed and broke the Dockerfile line it was written into (`ENV FOO` + a stray `="x"` line).
+    [Theory]
+    [InlineData("version: v4\nbase: debian:bookworm\nruns: { environment: { \"FOO\\n\": x } }\nvariants:\n  test: {}\n", "test",
+        "environment: contains invalid environment variable names (at runs.environment, line 3)")]
+    [InlineData("version: v4\nbase: debian:bookworm\nvariants:\n  \"test\\n\": {}\n", "test\n",
+        "variants: contains a bad variant name (at variants.test\n, line 4)")]
+    public void A_name_ending_in_a_line_break_is_refused(string yaml, string variant, string expected)
+    {
+        Assert.Equal(expected, T.Refused(yaml, variant).Message);
+    }
+
     [Fact]
     public void A_duplicate_key_is_read_as_Blubber_reads_it_the_last_one_wins()
     {

@@ -50,6 +50,17 @@ public class HostileInputTests
         Assert.Equal($"pipeline `p`: stage `s`: {expected}", error);
     }
 
+    // .NET's `$` also matches before a final line break: a stage or pipeline name ending in "\n" passed the name rule.
+    [Theory]
+    [InlineData("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages: [{name: \"s\\n\"}]\n",
+        ".pipeline/config.yaml: line 4: pipelines.p.stages[0].name: stage names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters")]
+    [InlineData("pipelines:\n  \"p\\n\":\n    blubberfile: blubber.yaml\n    stages: [{name: s}]\n",
+        ".pipeline/config.yaml: line 2: pipelines.p : pipeline names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters")]
+    public void A_name_ending_in_a_line_break_is_refused(string config, string expected)
+    {
+        Assert.Equal(expected, Error(PlanConfig(config)));
+    }
+
     [Fact]
     public void Directory_outside_the_repo_is_refused()
     {

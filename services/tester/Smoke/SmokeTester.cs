@@ -16,7 +16,8 @@ namespace Slipway.Tester.Smoke;
 /// <para>Network: Docker does not publish ports of a container on an <c>internal</c> network (tried on this
 /// engine, docker.io 20.10: the port map stays empty). So with <see cref="TesterOptions.SmokeForwarderImage"/>
 /// set, the service runs on a per-run internal network — no outbound traffic — and a trusted forwarder
-/// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port. Without it, the
+/// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port; the network's bridge has no
+/// address on the host, so the service cannot reach the build host's listeners through its gateway. Without it, the
 /// service runs on the default bridge with its port published on 127.0.0.1 (it can then reach out).</para>
 /// <para>What the service serves is hostile (its spec and answers are the uploader's): every request path is
 /// checked (<see cref="RequestPath"/>), the HTTP client can connect only to the service's published port
@@ -26,6 +27,9 @@ namespace Slipway.Tester.Smoke;
 /// </summary>
 public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILogger<SmokeTester> logger)
 {
+    /// <summary>The bridge driver's option that leaves the network's bridge without an IPv4 address on the host.</summary>
+    public const string InhibitBridgeAddress = "com.docker.network.bridge.inhibit_ipv4";
+
     public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -57,6 +61,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                 networkId = (await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
                 {
                     Name = networkName, Driver = "bridge", Internal = true, CheckDuplicate = true, Labels = labels,
+                    // `internal` only stops forwarding: the bridge still has the gateway address on the build host, so
+                    // the service could connect to every host listener on 0.0.0.0 through it. No address, no route in.
+                    Options = new Dictionary<string, string> { [InhibitBridgeAddress] = "true" },
                 }, ct).ConfigureAwait(false)).ID;
             }
 

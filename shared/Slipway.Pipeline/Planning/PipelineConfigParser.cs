@@ -32,7 +32,7 @@ public static partial class PipelineConfigParser
             try
             {
                 if (!NamePattern().IsMatch(name) || name.Length > 100)
-                    throw v.Fail(keyLine, path, "pipeline names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters");
+                    throw v.Fail(keyLine, $"pipelines.{PipelinePlanner.Shown(name)}", "pipeline names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters");
                 pipelines.Add(ParsePipeline(v, name, node, path));
             }
             catch (PipelineConfigException e) // this pipeline alone is refused; the others still run
@@ -236,7 +236,7 @@ public static partial class PipelineConfigParser
             if (m.Get(k) is { } b) v.Bool(b, $"{path}.{k}");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*\z")] // \z: `$` would also match before a final line break
     internal static partial Regex NamePattern();
 
     /// <summary>Shape checks that fail with the file, line and key path.</summary>

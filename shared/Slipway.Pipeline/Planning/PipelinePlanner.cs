@@ -367,7 +367,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     }
 
     // A repository's value in a message: one line, bounded.
-    private static string Shown(string value)
+    internal static string Shown(string value)
     {
         var line = new string(value.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
         return line.Length > 128 ? line[..127] + "…" : line;

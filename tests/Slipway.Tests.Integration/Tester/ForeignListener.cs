@@ -40,7 +40,8 @@ public sealed class ForeignListener : IAsyncDisposable
     {
         using (var client = new TcpClient())
         {
-            await client.ConnectAsync(Endpoint);
+            // A listener on every address is proven through loopback.
+            await client.ConnectAsync(Endpoint.Address.Equals(IPAddress.Any) ? new IPEndPoint(IPAddress.Loopback, Endpoint.Port) : Endpoint);
             await client.GetStream().WriteAsync("alive"u8.ToArray());
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

@@ -69,6 +69,25 @@ public sealed class HostileServiceTests(TesterImages images)
     }
 
     [Fact]
+    public async Task The_service_under_smoke_test_cannot_reach_the_build_host_through_its_networks_gateway()
+    {
+        // A build-host listener on every address (as sshd, a metrics agent or a dockerd TCP socket may be): on an
+        // internal network whose bridge has an address on the host, the service reached it through the gateway.
+        await using var listener = new ForeignListener("0.0.0.0");
+
+        var result = await Tester().RunAsync(Request("probehost", listener), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Reason); // the service itself is still reached and checked
+        Assert.Contains($"probe: the host at ", result.OutputTail);
+        Assert.Contains($":{listener.Endpoint.Port} is unreachable", result.OutputTail);
+        Assert.DoesNotContain("probe: reached the host", result.OutputTail);
+        Assert.Empty(listener.Seen);
+        await listener.ProveAliveAsync();
+        Assert.Equal(["alive"], listener.Seen);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
     public async Task A_redirect_to_another_host_is_not_followed_it_is_the_answer()
     {
         await using var listener = new ForeignListener();

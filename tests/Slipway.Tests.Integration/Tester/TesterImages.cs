@@ -28,7 +28,8 @@ public sealed class TesterImages : IAsyncLifetime
     /// <summary>
     /// Non-root perl HTTP service; MODE env: good, bad, never, crash; and hostile ones, with TARGET env
     /// (<c>host:port</c> of a listener the test started): hostile (spec paths aimed at TARGET), redirect (answers
-    /// 302 to TARGET), hugebody (an 8 MiB answer), hugespec (an 8 MiB spec), flood (20 MB of log before it listens).
+    /// 302 to TARGET), hugebody (an 8 MiB answer), hugespec (an 8 MiB spec), flood (20 MB of log before it listens),
+    /// probehost (before it listens, connects to its network's gateway, the build host, on TARGET's port and logs whether it got through).
     /// </summary>
     public string ServiceImage => $"slipway-{Unique}/service:1";
 
@@ -131,6 +132,15 @@ public sealed class TesterImages : IAsyncLifetime
         if ($mode eq 'flood') { my $line = "a line of log output that repeats and repeats\n"; print $line for 1 .. 400_000; print "flooded\n"; }
         if ($mode eq 'never') { print "waiting for a dependency that never comes\n"; sleep 100000; }
         if ($mode eq 'crash') { print "fatal: configuration missing\n"; exit 3; }
+        if ($mode eq 'probehost') {
+          # The build host as the service sees it: its network's gateway (the default route), on TARGET's port.
+          my $gw;
+          if (open my $r, '<', '/proc/net/route') { while (<$r>) { my @f = split; if ($f[1] eq '00000000') { $gw = join '.', reverse map { hex } unpack '(A2)4', $f[2]; last; } } }
+          my $port = (split /:/, $target)[1];
+          my $s = $gw && IO::Socket::INET->new(PeerAddr => $gw, PeerPort => $port, Timeout => 3);
+          if ($s) { print $s "from the service under test\n"; close $s; }
+          print $s ? "probe: reached the host at $gw:$port\n" : "probe: the host at " . ($gw // 'no gateway') . ":$port is unreachable\n";
+        }
         my $spec = '{"openapi":"3.0.0","info":{"title":"hello","version":"1"},"x-default-params":{"name":"world"},"paths":{'
           . '"/hello/{name}":{"get":{"x-amples":['
           .   '{"title":"greets by name","request":{"params":{"name":"world"}},"response":{"status":200,"headers":{"content-type":"application/json"},"body":{"greeting":"Hello, world!"}}},'

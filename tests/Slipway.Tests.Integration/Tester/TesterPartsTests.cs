@@ -36,6 +36,10 @@ public sealed class TesterPartsTests
     [InlineData("0", true)]
     [InlineData("0:0", true)]
     [InlineData("root:staff", true)]
+    [InlineData("00", true)]
+    [InlineData("+0", true)] // the engine runs `--user +0` as root
+    [InlineData("-0:0", true)]
+    [InlineData("+900", false)]
     [InlineData("900:900", false)]
     [InlineData("runuser", false)]
     [InlineData("10", false)]
