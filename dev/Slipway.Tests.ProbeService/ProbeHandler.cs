@@ -19,7 +19,11 @@ public sealed class ProbeHandler(SchemaName schema, IConfiguration configuration
         var probe = envelope.DataAs<ProbeEvent>();
         if (probe.Poison) throw new InvalidOperationException($"poison event {probe.Key}/{probe.Seq}");
         if (probe.SlowMs > 0) await Task.Delay(probe.SlowMs, ct);
-        if (probe.SqlFault is { } fault)
+        if (probe.SqlFault == "deferred-not-null")
+            // A deferred statement the server rejects (23502) only when the batch's deferred writes are sent.
+            context.Writes.Add($"INSERT INTO {schema.Value}.handled (event_id, key, seq, instance) VALUES (NULL, $1, $2, $3)",
+                probe.Key, probe.Seq, _instance);
+        else if (probe.SqlFault is { } fault)
         {
             // Real Postgres errors, raised by the server in the handler's transaction.
             var sql = fault switch
