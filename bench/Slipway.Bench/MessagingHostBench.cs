@@ -87,14 +87,21 @@ public static class MessagingHostBench
             await using var db = new NpgsqlConnection(postgres);
             await db.OpenAsync();
             var deadline = DateTime.UtcNow + timeout;
-            long handled = 0, outbox = -1;
+            long handled = 0, outbox = -1, handledAtStart = 0;
+            CpuSnapshot? cpuAtStart = null;
             while (DateTime.UtcNow < deadline && (handled < count || outbox != 0))
             {
-                await Task.Delay(250);
+                await Task.Delay(cpuAtStart is null ? 20 : 250);
                 try
                 {
                     handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled");
                     outbox = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.outbox");
+                    // Where the CPU goes from the first event handled on (the probe's start-up is not counted).
+                    if (cpuAtStart is null && handled > 0)
+                    {
+                        cpuAtStart = await TakeCpuSnapshotAsync(db, probe.Id);
+                        handledAtStart = handled;
+                    }
                 }
                 catch (PostgresException e) when (e.SqlState == "42P01") { }
             }
@@ -104,6 +111,15 @@ public static class MessagingHostBench
             // End to end: first event handled until the last outgoing event is in Kafka.
             var lastOut = LastTimestamp(bootstrap, outTopic, count, timeout);
             var e2eRate = Report("host end-to-end (in -> handled -> relayed out)", count, lastOut - first.ToUniversalTime());
+            if (cpuAtStart is not null)
+            {
+                var window = count - handledAtStart;
+                var cpu = (await TakeCpuSnapshotAsync(db, probe.Id)).Since(cpuAtStart);
+                Console.WriteLine($"CPU from the first event handled to the last relayed, per event ({window} events; the bench's own and the broker's not counted):");
+                foreach (var (group, seconds) in cpu.Take(12))
+                    Console.WriteLine($"  {group,-40} {seconds,7:F2} s  {seconds * 1e6 / window,7:F0} us/event");
+                Console.WriteLine($"  {"all of the above",-40} {cpu.Sum(c => c.Seconds),7:F2} s  {cpu.Sum(c => c.Seconds) * 1e6 / window,7:F0} us/event");
+            }
             Console.WriteLine($"raw consume / host end-to-end: {rawRate / e2eRate:F2}x (target: within 5x; host target >= 2000 events/s)");
             await db.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
             return e2eRate;
@@ -113,6 +129,14 @@ public static class MessagingHostBench
             probe.Kill(entireProcessTree: true);
             await probe.WaitForExitAsync();
         }
+    }
+
+    /// <summary>The probe's threads and every process of the embedded Postgres cluster (its backends and background workers).</summary>
+    private static async Task<CpuSnapshot> TakeCpuSnapshotAsync(NpgsqlConnection db, int probePid)
+    {
+        var postgres = await db.QueryAsync<(int Pid, string Kind)>(
+            "SELECT pid, coalesce(backend_type, '?') FROM pg_stat_activity WHERE pid <> pg_backend_pid()");
+        return CpuSnapshot.Take([(probePid, "probe"), .. postgres.Select(p => (p.Pid, "postgres " + p.Kind))]);
     }
 
     private static double Report(string name, int n, TimeSpan elapsed)

@@ -17,4 +17,11 @@ public interface IIntegrationEventHandler
 
 /// <summary>Where an event came from, and the transaction its effects belong in.</summary>
 public sealed record MessageContext(NpgsqlTransaction Transaction, Outbox Outbox, string Topic, int Partition, long Offset,
-    string? Key);
+    string? Key)
+{
+    /// <summary>
+    /// Statements to run in <see cref="Transaction"/> just before it commits, sent together with the rest of the batch's
+    /// (one round trip per batch instead of one per statement): for writes nothing in the batch reads back.
+    /// </summary>
+    public required DeferredWrites Writes { get; init; }
+}

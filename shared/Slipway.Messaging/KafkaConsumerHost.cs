@@ -220,15 +220,18 @@ public sealed class KafkaConsumerHost(
                 using var deferred = _options.BatchOutboxInserts ? outbox.Defer(tx) : null;
                 // One inbox statement for the whole batch; the events it did not insert were handled before.
                 var fresh = await RecordInInboxAsync(tx, parsed.Select(p => (p.Result, p.Envelope!)).ToList(), ct);
+                var writes = new DeferredWrites();
                 var handled = 0;
                 foreach (var (result, envelope, _) in parsed)
                 {
+                    // Remove: a second copy of an event within the batch is a duplicate too.
                     if (!fresh.Remove(envelope!.Id)) continue;
-                    await RunHandlerAsync(tx, result, envelope, ct);
+                    await RunHandlerAsync(tx, result, envelope, writes, ct);
                     handled++;
                 }
                 MessagingTelemetry.Duplicates.Add(batch.Count - handled, new KeyValuePair<string, object?>("consumer", registration.Name));
-                if (deferred is not null) await deferred.FlushAsync(ct);
+                // The handlers' deferred statements and the outbox rows: one round trip, then the commit.
+                await SendDeferredAsync(tx, writes, deferred, ct);
                 await tx.CommitAsync(ct);
                 MessagingTelemetry.Handled.Add(handled, new KeyValuePair<string, object?>("consumer", registration.Name));
                 done.AddRange(batch);
@@ -296,8 +299,20 @@ public sealed class KafkaConsumerHost(
             MessagingTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("consumer", registration.Name));
             return false;
         }
-        await RunHandlerAsync(tx, result, envelope, ct);
+        var writes = new DeferredWrites();
+        await RunHandlerAsync(tx, result, envelope, writes, ct);
+        await SendDeferredAsync(tx, writes, events: null, ct);
         return true;
+    }
+
+    /// <summary>Sends the handlers' deferred statements, then the deferred outbox rows, in one round trip.</summary>
+    private static async Task SendDeferredAsync(NpgsqlTransaction tx, DeferredWrites writes, Outbox.DeferredEvents? events,
+        CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(tx.Connection, tx);
+        writes.MoveTo(batch);
+        events?.AppendTo(batch);
+        if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Inserts inbox rows; returns the ids that were new (not handled before).</summary>
@@ -307,7 +322,7 @@ public sealed class KafkaConsumerHost(
             events.Select(e => new Inbox.Entry(e.Envelope.Id, e.Result.Topic, e.Result.Partition.Value, e.Result.Offset.Value)).ToList(), ct);
 
     private async Task RunHandlerAsync(NpgsqlTransaction tx, ConsumeResult<string, byte[]> result, EventEnvelope envelope,
-        CancellationToken ct)
+        DeferredWrites writes, CancellationToken ct)
     {
         var traceParent = HeaderString(result, KafkaHeaderNames.TraceParent) ?? envelope.TraceParent;
         using var activity = MessagingTelemetry.StartConsume($"{registration.Name} {envelope.Type}", traceParent);
@@ -318,7 +333,7 @@ public sealed class KafkaConsumerHost(
         using var scope = services.CreateScope();
         var handler = (IIntegrationEventHandler)scope.ServiceProvider.GetRequiredService(registration.HandlerType);
         await handler.HandleAsync(envelope, new MessageContext(tx, outbox, result.Topic, result.Partition.Value, result.Offset.Value,
-            result.Message.Key), ct);
+            result.Message.Key) { Writes = writes }, ct);
     }
 
     /// <summary>

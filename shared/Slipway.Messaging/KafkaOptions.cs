@@ -38,6 +38,9 @@ public sealed class KafkaOptions
     /// </summary>
     public bool BatchOutboxInserts { get; set; } = true;
 
+    /// <summary>Most outbox events the relay reads, produces (awaiting their acknowledgements together) and deletes at a time.</summary>
+    public int RelayBatchSize { get; set; } = 2000;
+
     /// <summary>Whether this instance relays the outbox to Kafka (off only to test a crash before producing).</summary>
     public bool RelayOutbox { get; set; } = true;
 
@@ -59,6 +62,7 @@ public sealed class KafkaOptions
         if (TopicPrefix.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
             yield return "Kafka:TopicPrefix may contain only ASCII letters, digits, '.', '_' and '-'";
         if (MaxBatchSize is < 1 or > 10_000) yield return "Kafka:MaxBatchSize must be between 1 and 10000";
+        if (RelayBatchSize is < 1 or > 50_000) yield return "Kafka:RelayBatchSize must be between 1 and 50000";
         if (MaxRetries is < 0 or > 100) yield return "Kafka:MaxRetries must be between 0 and 100";
         if (RetryBackoffMilliseconds is < 0 or > 600_000) yield return "Kafka:RetryBackoffMilliseconds must be between 0 and 600000";
         if (MaxMessageBytes is < 1024 or > 100_000_000) yield return "Kafka:MaxMessageBytes must be between 1024 and 100000000";

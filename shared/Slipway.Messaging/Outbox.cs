@@ -78,6 +78,13 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
     {
         if (rows.Length == 0) return;
         await using var batch = new NpgsqlBatch(tx.Connection, tx);
+        AppendInsertMany(batch, rows);
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Adds the insert of <paramref name="rows"/> (one statement, in order) and one notify to <paramref name="batch"/>.</summary>
+    private void AppendInsertMany(NpgsqlBatch batch, Row[] rows)
+    {
         var insert = new NpgsqlBatchCommand(_insertMany);
         insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Topic).ToArray() });
         insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key).ToArray() });
@@ -87,12 +94,11 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
         insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         batch.BatchCommands.Add(insert);
         batch.BatchCommands.Add(Notify());
-        await batch.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>
     /// From now until the returned scope is disposed, events added in <paramref name="tx"/> are collected instead of
-    /// inserted one by one; <see cref="DeferredEvents.FlushAsync"/> inserts them all with one statement, still in the
+    /// inserted one by one; <see cref="DeferredEvents.AppendTo"/> adds them all as one statement to a batch sent in the
     /// transaction, so they commit (or roll back) with the effects exactly as before. Used by the consumer host for a
     /// batch's transaction: one round trip for the batch's events instead of one per event.
     /// </summary>
@@ -105,13 +111,23 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
     /// <summary>The events collected for one transaction; disposing stops collecting (whatever was not flushed is dropped with the transaction).</summary>
     internal sealed class DeferredEvents(Outbox outbox, NpgsqlTransaction tx) : IDisposable
     {
-        public async Task<int> FlushAsync(CancellationToken ct)
+        /// <summary>Adds the collected events' insert and notify to <paramref name="batch"/> (nothing if none), to send with other statements.</summary>
+        public int AppendTo(NpgsqlBatch batch)
+        {
+            var rows = Take();
+            if (rows.Length > 0) outbox.AppendInsertMany(batch, rows);
+            return rows.Length;
+        }
+
+        private Row[] Take()
         {
             var pending = outbox._deferred[tx];
-            Row[] rows;
-            lock (pending) { rows = [.. pending]; pending.Clear(); }
-            await outbox.InsertManyAsync(tx, rows, ct);
-            return rows.Length;
+            lock (pending)
+            {
+                Row[] rows = [.. pending];
+                pending.Clear();
+                return rows;
+            }
         }
 
         public void Dispose() => outbox._deferred.TryRemove(tx, out _);

@@ -23,7 +23,11 @@ public sealed class OutboxRelay(
     Microsoft.Extensions.Options.IOptions<OutboxFaultInjectionOptions> faultInjection,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    private const int BatchSize = 500;
+    // Constant header values, encoded once.
+    private static readonly byte[] CloudEventsContentType = System.Text.Encoding.UTF8.GetBytes(KafkaHeaderNames.CloudEventsContentType);
+
+    // Rows read, produced and deleted at a time (Kafka:RelayBatchSize).
+    private int BatchSize => options.Value.RelayBatchSize;
     private long _depth;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -93,19 +97,17 @@ public sealed class OutboxRelay(
             return 0;
         }
 
-        var producer = producers.Producer;
-        var deliveries = rows.Select(r =>
+        var errors = await ProduceAllAsync(producers.Producer, rows.Select(r =>
         {
             var headers = new Headers
             {
-                { KafkaHeaderNames.ContentType, System.Text.Encoding.UTF8.GetBytes(KafkaHeaderNames.CloudEventsContentType) },
+                { KafkaHeaderNames.ContentType, CloudEventsContentType },
                 { KafkaHeaderNames.EventId, System.Text.Encoding.UTF8.GetBytes(r.EventId) },
                 { KafkaHeaderNames.EventType, System.Text.Encoding.UTF8.GetBytes(r.Type) },
             };
             if (r.TraceParent is not null) headers.Add(KafkaHeaderNames.TraceParent, System.Text.Encoding.UTF8.GetBytes(r.TraceParent));
-            return ProduceAsync(producer, r.Topic, new Message<string, byte[]> { Key = r.Key, Value = r.Payload, Headers = headers }, ct);
-        }).ToList();
-        var errors = await Task.WhenAll(deliveries);
+            return (r.Topic, new Message<string, byte[]> { Key = r.Key, Value = r.Payload, Headers = headers });
+        }).ToList(), ct);
 
         // An event Kafka refuses for good (too large, invalid) would block every later one: it goes to the dead-letter
         // topic with the reason and leaves the outbox with the rest. Any other failure (Kafka unreachable) re-produces the
@@ -126,16 +128,15 @@ public sealed class OutboxRelay(
         logger.LogDebug("outbox: produced {Count} event(s) to Kafka, deleting them from the outbox", rows.Count);
         await HoldForFaultInjectionAsync(rows.Count, ct);
 
-        await using var delete = new NpgsqlCommand($"DELETE FROM {schema.Value}.outbox WHERE id = ANY($1)", conn);
-        delete.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
-        await delete.ExecuteNonQueryAsync(CancellationToken.None);
-        // A partial batch emptied the outbox; after a full one, count what is still waiting.
-        if (rows.Count < BatchSize) Interlocked.Exchange(ref _depth, 0);
-        else
-        {
-            await using var count = new NpgsqlCommand($"SELECT count(*) FROM {schema.Value}.outbox", conn);
-            Interlocked.Exchange(ref _depth, (long)(await count.ExecuteScalarAsync(CancellationToken.None))!);
-        }
+        // The delete and, after a full batch, the count of what is still waiting: one round trip (a partial batch
+        // emptied the outbox).
+        await using var delete = new NpgsqlBatch(conn);
+        var deleteRows = new NpgsqlBatchCommand($"DELETE FROM {schema.Value}.outbox WHERE id = ANY($1)");
+        deleteRows.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
+        delete.BatchCommands.Add(deleteRows);
+        if (rows.Count >= BatchSize) delete.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT count(*) FROM {schema.Value}.outbox"));
+        var waiting = await delete.ExecuteScalarAsync(CancellationToken.None);
+        Interlocked.Exchange(ref _depth, rows.Count >= BatchSize ? Convert.ToInt64(waiting, System.Globalization.CultureInfo.InvariantCulture) : 0);
         return rows.Count;
     }
 
@@ -151,16 +152,47 @@ public sealed class OutboxRelay(
         while (File.Exists(file) && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
     }
 
-    /// <summary>Produces one message; returns null when Kafka acknowledged it, else the error.</summary>
-    private static async Task<Error?> ProduceAsync(IProducer<string, byte[]> producer, string topic, Message<string, byte[]> message,
-        CancellationToken ct)
+    /// <summary>
+    /// Hands every message to the producer at once (in order, so each partition keeps it) and waits for all the
+    /// acknowledgements together; returns per message null when Kafka acknowledged it, else the error. One delivery
+    /// callback per message instead of a task each.
+    /// </summary>
+    private static async Task<Error?[]> ProduceAllAsync(IProducer<string, byte[]> producer,
+        IReadOnlyList<(string Topic, Message<string, byte[]> Message)> messages, CancellationToken ct)
     {
-        try
+        var errors = new Error?[messages.Count];
+        if (messages.Count == 0) return errors;
+        var pending = messages.Count;
+        var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Done(int i, Error? error)
         {
-            await producer.ProduceAsync(topic, message, ct);
-            return null;
+            errors[i] = error;
+            if (Interlocked.Decrement(ref pending) == 0) allDone.TrySetResult();
         }
-        catch (ProduceException<string, byte[]> e) { return e.Error; }
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var index = i;
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(messages[i].Topic, messages[i].Message, report => Done(index, report.Error.IsError ? report.Error : null));
+                    break;
+                }
+                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    // The client's queue is full: wait for acknowledgements to make room (the wait is bounded by ct).
+                    await Task.Delay(1, ct);
+                }
+                catch (ProduceException<string, byte[]> e)
+                {
+                    Done(index, e.Error);
+                    break;
+                }
+            }
+        }
+        await allDone.Task.WaitAsync(ct);
+        return errors;
     }
 
     /// <summary>Errors no retry can fix: the message itself is unacceptable to Kafka.</summary>
