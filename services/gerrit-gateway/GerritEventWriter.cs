@@ -144,40 +144,48 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             await using var conn = await dataSource.OpenConnectionAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
             var recordsGap = _unrecordedGaps.TryGetValue(server, out var gapVersion);
-            // The gap first, then the comment locks of every change in the batch, always in one order (no deadlock with
-            // another instance's batch).
-            await using (var first = new NpgsqlBatch(conn, tx))
-            {
-                if (recordsGap)
-                {
-                    var gap = new NpgsqlBatchCommand($"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1");
-                    gap.Parameters.Add(new NpgsqlParameter { Value = server });
-                    first.BatchCommands.Add(gap);
-                }
-                foreach (var name in items.Where(x => x.Comment is not null).Select(x => _comments.LockName(x.Comment!)).Distinct().Order(StringComparer.Ordinal))
-                    first.BatchCommands.Add(PublishedComments.LockCommand(name));
-                if (first.BatchCommands.Count > 0) await first.ExecuteNonQueryAsync(ct);
-            }
-
-            // Seen ids, one insert: an id already there, or twice in the batch, is a duplicate (its first copy counts).
+            // One round trip before the decisions: the gap, the comment locks of every change in the batch (always in one
+            // order: no deadlock with another instance's batch), the seen ids (one insert: an id already there, or twice in
+            // the batch, is a duplicate, its first copy counts) and whether any comment could pair with another source's
+            // record. The statements run in this order on the server, so the inserts and the check run under the locks.
             var firstOfId = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < items.Length; i++) firstOfId.TryAdd(items[i].Id, i);
             var candidates = firstOfId.Values.Order().ToArray();
+            var comments = items.Where(x => x.Comment is not null).Select(x => x.Comment!).ToArray();
             var inserted = new HashSet<string>(StringComparer.Ordinal);
-            await using (var seen = new NpgsqlCommand(
-                $"""
-                INSERT INTO {schema.Value}.seen_events (event_id, type, source, created_on)
-                SELECT e.id, e.type, e.source, e.created_on FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e(id, type, source, created_on, n)
-                ORDER BY e.n
-                ON CONFLICT DO NOTHING RETURNING event_id
-                """, conn, tx))
+            var mayPairNearby = false;
+            await using (var first = new NpgsqlBatch(conn, tx))
             {
+                var before = 0; // result sets ahead of the seen insert's (every statement here returns one)
+                if (recordsGap)
+                {
+                    var gap = new NpgsqlBatchCommand($"UPDATE {schema.Value}.stream_state SET catchup_from = COALESCE(catchup_from, last_event_at) WHERE server = $1 RETURNING server");
+                    gap.Parameters.Add(new NpgsqlParameter { Value = server });
+                    first.BatchCommands.Add(gap);
+                    before++;
+                }
+                foreach (var name in comments.Select(_comments.LockName).Distinct().Order(StringComparer.Ordinal))
+                {
+                    first.BatchCommands.Add(PublishedComments.LockCommand(name));
+                    before++;
+                }
+                var seen = new NpgsqlBatchCommand(
+                    $"""
+                    INSERT INTO {schema.Value}.seen_events (event_id, type, source, created_on)
+                    SELECT e.id, e.type, e.source, e.created_on FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e(id, type, source, created_on, n)
+                    ORDER BY e.n
+                    ON CONFLICT DO NOTHING RETURNING event_id
+                    """);
                 seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Id).ToArray() });
                 seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.Type).ToArray() });
                 seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.Source.ToString()).ToArray() });
                 seen.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(i => items[i].Event.EventCreatedOn).ToArray() });
-                await using var reader = await seen.ExecuteReaderAsync(ct);
+                first.BatchCommands.Add(seen);
+                if (comments.Length > 0) first.BatchCommands.Add(_comments.AnyNearbyCommand(comments));
+                await using var reader = await first.ExecuteReaderAsync(ct);
+                for (var r = 0; r < before; r++) await reader.NextResultAsync(ct);
                 while (await reader.ReadAsync(ct)) inserted.Add(reader.GetString(0));
+                if (comments.Length > 0 && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct)) mayPairNearby = reader.GetBoolean(0);
             }
             var fresh = new bool[items.Length];
             for (var i = 0; i < items.Length; i++) fresh[i] = firstOfId[items[i].Id] == i && inserted.Contains(items[i].Id);
@@ -191,7 +199,8 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
                     if (!fresh[i] && items[i].Comment is { } c) exact.BatchCommands.Add(_comments.PairExactCommand(items[i].Id, c));
                 if (exact.BatchCommands.Count > 0) await exact.ExecuteNonQueryAsync(ct);
             }
-            var nearbyOf = Enumerable.Range(0, items.Length).Where(i => fresh[i] && items[i].Comment is not null).ToArray();
+            // Only when some record could pair (the check above): one pairing statement per new comment, in stream order.
+            var nearbyOf = mayPairNearby ? Enumerable.Range(0, items.Length).Where(i => fresh[i] && items[i].Comment is not null).ToArray() : [];
             if (nearbyOf.Length > 0)
             {
                 await using var nearby = new NpgsqlBatch(conn, tx);
@@ -204,13 +213,14 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
                 }
             }
 
+            // The events, the mark, the branch tips and the comment records: one round trip.
             var published = Enumerable.Range(0, items.Length).Where(i => fresh[i]).ToArray();
             if (published.Length > 0)
             {
-                await outbox.AddManyAsync(tx, [.. published.Select(i => (outbox.Topics.GerritEvents, items[i].Key,
-                    EventEnvelope.Create(items[i].Event, Source, subject: items[i].Key, id: items[i].Id, time: items[i].Event.EventCreatedOn) with
-                    { TraceParent = spans[i].Id }))], ct);
                 await using var rest = new NpgsqlBatch(conn, tx);
+                outbox.AppendMany(rest, [.. published.Select(i => (outbox.Topics.GerritEvents, items[i].Key,
+                    EventEnvelope.Create(items[i].Event, Source, subject: items[i].Key, id: items[i].Id, time: items[i].Event.EventCreatedOn) with
+                    { TraceParent = spans[i].Id }))]);
                 // The mark moves once, to the newest event published, in the same transaction as the events.
                 var mark = new NpgsqlBatchCommand(
                     $"""
@@ -221,10 +231,9 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
                 mark.Parameters.Add(new NpgsqlParameter { Value = published.Max(i => items[i].Event.EventCreatedOn) });
                 rest.BatchCommands.Add(mark);
                 foreach (var i in published)
-                {
                     if (BranchTip(items[i].Event) is { } tip) rest.BatchCommands.Add(TipCommand(server, tip.Project, tip.RefName, tip.Revision));
-                    if (items[i].Comment is { } c) rest.BatchCommands.Add(_comments.RecordCommand(items[i].Id, c));
-                }
+                var records = published.Where(i => items[i].Comment is not null).Select(i => (items[i].Id, items[i].Comment!)).ToArray();
+                if (records.Length > 0) rest.BatchCommands.Add(_comments.RecordManyCommand(records));
                 await rest.ExecuteNonQueryAsync(ct);
             }
             await tx.CommitAsync(ct);

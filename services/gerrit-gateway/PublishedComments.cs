@@ -131,6 +131,54 @@ public sealed class PublishedComments(SchemaName schema, TimeSpan tolerance)
         return cmd;
     }
 
+    /// <summary>
+    /// One row: whether any record could pair with any of <paramref name="keys"/> (same project, change, author and text
+    /// within the tolerance, not yet delivered by the comment's source; the patch set is not compared, so this is a
+    /// superset of what <see cref="PairNearbyCommand"/> finds). False, the usual case, spares a batch one pairing
+    /// statement per comment: pairing only ever adds sources, so no record can become pairable later in the transaction.
+    /// </summary>
+    public NpgsqlBatchCommand AnyNearbyCommand(IReadOnlyList<Key> keys)
+    {
+        var cmd = new NpgsqlBatchCommand(
+            $"""
+            SELECT EXISTS (
+                SELECT 1 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]) AS c(project, change_number, author, text_hash, at, source)
+                JOIN {schema.Value}.published_comments p ON p.project = c.project AND p.change_number = c.change_number
+                    AND p.author = c.author AND p.text_hash = c.text_hash AND p.created_on BETWEEN c.at - $7 AND c.at + $7
+                WHERE NOT (c.source = ANY(p.sources)))
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Project).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Change).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Author).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.TextHash).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.At.UtcDateTime).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Source).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tolerance });
+        return cmd;
+    }
+
+    /// <summary>Records many published comments with one statement (as <see cref="RecordCommand"/> each).</summary>
+    public NpgsqlBatchCommand RecordManyCommand(IReadOnlyList<(string EventId, Key Key)> comments)
+    {
+        var cmd = new NpgsqlBatchCommand(
+            $"""
+            INSERT INTO {schema.Value}.published_comments (project, change_number, patch_set, author, text_hash, event_id, created_on, sources)
+            SELECT c.project, c.change_number, c.patch_set, c.author, c.text_hash, c.event_id, c.created_on, ARRAY[c.source]
+            FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+                AS c(project, change_number, patch_set, author, text_hash, event_id, created_on, source)
+            ON CONFLICT (event_id) DO NOTHING
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.Project).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.Change).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.PatchSet).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.Author).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.TextHash).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.EventId).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.At.UtcDateTime).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = comments.Select(c => c.Key.Source).ToArray() });
+        return cmd;
+    }
+
     private static void AddMessage(NpgsqlCommand cmd, Key key) => AddMessage(cmd.Parameters, key);
 
     private static void AddMessage(NpgsqlParameterCollection parameters, Key key)

@@ -74,6 +74,17 @@ public sealed class Outbox(SchemaName schema, TopicNames topics)
     public Task AddManyAsync(NpgsqlTransaction tx, IReadOnlyList<(string Topic, string Key, EventEnvelope Envelope)> events, CancellationToken ct = default) =>
         InsertManyAsync(tx, [.. events.Select(e => new Row(e.Topic, e.Key, e.Envelope.Id, e.Envelope.Type, e.Envelope.ToUtf8Json(), e.Envelope.TraceParent))], ct);
 
+    /// <summary>
+    /// Adds the insert of <paramref name="events"/> (one statement, rows in the given order) and one notify to
+    /// <paramref name="batch"/>, which the caller sends in its transaction with its own statements: one round trip for a
+    /// writer's effects and its events (the gateway's batch of stream lines).
+    /// </summary>
+    public void AppendMany(NpgsqlBatch batch, IReadOnlyList<(string Topic, string Key, EventEnvelope Envelope)> events)
+    {
+        if (events.Count == 0) return;
+        AppendInsertMany(batch, [.. events.Select(e => new Row(e.Topic, e.Key, e.Envelope.Id, e.Envelope.Type, e.Envelope.ToUtf8Json(), e.Envelope.TraceParent))]);
+    }
+
     private async Task InsertManyAsync(NpgsqlTransaction tx, Row[] rows, CancellationToken ct)
     {
         if (rows.Length == 0) return;

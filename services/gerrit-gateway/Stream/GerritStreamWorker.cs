@@ -181,6 +181,7 @@ public sealed class GerritStreamWorker(
         if (run.Count == 0) return;
         var fresh = await WriteUntilStoredAsync(run, server, ct);
         if (run.Count > 1) logger.LogInformation("{Count} stream events written in one transaction", run.Count);
+        if (!logger.IsEnabled(LogLevel.Information)) { run.Clear(); return; } // spares each event's key and boxing
         for (var i = 0; i < run.Count; i++)
             logger.LogInformation("{Type} {Subject} {Outcome}", run[i].Type, PartitionKeys.For(run[i]), fresh[i] ? "published" : "duplicate dropped");
         run.Clear();
