@@ -16,11 +16,14 @@ namespace Slipway.Bench;
 ///      also the last database write, which separates the gateway's writes from its relay;
 ///   2. latency at 100 events/s (<c>paced</c> comments through the stand-in's review call): per event, from the gateway's database write (the line was read and
 ///      parsed just before) to the Kafka message's timestamp, p50 and p99.
-/// Returns the throughput (events/s).
+///   1b. throughput of a replay: N more prepared lines handed to the stand-in as fast as its per-connection queue takes
+///      them (waiting, never dropping), from the first to the last written to Kafka: what the gateway can ingest when
+///      the stream is not held back by the window of step 1;
+/// Returns both throughputs (events/s).
 /// </summary>
 public static class GatewayIngestBench
 {
-    public static async Task<double> RunAsync(string bootstrap, string postgres, int count, int paced = 1000, IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<GatewayIngestRates> RunAsync(string bootstrap, string postgres, int count, int paced = 1000, IReadOnlyDictionary<string, string>? settings = null)
     {
         var run = $"gwbench{Guid.NewGuid():N}"[..15];
         var schema = run.Replace("gwbench", "gwbench_");
@@ -84,6 +87,17 @@ public static class GatewayIngestBench
             Console.WriteLine($"gateway ingest throughput (stream -> Postgres -> Kafka ack) {count,7} events in {seconds,7:F2} s = {count / seconds,9:F0} events/s "
                               + $"(last database write after {(lastDb - started).TotalSeconds:F2} s = {count / (lastDb - started).TotalSeconds:F0} events/s)");
 
+            // 1b. Throughput of a replay: the same number of other prepared lines, handed to the stand-in as fast as its
+            // queue (128 per connection, as Gerrit's) takes them, so nothing is dropped and nothing waits for this loop.
+            var replayLines = lines.Select(l => l.Replace("throughput ", "replay ", StringComparison.Ordinal)).ToList();
+            var replayBaseline = await Seen(db, schema);
+            var replayStarted = DateTime.UtcNow;
+            await gerrit.ReplayRawLinesAsync(replayLines).WaitAsync(deadline - DateTime.UtcNow);
+            while (await Seen(db, schema) < replayBaseline + count && DateTime.UtcNow < deadline) await Task.Delay(5);
+            var replayLast = LastKafkaTimestamp(bootstrap, topic, (int)replayBaseline + count);
+            var replaySeconds = (replayLast - replayStarted).TotalSeconds;
+            Console.WriteLine($"gateway ingest throughput, replayed as fast as the stream takes it  {count,7} events in {replaySeconds,7:F2} s = {count / replaySeconds,9:F0} events/s");
+
             // 2. Latency at 100 events/s.
             var next = Stopwatch.StartNew();
             for (var i = 0; i < paced; i++)
@@ -102,7 +116,7 @@ public static class GatewayIngestBench
             Console.WriteLine($"gateway latency at 100 events/s, database write -> Kafka message ({latencies.Count} events): " +
                 $"p50 {Percentile(latencies, 0.50):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms, max {latencies.Max():F1} ms");
             Console.WriteLine($"(elapsed {clock.Elapsed.TotalSeconds:F0} s; dropped-output events: {gerrit.Events().Count(e => e.Type == "dropped-output")})");
-            return count / seconds;
+            return new GatewayIngestRates(count / seconds, count / replaySeconds);
         }
         finally
         {
@@ -111,6 +125,9 @@ public static class GatewayIngestBench
             await db.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
         }
     }
+
+    /// <summary>Events/s with at most 100 lines not yet written (step 1) and replayed as fast as the stream takes them (step 1b).</summary>
+    public readonly record struct GatewayIngestRates(double Windowed, double Replayed);
 
     private static async Task<long> Seen(NpgsqlConnection db, string schema)
     {

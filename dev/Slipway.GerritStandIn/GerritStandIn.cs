@@ -318,6 +318,20 @@ public sealed partial class GerritStandIn : IAsyncDisposable
         _hub.PublishRaw(line);
     }
 
+    /// <summary>
+    /// Sends each of <paramref name="lines"/> as it is on every stream-events connection, in order, waiting while a
+    /// connection's queue (128 events, as Gerrit's) is full instead of dropping: replaying a prepared event file as fast
+    /// as the clients read it. For benchmarks; a real Gerrit drops instead (see <see cref="EmitRawLine"/>).
+    /// </summary>
+    public async Task ReplayRawLinesAsync(IEnumerable<string> lines, CancellationToken ct = default)
+    {
+        foreach (var line in lines)
+        {
+            if (line.Contains('\n')) throw new ArgumentException("one line each, without a newline", nameof(lines));
+            await _hub.PublishRawWaitingAsync(line, ct);
+        }
+    }
+
     /// <summary>Number of live stream-events connections.</summary>
     public int StreamConnections => _hub.Count;
 

@@ -49,6 +49,21 @@ internal sealed class StreamHub
                 if (!s.Queue.Writer.TryWrite(line)) s.Dropped = true;
     }
 
+    /// <summary>
+    /// Sends <paramref name="line"/> as it is on every connection, waiting while a connection's queue is full instead of
+    /// dropping: a replay that goes exactly as fast as the connections take it (the benchmark's prepared lines).
+    /// </summary>
+    public async Task PublishRawWaitingAsync(string line, CancellationToken ct)
+    {
+        Subscriber[] all;
+        lock (_gate) all = [.. _subscribers];
+        foreach (var s in all)
+        {
+            try { await s.Queue.Writer.WriteAsync(line, ct); }
+            catch (ChannelClosedException) { /* the connection ended meanwhile */ }
+        }
+    }
+
     /// <summary>Makes every connection report `dropped-output` now, as if its queue had overflowed.</summary>
     public void DropAll()
     {
