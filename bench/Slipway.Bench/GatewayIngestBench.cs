@@ -91,12 +91,18 @@ public static class GatewayIngestBench
             // queue (128 per connection, as Gerrit's) takes them, so nothing is dropped and nothing waits for this loop.
             var replayLines = lines.Select(l => l.Replace("throughput ", "replay ", StringComparison.Ordinal)).ToList();
             var replayBaseline = await Seen(db, schema);
+            var cpuAtStart = await TakeCpuSnapshotAsync(db, gateway.Id, gerrit.SshdPid);
             var replayStarted = DateTime.UtcNow;
             await gerrit.ReplayRawLinesAsync(replayLines).WaitAsync(deadline - DateTime.UtcNow);
             while (await Seen(db, schema) < replayBaseline + count && DateTime.UtcNow < deadline) await Task.Delay(5);
             var replayLast = LastKafkaTimestamp(bootstrap, topic, (int)replayBaseline + count);
             var replaySeconds = (replayLast - replayStarted).TotalSeconds;
             Console.WriteLine($"gateway ingest throughput, replayed as fast as the stream takes it  {count,7} events in {replaySeconds,7:F2} s = {count / replaySeconds,9:F0} events/s");
+            var cpu = (await TakeCpuSnapshotAsync(db, gateway.Id, gerrit.SshdPid)).Since(cpuAtStart);
+            Console.WriteLine($"CPU during the replay, per event (the broker's not counted; the bench's process also runs the stand-in's HTTP side):");
+            foreach (var (group, cpuSeconds) in cpu.Take(12))
+                Console.WriteLine($"  {group,-40} {cpuSeconds,7:F2} s  {cpuSeconds * 1e6 / count,7:F0} us/event");
+            Console.WriteLine($"  {"all of the above",-40} {cpu.Sum(c => c.Seconds),7:F2} s  {cpu.Sum(c => c.Seconds) * 1e6 / count,7:F0} us/event");
 
             // 2. Latency at 100 events/s.
             var next = Stopwatch.StartNew();
@@ -106,7 +112,7 @@ public static class GatewayIngestBench
                 var due = TimeSpan.FromMilliseconds(10 * (i + 1));
                 if (next.Elapsed < due) await Task.Delay(due - next.Elapsed);
             }
-            var total = (int)baseline + count + paced;
+            var total = (int)baseline + 2 * count + paced; // the pings, both throughput parts, the paced comments
             var kafkaTimes = KafkaTimestamps(bootstrap, topic, total);
             var written = (await db.QueryAsync<(string Id, DateTime At)>(
                 $"SELECT event_id, received_at FROM {schema}.seen_events ORDER BY received_at DESC LIMIT {paced}")).ToList();
@@ -128,6 +134,38 @@ public static class GatewayIngestBench
 
     /// <summary>Events/s with at most 100 lines not yet written (step 1) and replayed as fast as the stream takes them (step 1b).</summary>
     public readonly record struct GatewayIngestRates(double Windowed, double Replayed);
+
+    /// <summary>The gateway's threads, the stand-in's sshd and what it runs per connection, this process (the stand-in's
+    /// HTTP side and the bench), and every process of the embedded Postgres cluster.</summary>
+    private static async Task<CpuSnapshot> TakeCpuSnapshotAsync(NpgsqlConnection db, int gatewayPid, int? sshdPid)
+    {
+        var postgres = await db.QueryAsync<(int Pid, string Kind)>(
+            "SELECT pid, coalesce(backend_type, '?') FROM pg_stat_activity WHERE pid <> pg_backend_pid()");
+        var ssh = sshdPid is { } root ? DescendantsOf(root).Append(root).Select(p => (p, "sshd")) : [];
+        return CpuSnapshot.Take([(gatewayPid, "gateway"), (Environment.ProcessId, "bench"), .. ssh, .. postgres.Select(p => (p.Pid, "postgres " + p.Kind))]);
+    }
+
+    /// <summary>Every process below <paramref name="root"/> (from each /proc/PID/stat's parent).</summary>
+    private static List<int> DescendantsOf(int root)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { } // ended meanwhile
+        }
+        var found = new List<int>();
+        var frontier = new Queue<int>([root]);
+        while (frontier.TryDequeue(out var parent))
+            foreach (var (pid, ppid) in parents)
+                if (ppid == parent) { found.Add(pid); frontier.Enqueue(pid); }
+        return found;
+    }
 
     private static async Task<long> Seen(NpgsqlConnection db, string schema)
     {
