@@ -117,4 +117,54 @@ public sealed class GatewayStreamBatchTests
         Assert.Single(events, e => e.Event.Type == "patchset-created" && e.Event.ChangeNumber == after.ChangeNumber);
         Assert.False(gateway.HasExited);
     }
+
+    [Fact]
+    public async Task In_a_burst_a_late_stream_copy_of_a_caught_up_comment_pairs_with_it_once_and_a_second_copy_is_published()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        env.Gerrit.EventsLogEnabled = false; // the comment made while the gateway is down is recovered through the REST query
+        await env.Gerrit.CreateProjectAsync("demo/burst");
+        var change = await env.Gerrit.UploadPatchsetAsync("demo/burst", "master", new Dictionary<string, string?> { ["a"] = "a\n" }, "Burst");
+        var schema = TestInfrastructure.UniqueName("gw_");
+        var settings = new Dictionary<string, string?> { ["Gateway__InitialBackoffSeconds"] = "0.2", ["Gateway__CatchUpOverlapSeconds"] = "300" };
+        var gateway = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, settings);
+        await WaitForConnectionsAsync(gateway, 1);
+        await CommentUntilLiveAsync(env, schema, change.ChangeNumber);
+
+        // Said while the gateway is down: the restart's catch-up publishes it (source REST) and records it.
+        gateway.KillHard();
+        var text = $"recheck {Guid.NewGuid():N}";
+        await env.Gerrit.CommentAsync(change.ChangeNumber, text);
+        gateway = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, settings);
+        await WaitForConnectionsAsync(gateway, 1);
+        var deadline = DateTime.UtcNow + GatewayTests.Timeout;
+        while (!gateway.Output.Contains("missed ones published") && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Contains("missed ones published", gateway.Output);
+
+        // Then the stream brings, among 40 other comments at once, two copies of that message dated 1 and 2 s later (other
+        // ids): the first pairs with the caught-up record, the second finds the record paired and is a new message.
+        var original = System.Text.Json.Nodes.JsonNode.Parse(env.Gerrit.Events().Last(e => e.Type == "comment-added" && e.Json.Contains(text, StringComparison.Ordinal)).Json)!.AsObject();
+        var at = original["eventCreatedOn"]!.GetValue<long>();
+        string Line(string? comment, long createdOn)
+        {
+            var line = original.DeepClone().AsObject();
+            if (comment is not null) line["comment"] = comment;
+            line["eventCreatedOn"] = createdOn;
+            return line.ToJsonString();
+        }
+        const int fillers = 40;
+        var lines = Enumerable.Range(0, fillers).Select(i => Line($"Patch Set 1:\n\nfiller {i:D3}", at)).ToList();
+        lines.Insert(20, Line(null, at + 2));
+        lines.Insert(20, Line(null, at + 1));
+        foreach (var line in lines) env.Gerrit.EmitRawLine(line);
+
+        var events = await ReadUntilAsync(env, schema, "filler ", fillers);
+        Assert.Equal([.. Enumerable.Range(0, fillers).Select(i => $"filler {i:D3}")], BurstComments(events, "filler "));
+        var copies = events.Where(e => e.Event.Type == "comment-added" && e.Event.Comment?.Contains(text, StringComparison.Ordinal) == true).Select(e => e.Event).ToList();
+        Assert.True(copies.Count == 2, $"{copies.Count} comment-added for {text}: {string.Join(", ", copies.Select(c => $"{c.Source}@{c.EventCreatedOn.ToUnixTimeSeconds() - at}"))}\n{gateway.Output}");
+        Assert.Equal(GerritEventSource.RestCatchup, copies[0].Source);
+        Assert.Equal(GerritEventSource.Stream, copies[1].Source);
+        Assert.Equal(at + 2, copies[1].EventCreatedOn.ToUnixTimeSeconds());
+        Assert.False(gateway.HasExited);
+    }
 }
