@@ -17,7 +17,7 @@ public sealed class GatewayOptions : IValidatableOptions
     /// At most this many stream lines that arrived while the previous ones were written go into one transaction
     /// (1: one transaction per line, as before batching).
     /// </summary>
-    public int StreamBatchMaxLines { get; set; } = 256;
+    public int StreamBatchMaxLines { get; set; } = 1024;
 
     /// <summary>
     /// How long after a (re)connection the stream counts as subscribed when no line has come yet: `gerrit stream-events`
