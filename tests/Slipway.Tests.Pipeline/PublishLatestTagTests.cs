@@ -1,4 +1,5 @@
 using Slipway.Contracts;
+using Slipway.Pipeline.Planning;
 using static Slipway.Tests.Pipeline.Repo;
 
 namespace Slipway.Tests.Pipeline;
@@ -52,5 +53,46 @@ public class PublishLatestTagTests
         var plan = Single(PlanConfig(Config("            tags: [latest-build, stable]"), TriggerKind.Merge));
         Assert.Equal(["latest-build", "stable"], Step(plan, "production-publish").Publish!.Tags);
         Assert.Null(plan.Notes);
+    }
+    /// <summary>The note only where the publish happens: a release branch's merge, not another branch's, nor a patch set.</summary>
+    [Fact]
+    public void The_note_shows_only_where_the_image_is_published()
+    {
+        var config = $$"""
+            pipelines:
+              test:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: unit
+                    build: test
+                    run: true
+              publish:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: production
+                    build: production
+                    publish:
+                      image:
+                        tags: [latest, stable]
+            """;
+        var files = new Dictionary<string, string> { [".pipeline/config.yaml"] = config, [".pipeline/blubber.yaml"] = Blubber };
+        PlanningResult On(TriggerKind trigger, string branch) =>
+            RunPlanner.Plan(p => files.GetValueOrDefault(p), new PlanningContext(trigger, "mediawiki/services/foo", branch, Sha, Now));
+        string Notes(PlanningResult r) => string.Join("\n", r.Plans.SelectMany(p => (p.Notes ?? []).Select(n => $"{p.Pipeline}: {n}")));
+
+        var release = On(TriggerKind.Merge, "master");
+        Assert.Equal("publish: stage `production`: `publish.image.tags` (line 15): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+            Notes(release));
+        Assert.Equal(["stable"], Step(release.Plans.Single(p => p.Pipeline == "publish"), "production-publish").Publish!.Tags);
+
+        var feature = On(TriggerKind.Merge, "feature/x");
+        Assert.Equal("publish: branch `feature/x` is not a release branch (master, main): this run builds and tests only; it publishes, deploys and promotes nothing",
+            Notes(feature));
+        Assert.DoesNotContain(feature.Plans.SelectMany(p => p.Stages).SelectMany(s => s.Steps), s => s.Kind == StepKind.Publish);
+
+        var patchset = On(TriggerKind.Patchset, "master");
+        Assert.Equal("", Notes(patchset));
+        Assert.Equal(["test"], patchset.Plans.Select(p => p.Pipeline));
+        Assert.Equal(["publish"], patchset.Skipped.Select(s => s.Pipeline));
     }
 }

@@ -204,6 +204,10 @@ public class RealConfigCorpusTests
         ["wikimedia+node-rdkafka-statsd"] = ("node-rdkafka-statsd",
             "test: 1 stages\npublish: skipped",
             "test: 1 stages\npublish: 2 stages; build production-build refused: .pipeline/blubber.yaml: variant \"production\" is not defined (defined: build, test)"),
+        // Third harvest: test and publish pipelines, publish re-running the tests first.
+        ["wikimedia+operations-software-tegola"] = ("operations/software/tegola",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages"),
         ["wikimedia+research-landing-page"] = ("research/landing-page",
             "test: 1 stages",
             "test: 1 stages"),
@@ -234,6 +238,8 @@ public class RealConfigCorpusTests
     {
         // Kind a: Blubber accepts only `version: v4` (config/version.go, CurrentVersion, already in v0.11.1).
         ["wikimedia+mediawiki-services-eventstreams/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
+        ["wikimedia+mediawiki-services-open-nsfw/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
+        ["wikimedia+wikilabels/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
     };
 
     /// <summary>

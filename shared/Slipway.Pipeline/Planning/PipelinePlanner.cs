@@ -421,10 +421,14 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     /// Stricter than PipelineLib, by design: <c>latest</c> is never pushed (the publisher refuses it too), since it names
     /// no particular build: what runs under it cannot be traced to its commit or rolled back to. The tag is left out
     /// and the rest of the publish runs as written (the timestamp and SHA tags are always pushed); the plan's note says
-    /// so in Gerrit and in <c>slipway plan</c>. Before, the publish step failed after the tests had passed.
+    /// so in Gerrit and in <c>slipway plan</c>. Before, the publish step failed after the tests had passed. Only where
+    /// the publish happens (a release branch's merge or update): elsewhere nothing is published and the note would mislead.
     /// </summary>
-    private void NoteLatestDropped(string stage, string field, int line) =>
+    private void NoteLatestDropped(string stage, string field, int line)
+    {
+        if (!ReleaseBranches.Releases(context, options)) return;
         _notes.Add($"stage `{stage}`: `{field}` (line {line}): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)");
+    }
 
     private IEnumerable<PlanStep> Promote(string s, ConfigValue promote, Interpolator interp)
     {
