@@ -37,8 +37,8 @@ public sealed class DeployedContainerSweepTests(DeployerImagesFixture images) : 
             await cut.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rollout);
 
+            // The candidate carried the owner (seen above); the cancelled rollout may have removed it already, the sweep takes it if not.
             var swept = await DeployedContainerSweep.RemoveAsync(run);
-            Assert.Contains(candidate, swept.Found);
             Assert.Contains(ContainerNaming.InstanceName(environment, "hello", 0), swept.Found);
             Assert.Contains(ContainerNaming.InstanceName(environment, "hello", 1), swept.Found);
             Assert.Empty(swept.Remaining);
