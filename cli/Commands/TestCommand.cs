@@ -27,6 +27,9 @@ internal static class TestCommand
         {
             var repo = RepoPaths.Root();
             var infra = InfraFactory.Create(parse.GetValue(state)!);
+            // This run's id: the tests' deployers label their containers with it (Deployer:Docker:Owner), so the sweep below
+            // takes this run's leftovers and never another run's on a shared engine.
+            var testRun = "run-" + Guid.NewGuid().ToString("N")[..12];
             var results = Path.Combine(repo, "TestResults", "trx");
             var rerunResults = Path.Combine(repo, "TestResults", "trx-rerun");
             foreach (var dir in new[] { results, rerunResults })
@@ -46,6 +49,7 @@ internal static class TestCommand
                 await infra.UpAsync(new Embedded.InfraUpOptions(), ct);
                 if (!await build) return 1;
                 var environment = InfraEnvironment.Read(infra.EnvFile);
+                environment["Slipway__TestRun"] = testRun;
                 var exitCode = await RunTestsAsync(repo, results, parse.GetValue(filter), environment, ct);
                 if (exitCode != 0)
                 {
@@ -69,6 +73,8 @@ internal static class TestCommand
                         if (exitCode == 0) flaky = firstFailures;
                     }
                 }
+                // Every test removes the containers its deployer made; any still here leaked: removed now and named loudly.
+                if (!await SweepLeakedContainersAsync(testRun) && exitCode == 0) exitCode = 1;
                 Console.WriteLine(exitCode == 0 ? "tests passed" : $"tests failed (exit code {exitCode})");
                 if (runChaos)
                 {
@@ -83,6 +89,8 @@ internal static class TestCommand
             }
             finally
             {
+                // Before the infrastructure (and a dockerd it started) stops: a container left defined would start again with the next dockerd.
+                await SweepLeakedContainersAsync(testRun);
                 await infra.DownAsync(CancellationToken.None);
                 if (flaky.Count > 0) TestFailureSummary.Print("flaky tests: failed, then passed when run again", flaky, Console.Out);
                 else
@@ -100,6 +108,24 @@ internal static class TestCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Removes the deployed containers of this run's tests that outlived them; false (and says so) if there were any.</summary>
+    private static async Task<bool> SweepLeakedContainersAsync(string testRun)
+    {
+        try
+        {
+            var swept = await Embedded.DeployedContainerSweep.RemoveAsync(testRun);
+            if (swept.Found.Count == 0) return true;
+            Console.WriteLine($"LEAK: {swept.Found.Count} deployed container(s) outlived their tests (removed now): {string.Join(", ", swept.Found)}");
+            if (swept.Remaining.Count > 0) Console.WriteLine($"LEAK: could not remove: {string.Join(", ", swept.Remaining)}");
+            return false;
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.WriteLine($"could not check for leaked deployed containers: {e.Message}");
+            return false;
+        }
     }
 
     private const int MaxRerunMethods = 5;

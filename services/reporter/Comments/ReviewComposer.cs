@@ -8,7 +8,7 @@ namespace Slipway.Reporter.Comments;
 /// <summary>
 /// Writes the review a developer sees for a run: short, with the run's status page link (which
 /// also makes each comment recognisable, so it is never posted twice), the URI and tags of every image published on
-/// success like the PipelineBot comment, and the failed step with the tail of its output on failure.
+/// success like the PipelineBot comment (and on failure, those published before it), and the failed step with the tail of its output on failure.
 /// Everything the uploader controls (output, reasons, names from the repository's config) goes through
 /// <see cref="QuotedText"/>: bounded, without control characters, and the output stays an indented quote.
 /// </summary>
@@ -58,6 +58,8 @@ public static class ReviewComposer
                         text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {Name(failed.Stage)}/{Name(failed.Step)}:\n");
                         foreach (var line in QuotedText.LastLines(tail, QuotedLines)) text.Append("  ").Append(line).Append('\n');
                     }
+                    // What the run published before it failed (a merge run whose deploy failed) is in the registry all the same.
+                    AppendImages(text, run);
                     break;
                 default:
                     text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} {(run.Outcome ?? "ended").ToUpperInvariant()}{duration}");

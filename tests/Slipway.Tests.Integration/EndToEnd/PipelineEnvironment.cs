@@ -31,6 +31,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
     public string ConfigRepository { get; }
     public string SchemaPrefix { get; }
+    /// <summary>The deployer's <c>slipway.owner</c> label value: the test run's id (set by <c>./slipway test</c>), then this environment's.</summary>
+    public string Owner => (Environment.GetEnvironmentVariable("Slipway__TestRun") is { Length: > 0 } run ? run : "adhoc") + "." + SchemaPrefix;
     public TopicRecorder PipelineEvents { get; }
 
     private PipelineEnvironment(GerritServiceEnvironment gerrit, string project, IReadOnlyDictionary<string, string?>? extra)
@@ -57,6 +59,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             [$"Deployer__ApiTokens__{Token}"] = Approver,
             ["Deployer__Environments__staging__Replicas"] = "1",
             ["Deployer__Environments__production__Replicas"] = "2",
+            // Every container the deployer creates carries this test's identity under the test run's, for the sweeps.
+            ["Deployer__Docker__Owner"] = Owner,
             ["Jobs__LeaseSeconds"] = "6",
             ["Tester__SmokeForwarderImage"] = Require("Slipway__BaseImage"),
             ["Reporter__ProgressComments"] = "false",
@@ -188,8 +192,14 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        PipelineEvents.Dispose();
-        await Gerrit.DisposeAsync();
+        Exception? stopFailure = null;
+        try
+        {
+            PipelineEvents.Dispose();
+            await Gerrit.DisposeAsync(); // stops the services first: a running deployer could create a candidate after the sweep
+        }
+        catch (Exception e) { stopFailure = e; } // the sweep below runs all the same
+        var swept = await Slipway.Embedded.DeployedContainerSweep.RemoveAsync(Owner);
         var ids = await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", $"label=slipway.service={Service}"]);
         var list = ids.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (list.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rm", "-f", .. list]);
@@ -198,6 +208,9 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         var imageIds = images.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
         if (imageIds.Length > 0) await Slipway.Embedded.ProcessRunner.RunAsync("docker", ["rmi", "-f", .. imageIds]);
         try { Directory.Delete(_workDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (stopFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stopFailure);
+        if (swept.Remaining.Count > 0)
+            throw new InvalidOperationException($"deployed containers of {Owner} could not be removed: {string.Join(", ", swept.Remaining)}");
     }
 
     private static string Require(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v

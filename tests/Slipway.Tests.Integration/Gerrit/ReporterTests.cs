@@ -243,6 +243,64 @@ public sealed class ReporterTests
     }
 
     [Fact]
+    public async Task A_merge_run_that_published_and_then_failed_to_deploy_names_the_published_image_in_its_failure_comment()
+    {
+        await using var env = await GerritServiceEnvironment.StartAsync();
+        await env.Gerrit.CreateProjectAsync("demo/hello");
+        var upload = await env.Gerrit.UploadPatchsetAsync("demo/hello", "master", new Dictionary<string, string?> { ["a"] = "1\n" }, "Change");
+        var runId = TestInfrastructure.UniqueName("run-");
+        var started = EventEnvelope.Create(new RunStarted
+        {
+            Trigger = new RunTrigger { Kind = TriggerKind.Merge, Project = "demo/hello", Change = upload.ChangeNumber, Patchset = 1, Ref = "refs/heads/master", Revision = upload.Revision },
+            Plan = new RunPlan
+            {
+                Pipeline = "service",
+                Stages =
+                [
+                    new PlanStage { Name = "production", Steps = [
+                        new PlanStep { Name = "publish", Kind = StepKind.Publish },
+                        new PlanStep { Name = "deploy", Kind = StepKind.Deploy } ] },
+                ],
+                Graph = [new PlanGraphNode { Stage = "production", DependsOn = [] }],
+            },
+            StartedAt = T0,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "started"));
+        var image = new ContainerImage
+        {
+            Uri = "127.0.0.1:5000/demo/hello", Digest = "sha256:" + new string('c', 64), Tags = ["2026-11-24-100106-production", upload.Revision],
+        };
+        var published = EventEnvelope.Create(new PublishSucceeded
+        {
+            Stage = "production", Step = "publish", Attempt = 1, StartedAt = T0.AddSeconds(10), FinishedAt = T0.AddSeconds(15), DurationMs = 5000,
+            ImageId = ImageId, Image = image,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "published"));
+        // What RunFinishedFactory sends for this run: failed, with the image its publish step pushed before the deploy failed.
+        var finished = EventEnvelope.Create(new RunFinished
+        {
+            Outcome = RunOutcome.Failed, FailedStage = "production", FailedStep = "deploy", Reason = "deploy failed: health check timed out",
+            Steps =
+            [
+                new StepSummary { Stage = "production", Name = "publish", Kind = StepKind.Publish, Outcome = StepOutcome.Succeeded, DurationMs = 5000 },
+                new StepSummary { Stage = "production", Name = "deploy", Kind = StepKind.Deploy, Outcome = StepOutcome.Failed },
+            ],
+            Image = image,
+            Images = [new PublishedImage { Stage = "production", Step = "publish", Image = image }],
+            StartedAt = T0, FinishedAt = T0.AddSeconds(66), DurationMs = 66_000,
+        }, "/tests", runId: runId, id: DeterministicId.From(runId, "finished"));
+
+        env.StartService("reporter", "Slipway.Reporter", TestInfrastructure.UniqueName("rep_"),
+            new Dictionary<string, string?> { ["Reporter__PublicUrl"] = "https://ci.example.org" });
+        foreach (var e in new[] { started, published, finished })
+            await env.Kafka.ProduceAsync(env.PipelineTopic, runId, e);
+
+        var reviews = await WaitForReviewsAsync(env, upload.ChangeNumber, 2);
+        Assert.Equal("Pipeline service FAILURE in 1m 6s: step production/deploy failed: deploy failed: health check timed out\n" +
+            $"\nIMAGE:\n  127.0.0.1:5000/demo/hello\nTAGS:\n  2026-11-24-100106-production, {upload.Revision}\n" +
+            $"\nSteps:\n- production/publish (publish): succeeded in 5 s\n\nhttps://ci.example.org/runs/{runId}", reviews[1].Message);
+        Assert.Empty(reviews[1].Labels); // merge runs do not vote
+    }
+
+    [Fact]
     public async Task A_merge_run_whose_merge_made_a_merge_commit_comments_on_the_merged_patch_set()
     {
         await using var env = await GerritServiceEnvironment.StartAsync();

@@ -18,6 +18,8 @@ public static class ContainerNaming
     public const string Readiness = "slipway.readiness";
     /// <summary>Hash of everything but the replica count: an instance whose hash matches needs no replacement.</summary>
     public const string SpecHash = "slipway.spec";
+    /// <summary>Who started this deployer (<see cref="DockerBackendOptions.Owner"/>), so exactly its containers can be swept.</summary>
+    public const string Owner = "slipway.owner";
 
     /// <summary>Suffix of a new instance while it proves ready, before it takes the final name.</summary>
     public const string CandidateSuffix = "-next";

@@ -201,23 +201,25 @@ public sealed class DockerBackend : IDeploymentBackend, IDisposable
     private CreateContainerParameters CreateParameters(DeploymentSpec spec, int index, string hash, string name)
     {
         var port = $"{spec.ContainerPort}/tcp";
+        var labels = new Dictionary<string, string>
+        {
+            [N.ManagedBy] = "slipway-deployer",
+            [N.Environment] = spec.Environment,
+            [N.Service] = spec.Service,
+            [N.Instance] = index.ToString(CultureInfo.InvariantCulture),
+            [N.Image] = spec.Image,
+            [N.Port] = spec.ContainerPort.ToString(CultureInfo.InvariantCulture),
+            [N.SpecHash] = hash,
+            [N.Readiness] = spec.ReadinessPath,
+        };
+        if (_options.Owner is { } owner) labels[N.Owner] = owner;
         return new CreateContainerParameters
         {
             Name = name,
             Image = spec.Image,
             Env = spec.Env.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}").ToList(),
             ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
-            Labels = new Dictionary<string, string>
-            {
-                [N.ManagedBy] = "slipway-deployer",
-                [N.Environment] = spec.Environment,
-                [N.Service] = spec.Service,
-                [N.Instance] = index.ToString(CultureInfo.InvariantCulture),
-                [N.Image] = spec.Image,
-                [N.Port] = spec.ContainerPort.ToString(CultureInfo.InvariantCulture),
-                [N.SpecHash] = hash,
-                [N.Readiness] = spec.ReadinessPath,
-            },
+            Labels = labels,
             HostConfig = new HostConfig
             {
                 // Empty HostPort: the engine picks a free one, so instances never collide.

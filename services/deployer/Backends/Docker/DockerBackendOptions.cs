@@ -3,8 +3,11 @@ using Slipway.Hosting;
 namespace Slipway.Deployer.Backends.Docker;
 
 /// <summary>Configuration section <c>Deployer:Docker</c>: how the embedded docker backend runs services.</summary>
-public sealed class DockerBackendOptions : IValidatableOptions
+public sealed partial class DockerBackendOptions : IValidatableOptions
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial System.Text.RegularExpressions.Regex OwnerPattern();
+
     public const string Section = "Deployer:Docker";
 
     /// <summary>Host address ports are published on. 127.0.0.1 by default: nothing is exposed beyond the machine.</summary>
@@ -28,8 +31,17 @@ public sealed class DockerBackendOptions : IValidatableOptions
     /// <summary>Time limit for pulling a missing image.</summary>
     public TimeSpan PullTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Value of the <c>slipway.owner</c> label on every container this deployer creates, e.g. a test's identity
+    /// (<c>&lt;test run&gt;.&lt;test&gt;</c>), so whoever started the deployer removes exactly its containers when done.
+    /// Unset (the default): no such label.
+    /// </summary>
+    public string? Owner { get; set; }
+
     public IEnumerable<string> Validate()
     {
+        if (Owner is not null && !OwnerPattern().IsMatch(Owner))
+            yield return $"{Section}:Owner must be 1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit";
         if (!System.Net.IPAddress.TryParse(HostIp, out _)) yield return $"{Section}:HostIp '{HostIp}' is not an IP address";
         if (ProbeInterval <= TimeSpan.Zero) yield return $"{Section}:ProbeInterval must be positive";
         if (ProbeRequestTimeout <= TimeSpan.Zero) yield return $"{Section}:ProbeRequestTimeout must be positive";
