@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Npgsql;
 using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Storage.Jobs;
@@ -42,7 +43,18 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
                 break;
         }
 
-        await ScheduleDueStepsAsync(context, runId, ct);
+        await ScheduleDueStepsAsync(context.Transaction, runId, ct);
+    }
+
+    /// <summary>
+    /// Records a run this service itself planned and schedules its own first steps, in the transaction that writes the
+    /// run's <c>run.started</c> to the outbox: the first build need not wait for that event's trip through Kafka. When the
+    /// event comes back, <see cref="HandleAsync"/> finds the run recorded and the jobs there (same dedupe keys): no effect twice.
+    /// </summary>
+    public async Task StartPlannedRunAsync(NpgsqlTransaction tx, string runId, RunStarted started, CancellationToken ct)
+    {
+        await runs.StartAsync(tx, runId, started, ct);
+        await ScheduleDueStepsAsync(tx, runId, ct);
     }
 
     /// <summary>
@@ -66,10 +78,10 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
         return deployed.RolloutStage == last;
     }
 
-    private async Task ScheduleDueStepsAsync(MessageContext context, string runId, CancellationToken ct)
+    private async Task ScheduleDueStepsAsync(NpgsqlTransaction tx, string runId, CancellationToken ct)
     {
         if (_kinds.Count == 0) return;
-        var run = await runs.GetAsync(context.Transaction, runId, ct);
+        var run = await runs.GetAsync(tx, runId, ct);
         if (run is null || run.Outcome is not null) return;
         foreach (var (_, step) in run.Due)
         {
@@ -81,7 +93,7 @@ public sealed class StageEventHandler(RunStateStore runs, JobQueue jobs, IEnumer
             // A build the planner refused fails only once the run's other branches have finished (Jenkins' parallel
             // runs every branch to its end): it is asked again each time another step finishes.
             if (step.Build?.Refusal is not null) phase = $":after-{run.Steps.Count}";
-            await jobs.EnqueueAsync(context.Transaction, StepJob.For(runId, step.Name, phase), ct);
+            await jobs.EnqueueAsync(tx, StepJob.For(runId, step.Name, phase), ct);
         }
     }
 }
