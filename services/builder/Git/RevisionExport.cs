@@ -7,8 +7,8 @@ namespace Slipway.Builder.Git;
 /// <summary>
 /// Writes the tar stream of <c>git archive</c> into an empty directory, trusting nothing in it: only directories,
 /// regular files and symbolic links are accepted (a hard link, fifo or device entry refuses the revision); names must
-/// be relative, without <c>.</c>/<c>..</c> parts or control characters, within the path limits; file count and size
-/// are bounded. Symbolic links are created last, so no file is ever written through one, and then every link must
+/// be relative, without <c>.</c>/<c>..</c> parts or control characters, within the path limits; file, directory and
+/// byte counts are bounded. Symbolic links are created last, so no file is ever written through one, and then every link must
 /// resolve inside the tree (<see cref="ContainedTree"/>): a link that leaves it refuses the revision, naming it.
 /// </summary>
 internal static class RevisionExport
@@ -19,6 +19,7 @@ internal static class RevisionExport
         var links = new List<(string Path, string Target)>();
         var linkPaths = new HashSet<string>(StringComparer.Ordinal);
         var files = 0;
+        var directories = 0;
         long bytes = 0;
         await using var reader = new TarReader(tar, leaveOpen: true);
         while (await reader.GetNextEntryAsync(copyData: false, ct) is { } entry)
@@ -28,6 +29,9 @@ internal static class RevisionExport
             switch (entry.EntryType)
             {
                 case TarEntryType.Directory:
+                    // Counted before it is made: a deep, wide tree would otherwise make millions before a file limit stops it.
+                    if (++directories > limits.MaxDirectories)
+                        throw new UnsafePathException(name, $"the revision holds more than {limits.MaxDirectories} directories (Builder:Tree:MaxDirectories)");
                     Directory.CreateDirectory(Path.Combine(root, name));
                     continue;
                 case TarEntryType.RegularFile or TarEntryType.V7RegularFile:

@@ -136,6 +136,7 @@ public sealed class HostileRepositoryTests : IDisposable
     public static TheoryData<string, string> TreeLimits() => new()
     {
         { "files", "the revision is refused: f3.txt: the revision holds more than 3 files (Builder:Tree:MaxFiles)" },
+        { "directories", "the revision is refused: d3: the revision holds more than 3 directories (Builder:Tree:MaxDirectories)" },
         { "bytes", "the revision is refused: f1.txt: the revision holds more than 2048 bytes (Builder:Tree:MaxBytes)" },
         { "depth", "the revision is refused: a/b/c/d/e/deep.txt: is deeper than 5 levels (Builder:Tree:MaxPathDepth)" },
         { "length", $"the revision is refused: {new string('n', 70)}.txt: is longer than 64 bytes (Builder:Tree:MaxPathLength)" },
@@ -152,6 +153,10 @@ public sealed class HostileRepositoryTests : IDisposable
             case "files":
                 limits.MaxFiles = 3;
                 for (var i = 0; i < 5; i++) files[$"f{i}.txt"] = "x";
+                break;
+            case "directories":
+                limits.MaxDirectories = 3;
+                for (var i = 0; i < 5; i++) files[$"d{i}/f.txt"] = "x";
                 break;
             case "bytes":
                 limits.MaxBytes = 2048;
