@@ -29,6 +29,8 @@ internal static class PipelineSettings
             ["Deployer__Environments__production__Replicas"] = "3",
             // Smoke tests run the service on an internal network; a forwarder from the base image publishes its port on 127.0.0.1.
             ["Tester__SmokeForwarderImage"] = baseImage ?? "",
+            // A stack started without a base image (`--skip-base-image`) has no forwarder: a development choice, said here.
+            ["Tester__AllowUnisolatedSmoke"] = baseImage is null ? "true" : "false",
         };
     }
 

@@ -32,10 +32,17 @@ public sealed class TesterOptions : IValidatableOptions
     /// Image of the smoke step's port forwarder (needs <c>perl</c>, e.g. the organisation's Debian base image).
     /// Set: the service runs on a per-run <c>internal</c> network (no outbound traffic) and this trusted
     /// forwarder, on the default bridge and that network, publishes its port on 127.0.0.1 (Docker does not
-    /// publish ports of containers on internal networks). Empty: the service itself runs on the default bridge
-    /// with its port published on 127.0.0.1 only — it can then reach out, so set this in production.
+    /// publish ports of containers on internal networks). Empty: the smoke step is refused, unless
+    /// <see cref="AllowUnisolatedSmoke"/> is set.
     /// </summary>
     public string? SmokeForwarderImage { get; set; }
+
+    /// <summary>
+    /// Without <see cref="SmokeForwarderImage"/>, run the service under smoke test on the default bridge with its port
+    /// published on 127.0.0.1 only. It can then reach the network (and the host's listeners), so it is an explicit
+    /// choice for a trusted or development setup. Default false: the patch set's service never runs un-isolated by default.
+    /// </summary>
+    public bool AllowUnisolatedSmoke { get; set; }
 
     /// <summary>Timeout of each smoke HTTP request (readiness poll, spec, x-amples, liveness). Default 10 s.</summary>
     public int SmokeRequestTimeoutSeconds { get; set; } = 10;

@@ -18,7 +18,8 @@ namespace Slipway.Tester.Smoke;
 /// set, the service runs on a per-run internal network — no outbound traffic — and a trusted forwarder
 /// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port; the network's bridge has no
 /// address on the host, so the service cannot reach the build host's listeners through its gateway. Without it, the
-/// service runs on the default bridge with its port published on 127.0.0.1 (it can then reach out).</para>
+/// step is refused unless the operator chose <see cref="TesterOptions.AllowUnisolatedSmoke"/>: then the service runs on
+/// the default bridge with its port published on 127.0.0.1 (it can reach out).</para>
 /// <para>What the service serves is hostile (its spec and answers are the uploader's): every request path is
 /// checked (<see cref="RequestPath"/>), the HTTP client can connect only to the service's published port
 /// (<see cref="ServiceOnlyHttp"/>), redirects are not followed, spec and bodies are read up to a limit, every
@@ -29,6 +30,10 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 {
     /// <summary>The bridge driver's option that leaves the network's bridge without an IPv4 address on the host.</summary>
     public const string InhibitBridgeAddress = "com.docker.network.bridge.inhibit_ipv4";
+
+    /// <summary>Why a smoke step is refused when the tester has no way to isolate the service (fails closed).</summary>
+    public const string UnisolatedRefusal = "refused: the tester cannot isolate the service under smoke test from the network "
+        + "(Tester:SmokeForwarderImage is not set); the operator sets it, or Tester:AllowUnisolatedSmoke=true to let the service reach out";
 
     public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct)
     {
@@ -41,13 +46,15 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             if (RequestPath.Problem(path) is { } problem) return Fail($"{what} path {RequestPath.Show(path)} refused: {problem}");
         if (request.StartTimeout <= TimeSpan.Zero) return Fail("start timeout must be positive");
 
+        var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
+        if (!isolated && !options.AllowUnisolatedSmoke) return Fail(UnisolatedRefusal);
+
         var check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
         if (check.Refusal is { } refusal) return Fail(refusal);
         var user = check.User;
 
         var id = Guid.NewGuid().ToString("N")[..12];
         var labels = TestRunner.Labels(request.Labels, "smoke");
-        var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
         string? networkId = null, serviceId = null, forwarderId = null;
         var checks = new List<SmokeCheck>();
         string? failure = null, tail = null;

@@ -9,7 +9,8 @@ namespace Slipway.Tests.Integration.Tester;
 public sealed class SmokeTesterTests(TesterImages images)
 {
     private SmokeTester Tester(bool isolated = true) => new(images.Docker,
-        new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
+        new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, AllowUnisolatedSmoke = !isolated, SmokeReadinessPollMs = 200 },
+        NullLogger<SmokeTester>.Instance);
 
     private SmokeRequest Request(string mode) => new()
     {
@@ -31,6 +32,20 @@ public sealed class SmokeTesterTests(TesterImages images)
         Assert.Equal(0, result.ChecksFailed);
         Assert.Equal("all 6 checks passed", result.Reason);
         Assert.Contains("GET /hello/world -> 200", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task Without_a_forwarder_image_or_the_operators_opt_in_the_smoke_step_is_refused_and_runs_nothing()
+    {
+        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
+
+        var result = await tester.RunAsync(Request("good"), CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("refused: the tester cannot isolate the service under smoke test from the network (Tester:SmokeForwarderImage is not set); "
+            + "the operator sets it, or Tester:AllowUnisolatedSmoke=true to let the service reach out", result.Reason);
+        Assert.Empty(result.Checks);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
 
