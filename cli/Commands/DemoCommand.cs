@@ -54,7 +54,7 @@ internal static class DemoCommand
         }
         finally
         {
-            await DeployedContainers.RemoveAsync(CancellationToken.None);
+            await DeployedContainers.RemoveAsync(stack.Environment["Deployer__Docker__Owner"], CancellationToken.None);
         }
     }
 

@@ -2,16 +2,26 @@ using Slipway.Embedded;
 
 namespace Slipway.Cli.Stack;
 
-/// <summary>The containers the deployer's docker backend started (label slipway.environment); the stack removes them when it stops.</summary>
+/// <summary>
+/// The containers this stack's deployer started (label <c>slipway.owner</c>, <see cref="PipelineSettings.OwnerOf"/>);
+/// the stack removes them when it stops. Only its own: another stack or test run on the same engine keeps its containers.
+/// </summary>
 internal static class DeployedContainers
 {
-    public static async Task RemoveAsync(CancellationToken ct)
+    public static async Task RemoveAsync(string owner, CancellationToken ct)
     {
-        var ids = await ProcessRunner.RunAsync("docker", ["ps", "-aq", "--filter", "label=slipway.environment"], ct: ct);
-        var list = ids.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (list.Length == 0) return;
-        var removed = await ProcessRunner.RunAsync("docker", ["rm", "-f", .. list], ct: ct);
-        ServiceStack.Print("slipway", removed.Succeeded ? ConsoleColor.White : ConsoleColor.Yellow,
-            removed.Succeeded ? $"removed {list.Length} deployed container(s)" : $"could not remove deployed containers: {removed.Tail(3)}");
+        try
+        {
+            var swept = await DeployedContainerSweep.RemoveAsync(owner, ct);
+            if (swept.Found.Count == 0) return;
+            var ok = swept.Remaining.Count == 0;
+            ServiceStack.Print("slipway", ok ? ConsoleColor.White : ConsoleColor.Yellow, ok
+                ? $"removed {swept.Found.Count} deployed container(s)"
+                : $"could not remove deployed containers: {string.Join(", ", swept.Remaining)}");
+        }
+        catch (InvalidOperationException e)
+        {
+            ServiceStack.Print("slipway", ConsoleColor.Yellow, $"could not remove deployed containers: {e.Message}");
+        }
     }
 }

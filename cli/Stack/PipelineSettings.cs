@@ -27,12 +27,18 @@ internal static class PipelineSettings
             [$"Deployer__ApiTokens__{token}"] = user,
             ["Deployer__Environments__staging__Replicas"] = "1",
             ["Deployer__Environments__production__Replicas"] = "3",
+            // The stack's own label on what its deployer starts: stopping it removes those containers, never another stack's.
+            ["Deployer__Docker__Owner"] = OwnerOf(stateDir),
             // Smoke tests run the service on an internal network; a forwarder from the base image publishes its port on 127.0.0.1.
             ["Tester__SmokeForwarderImage"] = baseImage ?? "",
             // A stack started without a base image (`--skip-base-image`) has no forwarder: a development choice, said here.
             ["Tester__AllowUnisolatedSmoke"] = baseImage is null ? "true" : "false",
         };
     }
+
+    /// <summary>The deployer's <c>slipway.owner</c> label for the stack whose state lives in <paramref name="stateDir"/>.</summary>
+    public static string OwnerOf(string stateDir) =>
+        "stack-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(stateDir))))[..16];
 
     public static string TokenOf(IReadOnlyDictionary<string, string> environment) =>
         environment.Keys.First(k => k.StartsWith("Deployer__ApiTokens__", StringComparison.Ordinal))["Deployer__ApiTokens__".Length..];
