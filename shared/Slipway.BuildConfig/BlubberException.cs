@@ -37,6 +37,12 @@ public sealed class BlubberException : Exception
     public int Line { get; }
     public int ExitCode => (int)Kind;
 
+    /// <summary>
+    /// Set when compiling needs this base image's config (<see cref="BaseImageConfig"/>) and none was given: a caller
+    /// that can read the image (the builder) checks its policy, reads it and compiles again; offline this is final.
+    /// </summary>
+    public string? NeedsBaseImage { get; init; }
+
     private static string Format(string detail, string? path, int line) =>
         (string.IsNullOrEmpty(path), line > 0) switch
         {

@@ -52,6 +52,14 @@ public sealed record CompileOptions
     /// <summary>Blubber's <c>run-variant-env</c> (a JSON object there): environment of the run-variant step only.</summary>
     public IReadOnlyDictionary<string, string>? RunVariantEnv { get; init; }
 
+    /// <summary>
+    /// The configs of base images (by the reference the Blubber file names as <c>base</c>), read by the builder: the
+    /// entry point <c>run-variant</c> runs when the variant sets none, and the environment <c>$NAME</c> in builder
+    /// <c>mounts</c>/<c>caches</c> expands against. Null or missing: what needs one is refused with
+    /// <see cref="BlubberException.NeedsBaseImage"/> set.
+    /// </summary>
+    public IReadOnlyDictionary<string, BaseImageConfig>? BaseImages { get; init; }
+
     /// <summary>Makes the run-variant step's text unique, so it is never cached (as in Blubber); random when null.</summary>
     public string? RunVariantNonce { get; init; }
 
@@ -80,6 +88,7 @@ public static class Compiler
     public static BuildPlan Compile(ExpandedConfig expanded, CompileOptions? options = null)
     {
         options ??= new CompileOptions();
+        CheckBaseImages(options);
         var ctx = new Ctx(expanded, options);
         var stages = new List<Stage>();
         foreach (var v in expanded.Stages)
@@ -105,6 +114,18 @@ public static class Compiler
             BuildArgs = BuildArgs(expanded, options),
         };
     }
+
+    private static void CheckBaseImages(CompileOptions options)
+    {
+        if (options.BaseImages is not { } images) return;
+        if (images.Count > 200) throw new BlubberException(BlubberErrorKind.Expansion, "base images: more than 200 configs given");
+        foreach (var (image, config) in images) config.Check(image);
+    }
+
+    /// <summary>The config of a stage's base image: Blubber's own for scratch, the builder's for an image, or null when not given.</summary>
+    private static BaseImageConfig? BaseConfig(ExpandedVariant v, Ctx ctx) =>
+        v.IsScratch ? BaseImageConfig.Scratch
+        : ctx.Options.BaseImages is { } images && images.TryGetValue(v.Common.Base!, out var config) ? config : null;
 
     // Blubber passes on only the build-args a variant declares, and LIVES_*/RUNS_*; others are ignored.
     private static List<KeyValuePair<string, string>> BuildArgs(ExpandedConfig expanded, CompileOptions options)
@@ -401,9 +422,9 @@ public static class Compiler
         var workdir = v.WorkingDirectory;
         string Field(string name, string raw, bool resolve)
         {
-            var value = ExpandEnv(raw, env, name, path, b.Line);
+            var value = ExpandEnv(raw, env, v, ctx, name, path, b.Line);
             if (resolve && !value.StartsWith('/')) value = Validators.CleanPath(workdir + "/" + value);
-            if (value.Length == 0 || value.Any(ch => ch is ',' or '"' or '\'' or '=' || char.IsWhiteSpace(ch)))
+            if (value.Length == 0 || value.Any(ch => ch is ',' or '"' or '\'' or '=' || char.IsWhiteSpace(ch) || char.IsControl(ch)))
                 throw new BlubberException(BlubberErrorKind.Validation,
                     $"{name}: \"{value}\" must not be empty or contain commas, quotes, \"=\" or whitespace ({YNode.StricterThanBlubber}: the value is written into a RUN --mount flag, whose comma-separated fields it would split)",
                     path, b.Line);
@@ -428,7 +449,7 @@ public static class Compiler
             var gid = uint.Parse(BuildArg(ctx, "LIVES_GID") ?? v.Common.Lives.Gid!.Value.ToString());
             foreach (var cache in caches)
             {
-                var destination = ExpandEnv(cache.Destination, env, "caches.destination", path, b.Line);
+                var destination = ExpandEnv(cache.Destination, env, v, ctx, "caches.destination", path, b.Line);
                 var id = cache.Id is null ? destination : Field("caches.id", cache.Id, resolve: false);
                 result.Add(new CacheMount(Field("caches.destination", destination, resolve: true),
                     Field("caches.id", $"slipway/{scope}/{id.TrimStart('/')}", resolve: false), cache.Access ?? "shared", uid, gid));
@@ -437,38 +458,48 @@ public static class Compiler
         return result;
     }
 
-    /// <summary>The build environment a builder step sees, as far as the compiler knows it (Blubber expands against it).</summary>
+    /// <summary>
+    /// The build environment a builder step sees, as Blubber's build state has it: the base image's environment (when
+    /// known), then the platform variables, then what the config sets (Blubber expands against it).
+    /// </summary>
     private static Dictionary<string, string> CompileEnv(ExpandedVariant v, Ctx ctx)
     {
         var c = v.Common;
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["HOME"] = $"/home/{c.Lives.As}",
-            ["LIVES_AS"] = BuildArg(ctx, "LIVES_AS") ?? c.Lives.As!,
-            ["LIVES_UID"] = BuildArg(ctx, "LIVES_UID") ?? c.Lives.Uid!.Value.ToString(),
-            ["LIVES_GID"] = BuildArg(ctx, "LIVES_GID") ?? c.Lives.Gid!.Value.ToString(),
-            ["RUNS_AS"] = BuildArg(ctx, "RUNS_AS") ?? c.Runs.As!,
-            ["RUNS_UID"] = BuildArg(ctx, "RUNS_UID") ?? c.Runs.Uid!.Value.ToString(),
-            ["RUNS_GID"] = BuildArg(ctx, "RUNS_GID") ?? c.Runs.Gid!.Value.ToString(),
-        };
+        var env = BaseConfig(v, ctx)?.Environment() ?? new Dictionary<string, string>(StringComparer.Ordinal);
+        env["HOME"] = $"/home/{c.Lives.As}";
+        env["LIVES_AS"] = BuildArg(ctx, "LIVES_AS") ?? c.Lives.As!;
+        env["LIVES_UID"] = BuildArg(ctx, "LIVES_UID") ?? c.Lives.Uid!.Value.ToString();
+        env["LIVES_GID"] = BuildArg(ctx, "LIVES_GID") ?? c.Lives.Gid!.Value.ToString();
+        env["RUNS_AS"] = BuildArg(ctx, "RUNS_AS") ?? c.Runs.As!;
+        env["RUNS_UID"] = BuildArg(ctx, "RUNS_UID") ?? c.Runs.Uid!.Value.ToString();
+        env["RUNS_GID"] = BuildArg(ctx, "RUNS_GID") ?? c.Runs.Gid!.Value.ToString();
         foreach (var (k, val) in c.Arguments) env[k] = BuildArg(ctx, k) ?? val;
         foreach (var (k, val) in c.Runs.Environment) env[k] = val;
         return env;
     }
 
     /// <summary>
-    /// Go's os.Expand of <c>$NAME</c>/<c>${NAME}</c> against the compile-time environment. A name the compiler cannot
-    /// know (one from the base image) is refused rather than expanded to something else than Blubber would.
+    /// Go's os.Expand of <c>$NAME</c>/<c>${NAME}</c> against the build environment, as Blubber's ExpandEnv: a name set
+    /// nowhere expands to nothing. A name the config does not set comes from the base image, so without the base
+    /// image's config it is refused (<see cref="BlubberException.NeedsBaseImage"/>) rather than expanded to something
+    /// else than Blubber would; so are the platform variables when the image's platform is unknown.
     /// </summary>
-    private static string ExpandEnv(string s, IReadOnlyDictionary<string, string> env, string field, string path, int line)
+    private static string ExpandEnv(string s, IReadOnlyDictionary<string, string> env, ExpandedVariant v, Ctx ctx, string field, string path, int line)
     {
+        var image = BaseConfig(v, ctx);
         var m = System.Text.RegularExpressions.Regex.Replace(s, @"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))", match =>
         {
             var name = match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value;
-            return env.TryGetValue(name, out var value) ? value
-                : throw new BlubberException(BlubberErrorKind.Validation,
-                    $"{field}: \"${name}\" is not known when the Dockerfile is written ({YNode.StricterThanBlubber}: Blubber expands it against the base image's environment, which Slipway does not read; write the value)",
+            if (env.TryGetValue(name, out var value)) return value;
+            if (image is null)
+                throw new BlubberException(BlubberErrorKind.Expansion,
+                    $"{field}: \"${name}\" is not set by the config, so Blubber takes it from the environment of the base image \"{v.Common.Base}\", whose config is needed to expand it (the builder reads it from the image; offline, write the value)",
+                    path, line) { NeedsBaseImage = v.Common.Base };
+            if (BaseImageConfig.IsPlatformName(name))
+                throw new BlubberException(BlubberErrorKind.Expansion,
+                    $"{field}: \"${name}\" is the build platform, which is not known when the Dockerfile is written (the base image's platform is not known); write the value",
                     path, line);
+            return "";
         });
         return m;
     }
@@ -481,9 +512,7 @@ public static class Compiler
     private static RunInstruction RunVariantStep(ExpandedVariant v, Ctx ctx)
     {
         var path = $"variants.{v.Name}";
-        if (v.Common.Entrypoint is not { Count: > 0 } entrypoint)
-            throw new BlubberException(BlubberErrorKind.Expansion,
-                $"run-variant: variant \"{v.Name}\" has no entrypoint of its own ({YNode.StricterThanBlubber}: Blubber would run the base image's entry point, which Slipway does not read)", path, v.Line);
+        var entrypoint = v.Common.Entrypoint is { Count: > 0 } own ? own : InheritedEntrypoint(v, ctx, path);
         var env = (ctx.Options.RunVariantEnv ?? new Dictionary<string, string>()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         // Blubber sets any key; the step exports them from sh, which needs shell variable names.
         foreach (var (k, _) in env)
@@ -494,6 +523,12 @@ public static class Compiler
         if (!System.Text.RegularExpressions.Regex.IsMatch(nonce, "^[A-Za-z0-9_.-]{1,64}$"))
             throw new BlubberException(BlubberErrorKind.Validation, "run-variant: the nonce must be 1-64 letters, digits, _ . -", path, v.Line);
         List<string> argv = [.. entrypoint, .. ctx.Options.EntrypointArgs ?? []];
+        if (argv.Count == 0)
+            throw new BlubberException(BlubberErrorKind.Expansion, v.IsScratch
+                ? $"run-variant: variant \"{v.Name}\" has no entrypoint, and a scratch image inherits none: there is nothing to run"
+                : $"run-variant: variant \"{v.Name}\" has no entrypoint, and neither has its base image \"{v.Common.Base}\""
+                  + (BaseConfig(v, ctx)?.Cmd is { Count: > 0 } ? " (it has a CMD, which Blubber's run-variant does not run)" : "") + ": there is nothing to run",
+                path, v.Line);
         if (v.IsScratch)
         {
             if (env.Count > 0)
@@ -504,6 +539,16 @@ public static class Compiler
         var wrapper = (env.Count > 0 ? $"export {exports}; shift {env.Count}; " : "") + "exec \"$@\"";
         return new RunInstruction([]) { Exec = ["/bin/sh", "-c", wrapper, $"slipway-run-variant-{nonce}", .. env.Select(e => e.Value), .. argv] };
     }
+
+    /// <summary>
+    /// The entry point a variant without its own inherits: Blubber runs the base image's <c>ENTRYPOINT</c> (never its
+    /// <c>CMD</c>), which only the base image's config tells.
+    /// </summary>
+    private static IReadOnlyList<string> InheritedEntrypoint(ExpandedVariant v, Ctx ctx, string path) =>
+        BaseConfig(v, ctx) is { } config ? config.Entrypoint ?? []
+        : throw new BlubberException(BlubberErrorKind.Expansion,
+            $"run-variant: variant \"{v.Name}\" has no entrypoint of its own, so Blubber runs the one of its base image \"{v.Common.Base}\", whose config is needed to know it (the builder reads it from the image; offline, set the variant's entrypoint)",
+            path, v.Line) { NeedsBaseImage = v.Common.Base };
 
     // Requirements: grouped by from, then by normalized destination, first-seen order; one COPY per group, whose
     // exclude patterns are those of all its entries (Blubber's RequirementsConfig). With patterns, a group is copied

@@ -161,11 +161,11 @@ public class BuildKitCompileTests
     [InlineData("    builder: { command: [make], caches: [/c] }\n", null,
         "caches: need the project's cache scope (letters, digits, . _ / -), so that caches are never shared between projects (at variants.test, line 5)")]
     [InlineData("    builder: { command: [make], caches: [\"$XDG_CACHE_HOME/pip\"] }\n", "p",
-        "caches.destination: \"$XDG_CACHE_HOME\" is not known when the Dockerfile is written (Slipway is stricter than Blubber here: Blubber expands it against the base image's environment, which Slipway does not read; write the value) (at variants.test, line 5)")]
+        "caches.destination: \"$XDG_CACHE_HOME\" is not set by the config, so Blubber takes it from the environment of the base image \"debian:bookworm\", whose config is needed to expand it (the builder reads it from the image; offline, write the value) (at variants.test, line 5)")]
     [InlineData("    lives: { in: \"/srv/a b\" }\n    builder: { command: [make], mounts: [local] }\n", "p",
         "mounts.destination: \"/srv/a b\" must not be empty or contain commas, quotes, \"=\" or whitespace (Slipway is stricter than Blubber here: the value is written into a RUN --mount flag, whose comma-separated fields it would split) (at variants.test, line 6)")]
     [InlineData("    copies: [local]\n", "p",
-        "run-variant: variant \"test\" has no entrypoint of its own (Slipway is stricter than Blubber here: Blubber would run the base image's entry point, which Slipway does not read) (at variants.test, line 5)")]
+        "run-variant: variant \"test\" has no entrypoint of its own, so Blubber runs the one of its base image \"debian:bookworm\", whose config is needed to know it (the builder reads it from the image; offline, set the variant's entrypoint) (at variants.test, line 5)")]
     public void BuildKit_refusals_name_the_key_and_why(string variant, string? scope, string message)
     {
         var e = Assert.Throws<BlubberException>(() => C(Head + variant, T.Kit with { CacheScope = scope, RunVariant = variant.Contains("copies") }));
