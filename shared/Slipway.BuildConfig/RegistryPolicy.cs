@@ -35,6 +35,9 @@ public sealed class RegistryPolicy
         }
     }
 
+    /// <summary>Checks one image before anything pulls it (the builder reading a base image's config); <paramref name="path"/> names where it came from.</summary>
+    public void EnforceImage(string image, string path) => Check(image, path);
+
     private void Check(string image, string path)
     {
         var allowed = Allowed.Count == 0 ? "none: only scratch images may be built" : string.Join(", ", Allowed);

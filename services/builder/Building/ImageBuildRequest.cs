@@ -56,6 +56,18 @@ public sealed record ImageBuildRequest
     /// </summary>
     public bool ReuseIdenticalImage { get; init; }
 
+    /// <summary>
+    /// Blubber's <c>run-variant</c> build option: run the variant's entry point (its own, or the one it inherits from
+    /// its base image, whose config the builder then reads) as the last build step.
+    /// </summary>
+    public bool RunVariant { get; init; }
+
+    /// <summary>Blubber's <c>entrypoint-args</c>: extra arguments of the run-variant step (at most 100, each at most 4096 characters).</summary>
+    public IReadOnlyList<string>? EntrypointArgs { get; init; }
+
+    /// <summary>Blubber's <c>run-variant-env</c>: environment of the run-variant step only (at most 100, values at most 4096 characters).</summary>
+    public IReadOnlyDictionary<string, string>? RunVariantEnv { get; init; }
+
     /// <summary>Blubber input limits; null for <see cref="Limits.Default"/>.</summary>
     public Limits? Limits { get; init; }
 }

@@ -30,6 +30,9 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
     // The default image policy, always enforced: every image pulled comes from an allowed registry (none listed: scratch only).
     private readonly RegistryPolicy _registries = new(options.AllowedBaseRegistries);
 
+    // Reads a base image's config when compiling needs it (run-variant's inherited entry point, $NAME in mounts and caches).
+    private readonly BaseImageReader _baseImages = new(docker, options.RegistryAuth, TimeSpan.FromSeconds(options.BuildTimeoutSeconds), logger);
+
     /// <summary>
     /// Builds the request. Refusals and failures come back as a failed result with a one-line reason; only the
     /// caller's own cancellation throws (<see cref="OperationCanceledException"/>, after stopping the build), so a
@@ -44,21 +47,27 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         // Compile first: a refused config never takes a build slot and never reaches the engine.
         CompileResult compiled;
         IReadOnlyList<string> contextFiles;
+        IReadOnlyCollection<string> baseImagesRead;
         try
         {
             var yaml = ReadBlubberFile(request);
             contextFiles = Blubber.ListContext(request.ContextDir, ignoreOverride: IgnoreOverride(request));
-            // Cache mounts are scoped to the project: they persist across its runs and are never shared with another project.
-            compiled = Blubber.Compile(yaml, request.Variant, request.Policy, new CompileOptions
-            {
-                ContextFiles = contextFiles,
-                CacheScope = request.Project is { Length: > 0 } project ? CacheScope.For(project) : null,
-            }, request.Limits, _registries);
+            (compiled, baseImagesRead) = await CompileAsync(yaml, request, contextFiles, ct);
         }
         catch (BlubberException e)
         {
             logger.LogInformation("Blubber refused variant {Variant} of {Tag}: {Reason}", request.Variant, request.Tag, e.Message);
             return Failed(BuildFailureKind.Config, e.Message, started);
+        }
+        catch (BaseImageException e)
+        {
+            logger.LogInformation("Base image config for variant {Variant} of {Tag} unavailable: {Reason}", request.Variant, request.Tag, e.Message);
+            return Failed(BuildFailureKind.Config, e.Message, started);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is DockerApiException or HttpRequestException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            logger.LogError(e, "Reading a base image's config for {Tag} failed", request.Tag);
+            return Failed(BuildFailureKind.Engine, $"cannot read the base image's config: Docker engine unreachable or answering unexpectedly: {OneLine(e.Message)}", started);
         }
         catch (BuildContextException e)
         {
@@ -92,7 +101,7 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
                 logger.LogError(e, "Build egress unavailable for {Tag}", request.Tag);
                 return Failed(BuildFailureKind.Engine, $"the build network to the package mirrors is unavailable: {OneLine(e.Message)}", started);
             }
-            return await BuildWithEngineAsync(request, compiled, contextFiles, network, onOutputLine, started, ct);
+            return await BuildWithEngineAsync(request, compiled, contextFiles, baseImagesRead, network, onOutputLine, started, ct);
         }
         finally
         {
@@ -100,8 +109,45 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         }
     }
 
+    /// <summary>
+    /// Compiles the variant; when that needs a base image's config (Blubber reads it: run-variant's inherited entry
+    /// point, <c>$NAME</c> in mounts and caches), checks the image policy on that image, reads the config from the
+    /// engine (pulling the image if needed) and compiles again. Returns the images whose config was read.
+    /// </summary>
+    private async Task<(CompileResult, IReadOnlyCollection<string>)> CompileAsync(string yaml, ImageBuildRequest request, IReadOnlyList<string> contextFiles,
+        CancellationToken ct)
+    {
+        var baseImages = new Dictionary<string, BaseImageConfig>(StringComparer.Ordinal);
+        while (true)
+        {
+            try
+            {
+                // Cache mounts are scoped to the project: they persist across its runs and are never shared with another project.
+                var compiled = Blubber.Compile(yaml, request.Variant, request.Policy, new CompileOptions
+                {
+                    ContextFiles = contextFiles,
+                    CacheScope = request.Project is { Length: > 0 } project ? CacheScope.For(project) : null,
+                    RunVariant = request.RunVariant,
+                    EntrypointArgs = request.EntrypointArgs,
+                    RunVariantEnv = request.RunVariantEnv,
+                    BaseImages = baseImages,
+                }, request.Limits, _registries);
+                return (compiled, baseImages.Keys);
+            }
+            // Each image is read once: a second request for the same one cannot happen, and the stages bound the loop.
+            catch (BlubberException e) when (e.NeedsBaseImage is { } image && !baseImages.ContainsKey(image) && baseImages.Count < MaxBaseImagesRead)
+            {
+                // Never pull an image the policy refuses: the check the compiled plan gets, before the engine sees the image.
+                _registries.EnforceImage(image, e.KeyPath is { Length: > 0 } at ? $"{at}.base" : "base");
+                baseImages[image] = await _baseImages.ReadAsync(image, ct);
+            }
+        }
+    }
+
+    private const int MaxBaseImagesRead = 100;
+
     private async Task<ImageBuildResult> BuildWithEngineAsync(ImageBuildRequest request, CompileResult compiled, IReadOnlyList<string> contextFiles,
-        BuildNetwork network, Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
+        IReadOnlyCollection<string> baseImagesRead, BuildNetwork network, Func<string, Task>? onOutputLine, Stopwatch started, CancellationToken ct)
     {
         var dockerfile = compiled.Dockerfile;
         var limit = request.TimeLimit ?? TimeSpan.FromSeconds(options.BuildTimeoutSeconds);
@@ -112,7 +158,8 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         var cacheScope = request.Project is { Length: > 0 } project ? $"# Cache mount scope: {CacheScope.For(project)}\n" : "";
         var warnings = string.Concat(compiled.Warnings.Select(w => $"# WARNING: {w}\n"));
         var pin = compiled.PinnedBlubberVersion is { } v ? $"# Blubber version pinned by the file: {v}\n" : "";
-        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}{pin}{warnings}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
+        var bases = string.Concat(baseImagesRead.Select(b => $"# Read the config of base image {b} (its entry point and environment, as Blubber does)\n"));
+        log.WriteHeader($"# Slipway build of variant {request.Variant} as {request.Tag} with BuildKit\n# Network: {network.Mode}\n{cacheScope}{pin}{bases}{warnings}# Generated Dockerfile:\n{dockerfile}\n# Build output:\n");
 
         // The variant's declared arguments, then the egress proxy settings (which a config cannot override).
         var buildArgs = compiled.BuildArgs.Concat(network.BuildArgs).GroupBy(a => a.Key).ToDictionary(g => g.Key, g => g.Last().Value);
@@ -321,6 +368,10 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
         if (r.Network is not null && !BuilderOptions.IsValidNetwork(r.Network)) return $"network \"{Printable(r.Network)}\" is not allowed (default or none)";
         if (r.Project is { } p && (p.Length is 0 or > 255 || p.Any(char.IsControl))) return $"project \"{Printable(p)}\" is not a valid project name";
         if (r.Labels.Count > 100) return "at most 100 labels";
+        if (r.EntrypointArgs is { } args && (args.Count > 100 || args.Any(a => a is null || a.Length > 4096)))
+            return "entrypoint-args: at most 100 arguments of at most 4096 characters";
+        if (r.RunVariantEnv is { } env && (env.Count > 100 || env.Any(e => e.Key.Length > 128 || e.Value is null || e.Value.Length > 4096)))
+            return "run-variant-env: at most 100 variables, names of at most 128 and values of at most 4096 characters";
         foreach (var (k, v) in r.Labels)
             if (k.Length is 0 or > 128 || v.Length > 4096 || k.Any(char.IsControl) || v.Any(char.IsControl) || k.StartsWith("blubber.", StringComparison.Ordinal))
                 return $"label \"{Printable(k)}\" is not allowed (1-128 characters, no control characters, value at most 4096, not blubber.*)";
