@@ -15,8 +15,10 @@ public sealed class InheritedEntrypointBuildTests
 {
     private static string Registry => ImageBuildFixture.Base[..ImageBuildFixture.Base.IndexOf('/')];
 
-    [Fact]
-    public async Task Run_variant_without_an_entrypoint_runs_the_one_its_base_image_has()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // only in the registry: the builder pulls it (with the registry's credentials) to read its config
+    public async Task Run_variant_without_an_entrypoint_runs_the_one_its_base_image_has(bool onlyInRegistry)
     {
         await using var scope = new DockerTestScope();
         await using var f = new ImageBuildFixture(scope);
@@ -30,6 +32,7 @@ public sealed class InheritedEntrypointBuildTests
                 ENV GREETING=hello-{scope.Id}
                 ENTRYPOINT ["/bin/sh", "-c", "echo \"inherited entrypoint ran: $GREETING $0 $1\" && echo \"$GREETING $1\" > /tmp/inherited-ran", "entry"]
                 """);
+            if (onlyInRegistry) await PushAndRemoveLocalAsync(scope, baseTag);
             var context = f.Context(new Dictionary<string, string?>
             {
                 [".pipeline/blubber.yaml"] = $"version: v4\nbase: {baseTag}\nvariants:\n  test:\n    copies: [local]\n",
@@ -95,6 +98,18 @@ public sealed class InheritedEntrypointBuildTests
         Assert.Equal($"image \"{image}\" comes from registry \"registry.invalid\", which is not allowed (allowed registries: {Registry}) (at variants.test.base)",
             result.Reason);
         await Assert.ThrowsAsync<DockerImageNotFoundException>(() => scope.Docker.Images.InspectImageAsync(image));
+    }
+
+    private static async Task PushAndRemoveLocalAsync(DockerTestScope scope, string tag)
+    {
+        var registry = BuilderTestEnvironment.Registry;
+        var colon = tag.LastIndexOf(':');
+        var errors = new Errors();
+        await scope.Docker.Images.PushImageAsync(tag[..colon], new ImagePushParameters { Tag = tag[(colon + 1)..] },
+            new AuthConfig { ServerAddress = Registry, Username = registry.Username, Password = registry.Password }, errors, CancellationToken.None);
+        if (errors.Messages.Count > 0) throw new InvalidOperationException($"pushing {tag} failed: {string.Join("; ", errors.Messages)}");
+        await scope.Docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true });
+        await Assert.ThrowsAsync<DockerImageNotFoundException>(() => scope.Docker.Images.InspectImageAsync(tag));
     }
 
     private static async Task BuildBaseAsync(DockerTestScope scope, string tag, string dockerfile)
