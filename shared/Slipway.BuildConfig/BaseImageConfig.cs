@@ -86,8 +86,10 @@ public sealed record BaseImageConfig
     }
 
     /// <summary>BuildKit's build and target platform variables, which Blubber sets on every build step.</summary>
-    internal static bool IsPlatformName(string name) =>
-        name is "BUILDPLATFORM" or "BUILDOS" or "BUILDARCH" or "BUILDVARIANT" or "TARGETPLATFORM" or "TARGETOS" or "TARGETARCH" or "TARGETVARIANT";
+    internal static bool IsPlatformName(string name) => PlatformNames.Contains(name);
+
+    internal static readonly string[] PlatformNames =
+        ["BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"];
 
     private static BlubberException Refused(string image, string why) =>
         new(BlubberErrorKind.Expansion, $"base image \"{UnsafePathException.Printable(image)}\": {why}");

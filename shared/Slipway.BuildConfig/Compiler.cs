@@ -156,7 +156,8 @@ public static class Compiler
         if (v.IsScratch)
         {
             // Scratch: only the copies (root-owned) and the entry point (blubber-v4 §7.6).
-            var install = ExpandCopies(v, ctx, chown: null, path);
+            var install = new List<Instruction>(PlatformArgs(options));
+            install.AddRange(ExpandCopies(v, ctx, chown: null, path));
             // An empty list replaces an inherited one but, as in Blubber, writes nothing (the base image's stays).
             var post = c.Entrypoint is not { Count: > 0 } ? new List<Instruction>() : [new EntrypointInstruction(c.Entrypoint)];
             if (v.Name == ctx.Expanded.Target.Name && options.RunVariant) post.Add(RunVariantStep(v, ctx));
@@ -166,6 +167,7 @@ public static class Compiler
         var lives = c.Lives;
         var runs = c.Runs;
         var privileged = new List<Instruction> { new UserInstruction("0"), Env("HOME", "/root") };
+        privileged.AddRange(PlatformArgs(options));
         // A build-arg given in the options becomes the ARG's default, so the Dockerfile alone builds the same image.
         foreach (var (k, val) in c.Arguments.OrderBy(a => a.Key, StringComparer.Ordinal))
             privileged.Add(new ArgInstruction(k, BuildArg(ctx, k) ?? val));
@@ -213,6 +215,14 @@ public static class Compiler
             new(Phase.Privileged, privileged), new(Phase.PrivilegeDropped, dropped), new(Phase.PreInstall, preInstall),
             new(Phase.Install, installs), new(Phase.PostInstall, postInstall)]);
     }
+
+    /// <summary>
+    /// Blubber sets BuildKit's build and target platform variables in every step's environment (build/target.go
+    /// BuildEnv); the Dockerfile frontend fills them in a stage that declares them without a value. The classic
+    /// builder has no such values, so it gets none.
+    /// </summary>
+    private static IEnumerable<Instruction> PlatformArgs(CompileOptions options) =>
+        options.BuildKit ? BaseImageConfig.PlatformNames.Select(n => new PlatformArgInstruction(n)) : [];
 
     private static IEnumerable<BuilderEntry> Builders(CommonConfig c)
     {

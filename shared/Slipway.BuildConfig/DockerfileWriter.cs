@@ -31,6 +31,7 @@ public static class DockerfileWriter
         ArgInstruction a => a.DefaultValue.Length > 0 && a.DefaultValue.All(char.IsAsciiDigit)
             ? $"ARG {a.Name}={a.DefaultValue}"
             : $"ARG {a.Name}={Compiler.Q(a.DefaultValue)}",
+        PlatformArgInstruction p => $"ARG {p.Name}",
         RunInstruction r => "RUN " + (r.Exec is { } argv ? JsonArray(argv) : RunBody(r.Commands)),
         CopyInstruction c => "COPY "
             + (c.Chown is null ? "" : $"--chown={c.Chown} ")

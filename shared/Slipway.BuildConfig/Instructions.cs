@@ -10,6 +10,8 @@ public sealed record UserInstruction(string User) : Instruction;
 /// <summary>Environment variables; rendered with keys sorted.</summary>
 public sealed record EnvInstruction(IReadOnlyList<KeyValuePair<string, string>> Variables) : Instruction;
 public sealed record ArgInstruction(string Name, string DefaultValue) : Instruction;
+/// <summary>An <c>ARG</c> without a default: one of BuildKit's automatic platform arguments, made visible in the stage.</summary>
+public sealed record PlatformArgInstruction(string Name) : Instruction;
 /// <summary>Shell commands run as one step, joined with <c>&amp;&amp;</c>; each is already shell text.</summary>
 public sealed record RunInstruction(IReadOnlyList<string> Commands) : Instruction
 {

@@ -152,4 +152,20 @@ public class BaseImageConfigTests
         var e = Assert.Throws<BlubberException>(() => Blubber.Compile(Head + "    entrypoint: [./run.sh]\n", "test", options: With(config)));
         Assert.True(message == e.Message, $"{@case}: {e.Message}");
     }
+
+    [Fact]
+    public void BuildKit_stages_declare_the_platform_variables_Blubber_sets_and_classic_ones_do_not()
+    {
+        string[] platform = ["ARG BUILDPLATFORM", "ARG BUILDOS", "ARG BUILDARCH", "ARG BUILDVARIANT", "ARG TARGETPLATFORM", "ARG TARGETOS", "ARG TARGETARCH", "ARG TARGETVARIANT"];
+        var kit = Blubber.Compile("version: v4\nvariants:\n  test:\n    base: debian:bookworm\n    runs: { environment: { ARCH: $TARGETARCH } }\n"
+                + "  bin: { copies: [{ from: test, source: /srv/app }] }\n", "bin", options: T.Kit)
+            .Dockerfile.Split('\n');
+        var from = Array.IndexOf(kit, "FROM debian:bookworm AS test");
+        Assert.Equal(["USER 0", "ENV HOME=\"/root\"", .. platform], kit[(from + 1)..(from + 11)]);
+        var scratch = Array.IndexOf(kit, "FROM scratch AS bin");
+        Assert.Equal(platform, kit[(scratch + 1)..(scratch + 9)]);
+        Assert.Contains("ENV ARCH=\"$TARGETARCH\"", kit);
+        var classic = Blubber.Compile(Head + "    copies: [local]\n", "test", options: T.Options).Dockerfile;
+        Assert.DoesNotContain("ARG TARGET", classic);
+    }
 }

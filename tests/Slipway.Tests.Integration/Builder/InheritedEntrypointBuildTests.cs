@@ -30,7 +30,7 @@ public sealed class InheritedEntrypointBuildTests
             await BuildBaseAsync(scope, baseTag, $"""
                 FROM {ImageBuildFixture.Base}
                 ENV GREETING=hello-{scope.Id}
-                ENTRYPOINT ["/bin/sh", "-c", "echo \"inherited entrypoint ran: $GREETING $0 $1\" && echo \"$GREETING $1\" > /tmp/inherited-ran", "entry"]
+                ENTRYPOINT ["/bin/sh", "-c", "echo \"inherited entrypoint ran: $GREETING $0 $1 arch=$TARGETARCH\" && echo \"$GREETING $1\" > /tmp/inherited-ran", "entry"]
                 """);
             if (onlyInRegistry) await PushAndRemoveLocalAsync(scope, baseTag);
             var context = f.Context(new Dictionary<string, string?>
@@ -58,12 +58,14 @@ public sealed class InheritedEntrypointBuildTests
             Assert.True(result.Succeeded, $"build failed: {result.Reason}\n{result.OutputTail}\n{result.Dockerfile}");
             // The last step is the inherited entry point with the args, in exec form: the Dockerfile names it, the image keeps its own.
             Assert.Contains($"RUN [\"/bin/sh\", \"-c\", \"exec \\\"$@\\\"\", ", result.Dockerfile);
-            Assert.Contains("\"/bin/sh\", \"-c\", \"echo \\\"inherited entrypoint ran: $GREETING $0 $1\\\" && echo \\\"$GREETING $1\\\" > /tmp/inherited-ran\", \"entry\", \"arg-1\"]",
+            Assert.Contains("\"/bin/sh\", \"-c\", \"echo \\\"inherited entrypoint ran: $GREETING $0 $1 arch=$TARGETARCH\\\" && echo \\\"$GREETING $1\\\" > /tmp/inherited-ran\", \"entry\", \"arg-1\"]",
                 result.Dockerfile);
             Assert.DoesNotContain("\nENTRYPOINT", result.Dockerfile);
             var log = await File.ReadAllTextAsync(result.LogPath!);
             Assert.Contains($"# Read the config of base image {baseTag} (its entry point and environment, as Blubber does)", log);
-            Assert.Contains(f.StepOutput(), l => l.EndsWith($"inherited entrypoint ran: hello-{scope.Id} entry arg-1", StringComparison.Ordinal));
+            // Blubber's build steps see BuildKit's platform variables: the stage declares them, the frontend fills them.
+            var arch = (await scope.Docker.Images.InspectImageAsync(ImageBuildFixture.Base)).Architecture;
+            Assert.Contains(f.StepOutput(), l => l.EndsWith($"inherited entrypoint ran: hello-{scope.Id} entry arg-1 arch={arch}", StringComparison.Ordinal));
             // What the entry point wrote during the build is part of the image.
             var (exit, output) = await scope.RunAsync(tag, entrypoint: ["cat", "/tmp/inherited-ran"]);
             Assert.Equal(0, exit);
