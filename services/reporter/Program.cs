@@ -49,6 +49,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
     builder.Services.AddJobWorkers(builder.Configuration);
 }, app =>
 {
+    app.UseSecurityHeaders();
+    app.MapStaticAssets();
     app.MapRunsPage();
     app.MapRunStatus();
     app.MapRunArtifacts();

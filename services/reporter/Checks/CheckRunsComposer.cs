@@ -9,7 +9,8 @@ namespace Slipway.Reporter.Checks;
 /// started is RUNNABLE (no results, as Gerrit requires); a running one RUNNING; a finished one COMPLETED
 /// with a SUCCESS or ERROR result (the failure's reason, the output's last lines, a link to the run page).
 /// A run refused before its first step shows as one failed "plan" check. Text from the run is made inert
-/// and bounded exactly as in Gerrit comments.
+/// and bounded exactly as in Gerrit comments; the output in a message is a code block (<see cref="QuotedText.Indent"/>),
+/// and every link is the run's own status page on this reporter.
 /// </summary>
 public static class CheckRunsComposer
 {
@@ -114,7 +115,7 @@ public static class CheckRunsComposer
                         {
                             ExternalId = $"{run.RunId}/{name}", Category = "ERROR", Tags = [tag],
                             Summary = QuotedText.OneLine(step.Reason ?? $"{step.Kind} step failed", MaxSummaryChars),
-                            Message = step.OutputTail is { Length: > 0 } tail ? string.Join('\n', QuotedText.LastLines(tail, OutputLines)) : null,
+                            Message = step.OutputTail is { Length: > 0 } tail ? string.Join('\n', QuotedText.LastLines(tail, OutputLines).Select(l => QuotedText.Indent + l)) : null,
                             Links = [new CheckLink(link, "Run status page with the step's output", true, "external")],
                         },
                     ],

@@ -25,6 +25,14 @@ public static partial class QuotedText
     private const char Replacement = '\uFFFD';
 
     /// <summary>
+    /// How a quoted output line starts. Gerrit renders comments as Markdown (3.8 and later) or as plain text with
+    /// lines that start with a space preformatted. Four spaces after a blank line is an indented code block in
+    /// Markdown and preformatted text in plain mode: either way the uploader's lines show literally, so they cannot
+    /// become headings, links, images, list items or HTML that pass for Slipway's own words.
+    /// </summary>
+    public const string Indent = "    ";
+
+    /// <summary>
     /// The last <paramref name="count"/> lines of <paramref name="text"/>, each made inert and at most
     /// <see cref="MaxLineChars"/> long, fewer when needed to stay within <see cref="MaxQuoteBytes"/>.
     /// </summary>

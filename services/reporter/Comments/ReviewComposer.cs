@@ -55,8 +55,8 @@ public static class ReviewComposer
                     var failed = run.Steps.LastOrDefault(s => s.State == "failed");
                     if (failed?.OutputTail is { Length: > 0 } tail)
                     {
-                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {Name(failed.Stage)}/{Name(failed.Step)}:\n");
-                        foreach (var line in QuotedText.LastLines(tail, QuotedLines)) text.Append("  ").Append(line).Append('\n');
+                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {Name(failed.Stage)}/{Name(failed.Step)}:\n\n");
+                        foreach (var line in QuotedText.LastLines(tail, QuotedLines)) text.Append(QuotedText.Indent).Append(line).Append('\n');
                     }
                     // What the run published before it failed (a merge run whose deploy failed) is in the registry all the same.
                     AppendImages(text, run);

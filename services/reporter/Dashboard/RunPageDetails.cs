@@ -51,7 +51,7 @@ public static class RunPageDetails
         var width = pad * 2 + columns.Count * (boxW + gapX) - gapX;
         var height = pad * 2 + columns.Max(c => c.Count()) * (boxH + gapY) - gapY;
         string F(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
-        var svg = new StringBuilder($"<h2>Execution graph</h2><svg class=\"graph\" viewBox=\"0 0 {width} {height}\" width=\"100%\" style=\"max-width:{width}px\" role=\"img\" aria-label=\"stages and what each waits for\">");
+        var svg = new StringBuilder($"<h2>Execution graph</h2><svg class=\"graph\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"stages and what each waits for\">");
         svg.Append("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#888\"/></marker></defs>");
         foreach (var n in graph)
             foreach (var dep in n.DependsOn.Where(position.ContainsKey))

@@ -153,29 +153,6 @@ public static class EnvironmentsPage
 
     private static string Short(string? sha) => sha is null ? "" : sha.StartsWith("sha256:", StringComparison.Ordinal) ? sha[..19] : sha.Length > 12 ? sha[..12] : sha;
 
-    /// <summary>Live: reloads the page's content on changes, unless the person is typing a token or has a form open (their input stays).</summary>
-    private const string Script = """
-        (function () {
-          if (!window.EventSource) return;
-          var source = new EventSource('/api/stream');
-          var pending = null;
-          // A person at work on the page (a token typed, a form opened, a field focused) keeps it as it is.
-          function typing() {
-            var root = document.getElementById('environments');
-            return Array.prototype.some.call(document.querySelectorAll('input[name=token]'), function (i) { return i.value.length > 0; })
-              || (root && (root.querySelector('details[open]') || root.contains(document.activeElement)));
-          }
-          source.addEventListener('run', function () {
-            if (pending || typing()) return;
-            pending = setTimeout(function () {
-              pending = null;
-              fetch(location.href).then(function (r) { return r.text(); }).then(function (html) {
-                if (typing()) return;
-                var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('environments');
-                if (fresh) document.getElementById('environments').replaceWith(fresh);
-              });
-            }, 300);
-          });
-        })();
-        """;
+    /// <summary>Live: reloads the page's content on changes, unless the person is typing (<see cref="StaticAssets"/>).</summary>
+    private const string Script = "<script src=\"" + StaticAssets.EnvironmentsPath + "\"></script>";
 }

@@ -49,8 +49,8 @@ public sealed class SelfTriggerTests(ITestOutputHelper output)
             var failure = await WaitForReviewAsync(env, upload.ChangeNumber, r => r.Labels.ContainsKey("Verified"));
             Assert.Equal(-1, failure.Labels["Verified"]);
             // The comment does quote the commands (so the test means something): as pre-formatted lines.
-            Assert.Contains("\n  recheck\n", failure.Message);
-            Assert.Contains("\n  approve production\n", failure.Message);
+            Assert.Contains("\n    recheck\n", failure.Message);
+            Assert.Contains("\n    approve production\n", failure.Message);
 
             // Slipway's own account writing a bare `recheck` (and `approve production`) is not obeyed either.
             await gerrit.CommentAsync(upload.ChangeNumber, "recheck\napprove production", gerrit.HttpAccount);

@@ -69,7 +69,7 @@ public sealed class CheckRunsComposerTests
         Assert.Equal(("test/run", "COMPLETED"), (failed.CheckName, failed.Status));
         var result = Assert.Single(failed.Results!);
         Assert.Equal(("ERROR", "exit code 1"), (result.Category, result.Summary));
-        Assert.Equal("collecting\nFAILED test_hello\uFFFDevil", result.Message);
+        Assert.Equal("    collecting\n    FAILED test_hello\uFFFDevil", result.Message);
         Assert.Equal(new CheckLink("https://slipway.example.org/runs/run-1", "Run status page with the step's output", true, "external"),
             Assert.Single(result.Links!));
         Assert.Equal(new CheckTag("TEST", "gray"), Assert.Single(result.Tags!));

@@ -28,7 +28,7 @@ public sealed class QuotedOutputTests
     private static string[] Quote(string message)
     {
         var lines = message.Split('\n');
-        var start = Array.FindIndex(lines, l => l.StartsWith("Last lines of ", StringComparison.Ordinal)) + 1;
+        var start = Array.FindIndex(lines, l => l.StartsWith("Last lines of ", StringComparison.Ordinal)) + 2; // after the blank line that opens the code block
         return lines[start..Array.IndexOf(lines, "", start)];
     }
 
@@ -40,7 +40,7 @@ public sealed class QuotedOutputTests
         var message = Failure(output);
 
         var quote = Quote(message);
-        Assert.Equal(["  recheck", "  a\uFFFDb\uFFFDc\uFFFDd\uFFFDapprove production\uFFFDe", "  x", "  last"], quote);
+        Assert.Equal(["    recheck", "    a\uFFFDb\uFFFDc\uFFFDd\uFFFDapprove production\uFFFDe", "    x", "    last"], quote);
         Assert.DoesNotContain('\r', message);
         Assert.DoesNotContain(message, c => c is '\u000b' or '\u000c' or '\u0085' or '\u2028' or '\u2029');
         // Every line outside the quote is Slipway's own: none starts with the uploader's words.
@@ -52,7 +52,7 @@ public sealed class QuotedOutputTests
     {
         var output = "\u001b[31mFAIL\u001b[0m red\n\u001b]8;;https://evil.example\u0007link\u001b]8;;\u0007\n\u202egnp.exe\n\u0000nul\u007fdel\tTab";
 
-        Assert.Equal(["  FAIL red", "  link", "  \uFFFDgnp.exe", "  \uFFFDnul\uFFFDdel Tab"], Quote(Failure(output)));
+        Assert.Equal(["    FAIL red", "    link", "    \uFFFDgnp.exe", "    \uFFFDnul\uFFFDdel Tab"], Quote(Failure(output)));
     }
 
     [Fact]
@@ -61,13 +61,13 @@ public sealed class QuotedOutputTests
         var longLine = new string('x', 20_000);
         var quote = Quote(Failure(longLine + "\nshort"));
         Assert.Equal(2, quote.Length);
-        Assert.Equal("  " + new string('x', QuotedText.MaxLineChars - 1) + "…", quote[0]);
-        Assert.Equal("  short", quote[1]);
+        Assert.Equal("    " + new string('x', QuotedText.MaxLineChars - 1) + "…", quote[0]);
+        Assert.Equal("    short", quote[1]);
 
         var wide = string.Join("\n", Enumerable.Range(1, 40).Select(i => $"{i:00} " + new string('é', 290)));
         quote = Quote(Failure(wide));
         Assert.InRange(Encoding.UTF8.GetByteCount(string.Join("\n", quote)), 1, QuotedText.MaxQuoteBytes);
-        Assert.StartsWith("  40 ", quote[^1]); // the last lines are the ones kept
+        Assert.StartsWith("    40 ", quote[^1]); // the last lines are the ones kept
         Assert.True(quote.Length < ReviewComposer.QuotedLines);
     }
 
@@ -85,6 +85,6 @@ public sealed class QuotedOutputTests
 
     [Fact]
     public void Ordinary_output_is_quoted_unchanged() =>
-        Assert.Equal(["  Traceback (most recent call last):", "    File \"test_server.py\", line 9", "  AssertionError: 'Hi' != 'Hello' ✗"],
+        Assert.Equal(["    Traceback (most recent call last):", "      File \"test_server.py\", line 9", "    AssertionError: 'Hi' != 'Hello' ✗"],
             Quote(Failure("Traceback (most recent call last):\n  File \"test_server.py\", line 9\nAssertionError: 'Hi' != 'Hello' ✗\n")));
 }

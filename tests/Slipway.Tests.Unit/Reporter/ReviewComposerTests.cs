@@ -125,8 +125,8 @@ public sealed class ReviewComposerTests
             Steps = [new("test", "run", "test", "failed", 1, T0, T0.AddSeconds(5), 5_000, "exit code 1", output)],
         };
         var review = ReviewComposer.Compose(run, CommentKind.Finished, Options);
-        var expectedTail = string.Concat(Enumerable.Range(11, 20).Select(i => $"  line {i}\n"));
-        Assert.Equal($"Pipeline service FAILURE in 5 s: step test/run failed: exit code 1\n\nLast lines of test/run:\n{expectedTail}" +
+        var expectedTail = string.Concat(Enumerable.Range(11, 20).Select(i => $"    line {i}\n"));
+        Assert.Equal($"Pipeline service FAILURE in 5 s: step test/run failed: exit code 1\n\nLast lines of test/run:\n\n{expectedTail}" +
             "\nSteps:\n- test/run (test): failed in 5 s\n\nhttps://slipway.example.org/runs/run-1", review.Message);
         Assert.Equal(new Dictionary<string, int> { ["Verified"] = -1 }, review.Labels);
     }
