@@ -14,7 +14,7 @@ internal static class ChaosCampaignRun
 {
     public const string AllFaults =
         "kill-random,kill-after-gerrit-post,kill-after-produce,kill-mid-publish,kill-mid-build,kill-mid-rollout,kill-awaiting-approval," +
-        "postgres-restart,gerrit-503,ssh-cut,kafka-broker-down,restart-all";
+        "postgres-restart,gerrit-503,ssh-cut,kafka-broker-down,registry-down,kill-after-config-commit,restart-all";
 
     /// <param name="configuration">the build the bench and the services run from; `slipway test` passes Debug, which its
     /// solution build has just made, and skips the build (<paramref name="build"/> false)</param>

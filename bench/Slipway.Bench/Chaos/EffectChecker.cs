@@ -41,6 +41,7 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
             if (end.Outcome != RunOutcome.Succeeded) findings.FailedRuns++;
             CheckGerrit(findings, run, start, end);
         }
+        CheckNoStrayGerritComments(findings, triggers, starts.Select(r => r.Item1).ToHashSet());
 
         var merges = starts.Where(r => r.Data.Trigger.Kind is TriggerKind.Merge or TriggerKind.RefUpdate).Select(r => r.Item1).ToList();
         findings.SupersededDeploys = events.Where(e => e.Type == EventTypes.NameOf<DeploySucceeded>() && merges.Contains(e.RunId!))
@@ -67,6 +68,18 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
         Compare(findings, $"run {run}: Gerrit Verified vote", votes, expectVote);
     }
 
+    /// <summary>
+    /// Per change, every comment linking a run links one of this project's runs: a comment posted by a run whose start
+    /// event was lost (or by a second, unrecorded run) would otherwise go unnoticed by the per-run counts.
+    /// </summary>
+    private void CheckNoStrayGerritComments(TrialFindings findings, IReadOnlyList<Trigger> triggers, HashSet<string> runs)
+    {
+        foreach (var change in triggers.Select(t => t.Change).Distinct())
+            foreach (var review in stack.Gerrit.Reviews(change))
+                if (RunLink().Match(review.Message ?? "") is { Success: true } m && !runs.Contains(m.Groups[1].Value))
+                    findings.Duplicated.Add($"change {change}: a Gerrit comment of run {m.Groups[1].Value}, which no recorded run started");
+    }
+
     /// <summary>Each published tag is in the registry at the run's one digest, and no tag was pushed for a run twice.</summary>
     private async Task CheckRegistryAsync(TrialFindings findings, IReadOnlyList<EventEnvelope> events, List<string> merges)
     {
@@ -90,8 +103,15 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
             }
         }
         if (repositoryUri is null) return;
-        var timestampTags = (await TagsAsync(repositoryUri)).Count(t => t.EndsWith("-production", StringComparison.Ordinal));
+        var tags = await TagsAsync(repositoryUri);
+        var timestampTags = tags.Count(t => t.EndsWith("-production", StringComparison.Ordinal));
         if (timestampTags > published) findings.Duplicated.Add($"registry {repositoryUri}: {timestampTags} timestamp tags for {published} published runs");
+        // Every tag the repository holds was announced by a run's publish: a push whose publish was never recorded (a
+        // retry after a crash that pushed under a new name) shows here.
+        var announced = events.Where(e => e.Type == EventTypes.NameOf<PublishSucceeded>() && merges.Contains(e.RunId!))
+            .SelectMany(e => e.DataAs<PublishSucceeded>().Image.Tags).ToHashSet();
+        foreach (var tag in tags.Where(t => !announced.Contains(t)))
+            findings.Duplicated.Add($"registry {repositoryUri}: tag {tag} no recorded publish announced");
     }
 
     /// <summary>One commit per environment per run that deployed there, plus one revert per rollback.</summary>
@@ -115,6 +135,12 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
                 .Select(r => r.FromDigest).Distinct().Count();
             var expected = automatic + (rollbackRequested && environment == "production" ? 1 : 0);
             Compare(findings, $"{environment}: config registry reverts", reverts, expected);
+            // Every commit of the values file is a known run's deploy or a revert: a commit without a recorded run (a
+            // second deployer's, or one whose run never existed) is a duplicated effect.
+            var known = merges.ToHashSet();
+            foreach (var commit in log.Where(c => !c.Contains("This reverts commit")))
+                if (RunTrailer().Match(commit) is not { Success: true } m || !known.Contains(m.Groups[1].Value))
+                    findings.Duplicated.Add($"{environment}: config registry commit '{commit.Split('\n')[0]}' of no recorded merge run");
         }
     }
 
@@ -230,6 +256,12 @@ public sealed partial class EffectChecker(ChaosStack stack, string project, stri
         return doc.RootElement.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array
             ? tags.EnumerateArray().Select(t => t.GetString()!).ToList() : [];
     }
+
+    [GeneratedRegex(@"/runs/([A-Za-z0-9_-]+)")]
+    private static partial Regex RunLink();
+
+    [GeneratedRegex(@"Slipway-Run: (\S+)")]
+    private static partial Regex RunTrailer();
 
     [GeneratedRegex(@"[^\s""']+@sha256:[0-9a-f]{64}")]
     private static partial Regex ImageReference();

@@ -86,7 +86,7 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
                 await KillAndRestartAsync(stack.Instances[fault.Victim % stack.Instances.Count], fault);
                 break;
             case FaultKind.KillAfterGerritPost or FaultKind.KillMidPublish or FaultKind.KillMidBuild or FaultKind.KillMidRollout
-                or FaultKind.KillWhileAwaitingApproval:
+                or FaultKind.KillWhileAwaitingApproval or FaultKind.KillAfterConfigCommit:
                 await KillAndRestartAsync(victim!, fault);
                 break;
             case FaultKind.KillAfterProduce:
@@ -113,6 +113,10 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
                 break;
             case FaultKind.KafkaBrokerDown:
                 await BrokerDownAsync(1 + fault.Victim % KafkaBrokers, fault);
+                break;
+            case FaultKind.RegistryDown:
+                Record(fault.Kind, $"registry for {fault.Pause.TotalSeconds:F0} s");
+                await RegistryDownAsync(fault.Pause);
                 break;
             case FaultKind.RestartAll:
                 Record(fault.Kind, "all instances");
@@ -163,6 +167,28 @@ public sealed class FaultInjector(ChaosStack stack, string postgresDir, string k
         await cluster.StopAsync(cts.Token);
         await Task.Delay(down, CancellationToken.None);
         await cluster.StartAsync(null, cts.Token);
+    }
+
+    /// <summary>
+    /// The embedded registry (a sibling of the Postgres directory in the infrastructure's state directory) stopped, then
+    /// started again on the same port with the same credentials; state.json learns the new process, so `infra down`
+    /// still stops it.
+    /// </summary>
+    private async Task RegistryDownAsync(TimeSpan down)
+    {
+        var stateDir = Path.GetDirectoryName(Path.GetFullPath(postgresDir))!;
+        var stateFile = Path.Combine(stateDir, "state.json");
+        var state = InfraState.Load(stateFile);
+        if (state.Registry is not { } part) throw new InvalidOperationException($"no registry in {stateFile}");
+        var registry = new LocalRegistry(Path.Combine(stateDir, "registry"), part.Port, part.Username, part.Password, part.Pid);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await registry.StopAsync(cts.Token);
+        await Task.Delay(down, CancellationToken.None);
+        await registry.StartAsync(started =>
+        {
+            part.Pid = started.Pid;
+            state.Save(stateFile);
+        }, ct: cts.Token);
     }
 
     private void Record(FaultKind kind, string target)

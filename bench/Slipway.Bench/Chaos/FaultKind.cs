@@ -28,6 +28,13 @@ public enum FaultKind
     KillAfterProduce,
     /// <summary>One broker of the embedded Kafka cluster taken down for a while, then brought back.</summary>
     KafkaBrokerDown,
+    /// <summary>The embedded registry stopped for a while, then started again on its port: publishes retry, each tag pushed once.</summary>
+    RegistryDown,
+    /// <summary>
+    /// kill -9 of the deployer that has just recorded a deploy in the configuration registry (the commit pushed, its
+    /// job not yet marked done): the redelivered job must not commit again.
+    /// </summary>
+    KillAfterConfigCommit,
     /// <summary>At the end of the stream: every instance killed and started again, then left to finish.</summary>
     RestartAll,
 }
@@ -42,6 +49,7 @@ public static class FaultKinds
         FaultKind.KillMidBuild => ("builder", "Building variant "),
         FaultKind.KillMidRollout => ("deployer", "Rolling out "),
         FaultKind.KillWhileAwaitingApproval => ("deployer", " waits for approval"),
+        FaultKind.KillAfterConfigCommit => ("deployer", ".yaml records "),
         FaultKind.KillAfterProduce => (AnyService, "outbox: fault injection: holding "),
         _ => null,
     };
@@ -62,6 +70,8 @@ public static class FaultKinds
         FaultKind.SshStreamCut => "ssh-cut",
         FaultKind.KillAfterProduce => "kill-after-produce",
         FaultKind.KafkaBrokerDown => "kafka-broker-down",
+        FaultKind.RegistryDown => "registry-down",
+        FaultKind.KillAfterConfigCommit => "kill-after-config-commit",
         FaultKind.RestartAll => "restart-all",
         _ => kind.ToString(),
     };

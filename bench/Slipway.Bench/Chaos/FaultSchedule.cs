@@ -22,6 +22,7 @@ public static class FaultSchedule
                 FaultKind.GerritUnavailable => TimeSpan.FromMinutes(2), // the outage: longer than any retry's first minute
                 FaultKind.PostgresRestart => TimeSpan.FromSeconds(random.Next(1, 6)),
                 FaultKind.KafkaBrokerDown => TimeSpan.FromSeconds(random.Next(5, 31)),
+                FaultKind.RegistryDown => TimeSpan.FromSeconds(random.Next(5, 31)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 4)),
             };
             // A kill-at-moment kind starts watching early: the moment itself picks the time.
