@@ -145,6 +145,24 @@ public class RuntimeOutputPlanTests
         Assert.Contains(message, refusal.Message);
     }
 
+    [Fact]
+    public void A_deploy_stages_release_name_is_refused_saying_why()
+    {
+        var refusal = Assert.Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: candidate, build: production, publish: {image: true}}
+                  - name: rehearsal
+                    deploy: {chart: {name: foo}, image: '${candidate.imageName}', tag: '${candidate.imageTag}', test: false}
+                  - {name: after, build: test, run: {env: {R: '${rehearsal.releaseName}'}}}
+            """, TriggerKind.Merge).Refused);
+        Assert.Equal("pipeline `p`: stage `after`: `run.env.R` uses `${rehearsal.releaseName}`: not supported; PipelineLib's value is the random " +
+            "name of a throwaway Helm release it purged at the pipeline's end, while Slipway's `deploy` rolls out a named service that outlives " +
+            "the run, so there is no such release to name", refusal.Message);
+    }
+
     private static PlanningResult PlanStage(string stageYaml) => PlanConfig(
         "pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: a\n        build: test\n        run: {tail: 5}\n      - name: s\n" + stageYaml,
         TriggerKind.Merge);

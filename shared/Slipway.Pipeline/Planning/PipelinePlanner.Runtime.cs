@@ -103,6 +103,9 @@ internal sealed partial class PipelinePlanner
                     "after a run step (the tester removes it once the step and its `copy` are done), so there is no container name to use", line),
                 "artifactURLs" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; Slipway lists a " +
                     "run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs", line),
+                "releaseName" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; PipelineLib's value " +
+                    "is the random name of a throwaway Helm release it purged at the pipeline's end, while Slipway's `deploy` rolls out a " +
+                    "named service that outlives the run, so there is no such release to name", line),
                 _ => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, which Slipway does not produce as a value", line),
             };
             return new RuntimeOutputReference { Stage = r.Stage, Name = r.Key, Step = step, Default = r.Default };
