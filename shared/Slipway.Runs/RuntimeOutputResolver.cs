@@ -29,12 +29,58 @@ public static class RuntimeOutputResolver
     /// has none). A missing result is an error unless <paramref name="missingAsEmpty"/> (a failure notice, whose stage
     /// may have stopped before the step ran), then it is empty.
     /// </summary>
-    public static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty = false)
+    public static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty = false) =>
+        Resolve(template, field, plan, results, missingAsEmpty, locals: null);
+
+    /// <summary>
+    /// PipelineLib's <c>$each</c>/<c>$in</c>/<c>$yield</c> over a runtime output, expanded now: the resolved input split on
+    /// any delimiter character (Groovy's tokenize: empty tokens dropped), each token bound to the variable (several:
+    /// split on spaces, PipelineLib refuses too few values), the yield resolved per token.
+    /// </summary>
+    /// <exception cref="RuntimeOutputException">A referenced result is missing, too many items, too few values, or too long.</exception>
+    public static IReadOnlyList<string> Expand(RuntimeComprehension comprehension, string field, RunState run) =>
+        Expand(comprehension, field, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null);
+
+    /// <inheritdoc cref="Expand(RuntimeComprehension, string, RunState)"/>
+    public static IReadOnlyList<string> Expand(RuntimeComprehension comprehension, string field, RunPlan plan, Func<string, JsonElement?> results)
+    {
+        var input = Resolve(comprehension.In, field, plan, results);
+        var tokens = input.Split(comprehension.Delimiter.ToCharArray(), StringSplitOptions.RemoveEmptyEntries);
+        if (tokens.Length > RuntimeComprehension.MaxItems)
+            throw new RuntimeOutputException($"`{field}`: the list comprehension yields more than {RuntimeComprehension.MaxItems} items");
+        var items = new List<string>(tokens.Length);
+        var total = 0;
+        foreach (var token in tokens)
+        {
+            var locals = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (comprehension.Each.Count == 1) locals[comprehension.Each[0]] = token;
+            else
+            {
+                var values = token.Split(' ');
+                if (values.Length < comprehension.Each.Count)
+                    throw new RuntimeOutputException(
+                        $"`{field}`: insufficient number of values given ([{string.Join(", ", values)}]) to bind to variables ([{string.Join(", ", comprehension.Each)}])");
+                for (var i = 0; i < comprehension.Each.Count; i++) locals[comprehension.Each[i]] = values[i];
+            }
+            var item = Resolve(comprehension.Yield, field, plan, results, missingAsEmpty: false, locals);
+            total += item.Length;
+            if (total > RuntimeTemplate.MaxResolvedChars)
+                throw new RuntimeOutputException($"`{field}`: the expanded list is longer than {RuntimeTemplate.MaxResolvedChars} characters");
+            items.Add(item);
+        }
+        return items;
+    }
+
+    private static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty,
+        IReadOnlyDictionary<string, string>? locals)
     {
         var sb = new StringBuilder();
         foreach (var part in template.Parts)
         {
-            if (part.Output is { } reference)
+            if (part.Local is { } local)
+                sb.Append(locals is not null && locals.TryGetValue(local, out var bound) ? bound
+                    : throw new RuntimeOutputException($"`{field}`: `${{.{local}}}` is bound only inside a list comprehension"));
+            else if (part.Output is { } reference)
             {
                 var value = Value(reference, plan, results(reference.Step), out var found);
                 if (!found && !missingAsEmpty)

@@ -223,6 +223,21 @@ public class RealConfigCorpusTests
         ["wikimedia+wikimedia-irc-ircservserv-config"] = ("wikimedia/irc/ircservserv-config",
             "test: 1 stages",
             "test: 1 stages"),
+        // PipelineLib's own system-test repository (systemtests/repo1): `directory:` pipelines with per-service Blubber
+        // files, a parallel execution graph, build context and excludes, exports, trigger, tail and `${cat.output}`,
+        // copy and archive. service1 publishes and service2 triggers, so both run after merge only (docs/pipeline.md).
+        // test-list-comprehensions: `$each`/`$in` over `${sequence.output}` is kept in the plan and expanded when the
+        // stage runs, as PipelineLib expands it.
+        ["wikimedia+integration-pipelinelib"] = ("integration/pipelinelib",
+            "test-build-options: 1 stages\ntest-checkout-binding: 1 stages\ntest-command-output: 2 stages\ntest-list-comprehensions: 2 stages\ntest-copy: 2 stages\ntest-copy-archive: 1 stages\ntest-copy-archive-directory: 1 stages\ntest-T287507: 4 stages\nservice1: skipped\nservice2: skipped",
+            "service1: 3 stages\nservice2: 1 stages\ntest-build-options: 1 stages\ntest-checkout-binding: 1 stages\ntest-command-output: 2 stages\ntest-list-comprehensions: 2 stages\ntest-copy: 2 stages\ntest-copy-archive: 1 stages\ntest-copy-archive-directory: 1 stages\ntest-T287507: 4 stages"),
+        // Later commits of repos above whose older Blubber file is in the corpus: test, and publish re-running the tests.
+        ["wikimedia+mediawiki-services-chromium-render@3c4ef40"] = ("mediawiki/services/chromium-render",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages"),
+        ["wikimedia+mediawiki-services-eventstreams@7d6ac81"] = ("mediawiki/services/eventstreams",
+            "test: 1 stages\npublish: skipped",
+            "test: 1 stages\npublish: 2 stages"),
         // Patch set: kind b (no credential on a patch set). Merge: kind a, PipelineLib's own "Invalid Credential": the
         // operator has not allowed WVUI_NPM_TOKEN for wvui here.
         ["wikimedia+wvui"] = ("wvui",
@@ -238,6 +253,8 @@ public class RealConfigCorpusTests
     {
         // Kind a: Blubber accepts only `version: v4` (config/version.go, CurrentVersion, already in v0.11.1).
         ["wikimedia+mediawiki-services-eventstreams/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
+        // service2's file in PipelineLib's system-test repository is still v3; its pipeline builds nothing from it.
+        ["wikimedia+integration-pipelinelib/.pipeline/service2/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
         ["wikimedia+mediawiki-services-open-nsfw/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
         ["wikimedia+wikilabels/.pipeline/blubber.yaml"] = "file: version: config version \"v3\" is unsupported (at version, line 1)",
     };
@@ -286,6 +303,9 @@ public class RealConfigCorpusTests
         ["wikimedia+mediawiki-services-change-propagation"] = "publish/production-publish: publish mediawiki-services-change-propagation [] tag 2026-03-04-050607-production from production-build",
         ["wikimedia+mediawiki-services-example-node-api"] = "rehearse/candidate-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-candidate from candidate-build\nrehearse/rehearsal-deploy: deploy example-node-api to ci from candidate-publish\npublish/candidate-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-candidate from candidate-build\npublish/production-publish: publish mediawiki-services-example-node-api [] tag 2026-03-04-050607-production from candidate-build\npublish/production-promote: promote example-node-api to [] from production-publish",
         ["wikimedia+mediawiki-services-function-orchestrator"] = "publish/production-publish: publish mediawiki-services-function-orchestrator [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 19): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+        ["wikimedia+integration-pipelinelib"] = "service1/candidate-publish: publish integration-pipelinelib [] tag 2026-03-04-050607-candidate from candidate-build",
+        ["wikimedia+mediawiki-services-chromium-render@3c4ef40"] = "publish/production-publish: publish mediawiki-services-chromium-render [] tag 2026-03-04-050607-production from production-build",
+        ["wikimedia+mediawiki-services-eventstreams@7d6ac81"] = "publish/production-publish: publish mediawiki-services-eventstreams [] tag 2026-03-04-050607-production from production-build",
         ["wikimedia+mediawiki-services-geoshapes"] = "publish/publish-publish: publish mediawiki-services-geoshapes [] tag 2026-03-04-050607-publish from publish-build",
         ["wikimedia+mediawiki-services-wikifeeds"] = "publish/production-publish: publish mediawiki-services-wikifeeds [] tag 2026-03-04-050607-production from production-build\npublish/production-promote: promote wikifeeds to [] from production-publish",
         ["wikimedia+mediawiki-services-wikispeech-mary-tts"] = "publish/production-publish: publish mediawiki-services-wikispeech-mary-tts [] tag 2026-03-04-050607-production from production-build",
@@ -297,6 +317,20 @@ public class RealConfigCorpusTests
         ["wikimedia+wikibase-termbox"] = "rehearse/candidate-publish: publish wikibase-termbox [] tag 2026-03-04-050607-candidate from candidate-build\npublish/production-publish: publish wikibase-termbox [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 26): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
         ["wikimedia+wikimedia-developer-portal"] = "publish/production-publish: publish wikimedia-developer-portal [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 25): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
         ["wikimedia+wikimedia-security-security-api"] = "publish/production-publish: publish wikimedia-security-security-api [] tag 2026-03-04-050607-production from production-build\npublish note: stage `production`: `publish.image.tags` (line 17): the tag `latest` is not pushed: it names no particular build (every published image is tagged `<timestamp>-<stage>` and with its commit SHA)",
+    };
+
+    /// <summary>
+    /// Per repo with several pipelines, graphs, `directory:` or per-pipeline Blubber files: every stage of a merge run
+    /// with its graph edges and steps, as <see cref="Structure"/> prints them.
+    /// </summary>
+    private static readonly Dictionary<string, string> StructureExpected = new()
+    {
+        ["wikimedia+integration-pipelinelib"] =
+            "service1/unit after []\n  unit-build: build test of .pipeline/service1/blubber.yaml in src/service1\n  unit-run: run unit-build []\nservice1/lint after []\n  lint-build: build lint of .pipeline/service1/blubber.yaml in src/service1\n  lint-run: run lint-build []\nservice1/candidate after [unit, lint]\n  candidate-build: build production of .pipeline/service1/blubber.yaml in src/service1\n  candidate-publish: publish\nservice2/test after []\n  test-trigger: trigger totally-triggered [TRIGGER=spiders-from-2026-03-04-050607-test]\ntest-build-options/test-context-and-excludes after []\n  test-context-and-excludes-build: build service1-checkexcludes of .pipeline/blubber.yaml in src/service1 excluding [Makefile]\ntest-checkout-binding/test after []\ntest-command-output/cat after []\n  cat-build: build bash of .pipeline/blubber.yaml in .\n  cat-run: run cat-build [cat <<-end\nhey\nyou\nend] tail 1\ntest-command-output/test-it after [cat]\n  test-it-build: build bash of .pipeline/blubber.yaml in .\n  test-it-run: run test-it-build [[[ \"$1\" == you* ]], --, ${cat.output}] runtime [run.arguments[2]]\ntest-list-comprehensions/sequence after []\n  sequence-build: build sequence of .pipeline/blubber.yaml in .\n  sequence-run: run sequence-build [1, 5] tail 5\ntest-list-comprehensions/square after [sequence]\n  square-build: build arithmetic of .pipeline/blubber.yaml in .\n  square-run: run square-build [] each [number] in ${sequence.output} yield ${.number}*${.number}\ntest-copy/make-a-file after []\n  make-a-file-build: build sh-local of .pipeline/blubber.yaml in .\n  make-a-file-run: run make-a-file-build [mkdir /tmp/foo && echo hi > /tmp/foo/greeting] copy [/tmp/foo/greeting->bar/greeting]\ntest-copy/check-file-contents after [make-a-file]\n  check-file-contents-build: build sh-local of .pipeline/blubber.yaml in .\n  check-file-contents-run: run check-file-contents-build [[[ $(cat bar/greeting) == \"hi\" ]]]\ntest-copy-archive/make-a-file after []\n  make-a-file-build: build sh-local of .pipeline/blubber.yaml in .\n  make-a-file-run: run make-a-file-build [mkdir /tmp/foo && echo hi > /tmp/foo/greeting] copy [/tmp/foo/greeting->bar/greeting archived]\ntest-copy-archive-directory/make-a-file after []\n  make-a-file-build: build sh-local of .pipeline/blubber.yaml in .\n  make-a-file-run: run make-a-file-build [mkdir /tmp/foo && echo hi > /tmp/foo/greeting] copy [/tmp/foo->bar archived]\ntest-T287507/stage1 after []\n  stage1-build: build bash of .pipeline/blubber.yaml in .\n  stage1-run: run stage1-build [sleep 10]\ntest-T287507/stage2 after []\n  stage2-build: build bash of .pipeline/blubber.yaml in .\n  stage2-run: run stage2-build [sleep 10]\ntest-T287507/stage3 after []\n  stage3-build: build bash of .pipeline/blubber.yaml in .\n  stage3-run: run stage3-build [sleep 2]\ntest-T287507/stage4 after []\n  stage4-build: build bash of .pipeline/blubber.yaml in .\n  stage4-run: run stage4-build [sleep 10]",
+        ["wikimedia+mediawiki-services-chromium-render@3c4ef40"] =
+            "test/test after []\n  test-build: build test of .pipeline/blubber.yaml in .\n  test-run: run test-build []\npublish/test after []\n  test-build: build test of .pipeline/blubber.yaml in .\n  test-run: run test-build []\npublish/production after [test]\n  production-build: build production of .pipeline/blubber.yaml in .\n  production-publish: publish",
+        ["wikimedia+mediawiki-services-eventstreams@7d6ac81"] =
+            "test/test after []\n  test-build: build test of .pipeline/blubber.yaml in .\n  test-run: run test-build []\npublish/test after []\n  test-build: build test of .pipeline/blubber.yaml in .\n  test-run: run test-build []\npublish/production after [test]\n  production-build: build production of .pipeline/blubber.yaml in .\n  production-publish: publish",
     };
 
     // ---- tests -------------------------------------------------------------------------------------------------
@@ -338,6 +372,18 @@ public class RealConfigCorpusTests
     public void Each_real_config_publishes_promotes_and_deploys_what_it_names_after_merge(string repo) =>
         Assert.Equal(DeliveryExpected[repo], Deliveries(repo, PlanExpected[repo].Project));
 
+    [Theory]
+    [MemberData(nameof(StructureRepos))]
+    public void Each_multi_pipeline_real_config_plans_its_graph_builds_and_runs_after_merge(string repo) =>
+        Assert.Equal(StructureExpected[repo], Structure(repo, PlanExpected[repo].Project));
+
+    public static TheoryData<string> StructureRepos()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in StructureExpected.Keys.Order(StringComparer.Ordinal)) data.Add(r);
+        return data;
+    }
+
     public static TheoryData<string> DeliveryRepos()
     {
         var data = new TheoryData<string>();
@@ -373,6 +419,47 @@ public class RealConfigCorpusTests
         }
         return string.Join("\n", lines);
     }
+
+    /// <summary>
+    /// One line per stage of a merge run's plans: its graph edges (the stages it waits for), then each step with what
+    /// it builds (variant, Blubber file, context, excludes) or runs (image, arguments, env, copies, tail), and which of its
+    /// fields wait for runtime outputs.
+    /// </summary>
+    private static string Structure(string repo, string project)
+    {
+        var root = Path.Combine(CorpusRoot, repo);
+        var result = RunPlanner.Plan(path => RepositoryFiles.Read(root, path), new PlanningContext(TriggerKind.Merge, project, "master", Sha, Now), Options);
+        var lines = new List<string>();
+        foreach (var plan in result.Plans)
+        {
+            foreach (var stage in plan.Stages)
+            {
+                var after = plan.Graph.First(g => g.Stage == stage.Name).DependsOn;
+                lines.Add($"{plan.Pipeline}/{stage.Name} after [{string.Join(", ", after)}]");
+                foreach (var step in stage.Steps)
+                {
+                    var what = step switch
+                    {
+                        { Build: { } b } => $"build {b.Variant} of {b.Blubberfile ?? "inline"} in {b.Context ?? "."}" + (b.Excludes is { Count: > 0 } x ? $" excluding [{string.Join(", ", x)}]" : ""),
+                        { Trigger: { } tr } => $"trigger {tr.Job} [{string.Join(", ", (tr.Parameters ?? new Dictionary<string, string>()).Select(kv => kv.Key + "=" + kv.Value))}]",
+                        { Run: { } r } => $"run {r.ImageFrom} [{string.Join(", ", r.Arguments ?? [])}]" +
+                            (r.Env is { Count: > 0 } e ? $" env [{string.Join(", ", e.Select(kv => kv.Key + "=" + kv.Value))}]" : "") +
+                            (r.Copy is { Count: > 0 } c ? $" copy [{string.Join(", ", c.Select(cp => $"{cp.Source}->{cp.Destination}{(cp.Archive ? " archived" : "")}"))}]" : "") +
+                            (r.Tail is { } t ? $" tail {t}" : "") +
+                            (r.ArgumentsEach is { } each ? $" each [{string.Join(", ", each.Each)}] in {Template(each.In)} yield {Template(each.Yield)}" : ""),
+                        _ => step.Kind.ToString().ToLowerInvariant(),
+                    };
+                    var runtime = step.Runtime is { Count: > 0 } rt ? $" runtime [{string.Join(", ", rt.Keys.Order(StringComparer.Ordinal))}]" : "";
+                    lines.Add($"  {step.Name}: {what}{runtime}");
+                }
+            }
+        }
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>A runtime template as written: outputs as <c>${stage.name}</c>, comprehension variables as <c>${.name}</c>.</summary>
+    private static string Template(RuntimeTemplate t) => string.Concat(t.Parts.Select(p =>
+        p.Output is { } o ? $"${{{o.Stage}.{o.Name}}}" : p.Local is { } l ? $"${{.{l}}}" : p.Text));
 
     /// <summary>One line per pipeline: its stage count (and any refused build step), "skipped", or its refusal.</summary>
     private static string Outcome(string repo, string project, TriggerKind trigger)

@@ -92,6 +92,77 @@ public class RuntimeOutputPlanTests
         Assert.Null(Step(plan, "lint-run").Runtime);
     }
 
+    [Fact]
+    public void A_list_comprehension_over_a_runtime_output_is_kept_for_the_run_as_pipelinelib_expands_it_when_the_stage_runs()
+    {
+        // PipelineLib's own system test (test-list-comprehensions): the arguments come from the earlier stage's output.
+        var plan = Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: sequence, build: test, run: {arguments: ['1', '5'], tail: 5}}
+                  - name: square
+                    build: test
+                    run:
+                      arguments:
+                        $each: [a, b]
+                        $in: 'x ${sequence.output}'
+                        $delimiter: ';'
+                        $yield: '${.a}*${.b} (${setup.pipeline}) ${sequence.imageID}'
+            """, TriggerKind.Merge));
+        var run = Step(plan, "square-run");
+        Assert.Null(run.Run!.Arguments);
+        Assert.Null(run.Runtime);
+        var each = run.Run.ArgumentsEach!;
+        Assert.Equal(["a", "b"], each.Each);
+        Assert.Equal(";", each.Delimiter);
+        Assert.Equal([T("x "), O("sequence", "output", "sequence-run")], each.In.Parts);
+        Assert.Equal(
+            [new RuntimeTemplatePart { Local = "a" }, T("*"), new RuntimeTemplatePart { Local = "b" }, T(" (p) "), O("sequence", "imageID", "sequence-build")],
+            each.Yield.Parts);
+    }
+
+    [Theory]
+    [InlineData("$each: n\n            $in: '${later.output}'", "cannot access 'later.*' values since 'square' does not follow it in the graph")]
+    [InlineData("$each: n\n            $in: '${sequence.output}'\n            $yield: [x]", "a `$yield` over a runtime `$in` must be a string, not a list")]
+    [InlineData("$each: n\n            $in: '${sequence.output}'\n            $delimiter: ''", "`$delimiter` must not be empty")]
+    public void A_list_comprehension_over_a_runtime_output_is_refused_where_pipelinelib_fails_too(string comprehension, string message)
+    {
+        var refusal = Assert.Single(PlanConfig($$$"""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: sequence, build: test, run: {tail: 5}}
+                  - name: square
+                    build: test
+                    run:
+                      arguments:
+                        {{{comprehension}}}
+                  - {name: later, build: test}
+            """, TriggerKind.Merge).Refused);
+        Assert.Contains(message, refusal.Message);
+    }
+
+    [Fact]
+    public void A_deploy_stages_release_name_is_refused_saying_why()
+    {
+        var refusal = Assert.Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: candidate, build: production, publish: {image: true}}
+                  - name: rehearsal
+                    deploy: {chart: {name: foo}, image: '${candidate.imageName}', tag: '${candidate.imageTag}', test: false}
+                  - {name: after, build: test, run: {env: {R: '${rehearsal.releaseName}'}}}
+            """, TriggerKind.Merge).Refused);
+        Assert.Equal("pipeline `p`: stage `after`: `run.env.R` uses `${rehearsal.releaseName}`: not supported; PipelineLib's value is the random " +
+            "name of a throwaway Helm release it purged at the pipeline's end, while Slipway's `deploy` rolls out a named service that outlives " +
+            "the run, so there is no such release to name", refusal.Message);
+    }
+
     private static PlanningResult PlanStage(string stageYaml) => PlanConfig(
         "pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: a\n        build: test\n        run: {tail: 5}\n      - name: s\n" + stageYaml,
         TriggerKind.Merge);

@@ -85,6 +85,35 @@ public class RuntimeOutputResolverTests
         Assert.Equal("v1", Resolve(O("publish", "imageTag", "publish-publish", "none")));
     }
 
+    private static RuntimeComprehension Each(string delimiter, string[] names, params RuntimeTemplatePart[] yield) => new()
+    {
+        Each = names, Delimiter = delimiter, In = new RuntimeTemplate { Parts = [O("lint", "output", "lint-run")] }, Yield = new RuntimeTemplate { Parts = yield },
+    };
+
+    private static IReadOnlyList<string> Expand(RuntimeComprehension c) =>
+        RuntimeOutputResolver.Expand(c, "run.arguments", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
+
+    [Fact]
+    public void A_comprehension_over_an_output_is_expanded_per_token_as_pipelinelib_tokenizes_it()
+    {
+        // lint-run's output is "token **** ok\n${setup.project} ${lint.output}\n": tokenized on "\n" (empty tokens dropped).
+        Assert.Equal(["<token **** ok>", "<${setup.project} ${lint.output}>"],
+            Expand(Each("\n", ["n"], new RuntimeTemplatePart { Text = "<" }, new RuntimeTemplatePart { Local = "n" }, new RuntimeTemplatePart { Text = ">" })));
+        // Several names: each token split on spaces; a resolved value is data, never interpolated again.
+        Assert.Equal(["token=****", "${setup.project}=${lint.output}"],
+            Expand(Each("\n", ["k", "v"], new RuntimeTemplatePart { Local = "k" }, new RuntimeTemplatePart { Text = "=" }, new RuntimeTemplatePart { Local = "v" })));
+        Assert.Equal(["token", "****", "ok", "${setup.project}", "${lint.output}"], Expand(Each(" \n", ["w"], new RuntimeTemplatePart { Local = "w" })));
+    }
+
+    [Fact]
+    public void A_comprehension_with_too_few_values_or_an_unbound_variable_fails_the_step()
+    {
+        var e = Assert.Throws<RuntimeOutputException>(() => Expand(Each("\n", ["a", "b", "c"], new RuntimeTemplatePart { Local = "a" })));
+        Assert.Equal("`run.arguments`: insufficient number of values given ([${setup.project}, ${lint.output}]) to bind to variables ([a, b, c])", e.Message);
+        e = Assert.Throws<RuntimeOutputException>(() => Expand(Each("\n", ["a"], new RuntimeTemplatePart { Local = "z" })));
+        Assert.Equal("`run.arguments`: `${.z}` is bound only inside a list comprehension", e.Message);
+    }
+
     [Fact]
     public void A_missing_result_is_an_error_or_empty_for_a_notice()
     {

@@ -94,9 +94,10 @@ public class ValidationTests
                   - name: squares
                     build: test
                     run:
-                      arguments: {$each: n, $in: '${sequence.output}', $yield: '${.n}'}
+                      env: {X: {$each: n, $in: '${sequence.output}', $yield: '${.n}'}}
             """);
-        Assert.Equal("pipeline `p`: stage `squares`: `run.arguments` uses `${sequence.output}`, which is known only while the run executes; `$each`/`$in` over it is expanded when the run is planned, so Slipway cannot use it there", error);
+        // (As the whole of run.arguments it is expanded when the step runs, as PipelineLib does; elsewhere it is refused.)
+        Assert.Equal("pipeline `p`: stage `squares`: `run.env` uses `${sequence.output}`, which is known only while the run executes; `$each`/`$in` over it is expanded when the run is planned, so Slipway cannot use it there", error);
     }
 
     [Fact]

@@ -30,7 +30,9 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         Dictionary<string, string> env;
         try
         {
-            arguments = p.Arguments?.Select((a, i) => RuntimeOutputResolver.Field(a, $"run.arguments[{i}]", x.Step.Runtime, x.Run)).ToList();
+            arguments = p.ArgumentsEach is { } each
+                ? RuntimeOutputResolver.Expand(each, "run.arguments", x.Run) // PipelineLib's $each/$in over an earlier step's output
+                : p.Arguments?.Select((a, i) => RuntimeOutputResolver.Field(a, $"run.arguments[{i}]", x.Step.Runtime, x.Run)).ToList();
             env = (p.Env ?? new Dictionary<string, string>()).ToDictionary(
                 e => e.Key, e => RuntimeOutputResolver.Field(e.Value, $"run.env.{e.Key}", x.Step.Runtime, x.Run), StringComparer.Ordinal);
         }

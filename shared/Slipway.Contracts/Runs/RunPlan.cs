@@ -209,6 +209,13 @@ public sealed record RunParams
     [Description("Arguments passed to the entry point.")]
     public IReadOnlyList<string>? Arguments { get; init; }
 
+    /// <summary>
+    /// <c>run.arguments</c> written as <c>$each</c>/<c>$in</c> over a runtime output: the arguments are expanded from it when
+    /// the step runs (then <see cref="Arguments"/> is absent).
+    /// </summary>
+    [Description("run.arguments written as $each/$in over a runtime output (e.g. ${sequence.output}): the argument list is expanded from it when the step runs; arguments is then absent.")]
+    public RuntimeComprehension? ArgumentsEach { get; init; }
+
     /// <summary>Environment variables (from the config, never secrets).</summary>
     [Description("Environment variables (from the config, never secrets).")]
     public IReadOnlyDictionary<string, string>? Env { get; init; }

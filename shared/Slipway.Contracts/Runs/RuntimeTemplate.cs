@@ -36,6 +36,38 @@ public sealed record RuntimeTemplatePart
     /// <summary>A step output resolved when the step that uses the field runs.</summary>
     [Description("A step output, resolved when the step using the field runs.")]
     public RuntimeOutputReference? Output { get; init; }
+
+    /// <summary>In a <see cref="RuntimeComprehension"/>'s <c>yield</c>: the comprehension variable (PipelineLib's <c>${.name}</c>).</summary>
+    [Description("In a comprehension's yield only: the comprehension variable (${.name}) bound to the current item.")]
+    [RegularExpression("^[A-Za-z0-9_-]+$"), MaxLength(128)]
+    public string? Local { get; init; }
+}
+
+/// <summary>
+/// PipelineLib's <c>$each</c>/<c>$in</c>/<c>$yield</c> over a runtime output (<c>$in: '${sequence.output}'</c>): expanded,
+/// as PipelineLib expands it, when the step runs: <see cref="In"/> resolved and split on any character of
+/// <see cref="Delimiter"/> (Groovy's tokenize), each token bound to <see cref="Each"/> (several names: split on spaces),
+/// and <see cref="Yield"/> resolved once per token. At most <see cref="MaxItems"/> items.
+/// </summary>
+[Description("PipelineLib $each/$in/$yield over a runtime output, expanded when the step runs: in resolved and split on any delimiter character, each token bound to each (several names: split on spaces), yield resolved per token; at most 1000 items.")]
+public sealed record RuntimeComprehension
+{
+    /// <summary>Most items one comprehension yields (as PipelineLib's planning-time limit in Slipway).</summary>
+    public const int MaxItems = 1000;
+
+    /// <summary>The variable names.</summary>
+    [MinLength(1), MaxLength(16)]
+    public required IReadOnlyList<string> Each { get; init; }
+
+    /// <summary>The characters the input is split on (PipelineLib's <c>$delimiter</c>, default a line break).</summary>
+    [MinLength(1), MaxLength(64)]
+    public required string Delimiter { get; init; }
+
+    /// <summary>The input, holding runtime outputs.</summary>
+    public required RuntimeTemplate In { get; init; }
+
+    /// <summary>One item; its <see cref="RuntimeTemplatePart.Local"/> parts take the current token's values.</summary>
+    public required RuntimeTemplate Yield { get; init; }
 }
 
 /// <summary>A reference to one output of one step of the run (PipelineLib's <c>${&lt;stage&gt;.&lt;name&gt;}</c>).</summary>

@@ -164,6 +164,27 @@ public sealed class Interpolator
         }
     }
 
+    /// <summary>Marks a comprehension variable inside a deferred <c>$yield</c>; never part of a name or of planned text.</summary>
+    public const char LocalMark = '\u0001';
+
+    /// <summary>
+    /// A comprehension whose <c>$in</c> is a runtime output (PipelineLib expands it when the stage runs): its names,
+    /// delimiter, interpolated input and its <c>$yield</c> interpolated with each variable left as
+    /// <see cref="LocalMark"/>name<see cref="LocalMark"/>. Null when <c>$in</c> is known at planning.
+    /// </summary>
+    public (IReadOnlyList<string> Each, string Delimiter, ConfigValue In, ConfigValue Yield)? DeferredComprehension(ConfigMap m)
+    {
+        var input = Interpolate(m.Get("$in")!);
+        if (input is not (ConfigRuntime or ConfigTemplate)) return null;
+        var names = m.Get("$each") is ConfigList l ? l.Items.Select(i => i.Render()).ToList() : [m.Get("$each")!.Render()];
+        var delimiter = m.Get("$delimiter")?.Render() ?? "\n";
+        if (delimiter.Length == 0) throw new PipelineConfigException("`$delimiter` must not be empty", m.Line);
+        var locals = new Dictionary<string, string>(_locals);
+        foreach (var name in names) locals[name] = $"{LocalMark}{name}{LocalMark}";
+        var yield = m.Get("$yield") ?? new ConfigScalar("${." + names[0] + "}", m.Line);
+        return (names, delimiter, input, new Interpolator(_store, _graph, _stage, _limits, locals, _budget).Interpolate(yield));
+    }
+
     private ConfigValue Comprehension(ConfigMap m)
     {
         var names = m.Get("$each") is ConfigList l ? l.Items.Select(i => i.Render()).ToList() : [m.Get("$each")!.Render()];

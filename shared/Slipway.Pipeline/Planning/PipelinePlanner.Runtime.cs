@@ -44,15 +44,52 @@ internal sealed partial class PipelinePlanner
                     if (FindRuntime(value) is { } nested) throw RuntimeRefused(field, nested.Reference, line);
                     return value.Render();
             }
-            if (parts.Count > RuntimeTemplate.MaxParts)
-                throw new PipelineConfigException($"`{field}` has more than {RuntimeTemplate.MaxParts} parts", line);
-            _fields[key] = new RuntimeTemplate
-            {
-                Parts = parts.Select(p => p is ConfigRuntime r
-                    ? new RuntimeTemplatePart { Output = Reference(field, r, line) }
-                    : new RuntimeTemplatePart { Text = p.Render() }).ToList(),
-            };
+            _fields[key] = Template(field, parts, line);
             return value.Render();
+        }
+
+        /// <summary>The template of <paramref name="parts"/>; text holding <see cref="Interpolator.LocalMark"/>ed names gets local parts.</summary>
+        public static RuntimeTemplate Template(string field, IReadOnlyList<ConfigValue> parts, int line)
+        {
+            var result = new List<RuntimeTemplatePart>();
+            foreach (var p in parts)
+            {
+                if (p is ConfigRuntime r)
+                {
+                    result.Add(new RuntimeTemplatePart { Output = Reference(field, r, line) });
+                    continue;
+                }
+                // Odd pieces between marks are variable names (a name cannot hold the mark), even ones literal text.
+                var pieces = p.Render().Split(Interpolator.LocalMark);
+                for (var i = 0; i < pieces.Length; i++)
+                {
+                    if (i % 2 == 1) result.Add(new RuntimeTemplatePart { Local = pieces[i] });
+                    else if (pieces[i].Length > 0) result.Add(new RuntimeTemplatePart { Text = pieces[i] });
+                }
+            }
+            if (result.Count == 0) result.Add(new RuntimeTemplatePart { Text = "" });
+            if (result.Count > RuntimeTemplate.MaxParts)
+                throw new PipelineConfigException($"`{field}` has more than {RuntimeTemplate.MaxParts} parts", line);
+            return new RuntimeTemplate { Parts = result };
+        }
+
+        /// <summary>A deferred comprehension's template; its yield must be text (PipelineLib's items become strings here).</summary>
+        public static RuntimeComprehension Comprehension(string field, (IReadOnlyList<string> Each, string Delimiter, ConfigValue In, ConfigValue Yield) c, int line)
+        {
+            static IReadOnlyList<ConfigValue> Parts(ConfigValue v) => v switch
+            {
+                ConfigRuntime r => [r],
+                ConfigTemplate t => t.Parts,
+                ConfigScalar => [v],
+                _ => throw new PipelineConfigException($"a `$yield` over a runtime `$in` must be a string, not a {v.TypeName}", v.Line),
+            };
+            if (c.Each.Count > 16) throw new PipelineConfigException($"`{field}`: `$each` names more than 16 variables", line);
+            if (c.Delimiter.Length > 64) throw new PipelineConfigException($"`{field}`: `$delimiter` is longer than 64 characters", line);
+            return new RuntimeComprehension
+            {
+                Each = c.Each, Delimiter = c.Delimiter,
+                In = Template(field, Parts(c.In), line), Yield = Template(field, Parts(c.Yield), line),
+            };
         }
 
         private static RuntimeOutputReference Reference(string field, ConfigRuntime r, int line)
@@ -66,6 +103,9 @@ internal sealed partial class PipelinePlanner
                     "after a run step (the tester removes it once the step and its `copy` are done), so there is no container name to use", line),
                 "artifactURLs" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; Slipway lists a " +
                     "run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs", line),
+                "releaseName" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; PipelineLib's value " +
+                    "is the random name of a throwaway Helm release it purged at the pipeline's end, while Slipway's `deploy` rolls out a " +
+                    "named service that outlives the run, so there is no such release to name", line),
                 _ => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, which Slipway does not produce as a value", line),
             };
             return new RuntimeOutputReference { Stage = r.Stage, Name = r.Key, Step = step, Default = r.Default };

@@ -225,7 +225,11 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
 
         var runtime = new RuntimeFields();
         IReadOnlyList<string>? arguments = null;
-        if (m.Get("arguments") is { } args)
+        RuntimeComprehension? argumentsEach = null;
+        if (m.Get("arguments") is ConfigMap each && each.Has("$each")
+            && Deferred("run.arguments", each.Line, () => interp.DeferredComprehension(each)) is { } deferred)
+            argumentsEach = RuntimeFields.Comprehension("run.arguments", deferred, each.Line); // PipelineLib expands it when the stage runs
+        else if (m.Get("arguments") is { } args)
         {
             var list = Container("run.arguments", args.Line, () => interp.Interpolate(args)) as ConfigList
                 ?? throw new PipelineConfigException("`run.arguments` must be a list", args.Line);
@@ -251,7 +255,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         return new PlanStep
         {
             Name = $"{s}-run", Kind = StepKind.Test,
-            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, Env = env, Tail = tail, Credentials = credentials },
+            Run = new RunParams { ImageFrom = imageFrom, Arguments = arguments, ArgumentsEach = argumentsEach, Env = env, Tail = tail, Credentials = credentials },
             Runtime = runtime.OrNull,
         };
     }
@@ -539,6 +543,18 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var v = Interpolated(field, line, interpolate);
         if (!(allowWholeRuntime && v is ConfigRuntime or ConfigTemplate) && FindRuntime(v) is { } r) throw RuntimeRefused(field, r.Reference, line);
         return v;
+    }
+
+    /// <summary><see cref="Interpolated"/> for a comprehension left for run time: the same errors, at the field's line.</summary>
+    private static T? Deferred<T>(string field, int line, Func<T?> defer) where T : struct
+    {
+        T? result = null;
+        Interpolated(field, line, () =>
+        {
+            result = defer();
+            return new ConfigScalar(null, line);
+        });
+        return result;
     }
 
     /// <summary>Interpolates one field, leaving any runtime values in it for the caller to check.</summary>

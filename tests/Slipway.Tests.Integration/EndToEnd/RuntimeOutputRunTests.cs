@@ -11,7 +11,7 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// PipelineLib's runtime outputs through the real services after a merge: a run step's <c>${lint.output}</c> (its last
 /// <c>tail</c> lines) reaches a later stage's <c>run.env</c>, the publisher's <c>${ship.imageTag}</c> a later
 /// <c>run.arguments</c>, and both, with <c>${ship.publishedImage}</c> and <c>${lint.imageID}</c>, the trigger parameters
-/// POSTed to a webhook on 127.0.0.1. The output holds <c>${setup.project}</c> literally: a resolved value is never
+/// POSTed to a webhook on 127.0.0.1; a <c>$each</c>/<c>$in</c> over the lint output becomes another step's arguments. The output holds <c>${setup.project}</c> literally: a resolved value is never
 /// interpolated again.
 /// </summary>
 public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
@@ -42,9 +42,18 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
                     TAG: '${ship.imageTag}'
                     IMAGE: '${ship.publishedImage}'
                     ID: '${lint.imageID}'
+              - name: square
+                build: square
+                run:
+                  arguments:
+                    $each: word
+                    $in: '${lint.output}'
+                    $delimiter: " \n"
+                    $yield: '<${.word}>'
             execution:
               - [lint, announce]
               - [ship, announce]
+              - [lint, square]
         """;
 
     private static IReadOnlyDictionary<string, string?> Files(string baseImage)
@@ -56,6 +65,8 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
                 entrypoint: [python3, -c, "print('first line'); print('lint ok $' + '{setup.project}')"]
               check:
                 entrypoint: [python3, -c, "import os, sys; print(os.environ['LINT'], end=''); print('|' + sys.argv[1])"]
+              square:
+                entrypoint: [python3, -c, "import sys; print(','.join(sys.argv[1:]))"]
             """;
         files[".pipeline/config.yaml"] = Config;
         return files;
@@ -108,6 +119,10 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
 
             // The run step got the lint step's last line (and its final line break) in its environment, the tag as its argument.
             Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
+
+            // `$each`/`$in` over the lint output, expanded when the step ran (PipelineLib's test-list-comprehensions): one
+            // argument per token, the resolved `${setup.project}` kept literally.
+            Assert.Equal("<lint>,<ok>,<${setup.project}>", Event<TestSucceeded>(env, runId, "square-run").OutputTail);
 
             var requested = Event<TriggerRequested>(env, runId, "announce-trigger");
             var expected = new Dictionary<string, string>

@@ -1,0 +1,4 @@
+#!/bin/sh
+
+# Makefile should have been excluded from the build
+[ ! -f Makefile ]
