@@ -56,9 +56,44 @@ internal static class InfraCommand
             return 0;
         });
 
+        var reap = new Command("reap", "(started by slipway) wait until SLIPWAY_PARENT_PID is gone, then `infra down` what it owned") { state };
+        reap.Hidden = true;
+        reap.SetAction((parse, ct) => Stack.InfraReaper.RunAsync(Create(parse.GetValue(state)!), ct));
+
+        var command = new Argument<string[]>("command") { Description = "the command to run, after --", Arity = ArgumentArity.OneOrMore };
+        var run = new Command("run", "start the infrastructure, run a command with its settings (infra.env) in the environment, stop it; "
+            + "nothing outlives this command, also when it is killed") { state, skipDocker, skipBaseImage, command };
+        run.SetAction(async (parse, ct) =>
+        {
+            var infra = Stack.InfraFactory.Create(parse.GetValue(state)!, tiedToThisProcess: true);
+            Stack.InfraReaper.Start(infra);
+            try
+            {
+                await infra.UpAsync(new InfraUpOptions(parse.GetValue(skipDocker), parse.GetValue(skipBaseImage)), ct);
+                var argv = parse.GetValue(command)!;
+                var info = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
+                foreach (var a in argv.Skip(1)) info.ArgumentList.Add(a);
+                foreach (var (k, v) in Stack.InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
+                foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
+                using var child = Process.Start(info) ?? throw new InvalidOperationException($"could not start {argv[0]}");
+                try { await child.WaitForExitAsync(ct); }
+                catch (OperationCanceledException) { child.Kill(entireProcessTree: true); throw; }
+                return child.ExitCode;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Console.Error.WriteLine($"infra run failed: {e.Message}");
+                return 1;
+            }
+            finally
+            {
+                await infra.DownAsync(CancellationToken.None);
+            }
+        });
+
         return new Command("infra", "start and stop the embedded infrastructure (Kafka, Postgres, Docker, registry, base image)")
         {
-            up, down, env,
+            up, down, env, run, reap,
         };
     }
 

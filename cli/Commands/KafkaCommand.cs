@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Slipway.Embedded;
+using Slipway.Hosting.Lifetime;
 
 namespace Slipway.Cli.Commands;
 
@@ -35,7 +36,12 @@ internal static class KafkaCommand
             Console.Error.WriteLine($"mock Kafka up ({cluster.LibraryPath}); stop with SIGINT/SIGTERM");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var control = FollowBrokerDownFileAsync(cluster, parse.GetValue(brokers), Path.Combine(Environment.CurrentDirectory, BrokerDownFile), stop.Token);
-            await shutdown.WaitAsync(ct);
+            // Started for `slipway test`/`up` (SLIPWAY_PARENT_PID): ends with that process, also when it was killed.
+            var parentGone = ParentProcess.FromEnvironment() is { } parent
+                ? parent.WaitForExitAsync(ParentExitWatch.Interval, stop.Token)
+                : Task.Delay(Timeout.Infinite, stop.Token);
+            if (await Task.WhenAny(shutdown.WaitAsync(ct), parentGone) == parentGone && parentGone.IsCompletedSuccessfully)
+                Console.Error.WriteLine("mock Kafka: the process that started it is gone");
             await stop.CancelAsync();
             await control;
             Console.Error.WriteLine("mock Kafka stopping");

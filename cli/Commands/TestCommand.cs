@@ -26,7 +26,9 @@ internal static class TestCommand
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
-            var infra = InfraFactory.Create(parse.GetValue(state)!);
+            // Tied to this process: killed (even by SIGKILL), it leaves nothing running (docs/operations.md, "Nothing outlives its starter").
+            var infra = InfraFactory.Create(parse.GetValue(state)!, tiedToThisProcess: true);
+            InfraReaper.Start(infra);
             // This run's id: the tests' deployers label their containers with it (Deployer:Docker:Owner), so the sweep below
             // takes this run's leftovers and never another run's on a shared engine.
             var testRun = "run-" + Guid.NewGuid().ToString("N")[..12];

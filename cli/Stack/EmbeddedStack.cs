@@ -40,9 +40,11 @@ internal sealed class EmbeddedStack : IAsyncDisposable
 
     private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, string? logDir, CancellationToken ct)
     {
-        var stack = new EmbeddedStack(InfraFactory.Create(stateDir), keepInfra, logDir);
+        // Unless kept, the infrastructure goes with this process, also when it is killed (the reaper takes it down).
+        var stack = new EmbeddedStack(InfraFactory.Create(stateDir, tiedToThisProcess: !keepInfra), keepInfra, logDir);
         try
         {
+            if (!keepInfra) InfraReaper.Start(stack._infra);
             var repo = RepoPaths.Root();
             var build = DotnetBuild.BuildSolutionAsync(repo, "Release", ct);
             await stack._infra.UpAsync(new InfraUpOptions(), ct);

@@ -47,6 +47,8 @@ internal sealed class ServiceStack(string? logDir = null) : IAsyncDisposable
             info.ArgumentList.Add(dll);
             foreach (var (k, v) in PipelineSettings.ForService(dir, environment)) info.Environment[k] = v;
             info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            // Each service ends itself when this process is gone, also when it was killed (SLIPWAY_PARENT_PID).
+            foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
             // A 4 MB allocation budget between young collections, as in the image (docs/benchmarks.md, "Memory"); one set outside wins.
             info.Environment.TryAdd("DOTNET_GCgen0size", "0x400000");
             // Links in Gerrit comments point at the reporter's run pages.

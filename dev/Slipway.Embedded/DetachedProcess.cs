@@ -10,10 +10,13 @@ namespace Slipway.Embedded;
 public static class DetachedProcess
 {
     /// <summary>Starts the command and returns its pid (setsid execs in place, so the pid is the daemon's).</summary>
-    public static int Start(string exe, IEnumerable<string> args, string stdoutFile, string stderrFile, string? workingDirectory = null)
+    /// <param name="environment">variables added to the daemon's environment (e.g. the parent it must not outlive)</param>
+    public static int Start(string exe, IEnumerable<string> args, string stdoutFile, string stderrFile, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("out=$1; err=$2; shift 2; exec setsid \"$@\" >\"$out\" 2>\"$err\" </dev/null");
         psi.ArgumentList.Add("slipway-detach");

@@ -13,6 +13,7 @@ public sealed class EmbeddedInfrastructure
 {
     private readonly string _kafkaExe;
     private readonly IReadOnlyList<string> _kafkaArgs;
+    private readonly IReadOnlyDictionary<string, string>? _kafkaEnvironment;
     private readonly TextWriter _log;
 
     public string StateDir { get; }
@@ -26,11 +27,14 @@ public sealed class EmbeddedInfrastructure
     private string KafkaDir => Path.Combine(StateDir, "kafka");
 
     /// <param name="kafkaExe">with <paramref name="kafkaArgs"/>: the command that hosts the mock Kafka cluster</param>
-    public EmbeddedInfrastructure(string stateDir, string kafkaExe, IReadOnlyList<string> kafkaArgs, TextWriter? log = null)
+    /// <param name="kafkaEnvironment">added to the Kafka host's environment (the parent it must not outlive, if any)</param>
+    public EmbeddedInfrastructure(string stateDir, string kafkaExe, IReadOnlyList<string> kafkaArgs, TextWriter? log = null,
+        IReadOnlyDictionary<string, string>? kafkaEnvironment = null)
     {
         StateDir = Path.GetFullPath(stateDir);
         _kafkaExe = kafkaExe;
         _kafkaArgs = kafkaArgs;
+        _kafkaEnvironment = kafkaEnvironment;
         _log = log ?? Console.Out;
     }
 
@@ -124,7 +128,7 @@ public sealed class EmbeddedInfrastructure
             return;
         }
         if (state.Kafka is { } stale) await KafkaHostProcess.StopAsync(stale.Pid, ct);
-        var host = new KafkaHostProcess(KafkaDir, _kafkaExe, _kafkaArgs);
+        var host = new KafkaHostProcess(KafkaDir, _kafkaExe, _kafkaArgs, _kafkaEnvironment);
         state.Kafka = new InfraState.KafkaPart();
         var servers = await host.StartAsync(pid => { state.Kafka.Pid = pid; save(); }, ct);
         state.Kafka.BootstrapServers = servers;

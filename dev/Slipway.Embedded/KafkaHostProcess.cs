@@ -11,6 +11,7 @@ public sealed class KafkaHostProcess
 
     private readonly string _exe;
     private readonly IReadOnlyList<string> _args;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
 
     public string Directory { get; }
     public string StdoutFile => Path.Combine(Directory, "bootstrap.txt");
@@ -18,11 +19,13 @@ public sealed class KafkaHostProcess
 
     /// <param name="exe">program to run, e.g. dotnet</param>
     /// <param name="args">its arguments, ending in the `kafka` command and its options</param>
-    public KafkaHostProcess(string directory, string exe, IReadOnlyList<string> args)
+    /// <param name="environment">added to the host's environment (e.g. the parent it must not outlive)</param>
+    public KafkaHostProcess(string directory, string exe, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory = Path.GetFullPath(directory);
         _exe = exe;
         _args = args;
+        _environment = environment;
     }
 
     /// <summary>Starts the host, reports its pid at once, then returns the bootstrap servers it prints first.</summary>
@@ -30,7 +33,7 @@ public sealed class KafkaHostProcess
     {
         System.IO.Directory.CreateDirectory(Directory);
         File.Delete(StdoutFile);
-        var pid = DetachedProcess.Start(_exe, _args, StdoutFile, LogFile, workingDirectory: Directory);
+        var pid = DetachedProcess.Start(_exe, _args, StdoutFile, LogFile, workingDirectory: Directory, _environment);
         onStarted(pid);
 
         var deadline = DateTime.UtcNow.AddSeconds(60);

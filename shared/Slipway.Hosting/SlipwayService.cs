@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Slipway.Hosting.Lifetime;
 using Slipway.Messaging;
 using Slipway.Storage;
 
@@ -55,6 +56,12 @@ public static class SlipwayService
             if (Assembly.GetEntryAssembly() is { } entry) builder.Services.AddMigrationsFrom(entry);
             builder.Services.AddSlipwayTelemetry(builder.Configuration, definition);
             builder.Services.AddSlipwayHealth();
+            // Started by a test host or `./slipway`: end with it, also when it is killed (SLIPWAY_PARENT_PID).
+            if (ParentProcess.FromEnvironment() is { } parent)
+            {
+                builder.Services.AddSingleton(parent);
+                builder.Services.AddHostedService<ParentExitWatch>();
+            }
             configure(builder);
             app = builder.Build();
             app.MapSlipwayEndpoints();

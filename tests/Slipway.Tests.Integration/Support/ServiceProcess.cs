@@ -35,6 +35,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var key in info.Environment.Keys.Where(k => k.Contains("__")).ToList()) info.Environment.Remove(key);
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // The service ends itself when this test host is gone, also when the host was killed (no DisposeAsync ran).
+        foreach (var (key, value) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[key] = value;
         foreach (var (key, value) in environment) info.Environment[key] = value;
         return new ServiceProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {dll}"), port.Value);
     }
