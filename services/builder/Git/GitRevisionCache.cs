@@ -49,14 +49,46 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
 
         var gate = _locks.GetOrAdd(repoDir, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
+        var maintaining = false;
         try
         {
-            await EnsureRepositoryAsync(repoDir, ct);
-            if (await HasCommitAsync(repoDir, revision, ct))
+            // A repository made just now is empty: asking it for the revision would only cost a git process.
+            var created = await EnsureRepositoryAsync(repoDir, ct);
+            var fetched = false;
+            if (!created && await HasCommitAsync(repoDir, revision, ct))
                 logger.LogInformation("Revision {Revision} of {Project} already cached; no fetch", revision, project);
             else
+            {
                 await FetchAsync(repoDir, repositoryUrl, project, remoteRef, revision, ct);
+                fetched = true;
+            }
             await ExportAsync(repoDir, revision, destinationDir, ct);
+            if (fetched)
+            {
+                maintaining = true;
+                _ = MaintainThenReleaseAsync(repoDir, gate);
+            }
+        }
+        finally
+        {
+            if (!maintaining) gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// What fetch would run before returning (<c>git maintenance run --auto</c>: a gc when loose objects or packs pile up),
+    /// run after the export instead, so the run does not wait for it. It keeps the project's gate until it ends, so
+    /// the next fetch of the project never races it; bounded by <see cref="LocalTimeout"/>.
+    /// </summary>
+    private async Task MaintainThenReleaseAsync(string repoDir, SemaphoreSlim gate)
+    {
+        try
+        {
+            await GitCommand.RunAsync(["--git-dir", repoDir, "maintenance", "run", "--auto", "--quiet"], LocalTimeout, CancellationToken.None);
+        }
+        catch (GitCheckoutException e)
+        {
+            logger.LogWarning("git maintenance of {Repository} failed: {Reason}", Path.GetFileName(repoDir), e.Message);
         }
         finally
         {
@@ -79,12 +111,15 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         return $"{readable}-{hash}.git";
     }
 
-    private async Task EnsureRepositoryAsync(string repoDir, CancellationToken ct)
+    /// <summary>Creates the project's bare repository if it has none; true when it was created now (so it is empty).</summary>
+    private async Task<bool> EnsureRepositoryAsync(string repoDir, CancellationToken ct)
     {
+        var created = false;
         if (!File.Exists(Path.Combine(repoDir, "HEAD")))
         {
             Directory.CreateDirectory(_root);
             await GitCommand.RunAsync(["init", "--quiet", "--bare", repoDir], LocalTimeout, ct);
+            created = true;
         }
         // Highest-precedence attributes: export the tree byte for byte, ignoring the tree's own
         // export-ignore/export-subst (a build must see exactly the committed files).
@@ -95,6 +130,7 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
             Directory.CreateDirectory(Path.GetDirectoryName(attributes)!);
             File.WriteAllText(attributes, exact);
         }
+        return created;
     }
 
     private Task<bool> HasCommitAsync(string repoDir, string revision, CancellationToken ct) =>
@@ -107,8 +143,13 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         logger.LogInformation("Fetching {Ref} of {Project} from {Url}", remoteRef, project, UrlCredentials.Redact(url));
         var started = DateTime.UtcNow;
         Interlocked.Increment(ref _fetchCount);
-        await GitCommand.RunAsync(["--git-dir", repoDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, $"+{remoteRef}:{localRef}"], FetchTimeout, ct);
-        var tip = (await GitCommand.RunAsync(["--git-dir", repoDir, "rev-parse", "--verify", "--quiet", localRef + "^{commit}"], LocalTimeout, ct)).Trim();
+        // The fetched tip comes from FETCH_HEAD, which fetch writes for its caller to read (documented in git-fetch(1)):
+        // one git process fewer than asking rev-parse. Fetches of a project are serialized (the gate), so it is ours.
+        var fetchHead = Path.Combine(repoDir, "FETCH_HEAD");
+        File.Delete(fetchHead); // a stale one must never be read as this fetch's answer
+        await GitCommand.RunAsync(["--git-dir", repoDir, "fetch", "--quiet", "--no-tags", "--no-auto-maintenance", url, $"+{remoteRef}:{localRef}"], FetchTimeout, ct);
+        var tip = FetchedTip(fetchHead)
+            ?? (await GitCommand.RunAsync(["--git-dir", repoDir, "rev-parse", "--verify", "--quiet", localRef + "^{commit}"], LocalTimeout, ct)).Trim();
         logger.LogInformation("Fetched {Ref} of {Project} at {Tip} in {Ms} ms", remoteRef, project, tip, (long)(DateTime.UtcNow - started).TotalMilliseconds);
         if (tip == revision) return;
         // A branch that moved forward still contains the revision: build exactly that revision. Anything else (a
@@ -122,12 +163,36 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         throw new GitCheckoutException($"{remoteRef} of {project} now points at {tip}, not {revision}: the ref moved and the revision is no longer reachable from it");
     }
 
+    /// <summary>
+    /// The object id on FETCH_HEAD's first line (<c>&lt;id&gt;TAB…</c>), deleted after reading; null when it is missing or not
+    /// one id (then rev-parse answers). Not peeled: a tag there differs from the revision and takes the ancestor check below.
+    /// </summary>
+    private static string? FetchedTip(string fetchHead)
+    {
+        string? line;
+        try
+        {
+            using (var reader = new StreamReader(fetchHead))
+            {
+                var buffer = new char[200]; // an id and a tab fit; nothing else of the file is needed
+                var n = reader.ReadBlock(buffer, 0, buffer.Length);
+                line = new string(buffer, 0, n);
+            }
+            File.Delete(fetchHead);
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+        var tab = line.IndexOf('\t', StringComparison.Ordinal);
+        var id = tab < 0 ? null : line[..tab];
+        return id is not null && Sha().IsMatch(id) ? id.ToLowerInvariant() : null;
+    }
+
     private async Task ExportAsync(string repoDir, string revision, string destinationDir, CancellationToken ct)
     {
         Directory.CreateDirectory(destinationDir);
-        // git archive streams the committed tree; RevisionExport writes it, refusing anything that could reach outside it.
+        // git archive streams the committed tree (of a commit only: a fetched tip equal to the revision was not type-checked); RevisionExport writes it, refusing anything that could reach outside it.
         UnsafePathException? refused = null;
-        await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision], LocalTimeout, ct, async stdout =>
+        await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision + "^{commit}"], LocalTimeout, ct, async stdout =>
         {
             try { await RevisionExport.ExtractAsync(stdout, destinationDir, TreeLimits, ct); }
             catch (UnsafePathException e)

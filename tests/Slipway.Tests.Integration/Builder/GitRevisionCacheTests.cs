@@ -169,7 +169,7 @@ public sealed class GitRevisionCacheTests : IDisposable
         var noServer = await Assert.ThrowsAsync<GitCheckoutException>(() =>
             _cache.CheckoutAsync("http://builder:s3cret@127.0.0.1:1/repo.git", "p", "main", rev, Dest(), CancellationToken.None));
         Assert.DoesNotContain("s3cret", noServer.Message);
-        Assert.StartsWith("git fetch --quiet --no-tags --no-write-fetch-head failed (exit 128): fatal: unable to access 'http://127.0.0.1:1/repo.git/'", noServer.Message);
+        Assert.StartsWith("git fetch --quiet --no-tags --no-auto-maintenance failed (exit 128): fatal: unable to access 'http://127.0.0.1:1/repo.git/'", noServer.Message);
     }
 
     [Fact]
