@@ -50,13 +50,16 @@ public sealed class ApprovalDesk(RunStateStore runs, Outbox outbox, RunEventFact
     public async Task<Decision> DecideAsync(NpgsqlTransaction tx, string runId, string environment, Account approver, ApprovalChannel via,
         string? comment, CancellationToken ct)
     {
+        // The run's row first (FOR UPDATE), then the approval lock: the consumer's transaction may already hold the row
+        // (a pipeline event of the run earlier in its batch), so taking the approval lock first deadlocked against it.
+        var run = await runs.GetAsync(tx, runId, ct);
+        if (run is null) return Decision.NotAwaiting;
         await using (var lockRun = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", tx.Connection, tx))
         {
             lockRun.Parameters.Add(new NpgsqlParameter { Value = "slipway-approval:" + runId });
             await lockRun.ExecuteNonQueryAsync(ct);
         }
-        var run = await runs.GetAsync(tx, runId, ct);
-        if (run is null || !Expects(run, environment)) return Decision.NotAwaiting;
+        if (!Expects(run, environment)) return Decision.NotAwaiting;
         var who = approver.Username ?? (approver.AccountId is { } id ? $"account {id}" : "an account without username");
         var now = clock.GetUtcNow();
         var approvers = options.CurrentValue.ApproversFor(environment);
