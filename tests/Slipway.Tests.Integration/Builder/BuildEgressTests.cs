@@ -59,7 +59,7 @@ public sealed class BuildEgressTests
     }
 
     private static async Task<IPAddress> GatewayAsync(DockerTestScope scope, string network) =>
-        IPAddress.Parse((await scope.Docker.Networks.InspectNetworkAsync(network)).IPAM.Config[0].Gateway);
+        BridgeAddress.Of(await scope.Docker.Networks.InspectNetworkAsync(network), "docker0").Gateway;
 
     [Fact]
     public async Task A_build_step_cannot_reach_a_listener_container_the_host_or_the_mirror_directly()

@@ -50,11 +50,8 @@ public sealed class BuildEgress(IDockerClient docker, BuildEgressOptions options
         {
             if (_route is { } raced) return raced;
             var network = await docker.Networks.InspectNetworkAsync(DefaultBridge, ct);
-            var ipam = network.IPAM?.Config?.FirstOrDefault(c => IPAddress.TryParse(c.Gateway, out var g) && g.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                ?? throw new InvalidOperationException($"the engine's {DefaultBridge} network has no IPv4 gateway");
-            var gateway = IPAddress.Parse(ipam.Gateway);
-            var subnet = IPNetwork.Parse(ipam.Subnet);
             var bridge = network.Options?.TryGetValue("com.docker.network.bridge.name", out var name) == true ? name : "docker0";
+            var (gateway, subnet) = BridgeAddress.Of(network, bridge);
             var allow = EgressAllowList.From(options);
             var proxy = EgressProxy.Start(new IPEndPoint(gateway, options.ProxyPort), allow, AddressGuard.ForThisHost(options.AllowedPrivateNetworks),
                 subnet, options, logger);
