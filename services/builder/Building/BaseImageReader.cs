@@ -21,7 +21,7 @@ public sealed class BaseImageReader(IDockerClient docker, IReadOnlyList<Registry
         var reference = ImageReference.TryParse(image) ?? throw new BaseImageException($"base image \"{UnsafePathException.Printable(image)}\" is not a valid image reference");
         // Without a tag or digest the engine would pull every tag; Blubber (and BuildKit) mean :latest.
         var name = reference.Tag is null && reference.Digest is null ? image + ":latest" : image;
-        var inspected = await InspectAsync(name, ct) ?? await PullAsync(name, reference, ct);
+        var inspected = await ImagePull.InspectAsync(docker, name, ct) ?? await PullAsync(name, reference, ct);
         var config = new BaseImageConfig
         {
             Entrypoint = inspected.Config?.Entrypoint?.ToList(),
@@ -42,36 +42,15 @@ public sealed class BaseImageReader(IDockerClient docker, IReadOnlyList<Registry
         return config;
     }
 
-    private async Task<ImageInspectResponse?> InspectAsync(string name, CancellationToken ct)
-    {
-        try { return await docker.Images.InspectImageAsync(name, ct); }
-        catch (DockerImageNotFoundException) { return null; }
-    }
-
     private async Task<ImageInspectResponse> PullAsync(string name, ImageReference reference, CancellationToken ct)
     {
         var at = name.IndexOf('@');
         var colon = name.LastIndexOf(':');
         var (repository, tag) = at > 0 ? (name[..at], name[(at + 1)..]) : (name[..colon], name[(colon + 1)..]);
-        var errors = new ErrorCollector();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(pullTimeout);
         logger.LogInformation("Pulling base image {Image} to read its config", name);
-        try
-        {
-            await docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = repository, Tag = tag }, AuthFor(reference), errors, deadline.Token);
-        }
-        catch (DockerApiException e)
-        {
-            throw new BaseImageException($"cannot pull base image \"{name}\" to read its config: {OneLine(e.ResponseBody ?? e.Message)}");
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new BaseImageException($"cannot pull base image \"{name}\" to read its config: not done within {pullTimeout.TotalSeconds:0}s");
-        }
-        return await InspectAsync(name, ct)
-            ?? throw new BaseImageException($"cannot pull base image \"{name}\" to read its config: "
-                + (errors.Errors.Count > 0 ? OneLine(string.Join("; ", errors.Errors)) : "the engine reported no error but the image is missing"));
+        var error = await ImagePull.RunAsync(docker, repository, tag, AuthFor(reference), pullTimeout, ct);
+        return await ImagePull.InspectAsync(docker, name, ct)
+            ?? throw new BaseImageException($"cannot pull base image \"{name}\" to read its config: {error ?? "the engine reported no error but the image is missing"}");
     }
 
     // Credentials go only to the registry they are for (host and port exactly).
@@ -81,24 +60,6 @@ public sealed class BaseImageReader(IDockerClient docker, IReadOnlyList<Registry
             if (r.Url is { Length: > 0 } url && ImageReference.NormalizeRegistryEntry(url) is { } host && reference.IsFrom(host) && r.Username is not null)
                 return new AuthConfig { ServerAddress = host, Username = r.Username, Password = r.Password };
         return null;
-    }
-
-    private static string OneLine(string s)
-    {
-        var line = string.Join(' ', s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        return UnsafePathException.Printable(line.Length > 1000 ? line[..1000] + "…" : line);
-    }
-
-    // Progress<T> reports on the thread pool, possibly after the call returned; this collects synchronously.
-    private sealed class ErrorCollector : IProgress<JSONMessage>
-    {
-        public List<string> Errors { get; } = [];
-
-        public void Report(JSONMessage value)
-        {
-            if (value.Error?.Message is { Length: > 0 } error) lock (Errors) Errors.Add(error);
-            else if (value.ErrorMessage is { Length: > 0 } message) lock (Errors) Errors.Add(message);
-        }
     }
 }
 

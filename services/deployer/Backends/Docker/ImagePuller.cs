@@ -14,33 +14,12 @@ public sealed class ImagePuller(IDockerClient docker, RegistryOptions? registry,
     /// <summary>Null when the image is present (pulled if needed), else why it could not be pulled.</summary>
     public async Task<string?> EnsureAsync(string image, CancellationToken ct)
     {
-        if (await ExistsAsync(image, ct)) return null;
+        if (await ImagePull.InspectAsync(docker, image, ct) is not null) return null;
         var (repository, reference) = Split(image);
-        var messages = new ErrorCollector();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(timeout);
         logger.LogInformation("Pulling {Image}", image);
-        try
-        {
-            await docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = repository, Tag = reference },
-                AuthFor(repository), messages, deadline.Token);
-        }
-        catch (DockerApiException e)
-        {
-            return $"cannot pull {image}: {e.ResponseBody?.Trim() ?? e.Message}";
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return $"cannot pull {image}: not done within {timeout.TotalSeconds:0}s";
-        }
-        if (await ExistsAsync(image, ct)) return null;
-        return $"cannot pull {image}: {(messages.Errors.Count > 0 ? string.Join("; ", messages.Errors) : "the engine reported no error but the image is missing")}";
-    }
-
-    private async Task<bool> ExistsAsync(string image, CancellationToken ct)
-    {
-        try { await docker.Images.InspectImageAsync(image, ct); return true; }
-        catch (DockerImageNotFoundException) { return false; }
+        var error = await ImagePull.RunAsync(docker, repository, reference, AuthFor(repository), timeout, ct);
+        if (await ImagePull.InspectAsync(docker, image, ct) is not null) return null;
+        return $"cannot pull {image}: {error ?? "the engine reported no error but the image is missing"}";
     }
 
     /// <summary><c>repo@sha256:x</c> → (repo, sha256:x); <c>repo:tag</c> → (repo, tag); bare repo → (repo, null).</summary>
@@ -68,17 +47,5 @@ public sealed class ImagePuller(IDockerClient docker, RegistryOptions? registry,
         return string.Equals(RegistryHost(repository), host, StringComparison.OrdinalIgnoreCase)
             ? new AuthConfig { ServerAddress = host, Username = registry.Username, Password = registry.Password }
             : null;
-    }
-
-    // Progress<T> reports on the thread pool, possibly after the call returned; this collects synchronously.
-    private sealed class ErrorCollector : IProgress<JSONMessage>
-    {
-        public List<string> Errors { get; } = [];
-
-        public void Report(JSONMessage value)
-        {
-            if (value.Error?.Message is { Length: > 0 } error) lock (Errors) Errors.Add(error);
-            else if (value.ErrorMessage is { Length: > 0 } message) lock (Errors) Errors.Add(message);
-        }
     }
 }
