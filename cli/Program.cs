@@ -18,6 +18,7 @@ var root = new RootCommand("Slipway: Gerrit-to-production CI/CD pipeline")
     RunCommands.Runs(),
     RunCommands.Run(),
     RunCommands.Logs(),
+    GerritStandInCommand.Create(),
 };
 // Ctrl+C or SIGTERM cancels the command; its clean-up (infrastructure down, campaigns and test hosts killed) gets
 // up to two minutes before the process exits, not System.CommandLine's default two seconds.

@@ -66,7 +66,9 @@ internal static class InfraCommand
         run.SetAction(async (parse, ct) =>
         {
             var infra = Stack.InfraFactory.Create(parse.GetValue(state)!, tiedToThisProcess: true);
-            Stack.InfraReaper.Start(infra);
+            // A deployer the command runs labels its containers with the stack's owner (given to it below): the reaper removes them.
+            var deployedOwner = Stack.PipelineSettings.OwnerOf(infra.StateDir);
+            Stack.InfraReaper.Start(infra, deployedOwner);
             try
             {
                 await infra.UpAsync(new InfraUpOptions(parse.GetValue(skipDocker), parse.GetValue(skipBaseImage)), ct);
@@ -75,6 +77,7 @@ internal static class InfraCommand
                 foreach (var a in argv.Skip(1)) info.ArgumentList.Add(a);
                 foreach (var (k, v) in Stack.InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
                 foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
+                info.Environment["Deployer__Docker__Owner"] = deployedOwner;
                 using var child = Process.Start(info) ?? throw new InvalidOperationException($"could not start {argv[0]}");
                 try { await child.WaitForExitAsync(ct); }
                 catch (OperationCanceledException) { child.Kill(entireProcessTree: true); throw; }
@@ -87,6 +90,7 @@ internal static class InfraCommand
             }
             finally
             {
+                await Stack.DeployedContainers.RemoveAsync(deployedOwner, CancellationToken.None);
                 await infra.DownAsync(CancellationToken.None);
             }
         });

@@ -44,7 +44,7 @@ internal sealed class EmbeddedStack : IAsyncDisposable
         var stack = new EmbeddedStack(InfraFactory.Create(stateDir, tiedToThisProcess: !keepInfra), keepInfra, logDir);
         try
         {
-            if (!keepInfra) InfraReaper.Start(stack._infra);
+            if (!keepInfra) InfraReaper.Start(stack._infra, PipelineSettings.OwnerOf(stack._infra.StateDir));
             var repo = RepoPaths.Root();
             var build = DotnetBuild.BuildSolutionAsync(repo, "Release", ct);
             await stack._infra.UpAsync(new InfraUpOptions(), ct);
@@ -78,6 +78,8 @@ internal sealed class EmbeddedStack : IAsyncDisposable
             ServiceStack.Print("slipway", ConsoleColor.White, $"infrastructure left running: `slipway infra down --state {_infra.StateDir}` stops it");
             return;
         }
+        // What the deployer started goes with the stack, as the reaper would take it were this process killed.
+        await DeployedContainers.RemoveAsync(PipelineSettings.OwnerOf(_infra.StateDir), CancellationToken.None);
         await _infra.DownAsync(CancellationToken.None);
     }
 }

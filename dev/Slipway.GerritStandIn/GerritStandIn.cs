@@ -39,6 +39,7 @@ public sealed partial class GerritStandIn : IAsyncDisposable
     private int _lostReviewAnswers;
     private WebApplication? _web;
     private Process? _sshd;
+    private SshdDeathWatch? _sshdWatch;
     private GitRepos _git = null!;
     private int _nextChange = 1;
     private long _nextEventSeq;
@@ -214,7 +215,12 @@ public sealed partial class GerritStandIn : IAsyncDisposable
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
             while (DateTime.UtcNow < deadline && !p.HasExited)
             {
-                if (await FreePort.IsListeningAsync(SshPort, ct)) return;
+                if (await FreePort.IsListeningAsync(SshPort, ct))
+                {
+                    // sshd outlives a killed host process unless something stops it then.
+                    _sshdWatch = SshdDeathWatch.Start(p.Id);
+                    return;
+                }
                 await Task.Delay(50, ct);
             }
             await StopSshdAsync();
@@ -438,6 +444,7 @@ public sealed partial class GerritStandIn : IAsyncDisposable
 
     private async Task StopSshdAsync()
     {
+        Interlocked.Exchange(ref _sshdWatch, null)?.Dispose();
         var p = _sshd;
         if (p is null) return;
         _sshd = null;

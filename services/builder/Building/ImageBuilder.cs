@@ -290,10 +290,13 @@ public sealed partial class ImageBuilder(IDockerClient docker, BuilderOptions op
             logger.LogWarning(e, "Looking up a reusable image for {Tag} failed; building", request.Tag);
             return null;
         }
-        // Both labels checked again here: the image must say exactly this key and this project.
+        // Both labels checked again here: the image must say exactly this key and this project. Only a tagged image: an
+        // untagged one (a step built again under its tag) is what LocalImageCleaner removes by id, which would take the
+        // tag given here with it.
         var candidate = found
             .Where(i => i.Labels is { } l && l.TryGetValue(BuildInputKey.Label, out var k) && k == key
-                && l.TryGetValue(ProjectLabel, out var p) && p == project)
+                && l.TryGetValue(ProjectLabel, out var p) && p == project
+                && i.RepoTags is { } tags && tags.Any(t => t != "<none>:<none>"))
             .OrderByDescending(i => i.Created).FirstOrDefault();
         if (candidate is null) return null;
 

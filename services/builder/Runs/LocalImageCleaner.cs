@@ -20,7 +20,9 @@ namespace Slipway.Builder.Runs;
 /// newest <see cref="LocalFileRetentionOptions.LocalImagesKeepPerProject"/> images of each project (the builder does not
 /// know which is deployed or a rollback target), images a container uses, and images without Slipway's labels or with
 /// any tag not of the builder's shape (base images, the publisher's registry copies). Nothing is forced: an engine
-/// conflict (a container created meanwhile) leaves the image and is logged.
+/// conflict (a container created meanwhile) leaves the image and is logged. An untagged image goes by its id only if it is
+/// still untagged just before (a tag by id would take a tag given meanwhile with it); a run reusing an image reuses only a
+/// tagged one (<see cref="ImageBuilder"/>), so nothing tags an image this cleaner found untagged.
 /// </summary>
 public sealed partial class LocalImageCleaner(IDockerClient docker, NpgsqlDataSource dataSource, SchemaName schema,
     IOptions<LocalFileRetentionOptions> options, TimeProvider clock, ILogger<LocalImageCleaner> logger) : ScheduledCleaner(options, logger)
@@ -84,7 +86,7 @@ public sealed partial class LocalImageCleaner(IDockerClient docker, NpgsqlDataSo
                 var due = runs.TryGetValue(prefix, out var state)
                     ? state.AllFinished && state.LastFinished < cutoff
                     : createdOld; // no run of that prefix known (state pruned, or another installation's): by the image's age
-                if (due && await RemoveAsync(reference, ct)) removed++;
+                if (due && await RemoveAsync(image.ID, reference, ct)) removed++;
             }
         }
         if (removed > 0) logger.LogInformation("removed {Count} local image references of finished runs", removed);
@@ -105,10 +107,19 @@ public sealed partial class LocalImageCleaner(IDockerClient docker, NpgsqlDataSo
     }
 
     /// <summary>Removes one tag (or an untagged image by id) without force; false when the engine refuses or it is gone.</summary>
-    private async Task<bool> RemoveAsync(string reference, CancellationToken ct)
+    private async Task<bool> RemoveAsync(string imageId, string reference, CancellationToken ct)
     {
         try
         {
+            // By id the engine removes an image together with its one tag, if it has one: an image tagged since the list
+            // (a run reusing it, ImageBuilder) is that run's now. By tag only that tag goes, and the engine keeps the image
+            // while another tag names it.
+            if (reference == imageId && (await docker.Images.InspectImageAsync(imageId, ct)).RepoTags is { } tags
+                && tags.Any(t => t != "<none>:<none>"))
+            {
+                logger.LogInformation("local image {Image} was tagged meanwhile ({Tags}); kept", imageId, string.Join(", ", tags));
+                return false;
+            }
             await docker.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false, NoPrune = false }, ct);
             return true;
         }

@@ -127,6 +127,47 @@ public sealed class LocalImageCleanerTests
         }
     }
 
+    [Fact]
+    public async Task An_untagged_image_a_run_tags_after_the_clean_up_listed_it_stays_with_that_tag()
+    {
+        var schema = new SchemaName(TestInfrastructure.UniqueName("imgret_"));
+        await using var dataSource = NpgsqlDataSource.Create(TestInfrastructure.PostgresConnectionString);
+        await using var scope = new DockerTestScope();
+        try
+        {
+            await SchemaMigrator.MigrateAsync(TestInfrastructure.PostgresConnectionString, schema, [typeof(RunStateStore).Assembly], NullLogger.Instance);
+            var old = Guid.NewGuid().ToString("N");
+            var reuser = Guid.NewGuid().ToString("N");
+            await using (var conn = await dataSource.OpenConnectionAsync())
+            {
+                await conn.ExecuteAsync($"INSERT INTO {schema}.run_state (run_id, started, outcome, updated_at) VALUES (@id, '{{}}', 'succeeded', now() - interval '4000 days')", new { id = old });
+                await conn.ExecuteAsync($"INSERT INTO {schema}.run_state (run_id, started, outcome) VALUES (@id, '{{}}', NULL)", new { id = reuser });
+            }
+            // A long-finished run's step built twice under one tag: the first image is left untagged, due by its id.
+            var project = $"team/imgret-race-{scope.Id}";
+            var tag = Tag(project, old);
+            var untaggedId = await BuildAsync(scope, tag, Labels(scope, project, old), "first");
+            var taggedId = await BuildAsync(scope, tag, Labels(scope, project, old), "second");
+            // An open run reuses the untagged image between the clean-up's list of images and its removals (its next engine
+            // call is the list of containers): the image is that run's now.
+            var reuseTag = Tag(project, reuser);
+            var docker = EngineHook.Before(scope.Docker, "ListContainersAsync", () => TagAsync(scope, untaggedId, reuseTag));
+
+            var cleaner = new LocalImageCleaner(docker, dataSource, schema,
+                Options.Create(new LocalFileRetentionOptions { LocalImages = Window, LocalImagesKeepPerProject = 0 }),
+                TimeProvider.System, NullLogger<LocalImageCleaner>.Instance);
+            Assert.Equal(1, await cleaner.CleanOnceAsync(CancellationToken.None));
+
+            Assert.False(await ExistsAsync(scope, taggedId));
+            Assert.Equal([reuseTag], (await scope.Docker.Images.InspectImageAsync(untaggedId)).RepoTags);
+        }
+        finally
+        {
+            await using var conn = await dataSource.OpenConnectionAsync();
+            await conn.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+        }
+    }
+
     private static LocalImageCleaner Cleaner(DockerTestScope scope, NpgsqlDataSource dataSource, SchemaName schema, int keepNewest, TimeSpan? interval = null) =>
         new(scope.Docker, dataSource, schema,
             Options.Create(new LocalFileRetentionOptions { LocalImages = Window, LocalImagesKeepPerProject = keepNewest, Interval = interval ?? TimeSpan.FromHours(1) }),
@@ -172,7 +213,9 @@ public sealed class LocalImageCleanerTests
         }
         context.Position = 0;
         var errors = new Errors();
-        await scope.Docker.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = [tag], Labels = labels, Remove = true, ForceRemove = true },
+        // No cache: for a FROM scratch step the engine's classic builder reads every parentless image on the engine to find
+        // a cached one, and fails the build ("unable to find image sha256:...") when another test removes one meanwhile.
+        await scope.Docker.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = [tag], Labels = labels, Remove = true, ForceRemove = true, NoCache = true },
             context, null, null, errors, CancellationToken.None);
         if (errors.Messages.Count > 0) throw new InvalidOperationException($"building {tag} failed: {string.Join("; ", errors.Messages)}");
         return (await scope.Docker.Images.InspectImageAsync(tag)).ID;

@@ -8,22 +8,31 @@ namespace Slipway.Tests.Integration.Embedded;
 
 /// <summary>
 /// Nothing outlives its starter: `slipway infra run` (the way `slipway test` and `slipway up` tie their stack to themselves)
-/// starts the embedded infrastructure and a service process, is killed with SIGKILL, and everything it started goes.
+/// starts the embedded infrastructure and a service process, is killed with SIGKILL, and everything it started goes, the
+/// containers labelled with the stack's deployer owner included; another owner's container on the same engine stays.
 /// </summary>
 public sealed class StarterKilledTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Killing_the_starter_with_SIGKILL_stops_its_service_the_kafka_host_postgres_and_the_reaper()
+    public async Task Killing_the_starter_with_SIGKILL_stops_its_service_the_kafka_host_postgres_and_the_reaper_and_removes_its_deployed_containers()
     {
         var stateDir = Path.Combine(Path.GetTempPath(), TestInfrastructure.UniqueName("slipway-starter-"));
         var port = FreePort.Next();
+        var image = Environment.GetEnvironmentVariable("Slipway__BaseImage") is { Length: > 0 } b
+            ? b : throw new InvalidOperationException("Slipway__BaseImage is not set: run the tests through `./slipway test`");
+        // A deployed container of the stack (made with the owner `infra run` gives its command, as its deployer would label
+        // one), and one of another stack on the same engine.
+        var ownContainer = TestInfrastructure.UniqueName("slipway-reaped-");
+        var foreignContainer = TestInfrastructure.UniqueName("slipway-kept-");
+        var foreignOwner = TestInfrastructure.UniqueName("stack-other");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[]
                  {
                      TestInfrastructure.ProjectDll("cli", "slipway"), "infra", "run", "--state", stateDir, "--skip-docker", "--",
-                     "dotnet", TestInfrastructure.ProjectDll("dev/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService"),
+                     "sh", "-c", "docker create --label slipway.owner=\"$Deployer__Docker__Owner\" --name \"$1\" \"$2\" true >/dev/null && exec dotnet \"$3\"",
+                     "sh", ownContainer, image, TestInfrastructure.ProjectDll("dev/Slipway.Tests.ProbeService", "Slipway.Tests.ProbeService"),
                  })
             info.ArgumentList.Add(a);
         // Only what infra.env and this test give: not the settings of the infrastructure this test host runs against.
@@ -43,7 +52,9 @@ public sealed class StarterKilledTests
         string Output() { lock (output) return output.ToString(); }
         try
         {
+            await DockerAsync("create", "--label", $"{DeployedContainerSweep.OwnerLabel}={foreignOwner}", "--name", foreignContainer, image, "true");
             await WaitUntilAnsweringAsync(port, starter, Output);
+            Assert.Equal([ownContainer], await ContainersNamedAsync(ownContainer));
 
             // Everything it started, each named by pid and start time (a reused pid is not mistaken for a survivor).
             var state = InfraState.Load(Path.Combine(stateDir, "state.json"));
@@ -62,9 +73,13 @@ public sealed class StarterKilledTests
             // Stopped gracefully, not killed: the service said why, and the reaper's `infra down` removed the state directory.
             Assert.Contains($"parent process {starter.Id} is gone: stopping", Output());
             Assert.False(Directory.Exists(stateDir), $"{stateDir} is still there:\n{ReaperLog(stateDir)}");
+            // The reaper removed the stack's deployed container before `infra down`, and only that one.
+            Assert.True((await ContainersNamedAsync(ownContainer)).Count == 0, $"{ownContainer} is still there:\n{ReaperLog(stateDir)}");
+            Assert.Equal([foreignContainer], await ContainersNamedAsync(foreignContainer));
         }
         finally
         {
+            await ProcessRunner.RunAsync("docker", ["rm", "-f", ownContainer, foreignContainer]);
             if (!starter.HasExited) starter.Kill(entireProcessTree: true);
             foreach (var (what, process) in started.Where(s => s.Process.IsAlive))
             {
@@ -74,6 +89,20 @@ public sealed class StarterKilledTests
             if (Directory.Exists(stateDir)) await ProcessRunner.RunAsync("rm", ["-rf", "--one-file-system", stateDir]);
             File.Delete(stateDir + ".reaper.log");
         }
+    }
+
+    private static async Task DockerAsync(params string[] args)
+    {
+        var result = await ProcessRunner.RunAsync("docker", args);
+        if (!result.Succeeded) throw new InvalidOperationException($"docker {string.Join(' ', args)} failed: {result.Tail(3)}");
+    }
+
+    /// <summary>The containers, running or not, named exactly <paramref name="name"/>.</summary>
+    private static async Task<List<string>> ContainersNamedAsync(string name)
+    {
+        var result = await ProcessRunner.RunAsync("docker", ["ps", "-a", "--filter", $"name=^{name}$", "--format", "{{.Names}}"]);
+        if (!result.Succeeded) throw new InvalidOperationException($"docker ps failed: {result.Tail(3)}");
+        return result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
     }
 
     private static async Task WaitUntilAnsweringAsync(int port, Process starter, Func<string> output)
