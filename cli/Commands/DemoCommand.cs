@@ -27,7 +27,7 @@ internal static class DemoCommand
             // Beside the state directory, which is removed when the demo ends: the logs outlive it.
             var stateDir = Path.GetFullPath(parse.GetValue(state)!);
             var logDir = parse.GetValue(verbose) ? null : Path.Combine(Path.GetDirectoryName(stateDir)!, Path.GetFileName(stateDir) + "-logs");
-            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, keepInfra: false, ct, logDir);
+            await using var stack = await EmbeddedStack.TryStartAsync(parse.GetValue(state)!, keepInfra: false, ct, logDir, DemoCharts.PrepareAsync);
             if (stack is null) return 1;
             if (logDir is not null)
                 Say($"services' logs: {logDir}/<service>.log (e.g. {stack.Services.LogFileOf("builder")}); --verbose shows them here");

@@ -63,6 +63,10 @@ internal sealed class PipelineWatcher : IAsyncDisposable
             ApprovalRequested a => a.Environment,
             ApprovalGranted a => a.Environment,
             ApprovalRefused a => a.Environment + Because(a.Reason),
+            PromoteStarted p => $"{p.Step}: {p.Chart} into {string.Join(", ", p.Environments)}",
+            PromoteSucceeded p => $"{p.Step}: {p.Chart} {p.Image.Uri}:{(p.Image.Tags.Count > 0 ? p.Image.Tags[0] : "")} recorded in "
+                                  + string.Join(", ", p.ConfigRevisions.Select(r => $"{r.Key} ({r.Value[..Math.Min(12, r.Value.Length)]})")) + $" ({p.DurationMs} ms)",
+            PromoteChangeOpened c => $"{c.Step}: {c.Project} change {c.Change} sets {c.Chart} to {c.Version}{(c.AlreadyOpen ? " (already open)" : "")}",
             RollbackPerformed r => $"{r.Environment}/{r.Service} {Text(r.Reason)}: {r.Detail}",
             IStepFailedEvent failed => $"{failed.Step}: {failed.Reason} ({failed.DurationMs} ms)",
             IStepFinishedEvent finished => $"{finished.Step} ({finished.DurationMs} ms)",

@@ -25,11 +25,14 @@ internal sealed class EmbeddedStack : IAsyncDisposable
 
     /// <summary>Starts the stack; on failure says why, cleans up, and returns null.</summary>
     /// <param name="logDir">Where the services' output goes, one file each; the terminal when null.</param>
-    public static async Task<EmbeddedStack?> TryStartAsync(string stateDir, bool keepInfra, CancellationToken ct, string? logDir = null)
+    /// <param name="prepareGerrit">Sets up what the caller needs in Gerrit before the services start (the demo's charts project)
+    /// and returns the settings that go with it.</param>
+    public static async Task<EmbeddedStack?> TryStartAsync(string stateDir, bool keepInfra, CancellationToken ct, string? logDir = null,
+        Func<Slipway.GerritStandIn.GerritStandIn, CancellationToken, Task<IReadOnlyDictionary<string, string>>>? prepareGerrit = null)
     {
         try
         {
-            return await StartAsync(stateDir, keepInfra, logDir, ct);
+            return await StartAsync(stateDir, keepInfra, logDir, prepareGerrit, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -38,7 +41,8 @@ internal sealed class EmbeddedStack : IAsyncDisposable
         }
     }
 
-    private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, string? logDir, CancellationToken ct)
+    private static async Task<EmbeddedStack> StartAsync(string stateDir, bool keepInfra, string? logDir,
+        Func<Slipway.GerritStandIn.GerritStandIn, CancellationToken, Task<IReadOnlyDictionary<string, string>>>? prepareGerrit, CancellationToken ct)
     {
         // Unless kept, the infrastructure goes with this process, also when it is killed (the reaper takes it down).
         var stack = new EmbeddedStack(InfraFactory.Create(stateDir, tiedToThisProcess: !keepInfra), keepInfra, logDir);
@@ -56,6 +60,8 @@ internal sealed class EmbeddedStack : IAsyncDisposable
             ServiceStack.Print("slipway", ConsoleColor.White, $"gerrit stand-in: {gerrit.HttpUrl} (REST, git), {gerrit.SshUrl} (stream-events)");
             foreach (var (k, v) in PipelineSettings.Create(stack._infra.StateDir, System.Environment.UserName,
                          stack.Environment.GetValueOrDefault("Slipway__BaseImage"))) stack.Environment[k] = v;
+            if (prepareGerrit is not null)
+                foreach (var (k, v) in await prepareGerrit(gerrit, ct)) stack.Environment[k] = v;
             stack.Services.Start(repo, "Release", stack.Environment);
             await stack.Services.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
             PipelineSettings.Save(stack._infra.StateDir, new PipelineSettings.StackFile(stack.Services.UrlOf("deployer"),

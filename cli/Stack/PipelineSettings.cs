@@ -49,7 +49,13 @@ internal static class PipelineSettings
         var env = environment.ToDictionary();
         if (service is not ("reporter" or "gerrit-gateway")) { env.Remove("Gerrit__HttpPassword"); env.Remove("Gerrit__HttpUser"); }
         if (service is "tester" or "reporter" or "gerrit-gateway") { env.Remove("Registry__Password"); }
-        if (service != "deployer") foreach (var key in env.Keys.Where(k => k.StartsWith("Deployer__ApiTokens__", StringComparison.Ordinal)).ToList()) env.Remove(key);
+        if (service != "deployer")
+        {
+            foreach (var key in env.Keys.Where(k => k.StartsWith("Deployer__ApiTokens__", StringComparison.Ordinal)).ToList()) env.Remove(key);
+            // The account promote pushes charts changes with (Deployer:Promote) is the deployer's alone.
+            env.Remove("Deployer__Promote__HttpUser");
+            env.Remove("Deployer__Promote__HttpPassword");
+        }
         return env;
     }
 

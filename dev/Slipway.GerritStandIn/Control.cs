@@ -202,6 +202,32 @@ public sealed partial class GerritStandIn
         finally { _mutex.Release(); }
     }
 
+    /// <summary>A change as a reviewer sees it: project, branch, subject, status, topic and its current patch set.</summary>
+    public ChangeView Change(int changeNumber)
+    {
+        _mutex.Wait();
+        try
+        {
+            var c = FindChangeByNumber(changeNumber);
+            return new ChangeView(c.Number, c.Project, c.Branch, c.ChangeId, c.Subject, c.Status, c.Topic, c.Current.Number, c.Current.Revision);
+        }
+        finally { _mutex.Release(); }
+    }
+
+    /// <summary>A file of a change's current patch set, as `git show REVISION:PATH` prints it; null when the patch set has no such file.</summary>
+    public async Task<string?> FileOfCurrentPatchSetAsync(int changeNumber, string path, CancellationToken ct = default)
+    {
+        var change = Change(changeNumber);
+        try
+        {
+            return await _git.GitAsync(change.Project, ["cat-file", "blob", $"{change.Revision}:{path}"], ct: ct);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     // ---- shared by the control API and REST set-review (callers hold _mutex) ----
 
     private ChangeState FindChangeByNumber(int number) =>

@@ -16,6 +16,10 @@ public sealed record UploadResult(
     string Project, string Branch, int ChangeNumber, string ChangeId, int PatchSet,
     string Revision, string Parent, string Ref, string EventJson);
 
+/// <summary>What <see cref="GerritStandIn.Change"/> shows of a change: enough for a reviewer to find and read it.</summary>
+public sealed record ChangeView(
+    int Number, string Project, string Branch, string ChangeId, string Subject, string Status, string? Topic, int PatchSet, string Revision);
+
 /// <summary>A review accepted by `POST /a/changes/{id}/revisions/{rev}/review`, as the stand-in recorded it.</summary>
 public sealed record PostedReview(
     int ChangeNumber, int PatchSet, string Revision, string? Message,

@@ -9,6 +9,38 @@ public static class SampleProject
 {
     public const string Name = "demo/hello-service";
 
+    /// <summary>The service's chart (the project's last path segment, so the project owns it).</summary>
+    public const string Chart = "hello-service";
+
+    /// <summary>
+    /// A PipelineLib <c>.pipeline/config.yaml</c> shaped as real Wikimedia services write it (citoid, mathoid,
+    /// example-node-api): a <c>test</c> pipeline for patch sets, and a <c>publish</c> pipeline that, after merge,
+    /// publishes the production image and promotes it to the service's chart for the listed environments.
+    /// </summary>
+    public const string PipelineConfig = $"""
+        pipelines:
+          test:
+            blubberfile: blubber.yaml
+            stages:
+              - name: test
+              - name: candidate
+                build: production
+          publish:
+            blubberfile: blubber.yaml
+            stages:
+              - name: production
+                build: production
+                publish:
+                  image: true
+                promote:
+                  - chart: {Chart}
+                    environments: [staging, production]
+        """;
+
+    /// <summary>The repository once the team adopted <see cref="PipelineConfig"/>: <see cref="Files"/> plus <c>.pipeline/config.yaml</c>.</summary>
+    public static IReadOnlyDictionary<string, string?> FilesWithPipelineConfig(string baseImage) =>
+        new Dictionary<string, string?>(Files(baseImage)) { [".pipeline/config.yaml"] = PipelineConfig + "\n" };
+
     /// <summary>The repository's files. A <paramref name="greeting"/> other than "Hello" breaks the unit test and the x-amples.</summary>
     public static IReadOnlyDictionary<string, string?> Files(string baseImage, string greeting = "Hello") => new Dictionary<string, string?>
     {

@@ -28,11 +28,18 @@ public sealed partial class ChartsChangeOptions : IValidatableOptions
     public string EnvironmentValuesPath { get; set; } = "helmfile.d/services/{chart}/values-{environment}.yaml";
 
     /// <summary>
-    /// The environments of the charts repository (deployment-charts' update_version.py: staging, codfw, eqiad). A promote
-    /// with no environments, or with all of these, sets the version in <see cref="ValuesPath"/> and removes it from each
-    /// environment's file, as update_version.py does.
+    /// The environments of the charts repository; empty: <see cref="DefaultEnvironments"/>. A promote with no environments,
+    /// or with all of these, sets the version in <see cref="ValuesPath"/> and removes it from each environment's file, as
+    /// update_version.py does. Empty rather than the defaults because the configuration binder appends to a list it finds
+    /// filled: an operator's list would have come on top of the defaults.
     /// </summary>
-    public List<string> Environments { get; set; } = ["staging", "codfw", "eqiad"];
+    public List<string> Environments { get; set; } = [];
+
+    /// <summary>deployment-charts' update_version.py's environments.</summary>
+    public static readonly IReadOnlyList<string> DefaultEnvironments = ["staging", "codfw", "eqiad"];
+
+    /// <summary><see cref="Environments"/>, or <see cref="DefaultEnvironments"/> when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveEnvironments => Environments.Count == 0 ? DefaultEnvironments : Environments;
 
     /// <summary>The change's topic (PipelineLib: <c>pipeline-promote</c>).</summary>
     public string Topic { get; set; } = "pipeline-promote";
@@ -83,7 +90,7 @@ public sealed partial class ChartsChangeOptions : IValidatableOptions
         {
             if (ChartsPaths.TemplateError(template, placeholders) is { } error) yield return $"{Section}:{key} {error}";
         }
-        if (Environments.Count == 0 || Environments.Any(e => !ChartsPaths.IsEnvironmentName(e))) yield return $"{Section}:Environments must list plain environment names";
+        if (Environments.Any(e => !ChartsPaths.IsEnvironmentName(e))) yield return $"{Section}:Environments must list plain environment names";
         if (!TopicName().IsMatch(Topic)) yield return $"{Section}:Topic must be 1-64 letters, digits, '.', '_' or '-'";
         if (Reviewers.Count > MaxReviewers) yield return $"{Section}:Reviewers lists {Reviewers.Count} accounts; at most {MaxReviewers}";
         // They go into the pushed ref's options (`%topic=…,r=…`): a ',', '%' or space would change what Gerrit reads.

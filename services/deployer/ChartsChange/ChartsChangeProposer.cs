@@ -112,10 +112,10 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
     /// <summary>The files to edit and the version each gets (null: the version is removed), as update_version.py decides.</summary>
     public IReadOnlyList<(string Path, string? Version)> PlanEdits(ChartsChangeRequest request)
     {
-        var all = request.Environments.Count == 0 || options.Environments.All(request.Environments.Contains);
+        var all = request.Environments.Count == 0 || options.EffectiveEnvironments.All(request.Environments.Contains);
         if (all)
             return [(ChartsPaths.Resolve(options.ValuesPath, request.Chart), request.Version),
-                .. options.Environments.Select(e => (ChartsPaths.Resolve(options.EnvironmentValuesPath, request.Chart, e), (string?)null))];
+                .. options.EffectiveEnvironments.Select(e => (ChartsPaths.Resolve(options.EnvironmentValuesPath, request.Chart, e), (string?)null))];
         return [.. request.Environments.Distinct().Select(e => (ChartsPaths.Resolve(options.EnvironmentValuesPath, request.Chart, e), (string?)request.Version))];
     }
 

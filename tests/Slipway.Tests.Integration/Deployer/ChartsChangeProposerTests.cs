@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Slipway.Deployer.ChartsChange;
 using Slipway.Gerrit.Rest;
+using Slipway.GerritStandIn.Samples;
 using StandIn = Slipway.GerritStandIn.GerritStandIn;
 
 namespace Slipway.Tests.Integration.Deployer;
@@ -12,7 +13,7 @@ namespace Slipway.Tests.Integration.Deployer;
 /// </summary>
 public sealed class ChartsChangeProposerTests : IAsyncLifetime
 {
-    private const string Charts = "operations/deployment-charts";
+    private const string Charts = SampleCharts.Project;
     private const string Version = "2026-11-27-203000-production";
     private const string ValuesYaml = """
         # citoid's values: reviewers keep these comments.
@@ -40,14 +41,11 @@ public sealed class ChartsChangeProposerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gerrit = await StandIn.StartAsync();
-        await _gerrit.CreateProjectAsync(Charts);
-        var seed = await _gerrit.UploadPatchsetAsync(Charts, "master", new Dictionary<string, string?>
+        (_seedChange, _base) = await SampleCharts.CreateAsync(_gerrit, new Dictionary<string, string?>
         {
             ["helmfile.d/services/citoid/values.yaml"] = ValuesYaml.ReplaceLineEndings("\n") + "\n",
             ["helmfile.d/services/citoid/values-staging.yaml"] = StagingYaml.ReplaceLineEndings("\n") + "\n",
         }, "Add citoid");
-        _seedChange = seed.ChangeNumber;
-        _base = await _gerrit.MergeAsync(seed.ChangeNumber);
     }
 
     public async Task DisposeAsync()
