@@ -24,6 +24,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("publish
     services.AddHttpClient<RegistryClient>(http => http.Timeout = TimeSpan.FromSeconds(60));
     services.AddSingleton<ImagePublisher>();
     services.AddSingleton<ProtectedImages>();
+    services.AddSingleton<ImageOwners>();
     services.AddSingleton<RetentionCleaner>();
     services.AddSingleton<IStepPerformer, PublishStepPerformer>();
     // PipelineLib's trigger: the operator's downstream jobs, requested by event and, when configured, by webhook.

@@ -45,7 +45,9 @@ public sealed record RunState(string RunId, RunStarted Started, IReadOnlyDiction
 
     /// <summary>The finishing event data of a succeeded step, read as <typeparamref name="T"/> (e.g. a build's image).</summary>
     public T? ResultOf<T>(string stepName) where T : class =>
-        Steps.TryGetValue(stepName, out var record) && record.Data is { } data ? data.Deserialize<T>(ContractJson.Options) : null;
+        // A failed step's data is its failure event (e.g. publish.failed), not T.
+        Steps.TryGetValue(stepName, out var record) && record.Outcome == StepOutcome.Succeeded && record.Data is { } data
+            ? data.Deserialize<T>(ContractJson.Options) : null;
 
     /// <summary>
     /// The image a step works on: the build step named by <paramref name="imageFrom"/>, else the last build step

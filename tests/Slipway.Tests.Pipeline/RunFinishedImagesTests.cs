@@ -72,6 +72,26 @@ public sealed class RunFinishedImagesTests
     }
 
     [Fact]
+    public void A_publish_that_failed_with_its_failure_event_ends_the_run_failed_without_an_image()
+    {
+        // The step's data is publish.failed (no `image`): read as publish.succeeded it threw, and the run never ended.
+        var failed = new StepRecord(StepOutcome.Failed, 1, 10, JsonSerializer.SerializeToElement(new PublishFailed
+        {
+            Stage = "release", Step = "release-publish", Attempt = 1, StartedAt = Start, FinishedAt = Start, DurationMs = 10,
+            ImageId = "sha256:" + new string('d', 64), Uri = "foo", Reason = "image name `foo` does not belong to project `p`",
+        }, ContractJson.Options));
+        var run = Run([new PlanStage { Name = "release", Steps = [Step("release-build", StepKind.Build), Step("release-publish", StepKind.Publish)] }],
+            new Dictionary<string, StepRecord> { ["release-build"] = new(StepOutcome.Succeeded, 1, 10, null), ["release-publish"] = failed });
+
+        var finished = RunFinishedFactory.Settled(run, Start.AddMinutes(1));
+
+        Assert.Equal(RunOutcome.Failed, finished.Outcome);
+        Assert.Null(finished.Image);
+        Assert.Null(finished.Images);
+        Assert.Null(run.ResultOf<PublishSucceeded>("release-publish"));
+    }
+
+    [Fact]
     public void A_run_that_published_nothing_has_neither_field()
     {
         var run = Run([new PlanStage { Name = "test", Steps = [Step("test-build", StepKind.Build)] }],

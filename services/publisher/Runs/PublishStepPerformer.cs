@@ -10,7 +10,7 @@ namespace Slipway.Publisher.Runs;
 /// and with the commit SHA (never <c>latest</c>), then older tags pruned. The timestamp is the run's start,
 /// so a retried or re-delivered publish computes the same tags and pushes nothing new.
 /// </summary>
-public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionCleaner retention, ILogger<PublishStepPerformer> logger) : IStepPerformer
+public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners owners, RetentionCleaner retention, ILogger<PublishStepPerformer> logger) : IStepPerformer
 {
     public StepKind Kind => StepKind.Publish;
 
@@ -29,6 +29,8 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, RetentionClea
         {
             return Failed(x, image.ImageId, null, e.Message);
         }
+        if (await owners.ClaimAsync(repository, x.Trigger.Project, x.RunId, ct) is { } notOwned)
+            return Failed(x, image.ImageId, repository, notOwned);
         await x.EmitAsync(x.Started(new PublishStarted { ImageId = image.ImageId, Uri = repository, Tags = tags }));
 
         PublishResult result;
