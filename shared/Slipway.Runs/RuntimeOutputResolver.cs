@@ -111,8 +111,10 @@ public static class RuntimeOutputResolver
                 var tail = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Tail ?? 0;
                 return tail > 0 ? (String(d, "outputTail") ?? "") + "\n" : "";
             case "artifactURLs":
+                // Bound only once the copy is done: a failed run step (its event has a reason) copied nothing.
                 var copies = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Copy ?? [];
-                text = r.ArtifactBaseUrl is { } baseUrl ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d)) : null;
+                text = r.ArtifactBaseUrl is { } baseUrl && !d.TryGetProperty("reason", out _)
+                    ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d)) : null;
                 break;
             case "imageID":
                 text = String(d, "imageId");

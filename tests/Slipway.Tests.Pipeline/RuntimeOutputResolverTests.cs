@@ -179,6 +179,9 @@ public class RuntimeOutputResolverTests
 
         var missing = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(template, "run.env.X", "run-7", plan, _ => null));
         Assert.Equal("`run.env.X`: `${make.artifactURLs}` has no value: step `make-run` recorded no result for it", missing.Message);
+        // A failed run step copied nothing: its failure notice gets no links.
+        var failed = Json(new TestFailed { ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "tests exited with code 1" });
+        Assert.Equal("", RuntimeOutputResolver.Resolve(template, "body", "run-7", plan, _ => failed, missingAsEmpty: true));
     }
 
     [Fact]
