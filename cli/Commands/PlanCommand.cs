@@ -36,7 +36,9 @@ internal static class PlanCommand
             var kind = parse.GetValue(trigger) == "merge" ? TriggerKind.Merge : TriggerKind.Patchset;
             var name = parse.GetValue(project) ?? Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/'));
             var context = new PlanningContext(kind, name, parse.GetValue(branch), new string('0', 40), DateTimeOffset.UtcNow);
-            return PlanReport.Run(directory, context, PlanningOptions.Default with { Pipelines = names }, Console.Out, Console.Error);
+            // `${<stage>.artifactURLs}` plans as the builder plans it with the embedded stack's setting; the report shows it as written.
+            var options = PlanningOptions.Default with { Pipelines = names, ArtifactBaseUrl = "http://127.0.0.1:8080" };
+            return PlanReport.Run(directory, context, options, Console.Out, Console.Error);
         });
         return command;
     }

@@ -53,6 +53,8 @@ internal sealed class ServiceStack(string? logDir = null) : IAsyncDisposable
             info.Environment.TryAdd("DOTNET_GCgen0size", "0x400000");
             // Links in Gerrit comments point at the reporter's run pages.
             info.Environment["Reporter__PublicUrl"] = $"http://127.0.0.1:{ports["reporter"]}";
+            // The builder plans `${<stage>.artifactURLs}` as links to the reporter's artifact downloads.
+            info.Environment["Pipeline__ArtifactBaseUrl"] = $"http://127.0.0.1:{ports["reporter"]}";
             // The environments page passes approvals and rollbacks (with the approver's token) to the deployer's API.
             info.Environment["Reporter__DeployerUrl"] = $"http://127.0.0.1:{ports["deployer"]}";
             var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {dir}");

@@ -9,7 +9,8 @@ namespace Slipway.Runs;
 /// as PipelineLib's <c>PipelineStage</c> bound them: <c>output</c> is the run step's last <c>tail</c> lines followed by a
 /// line break (empty when the step kept no tail), <c>imageID</c> the built image's id without <c>sha256:</c>,
 /// <c>imageLocalName</c> the image's local name in this run, <c>imageName</c>/<c>imageFullName</c>/<c>imageTag</c>/
-/// <c>imageTags</c>/<c>publishedImage</c> what the publish step pushed. Pure: the caller passes the results. A resolved
+/// <c>imageTags</c>/<c>publishedImage</c> what the publish step pushed, <c>artifactURLs</c> one reporter link per <c>copy</c>
+/// entry (<see cref="ArtifactLinks"/>). Pure: the caller passes the results. A resolved
 /// value is text, never interpolated again, at most <see cref="RuntimeTemplate.MaxResolvedChars"/> characters and without
 /// NUL characters.
 /// </summary>
@@ -22,15 +23,15 @@ public static class RuntimeOutputResolver
 
     /// <summary>Resolves <paramref name="template"/> from <paramref name="run"/>'s recorded step results.</summary>
     public static string Resolve(RuntimeTemplate template, string field, RunState run, bool missingAsEmpty = false) =>
-        Resolve(template, field, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null, missingAsEmpty);
+        Resolve(template, field, run.RunId, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null, missingAsEmpty);
 
     /// <summary>
     /// Resolves <paramref name="template"/>: <paramref name="results"/> gives a step's finishing event data (null when it
     /// has none). A missing result is an error unless <paramref name="missingAsEmpty"/> (a failure notice, whose stage
     /// may have stopped before the step ran), then it is empty.
     /// </summary>
-    public static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty = false) =>
-        Resolve(template, field, plan, results, missingAsEmpty, locals: null);
+    public static string Resolve(RuntimeTemplate template, string field, string runId, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty = false) =>
+        Resolve(template, field, runId, plan, results, missingAsEmpty, locals: null);
 
     /// <summary>
     /// PipelineLib's <c>$each</c>/<c>$in</c>/<c>$yield</c> over a runtime output, expanded now: the resolved input split on
@@ -39,12 +40,12 @@ public static class RuntimeOutputResolver
     /// </summary>
     /// <exception cref="RuntimeOutputException">A referenced result is missing, too many items, too few values, or too long.</exception>
     public static IReadOnlyList<string> Expand(RuntimeComprehension comprehension, string field, RunState run) =>
-        Expand(comprehension, field, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null);
+        Expand(comprehension, field, run.RunId, run.Started.Plan, step => run.Steps.TryGetValue(step, out var r) ? r.Data : null);
 
     /// <inheritdoc cref="Expand(RuntimeComprehension, string, RunState)"/>
-    public static IReadOnlyList<string> Expand(RuntimeComprehension comprehension, string field, RunPlan plan, Func<string, JsonElement?> results)
+    public static IReadOnlyList<string> Expand(RuntimeComprehension comprehension, string field, string runId, RunPlan plan, Func<string, JsonElement?> results)
     {
-        var input = Resolve(comprehension.In, field, plan, results);
+        var input = Resolve(comprehension.In, field, runId, plan, results);
         var tokens = input.Split(comprehension.Delimiter.ToCharArray(), StringSplitOptions.RemoveEmptyEntries);
         if (tokens.Length > RuntimeComprehension.MaxItems)
             throw new RuntimeOutputException($"`{field}`: the list comprehension yields more than {RuntimeComprehension.MaxItems} items");
@@ -62,7 +63,7 @@ public static class RuntimeOutputResolver
                         $"`{field}`: insufficient number of values given ([{string.Join(", ", values)}]) to bind to variables ([{string.Join(", ", comprehension.Each)}])");
                 for (var i = 0; i < comprehension.Each.Count; i++) locals[comprehension.Each[i]] = values[i];
             }
-            var item = Resolve(comprehension.Yield, field, plan, results, missingAsEmpty: false, locals);
+            var item = Resolve(comprehension.Yield, field, runId, plan, results, missingAsEmpty: false, locals);
             total += item.Length;
             if (total > RuntimeTemplate.MaxResolvedChars)
                 throw new RuntimeOutputException($"`{field}`: the expanded list is longer than {RuntimeTemplate.MaxResolvedChars} characters");
@@ -71,7 +72,7 @@ public static class RuntimeOutputResolver
         return items;
     }
 
-    private static string Resolve(RuntimeTemplate template, string field, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty,
+    private static string Resolve(RuntimeTemplate template, string field, string runId, RunPlan plan, Func<string, JsonElement?> results, bool missingAsEmpty,
         IReadOnlyDictionary<string, string>? locals)
     {
         var sb = new StringBuilder();
@@ -82,7 +83,7 @@ public static class RuntimeOutputResolver
                     : throw new RuntimeOutputException($"`{field}`: `${{.{local}}}` is bound only inside a list comprehension"));
             else if (part.Output is { } reference)
             {
-                var value = Value(reference, plan, results(reference.Step), out var found);
+                var value = Value(reference, runId, plan, results(reference.Step), out var found);
                 if (!found && !missingAsEmpty)
                     throw new RuntimeOutputException($"`{field}`: `${{{reference.Stage}.{reference.Name}}}` has no value: step `{reference.Step}` recorded no result for it");
                 // PipelineLib's `${x|default}`: the default replaces an empty value (Groovy's `?:`).
@@ -97,7 +98,7 @@ public static class RuntimeOutputResolver
         return resolved;
     }
 
-    private static string Value(RuntimeOutputReference r, RunPlan plan, JsonElement? data, out bool found)
+    private static string Value(RuntimeOutputReference r, string runId, RunPlan plan, JsonElement? data, out bool found)
     {
         found = false;
         if (data is not { ValueKind: JsonValueKind.Object } d) return "";
@@ -109,6 +110,12 @@ public static class RuntimeOutputResolver
                 found = true;
                 var tail = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Tail ?? 0;
                 return tail > 0 ? (String(d, "outputTail") ?? "") + "\n" : "";
+            case "artifactURLs":
+                // Bound only once the copy is done: a failed run step (its event has a reason) copied nothing.
+                var copies = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Copy ?? [];
+                text = r.ArtifactBaseUrl is { } baseUrl && !d.TryGetProperty("reason", out _)
+                    ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d)) : null;
+                break;
             case "imageID":
                 text = String(d, "imageId");
                 if (text is not null && text.StartsWith("sha256:", StringComparison.Ordinal)) text = text["sha256:".Length..];
@@ -140,6 +147,16 @@ public static class RuntimeOutputResolver
         }
         found = text is not null;
         return text ?? "";
+    }
+
+    // The paths `test.succeeded` lists under `artifacts`.
+    private static HashSet<string> ArchivedPaths(JsonElement d)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        if (d.TryGetProperty("artifacts", out var list) && list.ValueKind == JsonValueKind.Array)
+            foreach (var a in list.EnumerateArray())
+                if (a.ValueKind == JsonValueKind.Object && String(a, "path") is { } path) paths.Add(path);
+        return paths;
     }
 
     private static JsonElement? Image(JsonElement d) =>

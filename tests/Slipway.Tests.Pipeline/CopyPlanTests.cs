@@ -81,11 +81,13 @@ public class CopyPlanTests
     }
 
     [Fact]
-    public void Artifact_urls_are_refused()
+    public void Artifact_urls_are_refused_when_the_operator_set_no_base_url()
     {
         var r = PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: true\n        copy: [/srv/x]\n"
             + "      - name: t\n        build: test\n        run: {arguments: ['${s.artifactURLs}']}\n");
-        Assert.Equal("pipeline `p`: stage `t`: `run.arguments[0]` uses `${s.artifactURLs}`: not supported; Slipway lists a run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs",
-            Assert.Single(r.Refused).Message);
+        var refusal = Assert.Single(r.Refused);
+        Assert.Equal("pipeline `p`: stage `t`: `run.arguments[0]` uses `${s.artifactURLs}`, and the operator has not set Pipeline:ArtifactBaseUrl " +
+            "(the reporter's public URL, which the artifact links start with), so Slipway has no link to give", refusal.Message);
+        Assert.Equal(11, refusal.Line);
     }
 }

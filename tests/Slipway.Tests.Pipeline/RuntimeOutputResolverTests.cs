@@ -62,7 +62,7 @@ public class RuntimeOutputResolverTests
         new() { Output = new RuntimeOutputReference { Stage = stage, Name = name, Step = step, Default = dflt } };
 
     private static string Resolve(params RuntimeTemplatePart[] parts) =>
-        RuntimeOutputResolver.Resolve(new RuntimeTemplate { Parts = parts }, "run.env.X", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
+        RuntimeOutputResolver.Resolve(new RuntimeTemplate { Parts = parts }, "run.env.X", "run-1", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
 
     [Theory]
     [InlineData("output", "lint-run", "token **** ok\n${setup.project} ${lint.output}\n")] // tail lines + "\n", masked, literal
@@ -91,7 +91,7 @@ public class RuntimeOutputResolverTests
     };
 
     private static IReadOnlyList<string> Expand(RuntimeComprehension c) =>
-        RuntimeOutputResolver.Expand(c, "run.arguments", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
+        RuntimeOutputResolver.Expand(c, "run.arguments", "run-1", Plan, s => Results.TryGetValue(s, out var d) ? d : null);
 
     [Fact]
     public void A_comprehension_over_an_output_is_expanded_per_token_as_pipelinelib_tokenizes_it()
@@ -118,9 +118,9 @@ public class RuntimeOutputResolverTests
     public void A_missing_result_is_an_error_or_empty_for_a_notice()
     {
         var template = new RuntimeTemplate { Parts = [O("late", "output", "late-run")] };
-        var e = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(template, "trigger.parameters.A", Plan, _ => null));
+        var e = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(template, "trigger.parameters.A", "run-1", Plan, _ => null));
         Assert.Equal("`trigger.parameters.A`: `${late.output}` has no value: step `late-run` recorded no result for it", e.Message);
-        Assert.Equal("", RuntimeOutputResolver.Resolve(template, "body", Plan, _ => null, missingAsEmpty: true));
+        Assert.Equal("", RuntimeOutputResolver.Resolve(template, "body", "run-1", Plan, _ => null, missingAsEmpty: true));
     }
 
     [Fact]
@@ -131,8 +131,57 @@ public class RuntimeOutputResolverTests
         Assert.Equal("`run.env.X`: the resolved value is longer than 65536 characters", e.Message);
         Assert.Equal(65_400, Resolve(parts[..218]).Length);
         var nul = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(new RuntimeTemplate { Parts = [O("lint", "output", "lint-run")] },
-            "run.env.X", Plan, _ => Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "a\0b" })));
+            "run.env.X", "run-1", Plan, _ => Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "a\0b" })));
         Assert.Equal("`run.env.X`: the resolved value contains a NUL character", nul.Message);
+    }
+
+    [Fact]
+    public void Artifact_urls_give_one_line_per_copy_entry_as_pipelinelib_with_every_path_segment_encoded()
+    {
+        RunCopy[] copies =
+        [
+            new() { Source = "/srv/report.txt", Destination = "out/report.txt", Archive = true },   // a file
+            new() { Source = "/srv/notes.txt", Destination = "notes.txt" },                         // not archived: empty line
+            new() { Source = "/srv/dist", Destination = "build/dist/", Archive = true },            // a directory's contents
+            new() { Source = "/srv/site", Destination = "site", Archive = true },                   // a directory: no file listed at `site`
+            new() { Source = "/srv/h", Destination = "we ird/a b#c?d%25é\r\nx.txt", Archive = true }, // hostile names
+            new() { Source = "/srv/all", Destination = "./", Archive = true },                      // the workspace root
+        ];
+        var plan = new RunPlan
+        {
+            Pipeline = "p", Graph = [],
+            Stages = [new PlanStage { Name = "make", Steps = [new PlanStep { Name = "make-run", Kind = StepKind.Test, Run = new RunParams { Copy = copies } }] }],
+        };
+        var succeeded = Json(new TestSucceeded
+        {
+            ImageId = "sha256:" + ImageHex, ExitCode = 0,
+            Artifacts = new[] { "out/report.txt", "build/dist/a.js", "site/index.html", "we ird/a b#c?d%25é\r\nx.txt", "x" }
+                .Select(p => new RunArtifact { Path = p, SizeBytes = 1, Sha256 = new string('0', 64) }).ToList(),
+        });
+        var template = new RuntimeTemplate
+        {
+            Parts = [new() { Output = new RuntimeOutputReference { Stage = "make", Name = "artifactURLs", Step = "make-run", ArtifactBaseUrl = "https://ci.example.org/s/" } }],
+        };
+        var links = RuntimeOutputResolver.Resolve(template, "run.env.X", "run-7", plan, s => s == "make-run" ? succeeded : null);
+        const string Base = "https://ci.example.org/s/runs/run-7/artifacts/make/";
+        Assert.Equal(string.Join('\n',
+            Base + "out/report.txt",
+            "",
+            Base + "build/dist.tar.gz",
+            Base + "site.tar.gz",
+            Base + "we%20ird/a%20b%23c%3Fd%2525%C3%A9%0D%0Ax.txt",
+            Base + ".tar.gz"), links);
+        Assert.Equal(6, links.Split('\n').Length); // no name adds a line
+        // The link's path decodes back to the file's path; no `#` or `?` ends it early.
+        var hostile = new Uri(links.Split('\n')[4]);
+        Assert.Equal(("", ""), (hostile.Query, hostile.Fragment));
+        Assert.Equal("/s/runs/run-7/artifacts/make/we ird/a b#c?d%25é\r\nx.txt", Uri.UnescapeDataString(hostile.AbsolutePath));
+
+        var missing = Assert.Throws<RuntimeOutputException>(() => RuntimeOutputResolver.Resolve(template, "run.env.X", "run-7", plan, _ => null));
+        Assert.Equal("`run.env.X`: `${make.artifactURLs}` has no value: step `make-run` recorded no result for it", missing.Message);
+        // A failed run step copied nothing: its failure notice gets no links.
+        var failed = Json(new TestFailed { ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "tests exited with code 1" });
+        Assert.Equal("", RuntimeOutputResolver.Resolve(template, "body", "run-7", plan, _ => failed, missingAsEmpty: true));
     }
 
     [Fact]

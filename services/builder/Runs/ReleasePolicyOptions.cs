@@ -28,6 +28,12 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
         /// plans with the allow-list only; the value (<c>:Value</c>) is read by the tester, which binds it.
         /// </summary>
         public Dictionary<string, CredentialGrant> Credentials { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// The reporter's public URL (as <c>Reporter:PublicUrl</c>), which <c>${&lt;stage&gt;.artifactURLs}</c>'s links start
+        /// with; unset, a config using that output is refused at planning.
+        /// </summary>
+        public string? ArtifactBaseUrl { get; set; }
     }
 
     public sealed class CredentialGrant
@@ -61,10 +67,16 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
         ReleaseBranches = Pipeline.ReleaseBranches is { Count: > 0 } branches ? branches : PlanningOptions.Default.ReleaseBranches,
         ServiceOwners = Pipeline.ServiceOwners,
         Credentials = Pipeline.Credentials.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)c.Value.Projects, StringComparer.Ordinal),
+        ArtifactBaseUrl = string.IsNullOrWhiteSpace(Pipeline.ArtifactBaseUrl) ? null : Pipeline.ArtifactBaseUrl.TrimEnd('/'),
     };
 
     public IEnumerable<string> Validate()
     {
+        if (!string.IsNullOrWhiteSpace(Pipeline.ArtifactBaseUrl)
+            && (Pipeline.ArtifactBaseUrl.Length > 512 || !Uri.TryCreate(Pipeline.ArtifactBaseUrl, UriKind.Absolute, out var artifactBase)
+                || artifactBase.Scheme is not ("http" or "https") || artifactBase.Query.Length > 0 || artifactBase.Fragment.Length > 0
+                || artifactBase.UserInfo.Length > 0 || Pipeline.ArtifactBaseUrl.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
+            yield return $"Pipeline:ArtifactBaseUrl '{Pipeline.ArtifactBaseUrl}' is invalid (want http(s)://host[:port][/path], without query, fragment or credentials)";
         foreach (var branch in Pipeline.ReleaseBranches ?? [])
             if (string.IsNullOrWhiteSpace(branch) || branch.Length > 255 || branch.Any(char.IsControl) || branch.StartsWith("refs/", StringComparison.Ordinal))
                 yield return $"Pipeline:ReleaseBranches: '{branch}' is not a branch short name (e.g. master)";

@@ -1,5 +1,6 @@
 using System.Text;
 using Slipway.Artifacts;
+using Slipway.Contracts;
 using Slipway.Reporter.Dashboard;
 
 namespace Slipway.Reporter.Runs;
@@ -7,7 +8,8 @@ namespace Slipway.Reporter.Runs;
 /// <summary>
 /// <c>/runs/{id}/artifacts/{stage}/{path}</c>: a run artifact as a download. Only a file the run's events listed is
 /// served (so no path the request makes up reaches the disk), read from the run artifact directory without
-/// following any link, as <c>application/octet-stream</c> with <c>Content-Disposition: attachment</c>.
+/// following any link, as <c>application/octet-stream</c> with <c>Content-Disposition: attachment</c>. A path
+/// <c>&lt;dir&gt;.tar.gz</c> that is no listed file is PipelineLib's archive of a directory (<see cref="DirectoryArchive"/>).
 /// </summary>
 public static class RunArtifactEndpoints
 {
@@ -18,6 +20,14 @@ public static class RunArtifactEndpoints
         {
             if (id.Length > 200 || stage.Length > 128 || path.Length > 1024) return Results.BadRequest("name too long");
             var listed = await ledger.FindAsync(id, stage, path, ct);
+            if (listed is null && path.EndsWith(RunArtifact.DirectoryArchiveSuffix, StringComparison.Ordinal))
+            {
+                // PipelineLib's `<directory>.tar.gz`, the link `${<stage>.artifactURLs}` gives for an archived directory.
+                if (DirectoryArchive.Find(id, stage, path, await ledger.ReadAsync(id, ct), store) is not { } archive)
+                    return Results.NotFound($"run {id} kept no artifact {stage}/{path}");
+                http.Response.Headers.XContentTypeOptions = "nosniff";
+                return Results.Stream(body => archive.WriteAsync(body, ct), "application/gzip", archive.FileName);
+            }
             if (listed is null) return Results.NotFound($"run {id} kept no artifact {stage}/{path}");
             var file = store.ArchivedFile(id, stage, listed.Path);
             if (file is null || new FileInfo(file).Length != listed.SizeBytes)

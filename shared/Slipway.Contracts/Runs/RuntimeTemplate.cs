@@ -80,11 +80,20 @@ public sealed record RuntimeOutputReference
 
     /// <summary>
     /// The output: <c>output</c> (run), <c>imageID</c>, <c>imageLocalName</c> (build), <c>imageName</c>,
-    /// <c>imageFullName</c>, <c>imageTag</c>, <c>imageTags</c>, <c>publishedImage</c> (publish).
+    /// <c>imageFullName</c>, <c>imageTag</c>, <c>imageTags</c>, <c>publishedImage</c> (publish), <c>artifactURLs</c> (the run
+    /// step's <c>copy</c>: one link per entry, see <see cref="ArtifactBaseUrl"/>).
     /// </summary>
-    [Description("output (run step); imageID, imageLocalName (build step); imageName, imageFullName, imageTag, imageTags, publishedImage (publish step).")]
-    [RegularExpression("^(output|imageID|imageLocalName|imageName|imageFullName|imageTag|imageTags|publishedImage)$")]
+    [Description("output, artifactURLs (run step); imageID, imageLocalName (build step); imageName, imageFullName, imageTag, imageTags, publishedImage (publish step).")]
+    [RegularExpression("^(output|artifactURLs|imageID|imageLocalName|imageName|imageFullName|imageTag|imageTags|publishedImage)$")]
     public required string Name { get; init; }
+
+    /// <summary>
+    /// For <c>artifactURLs</c> only: where the reporter is reached (the operator's <c>Pipeline:ArtifactBaseUrl</c>, fixed at
+    /// planning), which the links to <c>/runs/&lt;run&gt;/artifacts/&lt;stage&gt;/&lt;path&gt;</c> start with.
+    /// </summary>
+    [Description("For artifactURLs only: the reporter's base URL (operator setting Pipeline:ArtifactBaseUrl) the artifact links start with.")]
+    [MaxLength(512)]
+    public string? ArtifactBaseUrl { get; init; }
 
     /// <summary>The step whose finishing event holds the value.</summary>
     [Description("The step whose finishing event holds the value.")]

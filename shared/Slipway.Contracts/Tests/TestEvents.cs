@@ -43,6 +43,12 @@ public sealed record RunArtifact
     /// <summary>Most artifacts one step lists.</summary>
     public const int MaxPerStep = 1000;
 
+    /// <summary>
+    /// PipelineLib archives a copied directory as <c>&lt;destination&gt;.tar.gz</c>: the link <c>artifactURLs</c> gives for
+    /// it, which the reporter answers with the archived files below that directory, tarred and gzipped on the fly.
+    /// </summary>
+    public const string DirectoryArchiveSuffix = ".tar.gz";
+
     /// <summary>Path relative to the repository root (the copy's destination).</summary>
     [MaxLength(1024)] public required string Path { get; init; }
 

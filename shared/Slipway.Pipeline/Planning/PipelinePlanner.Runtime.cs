@@ -20,8 +20,11 @@ internal sealed partial class PipelinePlanner
         return !text && v is ConfigRuntime or ConfigTemplate ? throw RuntimeRefused(field, FindRuntime(v)!.Reference, line) : v;
     }
 
-    /// <summary>The templates of one step's (or notice's) fields, by field key.</summary>
-    private sealed class RuntimeFields
+    /// <summary>
+    /// The templates of one step's (or notice's) fields, by field key. <paramref name="artifactBaseUrl"/> is the operator's
+    /// <see cref="PlanningOptions.ArtifactBaseUrl"/>, which <c>artifactURLs</c> needs.
+    /// </summary>
+    private sealed class RuntimeFields(string? artifactBaseUrl)
     {
         private readonly Dictionary<string, RuntimeTemplate> _fields = new(StringComparer.Ordinal);
 
@@ -49,7 +52,7 @@ internal sealed partial class PipelinePlanner
         }
 
         /// <summary>The template of <paramref name="parts"/>; text holding <see cref="Interpolator.LocalMark"/>ed names gets local parts.</summary>
-        public static RuntimeTemplate Template(string field, IReadOnlyList<ConfigValue> parts, int line)
+        public RuntimeTemplate Template(string field, IReadOnlyList<ConfigValue> parts, int line)
         {
             var result = new List<RuntimeTemplatePart>();
             foreach (var p in parts)
@@ -74,7 +77,7 @@ internal sealed partial class PipelinePlanner
         }
 
         /// <summary>A deferred comprehension's template; its yield must be text (PipelineLib's items become strings here).</summary>
-        public static RuntimeComprehension Comprehension(string field, (IReadOnlyList<string> Each, string Delimiter, ConfigValue In, ConfigValue Yield) c, int line)
+        public RuntimeComprehension Comprehension(string field, (IReadOnlyList<string> Each, string Delimiter, ConfigValue In, ConfigValue Yield) c, int line)
         {
             static IReadOnlyList<ConfigValue> Parts(ConfigValue v) => v switch
             {
@@ -92,23 +95,28 @@ internal sealed partial class PipelinePlanner
             };
         }
 
-        private static RuntimeOutputReference Reference(string field, ConfigRuntime r, int line)
+        private RuntimeOutputReference Reference(string field, ConfigRuntime r, int line)
         {
             var step = r.Key switch
             {
                 "output" => $"{r.Stage}-run",
+                // The links are made from the run step's copy entries and the files its `test.succeeded` lists.
+                "artifactURLs" => artifactBaseUrl is not null ? $"{r.Stage}-run"
+                    : throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, and the operator has not set " +
+                        "Pipeline:ArtifactBaseUrl (the reporter's public URL, which the artifact links start with), so Slipway has no link to give", line),
                 "imageID" or "imageLocalName" => $"{r.Stage}-build",
                 "imageName" or "imageFullName" or "imageTag" or "imageTags" or "publishedImage" => $"{r.Stage}-publish",
                 "container" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: Slipway keeps no container " +
                     "after a run step (the tester removes it once the step and its `copy` are done), so there is no container name to use", line),
-                "artifactURLs" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; Slipway lists a " +
-                    "run's archived files on the run's page and in `test.succeeded` (`artifacts`), not as Jenkins artifact URLs", line),
                 "releaseName" => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`: not supported; PipelineLib's value " +
                     "is the random name of a throwaway Helm release it purged at the pipeline's end, while Slipway's `deploy` rolls out a " +
                     "named service that outlives the run, so there is no such release to name", line),
                 _ => throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, which Slipway does not produce as a value", line),
             };
-            return new RuntimeOutputReference { Stage = r.Stage, Name = r.Key, Step = step, Default = r.Default };
+            return new RuntimeOutputReference
+            {
+                Stage = r.Stage, Name = r.Key, Step = step, Default = r.Default, ArtifactBaseUrl = r.Key == "artifactURLs" ? artifactBaseUrl : null,
+            };
         }
     }
 }

@@ -50,6 +50,12 @@ public sealed record PlanningOptions
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Credentials { get; init; }
 
+    /// <summary>
+    /// Where the reporter is reached (<c>Pipeline:ArtifactBaseUrl</c>, an absolute http(s) URL without a final <c>/</c>):
+    /// the links <c>${&lt;stage&gt;.artifactURLs}</c> gives start with it. Null: a config using that output is refused.
+    /// </summary>
+    public string? ArtifactBaseUrl { get; init; }
+
     /// <summary>Canonical flow: staging's rollout (all at once).</summary>
     public IReadOnlyList<RolloutPhase> StagingRollout { get; init; } = [new() { Stage = RolloutStage.Full, Percentage = 100 }];
 

@@ -52,6 +52,18 @@ public sealed class ReleasePolicyConfigurationTests
     }
 
     [Fact]
+    public void The_artifact_base_url_reaches_the_planner_and_a_bad_one_is_refused_at_start_up()
+    {
+        Assert.Null(Policy().ToPlanningOptions().ArtifactBaseUrl);
+        var good = Policy(("Pipeline:ArtifactBaseUrl", "https://ci.example.org/slipway/"));
+        Assert.Empty(good.Validate());
+        Assert.Equal("https://ci.example.org/slipway", good.ToPlanningOptions().ArtifactBaseUrl);
+        foreach (var bad in new[] { "ci.example.org", "ftp://ci.example.org", "https://ci.example.org/?a=1", "https://ci.example.org/#x", "https://u:p@ci.example.org" })
+            Assert.Equal($"Pipeline:ArtifactBaseUrl '{bad}' is invalid (want http(s)://host[:port][/path], without query, fragment or credentials)",
+                Assert.Single(Policy(("Pipeline:ArtifactBaseUrl", bad)).Validate()));
+    }
+
+    [Fact]
     public void Release_branches_and_service_owners_reach_the_planner()
     {
         var planning = Policy(("Pipeline:ReleaseBranches:0", "release"), ("Pipeline:ServiceOwners:billing", "ops/billing")).ToPlanningOptions();

@@ -122,6 +122,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         {
             // The reporter keeps its port across restarts: it is its public URL, in every comment and check link.
             int? port = null;
+            // The builder plans `${<stage>.artifactURLs}` as links to the reporter (whose port is chosen here, once).
+            if (name == "builder") _settings.TryAdd("Pipeline__ArtifactBaseUrl", $"http://127.0.0.1:{_reporterPort ??= Slipway.Embedded.FreePort.Next()}");
             if (name == "reporter")
             {
                 port = _reporterPort ??= Slipway.Embedded.FreePort.Next();
