@@ -68,7 +68,8 @@ public static partial class QuotedText
     /// A value from the run (a name, a reason, a note, an image reference or tag) inside Slipway's own sentence, after
     /// <see cref="OneLine"/>. Plain words (letters, digits, spaces and <c>.,:;/=+-()'"%?…</c>, starting with a letter or
     /// digit, no URL, not a list marker) mean the same in Markdown and plain text and are shown bare, so the usual comment
-    /// reads as PipelineBot's did. Anything else is a Markdown code span whose backtick fence is longer than any run of
+    /// reads as PipelineBot's did; so are plain words around single-backtick spans (Slipway's own "step `x` failed").
+    /// Anything else is a Markdown code span whose backtick fence is longer than any run of
     /// backticks in the value (CommonMark 6.1, which Gerrit's renderer follows): nothing in it is a link, image, HTML,
     /// emphasis, heading, list or the end of the span.
     /// </summary>
@@ -76,8 +77,7 @@ public static partial class QuotedText
     {
         var value = OneLine(text, max);
         if (value.Length == 0) return "(empty)";
-        if (PlainWords().IsMatch(value) && !value.Contains("://", StringComparison.Ordinal)
-            && !value.Contains("www.", StringComparison.OrdinalIgnoreCase)) return value;
+        if (IsPlainWithCodeSpans(value)) return value;
         int longest = 0, run = 0;
         foreach (var c in value)
         {
@@ -89,6 +89,31 @@ public static partial class QuotedText
         var pad = value[0] == '`' || value[^1] == '`' ? " " : "";
         return fence + pad + value + pad + fence;
     }
+
+    // Plain words, optionally with single-backtick code spans the way Slipway writes names into its own reasons and notes
+    // ("branch `x` is not a release branch"): every backtick pairs up, each span holds something, and the text outside
+    // the spans is plain words (the first piece starting as PlainWords requires).
+    private static bool IsPlainWithCodeSpans(string value)
+    {
+        var pieces = value.Split('`');
+        if (pieces.Length % 2 == 0) return false; // an unpaired backtick
+        for (var i = 0; i < pieces.Length; i++)
+        {
+            var piece = pieces[i];
+            if (i % 2 == 1)
+            {
+                if (piece.Trim().Length == 0) return false; // "``" is a longer fence, not an empty span
+                continue;
+            }
+            if (piece.Length == 0) continue;
+            var plain = i == 0 ? PlainWords().IsMatch(piece) : PlainTail().IsMatch(piece);
+            if (!plain || piece.Contains("://", StringComparison.Ordinal) || piece.Contains("www.", StringComparison.OrdinalIgnoreCase)) return false;
+        }
+        return true;
+    }
+
+    [GeneratedRegex(@"^[\p{L}\p{Nd} .,:;/=+()'""%?\u2026-]*$")]
+    private static partial Regex PlainTail();
 
     // Starts with a letter or digit but not as an ordered-list marker ("1. ", "2)"); only characters without meaning
     // inside a CommonMark/GFM line (no * _ ` ~ [ ] ! < > & \ # | @).

@@ -137,6 +137,11 @@ public sealed class GerritMarkdownInlineValueTests
     [InlineData("wmf_branch", "`wmf_branch`")]
     [InlineData("mail ops@example.org", "`mail ops\uFF20example.org`")]
     [InlineData("- item", "`- item`")]
+    [InlineData("branch `feature` is not a release branch (main): builds only", "branch `feature` is not a release branch (main): builds only")]
+    [InlineData("the archive entry `a<b>[x](y)` contains control characters", "the archive entry `a<b>[x](y)` contains control characters")]
+    [InlineData("stage `a`: `b` **c**", "``stage `a`: `b` **c**``")]
+    [InlineData("step `x` failed: see https://evil.example", "``step `x` failed: see https://evil.example``")]
+    [InlineData("an `unpaired backtick", "``an `unpaired backtick``")]
     public void Plain_words_stay_bare_and_anything_else_is_a_code_span(string value, string expected)
     {
         Assert.Equal(expected, QuotedText.InlineValue(value));
