@@ -142,12 +142,16 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
 
     private static string Message(ChartsChangeRequest r, string changeId)
     {
-        var source = r.SourceChange is { } n ? $"{r.SourceProject} change {n}" : r.SourceProject;
-        return $"{r.Chart}: pipeline bot promote\n\n" +
-            $"Promote {r.Chart} to version {r.Version}\n\n" +
-            $"Image: {r.ImageReference}\nSource: {source} at {r.SourceRevision}\n\n" +
-            $"Slipway-Run: {r.RunId}\nSlipway-Step: {r.Step}\nChange-Id: {changeId}\n";
+        var source = r.SourceChange is { } n ? $"{Line(r.SourceProject)} change {n}" : Line(r.SourceProject);
+        return $"{Line(r.Chart)}: pipeline bot promote\n\n" +
+            $"Promote {Line(r.Chart)} to version {Line(r.Version)}\n\n" +
+            $"Image: {Line(r.ImageReference)}\nSource: {source} at {Line(r.SourceRevision)}\n\n" +
+            $"Slipway-Run: {Line(r.RunId)}\nSlipway-Step: {Line(r.Step)}\nChange-Id: {changeId}\n";
     }
+
+    // Each value stays on its line: a line break in one would add footers Gerrit acts on (CC:, a second Change-Id:).
+    private static string Line(string? value) =>
+        new((value ?? "").Select(c => char.IsControl(c) || c is '\u2028' or '\u2029' or '\u0085' ? ' ' : c).Take(300).ToArray());
 
     // PipelineLib's topic, and the operator's reviewers: added by the push that opens the change, so a replay (which finds
     // the change by its Change-Id and pushes nothing) never adds them again.

@@ -17,6 +17,9 @@ public static class CheckRunsComposer
     /// <summary>Gerrit cuts summaries at about 80 characters and shows the rest in a tooltip.</summary>
     public const int MaxSummaryChars = 200;
 
+    /// <summary>Longest pipeline or step name shown (check names and descriptions are plain text in Gerrit's UI).</summary>
+    public const int MaxNameChars = 200;
+
     /// <summary>Output lines quoted into a failed check's message (bounded in bytes as comments are).</summary>
     public const int OutputLines = 40;
 
@@ -30,7 +33,7 @@ public static class CheckRunsComposer
             foreach (var run in ofPipeline.OrderBy(r => r.StartedAt).ThenBy(r => r.RunId, StringComparer.Ordinal))
             {
                 attempt++;
-                var prefix = pipelines > 1 ? $"{run.Pipeline}: " : "";
+                var prefix = pipelines > 1 ? $"{QuotedText.OneLine(run.Pipeline, MaxNameChars)}: " : "";
                 checks.AddRange(ChecksOf(run, attempt, prefix, options));
             }
         }
@@ -48,7 +51,7 @@ public static class CheckRunsComposer
             yield return new CheckRun
             {
                 Change = run.Change, Patchset = run.Patchset, Attempt = attempt, ExternalId = $"{run.RunId}/plan",
-                CheckName = $"{prefix}plan", CheckDescription = $"Slipway plans pipeline {run.Pipeline} from .pipeline/",
+                CheckName = $"{prefix}plan", CheckDescription = $"Slipway plans pipeline {QuotedText.OneLine(run.Pipeline, MaxNameChars)} from .pipeline/",
                 CheckLink = link, StatusLink = link, LabelName = label,
                 Status = run.FinishedAt is null ? "RUNNING" : "COMPLETED",
                 StartedTimestamp = run.StartedAt, FinishedTimestamp = run.FinishedAt,
@@ -68,10 +71,11 @@ public static class CheckRunsComposer
         for (var i = 0; i < planned.Count; i++)
         {
             var name = planned[i].Name;
+            var shownName = QuotedText.OneLine(name, MaxNameChars);
             var common = new CheckRun
             {
                 Change = run.Change, Patchset = run.Patchset, Attempt = attempt, ExternalId = $"{run.RunId}/{name}",
-                CheckName = prefix + name, CheckDescription = $"{planned[i].Kind} step {i + 1} of {planned.Count} of pipeline {run.Pipeline}",
+                CheckName = prefix + shownName, CheckDescription = $"{planned[i].Kind} step {i + 1} of {planned.Count} of pipeline {QuotedText.OneLine(run.Pipeline, MaxNameChars)}",
                 CheckLink = link, StatusLink = link, LabelName = label, Status = "RUNNABLE",
             };
             if (!recorded.TryGetValue(name, out var step))

@@ -9,8 +9,10 @@ namespace Slipway.Reporter.Comments;
 /// Writes the review a developer sees for a run: short, with the run's status page link (which
 /// also makes each comment recognisable, so it is never posted twice), the URI and tags of every image published on
 /// success like the PipelineBot comment (and on failure, those published before it), and the failed step with the tail of its output on failure.
-/// Everything the uploader controls (output, reasons, names from the repository's config) goes through
-/// <see cref="QuotedText"/>: bounded, without control characters, and the output stays an indented quote.
+/// Everything the uploader controls goes through <see cref="QuotedText"/>: bounded, without control characters, mentions
+/// or account templates; output is an indented code block and every value inside Slipway's sentences (pipeline, stage
+/// and step names, reasons, notes that quote the config, image references and tags) one <see cref="QuotedText.InlineValue"/>
+/// span, so Gerrit's Markdown shows it literally and only Slipway's own text is Markdown.
 /// </summary>
 public static class ReviewComposer
 {
@@ -25,14 +27,14 @@ public static class ReviewComposer
         if (kind == CommentKind.Progress)
         {
             var at = step ?? throw new ArgumentException("a progress comment needs its step");
-            text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}: step {at.Number} of {run.TotalSteps} ({Name(at.Name)}) running.\n\n").Append(link);
+            text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}: step {at.Number} of {run.TotalSteps} ({StepName(at.Name)}) running.\n\n").Append(link);
         }
         else if (kind == CommentKind.Started)
         {
             if (run.TotalSteps == 0) // not posted by the handler; kept truthful should an old job still ask for it
                 text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} planned no steps");
             else text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)}{StartedMarker}{run.TotalSteps}");
-            if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({Name(first)})");
+            if (run.FirstStep is { } first) text.Append(CultureInfo.InvariantCulture, $" ({StepName(first)})");
             text.Append(".\n\n");
             AppendNotes(text, run);
             text.Append(link);
@@ -49,13 +51,13 @@ public static class ReviewComposer
                 case "failed":
                     // A run refused before its first step (hostile content, a refused config) has no failed step to name.
                     text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} FAILURE{duration}: ")
-                        .Append(FailedSteps(run) is { Count: > 1 } several ? $"steps {string.Join(", ", several.Select(Name))} failed"
-                            : run.FailedStep is { } failedStep ? $"step {Name(failedStep)} failed" : "refused before its first step");
-                    text.Append(run.Reason is { } reason ? $": {QuotedText.OneLine(reason)}\n" : ".\n");
+                        .Append(FailedSteps(run) is { Count: > 1 } several ? $"steps {string.Join(", ", several.Select(StepName))} failed"
+                            : run.FailedStep is { } failedStep ? $"step {StepName(failedStep)} failed" : "refused before its first step");
+                    text.Append(run.Reason is { } reason ? $": {QuotedText.InlineValue(reason)}\n" : ".\n");
                     var failed = run.Steps.LastOrDefault(s => s.State == "failed");
                     if (failed?.OutputTail is { Length: > 0 } tail)
                     {
-                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {Name(failed.Stage)}/{Name(failed.Step)}:\n\n");
+                        text.Append(CultureInfo.InvariantCulture, $"\nLast lines of {StepName(failed)}:\n\n");
                         foreach (var line in QuotedText.LastLines(tail, QuotedLines)) text.Append(QuotedText.Indent).Append(line).Append('\n');
                     }
                     // What the run published before it failed (a merge run whose deploy failed) is in the registry all the same.
@@ -63,7 +65,7 @@ public static class ReviewComposer
                     break;
                 default:
                     text.Append(CultureInfo.InvariantCulture, $"Pipeline {Name(run.Pipeline)} {(run.Outcome ?? "ended").ToUpperInvariant()}{duration}");
-                    text.Append(run.Reason is { } why ? $": {QuotedText.OneLine(why)}\n" : ".\n");
+                    text.Append(run.Reason is { } why ? $": {QuotedText.InlineValue(why)}\n" : ".\n");
                     break;
             }
             if (run.Steps.Count > 0)
@@ -71,9 +73,9 @@ public static class ReviewComposer
                 text.Append("\nSteps:\n");
                 foreach (var s in run.Steps)
                     text.Append(CultureInfo.InvariantCulture,
-                        $"- {Name(s.Stage)}/{Name(s.Step)} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}" +
+                        $"- {StepName(s)} ({s.Kind}): {s.State}{(s.DurationMs is { } ms ? " in " + Duration(ms) : "")}" +
                         // A succeeded step's reason says why it did less than planned (a deploy superseded by a newer run).
-                        $"{(s.State == "succeeded" && s.Reason is { } note ? ", " + QuotedText.OneLine(note) : "")}\n");
+                        $"{(s.State == "succeeded" && s.Reason is { } note ? ", " + QuotedText.InlineValue(note) : "")}\n");
             }
             text.Append('\n');
             AppendNotes(text, run);
@@ -98,25 +100,31 @@ public static class ReviewComposer
             text.Append("\nIMAGES:\n");
             foreach (var i in run.Images)
             {
-                text.Append(CultureInfo.InvariantCulture, $"  {Name(i.Stage)}/{Name(i.Step)}: {QuotedText.OneLine(i.Image.Uri, 512)}\n");
-                if (i.Image.Tags is { Count: > 0 } tags) text.Append("    TAGS: ").Append(QuotedText.OneLine(string.Join(", ", tags))).Append('\n');
+                text.Append(CultureInfo.InvariantCulture, $"  {StepName(i.Stage, i.Step)}: {QuotedText.InlineValue(i.Image.Uri, 512)}\n");
+                if (i.Image.Tags is { Count: > 0 } tags) text.Append("    TAGS: ").Append(Tags(tags)).Append('\n');
             }
             return;
         }
         // Older runs recorded only the last image; a run with one image keeps the familiar form.
         if (run.ImageUri is not { } uri) return;
-        text.Append("\nIMAGE:\n  ").Append(uri).Append('\n');
-        if (run.ImageTags is { Length: > 0 } imageTags) text.Append("TAGS:\n  ").Append(string.Join(", ", imageTags)).Append('\n');
+        text.Append("\nIMAGE:\n  ").Append(QuotedText.InlineValue(uri, 512)).Append('\n');
+        if (run.ImageTags is { Length: > 0 } imageTags) text.Append("TAGS:\n  ").Append(Tags(imageTags)).Append('\n');
     }
 
     // Parallel branches run to their end after a failure, so a run can fail in several steps; each is named.
     private static List<string> FailedSteps(RunView run) => run.Steps.Where(s => s.State == "failed").Select(s => $"{s.Stage}/{s.Step}").ToList();
 
-    // The planner's own words (never repository content), e.g. why a branch run publishes nothing.
+    // The planner's notes quote the repository's config (stage and variant names, Blubber's errors), so each is one value.
     private static void AppendNotes(StringBuilder text, RunView run)
     {
-        foreach (var note in run.Notes) text.Append("Note: ").Append(note).Append("\n\n");
+        foreach (var note in run.Notes) text.Append("Note: ").Append(QuotedText.InlineValue(note)).Append("\n\n");
     }
+
+    // Tags come from the config (PipelineLib's `tags`), each its own span; the list is bounded like one line.
+    private static string Tags(IEnumerable<string> tags) =>
+        string.Join(", ", tags.Take(MaxTagsShown).Select(t => QuotedText.InlineValue(t, 128))) + (tags.Count() > MaxTagsShown ? ", …" : "");
+
+    private const int MaxTagsShown = 20;
 
     public static string StatusUrl(string runId, ReporterOptions options) => $"{options.PublicUrl.TrimEnd('/')}/runs/{runId}";
 
@@ -140,6 +148,12 @@ public static class ReviewComposer
         _ => $"{ms / 60_000}m {ms % 60_000 / 1000}s",
     };
 
-    /// <summary>A stage or step name from the repository's config, as one bounded line.</summary>
-    private static string Name(string name) => QuotedText.OneLine(name, 200);
+    /// <summary>A name from the repository's config (a pipeline, a "stage/step"), as one literal, bounded value.</summary>
+    private static string Name(string name) => QuotedText.InlineValue(name, 200);
+
+    private static string StepName(string stage, string step) => QuotedText.InlineValue($"{stage}/{step}", 401);
+
+    private static string StepName(string stageSlashStep) => QuotedText.InlineValue(stageSlashStep, 401);
+
+    private static string StepName(StepView s) => StepName(s.Stage, s.Step);
 }

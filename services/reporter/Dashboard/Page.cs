@@ -11,6 +11,16 @@ public static class Page
 {
     public static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
 
+    /// <summary>
+    /// A name the run's content chose (an artifact's file name), HTML-encoded and on one line: line breaks, other control
+    /// characters, line separators and bidi overrides (which make <c>exe.txt</c> read as <c>txt.exe</c>) show as U+FFFD.
+    /// </summary>
+    public static string Name(string? text) =>
+        E(new string((text ?? "").Select(c => char.IsControl(c)
+            || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.LineSeparator
+                or System.Globalization.UnicodeCategory.ParagraphSeparator or System.Globalization.UnicodeCategory.Format
+            ? '\uFFFD' : c).ToArray()));
+
     /// <summary>A query-string value, encoded.</summary>
     public static string Q(string? text) => Uri.EscapeDataString(text ?? "");
 

@@ -44,8 +44,8 @@ public static class RunArtifactEndpoints
         var html = new StringBuilder("<h2>Artifacts</h2><ul id=\"artifacts\">");
         foreach (var a in artifacts)
             html.Append("<li><a href=\"/runs/").Append(Page.Q(runId)).Append("/artifacts/").Append(Page.Q(a.Stage)).Append('/')
-                .Append(string.Join('/', a.Path.Split('/').Select(Page.Q))).Append("\" download>").Append(Page.E(a.Path)).Append("</a> <span class=\"muted\">")
-                .Append(a.SizeBytes).Append(" bytes, sha256 <code>").Append(Page.E(a.Sha256)).Append("</code>, from ").Append(Page.E(a.Step)).Append("</span></li>");
+                .Append(string.Join('/', a.Path.Split('/').Select(Page.Q))).Append("\" download>").Append(Page.Name(a.Path)).Append("</a> <span class=\"muted\">")
+                .Append(a.SizeBytes).Append(" bytes, sha256 <code>").Append(Page.E(a.Sha256)).Append("</code>, from ").Append(Page.Name(a.Step)).Append("</span></li>");
         return html.Append("</ul>").ToString();
     }
 }

@@ -43,7 +43,8 @@ public sealed class GerritMarkdownQuoteTests
             Assert.DoesNotContain(tag, html, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("# Pipeline service SUCCESS in 3 s.", html);
         Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html);
-        Assert.Contains("@admin please approve", html);
+        Assert.Contains("\uFF20admin please approve", html); // a mention no more (QuotedText.InertAt)
+        Assert.DoesNotContain("@admin", html);
     }
 
     [Fact]
