@@ -43,7 +43,7 @@ internal sealed partial class PipelinePlanner
             // copy[].from defaults to ${.container}: the container of this stage's run step, which must exist.
             if (fromStage == s && !stageRuns)
                 throw new PipelineConfigException($"`copy` copies files out of this stage's run container (`${{.container}}`), and stage `{s}` has no `run`",
-                    m.Get("from")?.Line ?? raw.Line);
+                    m.Get("from")?.Line ?? item.Line);
             var sourceNode = m.Get("source") ?? throw new PipelineConfigException($"`{key}.source` is required", m.Line);
             var sourceText = Text(Field($"{key}.source", sourceNode.Line, () => interp.Interpolate(sourceNode)), $"{key}.source");
             var source = ContainerSource(sourceText, out var error)
@@ -81,6 +81,7 @@ internal sealed partial class PipelinePlanner
         if (from is ConfigScalar { Value: string text } && ContainerReference().Match(text.Trim()) is { Success: true } named)
         {
             var stage = named.Groups[1].Value.Length == 0 ? s : named.Groups[1].Value;
+            if (stage == s) return s; // this stage's own container: the caller checks that it runs
             if (!_graph.Contains(stage))
                 throw new PipelineConfigException($"`{key}.from` (`{text}`) names stage `{stage}`, which is not a stage of this pipeline's `execution`", from.Line);
             if (stage != s && !_graph.Ancestors(s).Contains(stage))
