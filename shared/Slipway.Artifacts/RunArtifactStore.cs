@@ -2,7 +2,9 @@ namespace Slipway.Artifacts;
 
 /// <summary>
 /// Where a run's copied files live: <c>&lt;Directory&gt;/&lt;run&gt;/&lt;stage&gt;/</c> holds the workspace paths one
-/// stage's run step copied (its <c>copy</c> destinations, relative to the repository root). A stage's directory
+/// stage's run step copied (its <c>copy</c> destinations, relative to the repository root);
+/// <c>&lt;run&gt;/.from-&lt;source&gt;/&lt;stage&gt;/</c> holds what a stage copied out of an earlier stage's run container
+/// (taken by that stage's run step; a stage name never starts with <c>.</c>, so the two never meet). Each directory
 /// appears whole (written aside, then renamed) or not at all, so a reader never sees half a copy.
 /// </summary>
 public sealed class RunArtifactStore(ArtifactOptions options)
@@ -12,10 +14,13 @@ public sealed class RunArtifactStore(ArtifactOptions options)
     public string NotConfiguredReason =>
         "PipelineLib's `copy` needs the run artifact directory, and Artifacts:Directory is not configured for this service";
 
-    /// <summary>The finished copy of one stage, or null when there is none.</summary>
-    public string? StageDirectory(string runId, string stage)
+    /// <summary>
+    /// The finished copy of one stage, or null when there is none: out of its own run container, or, with
+    /// <paramref name="fromStage"/>, out of that earlier stage's.
+    /// </summary>
+    public string? StageDirectory(string runId, string stage, string? fromStage = null)
     {
-        var dir = Path.Combine(RunDirectory(runId), Checked(stage));
+        var dir = Target(runId, stage, fromStage);
         return Directory.Exists(dir) ? dir : null;
     }
 
@@ -27,14 +32,21 @@ public sealed class RunArtifactStore(ArtifactOptions options)
         return staging;
     }
 
-    /// <summary>Makes the staging directory the stage's copy, replacing an earlier attempt's.</summary>
-    public string Publish(string runId, string stage, string staging)
+    /// <summary>Makes the staging directory the stage's copy (out of <paramref name="fromStage"/>'s container when set), replacing an earlier attempt's.</summary>
+    public string Publish(string runId, string stage, string staging, string? fromStage = null)
     {
-        var target = Path.Combine(RunDirectory(runId), Checked(stage));
+        var target = Target(runId, stage, fromStage);
         if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // a retried step copies again
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(staging, target);
         return target;
     }
+
+    private string Target(string runId, string stage, string? fromStage) =>
+        fromStage is null || fromStage == stage ? Path.Combine(RunDirectory(runId), Checked(stage))
+            : Path.Combine(RunDirectory(runId), FromPrefix + Checked(fromStage), Checked(stage));
+
+    private const string FromPrefix = ".from-";
 
     public static void Discard(string staging)
     {
@@ -44,12 +56,25 @@ public sealed class RunArtifactStore(ArtifactOptions options)
     }
 
     /// <summary>
-    /// A file a stage copied, for download: only a regular file reached without any link, inside the stage's copy.
-    /// Null when there is none.
+    /// A file a stage copied, for download: only a regular file reached without any link, inside the stage's copy (its
+    /// own first, then those out of earlier stages' containers). Null when there is none.
     /// </summary>
     public string? ArchivedFile(string runId, string stage, string relativePath)
     {
-        if (!Configured || StageDirectory(runId, stage) is not { } root) return null;
+        if (!Configured) return null;
+        Checked(stage);
+        var roots = new List<string>();
+        if (StageDirectory(runId, stage) is { } own) roots.Add(own);
+        if (Directory.Exists(RunDirectory(runId)))
+            roots.AddRange(new DirectoryInfo(RunDirectory(runId)).EnumerateDirectories(FromPrefix + "*")
+                .Where(d => d.LinkTarget is null).Select(d => d.Name).Order(StringComparer.Ordinal)
+                .Select(d => Path.Combine(RunDirectory(runId), d, stage)).Where(Directory.Exists));
+        return roots.Select(root => ArchivedFileIn(root, relativePath)).FirstOrDefault(f => f is not null);
+    }
+
+    private static string? ArchivedFileIn(string root, string relativePath)
+    {
+        if (new DirectoryInfo(root).LinkTarget is not null) return null;
         var segments = relativePath.Split('/');
         if (segments.Length == 0 || segments.Any(s => s is "" or "." or ".." || s.Contains('\\') || s.Any(char.IsControl))) return null;
         var path = root;

@@ -119,7 +119,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         if (!buildOptions.BuildAhead || !buildOptions.ReuseIdenticalImages || x.Trigger.Kind == TriggerKind.Recheck) return;
         var run = x.Run;
         // A later build gets the files earlier stages' run steps copy out (PipelineLib's copy): not known yet.
-        if (run.Progress.Steps.Any(s => s.Step.Run?.Copy is { Count: > 0 })) return;
+        if (run.Progress.Steps.Any(s => s.Step.Run?.Copy is { Count: > 0 } || s.Step.Run?.CopyFor is { Count: > 0 })) return;
         var due = run.Due.Select(d => d.Step.Name).ToHashSet();
         var next = run.Progress.Steps.SkipWhile(s => s.Step.Name != x.Step.Name).Skip(1)
             .FirstOrDefault(s => s.Step.Kind == StepKind.Build && s.Step.Build is { Refusal: null }

@@ -7,8 +7,10 @@ namespace Slipway.Builder.Runs;
 /// PipelineLib's <c>copy</c> as a later build sees it: the files the run steps of the stages this build's stage follows
 /// (its ancestors in the execution graph) copied out of their containers, laid over the run's revision. A build with
 /// such files gets its own tree (<c>&lt;workspace&gt;/steps/&lt;step&gt;</c>): the revision's files (links kept as links),
-/// then each ancestor's copy in plan order. The revision itself is left untouched, so the Blubber file is always the
-/// repository's and parallel branches never see each other's copies.
+/// then each ancestor's copy in plan order. A stage's copy is what it took out of earlier stages' containers (in plan
+/// order of those stages), then what it took out of its own; files a stage took out of an earlier stage's container are
+/// that stage's only, so the earlier stage's other descendants never see them. The revision itself is left untouched,
+/// so the Blubber file is always the repository's and parallel branches never see each other's copies.
 /// </summary>
 public sealed class CopiedFilesOverlay(RunArtifactStore store)
 {
@@ -20,8 +22,29 @@ public sealed class CopiedFilesOverlay(RunArtifactStore store)
         while (pending.TryPop(out var s))
             foreach (var d in plan.Graph.FirstOrDefault(n => n.Stage == s)?.DependsOn ?? [])
                 if (ancestors.Add(d)) pending.Push(d);
-        return plan.Stages.Where(s => ancestors.Contains(s.Name) && s.Steps.Any(x => x.Run?.Copy is { Count: > 0 }))
-            .Select(s => s.Name).ToList();
+        var owners = OwnersOfCopies(plan);
+        return plan.Stages.Where(s => ancestors.Contains(s.Name) && owners.Contains(s.Name)).Select(s => s.Name).ToList();
+    }
+
+    // Stages with copied files: their own run step's, or taken by an earlier stage's run step for them.
+    private static HashSet<string> OwnersOfCopies(RunPlan plan)
+    {
+        var owners = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var stage in plan.Stages)
+            foreach (var step in stage.Steps)
+            {
+                if (step.Run?.Copy is { Count: > 0 }) owners.Add(stage.Name);
+                foreach (var later in step.Run?.CopyFor ?? []) owners.Add(later.Stage);
+            }
+        return owners;
+    }
+
+    /// <summary>Where <paramref name="stage"/>'s copied files come from, in overlay order: earlier stages' containers, then its own (null).</summary>
+    private static IEnumerable<string?> Sources(RunPlan plan, string stage)
+    {
+        foreach (var s in plan.Stages)
+            if (s.Steps.Any(x => x.Run?.CopyFor?.Any(c => c.Stage == stage) == true)) yield return s.Name;
+        if (plan.Stages.FirstOrDefault(s => s.Name == stage)?.Steps.Any(x => x.Run?.Copy is { Count: > 0 }) == true) yield return null;
     }
 
     /// <summary>
@@ -36,13 +59,14 @@ public sealed class CopiedFilesOverlay(RunArtifactStore store)
         if (!store.Configured) throw new CopyOverlayException(store.NotConfiguredReason);
         if (Directory.Exists(stepDirectory)) Directory.Delete(stepDirectory, recursive: true); // an earlier attempt's
         CopyTree(revision, stepDirectory);
-        foreach (var from in stages)
-        {
-            var copied = store.StageDirectory(runId, from)
-                ?? throw new CopyOverlayException($"the files stage `{from}` copied are not in the run artifact directory " +
-                    "(Artifacts:Directory must be the same directory for the tester and the builder)");
-            Overlay(copied, stepDirectory, "");
-        }
+        foreach (var owner in stages)
+            foreach (var container in Sources(plan, owner))
+            {
+                var copied = store.StageDirectory(runId, owner, container)
+                    ?? throw new CopyOverlayException($"the files stage `{owner}` copied" + (container is null ? "" : $" out of stage `{container}`'s container") +
+                        " are not in the run artifact directory (Artifacts:Directory must be the same directory for the tester and the builder)");
+                Overlay(copied, stepDirectory, "");
+            }
         return stepDirectory;
     }
 

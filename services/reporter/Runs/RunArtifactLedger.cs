@@ -13,7 +13,10 @@ public sealed class RunArtifactLedger(NpgsqlDataSource dataSource, SchemaName sc
 {
     private readonly string _s = schema.Value;
 
-    /// <summary>From <c>test.succeeded</c>; a re-delivered event or a retried step's newer attempt replaces the rows.</summary>
+    /// <summary>
+    /// From <c>test.succeeded</c>, each under the stage it belongs to (a later stage's copy out of this step's container
+    /// is that stage's); a re-delivered event or a retried step's newer attempt replaces the rows.
+    /// </summary>
     public async Task RecordAsync(NpgsqlTransaction tx, string runId, object stepEvent, CancellationToken ct)
     {
         if (stepEvent is not TestSucceeded { Artifacts: { Count: > 0 } artifacts } t) return;
@@ -23,7 +26,7 @@ public sealed class RunArtifactLedger(NpgsqlDataSource dataSource, SchemaName sc
                 VALUES (@runId, @Stage, @Step, @Path, @SizeBytes, @Sha256, @at)
                 ON CONFLICT (run_id, stage, path) DO UPDATE SET step = EXCLUDED.step, size_bytes = EXCLUDED.size_bytes,
                     sha256 = EXCLUDED.sha256, at = EXCLUDED.at
-                """, new { runId, t.Stage, t.Step, a.Path, a.SizeBytes, a.Sha256, at = t.FinishedAt }, tx, cancellationToken: ct));
+                """, new { runId, Stage = a.Stage ?? t.Stage, t.Step, a.Path, a.SizeBytes, a.Sha256, at = t.FinishedAt }, tx, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<RunArtifactView>> ReadAsync(string runId, CancellationToken ct)

@@ -17,41 +17,54 @@ namespace Slipway.Tester.Copying;
 public sealed class ContainerFileCopier(IDockerClient docker, ArtifactOptions options)
 {
     /// <summary>Copies every entry; the reason on the first breach or missing source, else null.</summary>
-    public async Task<CopyOutcome> CopyAsync(string containerId, IReadOnlyList<RunCopy> copies, string staging, CancellationToken ct)
+    public Task<CopyOutcome> CopyAsync(string containerId, IReadOnlyList<RunCopy> copies, string staging, CancellationToken ct) =>
+        CopyAsync(containerId, [new CopyGroup(null, copies, staging)], ct);
+
+    /// <summary>
+    /// Copies every group's entries, each group into its own staging directory, within one allowance for the whole
+    /// step (the bytes and files taken out of this container); the reason on the first breach or missing source.
+    /// </summary>
+    public async Task<CopyOutcome> CopyAsync(string containerId, IReadOnlyList<CopyGroup> groups, CancellationToken ct)
     {
         var budget = new Budget(options.MaxBytesPerStep, options.MaxFilesPerStep);
-        var archived = new Dictionary<string, RunArtifact>(StringComparer.Ordinal);
-        foreach (var copy in copies)
+        var kept = new List<RunArtifact>();
+        foreach (var group in groups)
         {
-            GetArchiveFromContainerResponse response;
-            try
+            var what = group.Stage is null ? "copy" : $"stage `{group.Stage}`'s copy";
+            var archived = new Dictionary<string, RunArtifact>(StringComparer.Ordinal);
+            foreach (var copy in group.Copies)
             {
-                response = await docker.Containers.GetArchiveFromContainerAsync(containerId,
-                    new GetArchiveFromContainerParameters { Path = copy.Source }, false, ct).ConfigureAwait(false);
+                GetArchiveFromContainerResponse response;
+                try
+                {
+                    response = await docker.Containers.GetArchiveFromContainerAsync(containerId,
+                        new GetArchiveFromContainerParameters { Path = copy.Source }, false, ct).ConfigureAwait(false);
+                }
+                catch (DockerContainerNotFoundException)
+                {
+                    return CopyOutcome.Failed($"{what}: the run container is gone before `{copy.Source}` was copied");
+                }
+                catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    return CopyOutcome.Failed($"{what}: `{copy.Source}` does not exist in the run container");
+                }
+                await using var stream = response.Stream;
+                try
+                {
+                    var reason = await ExtractAsync(stream, copy, group.Staging, budget, copy.Archive ? archived : null, ct).ConfigureAwait(false);
+                    if (reason is not null) return CopyOutcome.Failed($"{what} of `{copy.Source}`: {reason}");
+                }
+                catch (IOException e) when (e is not EndOfStreamException)
+                {
+                    // e.g. a file copied where an earlier entry made a directory, or the other way round.
+                    return CopyOutcome.Failed($"{what} of `{copy.Source}` to `{copy.Destination}`: {e.Message}");
+                }
             }
-            catch (DockerContainerNotFoundException)
-            {
-                return CopyOutcome.Failed($"copy: the run container is gone before `{copy.Source}` was copied");
-            }
-            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
-                return CopyOutcome.Failed($"copy: `{copy.Source}` does not exist in the run container");
-            }
-            await using var stream = response.Stream;
-            try
-            {
-                var reason = await ExtractAsync(stream, copy, staging, budget, copy.Archive ? archived : null, ct).ConfigureAwait(false);
-                if (reason is not null) return CopyOutcome.Failed($"copy of `{copy.Source}`: {reason}");
-            }
-            catch (IOException e) when (e is not EndOfStreamException)
-            {
-                // e.g. a file copied where an earlier entry made a directory, or the other way round.
-                return CopyOutcome.Failed($"copy of `{copy.Source}` to `{copy.Destination}`: {e.Message}");
-            }
+            kept.AddRange(archived.Values.OrderBy(a => a.Path, StringComparer.Ordinal).Select(a => group.Stage is null ? a : a with { Stage = group.Stage }));
         }
-        if (archived.Count > RunArtifact.MaxPerStep)
+        if (kept.Count > RunArtifact.MaxPerStep)
             return CopyOutcome.Failed($"copy: more than {RunArtifact.MaxPerStep} files with `archive: true` in one step");
-        return new CopyOutcome(null, archived.Values.OrderBy(a => a.Path, StringComparer.Ordinal).ToList());
+        return new CopyOutcome(null, kept);
     }
 
     /// <summary>
@@ -216,6 +229,12 @@ public sealed class ContainerFileCopier(IDockerClient docker, ArtifactOptions op
         public bool TakeBytes(long n) => n >= 0 && (_bytes += n) <= maxBytes;
     }
 }
+
+/// <summary>
+/// Entries copied out of one container into one staging directory: the step's own stage's (<paramref name="Stage"/>
+/// null), or a later stage's that names this container in its <c>copy</c>.
+/// </summary>
+public sealed record CopyGroup(string? Stage, IReadOnlyList<RunCopy> Copies, string Staging);
 
 /// <summary>A copy's result: the reason it failed, or the files it kept as run artifacts.</summary>
 public sealed record CopyOutcome(string? Failure, IReadOnlyList<RunArtifact> Archived)

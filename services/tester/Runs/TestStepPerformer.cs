@@ -7,8 +7,9 @@ using Slipway.Tester.Testing;
 namespace Slipway.Tester.Runs;
 
 /// <summary>
-/// Test steps: the built image's entry point, isolated; the exit code decides. Then the stage's <c>copy</c>, if any:
-/// the listed paths out of the stopped container into the run's artifact store (published whole, or not at all).
+/// Test steps: the built image's entry point, isolated; the exit code decides. Then the stage's <c>copy</c>, if any,
+/// and the <c>copy</c> entries of later stages that name this container: the listed paths out of the stopped container
+/// into the run's artifact store, each stage's into its own directory (published only when every copy succeeded).
 /// </summary>
 public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials,
     ContainerFileCopier copier, RunArtifactStore artifacts) : IStepPerformer
@@ -23,7 +24,8 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         // run.credentials: bound only in runs after merge, for allowed projects (checked again here, whatever the plan says).
         var binding = credentials.Bind(x.Trigger, p.Credentials, out var refused);
         if (binding is null) return Refused(x, image, refused!);
-        if (p.Copy is { Count: > 0 } && !artifacts.Configured) return Refused(x, image, artifacts.NotConfiguredReason);
+        var copying = p.Copy is { Count: > 0 } || p.CopyFor is { Count: > 0 };
+        if (copying && !artifacts.Configured) return Refused(x, image, artifacts.NotConfiguredReason);
         IReadOnlyList<RunArtifact> archived = [];
         // Runtime outputs of earlier steps (PipelineLib's `${lint.output}`), resolved from the run's results: data, never interpolated again.
         IReadOnlyList<string>? arguments;
@@ -46,20 +48,25 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             Image = image.ImageId, Arguments = arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
-            AfterSuccess = p.Copy is { Count: > 0 } copies ? async (container, token) =>
+            AfterSuccess = copying ? async (container, token) =>
             {
-                var staging = artifacts.NewStaging(x.RunId, x.Stage.Name);
+                var groups = new List<CopyGroup>();
                 try
                 {
-                    var outcome = await copier.CopyAsync(container, copies, staging, token);
+                    if (p.Copy is { Count: > 0 } own) groups.Add(new CopyGroup(null, own, artifacts.NewStaging(x.RunId, x.Stage.Name)));
+                    foreach (var later in p.CopyFor ?? [])
+                        groups.Add(new CopyGroup(later.Stage, later.Copy, artifacts.NewStaging(x.RunId, later.Stage)));
+                    var outcome = await copier.CopyAsync(container, groups, token);
                     if (outcome.Failure is not null) return outcome.Failure;
-                    artifacts.Publish(x.RunId, x.Stage.Name, staging);
+                    // Only once every copy succeeded; a later stage's files go to its own directory, apart from this stage's.
+                    foreach (var g in groups)
+                        artifacts.Publish(x.RunId, g.Stage ?? x.Stage.Name, g.Staging, g.Stage is null ? null : x.Stage.Name);
                     archived = outcome.Archived;
                     return null;
                 }
                 finally
                 {
-                    RunArtifactStore.Discard(staging);
+                    foreach (var g in groups) RunArtifactStore.Discard(g.Staging);
                 }
             } : null,
         }, ct);

@@ -236,6 +236,16 @@ public sealed record RunParams
     [MaxLength(RunCopy.MaxEntries)]
     public IReadOnlyList<RunCopy>? Copy { get; init; }
 
+    /// <summary>
+    /// PipelineLib's <c>copy</c> entries of later stages that copy out of this step's container
+    /// (<c>from: ${&lt;this stage&gt;.container}</c>), grouped by the stage they belong to. Copied with this step's own
+    /// copies, while the stopped container still exists; the files are that later stage's (its descendants' builds get
+    /// them, its archived files are listed under it). Absent when no later stage copies from this container.
+    /// </summary>
+    [Description("PipelineLib copy entries of later stages whose from is this step's container (${<this stage>.container}), grouped by the stage they belong to: copied with this step's own copies after it exited 0, into that stage's files (its descendants' builds get them; archived ones are listed under it). Absent when none.")]
+    [MaxLength(StageCopy.MaxStages)]
+    public IReadOnlyList<StageCopy>? CopyFor { get; init; }
+
     /// <summary>How many lines of output to keep in the result's <c>outputTail</c>.</summary>
     [Description("How many lines of output to keep in the result's outputTail.")]
     [Range(0, 10_000)]
@@ -266,6 +276,24 @@ public sealed record RunCopy
     /// <summary>PipelineLib's <c>archive</c>: the copied files are also kept as the run's artifacts.</summary>
     [Description("True when the copied files are also kept as run artifacts, downloadable from the run's page.")]
     public bool Archive { get; init; }
+}
+
+/// <summary>A later stage's <c>copy</c> entries that copy out of another stage's run container.</summary>
+[Description("A later stage's copy entries that copy out of this step's container: the files belong to that stage.")]
+public sealed record StageCopy
+{
+    /// <summary>Most stages that copy out of one run container.</summary>
+    public const int MaxStages = 64;
+
+    /// <summary>The stage the copied files belong to (whose <c>copy</c> names this step's container).</summary>
+    [Description("The stage whose copy names this step's container; the copied files are that stage's.")]
+    [MaxLength(128)]
+    public required string Stage { get; init; }
+
+    /// <summary>That stage's entries naming this container, in its <c>copy</c> order.</summary>
+    [Description("That stage's copy entries naming this container, in its copy order.")]
+    [MaxLength(RunCopy.MaxEntries)]
+    public required IReadOnlyList<RunCopy> Copy { get; init; }
 }
 
 /// <summary>A credential a run step gets: the operator's id and the environment variable it is bound to.</summary>

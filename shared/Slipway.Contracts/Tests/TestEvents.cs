@@ -57,6 +57,13 @@ public sealed record RunArtifact
 
     /// <summary>SHA-256 of the content, lowercase hex.</summary>
     [RegularExpression("^[0-9a-f]{64}$")] public required string Sha256 { get; init; }
+
+    /// <summary>
+    /// The stage the artifact belongs to when it is not the step's own: a later stage's <c>copy</c> out of this step's
+    /// container (<see cref="RunParams.CopyFor"/>). Absent for the step's own stage.
+    /// </summary>
+    [Description("The stage the artifact belongs to when it is a later stage's copy out of this step's container (run.copyFor); absent for the step's own stage.")]
+    [MaxLength(128)] public string? Stage { get; init; }
 }
 
 /// <summary>The tests failed: non-zero exit, time limit, or the container could not run.</summary>

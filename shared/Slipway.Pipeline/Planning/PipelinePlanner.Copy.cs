@@ -4,22 +4,29 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// PipelineLib's <c>copy</c> (<c>PipelineStage.defaultConfig</c> and <c>PipelineRunner.copyFilesFrom</c>): a source path
-/// of the stage's run container (relative to the container's root, so a leading <c>/</c> is optional), its
-/// <c>destination</c> in the workspace (default: the source, made relative), <c>archive</c> (default false), and the
-/// shorthand of a bare source string. Carried on the stage's run step: the tester copies once the entry point exited 0.
+/// of a run container (relative to the container's root, so a leading <c>/</c> is optional), its <c>destination</c> in
+/// the workspace (default: the source, made relative), <c>archive</c> (default false), and the shorthand of a bare source
+/// string. <c>from</c> is this stage's run container (the default) or, as <c>${&lt;stage&gt;.container}</c>, the run
+/// container of a stage that runs before this one (an ancestor in <c>execution</c>). PipelineLib keeps every container
+/// until the pipeline ends; Slipway removes a run container after its step, so an entry naming an earlier stage's
+/// container is carried on that stage's run step (<see cref="RunParams.CopyFor"/>) and copied when it exited 0: a stopped
+/// container's files no longer change, so the files are the ones PipelineLib would copy later. The files still belong to
+/// this stage. This stage's own entries travel with its run step: the tester copies once the entry point exited 0.
 /// </summary>
 internal sealed partial class PipelinePlanner
 {
+    // Entries naming an earlier stage's container, by that stage: attached to its run step once every stage is planned.
+    private readonly Dictionary<string, List<StageCopy>> _copyFor = new(StringComparer.Ordinal);
+
+    /// <summary>This stage's entries that copy out of its own run container; the others are kept for their source stages.</summary>
     private IReadOnlyList<RunCopy> Copy(string s, ConfigValue raw, bool stageRuns, Interpolator interp)
     {
-        // copy[].from defaults to ${.container}: the container of this stage's run step, which must exist.
-        if (!stageRuns)
-            throw new PipelineConfigException($"`copy` copies files out of this stage's run container (`${{.container}}`), and stage `{s}` has no `run`", raw.Line);
         var list = raw as ConfigList ?? Field("copy", raw.Line, () => interp.Interpolate(raw)) as ConfigList
             ?? throw new PipelineConfigException("`copy` must be a list", raw.Line);
         if (list.Items.Count > RunCopy.MaxEntries)
             throw new PipelineConfigException($"`copy` has more than {RunCopy.MaxEntries} entries", raw.Line);
         var copies = new List<RunCopy>();
+        var fromOthers = new Dictionary<string, List<RunCopy>>(StringComparer.Ordinal);
         for (var i = 0; i < list.Items.Count; i++)
         {
             var item = list.Items[i];
@@ -32,12 +39,11 @@ internal sealed partial class PipelinePlanner
                 ConfigMap map => map,
                 _ => throw new PipelineConfigException($"`{key}` must be a source path or a mapping with `source`", item.Line),
             };
-            if (m.Get("from") is { } from)
-            {
-                var f = Field($"{key}.from", from.Line, () => interp.Interpolate(from), allowWholeRuntime: true);
-                if (f is not ConfigRuntime { Key: "container" } r || r.Stage != s)
-                    throw new PipelineConfigException($"`{key}.from` may only be this stage's run container (`${{.container}}`): Slipway keeps no other stage's container", from.Line);
-            }
+            var fromStage = m.Get("from") is { } from ? FromStage(s, key, from, interp) : s;
+            // copy[].from defaults to ${.container}: the container of this stage's run step, which must exist.
+            if (fromStage == s && !stageRuns)
+                throw new PipelineConfigException($"`copy` copies files out of this stage's run container (`${{.container}}`), and stage `{s}` has no `run`",
+                    m.Get("from")?.Line ?? item.Line);
             var sourceNode = m.Get("source") ?? throw new PipelineConfigException($"`{key}.source` is required", m.Line);
             var sourceText = Text(Field($"{key}.source", sourceNode.Line, () => interp.Interpolate(sourceNode)), $"{key}.source");
             var source = ContainerSource(sourceText, out var error)
@@ -51,10 +57,57 @@ internal sealed partial class PipelinePlanner
             if (m.Get("archive") is { } archiveNode)
                 archive = Field($"{key}.archive", archiveNode.Line, () => interp.Interpolate(archiveNode)) is ConfigScalar { Value: bool b }
                     ? b : throw new PipelineConfigException($"`{key}.archive` must be true or false", archiveNode.Line);
-            copies.Add(new RunCopy { Source = source, Destination = destination, Archive = archive });
+            var copy = new RunCopy { Source = source, Destination = destination, Archive = archive };
+            if (fromStage == s) copies.Add(copy);
+            else (fromOthers.TryGetValue(fromStage, out var l) ? l : fromOthers[fromStage] = []).Add(copy);
+        }
+        foreach (var (other, entries) in fromOthers)
+        {
+            var groups = _copyFor.TryGetValue(other, out var g) ? g : _copyFor[other] = [];
+            if (groups.Count >= StageCopy.MaxStages)
+                throw new PipelineConfigException($"more than {StageCopy.MaxStages} stages copy out of stage `{other}`'s run container", raw.Line);
+            groups.Add(new StageCopy { Stage = s, Copy = entries });
         }
         _store.BindRuntime(s, "artifactURLs");
         return copies;
+    }
+
+    /// <summary>
+    /// The stage whose run container <c>copy[i].from</c> names: this stage (<c>${.container}</c>) or one that runs
+    /// before it. A stage that does not run before this one, or has no <c>run</c>, is refused naming why.
+    /// </summary>
+    private string FromStage(string s, string key, ConfigValue from, Interpolator interp)
+    {
+        if (from is ConfigScalar { Value: string text } && ContainerReference().Match(text.Trim()) is { Success: true } named)
+        {
+            var stage = named.Groups[1].Value.Length == 0 ? s : named.Groups[1].Value;
+            if (stage == s) return s; // this stage's own container: the caller checks that it runs
+            if (!_graph.Contains(stage))
+                throw new PipelineConfigException($"`{key}.from` (`{text}`) names stage `{stage}`, which is not a stage of this pipeline's `execution`", from.Line);
+            if (stage != s && !_graph.Ancestors(s).Contains(stage))
+                throw new PipelineConfigException($"`{key}.from` (`{text}`): stage `{stage}` must run before stage `{s}` " +
+                    $"(come before it in `execution`) for `{s}` to copy out of its run container", from.Line);
+            if (stage != s && !_store.TryGet(stage, "container", out _))
+                throw new PipelineConfigException($"`{key}.from` (`{text}`): stage `{stage}` has no `run`, so it has no run container to copy from", from.Line);
+        }
+        var f = Field($"{key}.from", from.Line, () => interp.Interpolate(from), allowWholeRuntime: true);
+        return f is ConfigRuntime { Key: "container", Default: null } r && (r.Stage == s || _graph.Ancestors(s).Contains(r.Stage)) ? r.Stage
+            : throw new PipelineConfigException($"`{key}.from` must be a run container: this stage's (`${{.container}}`) or that of a stage that runs before it (`${{<stage>.container}}`)", from.Line);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$\{([A-Za-z0-9._-]*)\.container\}\z")]
+    private static partial System.Text.RegularExpressions.Regex ContainerReference();
+
+    /// <summary>Each stage's run step gets the later stages' entries that copy out of its container.</summary>
+    private void AttachCopiesFromEarlierStages(Dictionary<string, PlanStage> planned)
+    {
+        foreach (var (source, groups) in _copyFor)
+        {
+            var stage = planned[source];
+            var run = stage.Steps.Single(x => x.Kind == StepKind.Test); // FromStage checked that it runs
+            var steps = stage.Steps.Select(x => x == run ? run with { Run = run.Run! with { CopyFor = groups } } : x).ToList();
+            planned[source] = stage with { Steps = steps };
+        }
     }
 
     /// <summary>

@@ -58,6 +58,8 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
                 }
             }
 
+        AttachCopiesFromEarlierStages(planned);
+
         // Declaration order, then the stages only `execution` names; stages outside the graph never run.
         var order = pipeline.Stages.Select(s => s.Name).Where(planned.ContainsKey)
             .Concat(_graph.Nodes.Where(n => pipeline.Stages.All(s => s.Name != n))).ToList();
@@ -121,7 +123,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             // Done by the tester right after the run step succeeds, so it travels with that step.
             var runStep = steps.FirstOrDefault(x => x.Kind == StepKind.Test);
             var copies = Copy(s, stage.Copy, runStep is not null, interp);
-            steps[steps.IndexOf(runStep!)] = runStep! with { Run = runStep!.Run! with { Copy = copies } };
+            if (copies.Count > 0) steps[steps.IndexOf(runStep!)] = runStep! with { Run = runStep!.Run! with { Copy = copies } };
         }
         if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image) steps.Add(Publish(s, image, interp));
         if (stage.Promote is { IsTruthy: true }) steps.AddRange(Promote(s, stage.Promote, interp));

@@ -136,7 +136,9 @@ public static class PlanReport
             + (s.Run?.Tail is { } t ? $", keep {t.ToString(CultureInfo.InvariantCulture)} lines" : "")
             + (s.Run?.Copy is { Count: > 0 } copies
                 ? ", then copy " + string.Join(", ", copies.Select(c => $"{c.Source} to {c.Destination}" + (c.Archive ? " (archived)" : "")))
-                : ""),
+                : "")
+            + string.Concat((s.Run?.CopyFor ?? []).Select(g => $", then copy for stage {g.Stage} "
+                + string.Join(", ", g.Copy.Select(c => $"{c.Source} to {c.Destination}" + (c.Archive ? " (archived)" : ""))))),
         StepKind.Smoke => $"smoke-test the image of {s.Smoke?.ImageFrom} on port {s.Smoke?.Port}",
         StepKind.Publish => $"publish the image of {s.Publish?.ImageFrom} as {s.Publish?.Name ?? "(project name)"}",
         StepKind.Deploy => $"deploy {s.Deploy!.Service} to {s.Deploy.Environment}{(s.Deploy.RequiresApproval ? " after approval" : "")}"

@@ -15,7 +15,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// container, and the next stage's Blubber build copies them into its image (exact content); an <c>archive: true</c>
 /// file is listed on the run's page and downloads with its exact bytes. A hostile run container (a link to the host's
 /// <c>/etc/passwd</c> in the copied directory, or a file larger than the step's limit) fails its step with the reason,
-/// and nothing of it reaches the artifact directory.
+/// and nothing of it reaches the artifact directory. A stage copying out of an earlier stage's container
+/// (<c>from: ${make.container}</c>) gets the files into its descendants' builds only, and its archived file is listed under it.
 /// </summary>
 public sealed class CopyRunTests(ITestOutputHelper output)
 {
@@ -47,6 +48,27 @@ public sealed class CopyRunTests(ITestOutputHelper output)
               - name: later
                 build: use
                 run: true
+          across:
+            blubberfile: blubber.yaml
+            stages:
+              - name: make
+                build: make
+                run: true
+              - name: take
+                build: make
+                run: true
+                copy:
+                  - {from: '${make.container}', source: /tmp/out/report.txt, destination: taken/report.txt, archive: true}
+                  - {source: /tmp/out/dist/, destination: own/}
+              - name: seen
+                build: seen
+                run: true
+              - name: unseen
+                build: unseen
+                run: true
+            execution:
+              - [make, take, seen]
+              - [make, unseen]
           huge:
             blubberfile: blubber.yaml
             stages:
@@ -66,6 +88,12 @@ public sealed class CopyRunTests(ITestOutputHelper output)
               use:
                 copies: [local]
                 entrypoint: [python3, -c, "print(open('/srv/service/generated/report.txt', encoding='utf-8').read(), end=''); print(open('/srv/service/tmp/out/dist/sub/app.js').read(), end='')"]
+              seen:
+                copies: [local]
+                entrypoint: [python3, -c, "print(open('/srv/service/taken/report.txt', encoding='utf-8').read(), end=''); print(open('/srv/service/own/sub/app.js').read(), end='')"]
+              unseen:
+                copies: [local]
+                entrypoint: [python3, -c, "import os; print(os.path.exists('/srv/service/taken'), os.path.exists('/srv/service/own'))"]
               evil:
                 entrypoint: [python3, -c, "import os; os.makedirs('/tmp/bundle'); open('/tmp/bundle/ok.txt', 'w').write('ok'); os.symlink('/etc/passwd', '/tmp/bundle/passwd'); print('linked')"]
               big:
@@ -134,6 +162,28 @@ public sealed class CopyRunTests(ITestOutputHelper output)
                 using var refused = await http.GetAsync(other);
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, refused.StatusCode);
             }
+
+            // across: take copies out of make's container (taken by make's run step) and out of its own; take's
+            // descendant gets both, make's other child neither; the archived file is take's.
+            var (acrossRun, across) = await FinishedAsync(env, pushed.Revision, "across");
+            Assert.True(across.Outcome == RunOutcome.Succeeded, across.Reason);
+            Assert.EndsWith(Report + "console.log(1)", Event<TestSucceeded>(env, acrossRun, "seen-run").OutputTail);
+            Assert.EndsWith("False False", Event<TestSucceeded>(env, acrossRun, "unseen-run").OutputTail);
+            var taken = Assert.Single(Event<TestSucceeded>(env, acrossRun, "make-run").Artifacts!);
+            Assert.Equal(("take", "taken/report.txt", (long)Encoding.UTF8.GetByteCount(Report)), (taken.Stage, taken.Path, taken.SizeBytes));
+            Assert.Null(Event<TestSucceeded>(env, acrossRun, "take-run").Artifacts);
+            var takenLink = $"/runs/{acrossRun}/artifacts/take/taken/report.txt";
+            deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (!(page = await http.GetStringAsync($"/runs/{acrossRun}")).Contains($"href=\"{takenLink}\"", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                await Task.Delay(500);
+            Assert.Contains($"href=\"{takenLink}\" download>taken/report.txt</a>", page);
+            using (var download = await http.GetAsync(takenLink))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, download.StatusCode);
+                Assert.Equal(Encoding.UTF8.GetBytes(Report), await download.Content.ReadAsByteArrayAsync());
+            }
+            using (var refused = await http.GetAsync($"/runs/{acrossRun}/artifacts/make/taken/report.txt"))
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, refused.StatusCode);
 
             // links: a link in the copied directory fails the step; nothing of the container is kept.
             var (linksRun, links) = await FinishedAsync(env, pushed.Revision, "links");

@@ -98,4 +98,39 @@ public sealed class CopiedFilesOverlayTests : IDisposable
         Assert.Equal("the files stage `make` copied are not in the run artifact directory " +
             "(Artifacts:Directory must be the same directory for the tester and the builder)", e.Message);
     }
+
+    // make's run step copies for take (make → take → seen, make → unseen); take also copies out of its own container.
+    private static readonly RunPlan AcrossPlan = new()
+    {
+        Pipeline = "p",
+        Stages =
+        [
+            Stage("make", copies: false) is var make ? make with { Steps = [make.Steps[0], make.Steps[1] with { Run = new RunParams
+                { CopyFor = [new StageCopy { Stage = "take", Copy = [new RunCopy { Source = "/r", Destination = "r" }] }] } }] } : null!,
+            Stage("take", copies: true), Stage("seen", copies: false), Stage("unseen", copies: false),
+        ],
+        Graph =
+        [
+            new PlanGraphNode { Stage = "make", DependsOn = [] }, new PlanGraphNode { Stage = "take", DependsOn = ["make"] },
+            new PlanGraphNode { Stage = "seen", DependsOn = ["take"] }, new PlanGraphNode { Stage = "unseen", DependsOn = ["make"] },
+        ],
+    };
+
+    [Fact]
+    public void Files_taken_out_of_an_earlier_stages_container_are_the_copying_stages_own_copy_wins()
+    {
+        var staging = _store.NewStaging(Run, "take");
+        File.WriteAllText(Path.Combine(staging, "both.txt"), "from make");
+        File.WriteAllText(Path.Combine(staging, "taken.txt"), "taken");
+        _store.Publish(Run, "take", staging, fromStage: "make");
+        Copied("take", "both.txt", "own");
+
+        Assert.Equal(["take"], CopiedFilesOverlay.CopyingAncestors(AcrossPlan, "seen"));
+        Assert.Empty(CopiedFilesOverlay.CopyingAncestors(AcrossPlan, "unseen"));
+        var tree = _overlay.Prepare(AcrossPlan, Run, "seen", Revision, Path.Combine(_root, "steps", "seen-build"));
+        Assert.Equal(("taken", "own"), (File.ReadAllText(Path.Combine(tree, "taken.txt")), File.ReadAllText(Path.Combine(tree, "both.txt"))));
+        Assert.Equal(Revision, _overlay.Prepare(AcrossPlan, Run, "unseen", Revision, Path.Combine(_root, "steps", "unseen-build")));
+        Assert.NotNull(_store.ArchivedFile(Run, "take", "taken.txt"));
+        Assert.Null(_store.ArchivedFile(Run, "make", "taken.txt"));
+    }
 }
