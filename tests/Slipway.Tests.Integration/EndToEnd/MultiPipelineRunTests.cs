@@ -108,7 +108,8 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
             var typoReview = await ReviewAsync(env, pushed, "Pipeline typo FAILURE");
             output.WriteLine(typoReview.Message);
             Assert.Equal(-1, typoReview.Labels["Verified"]);
-            Assert.Contains("refused before its first step: .pipeline/config.yaml: line 14: pipelines.typo.stages[0]: unknown key `bulid`", typoReview.Message);
+            // The refusal quotes the config, so Gerrit gets it as one code span (its `[0]` and backticks are no Markdown).
+            Assert.Contains("refused before its first step: ``.pipeline/config.yaml: line 14: pipelines.typo.stages[0]: unknown key `bulid`", typoReview.Message);
             var unitReview = await ReviewAsync(env, pushed, "Pipeline unit FAILURE");
             output.WriteLine(unitReview.Message);
             Assert.Contains("step broken/broken-build failed", unitReview.Message);
