@@ -26,6 +26,11 @@ public sealed class RunStateStore(SchemaName schema)
         return n == 1;
     }
 
+    /// <summary>Locks the run's row for the rest of the transaction (nothing when there is no such run).</summary>
+    public Task LockAsync(NpgsqlTransaction tx, string runId, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition($"SELECT 1 FROM {_table} WHERE run_id = @runId FOR UPDATE",
+            new { runId }, tx, cancellationToken: ct));
+
     /// <summary>Reads the run, locking its row for the rest of the transaction so concurrent updates of one run serialize.</summary>
     public async Task<RunState?> GetAsync(NpgsqlTransaction tx, string runId, CancellationToken ct)
     {

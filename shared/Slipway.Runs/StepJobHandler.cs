@@ -47,6 +47,10 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         await RecordAsync(tx, execution, StepOutcome.Failed, failure, ct);
     }
 
+    /// <summary>The run's row before the job's: its events' handlers lock the run first, then its jobs.</summary>
+    public Task LockFirstAsync(LeasedJob job, NpgsqlTransaction tx, CancellationToken ct) =>
+        runs.LockAsync(tx, JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!.RunId, ct);
+
     private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, IStepFinishedEvent finishing,
         CancellationToken ct)
     {

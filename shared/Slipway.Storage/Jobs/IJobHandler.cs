@@ -19,11 +19,21 @@ public interface IJobHandler
     /// <summary>Called when a job has used up its attempts (its worker kept dying or it kept throwing):
     /// record the failure (e.g. emit a failed event) in <paramref name="tx"/>.</summary>
     Task OnGaveUpAsync(LeasedJob job, string reason, NpgsqlTransaction tx, CancellationToken ct);
+
+    /// <summary>
+    /// Locks, in the job's finishing transaction and before the job's own row, the rows its effects will lock (e.g. its
+    /// run's row). Event handlers lock a run before they touch its jobs; the same order here means a finishing job and
+    /// an event of its run never wait on each other in a cycle.
+    /// </summary>
+    Task LockFirstAsync(LeasedJob job, NpgsqlTransaction tx, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>Commits a job's effects and its end in one transaction.</summary>
-public sealed class JobCompletion(NpgsqlDataSource dataSource, JobQueue queue, LeasedJob job)
+public sealed class JobCompletion(NpgsqlDataSource dataSource, JobQueue queue, LeasedJob job, IJobHandler handler)
 {
+    /// <summary>How often a commit that lost a deadlock or a serialization conflict is tried again.</summary>
+    private const int CommitAttempts = 5;
+
     public bool Committed { get; private set; }
 
     /// <summary>
@@ -37,18 +47,40 @@ public sealed class JobCompletion(NpgsqlDataSource dataSource, JobQueue queue, L
     }
 
     /// <summary>Runs <paramref name="effects"/> and marks the job finished in the same transaction;
-    /// throws <see cref="LeaseLostException"/> (rolling back) if another worker took the job meanwhile.</summary>
+    /// throws <see cref="LeaseLostException"/> (rolling back) if another worker took the job meanwhile.
+    /// A transaction Postgres chose as a deadlock's or a serialization conflict's victim was rolled back whole, so it
+    /// is run again (effects included): the work the job did is not lost to another transaction's timing.</summary>
     public async Task CommitAsync(Func<NpgsqlTransaction, Task> effects, bool succeeded = true, string? error = null,
         CancellationToken ct = default)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await CommitOnceAsync(effects, succeeded, error, ct);
+                return;
+            }
+            catch (PostgresException e) when (IsConflict(e) && attempt < CommitAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 100) * attempt), ct);
+            }
+        }
+    }
+
+    private async Task CommitOnceAsync(Func<NpgsqlTransaction, Task> effects, bool succeeded, string? error, CancellationToken ct)
+    {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
+        await handler.LockFirstAsync(job, tx, ct);
         if (!await queue.FinishAsync(tx, job, succeeded, error, ct))
             throw new LeaseLostException(job);
         await effects(tx);
         await tx.CommitAsync(ct);
         Committed = true;
     }
+
+    private static bool IsConflict(PostgresException e) =>
+        e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
 }
 
 public sealed class LeaseLostException(LeasedJob job)

@@ -107,7 +107,7 @@ public sealed class JobWorkerHost(
         var clock = Stopwatch.StartNew();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var heartbeat = RenewUntilDoneAsync(job, lease, work, watch);
-        var completion = new JobCompletion(dataSource, queue, job);
+        var completion = new JobCompletion(dataSource, queue, job, handler);
         try
         {
             await handler.ExecuteAsync(job, completion, work.Token);
@@ -156,7 +156,7 @@ public sealed class JobWorkerHost(
     {
         GaveUp.Add(1, new KeyValuePair<string, object?>("kind", job.Kind));
         logger.LogError("job {JobId} {Kind} failed for good: {Reason}", job.Id, job.Kind, reason);
-        var completion = new JobCompletion(dataSource, queue, job);
+        var completion = new JobCompletion(dataSource, queue, job, handler);
         try
         {
             await completion.CommitAsync(tx => handler.OnGaveUpAsync(job, reason, tx, ct), succeeded: false, error: reason, ct);
