@@ -3,6 +3,16 @@ using Slipway.Bench;
 // `Slipway.Bench [all|messaging|gateway|pipeline|scale|memory] [--quick] [EVENTS]` (./slipway bench passes these), or `chaos ...`.
 // Needs Kafka__BootstrapServers and Postgres__ConnectionString, and for the pipeline the registry and base image
 // (./slipway bench sets them). Every measurement is bounded in count and time; --quick shrinks them to a smoke run.
+// Started by `./slipway bench`, `chaos` or `test` (SLIPWAY_PARENT_PID): ends with that process, also when it was killed with
+// SIGKILL. Nothing is left to clean up here: the services it started watch the same process and stop on their own, the
+// Gerrit stand-in's sshd goes with this process, and the starter's reaper downs the infrastructure and the deployed containers.
+if (Slipway.Hosting.Lifetime.ParentProcess.FromEnvironment() is { } starter)
+    _ = Task.Run(async () =>
+    {
+        await starter.WaitForExitAsync(Slipway.Hosting.Lifetime.ParentExitWatch.Interval, CancellationToken.None);
+        Console.Error.WriteLine($"bench: the process that started it (pid {starter.Pid}) is gone: exiting");
+        Environment.Exit(3);
+    });
 if (args.Length > 0 && args[0] == "chaos") return await Slipway.Bench.Chaos.ChaosArguments.RunAsync(args[1..]);
 var mode = args.Length > 0 && !args[0].StartsWith("--") && !char.IsDigit(args[0][0]) ? args[0] : "messaging";
 var quick = args.Contains("--quick");

@@ -28,7 +28,9 @@ internal static class BenchCommand
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
-            var infra = InfraFactory.Create(parse.GetValue(state)!);
+            // Tied to this process: a killed bench (even by SIGKILL) leaves none of its infrastructure running.
+            var deployedOwner = PipelineSettings.OwnerOf(parse.GetValue(state)!);
+            var infra = InfraFactory.CreateTiedToThisProcess(parse.GetValue(state)!, deployedOwner);
             try
             {
                 if (!await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", "Release", ct)) return 1;
@@ -42,6 +44,9 @@ internal static class BenchCommand
                 if (parse.GetValue(events) is { } n) info.ArgumentList.Add(n.ToString());
                 foreach (var v in parse.GetValue(variant) ?? []) info.ArgumentList.Add("--variant=" + v);
                 foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
+                // The services the bench starts inherit both: they stop once this process is gone, and label what they deploy.
+                foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
+                info.Environment["Deployer__Docker__Owner"] = deployedOwner;
                 using var bench = Process.Start(info)!;
                 await bench.WaitForExitAsync(ct);
                 return bench.ExitCode;

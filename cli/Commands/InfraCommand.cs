@@ -65,10 +65,9 @@ internal static class InfraCommand
             + "nothing outlives this command, also when it is killed") { state, skipDocker, skipBaseImage, command };
         run.SetAction(async (parse, ct) =>
         {
-            var infra = Stack.InfraFactory.Create(parse.GetValue(state)!, tiedToThisProcess: true);
             // A deployer the command runs labels its containers with the stack's owner (given to it below): the reaper removes them.
-            var deployedOwner = Stack.PipelineSettings.OwnerOf(infra.StateDir);
-            Stack.InfraReaper.Start(infra, deployedOwner);
+            var deployedOwner = Stack.PipelineSettings.OwnerOf(parse.GetValue(state)!);
+            var infra = Stack.InfraFactory.CreateTiedToThisProcess(parse.GetValue(state)!, deployedOwner);
             try
             {
                 await infra.UpAsync(new InfraUpOptions(parse.GetValue(skipDocker), parse.GetValue(skipBaseImage)), ct);

@@ -26,12 +26,11 @@ internal static class TestCommand
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
-            // Tied to this process: killed (even by SIGKILL), it leaves nothing running (docs/operations.md, "Nothing outlives its starter").
-            var infra = InfraFactory.Create(parse.GetValue(state)!, tiedToThisProcess: true);
             // This run's id: the tests' deployers label their containers with it (Deployer:Docker:Owner), so the sweep below
             // (and the reaper's, when this process is killed) takes this run's leftovers and never another run's on a shared engine.
             var testRun = "run-" + Guid.NewGuid().ToString("N")[..12];
-            InfraReaper.Start(infra, testRun);
+            // Tied to this process: killed (even by SIGKILL), it leaves nothing running (docs/reliability.md, "Nothing outlives its starter").
+            var infra = InfraFactory.CreateTiedToThisProcess(parse.GetValue(state)!, testRun);
             var results = Path.Combine(repo, "TestResults", "trx");
             var rerunResults = Path.Combine(repo, "TestResults", "trx-rerun");
             foreach (var dir in new[] { results, rerunResults })

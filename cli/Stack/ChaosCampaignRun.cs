@@ -23,7 +23,10 @@ internal static class ChaosCampaignRun
         TimeSpan timeout, string configuration, bool build, bool concurrent, CancellationToken ct)
     {
         var findings = new List<string>();
-        var infra = InfraFactory.Create(stateDir);
+        // Tied to this process: a killed `slipway chaos` or `slipway test` (even by SIGKILL) leaves none of the campaign's
+        // infrastructure running; the reaper also removes the containers the campaign's deployers labelled with this owner.
+        var deployedOwner = PipelineSettings.OwnerOf(stateDir);
+        var infra = InfraFactory.CreateTiedToThisProcess(stateDir, deployedOwner);
         try
         {
             if (build && !await DotnetBuild.BuildAsync(repo, "bench/Slipway.Bench/Slipway.Bench.csproj", configuration, ct))
@@ -35,6 +38,9 @@ internal static class ChaosCampaignRun
                          concurrent ? "concurrent" : "sequential" })
                 info.ArgumentList.Add(a);
             foreach (var (k, v) in InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
+            // The campaign's service instances inherit both: they stop once this process is gone, and label what they deploy.
+            foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
+            info.Environment["Deployer__Docker__Owner"] = deployedOwner;
             info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");
             info.Environment["Chaos__KafkaDir"] = Path.Combine(stateDir, "kafka");
             info.Environment["Chaos__Configuration"] = configuration;

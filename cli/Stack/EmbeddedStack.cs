@@ -45,10 +45,10 @@ internal sealed class EmbeddedStack : IAsyncDisposable
         Func<Slipway.GerritStandIn.GerritStandIn, CancellationToken, Task<IReadOnlyDictionary<string, string>>>? prepareGerrit, CancellationToken ct)
     {
         // Unless kept, the infrastructure goes with this process, also when it is killed (the reaper takes it down).
-        var stack = new EmbeddedStack(InfraFactory.Create(stateDir, tiedToThisProcess: !keepInfra), keepInfra, logDir);
+        var stack = new EmbeddedStack(keepInfra ? InfraFactory.Create(stateDir)
+            : InfraFactory.CreateTiedToThisProcess(stateDir, PipelineSettings.OwnerOf(stateDir)), keepInfra, logDir);
         try
         {
-            if (!keepInfra) InfraReaper.Start(stack._infra, PipelineSettings.OwnerOf(stack._infra.StateDir));
             var repo = RepoPaths.Root();
             var build = DotnetBuild.BuildSolutionAsync(repo, "Release", ct);
             await stack._infra.UpAsync(new InfraUpOptions(), ct);
