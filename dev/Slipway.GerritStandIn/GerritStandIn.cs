@@ -341,6 +341,13 @@ public sealed partial class GerritStandIn : IAsyncDisposable
     /// <summary>Number of live stream-events connections.</summary>
     public int StreamConnections => _hub.Count;
 
+    /// <summary>
+    /// Stream-events connections subscribed since the start, counted once events reach them (<see cref="EmitRawLine"/> goes
+    /// only to those). Never goes down: a killed client's session may stay subscribed until its next line, so
+    /// <see cref="StreamConnections"/> cannot tell a new subscription from an old one.
+    /// </summary>
+    public long StreamSubscriptions => _hub.Subscribed;
+
     /// <summary>Fails the next <paramref name="count"/> REST requests (whose path contains <paramref name="pathContains"/>) with <paramref name="status"/>.</summary>
     public void FailNextRequests(int count, int status = 500, string? pathContains = null)
     {

@@ -16,12 +16,18 @@ internal sealed class StreamHub
     private readonly object _gate = new();
     private readonly List<Subscriber> _subscribers = [];
 
+    private long _subscribed;
+
     public int Count { get { lock (_gate) return _subscribers.Count; } }
+
+    /// <summary>Connections ever subscribed (never goes down, unlike <see cref="Count"/>).</summary>
+    public long Subscribed => Interlocked.Read(ref _subscribed);
 
     public Subscriber Subscribe(IReadOnlyCollection<string> types)
     {
         var s = new Subscriber(types.Count == 0 ? null : new HashSet<string>(types, StringComparer.Ordinal));
         lock (_gate) _subscribers.Add(s);
+        Interlocked.Increment(ref _subscribed);
         return s;
     }
 

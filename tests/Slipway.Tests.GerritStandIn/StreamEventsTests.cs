@@ -189,7 +189,9 @@ public sealed class StreamEventsTests
             Assert.Null(await stream.NextLineAsync(TimeSpan.FromSeconds(10))); // the stream ended
         }
         Assert.Equal(sshd, g.SshdPid); // still listening
+        Assert.Equal((0, 1L), (g.StreamConnections, g.StreamSubscriptions)); // the count of subscriptions ever made stays
         using var again = await StreamClient.OpenAsync(g, key, "gerrit stream-events -s patchset-created");
+        Assert.Equal((1, 2L), (g.StreamConnections, g.StreamSubscriptions));
         var up = await g.UploadPatchsetAsync("p", "master", Files, "After the outage");
         Assert.Equal(up.EventJson, await again.NextLineAsync());
     }

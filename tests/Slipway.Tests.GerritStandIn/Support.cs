@@ -48,12 +48,12 @@ internal sealed class StreamClient : IDisposable
 
     public static async Task<StreamClient> OpenAsync(Slipway.GerritStandIn.GerritStandIn g, string privateKeyPath, string command = "gerrit stream-events")
     {
-        var before = g.StreamConnections;
+        var before = g.StreamSubscriptions;
         var client = Connect(g, privateKeyPath, g.KnownHostsLine);
         var s = new StreamClient(client, client.CreateCommand(command));
         // Events are live only: wait until the stand-in sees this connection's subscription.
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (g.StreamConnections <= before)
+        while (g.StreamSubscriptions <= before)
         {
             if (DateTime.UtcNow > deadline) { s.Dispose(); throw new TimeoutException("stream-events did not subscribe"); }
             await Task.Delay(20);

@@ -135,6 +135,7 @@ public sealed class GatewayStreamBatchTests
         gateway.KillHard();
         var text = $"recheck {Guid.NewGuid():N}";
         await env.Gerrit.CommentAsync(change.ChangeNumber, text);
+        var subscriptions = env.Gerrit.StreamSubscriptions;
         gateway = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, settings);
         await WaitForConnectionsAsync(gateway, 1);
         var deadline = DateTime.UtcNow + GatewayTests.Timeout;
@@ -156,6 +157,8 @@ public sealed class GatewayStreamBatchTests
         var lines = Enumerable.Range(0, fillers).Select(i => Line($"Patch Set 1:\n\nfiller {i:D3}", at)).ToList();
         lines.Insert(20, Line(null, at + 2));
         lines.Insert(20, Line(null, at + 1));
+        // The lines are no events Gerrit keeps (no catch-up finds them): they must go to the restarted gateway's session.
+        await WaitForSubscriptionAsync(env, subscriptions);
         foreach (var line in lines) env.Gerrit.EmitRawLine(line);
 
         var events = await ReadUntilAsync(env, schema, "filler ", fillers);

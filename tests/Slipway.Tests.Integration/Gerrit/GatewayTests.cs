@@ -19,6 +19,21 @@ public sealed class GatewayTests
         }
     }
 
+    /// <summary>
+    /// Waits until the stand-in has subscribed a stream-events session beyond the first <paramref name="before"/>. The
+    /// gateway logs "connected" once the command is sent, before Gerrit subscribes the session: a line emitted with
+    /// EmitRawLine in between reaches no one (a real event then is the catch-up's to recover; a raw line is not).
+    /// </summary>
+    internal static async Task WaitForSubscriptionAsync(GerritServiceEnvironment env, long before)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (env.Gerrit.StreamSubscriptions <= before)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no stream-events session subscribed after the first {before}:\n" + env.Output);
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>The topic's events, once per event id (delivery is at least once), until <paramref name="expected"/> distinct ones or the timeout.</summary>
     internal static List<(string Key, GerritEvent Event)> ReadDistinct(GerritServiceEnvironment env, int expected, TimeSpan timeout)
     {
