@@ -31,6 +31,15 @@ public static class ImagePull
         return messages.Errors.Count > 0 ? OneLine(string.Join("; ", messages.Errors)) : null;
     }
 
+    /// <summary><c>repo@sha256:x</c> → (repo, sha256:x); <c>repo:tag</c> → (repo, tag); bare repo → (repo, null): what a pull asks for.</summary>
+    public static (string Repository, string? Reference) Split(string image)
+    {
+        var at = image.IndexOf('@');
+        if (at > 0) return (image[..at], image[(at + 1)..]);
+        var colon = image.LastIndexOf(':');
+        return colon > image.LastIndexOf('/') ? (image[..colon], image[(colon + 1)..]) : (image, null);
+    }
+
     /// <summary>Null when the engine has <paramref name="image"/>, else its inspection.</summary>
     public static async Task<ImageInspectResponse?> InspectAsync(IDockerClient docker, string image, CancellationToken ct)
     {

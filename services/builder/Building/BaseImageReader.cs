@@ -44,9 +44,7 @@ public sealed class BaseImageReader(IDockerClient docker, IReadOnlyList<Registry
 
     private async Task<ImageInspectResponse> PullAsync(string name, ImageReference reference, CancellationToken ct)
     {
-        var at = name.IndexOf('@');
-        var colon = name.LastIndexOf(':');
-        var (repository, tag) = at > 0 ? (name[..at], name[(at + 1)..]) : (name[..colon], name[(colon + 1)..]);
+        var (repository, tag) = ImagePull.Split(name);
         logger.LogInformation("Pulling base image {Image} to read its config", name);
         var error = await ImagePull.RunAsync(docker, repository, tag, AuthFor(reference), pullTimeout, ct);
         return await ImagePull.InspectAsync(docker, name, ct)

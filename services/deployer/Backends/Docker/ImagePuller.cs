@@ -15,20 +15,11 @@ public sealed class ImagePuller(IDockerClient docker, RegistryOptions? registry,
     public async Task<string?> EnsureAsync(string image, CancellationToken ct)
     {
         if (await ImagePull.InspectAsync(docker, image, ct) is not null) return null;
-        var (repository, reference) = Split(image);
+        var (repository, reference) = ImagePull.Split(image);
         logger.LogInformation("Pulling {Image}", image);
         var error = await ImagePull.RunAsync(docker, repository, reference, AuthFor(repository), timeout, ct);
         if (await ImagePull.InspectAsync(docker, image, ct) is not null) return null;
         return $"cannot pull {image}: {error ?? "the engine reported no error but the image is missing"}";
-    }
-
-    /// <summary><c>repo@sha256:x</c> → (repo, sha256:x); <c>repo:tag</c> → (repo, tag); bare repo → (repo, null).</summary>
-    public static (string Repository, string? Reference) Split(string image)
-    {
-        var at = image.IndexOf('@');
-        if (at > 0) return (image[..at], image[(at + 1)..]);
-        var colon = image.LastIndexOf(':');
-        return colon > image.LastIndexOf('/') ? (image[..colon], image[(colon + 1)..]) : (image, null);
     }
 
     /// <summary>The registry host of an image reference, or null for Docker Hub's implicit one.</summary>
