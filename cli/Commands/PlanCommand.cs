@@ -35,8 +35,10 @@ internal static class PlanCommand
             var names = parse.GetValue(pipeline) is { Length: > 0 } n ? n : null;
             var kind = parse.GetValue(trigger) == "merge" ? TriggerKind.Merge : TriggerKind.Patchset;
             var name = parse.GetValue(project) ?? Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/'));
-            var context = new PlanningContext(kind, name, parse.GetValue(branch), new string('0', 40), DateTimeOffset.UtcNow);
-            // `${<stage>.artifactURLs}` plans as the builder plans it with the embedded stack's setting; the report shows it as written.
+            // No run yet: zeros stand for the commit and the run id (`${setup.logURL}` links to a run page of that id).
+            var context = new PlanningContext(kind, name, parse.GetValue(branch), new string('0', 40), DateTimeOffset.UtcNow) { RunId = Guid.Empty.ToString() };
+            // `${<stage>.artifactURLs}` and `${setup.logURL}` plan as the builder plans them with the embedded stack's setting;
+            // the report shows artifactURLs as written.
             var options = PlanningOptions.Default with { Pipelines = names, ArtifactBaseUrl = "http://127.0.0.1:8080" };
             return PlanReport.Run(directory, context, options, Console.Out, Console.Error);
         });

@@ -17,7 +17,7 @@ public static class ArtifactLinks
     /// <param name="archived">The workspace paths the step's <c>test.succeeded</c> lists as artifacts.</param>
     public static string Of(string baseUrl, string runId, string stage, IReadOnlyList<RunCopy> copies, IReadOnlySet<string> archived)
     {
-        var prefix = $"{baseUrl.TrimEnd('/')}/runs/{Uri.EscapeDataString(runId)}/artifacts/{Uri.EscapeDataString(stage)}/";
+        var prefix = $"{RunLinks.StatusPage(baseUrl, runId)}/artifacts/{Uri.EscapeDataString(stage)}/";
         return string.Join('\n', copies.Select(c => c.Archive ? prefix + Encoded(ArchivedPath(c, archived)) : ""));
     }
 

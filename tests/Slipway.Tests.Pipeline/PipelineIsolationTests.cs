@@ -168,8 +168,8 @@ public class PipelineIsolationTests
             [".pipeline/blubber.yaml"] = Blubber,
             [".pipeline/config.yaml"] = $"pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: {{arguments: ['{expression}']}}\n",
         };
-        var context = Context() with { Remote = "https://gerrit.example.org/r/mediawiki/services/foo", LogUrl = "https://ci.example.org/runs/abc", Branch = "refs/heads/master" };
-        var plan = Single(RunPlanner.Plan(p => files.GetValueOrDefault(p), context));
+        var context = Context() with { Remote = "https://gerrit.example.org/r/mediawiki/services/foo", RunId = "abc", Branch = "refs/heads/master" };
+        var plan = Single(RunPlanner.Plan(p => files.GetValueOrDefault(p), context, PlanningOptions.Default with { ArtifactBaseUrl = "https://ci.example.org" }));
         Assert.Equal([expected], Step(plan, "s-run").Run!.Arguments);
     }
 }

@@ -58,6 +58,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
             var context = new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now)
             {
                 Remote = workspaces.RemoteOf(trigger.Project),
+                RunId = runId,
             };
             result = RunPlanner.Plan(path => Workspaces.ReadFile(src, path), context, planning);
         }
@@ -81,13 +82,12 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
                 await EmitConfigurationFailureAsync(tx, runId, trigger, now, error, ct);
                 return;
             }
-            // One run per pipeline, planned or refused, in declaration order; the first keeps the trigger's id so a
-            // single-pipeline repo's run id is the trigger's. A refused pipeline fails alone; the others run.
-            var first = true;
-            foreach (var name in result.Order)
+            // One run per pipeline, planned or refused, in declaration order, with the ids the planner linked to
+            // (`${setup.logURL}`). A refused pipeline fails alone; the others run.
+            for (var i = 0; i < result.Order.Count; i++)
             {
-                var id = first ? runId : DeterministicId.From(runId, name);
-                first = false;
+                var name = result.Order[i];
+                var id = PipelineRunId.Of(runId, result.Order, i);
                 if (result.Refused.FirstOrDefault(r => r.Pipeline == name) is { } refusal)
                 {
                     await EmitConfigurationFailureAsync(tx, id, trigger, now, refusal.Message, ct, name);

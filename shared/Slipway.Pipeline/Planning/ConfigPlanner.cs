@@ -54,7 +54,9 @@ internal static class ConfigPlanner
             }
             try
             {
-                var plan = new PipelinePlanner(pipeline, files, context, options).Plan();
+                // Its own run's id, by the rule the builder starts the runs with (the order is final up to this entry).
+                var own = context with { RunId = context.RunId is { } trigger ? PipelineRunId.Of(trigger, order, order.Count - 1) : null };
+                var plan = new PipelinePlanner(pipeline, files, own, options).Plan();
                 // A merge on a branch that is not a release branch: planned (and so checked) in full, then built and tested only.
                 if (postMerge && !ReleaseBranches.Releases(context, options))
                     plan = ReleaseBranches.BuildAndTestOnly(plan, ReleaseBranches.Note(context, options));

@@ -84,7 +84,8 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var localBranch = branch.StartsWith("refs/heads/", StringComparison.Ordinal) ? branch["refs/heads/".Length..] : branch;
         Str("branch", localBranch);
         Str("remote", context.Remote ?? "");
-        Str("logURL", context.LogUrl ?? "");
+        // Jenkins' BUILD_URL console: the run's status page on the reporter.
+        Str("logURL", options.ArtifactBaseUrl is { } reporter && context.RunId is { } runId ? RunLinks.StatusPage(reporter, runId) : "");
         // The Jenkins git plugin's checkout variables, which PipelineLib binds under their own names.
         Str("GIT_COMMIT", context.Revision);
         Str("GIT_URL", context.Remote ?? "");

@@ -4,14 +4,18 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// What triggered the run being planned; <paramref name="Now"/> gives <c>setup.timestamp</c>, <paramref name="Remote"/>
-/// the git URL the revision was fetched from (<c>setup.remote</c>, without credentials), <paramref name="LogUrl"/> the
-/// run's status page (<c>setup.logURL</c>).
+/// the git URL the revision was fetched from (<c>setup.remote</c>, without credentials), <see cref="RunId"/> the run.
 /// </summary>
 public sealed record PlanningContext(TriggerKind Trigger, string Project, string? Branch, string Revision, DateTimeOffset Now, string? Tag = null)
 {
     public string? Remote { get; init; }
 
-    public string? LogUrl { get; init; }
+    /// <summary>
+    /// The id of the run being planned: the trigger's, which each pipeline of a config.yaml replaces with its own
+    /// (<see cref="PipelineRunId"/>). With <see cref="PlanningOptions.ArtifactBaseUrl"/> it gives <c>setup.logURL</c>, the
+    /// run's status page; null (or no base URL): <c>setup.logURL</c> is empty.
+    /// </summary>
+    public string? RunId { get; init; }
 }
 
 /// <summary>

@@ -50,7 +50,7 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
                 build:
                   variant: lint
                   excludes: [excluded.txt]
-                run: true
+                run: {env: {LOG_URL: '${setup.logURL}'}}
         """;
 
     private static IReadOnlyDictionary<string, string?> Files(string baseImage)
@@ -88,6 +88,12 @@ public sealed class MultiPipelineRunTests(ITestOutputHelper output)
 
             var sub = await FinishedAsync(env, pushed, "sub");
             Assert.Equal(RunOutcome.Succeeded, sub.Outcome);
+            // `${setup.logURL}` is the reporter's page of the pipeline's own run: `sub` is not the first pipeline, so its
+            // run (the run.started the builder emitted) is not the trigger's.
+            var subStarted = env.PipelineEvents.Events.First(e => e.Type == EventTypes.NameOf<RunStarted>() && IsRunOf(e, pushed, "sub"));
+            var lintRun = subStarted.DataAs<RunStarted>().Plan.Stages.SelectMany(s => s.Steps).Single(s => s.Name == "lint-run");
+            Assert.Equal($"{env.UrlOf("reporter")}/runs/{subStarted.RunId}", lintRun.Run!.Env!["LOG_URL"]);
+            Assert.NotEqual(RunIdOf(env, pushed, "unit"), subStarted.RunId);
 
             var inline = await FinishedAsync(env, pushed, "inline"); // built from the inline blubberfile, its entry point interpolated
             Assert.True(inline.Outcome == RunOutcome.Succeeded, inline.Reason);

@@ -92,6 +92,9 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
             Assert.Equal(["breaks", "fails"], notices.Select(n => n.Stage));
             Assert.Equal($"[Pipeline] {env.Service} par/fails failed", notices[1].Subject);
             Assert.Equal(["team@example.org"], notices[1].To);
+            // PipelineLib's default body links to the run's log: the reporter's page of this run.
+            Assert.Equal($"Pipeline par for project {env.Project} failed during\nstage fails. See the log for details: {env.UrlOf("reporter")}/runs/{started.RunId}",
+                notices[1].Body);
             Assert.Equal(("fails-run", "tests exited with code 3"), (notices[1].Step, notices[1].Reason));
 
             var review = await ReviewAsync(env, pushed, "Pipeline par FAILURE");
