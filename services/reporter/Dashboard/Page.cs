@@ -13,13 +13,10 @@ public static class Page
 
     /// <summary>
     /// A name the run's content chose (an artifact's file name), HTML-encoded and on one line: line breaks, other control
-    /// characters, line separators and bidi overrides (which make <c>exe.txt</c> read as <c>txt.exe</c>) show as U+FFFD.
+    /// characters, line separators, bidi overrides (which make <c>exe.txt</c> read as <c>txt.exe</c>) and other format characters
+    /// (<see cref="Slipway.Contracts.HostileCharacters"/>) show as U+FFFD.
     /// </summary>
-    public static string Name(string? text) =>
-        E(new string((text ?? "").Select(c => char.IsControl(c)
-            || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.LineSeparator
-                or System.Globalization.UnicodeCategory.ParagraphSeparator or System.Globalization.UnicodeCategory.Format
-            ? '\uFFFD' : c).ToArray()));
+    public static string Name(string? text) => E(Slipway.Contracts.HostileCharacters.Replaced(text));
 
     /// <summary>A query-string value, encoded.</summary>
     public static string Q(string? text) => Uri.EscapeDataString(text ?? "");

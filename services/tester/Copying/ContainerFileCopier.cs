@@ -137,6 +137,10 @@ public sealed class ContainerFileCopier(IDockerClient docker, ArtifactOptions op
             if (Landing(rest, top!) is not { } relative) return $"the archive entry `{Shown(entry.Name)}` leads outside the destination";
             var full = Path.GetFullPath(Path.Combine(root, relative));
             if (relative.Length == 0 && !sourceIsDirectory) return "a file cannot replace the workspace's root";
+            // An archived name reaches the run page, downloads, links and Gerrit: refused like a link or a limit, so the
+            // step fails naming it and nothing of the step is kept.
+            if (archived is not null && entry.EntryType != TarEntryType.Directory && HostileCharacters.Find(relative) is { } hostile)
+                return $"`{Shown(relative)}` is not archived: its name contains {hostile} ({HostileNameRule})";
 
             if (entry.EntryType == TarEntryType.HardLink)
             {
@@ -212,11 +216,10 @@ public sealed class ContainerFileCopier(IDockerClient docker, ArtifactOptions op
         return null;
     }
 
-    private static string Shown(string? value)
-    {
-        var line = new string((value ?? "").Select(c => char.IsControl(c) ? '?' : c).ToArray());
-        return line.Length > 200 ? line[..199] + "…" : line;
-    }
+    /// <summary>Why an archived name is refused, as the step's reason says it.</summary>
+    public const string HostileNameRule = "an archived file's name must not hold control, format, bidi or line separator characters";
+
+    private static string Shown(string? value) => HostileCharacters.Escaped(value);
 
     /// <summary>The step's remaining allowance, shared by all its copies.</summary>
     private sealed class Budget(long maxBytes, int maxFiles)

@@ -14,7 +14,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// PipelineLib's <c>copy</c> run for real: a stage's run step writes files, <c>copy</c> takes them out of its stopped
 /// container, and the next stage's Blubber build copies them into its image (exact content); an <c>archive: true</c>
 /// file is listed on the run's page and downloads with its exact bytes. A hostile run container (a link to the host's
-/// <c>/etc/passwd</c> in the copied directory, or a file larger than the step's limit) fails its step with the reason,
+/// <c>/etc/passwd</c> in the copied directory, an archived file named with a bidi override, or a file larger than the
+/// step's limit) fails its step with the reason,
 /// and nothing of it reaches the artifact directory. A stage copying out of an earlier stage's container
 /// (<c>from: ${make.container}</c>) gets the files into its descendants' builds only, and its archived file is listed under it.
 /// </summary>
@@ -69,6 +70,14 @@ public sealed class CopyRunTests(ITestOutputHelper output)
             execution:
               - [make, take, seen]
               - [make, unseen]
+          bidi:
+            blubberfile: blubber.yaml
+            stages:
+              - name: names
+                build: names
+                run: true
+                copy:
+                  - {source: /tmp/names, destination: names, archive: true}
           huge:
             blubberfile: blubber.yaml
             stages:
@@ -96,6 +105,8 @@ public sealed class CopyRunTests(ITestOutputHelper output)
                 entrypoint: [python3, -c, "import os; print(os.path.exists('/srv/service/taken'), os.path.exists('/srv/service/own'))"]
               evil:
                 entrypoint: [python3, -c, "import os; os.makedirs('/tmp/bundle'); open('/tmp/bundle/ok.txt', 'w').write('ok'); os.symlink('/etc/passwd', '/tmp/bundle/passwd'); print('linked')"]
+              names:
+                entrypoint: [python3, -c, "import os; os.makedirs('/tmp/names'); open('/tmp/names/ok.txt', 'w').write('ok'); open('/tmp/names/report' + chr(0x202e) + 'exe.txt', 'w').write('x'); print('named')"]
               big:
                 entrypoint: [python3, -c, "open('/tmp/big.bin', 'wb').write(b'x' * (3 * 1024 * 1024)); print('big')"]
             """;
@@ -191,6 +202,13 @@ public sealed class CopyRunTests(ITestOutputHelper output)
             Assert.Equal("evil-run failed: copy of `/tmp/bundle`: `/tmp/bundle/passwd` is a link (to `/etc/passwd`): links are not copied", links.Reason);
             Assert.Equal(StepOutcome.Skipped, links.Steps.Single(s => s.Name == "later-build").Outcome);
             Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, linksRun)));
+
+            // bidi: an archived file whose name holds a bidi override is refused like a link: the step fails naming it, escaped.
+            var (bidiRun, bidi) = await FinishedAsync(env, pushed.Revision, "bidi");
+            Assert.Equal(RunOutcome.Failed, bidi.Outcome);
+            Assert.Equal("names-run failed: copy of `/tmp/names`: `names/report\\u202Eexe.txt` is not archived: its name contains U+202E (a bidi control character) "
+                + "(an archived file's name must not hold control, format, bidi or line separator characters)", bidi.Reason);
+            Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, bidiRun)));
 
             // huge: more bytes than the step may copy.
             var (hugeRun, huge) = await FinishedAsync(env, pushed.Revision, "huge");

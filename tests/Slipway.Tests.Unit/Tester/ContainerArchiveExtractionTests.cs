@@ -69,7 +69,7 @@ public sealed class ContainerArchiveExtractionTests : IDisposable
     [InlineData("/etc/cron.d/x", "the archive entry `/etc/cron.d/x` is an absolute path")]
     [InlineData("dist/../../escape", "the archive entry `dist/../../escape` is not a plain relative path")]
     [InlineData("other/file", "the archive entry `other/file` is outside the copied path")]
-    [InlineData("dist/a\tb", "the archive entry `dist/a?b` contains control characters")]
+    [InlineData("dist/a\tb", "the archive entry `dist/a\\u0009b` contains control characters")]
     [InlineData("dist/a\nb", "the engine's archive is not a valid tar (The extended header contains invalid records.)")]
     public async Task Crafted_names_are_refused(string name, string expected)
     {
