@@ -38,7 +38,7 @@ public sealed class RunSettleJobHandler(RunStateStore runs, JobQueue jobs, Outbo
 
     /// <summary>The run's row before the job's: its events' handlers lock the run first, then its jobs.</summary>
     public Task LockFirstAsync(LeasedJob job, NpgsqlTransaction tx, CancellationToken ct) =>
-        runs.LockAsync(tx, JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!.RunId, ct);
+        runs.LockAsync(tx, job.RunId ?? JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!.RunId, ct);
 
     private async Task EndIfSettledAsync(NpgsqlTransaction tx, string runId, CancellationToken ct)
     {

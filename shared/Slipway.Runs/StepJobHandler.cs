@@ -49,7 +49,7 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
 
     /// <summary>The run's row before the job's: its events' handlers lock the run first, then its jobs.</summary>
     public Task LockFirstAsync(LeasedJob job, NpgsqlTransaction tx, CancellationToken ct) =>
-        runs.LockAsync(tx, JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!.RunId, ct);
+        runs.LockAsync(tx, job.RunId ?? JsonSerializer.Deserialize<StepJob.Payload>(job.Payload, ContractJson.Options)!.RunId, ct);
 
     private async Task RecordAsync(NpgsqlTransaction tx, StepExecution execution, StepOutcome outcome, IStepFinishedEvent finishing,
         CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Slipway.Contracts;
 using Slipway.Gerrit.Rest;
 using Slipway.Reporter.Runs;
 
@@ -126,7 +127,7 @@ public static class ReviewComposer
 
     private const int MaxTagsShown = 20;
 
-    public static string StatusUrl(string runId, ReporterOptions options) => $"{options.PublicUrl.TrimEnd('/')}/runs/{runId}";
+    public static string StatusUrl(string runId, ReporterOptions options) => RunLinks.StatusPage(options.PublicUrl, runId);
 
     private const string StartedMarker = " started: step 1 of ";
 

@@ -25,12 +25,10 @@ public static class HostileCharacters
     /// <summary>The first hostile character of <paramref name="text"/> described (<c>U+202E (a bidi control character)</c>), or null when it has none.</summary>
     public static string? Find(string text)
     {
-        for (var i = 0; i < text.Length;)
+        foreach (var (rune, lone) in Runes(text))
         {
-            if (Rune.DecodeFromUtf16(text.AsSpan(i), out var r, out var used) != OperationStatus.Done)
-                return $"U+{(int)text[i]:X4} (a lone surrogate)";
+            if (rune is not { } r) return $"U+{(int)lone:X4} (a lone surrogate)";
             if (IsHostile(r)) return $"{Code(r)} ({Kind(r)})";
-            i += used;
         }
         return null;
     }
@@ -43,22 +41,13 @@ public static class HostileCharacters
     public static string Escaped(string? text, int max = MaxShownChars)
     {
         var sb = new StringBuilder();
-        var s = text ?? "";
-        for (var i = 0; i < s.Length;)
+        foreach (var (rune, lone) in Runes(text))
         {
             if (sb.Length >= max) return sb.Append('…').ToString();
-            if (Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out var used) != OperationStatus.Done)
-            {
-                sb.Append($"\\u{(int)s[i]:X4}");
-                i++;
-            }
-            else
-            {
-                if (r.Value == '\\') sb.Append("\\\\");
-                else if (IsHostile(r)) sb.Append(r.Value > 0xFFFF ? $"\\U{r.Value:X8}" : $"\\u{r.Value:X4}");
-                else sb.Append(r.ToString());
-                i += used;
-            }
+            if (rune is not { } r) sb.Append($"\\u{(int)lone:X4}");
+            else if (r.Value == '\\') sb.Append("\\\\");
+            else if (IsHostile(r)) sb.Append(r.Value > 0xFFFF ? $"\\U{r.Value:X8}" : $"\\u{r.Value:X4}");
+            else sb.Append(r.ToString());
         }
         return sb.ToString();
     }
@@ -67,19 +56,28 @@ public static class HostileCharacters
     public static string Replaced(string? text)
     {
         var sb = new StringBuilder();
+        foreach (var (rune, _) in Runes(text))
+            sb.Append(rune is { } r && !IsHostile(r) ? r.ToString() : "\uFFFD");
+        return sb.ToString();
+    }
+
+    /// <summary>The text's characters in order: each a rune, or (rune null) a lone surrogate with its code unit.</summary>
+    private static IEnumerable<(Rune? Rune, char Lone)> Runes(string? text)
+    {
         var s = text ?? "";
         for (var i = 0; i < s.Length;)
         {
-            if (Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out var used) != OperationStatus.Done || IsHostile(r))
+            if (Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out var used) != OperationStatus.Done)
             {
-                sb.Append('\uFFFD');
-                i += Math.Max(used, 1);
-                continue;
+                yield return (null, s[i]);
+                i++;
             }
-            sb.Append(r.ToString());
-            i += used;
+            else
+            {
+                yield return (r, '\0');
+                i += used;
+            }
         }
-        return sb.ToString();
     }
 
     private static string Code(Rune r) => r.Value > 0xFFFF ? $"U+{r.Value:X6}" : $"U+{r.Value:X4}";
