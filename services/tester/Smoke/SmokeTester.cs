@@ -56,6 +56,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         var id = Guid.NewGuid().ToString("N")[..12];
         var labels = TestRunner.Labels(request.Labels, "smoke");
         string? networkId = null, serviceId = null, forwarderId = null;
+        // What the finally removes: a name from before its create call (a create cancelled or failed after the engine
+        // made the object leaves no id in hand, but the name, unique to this step, finds it), the id once known.
+        string? networkRef = null, serviceRef = null, forwarderRef = null;
         var checks = new List<SmokeCheck>();
         string? failure = null, tail = null;
         try
@@ -65,7 +68,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             if (isolated)
             {
                 networkName = $"slipway-smoke-{id}";
-                networkId = (await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+                networkRef = networkName;
+                networkId = networkRef = (await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
                 {
                     Name = networkName, Driver = "bridge", Internal = true, CheckDuplicate = true, Labels = labels,
                     // `internal` only stops forwarding: the bridge still has the gateway address on the build host, so
@@ -76,9 +80,10 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
             var serviceHost = TestRunner.Isolation(options, networkName);
             if (!isolated) serviceHost.PortBindings = Loopback(port);
-            serviceId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+            serviceRef = $"slipway-smoke-{id}";
+            serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
             {
-                Name = $"slipway-smoke-{id}",
+                Name = serviceRef,
                 Image = request.Image,
                 Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
                 User = string.IsNullOrWhiteSpace(user) ? null : user,
@@ -95,7 +100,12 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                     .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
                 if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
                 if (string.IsNullOrEmpty(serviceIp)) throw new InvalidOperationException($"service container has no address on {networkName}");
-                forwarderId = await StartForwarderAsync(id, labels, networkId!, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                // Known (so removed in the finally) as soon as it exists: a failed or cancelled connect or start must not
+                // leave it, and the network it holds, behind.
+                forwarderRef = ForwarderName(id);
+                forwarderId = forwarderRef = await CreateForwarderAsync(id, labels, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                await docker.Networks.ConnectNetworkAsync(networkId!, new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
+                await docker.Containers.StartContainerAsync(forwarderId, new ContainerStartParameters(), ct).ConfigureAwait(false);
                 hostPort = await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
             }
             else
@@ -146,15 +156,15 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         {
             // Independent engine calls at once (each a round trip of 0.1–0.3 s on a loaded engine): the forwarder goes
             // while the service's log tail is read; the service goes once its tail is read; the network after both.
-            var forwarderGone = forwarderId is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderId, logger) : Task.CompletedTask;
+            var forwarderGone = forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask;
             try
             {
                 if (serviceId is not null) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
             }
             finally
             {
-                await Task.WhenAll(forwarderGone, serviceId is not null ? StopAndRemoveAsync(serviceId) : Task.CompletedTask).ConfigureAwait(false);
-                if (networkId is not null) await RemoveNetworkQuietlyAsync(networkId).ConfigureAwait(false);
+                await Task.WhenAll(forwarderGone, serviceRef is not null ? StopAndRemoveAsync(serviceRef) : Task.CompletedTask).ConfigureAwait(false);
+                if (networkRef is not null) await RemoveNetworkQuietlyAsync(networkRef).ConfigureAwait(false);
             }
         }
 
@@ -171,14 +181,16 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
     private static Dictionary<string, IList<PortBinding>> Loopback(string port) =>
         new() { [port] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "" }] }; // "": Docker picks a free port
 
-    private async Task<string> StartForwarderAsync(string id, Dictionary<string, string> labels, string networkId, string serviceIp, int servicePort, CancellationToken ct)
+    private static string ForwarderName(string id) => $"slipway-smoke-{id}-fwd";
+
+    private async Task<string> CreateForwarderAsync(string id, Dictionary<string, string> labels, string serviceIp, int servicePort, CancellationToken ct)
     {
         var host = TestRunner.Isolation(options, "bridge");
         host.Memory = host.MemorySwap = Math.Min(options.MemoryBytes, 128L * 1024 * 1024);
         host.PortBindings = Loopback($"{PortForwarder.ListenPort}/tcp");
         var forwarderId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
         {
-            Name = $"slipway-smoke-{id}-fwd",
+            Name = ForwarderName(id),
             Image = options.SmokeForwarderImage,
             Entrypoint = ["perl", "-e", PortForwarder.Script],
             Cmd = [serviceIp, servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
@@ -187,8 +199,6 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             ExposedPorts = new Dictionary<string, EmptyStruct> { [$"{PortForwarder.ListenPort}/tcp"] = default },
             HostConfig = host,
         }, ct).ConfigureAwait(false)).ID;
-        await docker.Networks.ConnectNetworkAsync(networkId, new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
-        await docker.Containers.StartContainerAsync(forwarderId, new ContainerStartParameters(), ct).ConfigureAwait(false);
         return forwarderId;
     }
 

@@ -50,6 +50,22 @@ public sealed class SmokeTesterTests(TesterImages images)
     }
 
     [Fact]
+    public async Task A_forwarder_that_is_created_but_cannot_start_fails_the_step_and_leaves_no_container_or_network()
+    {
+        await images.BuildNoPerlImageAsync();
+        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeForwarderImage = images.NoPerlImage, SmokeReadinessPollMs = 200 },
+            NullLogger<SmokeTester>.Instance);
+
+        var result = await tester.RunAsync(Request("good"), CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        Assert.StartsWith("smoke container could not run: ", result.Reason);
+        Assert.Contains("perl", result.Reason);
+        Assert.Empty(result.Checks);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
     public async Task Without_a_forwarder_image_the_service_is_published_from_the_default_bridge()
     {
         var result = await Tester(isolated: false).RunAsync(Request("good"), CancellationToken.None);

@@ -33,6 +33,15 @@ public sealed class TesterImages : IAsyncLifetime
     /// </summary>
     public string ServiceImage => $"slipway-{Unique}/service:1";
 
+    /// <summary>The base image without perl: a smoke forwarder made from it is created but cannot start.</summary>
+    public string NoPerlImage => $"slipway-{Unique}/no-perl:1";
+
+    public async Task BuildNoPerlImageAsync() =>
+        await BuildAsync(NoPerlImage, $"""
+            FROM {BaseImage}
+            RUN rm -f /usr/bin/perl /usr/bin/perl5*
+            """);
+
     public async Task InitializeAsync()
     {
         await BuildAsync(TestImage, $"""
@@ -63,7 +72,7 @@ public sealed class TesterImages : IAsyncLifetime
             await Docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
         foreach (var n in await Docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }))
             await Docker.Networks.DeleteNetworkAsync(n.ID);
-        foreach (var image in new[] { TestImage, RootImage, ServiceImage })
+        foreach (var image in new[] { TestImage, RootImage, ServiceImage, NoPerlImage })
         {
             try { await Docker.Images.DeleteImageAsync(image, new ImageDeleteParameters { Force = true, NoPrune = false }); }
             catch (DockerApiException) { }
