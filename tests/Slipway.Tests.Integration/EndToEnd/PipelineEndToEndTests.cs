@@ -265,7 +265,8 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
         {
             try
             {
-                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+                // A rollback answers once its rollout is done (containers started and healthy): minutes on a loaded engine.
+                using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(3) };
                 using var request = new HttpRequestMessage(method, env.UrlOf("deployer") + path);
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.Token);
                 using var response = await http.SendAsync(request);
