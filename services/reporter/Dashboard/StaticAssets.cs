@@ -53,7 +53,15 @@ public static class StaticAssets
                 var doc = new DOMParser().parseFromString(html, 'text/html');
                 var fresh = doc.getElementById(id);
                 var here = document.getElementById(id);
-                if (fresh && here) here.replaceWith(fresh);
+                if (!fresh || !here) return;
+                // A log the person opened (or closed) stays so: the fresh copy takes each keyed <details>' state.
+                var open = {};
+                here.querySelectorAll('details[data-key]').forEach(function (d) { open[d.getAttribute('data-key')] = d.open; });
+                fresh.querySelectorAll('details[data-key]').forEach(function (d) {
+                  var key = d.getAttribute('data-key');
+                  if (Object.prototype.hasOwnProperty.call(open, key)) d.open = open[key];
+                });
+                here.replaceWith(fresh);
               });
             }, 300);
           });

@@ -81,7 +81,7 @@ public static class RunStatusEndpoints
                     .Append(E(p.Kind)).Append("</span></td><td>").Append(Page.Badge(state)).Append("</td><td class=\"wide\">").Append(s?.Attempt)
                     .Append("</td><td class=\"wide\">").Append(Page.Time(s?.StartedAt)).Append("</td><td>").Append(Page.Duration(s?.DurationMs)).Append("</td></tr>");
                 if (s?.OutputTail is { Length: > 0 } || s?.Reason is not null)
-                    html.Append("<tr><td colspan=\"5\"><details").Append(s.State == "failed" ? " open" : "").Append("><summary>output</summary><pre class=\"log\">")
+                    html.Append("<tr><td colspan=\"5\"><details data-key=\"log:").Append(E(p.Name)).Append('"').Append(s.State == "failed" ? " open" : "").Append("><summary>output</summary><pre class=\"log\">")
                         .Append(E(s.OutputTail ?? s.Reason)).Append("</pre><a href=\"/runs/").Append(Page.Q(run.RunId)).Append("/log/")
                         .Append(Page.Q(s.Stage)).Append('/').Append(Page.Q(s.Step)).Append("\">download</a></details></td></tr>");
             }
