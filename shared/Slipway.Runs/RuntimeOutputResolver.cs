@@ -111,10 +111,15 @@ public static class RuntimeOutputResolver
                 var tail = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Tail ?? 0;
                 return tail > 0 ? (String(d, "outputTail") ?? "") + "\n" : "";
             case "artifactURLs":
-                // Bound only once the copy is done: a failed run step (its event has a reason) copied nothing.
-                var copies = plan.Stages.SelectMany(s => s.Steps).FirstOrDefault(s => s.Name == r.Step)?.Run?.Copy ?? [];
+                // Bound only once the copy is done: a failed run step (its event has a reason) copied nothing. The step is
+                // the stage's own run step, or an earlier stage's that copied for it (its `copyFor` group, its artifacts
+                // marked with the stage).
+                var stepStage = plan.Stages.FirstOrDefault(s => s.Steps.Any(x => x.Name == r.Step));
+                var run = stepStage?.Steps.First(x => x.Name == r.Step).Run;
+                var own = stepStage?.Name == r.Stage;
+                var copies = (own ? run?.Copy : run?.CopyFor?.FirstOrDefault(g => g.Stage == r.Stage)?.Copy) ?? [];
                 text = r.ArtifactBaseUrl is { } baseUrl && !d.TryGetProperty("reason", out _)
-                    ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d)) : null;
+                    ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d, own ? null : r.Stage)) : null;
                 break;
             case "imageID":
                 text = String(d, "imageId");
@@ -149,13 +154,13 @@ public static class RuntimeOutputResolver
         return text ?? "";
     }
 
-    // The paths `test.succeeded` lists under `artifacts`.
-    private static HashSet<string> ArchivedPaths(JsonElement d)
+    // The paths `test.succeeded` lists under `artifacts` for one stage: the step's own (no `stage`), or a later stage's.
+    private static HashSet<string> ArchivedPaths(JsonElement d, string? forStage)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
         if (d.TryGetProperty("artifacts", out var list) && list.ValueKind == JsonValueKind.Array)
             foreach (var a in list.EnumerateArray())
-                if (a.ValueKind == JsonValueKind.Object && String(a, "path") is { } path) paths.Add(path);
+                if (a.ValueKind == JsonValueKind.Object && String(a, "path") is { } path && String(a, "stage") == forStage) paths.Add(path);
         return paths;
     }
 

@@ -63,6 +63,31 @@ public class ArtifactUrlsPlanTests
     }
 
     [Fact]
+    public void A_stage_that_only_copies_out_of_an_earlier_stages_container_links_through_the_run_step_that_copies_for_it()
+    {
+        var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n"
+            + "      - name: make\n        build: test\n        run: true\n"
+            + "      - name: take\n        copy: [{from: '${make.container}', source: /srv/out/report.txt, archive: true}]\n"
+            + "      - name: use\n        build: test\n        run: {env: {LINKS: '${take.artifactURLs}'}}\n", options: WithBase));
+        var links = Links("take") with { Step = "make-run" };
+        Assert.Equal([new RuntimeTemplatePart { Output = links }], Step(plan, "use-run").Runtime!["run.env.LINKS"].Parts);
+    }
+
+    [Fact]
+    public void A_stage_whose_copies_come_out_of_two_containers_is_refused_where_its_artifact_urls_are_used()
+    {
+        var r = PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n"
+            + "      - name: make\n        build: test\n        run: true\n"
+            + "      - name: take\n        build: test\n        run: true\n"
+            + "        copy: [{source: /srv/own.txt, archive: true}, {from: '${make.container}', source: /srv/out/report.txt, archive: true}]\n"
+            + "      - name: use\n        build: test\n        run: {env: {LINKS: '${take.artifactURLs}'}}\n", options: WithBase);
+        var refusal = Assert.Single(r.Refused);
+        Assert.Equal("pipeline `p`: stage `use`: `run.env.LINKS` uses `${take.artifactURLs}`, and stage `take` copies out of more than one "
+            + "run container (`take`, `make`): Slipway lists the archived copies of one container per stage", refusal.Message);
+        Assert.Equal(14, refusal.Line);
+    }
+
+    [Fact]
     public void A_stage_without_copy_binds_no_artifact_urls()
     {
         var r = PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: true\n"

@@ -185,6 +185,45 @@ public class RuntimeOutputResolverTests
     }
 
     [Fact]
+    public void Artifact_urls_of_a_stage_copied_for_by_an_earlier_run_step_list_its_group_and_its_files_only()
+    {
+        var plan = new RunPlan
+        {
+            Pipeline = "p", Graph = [],
+            Stages =
+            [
+                new PlanStage
+                {
+                    Name = "make", Steps = [new PlanStep { Name = "make-run", Kind = StepKind.Test, Run = new RunParams
+                    {
+                        Copy = [new RunCopy { Source = "/srv/mine", Destination = "mine", Archive = true }],
+                        CopyFor = [new StageCopy { Stage = "take", Copy = [
+                            new RunCopy { Source = "/srv/report.txt", Destination = "out/report.txt", Archive = true },
+                            new RunCopy { Source = "/srv/dist", Destination = "dist", Archive = true }] }],
+                    } }],
+                },
+                new PlanStage { Name = "take", Steps = [] },
+            ],
+        };
+        var succeeded = Json(new TestSucceeded
+        {
+            ImageId = "sha256:" + ImageHex, ExitCode = 0,
+            Artifacts =
+            [
+                new RunArtifact { Path = "mine", SizeBytes = 1, Sha256 = new string('0', 64) },            // make's own file
+                new RunArtifact { Path = "out/report.txt", SizeBytes = 1, Sha256 = new string('0', 64), Stage = "take" },
+                new RunArtifact { Path = "dist", SizeBytes = 1, Sha256 = new string('0', 64) },            // make's, not take's
+            ],
+        });
+        var template = new RuntimeTemplate
+        {
+            Parts = [new() { Output = new RuntimeOutputReference { Stage = "take", Name = "artifactURLs", Step = "make-run", ArtifactBaseUrl = "https://ci.example.org/s/" } }],
+        };
+        var links = RuntimeOutputResolver.Resolve(template, "run.env.X", "run-7", plan, s => s == "make-run" ? succeeded : null);
+        Assert.Equal("https://ci.example.org/s/runs/run-7/artifacts/take/out/report.txt\nhttps://ci.example.org/s/runs/run-7/artifacts/take/dist.tar.gz", links);
+    }
+
+    [Fact]
     public void A_field_without_a_template_keeps_its_planned_text()
     {
         var run = new RunState("run-1", new RunStarted

@@ -18,6 +18,26 @@ internal sealed partial class PipelinePlanner
     // Entries naming an earlier stage's container, by that stage: attached to its run step once every stage is planned.
     private readonly Dictionary<string, List<StageCopy>> _copyFor = new(StringComparer.Ordinal);
 
+    // Stages with copies out of their own run container (planned so far, in the graph's order: a referenced stage is an ancestor).
+    private readonly HashSet<string> _stagesWithOwnCopies = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The run step whose result lists <paramref name="stage"/>'s archived copies, for <c>${stage.artifactURLs}</c>: its own
+    /// run step, or, for a stage whose <c>copy</c> entries all come out of one earlier stage's container,
+    /// that stage's run step (which copies for it). PipelineLib lists the entries in the stage's order; copies split over
+    /// several containers would be listed out of that order, so that is refused naming the field.
+    /// </summary>
+    private string ArtifactStepOf(string stage, string field, int line)
+    {
+        var sources = _copyFor.Where(kv => kv.Value.Any(g => g.Stage == stage)).Select(kv => kv.Key).ToList();
+        if (sources.Count == 0) return $"{stage}-run";
+        var own = _stagesWithOwnCopies.Contains(stage);
+        if (sources.Count == 1 && !own) return $"{sources[0]}-run";
+        var containers = (own ? [stage] : new List<string>()).Concat(sources).Select(c => $"`{c}`");
+        throw new PipelineConfigException($"`{field}` uses `${{{stage}.artifactURLs}}`, and stage `{stage}` copies out of more than one " +
+            $"run container ({string.Join(", ", containers)}): Slipway lists the archived copies of one container per stage", line);
+    }
+
     /// <summary>This stage's entries that copy out of its own run container; the others are kept for their source stages.</summary>
     private IReadOnlyList<RunCopy> Copy(string s, ConfigValue raw, bool stageRuns, Interpolator interp)
     {
@@ -69,6 +89,7 @@ internal sealed partial class PipelinePlanner
             groups.Add(new StageCopy { Stage = s, Copy = entries });
         }
         _store.BindRuntime(s, "artifactURLs");
+        if (copies.Count > 0) _stagesWithOwnCopies.Add(s);
         return copies;
     }
 

@@ -22,9 +22,10 @@ internal sealed partial class PipelinePlanner
 
     /// <summary>
     /// The templates of one step's (or notice's) fields, by field key. <paramref name="artifactBaseUrl"/> is the operator's
-    /// <see cref="PlanningOptions.ArtifactBaseUrl"/>, which <c>artifactURLs</c> needs.
+    /// <see cref="PlanningOptions.ArtifactBaseUrl"/>, which <c>artifactURLs</c> needs; <paramref name="artifactStep"/> names
+    /// the run step whose result lists a stage's archived copies (<see cref="ArtifactStepOf"/>).
     /// </summary>
-    private sealed class RuntimeFields(string? artifactBaseUrl)
+    private sealed class RuntimeFields(string? artifactBaseUrl, Func<string, string, int, string> artifactStep)
     {
         private readonly Dictionary<string, RuntimeTemplate> _fields = new(StringComparer.Ordinal);
 
@@ -101,7 +102,7 @@ internal sealed partial class PipelinePlanner
             {
                 "output" => $"{r.Stage}-run",
                 // The links are made from the run step's copy entries and the files its `test.succeeded` lists.
-                "artifactURLs" => artifactBaseUrl is not null ? $"{r.Stage}-run"
+                "artifactURLs" => artifactBaseUrl is not null ? artifactStep(r.Stage, field, line)
                     : throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, and the operator has not set " +
                         "Pipeline:ArtifactBaseUrl (the reporter's public URL, which the artifact links start with), so Slipway has no link to give", line),
                 "imageID" or "imageLocalName" => $"{r.Stage}-build",

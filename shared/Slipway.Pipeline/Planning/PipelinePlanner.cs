@@ -226,7 +226,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             m = Field("run", run.Line, () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
         var imageFrom = ImageFrom(m.Get("image") ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
 
-        var runtime = new RuntimeFields(options.ArtifactBaseUrl);
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         IReadOnlyList<string>? arguments = null;
         RuntimeComprehension? argumentsEach = null;
         if (m.Get("arguments") is ConfigMap each && each.Has("$each")
@@ -324,7 +324,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         if (to.Count is 0 or > 50 || to.Any(a => a.Length is 0 or > 254 || a.Any(char.IsControl) || a.Contains(',')))
             throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses, each at most 254 characters without commas or control characters", toNode.Line);
         var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
-        var runtime = new RuntimeFields(options.ArtifactBaseUrl);
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         var subject = runtime.Add("subject", Container("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode), text: true), subjectNode.Line, "notify.email.subject");
         if (subject.Length > 998 || subject.Any(char.IsControl))
             throw new PipelineConfigException("`notify.email.subject` must be one line of at most 998 characters", subjectNode.Line);
@@ -345,7 +345,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             ?? throw new PipelineConfigException("`trigger` must be a mapping", trigger.Line);
         foreach (var e in m.Entries)
             if (e.Key != "parameters" && FindRuntime(e.Value) is { } r) throw RuntimeRefused($"trigger.{e.Key}", r.Reference, e.KeyLine);
-        var runtime = new RuntimeFields(options.ArtifactBaseUrl);
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         var job = Text(m.Get("name") ?? throw new PipelineConfigException("`trigger.name` is required", trigger.Line), "trigger.name");
         if (job.Length is 0 or > 128 || job.Any(char.IsControl))
             throw new PipelineConfigException("`trigger.name` must be 1 to 128 characters without control characters", trigger.Line);
