@@ -123,6 +123,38 @@ public class RuntimeOutputPlanTests
             each.Yield.Parts);
     }
 
+    [Fact]
+    public void Publish_tags_as_a_list_comprehension_over_a_runtime_output_are_kept_for_the_publisher_to_expand()
+    {
+        var plan = Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: versions, build: test, run: {tail: 3}}
+                  - name: prod
+                    build: production
+                    publish:
+                      image:
+                        tag: stable
+                        tags:
+                          $each: v
+                          $in: '${versions.output}'
+                          $yield: 'v${.v}-${.stage}'
+            """, TriggerKind.Merge));
+        var publish = Step(plan, "prod-publish").Publish!;
+        Assert.Equal(["stable"], publish.Tags); // the primary tag; the written list is the comprehension
+        var each = publish.TagsEach!;
+        Assert.Equal(["v"], each.Each);
+        Assert.Equal([O("versions", "output", "versions-run")], each.In.Parts);
+        Assert.Equal([T("v"), new RuntimeTemplatePart { Local = "v" }, T("-prod")], each.Yield.Parts);
+        // Without a runtime value the comprehension is expanded at planning, as before.
+        var planned = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: prod\n        build: production\n"
+            + "        publish: {image: {tags: {$each: v, $in: 'a|b', $delimiter: '|', $yield: 'x-${.v}'}}}\n", TriggerKind.Merge));
+        Assert.Null(Step(planned, "prod-publish").Publish!.TagsEach);
+        Assert.Equal(["x-a", "x-b"], Step(planned, "prod-publish").Publish!.Tags);
+    }
+
     [Theory]
     [InlineData("$each: n\n            $in: '${later.output}'", "cannot access 'later.*' values since 'square' does not follow it in the graph")]
     [InlineData("$each: n\n            $in: '${sequence.output}'\n            $yield: [x]", "a `$yield` over a runtime `$in` must be a string, not a list")]

@@ -23,9 +23,9 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners o
         try
         {
             repository = PublishTags.RepositoryName(x.Trigger.Project, p.Name);
-            tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, p.Tags);
+            tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, [.. p.Tags ?? [], .. RuntimeTags(x, p)]);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or RuntimeOutputException)
         {
             return Failed(x, image.ImageId, null, e.Message);
         }
@@ -60,6 +60,19 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners o
         // PipelineLib's ${<stage>.imageName} and ${<stage>.imageTag}: the name under the registry and the primary tag.
         var primary = p.Tag is { Length: > 0 } t && tags.Contains(PublishTags.Sanitize(t)) ? PublishTags.Sanitize(t) : tags[0];
         return StepResult.Succeeded(x.Finished(new PublishSucceeded { ImageId = image.ImageId, Image = result.Image, Name = repository, Tag = primary }));
+    }
+
+    /// <summary>
+    /// PipelineLib's <c>publish.image.tags</c> as <c>$each</c> over an earlier step's output, expanded now. <c>latest</c> is
+    /// dropped, as the planner drops a written one (every image is pushed with its timestamp and commit tags instead).
+    /// </summary>
+    private IEnumerable<string> RuntimeTags(StepExecution x, PublishParams p)
+    {
+        if (p.TagsEach is not { } each) return [];
+        var expanded = RuntimeOutputResolver.Expand(each, "publish.image.tags", x.Run);
+        var latest = expanded.Where(t => PublishTags.Sanitize(t) == "latest").ToList();
+        if (latest.Count > 0) logger.LogInformation("run {RunId}: `publish.image.tags` yielded `latest`, dropped: it is never pushed", x.RunId);
+        return expanded.Except(latest);
     }
 
     public IStepFailedEvent Failure(StepExecution x, string reason) =>

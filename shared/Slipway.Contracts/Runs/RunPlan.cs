@@ -360,6 +360,13 @@ public sealed record PublishParams
     [Description("The primary tag (publish.image.tag, sanitized): PipelineLib's ${<stage>.imageTag}. Absent: the <UTC timestamp>-<stage> tag.")]
     [MaxLength(128)]
     public string? Tag { get; init; }
+
+    /// <summary>
+    /// <c>publish.image.tags</c> written as <c>$each</c>/<c>$in</c> over a runtime output: the tags are expanded from it when
+    /// the step runs, sanitized and checked like <see cref="Tags"/> (then <see cref="Tags"/> holds only the primary tag).
+    /// </summary>
+    [Description("publish.image.tags written as $each/$in over a runtime output (e.g. ${versions.output}): the tags are expanded from it when the step runs, sanitized and checked like tags.")]
+    public RuntimeComprehension? TagsEach { get; init; }
 }
 
 /// <summary>Parameters of a deploy step.</summary>

@@ -395,8 +395,20 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
 
         var primary = Names.ImagePart(Text(Field("publish.image.tag", image.Line,
             () => interp.Interpolate(m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line))), "publish.image.tag"));
-        var tagsValue = Field("publish.image.tags", image.Line, () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
-        var tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
+        RuntimeComprehension? tagsEach = null;
+        IReadOnlyList<ConfigValue> tagItems;
+        if (m.Get("tags") is ConfigMap each && each.Has("$each")
+            && Deferred("publish.image.tags", each.Line, () => interp.DeferredComprehension(each)) is { } deferred)
+        {
+            // PipelineLib expands it when the stage runs: the publisher does, from the earlier steps' results.
+            tagsEach = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf).Comprehension("publish.image.tags", deferred, each.Line);
+            tagItems = [];
+        }
+        else
+        {
+            var tagsValue = Field("publish.image.tags", image.Line, () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
+            tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
+        }
         if (IsLatest(primary))
         {
             NoteLatestDropped(s, "publish.image.tag", m.Get("tag")?.Line ?? image.Line);
@@ -417,7 +429,10 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         return new PlanStep
         {
             Name = $"{s}-publish", Kind = StepKind.Publish,
-            Publish = new PublishParams { ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null, Tag = primary.Length > 0 ? primary : null },
+            Publish = new PublishParams
+            {
+                ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null, Tag = primary.Length > 0 ? primary : null, TagsEach = tagsEach,
+            },
         };
     }
 

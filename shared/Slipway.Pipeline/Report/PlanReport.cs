@@ -111,7 +111,8 @@ public static class PlanReport
         var publishes = steps.Where(s => s.Publish is not null).ToList();
         o.WriteLine(publishes.Count == 0 ? "  publishes: nothing" : "  publishes:");
         foreach (var s in publishes)
-            o.WriteLine($"    {s.Publish!.Name ?? "(project name)"} from {s.Publish.ImageFrom}, tags <timestamp>-<stage>, <commit>{string.Concat((s.Publish.Tags ?? []).Select(t => ", " + t))}");
+            o.WriteLine($"    {s.Publish!.Name ?? "(project name)"} from {s.Publish.ImageFrom}, tags <timestamp>-<stage>, <commit>{string.Concat((s.Publish.Tags ?? []).Select(t => ", " + t))}"
+                + (s.Publish.TagsEach is not null ? ", and the tags its `$each` over an earlier step's output yields when it runs" : ""));
         var deploys = steps.Where(s => s.Deploy is not null || s.Promote is not null).ToList();
         o.WriteLine(deploys.Count == 0 ? "  deploys: nothing" : "  deploys:");
         foreach (var s in deploys)

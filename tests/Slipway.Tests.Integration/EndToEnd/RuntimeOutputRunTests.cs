@@ -11,7 +11,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// PipelineLib's runtime outputs through the real services after a merge: a run step's <c>${lint.output}</c> (its last
 /// <c>tail</c> lines) reaches a later stage's <c>run.env</c>, the publisher's <c>${ship.imageTag}</c> a later
 /// <c>run.arguments</c>, and both, with <c>${ship.publishedImage}</c> and <c>${lint.imageID}</c>, the trigger parameters
-/// POSTed to a webhook on 127.0.0.1; a <c>$each</c>/<c>$in</c> over the lint output becomes another step's arguments. The output holds <c>${setup.project}</c> literally: a resolved value is never
+/// POSTed to a webhook on 127.0.0.1; a <c>$each</c>/<c>$in</c> over the lint output becomes another step's arguments, one
+/// over the lint image's id the published image's tags. The output holds <c>${setup.project}</c> literally: a resolved value is never
 /// interpolated again.
 /// </summary>
 public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
@@ -29,7 +30,13 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
               - name: ship
                 build: production
                 publish:
-                  image: {tag: 'v-${setup.commit}'}
+                  image:
+                    tag: 'v-${setup.commit}'
+                    tags:
+                      $each: t
+                      $in: 'img-${lint.imageID}|Latest'
+                      $delimiter: '|'
+                      $yield: '${.t}'
               - name: announce
                 build: check
                 run:
@@ -54,6 +61,7 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
               - [lint, announce]
               - [ship, announce]
               - [lint, square]
+              - [lint, ship]
         """;
 
     private static IReadOnlyDictionary<string, string?> Files(string baseImage)
@@ -116,6 +124,8 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
             var published = Event<PublishSucceeded>(env, runId, "ship-publish");
             Assert.Equal("v-" + merged, published.Tag);
             Assert.Contains("v-" + merged, published.Image.Tags);
+            // `publish.image.tags` as `$each` over the lint image's id, expanded by the publisher; `latest` dropped.
+            Assert.Equal(["v-" + merged, "img-" + lintImage["sha256:".Length..]], published.Image.Tags.Where(t => t.StartsWith('v') || t.StartsWith("img-") || t == "latest"));
 
             // The run step got the lint step's last line (and its final line break) in its environment, the tag as its argument.
             Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
