@@ -54,6 +54,12 @@ public sealed class HopTrace(string postgres, PipelineStack stack)
         }
     }
 
+    /// <summary>Adds the plan job's parts of one run (<see cref="PlanParts.Between"/>).</summary>
+    public void AddPlanParts(IEnumerable<(string Part, double Ms)> parts)
+    {
+        foreach (var (part, ms) in parts) Add($"plan job: {part}", TimeSpan.FromMilliseconds(ms));
+    }
+
     public void Print(TextWriter output)
     {
         output.WriteLine("where the hops' time goes:");

@@ -19,6 +19,7 @@ public sealed class PipelineStack : IAsyncDisposable
     ];
 
     private readonly List<(string Service, Process Process)> _processes = [];
+    private readonly Dictionary<string, string> _urls = [];
     private readonly List<EventEnvelope> _events = [];
     private readonly List<EventEnvelope> _gerritEvents = [];
     // When each recorded event was handed to its producer (the Kafka message's create time): the outbox relay's produce.
@@ -62,7 +63,9 @@ public sealed class PipelineStack : IAsyncDisposable
             var info = new ProcessStartInfo("dotnet", DllOf(dir, assembly)) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var (k, v) in settings) info.Environment[k] = v;
             info.Environment["Postgres__Schema"] = $"{run}_{dir.Replace('-', '_')}";
-            info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+            var port = FreeLoopbackPort();
+            info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            stack._urls[dir] = $"http://127.0.0.1:{port}";
             var process = Process.Start(info)!;
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{dir}: {e.Data}"); };
@@ -75,6 +78,19 @@ public sealed class PipelineStack : IAsyncDisposable
         while (gerrit.StreamConnections == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
         await Task.Delay(TimeSpan.FromSeconds(8)); // consumers join their groups
         return stack;
+    }
+
+    /// <summary>The service's HTTP address (health, <c>/metrics</c>), on 127.0.0.1.</summary>
+    public string UrlOf(string service) => _urls[service];
+
+    // A port the kernel just handed out and released: free unless something takes it in the moment before the service binds it.
+    private static int FreeLoopbackPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     public IReadOnlyList<EventEnvelope> Events { get { lock (_events) return _events.ToList(); } }

@@ -39,11 +39,12 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
     public async Task ExecuteAsync(LeasedJob job, JobCompletion completion, CancellationToken ct)
     {
         var (runId, trigger) = JsonSerializer.Deserialize<Payload>(job.Payload, ContractJson.Options)!;
-        var now = await startSeconds.ClaimAsync(trigger.Project, clock.GetUtcNow(), ct);
+        DateTimeOffset now;
+        using (BuilderTelemetry.Part("claim")) now = await startSeconds.ClaimAsync(trigger.Project, clock.GetUtcNow(), ct);
         string src;
         try
         {
-            src = await workspaces.EnsureAsync(runId, trigger, ct);
+            using (BuilderTelemetry.Part("checkout")) src = await workspaces.EnsureAsync(runId, trigger, ct);
         }
         catch (RevisionRefusedException e)
         {
@@ -53,6 +54,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
             return;
         }
         PlanningResult result;
+        var planTimer = BuilderTelemetry.Part("plan");
         try
         {
             var context = new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now)
@@ -66,6 +68,10 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
         {
             result = PlanningResult.Refuse(e, RunPlanner.ConfigPath);
         }
+        finally
+        {
+            planTimer.Dispose();
+        }
 
         if (!result.HasPipeline)
         {
@@ -75,6 +81,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
             return;
         }
 
+        using var committing = BuilderTelemetry.Part("commit");
         await completion.CommitAsync(async tx =>
         {
             if (result.Error is { } error)
