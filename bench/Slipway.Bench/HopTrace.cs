@@ -40,6 +40,13 @@ public sealed class HopTrace(string postgres, PipelineStack stack)
             Add("trigger: consumed → build.started written (step job: wake, lease, slot)", firstBuild.Time - startedHandled);
         }
 
+        // Each step from its .started to its end (.succeeded), to set beside the same command by hand.
+        static string? StepOf(EventEnvelope e) =>
+            e.Data.ValueKind == System.Text.Json.JsonValueKind.Object && e.Data.TryGetProperty("step", out var s) ? s.GetString() : null;
+        foreach (var end in events.Where(e => e.Type.EndsWith(".succeeded.v1", StringComparison.Ordinal) && StepOf(e) is not null))
+            if (events.FirstOrDefault(e => StepOf(e) == StepOf(end) && e.Type.EndsWith(".started.v1", StringComparison.Ordinal)) is { } start)
+                Add($"step: {StepOf(end)} (.started → .succeeded)", end.Time - start.Time);
+
         for (var k = 0; k < events.Count; k++)
         {
             if (!events[k].Type.EndsWith(".succeeded.v1", StringComparison.Ordinal)) continue;
@@ -54,10 +61,10 @@ public sealed class HopTrace(string postgres, PipelineStack stack)
         }
     }
 
-    /// <summary>Adds the plan job's parts of one run (<see cref="PlanParts.Between"/>).</summary>
-    public void AddPlanParts(IEnumerable<(string Part, double Ms)> parts)
+    /// <summary>Adds a service's parts of one piece of work of one run (<see cref="ServiceParts.Between"/>).</summary>
+    public void AddParts(string work, IEnumerable<(string Part, double Ms)> parts)
     {
-        foreach (var (part, ms) in parts) Add($"plan job: {part}", TimeSpan.FromMilliseconds(ms));
+        foreach (var (part, ms) in parts) Add($"{work}: {part}", TimeSpan.FromMilliseconds(ms));
     }
 
     public void Print(TextWriter output)
@@ -65,6 +72,9 @@ public sealed class HopTrace(string postgres, PipelineStack stack)
         output.WriteLine("where the hops' time goes:");
         foreach (var (part, samples) in _parts) output.WriteLine($"  {part}: {Stats.Describe(samples, "ms", "F1")}");
     }
+
+    /// <summary>A part measured outside the pipeline's events (the same work by hand).</summary>
+    public void AddPart(string part, TimeSpan span) => Add(part, span);
 
     private void Add(string part, TimeSpan span)
     {

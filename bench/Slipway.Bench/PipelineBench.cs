@@ -71,12 +71,14 @@ public static class PipelineBench
             var mergeBuilds = new List<double>();
             var mergeReused = 0;
             var trace = new HopTrace(infra["Postgres__ConnectionString"], stack);
+            var (planParts, smokeParts) = (ServiceParts.PlanJob(stack), ServiceParts.SmokeStep(stack));
             for (var i = 0; i < repetitions; i++)
             {
-                var byHand = (await ByHandAsync(baseImage)).TotalSeconds;
+                var byHand = (await ByHandAsync(baseImage, trace)).TotalSeconds;
                 hand.Add(byHand);
                 var project = $"bench/{tag}-rep-{i}";
-                var partsBefore = await PlanParts.SnapshotAsync(stack);
+                var planBefore = await planParts.SnapshotAsync();
+                var smokeBefore = await smokeParts.SnapshotAsync();
                 var up = await gerrit.UploadPatchsetAsync(project, "master", SampleProject.Files(baseImage), "Bench");
                 var emitted = DateTimeOffset.UtcNow; // the stand-in emits patchset-created as the upload's last act
                 var id = await RunOfAsync(stack, up.ChangeNumber, project);
@@ -86,7 +88,8 @@ public static class PipelineBench
                 ratios.Add(seconds / byHand);
                 toBuild.Add((runEvents.First(e => e.Type == EventTypes.NameOf<BuildStarted>()).Time - emitted).TotalMilliseconds);
                 await trace.AddRunAsync(id, emitted);
-                trace.AddPlanParts(PlanParts.Between(partsBefore, await PlanParts.SnapshotAsync(stack)));
+                trace.AddParts("plan job", ServiceParts.Between(planBefore, await planParts.SnapshotAsync()));
+                trace.AddParts("smoke step", ServiceParts.Between(smokeBefore, await smokeParts.SnapshotAsync()));
                 var lastStep = runEvents.Last(e => e.Type.EndsWith(".succeeded.v1")).Time;
                 toComment.Add(((await FinalCommentAsync(gerrit, up.ChangeNumber)).At - lastStep).TotalMilliseconds);
 
@@ -170,7 +173,8 @@ public static class PipelineBench
         catch (InvalidOperationException e) { Console.Error.WriteLine($"could not remove the deployed containers: {e.Message}"); }
     }
 
-    private static async Task<TimeSpan> ByHandAsync(string baseImage)
+    /// <summary>The same work by hand with the docker CLI; each command's time goes to <paramref name="trace"/> when given.</summary>
+    private static async Task<TimeSpan> ByHandAsync(string baseImage, HopTrace? trace = null)
     {
         var dir = Directory.CreateTempSubdirectory("slipway-byhand-").FullName;
         var tag = $"slipway-bench/byhand:{Guid.NewGuid():N}"[..40];
@@ -185,11 +189,16 @@ public static class PipelineBench
             await File.WriteAllTextAsync(Path.Combine(dir, "Dockerfile.test"), Blubber.Dockerfile(yaml, "test"));
             await File.WriteAllTextAsync(Path.Combine(dir, "Dockerfile.production"), Blubber.Dockerfile(yaml, "production"));
             var clock = Stopwatch.StartNew();
+            var lap = TimeSpan.Zero;
+            void Part(string name) { trace?.AddPart("by hand: " + name, clock.Elapsed - lap); lap = clock.Elapsed; }
             // Host network for the builds: the pipeline's builds reach the package mirrors through the builder's egress proxy,
             // and the default bridge may have no way out on a shared engine.
             await Docker(dir, "build", "-q", "--network", "host", "-f", "Dockerfile.test", "-t", tag + "-t", ".");
+            Part("build test image");
             await Docker(dir, "run", "--rm", "--network", "none", tag + "-t");
+            Part("run tests");
             await Docker(dir, "build", "-q", "--network", "host", "-f", "Dockerfile.production", "-t", tag + "-p", ".");
+            Part("build production image");
             var container = (await Docker(dir, "run", "-d", "-p", "127.0.0.1::8080", tag + "-p")).Trim();
             try
             {
@@ -208,6 +217,7 @@ public static class PipelineBench
                 await http.GetStringAsync($"http://127.0.0.1:{port}/_info");
             }
             finally { await Docker(dir, "rm", "-f", container); }
+            Part("smoke (run, ready, three requests, remove)");
             var elapsed = clock.Elapsed;
             // --no-prune keeps the parent layers: the classic builder's cache, warm for the next repetition.
             await Docker(dir, "rmi", "--no-prune", tag + "-t", tag + "-p");

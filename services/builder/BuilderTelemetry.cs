@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Slipway.Hosting.Telemetry;
 
 namespace Slipway.Builder;
 
@@ -16,17 +17,6 @@ public static class BuilderTelemetry
     private static readonly Histogram<double> PlanPart = Meter.CreateHistogram<double>("slipway.builder.plan.part", "ms",
         "Time of one part of a plan job (consumed Gerrit event → run.started written)");
 
-    /// <summary>Times one part until disposed: a span named "plan PART" and a histogram sample tagged with the part.</summary>
-    public static PartTimer Part(string part) => new(part, Source.StartActivity("plan " + part));
-
-    public readonly struct PartTimer(string part, Activity? span) : IDisposable
-    {
-        private readonly long _started = Stopwatch.GetTimestamp();
-
-        public void Dispose()
-        {
-            span?.Dispose();
-            PlanPart.Record(Stopwatch.GetElapsedTime(_started).TotalMilliseconds, new KeyValuePair<string, object?>("part", part));
-        }
-    }
+    /// <summary>Times one part of a plan job until disposed.</summary>
+    public static PartTimer Part(string part) => PartTimer.Start(Source, PlanPart, "plan", part);
 }

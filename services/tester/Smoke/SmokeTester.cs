@@ -49,7 +49,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
         if (!isolated && !options.AllowUnisolatedSmoke) return Fail(UnisolatedRefusal);
 
-        var check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
+        ImagePolicy.ImageCheck check;
+        using (TesterTelemetry.Part("policy")) check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
         if (check.Refusal is { } refusal) return Fail(refusal);
         var user = check.User;
 
@@ -65,6 +66,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         {
             var port = $"{request.ContainerPort}/tcp";
             var networkName = "bridge";
+            var networkPart = TesterTelemetry.Part("network");
             if (isolated)
             {
                 networkName = $"slipway-smoke-{id}";
@@ -78,6 +80,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                 }, ct).ConfigureAwait(false)).ID;
             }
 
+            networkPart.Dispose();
+            var servicePart = TesterTelemetry.Part("service");
             var serviceHost = TestRunner.Isolation(options, networkName);
             if (!isolated) serviceHost.PortBindings = Loopback(port);
             serviceRef = $"slipway-smoke-{id}";
@@ -93,9 +97,11 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             }, ct).ConfigureAwait(false)).ID;
             await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
 
+            servicePart.Dispose();
             string hostPort;
             if (isolated)
             {
+                using var forwarderPart = TesterTelemetry.Part("forwarder");
                 var serviceIp = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false))
                     .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
                 if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
@@ -116,7 +122,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             using var http = ServiceOnlyHttp.Create(baseUrl, new IPEndPoint(IPAddress.Loopback, int.Parse(hostPort, CultureInfo.InvariantCulture)));
             logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId[..12], request.Image, baseUrl, isolated);
 
+            var readyPart = TesterTelemetry.Part("ready");
             var readiness = await WaitReadyAsync(http, serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
+            readyPart.Dispose();
             checks.Add(readiness);
             if (!readiness.Passed)
             {
@@ -124,6 +132,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             }
             else
             {
+                using var checksPart = TesterTelemetry.Part("checks");
                 var checker = new ServiceChecker(http, TimeSpan.FromSeconds(options.SmokeRequestTimeoutSeconds), options.SmokeMaxBodyBytes);
                 var (spec, specCheck) = await FetchSpecAsync(http, baseUrl, request.SpecPath, ct).ConfigureAwait(false);
                 if (specCheck is not null) checks.Add(specCheck);
@@ -156,6 +165,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         {
             // Independent engine calls at once (each a round trip of 0.1–0.3 s on a loaded engine): the forwarder goes
             // while the service's log tail is read; the service goes once its tail is read; the network after both.
+            using var cleanupPart = TesterTelemetry.Part("cleanup");
             var forwarderGone = forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask;
             try
             {

@@ -4,21 +4,28 @@ using System.Text.RegularExpressions;
 namespace Slipway.Bench;
 
 /// <summary>
-/// The plan job's parts (claim, checkout with git init / lookup / fetch / export, plan, commit), read from the builder's
-/// <c>/metrics</c> (<c>slipway_builder_plan_part_milliseconds</c>) before and after one run, so each run's parts are its
-/// own. Adds them to the <see cref="HopTrace"/> rows under "plan job:".
+/// A service's "where the time goes" histogram (<c>slipway_&lt;service&gt;_&lt;work&gt;_part_milliseconds</c> by
+/// <c>part</c>: the builder's plan job, the tester's smoke step), read from its <c>/metrics</c> before and after one run,
+/// so each run's parts are its own.
 /// </summary>
-public static partial class PlanParts
+public sealed partial class ServiceParts(PipelineStack stack, string service, string metric)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The builder's plan job: claim, checkout (git init / lookup / fetch / export), plan, commit.</summary>
+    public static ServiceParts PlanJob(PipelineStack stack) => new(stack, "builder", "slipway_builder_plan_part_milliseconds");
+
+    /// <summary>The tester's smoke step: policy, network, service, forwarder, ready, checks, cleanup.</summary>
+    public static ServiceParts SmokeStep(PipelineStack stack) => new(stack, "tester", "slipway_tester_smoke_part_milliseconds");
+
     /// <summary>Sum (ms) and count of each part so far.</summary>
-    public static async Task<Dictionary<string, (double Sum, long Count)>> SnapshotAsync(PipelineStack stack)
+    public async Task<Dictionary<string, (double Sum, long Count)>> SnapshotAsync()
     {
-        var text = await Http.GetStringAsync(stack.UrlOf("builder") + "/metrics");
+        var text = await Http.GetStringAsync(stack.UrlOf(service) + "/metrics");
         var parts = new Dictionary<string, (double Sum, long Count)>();
         foreach (Match m in Sample().Matches(text))
         {
+            if (m.Groups["metric"].Value != metric) continue;
             var part = m.Groups["part"].Value;
             var value = double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
             var (sum, count) = parts.GetValueOrDefault(part);
@@ -33,6 +40,6 @@ public static partial class PlanParts
         after.Where(a => a.Value.Count > before.GetValueOrDefault(a.Key).Count)
             .Select(a => (a.Key, a.Value.Sum - before.GetValueOrDefault(a.Key).Sum));
 
-    [GeneratedRegex("""^slipway_builder_plan_part_milliseconds_(?<kind>sum|count)\{[^}]*part="(?<part>[a-z-]+)"[^}]*\}\s+(?<value>[0-9.eE+-]+)""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^(?<metric>slipway_[a-z_]+_part_milliseconds)_(?<kind>sum|count)\{[^}]*part="(?<part>[a-z-]+)"[^}]*\}\s+(?<value>[0-9.eE+-]+)""", RegexOptions.Multiline)]
     private static partial Regex Sample();
 }
