@@ -20,6 +20,7 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester"
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
     // Each smoke test makes its own HTTP client that can reach only the service under test (ServiceOnlyHttp).
     services.AddSingleton<SmokeTester>();
+    services.AddHostedService<SmokeLeftoverSweeper>();
     services.AddSingleton<TestRunner>();
     // PipelineLib's copy: files out of run containers into the run artifact directory the builder and reporter read.
     services.AddValidatedOptions<ArtifactOptions>(builder.Configuration, ArtifactOptions.Section);

@@ -66,6 +66,13 @@ public sealed class TesterOptions : IValidatableOptions
     public int SmokeChecksTimeoutSeconds { get; set; } = 300;
 
     /// <summary>
+    /// Age after which a smoke step's container or network on the engine is a leftover of a tester that was killed
+    /// (<see cref="Smoke.SmokeLeftoverSweeper"/>): longer than any smoke step lives (readiness timeout + checks budget).
+    /// Default 60 minutes.
+    /// </summary>
+    public int SmokeLeftoverMinutes { get; set; } = 60;
+
+    /// <summary>
     /// Largest log file the container engine keeps on the host per test or smoke container (json-file
     /// <c>max-size</c>); the output read back is bounded separately (<see cref="OutputBufferBytes"/>). Default 10 MiB.
     /// </summary>
@@ -88,6 +95,7 @@ public sealed class TesterOptions : IValidatableOptions
         if (SmokeMaxBodyBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxBodyBytes {SmokeMaxBodyBytes} must be between 1 KiB and 256 MiB";
         if (SmokeMaxSpecBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxSpecBytes {SmokeMaxSpecBytes} must be between 1 KiB and 256 MiB";
         if (SmokeChecksTimeoutSeconds <= 0) yield return $"Tester:SmokeChecksTimeoutSeconds {SmokeChecksTimeoutSeconds} must be positive";
+        if (SmokeLeftoverMinutes < 0) yield return $"Tester:SmokeLeftoverMinutes {SmokeLeftoverMinutes} must not be negative";
         if (ContainerLogMaxBytes is < 64 * 1024 or > 1L << 30) yield return $"Tester:ContainerLogMaxBytes {ContainerLogMaxBytes} must be between 64 KiB and 1 GiB";
         if (ContainerLogMaxFiles is < 1 or > 10) yield return $"Tester:ContainerLogMaxFiles {ContainerLogMaxFiles} must be between 1 and 10";
         if (SmokeForwarderImage is { Length: > 0 } f && f.Any(char.IsWhiteSpace)) yield return $"Tester:SmokeForwarderImage '{f}' is not an image reference";

@@ -21,4 +21,7 @@ public sealed record SmokeResult
     public string? OutputTail { get; init; }
 
     public TimeSpan Duration { get; init; }
+
+    /// <summary>Ends when every container and network the step made is removed (after the result is returned).</summary>
+    public Task CleanedUp { get; init; } = Task.CompletedTask;
 }

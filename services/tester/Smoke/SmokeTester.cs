@@ -24,10 +24,15 @@ namespace Slipway.Tester.Smoke;
 /// checked (<see cref="RequestPath"/>), the HTTP client can connect only to the service's published port
 /// (<see cref="ServiceOnlyHttp"/>), redirects are not followed, spec and bodies are read up to a limit, every
 /// request has a timeout and all checks together a time budget.</para>
-/// Every container and network created is removed, whatever happens.
+/// Every container and network created is removed, whatever happens: after the result is in hand (the removals are
+/// engine work a person would not wait for either, ≈ 0.7 s on a loaded engine), tracked in
+/// <see cref="SmokeResult.CleanedUp"/> and awaited when the tester stops; a tester killed before they end leaves them
+/// to <see cref="SmokeLeftoverSweeper"/>.
 /// </summary>
-public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILogger<SmokeTester> logger)
+public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILogger<SmokeTester> logger) : IAsyncDisposable
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _cleanups = new();
+
     /// <summary>The bridge driver's option that leaves the network's bridge without an IPv4 address on the host.</summary>
     public const string InhibitBridgeAddress = "com.docker.network.bridge.inhibit_ipv4";
 
@@ -62,6 +67,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         string? networkRef = null, serviceRef = null, forwarderRef = null;
         var checks = new List<SmokeCheck>();
         string? failure = null, tail = null;
+        var cleanedUp = Task.CompletedTask;
         try
         {
             var port = $"{request.ContainerPort}/tcp";
@@ -165,16 +171,15 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         {
             // Independent engine calls at once (each a round trip of 0.1–0.3 s on a loaded engine): the forwarder goes
             // while the service's log tail is read; the service goes once its tail is read; the network after both.
-            using var cleanupPart = TesterTelemetry.Part("cleanup");
-            var forwarderGone = forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask;
+            // The service's log tail is part of the result; removing what the step made is not (see the class comment).
             try
             {
-                if (serviceId is not null) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
+                if (serviceId is not null)
+                    using (TesterTelemetry.Part("log-tail")) tail = await LogTailAsync(serviceId, request.TailLines).ConfigureAwait(false);
             }
             finally
             {
-                await Task.WhenAll(forwarderGone, serviceRef is not null ? StopAndRemoveAsync(serviceRef) : Task.CompletedTask).ConfigureAwait(false);
-                if (networkRef is not null) await RemoveNetworkQuietlyAsync(networkRef).ConfigureAwait(false);
+                cleanedUp = Track(RemoveAllAsync(forwarderRef, serviceRef, networkRef));
             }
         }
 
@@ -183,7 +188,10 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             : firstFailed is not null ? $"{firstFailed.Name} failed: {firstFailed.Detail}"
             : failure ?? $"all {checks.Count} checks passed";
         var succeeded = failure is null && firstFailed is null && checks.Count > 0;
-        return new SmokeResult { Succeeded = succeeded, Checks = checks, Reason = OneLine(reason), OutputTail = tail, Duration = stopwatch.Elapsed };
+        return new SmokeResult
+        {
+            Succeeded = succeeded, Checks = checks, Reason = OneLine(reason), OutputTail = tail, Duration = stopwatch.Elapsed, CleanedUp = cleanedUp,
+        };
 
         SmokeResult Fail(string why) => new() { Succeeded = false, Checks = [], Reason = why, Duration = stopwatch.Elapsed };
     }
@@ -317,7 +325,34 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
     // The log tail is read before this; a throwaway smoke container needs no graceful stop (a server running as
     // PID 1 often ignores SIGTERM, and waiting for it would be most of the step's time), so it is removed by force.
-    private Task StopAndRemoveAsync(string containerId) => TestRunner.RemoveQuietlyAsync(docker, containerId, logger);
+    /// <summary>
+    /// Removes the step's containers and network, each by name or id (a name that was never created is a quiet 404):
+    /// the forwarder and the service at once, the network after both. Never throws; never cancelled.
+    /// </summary>
+    private async Task RemoveAllAsync(string? forwarderRef, string? serviceRef, string? networkRef)
+    {
+        await Task.Yield(); // the caller returns its result now; the removals run after it
+        using var part = TesterTelemetry.Part("cleanup");
+        await Task.WhenAll(forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask,
+            serviceRef is not null ? TestRunner.RemoveQuietlyAsync(docker, serviceRef, logger) : Task.CompletedTask).ConfigureAwait(false);
+        if (networkRef is not null) await RemoveNetworkQuietlyAsync(networkRef).ConfigureAwait(false);
+    }
+
+    private Task Track(Task cleanup)
+    {
+        _cleanups[cleanup] = 0;
+        _ = cleanup.ContinueWith(t => _cleanups.TryRemove(t, out _), TaskScheduler.Default);
+        return cleanup;
+    }
+
+    /// <summary>Waits (up to a minute) for the removals still running, so a tester that stops leaves nothing behind.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var pending = _cleanups.Keys.ToArray();
+        if (pending.Length == 0) return;
+        try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }
+        catch (TimeoutException) { logger.LogWarning("{Count} smoke clean-ups still running at shutdown; the leftover sweeper removes what they leave", pending.Length); }
+    }
 
     private async Task RemoveNetworkQuietlyAsync(string networkId)
     {

@@ -29,6 +29,7 @@ public sealed class HostileServiceTests(TesterImages images)
         var t = listener.Target;
 
         var result = await Tester().RunAsync(Request("hostile", listener), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         var details = result.Checks.ToDictionary(c => c.Name, c => c.Detail);
@@ -60,6 +61,7 @@ public sealed class HostileServiceTests(TesterImages images)
         await using var listener = new ForeignListener();
 
         var result = await Tester().RunAsync(Request("good") with { ReadinessPath = $"//{listener.Target}/ready" }, CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.Equal($"readiness path '//{listener.Target}/ready' refused: the path contains '//', which could name another host", result.Reason);
@@ -76,6 +78,7 @@ public sealed class HostileServiceTests(TesterImages images)
         await using var listener = new ForeignListener("0.0.0.0");
 
         var result = await Tester().RunAsync(Request("probehost", listener), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.True(result.Succeeded, result.Reason); // the service itself is still reached and checked
         Assert.Contains($"probe: the host at ", result.OutputTail);
@@ -93,6 +96,7 @@ public sealed class HostileServiceTests(TesterImages images)
         await using var listener = new ForeignListener();
 
         var result = await Tester().RunAsync(Request("redirect", listener), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         var details = result.Checks.ToDictionary(c => c.Name, c => c.Detail);
@@ -110,6 +114,7 @@ public sealed class HostileServiceTests(TesterImages images)
         var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeMaxBodyBytes = 1024 * 1024 };
 
         var result = await Tester(options).RunAsync(Request("hugebody"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         var details = result.Checks.ToDictionary(c => c.Name, c => c.Detail);
@@ -126,6 +131,7 @@ public sealed class HostileServiceTests(TesterImages images)
         var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeMaxSpecBytes = 1024 * 1024 };
 
         var result = await Tester(options).RunAsync(Request("hugespec"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.Equal("spec GET /?spec failed: spec: larger than the limit of 1 MiB", result.Reason);
@@ -136,6 +142,7 @@ public sealed class HostileServiceTests(TesterImages images)
     public async Task A_service_that_floods_its_log_gets_a_bounded_tail()
     {
         var result = await Tester().RunAsync(Request("flood"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.True(result.Succeeded, result.Reason);
         Assert.NotNull(result.OutputTail);

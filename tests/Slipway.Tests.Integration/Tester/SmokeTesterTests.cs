@@ -22,6 +22,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_service_whose_x_amples_all_pass_succeeds()
     {
         var result = await Tester().RunAsync(Request("good"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
         Assert.Equal(
@@ -41,6 +42,7 @@ public sealed class SmokeTesterTests(TesterImages images)
         var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
 
         var result = await tester.RunAsync(Request("good"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.Equal("refused: the tester cannot isolate the service under smoke test from the network (Tester:SmokeForwarderImage is not set); "
@@ -57,6 +59,7 @@ public sealed class SmokeTesterTests(TesterImages images)
             NullLogger<SmokeTester>.Instance);
 
         var result = await tester.RunAsync(Request("good"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("smoke container could not run: ", result.Reason);
@@ -69,6 +72,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task Without_a_forwarder_image_the_service_is_published_from_the_default_bridge()
     {
         var result = await Tester(isolated: false).RunAsync(Request("good"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
         Assert.Equal((0, 0), await images.LeftoversAsync());
@@ -78,6 +82,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_service_whose_responses_differ_fails_with_each_difference_named()
     {
         var result = await Tester().RunAsync(Request("bad"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         var details = result.Checks.ToDictionary(c => c.Name, c => c.Detail);
@@ -94,6 +99,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_service_that_never_becomes_ready_fails_after_the_start_timeout_with_its_log()
     {
         var result = await Tester().RunAsync(Request("never") with { StartTimeout = TimeSpan.FromSeconds(4) }, CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         var readiness = Assert.Single(result.Checks);
@@ -107,6 +113,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_service_that_exits_early_fails_with_its_log()
     {
         var result = await Tester().RunAsync(Request("crash"), CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.Equal("service exited with code 3 before it became ready", result.Reason);
@@ -118,6 +125,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_root_service_image_is_refused()
     {
         var result = await Tester().RunAsync(Request("good") with { Image = images.RootImage }, CancellationToken.None);
+        await result.CleanedUp; // the removals run after the result is returned
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("image runs as root", result.Reason);
