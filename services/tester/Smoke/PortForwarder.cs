@@ -11,7 +11,7 @@ public static class PortForwarder
     /// <summary>The port the forwarder listens on inside its container.</summary>
     public const int ListenPort = 8080;
 
-    /// <summary>Usage: <c>perl -e Script TARGET_HOST TARGET_PORT</c> (an address, or a name resolved at each connection).</summary>
+    /// <summary>Usage: <c>perl -e Script TARGET_IP TARGET_PORT</c>.</summary>
     public const string Script = """
         use strict; use IO::Socket::INET; use IO::Select;
         $SIG{CHLD} = 'IGNORE';

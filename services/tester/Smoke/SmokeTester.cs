@@ -16,8 +16,7 @@ namespace Slipway.Tester.Smoke;
 /// <para>Network: Docker does not publish ports of a container on an <c>internal</c> network (tried on this
 /// engine, docker.io 20.10: the port map stays empty). So with <see cref="TesterOptions.SmokeForwarderImage"/>
 /// set, the service runs on a per-run internal network — no outbound traffic — and a trusted forwarder
-/// (<see cref="PortForwarder"/>) on that network and the default bridge, reaching the service by its container name,
-/// publishes the port (made while the service starts); the network's bridge has no
+/// (<see cref="PortForwarder"/>) on the default bridge and that network publishes the port; the network's bridge has no
 /// address on the host, so the service cannot reach the build host's listeners through its gateway. Without it, the
 /// step is refused unless the operator chose <see cref="TesterOptions.AllowUnisolatedSmoke"/>: then the service runs on
 /// the default bridge with its port published on 127.0.0.1 (it can reach out).</para>
@@ -88,51 +87,49 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             }
 
             networkPart.Dispose();
-            // Known (so removed in the finally) before their create calls: a create, connect or start that fails or is
-            // cancelled after the engine made the object must not leave it, or the network it holds, behind.
+            var servicePart = TesterTelemetry.Part("service");
+            var serviceHost = TestRunner.Isolation(options, networkName);
+            if (!isolated) serviceHost.PortBindings = Loopback(port);
             serviceRef = $"slipway-smoke-{id}";
-            if (isolated) forwarderRef = ForwarderName(id);
-            // The forwarder is made while the service starts: it reaches the service by its container name on the step's
-            // network (the engine's DNS), not by an address known only after the start.
-            var serviceStarted = StartServiceAsync();
-            var forwarded = isolated ? StartForwarderAsync() : Task.FromResult("");
-            await Task.WhenAll(serviceStarted, forwarded).ConfigureAwait(false);
-            var hostPort = isolated ? await forwarded.ConfigureAwait(false) : await PublishedPortAsync(serviceId!, port, ct).ConfigureAwait(false);
-
-            async Task StartServiceAsync()
+            serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
             {
-                using var part = TesterTelemetry.Part("service");
-                var serviceHost = TestRunner.Isolation(options, networkName);
-                if (!isolated) serviceHost.PortBindings = Loopback(port);
-                serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
-                {
-                    Name = serviceRef,
-                    Image = request.Image,
-                    Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-                    User = string.IsNullOrWhiteSpace(user) ? null : user,
-                    Labels = labels,
-                    ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
-                    HostConfig = serviceHost,
-                }, ct).ConfigureAwait(false)).ID;
-                await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
-            }
+                Name = serviceRef,
+                Image = request.Image,
+                Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+                User = string.IsNullOrWhiteSpace(user) ? null : user,
+                Labels = labels,
+                ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
+                HostConfig = serviceHost,
+            }, ct).ConfigureAwait(false)).ID;
+            await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
 
-            async Task<string> StartForwarderAsync()
+            servicePart.Dispose();
+            string hostPort;
+            if (isolated)
             {
-                using var part = TesterTelemetry.Part("forwarder");
-                forwarderId = forwarderRef = await CreateForwarderAsync(id, labels, networkName, serviceRef, request.ContainerPort, ct).ConfigureAwait(false);
-                // Made on the step's network (so it has the engine's DNS there), then joined to the default bridge, whose
-                // endpoint publishes its port on 127.0.0.1.
-                await docker.Networks.ConnectNetworkAsync("bridge", new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
+                using var forwarderPart = TesterTelemetry.Part("forwarder");
+                var serviceIp = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false))
+                    .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
+                if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
+                if (string.IsNullOrEmpty(serviceIp)) throw new InvalidOperationException($"service container has no address on {networkName}");
+                // Known (so removed in the finally) as soon as it exists: a failed or cancelled connect or start must not
+                // leave it, and the network it holds, behind.
+                forwarderRef = ForwarderName(id);
+                forwarderId = forwarderRef = await CreateForwarderAsync(id, labels, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                await docker.Networks.ConnectNetworkAsync(networkId!, new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
                 await docker.Containers.StartContainerAsync(forwarderId, new ContainerStartParameters(), ct).ConfigureAwait(false);
-                return await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
+                hostPort = await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
+            }
+            else
+            {
+                hostPort = await PublishedPortAsync(serviceId, port, ct).ConfigureAwait(false);
             }
             var baseUrl = new Uri($"http://127.0.0.1:{hostPort}");
             using var http = ServiceOnlyHttp.Create(baseUrl, new IPEndPoint(IPAddress.Loopback, int.Parse(hostPort, CultureInfo.InvariantCulture)));
-            logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId![..12], request.Image, baseUrl, isolated);
+            logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId[..12], request.Image, baseUrl, isolated);
 
             var readyPart = TesterTelemetry.Part("ready");
-            var readiness = await WaitReadyAsync(http, serviceId!, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
+            var readiness = await WaitReadyAsync(http, serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
             readyPart.Dispose();
             checks.Add(readiness);
             if (!readiness.Passed)
@@ -204,15 +201,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
     private static string ForwarderName(string id) => $"slipway-smoke-{id}-fwd";
 
-    /// <summary>
-    /// The forwarder, on the step's network, relaying to <paramref name="serviceName"/> there. The name is passed absolute
-    /// (a trailing dot): no DNS search domain is tried, so while the service is not on the network the name resolves
-    /// nowhere instead of to some outside host.
-    /// </summary>
-    private async Task<string> CreateForwarderAsync(string id, Dictionary<string, string> labels, string networkName, string serviceName, int servicePort,
-        CancellationToken ct)
+    private async Task<string> CreateForwarderAsync(string id, Dictionary<string, string> labels, string serviceIp, int servicePort, CancellationToken ct)
     {
-        var host = TestRunner.Isolation(options, networkName);
+        var host = TestRunner.Isolation(options, "bridge");
         host.Memory = host.MemorySwap = Math.Min(options.MemoryBytes, 128L * 1024 * 1024);
         host.PortBindings = Loopback($"{PortForwarder.ListenPort}/tcp");
         var forwarderId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
@@ -220,7 +211,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             Name = ForwarderName(id),
             Image = options.SmokeForwarderImage,
             Entrypoint = ["perl", "-e", PortForwarder.Script],
-            Cmd = [serviceName + ".", servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            Cmd = [serviceIp, servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             User = "65534:65534", // nobody: even trusted code needs no root here
             Labels = labels,
             ExposedPorts = new Dictionary<string, EmptyStruct> { [$"{PortForwarder.ListenPort}/tcp"] = default },
