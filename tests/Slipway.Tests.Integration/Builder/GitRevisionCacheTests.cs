@@ -137,6 +137,33 @@ public sealed class GitRevisionCacheTests : IDisposable
         Assert.Equal($"refs/heads/rewritten of q now points at {unrelated}, not {gone}: the ref moved and the revision is no longer reachable from it", e.Message);
     }
 
+    [Fact]
+    public async Task The_revision_is_fetched_by_id_and_a_server_refusing_that_is_fetched_by_ref()
+    {
+        var first = Commit("one", new Dictionary<string, string> { ["a.txt"] = "1" });
+        Push(first, "refs/heads/main");
+        var second = Commit("two", new Dictionary<string, string> { ["a.txt"] = "2" });
+        Push(second, "refs/heads/main");
+
+        // Protocol v2 serves any reachable revision by id: the cache's ref holds the revision itself, not the branch's tip.
+        var dest = Dest();
+        await _cache.CheckoutAsync(_origin, "by-id", "refs/heads/main", first, dest, CancellationToken.None);
+        Assert.Equal("1", File.ReadAllText(Path.Combine(dest, "a.txt")));
+        Assert.Equal(first, Git(_root, "--git-dir", CacheRepo("by-id"), "rev-parse", "refs/slipway/heads/main").Trim());
+
+        // Protocol v0 (this cache's git set to it) serves by id only the refs' tips: `first` is refused by id, then
+        // fetched with its branch, whose tip the cache's ref holds; the build still gets exactly `first`.
+        Git(_root, "init", "--quiet", "--bare", CacheRepo("by-ref"));
+        Git(_root, "--git-dir", CacheRepo("by-ref"), "config", "protocol.version", "0");
+        dest = Dest();
+        await _cache.CheckoutAsync(_origin, "by-ref", "refs/heads/main", first, dest, CancellationToken.None);
+        Assert.Equal("1", File.ReadAllText(Path.Combine(dest, "a.txt")));
+        Assert.Equal(second, Git(_root, "--git-dir", CacheRepo("by-ref"), "rev-parse", "refs/slipway/heads/main").Trim());
+        Assert.Equal(2, _cache.FetchCount);
+    }
+
+    private string CacheRepo(string project) => Path.Combine(_root, "cache", GitRevisionCache.RepositoryDirectoryName(project));
+
     [Theory]
     [InlineData("../escape")]
     [InlineData("a/../../b")]

@@ -13,7 +13,9 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// PipelineLib's <c>${&lt;stage&gt;.artifactURLs}</c> run for real: stage <c>make</c> copies a file with a hostile name and
 /// a directory with <c>archive: true</c> (and one entry without), stage <c>use</c> gets the links in its environment and
 /// prints them; each link, fetched from the reporter, answers with the file's exact bytes, or with the directory as a
-/// <c>.tar.gz</c> holding its files; the entry that was not archived gives an empty line, as in PipelineLib.
+/// <c>.tar.gz</c> holding its files; the entry that was not archived gives an empty line, as in PipelineLib. A stage
+/// that only copies out of <c>make</c>'s container (<c>grab</c>: no build, no run) has its own links, which stage
+/// <c>show</c> gets: its file, listed under <c>grab</c>, downloads with the same bytes.
 /// </summary>
 public sealed class ArtifactUrlsRunTests(ITestOutputHelper output)
 {
@@ -37,6 +39,13 @@ public sealed class ArtifactUrlsRunTests(ITestOutputHelper output)
                 build: use
                 run:
                   env: {LINKS: '${make.artifactURLs}'}
+              - name: grab
+                copy:
+                  - {from: '${make.container}', source: /tmp/out/report.txt, destination: grabbed/report.txt, archive: true}
+              - name: show
+                build: use
+                run:
+                  env: {LINKS: '${grab.artifactURLs}'}
         """;
 
     [Fact]
@@ -65,10 +74,13 @@ public sealed class ArtifactUrlsRunTests(ITestOutputHelper output)
                 e => e.RunId == runId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout)).DataAs<RunFinished>();
             Assert.True(end.Outcome == RunOutcome.Succeeded, end.Reason);
 
-            var used = env.PipelineEvents.Events.Where(e => e.RunId == runId && e.Type == EventTypes.NameOf<TestSucceeded>())
-                .Select(e => e.DataAs<TestSucceeded>()).Single(e => e.Step == "use-run");
-            var printed = used.OutputTail!;
-            var links = printed[(printed.IndexOf("LINKS<", StringComparison.Ordinal) + "LINKS<".Length)..printed.LastIndexOf('>')].Split('\n');
+            string[] LinksPrintedBy(string step)
+            {
+                var printed = env.PipelineEvents.Events.Where(e => e.RunId == runId && e.Type == EventTypes.NameOf<TestSucceeded>())
+                    .Select(e => e.DataAs<TestSucceeded>()).Single(e => e.Step == step).OutputTail!;
+                return printed[(printed.IndexOf("LINKS<", StringComparison.Ordinal) + "LINKS<".Length)..printed.LastIndexOf('>')].Split('\n');
+            }
+            var links = LinksPrintedBy("use-run");
             var reporter = env.UrlOf("reporter");
             var prefix = $"{reporter}/runs/{runId}/artifacts/make/";
             Assert.Equal([prefix + "got/a%20b%23c%3Fd%25e-%C3%A9.txt", "", prefix + "packed/dist.tar.gz"], links);
@@ -89,6 +101,12 @@ public sealed class ArtifactUrlsRunTests(ITestOutputHelper output)
                 Assert.Equal(new Dictionary<string, string> { ["sub/app.js"] = "console.log(1)\n", ["top.txt"] = "top\n" },
                     await TarGzFilesAsync(await archive.Content.ReadAsStreamAsync()));
             }
+            // The copy-only stage's link: its file, taken out of make's container, under its own stage.
+            var grabbed = LinksPrintedBy("show-run");
+            Assert.Equal([$"{reporter}/runs/{runId}/artifacts/grab/grabbed/report.txt"], grabbed);
+            using (var file = await GetWhenListedAsync(http, grabbed[0]))
+                Assert.Equal(report, await file.Content.ReadAsByteArrayAsync());
+
             // No made-up archive: a directory the run did not archive, a climb out of the store.
             foreach (var other in new[] { prefix + "tmp/out.tar.gz", prefix + "packed.tar.gz/..%2F..%2Fx.tar.gz", $"{reporter}/runs/{runId}/artifacts/..%2Fmake/packed/dist.tar.gz" })
             {
