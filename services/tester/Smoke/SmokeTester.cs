@@ -169,8 +169,6 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         }
         finally
         {
-            // Independent engine calls at once (each a round trip of 0.1–0.3 s on a loaded engine): the forwarder goes
-            // while the service's log tail is read; the service goes once its tail is read; the network after both.
             // The service's log tail is part of the result; removing what the step made is not (see the class comment).
             try
             {
@@ -323,11 +321,11 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         }
     }
 
-    // The log tail is read before this; a throwaway smoke container needs no graceful stop (a server running as
-    // PID 1 often ignores SIGTERM, and waiting for it would be most of the step's time), so it is removed by force.
     /// <summary>
     /// Removes the step's containers and network, each by name or id (a name that was never created is a quiet 404):
-    /// the forwarder and the service at once, the network after both. Never throws; never cancelled.
+    /// the forwarder and the service at once (independent engine calls), the network after both. Never throws; never
+    /// cancelled. The log tail is read before this; a throwaway smoke container needs no graceful stop (a server
+    /// running as PID 1 often ignores SIGTERM), so it is removed by force.
     /// </summary>
     private async Task RemoveAllAsync(string? forwarderRef, string? serviceRef, string? networkRef)
     {
