@@ -1,22 +1,16 @@
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Slipway.Hosting.Telemetry;
 
 namespace Slipway.Builder;
 
-/// <summary>
-/// Where a plan job's time goes: one span and one histogram sample per part (start-second claim, git init, cache
-/// lookup, fetch, export, planning, the commit that writes <c>run.started</c> and schedules the first builds). Served
-/// on <c>/metrics</c> as <c>slipway_builder_plan_part_milliseconds</c> by <c>part</c>; the bench reads it to split the
-/// Gerrit event → first <c>build.started</c> hop.
-/// </summary>
+/// <summary>The builder's spans and metrics beyond the shared host's.</summary>
 public static class BuilderTelemetry
 {
-    private static readonly Meter Meter = new("Slipway.Builder");
-    public static readonly ActivitySource Source = new("Slipway.Builder");
-    private static readonly Histogram<double> PlanPart = Meter.CreateHistogram<double>("slipway.builder.plan.part", "ms",
+    /// <summary>
+    /// Where a plan job's time goes: start-second claim, git init, cache lookup, fetch, export, planning, and the commit
+    /// that writes <c>run.started</c> and schedules the first builds (<c>slipway_builder_plan_part_milliseconds</c>).
+    /// </summary>
+    public static readonly WorkParts Plan = new("Slipway.Builder", "plan", "slipway.builder.plan.part",
         "Time of one part of a plan job (consumed Gerrit event → run.started written)");
 
-    /// <summary>Times one part of a plan job until disposed.</summary>
-    public static PartTimer Part(string part) => PartTimer.Start(Source, PlanPart, "plan", part);
+    public static PartTimer Part(string part) => Plan.Part(part);
 }
