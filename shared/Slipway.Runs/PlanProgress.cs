@@ -29,10 +29,12 @@ public sealed class PlanProgress(RunPlan plan)
     public IReadOnlyList<(PlanStage Stage, PlanStep Step)> Ready(IReadOnlySet<string> succeeded, IReadOnlySet<string> failed)
     {
         var blocked = Blocked(succeeded, failed);
+        var complete = CompleteStages(succeeded);
+        var known = Plan.Stages.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var ready = new List<(PlanStage, PlanStep)>();
         foreach (var stage in Plan.Stages)
         {
-            if (!DependenciesOf(stage.Name).All(dep => StageComplete(dep, succeeded))) continue;
+            if (!DependenciesOf(stage.Name).All(dep => complete.Contains(dep) || !known.Contains(dep))) continue;
             var next = stage.Steps.FirstOrDefault(step => !succeeded.Contains(step.Name));
             if (next is not null && !failed.Contains(next.Name) && !blocked.Contains(next.Name)) ready.Add((stage, next));
         }
@@ -87,8 +89,30 @@ public sealed class PlanProgress(RunPlan plan)
 
     public int Count => Plan.Stages.Sum(s => s.Steps.Count);
 
-    private bool StageComplete(string stageName, IReadOnlySet<string> succeeded) =>
-        Plan.Stages.FirstOrDefault(s => s.Name == stageName) is not { } stage || stage.Steps.All(step => succeeded.Contains(step.Name));
+    /// <summary>
+    /// The stages complete: every step succeeded, and every stage each depends on is complete. So a stage without steps
+    /// (one that only copies out of an earlier stage's container, or only exports values) completes after its
+    /// predecessors, as a Jenkins stage with nothing in it still runs in its place in the graph, and never lets a later
+    /// stage start early. A dependency the plan does not hold counts as complete.
+    /// </summary>
+    private HashSet<string> CompleteStages(IReadOnlySet<string> succeeded)
+    {
+        var known = Plan.Stages.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var complete = new HashSet<string>(StringComparer.Ordinal);
+        // The graph is acyclic (the planner refuses cycles); iterate until nothing changes rather than sorting it.
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var stage in Plan.Stages)
+            {
+                if (complete.Contains(stage.Name) || !stage.Steps.All(step => succeeded.Contains(step.Name))
+                    || !DependenciesOf(stage.Name).All(d => complete.Contains(d) || !known.Contains(d))) continue;
+                complete.Add(stage.Name);
+                changed = true;
+            }
+        }
+        return complete;
+    }
 
     private IEnumerable<string> DependenciesOf(string stageName) =>
         Plan.Graph.FirstOrDefault(n => n.Stage == stageName)?.DependsOn ?? [];

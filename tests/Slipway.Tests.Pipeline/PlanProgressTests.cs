@@ -50,6 +50,35 @@ public sealed class PlanProgressTests
         Assert.Equal(3, progress.IndexOf("c-build"));
     }
 
+    [Fact]
+    public void A_stage_after_a_stage_without_steps_waits_for_that_stages_predecessors()
+    {
+        // x → (copy-only y, no steps) → z: z starts once x is done, never at the run's start.
+        var plan = new RunPlan
+        {
+            Pipeline = "p",
+            Stages =
+            [
+                new PlanStage { Name = "x", Steps = [Step("x-build", StepKind.Build), Step("x-run", StepKind.Test)] },
+                new PlanStage { Name = "y", Steps = [] },
+                new PlanStage { Name = "z", Steps = [Step("z-build", StepKind.Build)] },
+            ],
+            Graph =
+            [
+                new PlanGraphNode { Stage = "x", DependsOn = [] }, new PlanGraphNode { Stage = "y", DependsOn = ["x"] },
+                new PlanGraphNode { Stage = "z", DependsOn = ["y"] },
+            ],
+        };
+        string[] ReadyIn(params string[] succeeded) => new PlanProgress(plan).Ready(succeeded.ToHashSet()).Select(s => s.Step.Name).ToArray();
+        Assert.Equal(["x-build"], ReadyIn());
+        Assert.Equal(["x-run"], ReadyIn("x-build"));
+        Assert.Equal(["z-build"], ReadyIn("x-build", "x-run"));
+        // x failed: z never starts, and the run is settled.
+        var progress = new PlanProgress(plan);
+        Assert.Equal(["x-run", "z-build"], progress.Blocked(new HashSet<string>(), new HashSet<string> { "x-build" }).Order().ToArray());
+        Assert.True(progress.Settled(new HashSet<string>(), new HashSet<string> { "x-build" }));
+    }
+
     private static string[] ReadyAfterFailure(string[] failed, params string[] succeeded) =>
         new PlanProgress(Plan).Ready(succeeded.ToHashSet(), failed.ToHashSet()).Select(s => s.Step.Name).ToArray();
 
