@@ -11,6 +11,9 @@ public sealed class PlanProgress(RunPlan plan)
 {
     public RunPlan Plan { get; } = plan;
 
+    // The plan's stage names: a dependency the plan does not hold counts as complete.
+    private readonly HashSet<string> _stages = plan.Stages.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Every step with its stage, in plan order (stages in declaration order, steps in stage order).</summary>
     public IEnumerable<(PlanStage Stage, PlanStep Step)> Steps =>
         Plan.Stages.SelectMany(stage => stage.Steps.Select(step => (stage, step)));
@@ -30,11 +33,10 @@ public sealed class PlanProgress(RunPlan plan)
     {
         var blocked = Blocked(succeeded, failed);
         var complete = CompleteStages(succeeded);
-        var known = Plan.Stages.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var ready = new List<(PlanStage, PlanStep)>();
         foreach (var stage in Plan.Stages)
         {
-            if (!DependenciesOf(stage.Name).All(dep => complete.Contains(dep) || !known.Contains(dep))) continue;
+            if (!DependenciesOf(stage.Name).All(dep => complete.Contains(dep) || !_stages.Contains(dep))) continue;
             var next = stage.Steps.FirstOrDefault(step => !succeeded.Contains(step.Name));
             if (next is not null && !failed.Contains(next.Name) && !blocked.Contains(next.Name)) ready.Add((stage, next));
         }
@@ -97,7 +99,6 @@ public sealed class PlanProgress(RunPlan plan)
     /// </summary>
     private HashSet<string> CompleteStages(IReadOnlySet<string> succeeded)
     {
-        var known = Plan.Stages.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var complete = new HashSet<string>(StringComparer.Ordinal);
         // The graph is acyclic (the planner refuses cycles); iterate until nothing changes rather than sorting it.
         for (var changed = true; changed;)
@@ -106,7 +107,7 @@ public sealed class PlanProgress(RunPlan plan)
             foreach (var stage in Plan.Stages)
             {
                 if (complete.Contains(stage.Name) || !stage.Steps.All(step => succeeded.Contains(step.Name))
-                    || !DependenciesOf(stage.Name).All(d => complete.Contains(d) || !known.Contains(d))) continue;
+                    || !DependenciesOf(stage.Name).All(d => complete.Contains(d) || !_stages.Contains(d))) continue;
                 complete.Add(stage.Name);
                 changed = true;
             }

@@ -51,13 +51,7 @@ public sealed class SmokeLeftoverSweeper(IDockerClient docker, TesterOptions opt
         foreach (var n in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = labels }, ct))
         {
             if (new DateTimeOffset(DateTime.SpecifyKind(n.Created, DateTimeKind.Utc)) > before) continue;
-            try
-            {
-                await docker.Networks.DeleteNetworkAsync(n.ID, ct);
-                networks++;
-            }
-            catch (DockerNetworkNotFoundException) { }
-            catch (DockerApiException e) { logger.LogWarning("Smoke network {Network} left over, not removed: {Reason}", n.Name, e.Message); }
+            if (await TestRunner.RemoveNetworkQuietlyAsync(docker, n.ID, logger)) networks++;
         }
         if (containers + networks > 0)
             logger.LogWarning("Removed {Containers} containers and {Networks} networks a stopped tester's smoke steps left behind", containers, networks);

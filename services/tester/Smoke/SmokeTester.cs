@@ -333,7 +333,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         using var part = TesterTelemetry.Part("cleanup");
         await Task.WhenAll(forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask,
             serviceRef is not null ? TestRunner.RemoveQuietlyAsync(docker, serviceRef, logger) : Task.CompletedTask).ConfigureAwait(false);
-        if (networkRef is not null) await RemoveNetworkQuietlyAsync(networkRef).ConfigureAwait(false);
+        if (networkRef is not null) await TestRunner.RemoveNetworkQuietlyAsync(docker, networkRef, logger).ConfigureAwait(false);
     }
 
     private Task Track(Task cleanup)
@@ -350,13 +350,6 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         if (pending.Length == 0) return;
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }
         catch (TimeoutException) { logger.LogWarning("{Count} smoke clean-ups still running at shutdown; the leftover sweeper removes what they leave", pending.Length); }
-    }
-
-    private async Task RemoveNetworkQuietlyAsync(string networkId)
-    {
-        try { await docker.Networks.DeleteNetworkAsync(networkId, CancellationToken.None).ConfigureAwait(false); }
-        catch (DockerNetworkNotFoundException) { }
-        catch (Exception e) { logger.LogWarning(e, "Could not remove network {Network}", networkId); }
     }
 
     private static string OneLine(string text)

@@ -166,6 +166,23 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         }
     }
 
+    /// <summary>Removes a network by name or id; true when it went, false when it was gone already or could not go (logged).</summary>
+    public static async Task<bool> RemoveNetworkQuietlyAsync(IDockerClient docker, string network, ILogger logger)
+    {
+        // CancellationToken.None: removal must happen also when the run was cancelled.
+        try
+        {
+            await docker.Networks.DeleteNetworkAsync(network, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (DockerNetworkNotFoundException) { return false; }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not remove network {Network}", network);
+            return false;
+        }
+    }
+
     private async Task KillQuietlyAsync(string containerId)
     {
         try { await docker.Containers.KillContainerAsync(containerId, new ContainerKillParameters { Signal = "KILL" }, CancellationToken.None).ConfigureAwait(false); }
