@@ -21,8 +21,7 @@ public class PipelineIsolationTests
     [Theory]
     [InlineData("    stages:\n      - name: s\n        bulid: test\n",
         ".pipeline/config.yaml: line 9: pipelines.bad.stages[0]: unknown key `bulid` (allowed: name, blubberfile, build, run, copy, publish, deploy, promote, notify, trigger, exports)", 9)]
-    [InlineData("    stage: []\n",
-        ".pipeline/config.yaml: line 7: pipelines.bad: unknown key `stage` (allowed: blubberfile, directory, fetch, notify, execution, stages)", 7)]
+    [InlineData("    stage: []\n", ".pipeline/config.yaml: line 7: pipelines.bad: `stages` is required", 7)]
     [InlineData("    stages: [{name: setup}]\n", "Pipeline configuration validation failed:\n - setup is a reserved stage name", 7)]
     [InlineData("    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        copy: [dist/]\n", "pipeline `bad`: stage `s`: `copy` copies files out of this stage's run container (`${.container}`), and stage `s` has no `run`", 10)]
     [InlineData("    blubberfile: blubber.yaml\n    stages:\n      - name: s\n        build: test\n        run: {arguments: ['${x.output}']}\n",

@@ -28,6 +28,42 @@ public sealed class PlanReportTests : IDisposable
     }
 
     [Fact]
+    public void Keys_PipelineLib_ignores_are_noted_and_the_plan_still_succeeds()
+    {
+        Write(".pipeline/blubber.yaml", Repo.Blubber);
+        Write(".pipeline/config.yaml", """
+            version: 2
+            pipelines:
+              test:
+                blubberfile: blubber.yaml
+                owner: search-team
+                stages:
+                  - name: unit
+            """);
+        var (code, stdout, stderr) = Plan();
+        Assert.Equal("", stderr);
+        Assert.Equal(PlanReport.Ok, code);
+        Assert.Equal("""
+            .pipeline/config.yaml: patchset run of mediawiki/services/foo on master
+            note: .pipeline/config.yaml:1: config: key `version` is ignored: PipelineLib's schema allows other keys here and its code reads only pipelines
+
+            pipeline test: 1 stage(s), 2 step(s)
+              execution:
+                1. unit
+              stages:
+                unit
+                  unit-build: build variant unit from .pipeline/blubber.yaml, context .
+                  unit-run: run the image of unit-build
+              images built:
+                unit-build: variant unit of .pipeline/blubber.yaml
+              publishes: nothing
+              deploys: nothing
+              note: .pipeline/config.yaml: line 5: pipelines.test: key `owner` is ignored: PipelineLib's schema allows other keys here and its code reads only blubberfile, directory, fetch, notify, execution, stages
+
+            """.ReplaceLineEndings("\n"), stdout);
+    }
+
+    [Fact]
     public void Prints_pipelines_stages_steps_graph_images_and_what_is_published()
     {
         Write(".pipeline/blubber.yaml", Repo.Blubber);

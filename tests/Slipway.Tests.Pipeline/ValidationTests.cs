@@ -43,11 +43,50 @@ public class ValidationTests
         Assert.Equal("pipeline `p`: cycle detected in graph (digraph { unit -> lint; lint -> unit })", error);
     }
 
+    /// <summary>
+    /// PipelineLib's schema has no <c>additionalProperties: false</c> at the top, in a pipeline or in <c>deploy.chart</c>:
+    /// ajv passes other keys there (a top-level block of YAML anchors is common) and PipelineLib's code never reads
+    /// them. They are ignored here too and named: the top-level one by <c>slipway plan</c>, a pipeline's in its run's notes.
+    /// </summary>
+    [Fact]
+    public void Keys_the_schema_leaves_open_are_ignored_and_named()
+    {
+        var r = PlanConfig("""
+            x-defaults: &unit
+              build: test
+              run: true
+            pipelines:
+              p:
+                description: the service's tests
+                blubberfile: blubber.yaml
+                stages:
+                  - name: unit
+                    <<: *unit
+                  - name: rollout
+                    build: production
+                    publish: {image: true}
+                    deploy: {chart: {name: foo, repo: charts}}
+            """, TriggerKind.Merge);
+        Assert.Empty(r.Refused);
+        var plan = Single(r);
+        Assert.Equal(["unit-build", "unit-run"], StepNames(plan.Stages[0]));
+        Assert.Equal([
+            new PlanRefusal(null, "config: key `x-defaults` is ignored: PipelineLib's schema allows other keys here and its code reads only pipelines", ".pipeline/config.yaml", 1),
+            new PlanRefusal("p", "pipelines.p: key `description` is ignored: PipelineLib's schema allows other keys here and its code reads only blubberfile, directory, fetch, notify, execution, stages", ".pipeline/config.yaml", 6),
+            new PlanRefusal("p", "pipelines.p.stages[1].deploy.chart: key `repo` is ignored: PipelineLib's schema allows other keys here and its code reads only name, version", ".pipeline/config.yaml", 14),
+        ], r.Ignored);
+        Assert.Equal([
+            ".pipeline/config.yaml: line 6: pipelines.p: key `description` is ignored: PipelineLib's schema allows other keys here and its code reads only blubberfile, directory, fetch, notify, execution, stages",
+            ".pipeline/config.yaml: line 14: pipelines.p.stages[1].deploy.chart: key `repo` is ignored: PipelineLib's schema allows other keys here and its code reads only name, version",
+        ], plan.Notes!);
+    }
+
     [Theory]
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        bulid: test\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0]: unknown key `bulid` (allowed: name, blubberfile, build, run, copy, publish, deploy, promote, notify, trigger, exports)")]
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        run: {image: x, argv: []}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].run: unknown key `argv` (allowed: image, arguments, env, credentials, tail)")]
-    [InlineData("pipelines:\n  p:\n    stage: []\n", ".pipeline/config.yaml: line 3: pipelines.p: unknown key `stage` (allowed: blubberfile, directory, fetch, notify, execution, stages)")]
-    [InlineData("pipeline: {}\n", ".pipeline/config.yaml: line 1: config: unknown key `pipeline` (allowed: pipelines)")]
+    // A key the schema does not name is ignored at the top and in a pipeline (as ajv passes it): what is missing is said.
+    [InlineData("pipelines:\n  p:\n    stage: []\n", ".pipeline/config.yaml: line 3: pipelines.p: `stages` is required")]
+    [InlineData("pipeline: {}\n", ".pipeline/config.yaml: line 1: config: `pipelines` is required")]
     [InlineData("pipelines:\n  p:\n    fetch: {depth: deep}\n    stages: [{name: s}]\n", ".pipeline/config.yaml: line 3: pipelines.p.fetch.depth: must be an integer from 0 to 1000000")]
     [InlineData("pipelines:\n  p:\n    stages:\n      - build: test\n", ".pipeline/config.yaml: line 4: pipelines.p.stages[0]: `name` is required")]
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        deploy: {image: x}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].deploy: `chart` is required")]

@@ -57,6 +57,9 @@ internal static class ConfigPlanner
                 // Its own run's id, by the rule the builder starts the runs with (the order is final up to this entry).
                 var own = context with { RunId = context.RunId is { } trigger ? PipelineRunId.Of(trigger, order, order.Count - 1) : null };
                 var plan = new PipelinePlanner(pipeline, files, own, options).Plan();
+                // A key PipelineLib would ignore in this pipeline is said in its run's report (likely a misspelling).
+                if (config.Ignored.Where(i => i.Pipeline == name).Select(i => $"{i.File}: line {i.Line}: {i.Message}").ToList() is { Count: > 0 } ignored)
+                    plan = plan with { Notes = [.. plan.Notes ?? [], .. ignored] };
                 // A merge on a branch that is not a release branch: planned (and so checked) in full, then built and tested only.
                 if (postMerge && !ReleaseBranches.Releases(context, options))
                     plan = ReleaseBranches.BuildAndTestOnly(plan, ReleaseBranches.Note(context, options));
@@ -67,6 +70,6 @@ internal static class ConfigPlanner
                 refused.Add(PlanRefusal.From(e, name, PipelineConfig.DefaultPath));
             }
         }
-        return new PlanningResult(plans, null, true) { Refused = refused, Skipped = skipped, Order = order };
+        return new PlanningResult(plans, null, true) { Refused = refused, Skipped = skipped, Order = order, Ignored = config.Ignored };
     }
 }

@@ -11,6 +11,9 @@ public sealed record PipelineConfig(IReadOnlyList<PipelineDefinition> Pipelines)
     /// <summary>Pipelines whose own keys break the schema: refused alone, as PipelineLib's per-pipeline jobs would fail alone.</summary>
     public IReadOnlyList<PlanRefusal> Refused { get; init; } = [];
 
+    /// <summary>Keys PipelineLib's schema allows and its code ignores (e.g. a top-level <c>x-defaults</c> holding YAML anchors); shown, not run.</summary>
+    public IReadOnlyList<PlanRefusal> Ignored { get; init; } = [];
+
     /// <summary>Every pipeline name, refused or not, in declaration order.</summary>
     public IReadOnlyList<string> Names { get; init; } = [];
 

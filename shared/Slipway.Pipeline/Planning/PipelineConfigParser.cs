@@ -4,8 +4,10 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// Checks <c>.pipeline/config.yaml</c> against the shape of PipelineLib's <c>pipelines.v0</c> schema and builds a
-/// <see cref="PipelineConfig"/>. Unknown keys are refused wherever the schema says <c>additionalProperties: false</c>
-/// (and, stricter than the schema, in a pipeline object too, so a misspelt key is never silently ignored).
+/// <see cref="PipelineConfig"/>. Unknown keys are refused wherever the schema says <c>additionalProperties: false</c>;
+/// where it does not (the top level, a pipeline, <c>deploy.chart</c>) PipelineLib's ajv check passes them and its code
+/// never reads them, so they are ignored here too, each named in <see cref="PipelineConfig.Ignored"/> (a misspelt key is
+/// shown, not silently dropped).
 /// The first problem found is reported with its key path and line. PipelineLib's own code checks (reserved names,
 /// execution shape, allowed actions) are in <see cref="PipelineValidator"/>.
 /// </summary>
@@ -20,7 +22,7 @@ public static partial class PipelineConfigParser
         var root = ConfigYamlReader.Load(text, fileName, limits);
         var v = new Checker(fileName);
         var rootMap = v.Map(root, "config");
-        v.Keys(rootMap, "config", ["pipelines"]);
+        v.KnownKeys(rootMap, "config", ["pipelines"]);
         var pipelinesNode = rootMap.Get("pipelines") ?? throw v.Fail(root, "config", "`pipelines` is required");
         var pipelines = new List<PipelineDefinition>();
         var refused = new List<PlanRefusal>();
@@ -29,6 +31,7 @@ public static partial class PipelineConfigParser
         {
             var path = $"pipelines.{name}";
             names.Add(name);
+            v.Pipeline = name;
             try
             {
                 if (!NamePattern().IsMatch(name) || name.Length > 100)
@@ -40,14 +43,15 @@ public static partial class PipelineConfigParser
                 refused.Add(PlanRefusal.From(e, name, fileName));
             }
         }
+        v.Pipeline = null;
         if (names.Count == 0) throw v.Fail(pipelinesNode, "pipelines", "at least one pipeline is required");
-        return new PipelineConfig(pipelines) { Refused = refused, Names = names };
+        return new PipelineConfig(pipelines) { Refused = refused, Names = names, Ignored = v.Ignored };
     }
 
     private static PipelineDefinition ParsePipeline(Checker v, string name, ConfigValue node, string path)
     {
         var map = v.Map(node, path);
-        v.Keys(map, path, PipelineKeys);
+        v.KnownKeys(map, path, PipelineKeys);
         var blubberfile = map.Get("blubberfile");
         if (blubberfile is not null) BlubberfileShape(v, blubberfile, $"{path}.blubberfile");
         var directory = map.Get("directory");
@@ -187,7 +191,7 @@ public static partial class PipelineConfigParser
             if (m.Get(k) is { } x) v.Text(x, $"{path}.{k}");
         var chart = m.Get("chart") ?? throw v.Fail(node, path, "`chart` is required");
         var cm = v.Map(chart, $"{path}.chart");
-        v.Keys(cm, $"{path}.chart", ["name", "version"]);
+        v.KnownKeys(cm, $"{path}.chart", ["name", "version"]);
         foreach (var k in new[] { "name", "version" })
             if (cm.Get(k) is { } x) v.Text(x, $"{path}.chart.{k}");
         if (m.Get("test") is { } t) v.Bool(t, $"{path}.test");
@@ -242,6 +246,14 @@ public static partial class PipelineConfigParser
     /// <summary>Shape checks that fail with the file, line and key path.</summary>
     private sealed class Checker(string file)
     {
+        private const int MaxIgnored = 100;
+
+        /// <summary>Keys passed over by <see cref="KnownKeys"/>, at most <see cref="MaxIgnored"/> (a hostile file may hold thousands).</summary>
+        public List<PlanRefusal> Ignored { get; } = [];
+
+        /// <summary>The pipeline being checked (null at the top level): whose run shows a key ignored in it.</summary>
+        public string? Pipeline { get; set; }
+
         public PipelineConfigException Fail(ConfigValue at, string path, string message) => Fail(at.Line, path, message);
 
         public PipelineConfigException Fail(int line, string path, string message) =>
@@ -261,6 +273,18 @@ public static partial class PipelineConfigParser
             foreach (var e in m.Entries)
                 if (Array.IndexOf(allowed, e.Key) < 0)
                     throw Fail(e.KeyLine, path, $"unknown key `{e.Key}` (allowed: {string.Join(", ", allowed)})");
+        }
+
+        /// <summary>
+        /// Where the schema allows any other key (no <c>additionalProperties: false</c>): the others are ignored, as
+        /// PipelineLib ignores them, and named so a misspelt key is seen.
+        /// </summary>
+        public void KnownKeys(ConfigMap m, string path, string[] known)
+        {
+            foreach (var e in m.Entries)
+                if (Array.IndexOf(known, e.Key) < 0 && Ignored.Count < MaxIgnored)
+                    Ignored.Add(new PlanRefusal(Pipeline, $"{path}: key `{PipelinePlanner.Shown(e.Key)}` is ignored: PipelineLib's schema allows " +
+                        $"other keys here and its code reads only {string.Join(", ", known)}", file, e.KeyLine));
         }
 
         public string Str(ConfigValue node, string path) =>

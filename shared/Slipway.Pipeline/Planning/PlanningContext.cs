@@ -31,6 +31,9 @@ public sealed record PlanningResult(IReadOnlyList<RunPlan> Plans, string? Error,
     /// <summary>Pipelines refused alone, in declaration order; each is reported as a failed run of its own.</summary>
     public IReadOnlyList<PlanRefusal> Refused { get; init; } = [];
 
+    /// <summary>Keys of config.yaml that PipelineLib ignores and so does Slipway, each with where (shown by <c>slipway plan</c>).</summary>
+    public IReadOnlyList<PlanRefusal> Ignored { get; init; } = [];
+
     /// <summary>Pipelines this trigger does not run.</summary>
     public IReadOnlyList<PipelineSkip> Skipped { get; init; } = [];
 

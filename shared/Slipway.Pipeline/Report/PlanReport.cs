@@ -53,6 +53,8 @@ public static class PlanReport
 
         var trigger = context.Trigger is TriggerKind.Merge or TriggerKind.RefUpdate ? "merge" : "patchset";
         stdout.WriteLine($"{((result.Plans.Count > 0 ? result.Plans[0].ConfigPath : null) ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {context.Branch}");
+        foreach (var ignored in result.Ignored.Where(i => i.Pipeline is null)) // a pipeline's own are among its plan's notes
+            stdout.WriteLine($"note: {Located(ignored)}");
         var refused = false;
         foreach (var name in result.Order)
         {
