@@ -10,11 +10,12 @@ using Slipway.Reporter.Checks;
 using Slipway.Reporter.Dashboard;
 using Slipway.Reporter.Environments;
 using Slipway.Reporter.Comments;
+using Slipway.Reporter.Mail;
 using Slipway.Reporter.Runs;
 using Slipway.Storage;
 using Slipway.Storage.Jobs;
 
-// The reporter: pipeline events in, Gerrit review comments and votes out, and run status pages.
+// The reporter: pipeline events in, Gerrit review comments and votes out, notify mail, and run status pages.
 return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporter", "reporter"), builder =>
 {
     // Only this service holds the Gerrit HTTP password.
@@ -46,6 +47,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("reporte
             .RemoveAllLoggers(); // the request carries the approver's token: no request logging at any level
     builder.Services.AddEventConsumer<PipelineEventHandler>("reporter", Topics.PipelineEvents);
     builder.Services.AddSingleton<IJobHandler, GerritCommentJob>();
+    // PipelineLib's notify mail, when the operator names an SMTP relay (Reporter:Mail:Host).
+    builder.Services.AddValidatedOptions<MailOptions>(builder.Configuration, MailOptions.Section);
+    builder.Services.AddSingleton<IJobHandler, NotifyMailJob>();
     builder.Services.AddJobWorkers(builder.Configuration);
 }, app =>
 {

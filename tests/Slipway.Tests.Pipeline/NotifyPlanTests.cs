@@ -39,12 +39,23 @@ public class NotifyPlanTests
         Assert.Equal($"lint of {Sha} failed", lint.Subject);
     }
 
+    /// <summary>PipelineLib joined the entries with ',' for Jenkins' mail step: an entry may list several addresses.</summary>
+    [Fact]
+    public void An_entry_may_be_a_comma_separated_list_of_recipients()
+    {
+        var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    notify: {email: {to: ['a@example.org, b@example.org', c@example.org]}}\n    stages: [{name: unit}]\n"));
+        Assert.Equal(["a@example.org", "b@example.org", "c@example.org"], plan.Stages[0].Notify!.To);
+        var many = string.Join(",", Enumerable.Range(0, 51).Select(i => $"r{i}@example.org"));
+        Assert.Contains("`notify.email.to` must list 1 to 50 addresses", Error(PlanConfig($"pipelines:\n  p:\n    blubberfile: blubber.yaml\n    notify: {{email: {{to: '{many}'}}}}\n    stages: [{{name: unit}}]\n")));
+    }
+
     [Fact]
     public void No_notify_means_none_in_the_plan() =>
         Assert.Null(Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: unit\n        build: test\n")).Stages[0].Notify);
 
     [Theory]
-    [InlineData("email: {to: 'a@x, b@x'}", "`notify.email.to` must list 1 to 50 addresses")]
+    [InlineData("email: {to: ', ,'}", "`notify.email.to` must list 1 to 50 addresses")]
+    [InlineData("email: {to: \"a@x\\u0007\"}", "`notify.email.to` must list 1 to 50 addresses")]
     [InlineData("email: {subject: hi}", "`notify.email.to` is required")]
     public void Bad_recipients_are_refused(string notify, string message)
     {

@@ -4,6 +4,7 @@ using Slipway.Contracts;
 using Slipway.Messaging;
 using Slipway.Reporter.Comments;
 using Slipway.Reporter.Environments;
+using Slipway.Reporter.Mail;
 using Slipway.Storage.Jobs;
 
 namespace Slipway.Reporter.Runs;
@@ -11,10 +12,10 @@ namespace Slipway.Reporter.Runs;
 /// <summary>
 /// Follows each run through its pipeline events. A run's start and end each record one
 /// comment job (keyed by the event id, so a re-delivered event records nothing new); the job
-/// posts to Gerrit outside the Kafka handler, with retries.
+/// posts to Gerrit outside the Kafka handler, with retries. A <c>notify.requested</c> records one mail job the same way.
 /// </summary>
 public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptions<ReporterOptions> options, EnvironmentEvents environments,
-    RunDetails details, RunArtifactLedger artifacts)
+    RunDetails details, RunArtifactLedger artifacts, IOptions<MailOptions> mail)
     : IIntegrationEventHandler
 {
     public async Task HandleAsync(EventEnvelope envelope, MessageContext context, CancellationToken ct)
@@ -35,6 +36,10 @@ public sealed class PipelineEventHandler(RunLedger ledger, JobQueue jobs, IOptio
             case RunFinished finished:
                 await ledger.FinishAsync(tx, runId, finished, ct);
                 await jobs.EnqueueAsync(tx, GerritCommentJob.For(runId, CommentKind.Finished, envelope.Id), ct);
+                break;
+            case NotifyRequested notice when mail.Value.Enabled:
+                // PipelineLib's notify mail, sent by a job outside this handler (one per event id, however often it comes).
+                await jobs.EnqueueAsync(tx, NotifyMailJob.For(envelope.Id, runId, notice), ct);
                 break;
             case IStepEvent step:
                 await StepAsync(envelope, runId, step, context, ct);

@@ -6,10 +6,11 @@ namespace Slipway.Contracts;
 /// <summary>
 /// PipelineLib's <c>notify</c>: a step of a stage with <c>notify.email</c> (its own or its pipeline's) failed, so the
 /// recipients are to be told, with PipelineLib's subject and body. Emitted once per run and stage by the service that
-/// recorded the failure. Slipway sends no mail itself: a mail relay (or any consumer) acts on this event.
+/// recorded the failure. The reporter mails it when the operator names an SMTP relay (<c>Reporter:Mail</c>); any other
+/// consumer may act on it too.
 /// </summary>
 [EventType("slipway.notify.requested.v1")]
-[Description("A stage with notify.email failed (PipelineLib notify): who to tell, the subject and the body, interpolated at planning. Slipway sends no mail itself; a consumer of this event does.")]
+[Description("A stage with notify.email failed (PipelineLib notify): who to tell, the subject and the body, interpolated at planning. The reporter sends it as mail when an SMTP relay is configured (Reporter:Mail); other consumers may act on it too.")]
 public sealed record NotifyRequested : IPipelineEvent
 {
     /// <summary>The pipeline of the run.</summary>

@@ -316,13 +316,14 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         ConfigValue? Key(string k) => own?.Get(k) ?? inherited?.Get(k);
         var line = (own ?? inherited)!.Line;
         var toNode = Key("to") ?? throw new PipelineConfigException("`notify.email.to` is required", line);
-        var to = Field("notify.email.to", toNode.Line, () => interp.Interpolate(toNode)) switch
+        // PipelineLib joined the entries with ',' for Jenkins' mail step, so an entry may itself list several addresses.
+        var to = (Field("notify.email.to", toNode.Line, () => interp.Interpolate(toNode)) switch
         {
-            ConfigList list => list.Items.Select(i => i.Render()).ToList(),
+            ConfigList list => list.Items.Select(i => i.Render()),
             var one => [one.Render()],
-        };
-        if (to.Count is 0 or > 50 || to.Any(a => a.Length is 0 or > 254 || a.Any(char.IsControl) || a.Contains(',')))
-            throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses, each at most 254 characters without commas or control characters", toNode.Line);
+        }).SelectMany(e => e.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Take(51).ToList();
+        if (to.Count is 0 or > 50 || to.Any(a => a.Length > 254 || a.Any(char.IsControl)))
+            throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses (entries may be comma-separated lists), each at most 254 characters without control characters", toNode.Line);
         var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
         var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         var subject = runtime.Add("subject", Container("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode), text: true), subjectNode.Line, "notify.email.subject");

@@ -9,7 +9,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// <summary>
 /// A run step that fails at run time in a parallel execution graph (issue 11, as Jenkins' <c>parallel</c> under
 /// PipelineLib): the steps that depend on it never start, the independent branches run to their end, the run fails,
-/// and the Gerrit comment names every failed step; the pipeline's <c>notify</c> asks once per failed stage.
+/// and the Gerrit comment names every failed step; the pipeline's <c>notify</c> asks once per failed stage, and the
+/// reporter mails each request once through a real SMTP server on 127.0.0.1, only to the operator's allowed domains.
 /// </summary>
 public sealed class ParallelFailureRunTests(ITestOutputHelper output)
 {
@@ -21,7 +22,7 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
           par:
             blubberfile: blubber.yaml
             notify:
-              email: {to: team@example.org}
+              email: {to: [team@example.org, victim@elsewhere.test]}
             stages:
               - name: fails
               - name: after
@@ -54,7 +55,15 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
     [Fact]
     public async Task A_failed_run_step_stops_only_its_dependants_and_the_other_branches_run_to_their_end()
     {
-        await using var env = await PipelineEnvironment.StartAsync("parfail");
+        await using var smtp = await SmtpSink.StartAsync();
+        await using var env = await PipelineEnvironment.StartAsync("parfail", new Dictionary<string, string?>
+        {
+            ["Reporter__Mail__Host"] = "127.0.0.1",
+            ["Reporter__Mail__Port"] = smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Reporter__Mail__Security"] = "None",
+            ["Reporter__Mail__From"] = "Slipway <slipway@ci.example.org>",
+            ["Reporter__Mail__AllowedDomains__0"] = "example.org",
+        });
         var source = Directory.CreateTempSubdirectory("slipway-parfail-").FullName;
         try
         {
@@ -91,11 +100,21 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
                 .Select(e => e.DataAs<NotifyRequested>()).OrderBy(n => n.Stage).ToList();
             Assert.Equal(["breaks", "fails"], notices.Select(n => n.Stage));
             Assert.Equal($"[Pipeline] {env.Service} par/fails failed", notices[1].Subject);
-            Assert.Equal(["team@example.org"], notices[1].To);
+            Assert.Equal(["team@example.org", "victim@elsewhere.test"], notices[1].To);
             // PipelineLib's default body links to the run's log: the reporter's page of this run.
             Assert.Equal($"Pipeline par for project {env.Project} failed during\nstage fails. See the log for details: {env.UrlOf("reporter")}/runs/{started.RunId}",
                 notices[1].Body);
             Assert.Equal(("fails-run", "tests exited with code 3"), (notices[1].Step, notices[1].Reason));
+
+            // The mail: one per notice, to the allowed recipient only, with the planned subject and body.
+            var mails = (await smtp.WaitForAsync(2, TimeSpan.FromSeconds(60))).OrderBy(m => m.Message.Subject).ToList();
+            Assert.Equal([$"[Pipeline] {env.Service} par/breaks failed", $"[Pipeline] {env.Service} par/fails failed"], mails.Select(m => m.Message.Subject));
+            Assert.All(mails, m => Assert.Equal(["team@example.org"], m.EnvelopeTo));
+            Assert.All(mails, m => Assert.Equal("team@example.org", m.Message.To.ToString()));
+            Assert.All(mails, m => Assert.Equal("slipway@ci.example.org", m.Message.From.Mailboxes.Single().Address));
+            Assert.Equal(notices[1].Body, mails[1].Message.TextBody?.ReplaceLineEndings("\n"));
+            var failsNotice = events.First(e => e.Type == EventTypes.NameOf<NotifyRequested>() && e.DataAs<NotifyRequested>().Stage == "fails");
+            Assert.Equal($"notify.{failsNotice.Id}@slipway", mails[1].Message.MessageId);
 
             var review = await ReviewAsync(env, pushed, "Pipeline par FAILURE");
             output.WriteLine(review.Message);
@@ -107,6 +126,8 @@ public sealed class ParallelFailureRunTests(ITestOutputHelper output)
             Assert.Contains("- breaks/breaks-run (test): failed", review.Message);
             Assert.Contains("- slow/slow-run (test): succeeded", review.Message);
             Assert.Equal(-1, review.Labels["Verified"]);
+            // Still two: a re-delivered notice (each may be emitted by more than one service) is not mailed again.
+            Assert.Equal(2, smtp.Messages.Count);
         }
         catch
         {
