@@ -20,6 +20,8 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("tester"
     services.AddSingleton(sp => sp.GetRequiredService<IOptions<TesterOptions>>().Value);
     // Each smoke test makes its own HTTP client that can reach only the service under test (ServiceOnlyHttp).
     services.AddSingleton<SmokeTester>();
+    // The smoke step's network and forwarder, made while the run's test step runs.
+    services.AddSingleton<SmokeWarmPairs>();
     services.AddHostedService<SmokeLeftoverSweeper>();
     services.AddSingleton<TestRunner>();
     // PipelineLib's copy: files out of run containers into the run artifact directory the builder and reporter read.

@@ -73,6 +73,13 @@ public sealed class TesterOptions : IValidatableOptions
     public int SmokeLeftoverMinutes { get; set; } = 60;
 
     /// <summary>
+    /// The smoke step's network and forwarder are made while the run's test step runs (<see cref="Smoke.SmokeWarmPairs"/>)
+    /// and removed if the smoke step has not taken them within this many minutes. 0: made by the smoke step itself.
+    /// Default 10.
+    /// </summary>
+    public int SmokeWarmMinutes { get; set; } = 10;
+
+    /// <summary>
     /// Largest log file the container engine keeps on the host per test or smoke container (json-file
     /// <c>max-size</c>); the output read back is bounded separately (<see cref="OutputBufferBytes"/>). Default 10 MiB.
     /// </summary>
@@ -95,6 +102,9 @@ public sealed class TesterOptions : IValidatableOptions
         if (SmokeMaxBodyBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxBodyBytes {SmokeMaxBodyBytes} must be between 1 KiB and 256 MiB";
         if (SmokeMaxSpecBytes is < 1024 or > 256 * 1024 * 1024) yield return $"Tester:SmokeMaxSpecBytes {SmokeMaxSpecBytes} must be between 1 KiB and 256 MiB";
         if (SmokeChecksTimeoutSeconds <= 0) yield return $"Tester:SmokeChecksTimeoutSeconds {SmokeChecksTimeoutSeconds} must be positive";
+        if (SmokeWarmMinutes is < 0 or > 1440) yield return $"Tester:SmokeWarmMinutes {SmokeWarmMinutes} must be between 0 and 1440";
+        if (SmokeWarmMinutes >= SmokeLeftoverMinutes && SmokeWarmMinutes > 0)
+            yield return $"Tester:SmokeWarmMinutes {SmokeWarmMinutes} must be below Tester:SmokeLeftoverMinutes ({SmokeLeftoverMinutes}), or the sweeper removes pairs still kept";
         if (SmokeLeftoverMinutes < 0) yield return $"Tester:SmokeLeftoverMinutes {SmokeLeftoverMinutes} must not be negative";
         if (ContainerLogMaxBytes is < 64 * 1024 or > 1L << 30) yield return $"Tester:ContainerLogMaxBytes {ContainerLogMaxBytes} must be between 64 KiB and 1 GiB";
         if (ContainerLogMaxFiles is < 1 or > 10) yield return $"Tester:ContainerLogMaxFiles {ContainerLogMaxFiles} must be between 1 and 10";

@@ -5,7 +5,7 @@ using Slipway.Tester.Smoke;
 namespace Slipway.Tester.Runs;
 
 /// <summary>Smoke steps: the production image started in isolation and checked from outside (service-checker contract).</summary>
-public sealed class SmokeStepPerformer(SmokeTester smoke) : IStepPerformer
+public sealed class SmokeStepPerformer(SmokeTester smoke, SmokeWarmPairs warm) : IStepPerformer
 {
     public StepKind Kind => StepKind.Smoke;
 
@@ -23,7 +23,9 @@ public sealed class SmokeStepPerformer(SmokeTester smoke) : IStepPerformer
         if (p.SpecPath is { } spec) request = request with { SpecPath = spec };
         if (p.HealthPath is { } health) request = request with { ReadinessPath = health, LivenessPath = health };
         if (p.TimeoutMs is { } ms) request = request with { StartTimeout = TimeSpan.FromMilliseconds(ms) };
-        var result = await smoke.RunAsync(request, ct);
+        // Made while the run's test step ran (or null: the step makes its own); from here the step owns and removes it.
+        var pair = await warm.TakeAsync(x.RunId, request.ContainerPort, ct);
+        var result = await smoke.RunAsync(request, ct, pair);
         // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
         var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();
         if (result.Succeeded)

@@ -2,6 +2,7 @@ using Slipway.Artifacts;
 using Slipway.Contracts;
 using Slipway.Runs;
 using Slipway.Tester.Copying;
+using Slipway.Tester.Smoke;
 using Slipway.Tester.Testing;
 
 namespace Slipway.Tester.Runs;
@@ -12,7 +13,7 @@ namespace Slipway.Tester.Runs;
 /// into the run's artifact store, each stage's into its own directory (published only when every copy succeeded).
 /// </summary>
 public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, RunCredentials credentials,
-    ContainerFileCopier copier, RunArtifactStore artifacts) : IStepPerformer
+    ContainerFileCopier copier, RunArtifactStore artifacts, SmokeWarmPairs warm) : IStepPerformer
 {
     public StepKind Kind => StepKind.Test;
 
@@ -43,6 +44,7 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             return Refused(x, image, e.Message);
         }
         foreach (var (name, value) in binding.Env) env[name] = value;
+        PrepareSmoke(x);
         var result = await runner.RunAsync(new TestRunRequest
         {
             Image = image.ImageId, Arguments = arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
@@ -76,11 +78,26 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
                 ImageId = image.ImageId, ExitCode = result.ExitCode ?? 0, OutputTail = result.OutputTail,
                 Artifacts = archived.Count > 0 ? archived : null,
             }));
+        warm.Discard(x.RunId); // a failed test step: the smoke step that would take it will not run
         var reason = result.Reason ?? $"tests exited with code {result.ExitCode}";
         return StepResult.Failed(x.Finished(new TestFailed
         {
             ImageId = image.ImageId, ExitCode = result.ExitCode, TimedOut = result.TimedOut, Reason = reason, OutputTail = result.OutputTail,
         }), reason);
+    }
+
+    /// <summary>
+    /// While the tests run the engine is idle: the run's next smoke step gets its network and forwarder made now
+    /// (<see cref="SmokeWarmPairs"/>), so it starts only the service.
+    /// </summary>
+    private void PrepareSmoke(StepExecution x)
+    {
+        if (!warm.Enabled) return;
+        var smoke = x.Run.Started.Plan.Stages.SelectMany(s => s.Steps)
+            .FirstOrDefault(s => s.Kind == StepKind.Smoke && !x.Run.Steps.ContainsKey(s.Name));
+        if (smoke is null) return;
+        warm.Prepare(x.RunId, smoke.Smoke?.Port ?? SmokeRequest.DefaultContainerPort,
+            new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = smoke.Name });
     }
 
     private static StepResult Refused(StepExecution x, BuildSucceeded image, string reason) =>

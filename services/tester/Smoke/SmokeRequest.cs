@@ -6,8 +6,11 @@ public sealed record SmokeRequest
     /// <summary>The image: an id (<c>sha256:...</c>) or a reference already present on the engine.</summary>
     public required string Image { get; init; }
 
+    /// <summary>The port a service listens on when its step names none (Blubber's and service-runner's default).</summary>
+    public const int DefaultContainerPort = 8080;
+
     /// <summary>The port the service listens on inside the container.</summary>
-    public int ContainerPort { get; init; } = 8080;
+    public int ContainerPort { get; init; } = DefaultContainerPort;
 
     /// <summary>Polled until it answers 2xx.</summary>
     public string ReadinessPath { get; init; } = "/_info";

@@ -40,11 +40,16 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
     public const string UnisolatedRefusal = "refused: the tester cannot isolate the service under smoke test from the network "
         + "(Tester:SmokeForwarderImage is not set); the operator sets it, or Tester:AllowUnisolatedSmoke=true to let the service reach out";
 
-    public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct)
+    /// <param name="warm">
+    /// The step's network and forwarder made ahead by <see cref="SmokeWarmPairs"/> (for this request's port): the step then
+    /// starts only the service, under the name the forwarder resolves. The step owns it from here (removes it at its end).
+    /// </param>
+    public async Task<SmokeResult> RunAsync(SmokeRequest request, CancellationToken ct, SmokeWarmPairs.Pair? warm = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Image);
         var stopwatch = Stopwatch.StartNew();
+        var cleanedUp = Task.CompletedTask;
         var livenessPath = request.LivenessPath ?? request.ReadinessPath;
         if (request.ContainerPort is < 1 or > 65535) return Fail($"container port {request.ContainerPort} is not a port");
         foreach (var (what, path) in new[] { ("readiness", request.ReadinessPath), ("spec", request.SpecPath), ("liveness", livenessPath) })
@@ -53,44 +58,40 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
         var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
         if (!isolated && !options.AllowUnisolatedSmoke) return Fail(UnisolatedRefusal);
+        if (warm is not null && (!isolated || warm.ContainerPort != request.ContainerPort))
+        {
+            cleanedUp = Track(RemoveAllAsync(warm.ForwarderId, null, warm.NetworkId)); // made for another port: of no use
+            warm = null;
+        }
 
         ImagePolicy.ImageCheck check;
         using (TesterTelemetry.Part("policy")) check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
         if (check.Refusal is { } refusal) return Fail(refusal);
         var user = check.User;
 
-        var id = Guid.NewGuid().ToString("N")[..12];
+        var id = warm?.Id ?? Guid.NewGuid().ToString("N")[..12];
         var labels = TestRunner.Labels(request.Labels, "smoke");
-        string? networkId = null, serviceId = null, forwarderId = null;
+        string? networkId = warm?.NetworkId, serviceId = null, forwarderId = warm?.ForwarderId;
         // What the finally removes: a name from before its create call (a create cancelled or failed after the engine
         // made the object leaves no id in hand, but the name, unique to this step, finds it), the id once known.
-        string? networkRef = null, serviceRef = null, forwarderRef = null;
+        string? networkRef = networkId, serviceRef = null, forwarderRef = forwarderId;
         var checks = new List<SmokeCheck>();
         string? failure = null, tail = null;
-        var cleanedUp = Task.CompletedTask;
         try
         {
             var port = $"{request.ContainerPort}/tcp";
-            var networkName = "bridge";
-            var networkPart = TesterTelemetry.Part("network");
-            if (isolated)
+            var networkName = isolated ? SmokeNetwork.NetworkName(id) : "bridge";
+            if (isolated && warm is null)
             {
-                networkName = $"slipway-smoke-{id}";
+                using var networkPart = TesterTelemetry.Part("network");
                 networkRef = networkName;
-                networkId = networkRef = (await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
-                {
-                    Name = networkName, Driver = "bridge", Internal = true, CheckDuplicate = true, Labels = labels,
-                    // `internal` only stops forwarding: the bridge still has the gateway address on the build host, so
-                    // the service could connect to every host listener on 0.0.0.0 through it. No address, no route in.
-                    Options = new Dictionary<string, string> { [InhibitBridgeAddress] = "true" },
-                }, ct).ConfigureAwait(false)).ID;
+                networkId = networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkName, labels, ct).ConfigureAwait(false);
             }
 
-            networkPart.Dispose();
             var servicePart = TesterTelemetry.Part("service");
             var serviceHost = TestRunner.Isolation(options, networkName);
-            if (!isolated) serviceHost.PortBindings = Loopback(port);
-            serviceRef = $"slipway-smoke-{id}";
+            if (!isolated) serviceHost.PortBindings = SmokeNetwork.Loopback(port);
+            serviceRef = SmokeNetwork.ServiceName(id);
             serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
             {
                 Name = serviceRef,
@@ -105,24 +106,26 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
             servicePart.Dispose();
             string hostPort;
-            if (isolated)
+            if (warm is not null)
+            {
+                hostPort = warm.HostPort; // the forwarder resolves the service by name from its first connection on
+            }
+            else if (isolated)
             {
                 using var forwarderPart = TesterTelemetry.Part("forwarder");
                 var serviceIp = (await docker.Containers.InspectContainerAsync(serviceId, ct).ConfigureAwait(false))
                     .NetworkSettings?.Networks is { } nets && nets.TryGetValue(networkName, out var net) ? net.IPAddress : null;
-                if (string.IsNullOrEmpty(serviceIp)) await ThrowIfExitedAsync(serviceId, ct).ConfigureAwait(false);
+                if (string.IsNullOrEmpty(serviceIp)) await SmokeNetwork.ThrowIfExitedAsync(docker, serviceId, ct).ConfigureAwait(false);
                 if (string.IsNullOrEmpty(serviceIp)) throw new InvalidOperationException($"service container has no address on {networkName}");
                 // Known (so removed in the finally) as soon as it exists: a failed or cancelled connect or start must not
                 // leave it, and the network it holds, behind.
-                forwarderRef = ForwarderName(id);
-                forwarderId = forwarderRef = await CreateForwarderAsync(id, labels, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
-                await docker.Networks.ConnectNetworkAsync(networkId!, new NetworkConnectParameters { Container = forwarderId }, ct).ConfigureAwait(false);
-                await docker.Containers.StartContainerAsync(forwarderId, new ContainerStartParameters(), ct).ConfigureAwait(false);
-                hostPort = await PublishedPortAsync(forwarderId, $"{PortForwarder.ListenPort}/tcp", ct).ConfigureAwait(false);
+                forwarderRef = SmokeNetwork.ForwarderName(id);
+                forwarderId = forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                hostPort = await SmokeNetwork.StartForwarderAsync(docker, networkId!, forwarderId, ct).ConfigureAwait(false);
             }
             else
             {
-                hostPort = await PublishedPortAsync(serviceId, port, ct).ConfigureAwait(false);
+                hostPort = await SmokeNetwork.PublishedPortAsync(docker, serviceId, port, ct).ConfigureAwait(false);
             }
             var baseUrl = new Uri($"http://127.0.0.1:{hostPort}");
             using var http = ServiceOnlyHttp.Create(baseUrl, new IPEndPoint(IPAddress.Loopback, int.Parse(hostPort, CultureInfo.InvariantCulture)));
@@ -177,7 +180,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             }
             finally
             {
-                cleanedUp = Track(RemoveAllAsync(forwarderRef, serviceRef, networkRef));
+                cleanedUp = Task.WhenAll(cleanedUp, Track(RemoveAllAsync(forwarderRef, serviceRef, networkRef)));
             }
         }
 
@@ -191,52 +194,11 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             Succeeded = succeeded, Checks = checks, Reason = OneLine(reason), OutputTail = tail, Duration = stopwatch.Elapsed, CleanedUp = cleanedUp,
         };
 
-        SmokeResult Fail(string why) => new() { Succeeded = false, Checks = [], Reason = why, Duration = stopwatch.Elapsed };
-    }
-
-    private static Dictionary<string, IList<PortBinding>> Loopback(string port) =>
-        new() { [port] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "" }] }; // "": Docker picks a free port
-
-    private static string ForwarderName(string id) => $"slipway-smoke-{id}-fwd";
-
-    private async Task<string> CreateForwarderAsync(string id, Dictionary<string, string> labels, string serviceIp, int servicePort, CancellationToken ct)
-    {
-        var host = TestRunner.Isolation(options, "bridge");
-        host.Memory = host.MemorySwap = Math.Min(options.MemoryBytes, 128L * 1024 * 1024);
-        host.PortBindings = Loopback($"{PortForwarder.ListenPort}/tcp");
-        var forwarderId = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        SmokeResult Fail(string why)
         {
-            Name = ForwarderName(id),
-            Image = options.SmokeForwarderImage,
-            Entrypoint = ["perl", "-e", PortForwarder.Script],
-            Cmd = [serviceIp, servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            User = "65534:65534", // nobody: even trusted code needs no root here
-            Labels = labels,
-            ExposedPorts = new Dictionary<string, EmptyStruct> { [$"{PortForwarder.ListenPort}/tcp"] = default },
-            HostConfig = host,
-        }, ct).ConfigureAwait(false)).ID;
-        return forwarderId;
-    }
-
-    /// <summary>The host port Docker assigned to <paramref name="port"/>, read back after start.</summary>
-    private async Task<string> PublishedPortAsync(string containerId, string port, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            var inspect = await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false);
-            if (inspect.NetworkSettings?.Ports is { } ports && ports.TryGetValue(port, out var bindings) && bindings?.FirstOrDefault(b => b.HostIP == "127.0.0.1") is { HostPort: { Length: > 0 } hostPort })
-                return hostPort;
-            if (inspect.State is { Running: false }) await ThrowIfExitedAsync(containerId, ct).ConfigureAwait(false);
-            await Task.Delay(100, ct).ConfigureAwait(false);
+            if (warm is not null) cleanedUp = Track(RemoveAllAsync(warm.ForwarderId, null, warm.NetworkId)); // refused before it was used
+            return new() { Succeeded = false, Checks = [], Reason = why, Duration = stopwatch.Elapsed, CleanedUp = cleanedUp };
         }
-        throw new InvalidOperationException($"Docker published no 127.0.0.1 port for {port}");
-    }
-
-    /// <summary>The service (or forwarder) is gone: say how it ended instead of failing on a missing address or port.</summary>
-    private async Task ThrowIfExitedAsync(string containerId, CancellationToken ct)
-    {
-        var state = (await docker.Containers.InspectContainerAsync(containerId, ct).ConfigureAwait(false)).State;
-        if (state is { Running: false }) throw new ServiceExitedException(ServiceExitedException.Describe(state));
     }
 
     /// <summary>Polls the readiness path until 2xx; fails early when the container exits.</summary>

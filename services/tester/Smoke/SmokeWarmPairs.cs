@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Docker.DotNet;
+using Microsoft.Extensions.Logging;
+using Slipway.Tester.Testing;
+
+namespace Slipway.Tester.Smoke;
+
+/// <summary>
+/// Keeps warm what a person would make again for every smoke test: the step's isolated network and its forwarder are
+/// made while the run's test step runs (the engine is idle while the tests run), so the smoke step itself starts only
+/// the service (issue 13: ≈ 1.3 s of the step's 2.6 s). One pair per run, for the port of the run's smoke step; the
+/// forwarder reaches the service by its container name through the engine's DNS on that network, so it can exist before
+/// the service does.
+/// <para>Nothing is left behind: a pair is taken by the run's smoke step (which removes it with its service), or
+/// discarded when the test fails (no smoke step follows), when it is not taken within
+/// <see cref="TesterOptions.SmokeWarmMinutes"/> (the smoke step ran on another tester, or the run was stopped), and when
+/// the tester stops; a tester killed with a pair in hand leaves it to <see cref="SmokeLeftoverSweeper"/> (it carries the
+/// smoke step's labels).</para>
+/// </summary>
+public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, ILogger<SmokeWarmPairs> logger) : IAsyncDisposable
+{
+    /// <summary>A made network and started forwarder; the service is to be named <see cref="SmokeNetwork.ServiceName"/>(<see cref="Id"/>).</summary>
+    public sealed record Pair(string Id, string NetworkId, string ForwarderId, string HostPort, int ContainerPort);
+
+    /// <summary>
+    /// A pair being made: <see cref="Stop"/> cancels the making (discarded), <see cref="Expiry"/> the wait for it to expire
+    /// (taken). Neither has a timer, so neither needs disposing; cancelling one twice is harmless.
+    /// </summary>
+    private sealed class Entry
+    {
+        public required Task<Pair?> Making { get; init; }
+        public CancellationTokenSource Stop { get; } = new();
+        public CancellationTokenSource Expiry { get; } = new();
+    }
+
+    /// <summary>Most pairs kept at once: each is a network and a container on the engine.</summary>
+    public const int MaxPairs = 16;
+
+    private readonly ConcurrentDictionary<string, Entry> _byRun = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _removals = new();
+
+    public bool Enabled => options.SmokeWarmMinutes > 0 && !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
+
+    /// <summary>Starts making the pair for <paramref name="runId"/>'s smoke step (once per run; returns at once).</summary>
+    public void Prepare(string runId, int containerPort, IReadOnlyDictionary<string, string> labels)
+    {
+        if (!Enabled || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId) || _byRun.Count >= MaxPairs) return;
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Entry? entry = null;
+        entry = new Entry { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke"), () => entry!.Stop.Token) };
+        var added = _byRun.TryAdd(runId, entry);
+        if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
+        start.SetResult();
+        if (added) _ = ExpireAsync(runId, entry);
+    }
+
+    /// <summary>
+    /// The run's pair, for the smoke step to own (it removes it); null when there is none, or it could not be made.
+    /// One made for another port is discarded.
+    /// </summary>
+    public async Task<Pair?> TakeAsync(string runId, int containerPort, CancellationToken ct)
+    {
+        if (!_byRun.TryRemove(runId, out var entry)) return null;
+        entry.Expiry.Cancel(); // no longer expires
+        Pair? pair;
+        try
+        {
+            pair = await entry.Making.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Track(DiscardAsync(entry.Making)); // the step was cancelled while the pair was still being made
+            throw;
+        }
+        if (pair is null || pair.ContainerPort == containerPort) return pair;
+        Track(RemoveAsync(pair));
+        return null;
+    }
+
+    /// <summary>The run's pair will not be used (its test failed): removed.</summary>
+    public void Discard(string runId)
+    {
+        if (!_byRun.TryRemove(runId, out var entry)) return;
+        entry.Expiry.Cancel();
+        entry.Stop.Cancel();
+        Track(DiscardAsync(entry.Making));
+    }
+
+    private async Task<Pair?> MakeAsync(Task start, int containerPort, Dictionary<string, string> labels, Func<CancellationToken> token)
+    {
+        await start.ConfigureAwait(false);
+        var ct = token();
+        var id = Guid.NewGuid().ToString("N")[..12];
+        string? networkRef = null, forwarderRef = null;
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            networkRef = SmokeNetwork.NetworkName(id);
+            networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkRef, labels, ct).ConfigureAwait(false);
+            forwarderRef = SmokeNetwork.ForwarderName(id);
+            forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, SmokeNetwork.ServiceName(id), containerPort, ct).ConfigureAwait(false);
+            var hostPort = await SmokeNetwork.StartForwarderAsync(docker, networkRef, forwarderRef, ct).ConfigureAwait(false);
+            return new Pair(id, networkRef, forwarderRef, hostPort, containerPort);
+        }
+        catch (Exception e)
+        {
+            // Not fatal: the smoke step makes its own. What was made is removed now.
+            if (e is not OperationCanceledException) logger.LogWarning(e, "Could not make a warm smoke network and forwarder");
+            await RemoveRefsAsync(forwarderRef, networkRef).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private async Task ExpireAsync(string runId, Entry entry)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(options.SmokeWarmMinutes), entry.Expiry.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // taken or discarded
+        }
+        if (_byRun.TryRemove(new KeyValuePair<string, Entry>(runId, entry)))
+        {
+            logger.LogInformation("Warm smoke network of run {RunId} not used within {Minutes} min: removed", runId, options.SmokeWarmMinutes);
+            entry.Stop.Cancel();
+            Track(DiscardAsync(entry.Making));
+        }
+    }
+
+    private async Task DiscardAsync(Task<Pair?> making)
+    {
+        if (await making.ConfigureAwait(false) is { } pair) await RemoveAsync(pair).ConfigureAwait(false);
+    }
+
+    private Task RemoveAsync(Pair pair) => RemoveRefsAsync(pair.ForwarderId, pair.NetworkId);
+
+    private async Task RemoveRefsAsync(string? forwarderRef, string? networkRef)
+    {
+        if (forwarderRef is not null) await TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger).ConfigureAwait(false);
+        if (networkRef is not null) await TestRunner.RemoveNetworkQuietlyAsync(docker, networkRef, logger).ConfigureAwait(false);
+    }
+
+    private void Track(Task removal)
+    {
+        _removals[removal] = 0;
+        _ = removal.ContinueWith(t => _removals.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>Removes every pair not taken, and waits (up to a minute) for the removals, so a stopping tester leaves none.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var runId in _byRun.Keys.ToArray()) Discard(runId);
+        var pending = _removals.Keys.ToArray();
+        if (pending.Length == 0) return;
+        try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }
+        catch (TimeoutException) { logger.LogWarning("{Count} warm smoke networks still being removed at shutdown; the leftover sweeper removes them", pending.Length); }
+    }
+}

@@ -1,0 +1,111 @@
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Slipway.Tester;
+using Slipway.Tester.Smoke;
+
+namespace Slipway.Tests.Integration.Tester;
+
+/// <summary>
+/// The smoke step's network and forwarder made ahead (while the run's test step runs), against the real engine: the
+/// step that takes them starts only its service and checks it through the forwarder, which finds the service by name;
+/// every pair not taken is removed (discarded, made for another port, refused step, tester stopping).
+/// </summary>
+[Collection(TesterImagesCollection.Name)]
+public sealed class SmokeWarmPairsTests(TesterImages images)
+{
+    private TesterOptions Options => new() { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200 };
+
+    private SmokeWarmPairs Pairs() => new(images.Docker, Options, NullLogger<SmokeWarmPairs>.Instance);
+
+    private SmokeTester Tester() => new(images.Docker, Options, NullLogger<SmokeTester>.Instance);
+
+    private SmokeRequest Request(string mode) => new()
+    {
+        Image = images.ServiceImage, Env = new Dictionary<string, string> { ["MODE"] = mode }, Labels = images.Labels,
+        StartTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    private async Task<(IList<ContainerListResponse> Containers, IList<NetworkResponse> Networks)> OnEngineAsync()
+    {
+        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{images.RunLabel}={images.Unique}"] = true } };
+        return (await images.Docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter }),
+            await images.Docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }));
+    }
+
+    [Fact]
+    public async Task A_step_given_a_warm_pair_starts_only_its_service_checks_it_through_the_pair_and_removes_all_three()
+    {
+        await using var pairs = Pairs();
+        pairs.Prepare("run-1", SmokeRequest.DefaultContainerPort, images.Labels);
+        var pair = await pairs.TakeAsync("run-1", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+
+        Assert.NotNull(pair);
+        var (containers, networks) = await OnEngineAsync();
+        Assert.Equal([$"/slipway-smoke-{pair!.Id}-fwd"], containers.Select(c => c.Names.Single()));
+        Assert.Equal("running", containers[0].State);
+        Assert.Equal([$"slipway-smoke-{pair.Id}"], networks.Select(n => n.Name));
+        Assert.True(networks[0].Internal);
+        Assert.Equal("smoke", containers[0].Labels["slipway.step-kind"]); // the sweeper finds it if the tester is killed
+
+        var result = await Tester().RunAsync(Request("good"), CancellationToken.None, pair);
+        await result.CleanedUp;
+
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+        Assert.Equal(
+            ["readiness", "GET /hello/{name}: greets by name", "GET /hello/{name}: says who greets", "GET /status: reports ok", "GET /_info", "liveness GET /_info"],
+            result.Checks.Select(c => c.Name));
+        Assert.Contains("GET /hello/world -> 200", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+        Assert.Null(await pairs.TakeAsync("run-1", SmokeRequest.DefaultContainerPort, CancellationToken.None)); // taken once
+    }
+
+    [Fact]
+    public async Task Pairs_not_used_are_removed_when_discarded_when_made_for_another_port_and_when_the_tester_stops()
+    {
+        var pairs = Pairs();
+        pairs.Prepare("failed-tests", SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Prepare("other-port", SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Prepare("never-taken", SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Prepare("never-taken", SmokeRequest.DefaultContainerPort, images.Labels); // once per run
+
+        pairs.Discard("failed-tests");
+        Assert.Null(await pairs.TakeAsync("failed-tests", SmokeRequest.DefaultContainerPort, CancellationToken.None));
+        Assert.Null(await pairs.TakeAsync("other-port", 9090, CancellationToken.None));
+        Assert.Null(await pairs.TakeAsync("no-such-run", SmokeRequest.DefaultContainerPort, CancellationToken.None));
+        await pairs.DisposeAsync(); // removes "never-taken" and waits for every removal
+
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_step_refused_before_it_starts_its_service_removes_the_pair_it_was_given()
+    {
+        await using var pairs = Pairs();
+        pairs.Prepare("run-root", SmokeRequest.DefaultContainerPort, images.Labels);
+        var pair = await pairs.TakeAsync("run-root", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+        Assert.NotNull(pair);
+
+        var result = await Tester().RunAsync(Request("good") with { Image = images.RootImage }, CancellationToken.None, pair);
+        await result.CleanedUp;
+
+        Assert.False(result.Succeeded);
+        Assert.StartsWith("image runs as root", result.Reason);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_service_that_exits_at_once_behind_a_warm_pair_fails_with_its_log()
+    {
+        await using var pairs = Pairs();
+        pairs.Prepare("run-exit", SmokeRequest.DefaultContainerPort, images.Labels);
+        var pair = await pairs.TakeAsync("run-exit", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+
+        var result = await Tester().RunAsync(Request("crash"), CancellationToken.None, pair);
+        await result.CleanedUp;
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("service exited with code 3 before it became ready", result.Reason);
+        Assert.Contains("fatal: configuration missing", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+}
