@@ -24,14 +24,16 @@ namespace Slipway.Tester.Smoke;
 /// checked (<see cref="RequestPath"/>), the HTTP client can connect only to the service's published port
 /// (<see cref="ServiceOnlyHttp"/>), redirects are not followed, spec and bodies are read up to a limit, every
 /// request has a timeout and all checks together a time budget.</para>
-/// Every container and network created is removed, whatever happens: after the result is in hand (the removals are
-/// engine work a person would not wait for either, ≈ 0.7 s on a loaded engine), tracked in
+/// Every container and network created is removed, whatever happens: after the result is in hand and a pause
+/// (<see cref="TesterOptions.SmokeCleanupDelayMs"/>, so the run's next step has the engine first; the removals are engine
+/// work a person would not wait for either, ≈ 0.7 s on a loaded engine), tracked in
 /// <see cref="SmokeResult.CleanedUp"/> and awaited when the tester stops; a tester killed before they end leaves them
 /// to <see cref="SmokeLeftoverSweeper"/>.
 /// </summary>
 public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILogger<SmokeTester> logger) : IAsyncDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _cleanups = new();
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>The bridge driver's option that leaves the network's bridge without an IPv4 address on the host.</summary>
     public const string InhibitBridgeAddress = "com.docker.network.bridge.inhibit_ipv4";
@@ -88,23 +90,25 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                 networkId = networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkName, labels, ct).ConfigureAwait(false);
             }
 
-            var servicePart = TesterTelemetry.Part("service");
-            var serviceHost = TestRunner.Isolation(options, networkName);
-            if (!isolated) serviceHost.PortBindings = SmokeNetwork.Loopback(port);
-            serviceRef = SmokeNetwork.ServiceName(id);
-            serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+            // Each part in a using: a part that throws still ends its span and records its time.
+            using (TesterTelemetry.Part("service"))
             {
-                Name = serviceRef,
-                Image = request.Image,
-                Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-                User = string.IsNullOrWhiteSpace(user) ? null : user,
-                Labels = labels,
-                ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
-                HostConfig = serviceHost,
-            }, ct).ConfigureAwait(false)).ID;
-            await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
+                var serviceHost = TestRunner.Isolation(options, networkName);
+                if (!isolated) serviceHost.PortBindings = SmokeNetwork.Loopback(port);
+                serviceRef = SmokeNetwork.ServiceName(id);
+                serviceId = serviceRef = (await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+                {
+                    Name = serviceRef,
+                    Image = request.Image,
+                    Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+                    User = string.IsNullOrWhiteSpace(user) ? null : user,
+                    Labels = labels,
+                    ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
+                    HostConfig = serviceHost,
+                }, ct).ConfigureAwait(false)).ID;
+                await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
+            }
 
-            servicePart.Dispose();
             string hostPort;
             if (warm is not null)
             {
@@ -131,9 +135,9 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             using var http = ServiceOnlyHttp.Create(baseUrl, new IPEndPoint(IPAddress.Loopback, int.Parse(hostPort, CultureInfo.InvariantCulture)));
             logger.LogInformation("Smoke container {Container} of {Image} at {Url} (isolated network: {Isolated})", serviceId[..12], request.Image, baseUrl, isolated);
 
-            var readyPart = TesterTelemetry.Part("ready");
-            var readiness = await WaitReadyAsync(http, serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
-            readyPart.Dispose();
+            SmokeCheck readiness;
+            using (TesterTelemetry.Part("ready"))
+                readiness = await WaitReadyAsync(http, serviceId, baseUrl, request.ReadinessPath, request.StartTimeout, ct).ConfigureAwait(false);
             checks.Add(readiness);
             if (!readiness.Passed)
             {
@@ -292,6 +296,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
     private async Task RemoveAllAsync(string? forwarderRef, string? serviceRef, string? networkRef)
     {
         await Task.Yield(); // the caller returns its result now; the removals run after it
+        try { await Task.Delay(options.SmokeCleanupDelayMs, _stopping.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { } // the tester is stopping: remove now
         using var part = TesterTelemetry.Part("cleanup");
         await Task.WhenAll(forwarderRef is not null ? TestRunner.RemoveQuietlyAsync(docker, forwarderRef, logger) : Task.CompletedTask,
             serviceRef is not null ? TestRunner.RemoveQuietlyAsync(docker, serviceRef, logger) : Task.CompletedTask).ConfigureAwait(false);
@@ -308,6 +314,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
     /// <summary>Waits (up to a minute) for the removals still running, so a tester that stops leaves nothing behind.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
         var pending = _cleanups.Keys.ToArray();
         if (pending.Length == 0) return;
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }

@@ -14,7 +14,7 @@ namespace Slipway.Tests.Integration.Tester;
 public sealed class HostileServiceTests(TesterImages images)
 {
     private SmokeTester Tester(TesterOptions? options = null) => new(images.Docker,
-        options ?? new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
+        options ?? new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0 }, NullLogger<SmokeTester>.Instance);
 
     private SmokeRequest Request(string mode, ForeignListener? listener = null) => new()
     {
@@ -111,7 +111,7 @@ public sealed class HostileServiceTests(TesterImages images)
     [Fact]
     public async Task A_huge_body_fails_its_check_at_the_limit_and_the_service_is_still_checked()
     {
-        var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeMaxBodyBytes = 1024 * 1024 };
+        var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0, SmokeMaxBodyBytes = 1024 * 1024 };
 
         var result = await Tester(options).RunAsync(Request("hugebody"), CancellationToken.None);
         await result.CleanedUp; // the removals run after the result is returned
@@ -128,7 +128,7 @@ public sealed class HostileServiceTests(TesterImages images)
     [Fact]
     public async Task A_huge_spec_fails_the_smoke_test_with_the_limit_named()
     {
-        var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeMaxSpecBytes = 1024 * 1024 };
+        var options = new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0, SmokeMaxSpecBytes = 1024 * 1024 };
 
         var result = await Tester(options).RunAsync(Request("hugespec"), CancellationToken.None);
         await result.CleanedUp; // the removals run after the result is returned

@@ -9,7 +9,7 @@ namespace Slipway.Tests.Integration.Tester;
 public sealed class SmokeTesterTests(TesterImages images)
 {
     private SmokeTester Tester(bool isolated = true) => new(images.Docker,
-        new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, AllowUnisolatedSmoke = !isolated, SmokeReadinessPollMs = 200 },
+        new TesterOptions { SmokeForwarderImage = isolated ? images.BaseImage : null, AllowUnisolatedSmoke = !isolated, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0 },
         NullLogger<SmokeTester>.Instance);
 
     private SmokeRequest Request(string mode) => new()
@@ -39,7 +39,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     [Fact]
     public async Task Without_a_forwarder_image_or_the_operators_opt_in_the_smoke_step_is_refused_and_runs_nothing()
     {
-        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeReadinessPollMs = 200 }, NullLogger<SmokeTester>.Instance);
+        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0 }, NullLogger<SmokeTester>.Instance);
 
         var result = await tester.RunAsync(Request("good"), CancellationToken.None);
         await result.CleanedUp; // the removals run after the result is returned
@@ -55,7 +55,7 @@ public sealed class SmokeTesterTests(TesterImages images)
     public async Task A_forwarder_that_is_created_but_cannot_start_fails_the_step_and_leaves_no_container_or_network()
     {
         await images.BuildNoPerlImageAsync();
-        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeForwarderImage = images.NoPerlImage, SmokeReadinessPollMs = 200 },
+        var tester = new SmokeTester(images.Docker, new TesterOptions { SmokeForwarderImage = images.NoPerlImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0 },
             NullLogger<SmokeTester>.Instance);
 
         var result = await tester.RunAsync(Request("good"), CancellationToken.None);
@@ -118,6 +118,23 @@ public sealed class SmokeTesterTests(TesterImages images)
         Assert.False(result.Succeeded);
         Assert.Equal("service exited with code 3 before it became ready", result.Reason);
         Assert.Contains("fatal: configuration missing", result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_finished_steps_removals_wait_their_pause_and_a_stopping_tester_does_them_at_once()
+    {
+        var tester = new SmokeTester(images.Docker,
+            new TesterOptions { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 60_000 },
+            NullLogger<SmokeTester>.Instance);
+
+        var result = await tester.RunAsync(Request("good"), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+        Assert.False(result.CleanedUp.IsCompleted);
+        Assert.Equal((2, 1), await images.LeftoversAsync()); // the service, its forwarder and network, until the pause ends
+        await tester.DisposeAsync();
+        Assert.True(result.CleanedUp.IsCompletedSuccessfully);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
 

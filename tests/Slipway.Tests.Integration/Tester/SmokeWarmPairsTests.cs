@@ -13,7 +13,7 @@ namespace Slipway.Tests.Integration.Tester;
 [Collection(TesterImagesCollection.Name)]
 public sealed class SmokeWarmPairsTests(TesterImages images)
 {
-    private TesterOptions Options => new() { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200 };
+    private TesterOptions Options => new() { SmokeForwarderImage = images.BaseImage, SmokeReadinessPollMs = 200, SmokeCleanupDelayMs = 0 };
 
     private SmokeWarmPairs Pairs() => new(images.Docker, Options, NullLogger<SmokeWarmPairs>.Instance);
 
