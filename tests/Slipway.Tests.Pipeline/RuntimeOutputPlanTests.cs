@@ -123,6 +123,52 @@ public class RuntimeOutputPlanTests
             each.Yield.Parts);
     }
 
+    /// <summary>PipelineLib interpolates build.excludes when the stage runs: a runtime output there is resolved by the builder.</summary>
+    [Fact]
+    public void Build_excludes_over_a_runtime_output_are_kept_for_the_builder_and_a_stage_not_after_it_is_refused()
+    {
+        var plan = Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: list, build: test, run: {tail: 3}}
+                  - name: each
+                    build:
+                      variant: production
+                      excludes: {$each: f, $in: '${list.output}', $yield: 'gen/${.f}'}
+                  - name: items
+                    build: {variant: production, context: ., excludes: [node_modules, '${list.output}', 'x-${setup.pipeline}']}
+                execution:
+                  - [list, each]
+                  - [list, items]
+            """));
+        var each = Step(plan, "each-build");
+        Assert.Null(each.Build!.Excludes);
+        Assert.Null(each.Runtime);
+        Assert.Equal(["f"], each.Build.ExcludesEach!.Each);
+        Assert.Equal([O("list", "output", "list-run")], each.Build.ExcludesEach.In.Parts);
+        Assert.Equal([T("gen/"), new RuntimeTemplatePart { Local = "f" }], each.Build.ExcludesEach.Yield.Parts);
+
+        var items = Step(plan, "items-build");
+        Assert.Equal(["node_modules", "${list.output}", "x-p"], items.Build!.Excludes);
+        Assert.Equal(["build.excludes[1]"], items.Runtime!.Keys);
+        Assert.Equal([O("list", "output", "list-run")], items.Runtime["build.excludes[1]"].Parts);
+
+        var refused = Assert.Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: list, build: test, run: true}
+                  - {name: early, build: {variant: production, excludes: ['${list.output}']}}
+                execution:
+                  - [list]
+                  - [early]
+            """).Refused);
+        Assert.Equal("pipeline `p`: stage `early`: cannot access 'list.*' values since 'early' does not follow it in the graph 'digraph { list; early }'", refused.Message);
+    }
+
     [Fact]
     public void Publish_tags_as_a_list_comprehension_over_a_runtime_output_are_kept_for_the_publisher_to_expand()
     {

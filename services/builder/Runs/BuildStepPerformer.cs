@@ -90,11 +90,24 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         {
             return (null, e.Message);
         }
+        IReadOnlyList<string>? excludes;
+        try
+        {
+            // Runtime outputs of earlier steps in build.excludes (PipelineLib's `${list.output}`): data, checked as lines below.
+            excludes = p.ExcludesEach is { } each ? RuntimeOutputResolver.Expand(each, "build.excludes", run)
+                : p.Excludes?.Select((e, i) => RuntimeOutputResolver.Field(e, $"build.excludes[{i}]", step.Runtime, run)).ToList();
+        }
+        catch (RuntimeOutputException e)
+        {
+            return (null, e.Message);
+        }
+        if (excludes is not null && (excludes.Count > 1000 || excludes.Any(l => l.Length > 4096 || l.Any(char.IsControl))))
+            return (null, "`build.excludes` must be at most 1000 patterns of at most 4096 characters, without line breaks or control characters");
 
         return (new ImageBuildRequest
         {
             ContextDir = context, BlubberRoot = src, BlubberFile = p.Blubberfile ?? ".pipeline/blubber.yaml", BlubberText = blubberText,
-            Excludes = p.Excludes,
+            Excludes = excludes,
             Variant = p.Variant, Policy = _policy.Value, Project = trigger.Project,
             // The same inputs built before (e.g. the merge run of the commit its patch set's run built, or this step
             // built ahead) are not built again; a recheck is someone asking for a new build, so it always builds.

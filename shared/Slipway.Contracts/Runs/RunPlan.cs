@@ -121,10 +121,10 @@ public sealed record PlanStep
 
     /// <summary>
     /// The step's fields that hold runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>), keyed
-    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c> or <c>trigger.parameters.NAME</c>; the field itself shows the text with
+    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c>, <c>trigger.parameters.NAME</c> or <c>build.excludes[i]</c>; the field itself shows the text with
     /// the references as written. The performing service resolves them from the run's results.
     /// </summary>
-    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME or trigger.parameters.NAME (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
+    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME, trigger.parameters.NAME or build.excludes[i] (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
     [MaxLength(1000)]
     public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
 }
@@ -187,6 +187,14 @@ public sealed record BuildParams
     /// </summary>
     [Description("Lines that replace the build context's .dockerignore for this build (PipelineLib's build.excludes); absent keeps the context's own.")]
     public IReadOnlyList<string>? Excludes { get; init; }
+
+    /// <summary>
+    /// <c>build.excludes</c> written as <c>$each</c>/<c>$in</c> over a runtime output: the lines are expanded from it when the
+    /// step builds (then <see cref="Excludes"/> is absent). Items of <see cref="Excludes"/> holding runtime outputs are in
+    /// <see cref="PlanStep.Runtime"/> as <c>build.excludes[i]</c>.
+    /// </summary>
+    [Description("build.excludes written as $each/$in over a runtime output (e.g. ${list.output}): the lines are expanded from it when the step builds; excludes is then absent.")]
+    public RuntimeComprehension? ExcludesEach { get; init; }
 
     /// <summary>
     /// Why the planner refused this build (its Blubber file or variant); the step then fails with this reason without

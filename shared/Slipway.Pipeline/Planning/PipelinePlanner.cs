@@ -143,14 +143,19 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     private PlanStep Build(StageDefinition stage, ConfigValue build, Interpolator interp)
     {
         var s = stage.Name;
-        var value = Field("build", build.Line, () => interp.Interpolate(build));
+        // build.excludes may hold runtime outputs (PipelineLib interpolates it when the stage runs): taken apart from the rest.
+        var rawExcludes = (build as ConfigMap)?.Get("excludes");
+        var rest = build is ConfigMap bm && rawExcludes is not null ? bm with { Entries = bm.Entries.Where(e => e.Key != "excludes").ToList() } : build;
+        var value = Field("build", build.Line, () => interp.Interpolate(rest));
         string variant, context = ".";
         IReadOnlyList<string>? excludes = null;
+        RuntimeComprehension? excludesEach = null;
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         if (value is ConfigMap m)
         {
             variant = m.Get("variant") is { } v ? Text(v, "build.variant") : s;
             if (m.Get("context") is { } c) context = Text(c, "build.context");
-            if (m.Get("excludes") is { } ex && ex is not ConfigScalar { Value: null }) excludes = Excludes(ex);
+            if (rawExcludes is not null && rawExcludes is not ConfigScalar { Value: null }) (excludes, excludesEach) = Excludes(rawExcludes, interp, runtime);
             // imagePullPolicy: accepted and ignored; the builder's policy decides when base images are pulled.
         }
         else variant = Text(value, "build");
@@ -195,28 +200,37 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             Name = $"{s}-build", Kind = StepKind.Build,
             Build = new BuildParams
             {
-                Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, Refusal = refusal, BlubberConfig = inline,
+                Variant = variant, Blubberfile = blubberfile, Context = contextPath, Excludes = excludes, ExcludesEach = excludesEach,
+                Refusal = refusal, BlubberConfig = inline,
             },
+            Runtime = runtime.OrNull,
         };
     }
 
     /// <summary>
     /// <c>build.excludes</c>: the lines of the .dockerignore that replaces the context's own for this build. One pattern
-    /// per item, so a line break (which would add patterns) or another control character is refused.
+    /// per item, so a line break (which would add patterns) or another control character is refused. Items holding
+    /// runtime outputs, or a <c>$each</c>/<c>$in</c> over one, are resolved by the builder when the step builds (its
+    /// stage follows the referenced one), and the resolved patterns are checked the same way there.
     /// </summary>
-    private static IReadOnlyList<string> Excludes(ConfigValue raw)
+    private static (IReadOnlyList<string>? Lines, RuntimeComprehension? Each) Excludes(ConfigValue raw, Interpolator interp, RuntimeFields runtime)
     {
-        var list = raw as ConfigList ?? throw new PipelineConfigException("`build.excludes` must be a list", raw.Line);
+        if (raw is ConfigMap each && each.Has("$each")
+            && Deferred("build.excludes", each.Line, () => interp.DeferredComprehension(each)) is { } deferred)
+            return (null, runtime.Comprehension("build.excludes", deferred, each.Line));
+        var list = Container("build.excludes", raw.Line, () => interp.Interpolate(raw)) as ConfigList
+            ?? throw new PipelineConfigException("`build.excludes` must be a list", raw.Line);
         if (list.Items.Count > MaxExcludes) throw new PipelineConfigException($"`build.excludes` has more than {MaxExcludes} patterns", raw.Line);
         var lines = new List<string>();
-        foreach (var item in list.Items)
+        for (var i = 0; i < list.Items.Count; i++)
         {
-            var line = Text(item, "build.excludes");
+            var item = list.Items[i];
+            var line = item is ConfigRuntime or ConfigTemplate ? runtime.Add($"build.excludes[{i}]", item, raw.Line) : Text(item, "build.excludes");
             if (line.Any(char.IsControl)) throw new PipelineConfigException("`build.excludes` patterns must not contain line breaks or control characters", raw.Line);
             if (line.Length > 4096) throw new PipelineConfigException("`build.excludes` patterns must be at most 4096 characters", raw.Line);
             lines.Add(line);
         }
-        return lines;
+        return (lines, null);
     }
 
     private PlanStep Run(string s, ConfigValue run, Interpolator interp)

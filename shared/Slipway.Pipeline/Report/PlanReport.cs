@@ -132,6 +132,7 @@ public static class PlanReport
     {
         StepKind.Build => $"build variant {s.Build!.Variant} from {s.Build.Blubberfile}, context {s.Build.Context ?? "."}"
             + (s.Build.Excludes is { } ex ? $", excludes [{string.Join(", ", ex)}]" : "")
+            + (s.Build.ExcludesEach is not null ? ", excludes from an earlier step's output ($each)" : "")
             + (s.Build.Refusal is not null ? " (REFUSED: fails when due)" : ""),
         StepKind.Test => $"run the image of {s.Run?.ImageFrom}"
             + (s.Run?.Arguments is { Count: > 0 } a ? $" with arguments [{string.Join(", ", a)}]" : "")

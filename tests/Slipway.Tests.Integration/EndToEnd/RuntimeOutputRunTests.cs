@@ -12,7 +12,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// <c>tail</c> lines) reaches a later stage's <c>run.env</c>, the publisher's <c>${ship.imageTag}</c> a later
 /// <c>run.arguments</c>, and both, with <c>${ship.publishedImage}</c> and <c>${lint.imageID}</c>, the trigger parameters
 /// POSTed to a webhook on 127.0.0.1; a <c>$each</c>/<c>$in</c> over the lint output becomes another step's arguments, one
-/// over the lint image's id the published image's tags. The output holds <c>${setup.project}</c> literally: a resolved value is never
+/// over the lint image's id the published image's tags, and one over the lint output the patterns `square` builds without
+/// (build.excludes). The output holds <c>${setup.project}</c> literally: a resolved value is never
 /// interpolated again.
 /// </summary>
 public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
@@ -50,7 +51,12 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
                     IMAGE: '${ship.publishedImage}'
                     ID: '${lint.imageID}'
               - name: square
-                build: square
+                build:
+                  variant: square
+                  excludes:
+                    $each: pattern
+                    $in: '${lint.output}'
+                    $delimiter: " \n"
                 run:
                   arguments:
                     $each: word
@@ -74,9 +80,13 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
               check:
                 entrypoint: [python3, -c, "import os, sys; print(os.environ['LINT'], end=''); print('|' + sys.argv[1])"]
               square:
-                entrypoint: [python3, -c, "import sys; print(','.join(sys.argv[1:]))"]
+                copies: [local]
+                entrypoint: [python3, -c, "import os, sys; print(','.join(sys.argv[1:]) + '|ok=' + str(os.path.exists('ok')) + ' keep=' + str(os.path.exists('keep.txt')))"]
             """;
         files[".pipeline/config.yaml"] = Config;
+        // `square` builds without the files the lint output names (build.excludes over it): `ok` goes, `keep.txt` stays.
+        files["ok"] = "excluded by the lint output\n";
+        files["keep.txt"] = "kept\n";
         return files;
     }
 
@@ -132,7 +142,7 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
 
             // `$each`/`$in` over the lint output, expanded when the step ran (PipelineLib's test-list-comprehensions): one
             // argument per token, the resolved `${setup.project}` kept literally.
-            Assert.Equal("<lint>,<ok>,<${setup.project}>", Event<TestSucceeded>(env, runId, "square-run").OutputTail);
+            Assert.Equal("<lint>,<ok>,<${setup.project}>|ok=False keep=True", Event<TestSucceeded>(env, runId, "square-run").OutputTail);
 
             var requested = Event<TriggerRequested>(env, runId, "announce-trigger");
             var expected = new Dictionary<string, string>
