@@ -24,7 +24,8 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, SmokeWarmPairs warm) :
         if (p.HealthPath is { } health) request = request with { ReadinessPath = health, LivenessPath = health };
         if (p.TimeoutMs is { } ms) request = request with { StartTimeout = TimeSpan.FromMilliseconds(ms) };
         // Made while the run's test step ran (or null: the step makes its own); from here the step owns and removes it.
-        var pair = await warm.TakeAsync(x.RunId, request.ContainerPort, ct);
+        SmokeWarmPairs.Pair? pair;
+        using (TesterTelemetry.Part("warm-wait")) pair = await warm.TakeAsync(x.RunId, request.ContainerPort, ct);
         var result = await smoke.RunAsync(request, ct, pair);
         // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
         var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();

@@ -44,9 +44,10 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             return Refused(x, image, e.Message);
         }
         foreach (var (name, value) in binding.Env) env[name] = value;
-        PrepareSmoke(x);
         var result = await runner.RunAsync(new TestRunRequest
         {
+            // Not before the test container runs: made beside its start, the pair slowed it (engine work is serialized).
+            Started = () => PrepareSmoke(x),
             Image = image.ImageId, Arguments = arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },

@@ -32,6 +32,12 @@ public sealed record TestRunRequest
     /// </summary>
     public Func<string, CancellationToken, Task<string?>>? AfterSuccess { get; init; }
 
+    /// <summary>
+    /// Called once the container runs: from here until it exits the engine has little to do, which the tester uses to
+    /// make the run's smoke network ahead (<see cref="Smoke.SmokeWarmPairs"/>). Must return at once.
+    /// </summary>
+    public Action? Started { get; init; }
+
     /// <summary>Policy: allow an image whose runtime user is root. Default false (refused).</summary>
     public bool AllowRootUser { get; init; }
 }

@@ -57,6 +57,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
 
             await docker.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), ct).ConfigureAwait(false);
             logger.LogInformation("Test container {Container} started from {Image} (limit {Limit})", containerId[..12], request.Image, limit);
+            request.Started?.Invoke();
 
             using var limitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             limitCts.CancelAfter(limit);
