@@ -93,7 +93,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         IReadOnlyList<string>? excludes;
         try
         {
-            // Runtime outputs of earlier steps in build.excludes (PipelineLib's `${list.output}`): data, checked as lines below.
+            // Runtime outputs of earlier steps in build.excludes (PipelineLib's `${list.output}`): data, checked as lines by ImageBuilder.
             excludes = p.ExcludesEach is { } each ? RuntimeOutputResolver.Expand(each, "build.excludes", run)
                 : p.Excludes?.Select((e, i) => RuntimeOutputResolver.Field(e, $"build.excludes[{i}]", step.Runtime, run)).ToList();
         }
@@ -101,8 +101,6 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         {
             return (null, e.Message);
         }
-        if (excludes is not null && (excludes.Count > 1000 || excludes.Any(l => l.Length > 4096 || l.Any(char.IsControl))))
-            return (null, "`build.excludes` must be at most 1000 patterns of at most 4096 characters, without line breaks or control characters");
 
         return (new ImageBuildRequest
         {

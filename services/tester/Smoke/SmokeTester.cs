@@ -60,11 +60,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
         var isolated = !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
         if (!isolated && !options.AllowUnisolatedSmoke) return Fail(UnisolatedRefusal);
-        if (warm is not null && (!isolated || warm.ContainerPort != request.ContainerPort))
-        {
-            cleanedUp = Track(RemoveAllAsync(warm.ForwarderId, null, warm.NetworkId)); // made for another port: of no use
-            warm = null;
-        }
+        if (warm is not null && (!isolated || warm.ContainerPort != request.ContainerPort)) DropWarm(); // made for another port: of no use
 
         ImagePolicy.ImageCheck check;
         using (TesterTelemetry.Part("policy")) check = await ImagePolicy.CheckAsync(docker, request.Image, request.AllowRootUser, ct);
@@ -200,8 +196,15 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
 
         SmokeResult Fail(string why)
         {
-            if (warm is not null) cleanedUp = Track(RemoveAllAsync(warm.ForwarderId, null, warm.NetworkId)); // refused before it was used
+            DropWarm(); // refused before it was used
             return new() { Succeeded = false, Checks = [], Reason = why, Duration = stopwatch.Elapsed, CleanedUp = cleanedUp };
+        }
+
+        void DropWarm()
+        {
+            if (warm is null) return;
+            cleanedUp = Track(RemoveAllAsync(warm.ForwarderId, null, warm.NetworkId));
+            warm = null;
         }
     }
 

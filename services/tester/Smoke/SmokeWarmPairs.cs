@@ -26,10 +26,10 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// A pair being made: <see cref="Stop"/> cancels the making (discarded), <see cref="Expiry"/> the wait for it to expire
     /// (taken). Neither has a timer, so neither needs disposing; cancelling one twice is harmless.
     /// </summary>
-    private sealed class Entry
+    private sealed class Entry(CancellationTokenSource stop)
     {
         public required Task<Pair?> Making { get; init; }
-        public CancellationTokenSource Stop { get; } = new();
+        public CancellationTokenSource Stop { get; } = stop;
         public CancellationTokenSource Expiry { get; } = new();
     }
 
@@ -46,8 +46,8 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     {
         if (!Enabled || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId) || _byRun.Count >= MaxPairs) return;
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Entry? entry = null;
-        entry = new Entry { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke"), () => entry!.Stop.Token) };
+        var stop = new CancellationTokenSource();
+        var entry = new Entry(stop) { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke"), stop.Token) };
         var added = _byRun.TryAdd(runId, entry);
         if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
         start.SetResult();
@@ -86,10 +86,10 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         Track(DiscardAsync(entry.Making));
     }
 
-    private async Task<Pair?> MakeAsync(Task start, int containerPort, Dictionary<string, string> labels, Func<CancellationToken> token)
+    /// <summary>Makes the pair once <paramref name="start"/> completes (after the entry is in the map, or known not to be).</summary>
+    private async Task<Pair?> MakeAsync(Task start, int containerPort, Dictionary<string, string> labels, CancellationToken ct)
     {
         await start.ConfigureAwait(false);
-        var ct = token();
         var id = Guid.NewGuid().ToString("N")[..12];
         string? networkRef = null, forwarderRef = null;
         try

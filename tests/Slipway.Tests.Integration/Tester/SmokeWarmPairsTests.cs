@@ -25,6 +25,13 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
         StartTimeout = TimeSpan.FromSeconds(30),
     };
 
+    /// <summary>A pair prepared for <paramref name="runId"/> on the default port, and taken as its smoke step takes it.</summary>
+    private static async Task<SmokeWarmPairs.Pair?> MadeAndTakenAsync(SmokeWarmPairs pairs, string runId, IReadOnlyDictionary<string, string> labels)
+    {
+        pairs.Prepare(runId, SmokeRequest.DefaultContainerPort, labels);
+        return await pairs.TakeAsync(runId, SmokeRequest.DefaultContainerPort, CancellationToken.None);
+    }
+
     private async Task<(IList<ContainerListResponse> Containers, IList<NetworkResponse> Networks)> OnEngineAsync()
     {
         var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{images.RunLabel}={images.Unique}"] = true } };
@@ -36,8 +43,7 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
     public async Task A_step_given_a_warm_pair_starts_only_its_service_checks_it_through_the_pair_and_removes_all_three()
     {
         await using var pairs = Pairs();
-        pairs.Prepare("run-1", SmokeRequest.DefaultContainerPort, images.Labels);
-        var pair = await pairs.TakeAsync("run-1", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+        var pair = await MadeAndTakenAsync(pairs, "run-1", images.Labels);
 
         Assert.NotNull(pair);
         var (containers, networks) = await OnEngineAsync();
@@ -81,8 +87,7 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
     public async Task A_step_refused_before_it_starts_its_service_removes_the_pair_it_was_given()
     {
         await using var pairs = Pairs();
-        pairs.Prepare("run-root", SmokeRequest.DefaultContainerPort, images.Labels);
-        var pair = await pairs.TakeAsync("run-root", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+        var pair = await MadeAndTakenAsync(pairs, "run-root", images.Labels);
         Assert.NotNull(pair);
 
         var result = await Tester().RunAsync(Request("good") with { Image = images.RootImage }, CancellationToken.None, pair);
@@ -97,8 +102,7 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
     public async Task A_service_that_exits_at_once_behind_a_warm_pair_fails_with_its_log()
     {
         await using var pairs = Pairs();
-        pairs.Prepare("run-exit", SmokeRequest.DefaultContainerPort, images.Labels);
-        var pair = await pairs.TakeAsync("run-exit", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+        var pair = await MadeAndTakenAsync(pairs, "run-exit", images.Labels);
 
         var result = await Tester().RunAsync(Request("crash"), CancellationToken.None, pair);
         await result.CleanedUp;
