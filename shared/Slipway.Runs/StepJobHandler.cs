@@ -69,11 +69,11 @@ public sealed class StepJobHandler(NpgsqlDataSource dataSource, RunStateStore ru
         var updated = run with { Steps = steps };
         if (outcome == StepOutcome.Failed && execution.Stage.Notify is { } notify && finishing is IStepFailedEvent failed)
         {
-            var (subject, body) = NotifyText.Resolve(notify, updated);
+            var (to, subject, body) = NotifyText.Resolve(notify, updated);
             await outbox.AddPipelineEventAsync(tx, events.Create(run.RunId, new NotifyRequested
             {
                 Pipeline = run.Started.Plan.Pipeline, Project = run.Started.Trigger.Project, Stage = execution.Stage.Name, Step = step,
-                Reason = failed.Reason, To = notify.To, Subject = subject, Body = body,
+                Reason = failed.Reason, To = to, Subject = subject, Body = body,
             }, execution.Stage.Name), ct);
         }
         // A failure ends the run only once nothing else can start or is running: the parallel branches that do not

@@ -201,6 +201,69 @@ public class RuntimeOutputPlanTests
         Assert.Equal(["x-a", "x-b"], Step(planned, "prod-publish").Publish!.Tags);
     }
 
+    [Fact]
+    public void Publish_name_tag_and_tag_items_holding_runtime_outputs_are_kept_for_the_publisher_to_resolve()
+    {
+        var plan = Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - {name: version, build: test, run: {tail: 1}}
+                  - name: prod
+                    build: production
+                    publish:
+                      image:
+                        name: '${setup.projectShortName}-${version.output}'
+                        tag: 'v${version.output}'
+                        tags: [stable, '${version.output}', Latest, 'img-${version.imageID}', stable]
+            """, TriggerKind.Merge));
+        var step = Step(plan, "prod-publish");
+        Assert.Equal("foo-${version.output}", step.Publish!.Name);
+        Assert.Equal("v${version.output}", step.Publish.Tag);
+        // The primary first, duplicates and a written `latest` dropped; each runtime item keyed by its place in the list.
+        Assert.Equal(["v${version.output}", "stable", "${version.output}", "img-${version.imageID}"], step.Publish.Tags);
+        Assert.Equal(["publish.image.name", "publish.image.tag", "publish.image.tags[0]", "publish.image.tags[2]", "publish.image.tags[3]"],
+            step.Runtime!.Keys.Order(StringComparer.Ordinal));
+        AssertTemplate(step, "publish.image.name", T("foo-"), O("version", "output", "version-run"));
+        AssertTemplate(step, "publish.image.tag", T("v"), O("version", "output", "version-run"));
+        AssertTemplate(step, "publish.image.tags[0]", T("v"), O("version", "output", "version-run"));
+        AssertTemplate(step, "publish.image.tags[2]", O("version", "output", "version-run"));
+        AssertTemplate(step, "publish.image.tags[3]", T("img-"), O("version", "imageID", "version-build"));
+    }
+
+    [Fact]
+    public void Notify_recipients_holding_runtime_outputs_are_kept_as_written_with_their_templates()
+    {
+        var plan = Single(PlanConfig("""
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                notify: {email: {to: ['team@example.org, ops@example.org', '${owners.output}']}}
+                stages:
+                  - {name: owners, build: test, run: {tail: 1}}
+                  - name: check
+                    build: test
+                    run: true
+                  - name: each
+                    build: test
+                    run: true
+                    notify:
+                      email:
+                        to: {$each: who, $in: '${owners.output}', $yield: '${.who}@example.org'}
+            """, TriggerKind.Merge));
+        var check = plan.Stages.Single(s => s.Name == "check").Notify!;
+        Assert.Equal(["team@example.org", "ops@example.org", "${owners.output}"], check.To);
+        Assert.Equal(["to[2]"], check.Runtime!.Keys);
+        Assert.Equal([O("owners", "output", "owners-run")], check.Runtime["to[2]"].Parts);
+        Assert.Null(check.ToEach);
+        var each = plan.Stages.Single(s => s.Name == "each").Notify!;
+        Assert.Empty(each.To);
+        Assert.Equal(["who"], each.ToEach!.Each);
+        Assert.Equal([O("owners", "output", "owners-run")], each.ToEach.In.Parts);
+        Assert.Equal([new RuntimeTemplatePart { Local = "who" }, T("@example.org")], each.ToEach.Yield.Parts);
+    }
+
     [Theory]
     [InlineData("$each: n\n            $in: '${later.output}'", "cannot access 'later.*' values since 'square' does not follow it in the graph")]
     [InlineData("$each: n\n            $in: '${sequence.output}'\n            $yield: [x]", "a `$yield` over a runtime `$in` must be a string, not a list")]
@@ -257,8 +320,11 @@ public class RuntimeOutputPlanTests
         "`notify.email.body` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 10)]
     [InlineData("        trigger: {name: j, parameters: {P: {$merge: '${a.output}', $with: x}}}\n",
         "`trigger` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 9)]
-    [InlineData("        notify: {email: {to: '${a.output}'}}\n",
+    [InlineData("        notify: {email: {to: [{$merge: ['${a.output}'], $with: [x@example.org]}]}}\n",
         "`notify.email.to` uses `${a.output}`, which is known only while the run executes; Slipway plans the whole run before it starts and cannot use it there", 9)]
+    [InlineData("        build: production\n        publish: {image: true}\n        promote: [{chart: foo, environments: ['${a.output}']}]\n",
+        "`promote` uses `${a.output}`, which is known only while the run executes; which charts and environments a run changes, and whether an " +
+        "approver must agree first, are fixed in the plan the approver sees, and an earlier step's output is made by the run's own code, so Slipway cannot use it there", 11)]
     public void Runtime_outputs_elsewhere_are_refused_naming_the_key_and_line(string stageYaml, string message, int line)
     {
         var refusal = Assert.Single(PlanStage(stageYaml).Refused);

@@ -258,6 +258,52 @@ public class RuntimeOutputResolverTests
                 },
             },
         };
-        Assert.Equal(("FAIL: test_x  failed", "output:\nFAIL: test_x\ntag ."), NotifyText.Resolve(notify, run));
+        var (to, subject, body) = NotifyText.Resolve(notify, run);
+        Assert.Equal(["team@example.org"], to);
+        Assert.Equal(("FAIL: test_x  failed", "output:\nFAIL: test_x\ntag ."), (subject, body));
+    }
+
+    [Fact]
+    public void A_failure_notices_recipients_from_outputs_are_split_on_commas_and_white_space_deduplicated_and_bounded()
+    {
+        var tooLong = new string('x', 250) + "@example.org";
+        var owners = Json(new TestFailed
+        {
+            ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "tests exited with code 1",
+            OutputTail = $"a@example.org, b@example.org\nA@example.org\t{tooLong}\n",
+        });
+        var run = new RunState("run-1", new RunStarted
+        {
+            Plan = Plan, StartedAt = DateTimeOffset.UnixEpoch,
+            Trigger = new RunTrigger { Kind = TriggerKind.Merge, Project = "p", Ref = "refs/heads/main", Revision = new string('a', 40) },
+        }, new Dictionary<string, StepRecord> { ["lint-run"] = new(StepOutcome.Failed, 1, 1, owners) }, new Dictionary<string, string>(), null);
+        var notify = new StageNotify
+        {
+            To = ["team@example.org", "${lint.output}", "${publish.imageTag}@example.org"], Subject = "s", Body = "b",
+            Runtime = new Dictionary<string, RuntimeTemplate>
+            {
+                ["to[1]"] = new() { Parts = [O("lint", "output", "lint-run")] },
+                // publish never ran: empty, so only "@example.org" is left, which the reporter's domain check leaves out
+                ["to[2]"] = new() { Parts = [O("publish", "imageTag", "publish-publish"), new RuntimeTemplatePart { Text = "@example.org" }] },
+            },
+            ToEach = new RuntimeComprehension
+            {
+                Each = ["who"], Delimiter = "\n",
+                In = new() { Parts = [O("lint", "output", "lint-run")] },
+                Yield = new() { Parts = [new RuntimeTemplatePart { Local = "who" }] },
+            },
+        };
+        var (to, _, _) = NotifyText.Resolve(notify, run);
+        Assert.Equal(["team@example.org", "a@example.org", "b@example.org", "@example.org"], to);
+
+        // More than 50 from an output: the first 50 are kept.
+        var many = Json(new TestFailed
+        {
+            ImageId = "sha256:" + ImageHex, ExitCode = 1, Reason = "r", OutputTail = string.Join(",", Enumerable.Range(0, 80).Select(i => $"u{i}@example.org")),
+        });
+        var crowded = run with { Steps = new Dictionary<string, StepRecord> { ["lint-run"] = new(StepOutcome.Failed, 1, 1, many) } };
+        var (bounded, _, _) = NotifyText.Resolve(notify with { ToEach = null }, crowded);
+        Assert.Equal(50, bounded.Count);
+        Assert.Equal(["team@example.org", "u0@example.org"], bounded.Take(2));
     }
 }

@@ -20,10 +20,13 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners o
         var image = x.RequireImage(p.ImageFrom);
         string repository;
         IReadOnlyList<string> tags;
+        string? tag;
         try
         {
-            repository = PublishTags.RepositoryName(x.Trigger.Project, p.Name);
-            tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, [.. p.Tags ?? [], .. RuntimeTags(x, p)]);
+            repository = PublishTags.RepositoryName(x.Trigger.Project, Resolved(x, p.Name, "publish.image.name"));
+            tag = Resolved(x, p.Tag, "publish.image.tag");
+            var written = (p.Tags ?? []).Select((t, i) => Resolved(x, t, $"publish.image.tags[{i}]")!).ToList();
+            tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, [.. written.Where(t => !DroppedLatest(x, t)), .. RuntimeTags(x, p)]);
         }
         catch (Exception e) when (e is ArgumentException or RuntimeOutputException)
         {
@@ -58,8 +61,23 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners o
             logger.LogWarning("retention of {Repository} failed: {Message}", repository, e.Message);
         }
         // PipelineLib's ${<stage>.imageName} and ${<stage>.imageTag}: the name under the registry and the primary tag.
-        var primary = p.Tag is { Length: > 0 } t && tags.Contains(PublishTags.Sanitize(t)) ? PublishTags.Sanitize(t) : tags[0];
+        var primary = tag is { Length: > 0 } t && tags.Contains(PublishTags.Sanitize(t)) ? PublishTags.Sanitize(t) : tags[0];
         return StepResult.Succeeded(x.Finished(new PublishSucceeded { ImageId = image.ImageId, Image = result.Image, Name = repository, Tag = primary }));
+    }
+
+    /// <summary>A field of the step as the plan wrote it, or its runtime outputs resolved from the earlier steps' results.</summary>
+    private static string? Resolved(StepExecution x, string? written, string key) =>
+        written is null ? null : RuntimeOutputResolver.Field(written, key, x.Step.Runtime, x.Run);
+
+    /// <summary>
+    /// A tag resolved from a runtime output that is <c>latest</c>: dropped, as the planner drops a written one. A written
+    /// <c>latest</c> never reaches the plan, so only a resolved one can be here.
+    /// </summary>
+    private bool DroppedLatest(StepExecution x, string tag)
+    {
+        if (PublishTags.Sanitize(tag) != "latest") return false;
+        logger.LogInformation("run {RunId}: a `publish.image.tags` output resolved to `latest`, dropped: it is never pushed", x.RunId);
+        return true;
     }
 
     /// <summary>

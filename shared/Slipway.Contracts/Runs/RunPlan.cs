@@ -57,7 +57,8 @@ public sealed record PlanStage
 [Description("A stage's failure notice: email recipients, subject and body, interpolated at planning.")]
 public sealed record StageNotify
 {
-    /// <summary>Email recipients.</summary>
+    /// <summary>Email recipients; an entry holding runtime outputs shows them as written (its template is <c>to[i]</c> in <see cref="Runtime"/>).</summary>
+    [Description("Email recipients; an entry holding runtime outputs (e.g. ${owners.output}) shows them as written, its template is runtime's to[i], resolved when notify.requested is emitted and split on commas and white space.")]
     [MaxLength(50)]
     public required IReadOnlyList<string> To { get; init; }
 
@@ -69,10 +70,14 @@ public sealed record StageNotify
     [MaxLength(16384)]
     public required string Body { get; init; }
 
-    /// <summary><c>subject</c> and <c>body</c> when they hold runtime outputs; resolved when the notice is emitted.</summary>
-    [Description("subject and body when they hold runtime outputs (e.g. ${test.output}), resolved when notify.requested is emitted; absent when none.")]
-    [MaxLength(2)]
+    /// <summary><c>subject</c>, <c>body</c> and <c>to[i]</c> when they hold runtime outputs; resolved when the notice is emitted.</summary>
+    [Description("subject, body and to[i] when they hold runtime outputs (e.g. ${test.output}), resolved when notify.requested is emitted; absent when none.")]
+    [MaxLength(52)]
     public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
+
+    /// <summary><c>notify.email.to</c> written as <c>$each</c>/<c>$in</c> over a runtime output, expanded when the notice is emitted.</summary>
+    [Description("notify.email.to written as $each/$in over a runtime output: the recipients are expanded from it when notify.requested is emitted (added to to, at most 50 in all).")]
+    public RuntimeComprehension? ToEach { get; init; }
 }
 
 /// <summary>
@@ -121,10 +126,11 @@ public sealed record PlanStep
 
     /// <summary>
     /// The step's fields that hold runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>), keyed
-    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c>, <c>trigger.parameters.NAME</c> or <c>build.excludes[i]</c>; the field itself shows the text with
+    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c>, <c>trigger.parameters.NAME</c>, <c>build.excludes[i]</c>,
+    /// <c>publish.image.name</c>, <c>publish.image.tag</c> or <c>publish.image.tags[i]</c>; the field itself shows the text with
     /// the references as written. The performing service resolves them from the run's results.
     /// </summary>
-    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME, trigger.parameters.NAME or build.excludes[i] (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
+    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME, trigger.parameters.NAME, build.excludes[i], publish.image.name, publish.image.tag or publish.image.tags[i] (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
     [MaxLength(1000)]
     public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
 }
@@ -356,16 +362,16 @@ public sealed record PublishParams
     public string? ImageFrom { get; init; }
 
     /// <summary>Image name in the registry; default the project name.</summary>
-    [Description("Image name in the registry; default the project name.")]
+    [Description("Image name in the registry; default the project name. When it holds runtime outputs (step runtime key publish.image.name) the publisher resolves it and checks it against the project.")]
     [MaxLength(256)]
     public string? Name { get; init; }
 
     /// <summary>Tags beyond the two always pushed (<c>&lt;UTC timestamp&gt;-&lt;stage&gt;</c> and the commit SHA).</summary>
-    [Description("Tags pushed beyond the two always pushed (<UTC timestamp>-<stage> and the commit SHA).")]
+    [Description("Tags pushed beyond the two always pushed (<UTC timestamp>-<stage> and the commit SHA). An item holding runtime outputs (step runtime key publish.image.tags[i]) is resolved by the publisher, then sanitized and checked; one resolving to latest is dropped.")]
     public IReadOnlyList<string>? Tags { get; init; }
 
     /// <summary>PipelineLib's primary tag (<c>publish.image.tag</c>, sanitized): the value of <c>${&lt;stage&gt;.imageTag}</c>.</summary>
-    [Description("The primary tag (publish.image.tag, sanitized): PipelineLib's ${<stage>.imageTag}. Absent: the <UTC timestamp>-<stage> tag.")]
+    [Description("The primary tag (publish.image.tag, sanitized): PipelineLib's ${<stage>.imageTag}. Absent: the <UTC timestamp>-<stage> tag. When it holds runtime outputs (step runtime key publish.image.tag) the publisher resolves it.")]
     [MaxLength(128)]
     public string? Tag { get; init; }
 

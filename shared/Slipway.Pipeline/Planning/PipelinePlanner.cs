@@ -330,16 +330,37 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         ConfigValue? Key(string k) => own?.Get(k) ?? inherited?.Get(k);
         var line = (own ?? inherited)!.Line;
         var toNode = Key("to") ?? throw new PipelineConfigException("`notify.email.to` is required", line);
-        // PipelineLib joined the entries with ',' for Jenkins' mail step, so an entry may itself list several addresses.
-        var to = (Field("notify.email.to", toNode.Line, () => interp.Interpolate(toNode)) switch
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
+        // Recipients may come from earlier steps' outputs (PipelineLib interpolates them when the mail goes out): an entry
+        // holding one is kept as written with its template under to[i]; a $each over one is expanded when the notice is made.
+        RuntimeComprehension? toEach = null;
+        IReadOnlyList<ConfigValue> toItems = [];
+        if (toNode is ConfigMap each && each.Has("$each")
+            && Deferred("notify.email.to", each.Line, () => interp.DeferredComprehension(each)) is { } deferred)
+            toEach = runtime.Comprehension("notify.email.to", deferred, each.Line);
+        else
         {
-            ConfigList list => list.Items.Select(i => i.Render()),
-            var one => [one.Render()],
-        }).SelectMany(e => e.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Take(51).ToList();
-        if (to.Count is 0 or > 50 || to.Any(a => a.Length > 254 || a.Any(char.IsControl)))
+            var value = Container("notify.email.to", toNode.Line, () => interp.Interpolate(toNode), text: true);
+            toItems = value is ConfigList list ? list.Items : [value];
+        }
+        var to = new List<string>();
+        foreach (var item in toItems)
+        {
+            if (to.Count > 50) break;
+            if (IsRuntime(item))
+            {
+                runtime.Add($"to[{to.Count}]", item, toNode.Line, "notify.email.to");
+                to.Add(Written(item.Render(), "notify.email.to", toNode.Line, 254));
+                continue;
+            }
+            // A list or mapping is printed into the field as Groovy prints it: a runtime value inside cannot be.
+            if (FindRuntime(item) is { } nested) throw RuntimeRefused("notify.email.to", nested.Reference, toNode.Line);
+            // PipelineLib joined the entries with ',' for Jenkins' mail step, so an entry may itself list several addresses.
+            to.AddRange(item.Render().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        }
+        if ((to.Count == 0 && toEach is null) || to.Count > 50 || to.Any(a => a.Length > 254 || a.Any(char.IsControl)))
             throw new PipelineConfigException("`notify.email.to` must list 1 to 50 addresses (entries may be comma-separated lists), each at most 254 characters without control characters", toNode.Line);
         var subjectNode = Key("subject") ?? new ConfigScalar("[Pipeline] ${setup.projectShortName} ${setup.pipeline}/${.stage} failed", line);
-        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         var subject = runtime.Add("subject", Container("notify.email.subject", subjectNode.Line, () => interp.Interpolate(subjectNode), text: true), subjectNode.Line, "notify.email.subject");
         if (subject.Length > 998 || subject.Any(char.IsControl))
             throw new PipelineConfigException("`notify.email.subject` must be one line of at most 998 characters", subjectNode.Line);
@@ -347,7 +368,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             "Pipeline ${setup.pipeline} for project ${setup.project} failed during\nstage ${.stage}. See the log for details: ${setup.logURL}", line);
         var body = runtime.Add("body", Container("notify.email.body", bodyNode.Line, () => interp.Interpolate(bodyNode), text: true), bodyNode.Line, "notify.email.body");
         if (body.Length > 16384) throw new PipelineConfigException("`notify.email.body` must be at most 16384 characters", bodyNode.Line);
-        return new StageNotify { To = to, Subject = subject, Body = body, Runtime = runtime.OrNull };
+        return new StageNotify { To = to, Subject = subject, Body = body, Runtime = runtime.OrNull, ToEach = toEach };
     }
 
     /// <summary>
@@ -402,14 +423,28 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     {
         var m = image as ConfigMap ?? new ConfigMap([], image.Line);
         var imageFrom = ImageFrom(m.Get("id") ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
-        var name = Names.ImagePart(Text(Field("publish.image.name", image.Line, () => interp.Interpolate(m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line))), "publish.image.name"));
-        var project = Names.ImagePart(context.Project);
-        var shortName = Names.ImagePart(Names.ProjectShortName(context.Project));
-        if (name != project && name != shortName && !name.StartsWith(project + "-", StringComparison.Ordinal) && !name.StartsWith(shortName + "-", StringComparison.Ordinal))
-            throw new PipelineConfigException($"image name `{name}` must match or be prefixed by the full or short project name (`{project}` or `{shortName}`)", image.Line);
+        // name, tag and the items of tags may hold earlier steps' outputs (PipelineLib interpolates them when the stage runs):
+        // the publisher resolves those, then sanitizes and checks them as it does written ones (the name against the project).
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
+        var nameNode = m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line);
+        var nameValue = Container("publish.image.name", LineOf(nameNode, image), () => interp.Interpolate(nameNode), text: true);
+        string name;
+        if (IsRuntime(nameValue)) name = Written(runtime.Add("publish.image.name", nameValue, LineOf(nameNode, image)), "publish.image.name", LineOf(nameNode, image), 256);
+        else
+        {
+            name = Names.ImagePart(Text(nameValue, "publish.image.name"));
+            var project = Names.ImagePart(context.Project);
+            var shortName = Names.ImagePart(Names.ProjectShortName(context.Project));
+            if (name != project && name != shortName && !name.StartsWith(project + "-", StringComparison.Ordinal) && !name.StartsWith(shortName + "-", StringComparison.Ordinal))
+                throw new PipelineConfigException($"image name `{name}` must match or be prefixed by the full or short project name (`{project}` or `{shortName}`)", image.Line);
+        }
 
-        var primary = Names.ImagePart(Text(Field("publish.image.tag", image.Line,
-            () => interp.Interpolate(m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line))), "publish.image.tag"));
+        var tagNode = m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line);
+        var tagValue = Container("publish.image.tag", LineOf(tagNode, image), () => interp.Interpolate(tagNode), text: true);
+        var primaryRuntime = IsRuntime(tagValue);
+        var primary = primaryRuntime
+            ? Written(runtime.Add("publish.image.tag", tagValue, LineOf(tagNode, image)), "publish.image.tag", LineOf(tagNode, image), 128)
+            : Names.ImagePart(Text(tagValue, "publish.image.tag"));
         RuntimeComprehension? tagsEach = null;
         IReadOnlyList<ConfigValue> tagItems;
         if (m.Get("tags") is ConfigMap each && each.Has("$each")
@@ -421,24 +456,38 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         }
         else
         {
-            var tagsValue = Field("publish.image.tags", image.Line, () => interp.Interpolate(m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line)));
+            var tagsNode = m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line);
+            var tagsValue = Container("publish.image.tags", LineOf(tagsNode, image), () => interp.Interpolate(tagsNode));
             tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
         }
-        if (IsLatest(primary))
+        if (!primaryRuntime && IsLatest(primary))
         {
             NoteLatestDropped(s, "publish.image.tag", m.Get("tag")?.Line ?? image.Line);
             primary = "";
         }
-        var extra = new List<string> { primary };
+        // (tag as the plan shows it, its runtime value or null): the primary first, as PipelineLib lists it.
+        var extra = new List<(string Tag, ConfigValue? Runtime)> { (primary, primaryRuntime ? tagValue : null) };
         foreach (var t in tagItems)
         {
+            if (!IsRuntime(t) && FindRuntime(t) is { } nested) throw RuntimeRefused("publish.image.tags", nested.Reference, LineOf(t, image));
+            if (IsRuntime(t))
+            {
+                extra.Add((Written(t.Render(), "publish.image.tags", LineOf(t, image), 128), t));
+                continue;
+            }
             var tag = Names.ImagePart(t.Render());
             if (IsLatest(tag)) NoteLatestDropped(s, "publish.image.tags", t.Line);
-            else extra.Add(tag);
+            else extra.Add((tag, null));
         }
         // The publisher always pushes <timestamp>-<stage> and the commit SHA; Tags carries only what the config adds.
         var always = Names.ImagePart($"{Timestamp}-{s}");
-        var tags = extra.Where(t => t.Length > 0 && t != always).Distinct().ToList();
+        var tags = new List<string>();
+        foreach (var (tag, value) in extra)
+        {
+            if (tag.Length == 0 || tag == always || tags.Contains(tag)) continue;
+            if (value is not null) runtime.Add($"publish.image.tags[{tags.Count}]", value, LineOf(value, image), "publish.image.tags");
+            tags.Add(tag);
+        }
 
         foreach (var key in PublishOutputs) _store.BindRuntime(s, key);
         return new PlanStep
@@ -448,8 +497,17 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             {
                 ImageFrom = imageFrom, Name = name, Tags = tags.Count > 0 ? tags : null, Tag = primary.Length > 0 ? primary : null, TagsEach = tagsEach,
             },
+            Runtime = runtime.OrNull,
         };
     }
+
+    private static bool IsRuntime(ConfigValue v) => v is ConfigRuntime or ConfigTemplate;
+
+    private static int LineOf(ConfigValue v, ConfigValue fallback) => v.Line > 0 ? v.Line : fallback.Line;
+
+    /// <summary>A field holding runtime outputs, as the plan shows it (references as written), within its contract's length.</summary>
+    private static string Written(string text, string field, int line, int max) => text.Length <= max ? text
+        : throw new PipelineConfigException($"`{field}` is longer than {max} characters as written", line);
 
     /// <summary>Compared as the publisher sanitizes a tag (trimmed, lower case).</summary>
     private static bool IsLatest(string tag) => tag.Trim() == "latest";
@@ -471,7 +529,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     {
         var items = promote is ConfigScalar { Value: true }
             ? [new ConfigMap([], promote.Line)]
-            : (Field("promote", promote.Line, () => interp.Interpolate(promote)) as ConfigList
+            : (PromoteValue(promote, interp) as ConfigList
                ?? throw new PipelineConfigException("`promote` must be true or a list", promote.Line)).Items;
         // Each item's version defaults to ${.imageTag}: the stage must publish first, as PipelineLib would find out.
         Field("promote.version", promote.Line, () => interp.InterpolateString("${.imageTag}", promote.Line), allowWholeRuntime: true);
@@ -498,6 +556,19 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             });
         }
         return steps;
+    }
+
+    /// <summary>
+    /// <c>promote</c> interpolated. Runtime outputs in it are refused for safety: which charts and environments a run changes
+    /// (and whether an approver must say yes first) is fixed in the plan the approver sees.
+    /// </summary>
+    private static ConfigValue PromoteValue(ConfigValue promote, Interpolator interp)
+    {
+        var v = Interpolated("promote", promote.Line, () => interp.Interpolate(promote));
+        return FindRuntime(v) is { } r
+            ? throw RuntimeRefused("promote", r.Reference, promote.Line, "which charts and environments a run changes, and whether an approver " +
+                "must agree first, are fixed in the plan the approver sees, and an earlier step's output is made by the run's own code")
+            : v;
     }
 
     private PlanStep Deploy(string s, ConfigMap deploy, Interpolator interp)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Slipway.Contracts;
 using Slipway.GerritStandIn.Samples;
+using Slipway.Tests.Integration.Support;
 using Xunit.Abstractions;
 
 namespace Slipway.Tests.Integration.EndToEnd;
@@ -13,7 +14,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// <c>run.arguments</c>, and both, with <c>${ship.publishedImage}</c> and <c>${lint.imageID}</c>, the trigger parameters
 /// POSTed to a webhook on 127.0.0.1; a <c>$each</c>/<c>$in</c> over the lint output becomes another step's arguments, one
 /// over the lint image's id the published image's tags, and one over the lint output the patterns `square` builds without
-/// (build.excludes). The output holds <c>${setup.project}</c> literally: a resolved value is never
+/// (build.excludes). Publish names and tags hold runtime outputs too: `ship`'s primary tag, `square`'s image name and a
+/// tag item, resolved by the publisher and found in the registry. The output holds <c>${setup.project}</c> literally: a resolved value is never
 /// interpolated again.
 /// </summary>
 public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
@@ -32,7 +34,7 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
                 build: production
                 publish:
                   image:
-                    tag: 'v-${setup.commit}'
+                    tag: 'v-${setup.commit}-${lint.imageID}'
                     tags:
                       $each: t
                       $in: 'img-${lint.imageID}|Latest'
@@ -51,6 +53,10 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
                     IMAGE: '${ship.publishedImage}'
                     ID: '${lint.imageID}'
               - name: square
+                publish:
+                  image:
+                    name: '${setup.projectShortName}-x${lint.imageID}'
+                    tags: ['sq-${lint.imageID}', Kept]
                 build:
                   variant: square
                   excludes:
@@ -131,14 +137,21 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
             var runId = started.RunId!;
 
             var lintImage = Event<BuildSucceeded>(env, runId, "lint-build").ImageId;
+            var lintHex = lintImage["sha256:".Length..];
+            var tag = $"v-{merged}-{lintHex}"; // `publish.image.tag` over the lint image's id, resolved by the publisher
             var published = Event<PublishSucceeded>(env, runId, "ship-publish");
-            Assert.Equal("v-" + merged, published.Tag);
-            Assert.Contains("v-" + merged, published.Image.Tags);
+            Assert.Equal(tag, published.Tag);
             // `publish.image.tags` as `$each` over the lint image's id, expanded by the publisher; `latest` dropped.
-            Assert.Equal(["v-" + merged, "img-" + lintImage["sha256:".Length..]], published.Image.Tags.Where(t => t.StartsWith('v') || t.StartsWith("img-") || t == "latest"));
+            Assert.Equal([tag, "img-" + lintHex], published.Image.Tags.Where(t => t.StartsWith('v') || t.StartsWith("img-") || t == "latest"));
+            Assert.Equal(["img-" + lintHex, tag], (await TestInfrastructure.RegistryTagsAsync(published.Name!)).Where(t => t.StartsWith('v') || t.StartsWith("img-") || t == "latest"));
+
+            // `square`'s image name and a tag item over the lint image's id: resolved, sanitized, checked against the project.
+            var square = Event<PublishSucceeded>(env, runId, "square-publish");
+            Assert.Equal($"{env.Service}-x{lintHex}".ToLowerInvariant(), square.Name);
+            Assert.Equal(["kept", "sq-" + lintHex], (await TestInfrastructure.RegistryTagsAsync(square.Name!)).Where(t => t is "kept" || t.StartsWith("sq-")));
 
             // The run step got the lint step's last line (and its final line break) in its environment, the tag as its argument.
-            Assert.Equal("lint ok ${setup.project}\n|tag=v-" + merged, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
+            Assert.Equal("lint ok ${setup.project}\n|tag=" + tag, Event<TestSucceeded>(env, runId, "announce-run").OutputTail);
 
             // `$each`/`$in` over the lint output, expanded when the step ran (PipelineLib's test-list-comprehensions): one
             // argument per token, the resolved `${setup.project}` kept literally.
@@ -148,8 +161,8 @@ public sealed class RuntimeOutputRunTests(ITestOutputHelper output)
             var expected = new Dictionary<string, string>
             {
                 ["LINT"] = "lint said: lint ok ${setup.project}\n",
-                ["TAG"] = "v-" + merged,
-                ["IMAGE"] = $"{published.Image.Uri}:v-{merged}",
+                ["TAG"] = tag,
+                ["IMAGE"] = $"{published.Image.Uri}:{tag}",
                 ["ID"] = lintImage["sha256:".Length..],
             };
             Assert.Equal(expected, requested.Parameters);

@@ -25,6 +25,16 @@ public static class TestInfrastructure
         return path;
     }
 
+    /// <summary>The tags the test registry holds for <paramref name="repository"/>, in order: what a publish left behind.</summary>
+    public static async Task<IReadOnlyList<string>> RegistryTagsAsync(string repository)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{Require("Registry__Url")}/"), Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Require("Registry__Username")}:{Require("Registry__Password")}")));
+        using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"v2/{repository}/tags/list"));
+        return doc.RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal).ToList();
+    }
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
