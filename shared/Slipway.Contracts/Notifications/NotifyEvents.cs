@@ -10,7 +10,7 @@ namespace Slipway.Contracts;
 /// consumer may act on it too.
 /// </summary>
 [EventType("slipway.notify.requested.v1")]
-[Description("A stage with notify.email failed (PipelineLib notify): who to tell, the subject and the body, interpolated at planning. The reporter sends it as mail when an SMTP relay is configured (Reporter:Mail); other consumers may act on it too.")]
+[Description("A stage with notify.email failed (PipelineLib notify): who to tell, the subject and the body, interpolated at planning (runtime outputs in them resolved when this was emitted). The reporter sends it as mail when an SMTP relay is configured (Reporter:Mail); other consumers may act on it too.")]
 public sealed record NotifyRequested : IPipelineEvent
 {
     /// <summary>The pipeline of the run.</summary>
@@ -28,8 +28,8 @@ public sealed record NotifyRequested : IPipelineEvent
     /// <summary>Why the step failed, one line.</summary>
     [MaxLength(4096)] public required string Reason { get; init; }
 
-    /// <summary>The email recipients (<c>notify.email.to</c>).</summary>
-    [Description("The email recipients (notify.email.to).")]
+    /// <summary>The email recipients (<c>notify.email.to</c>; those from runtime outputs resolved and split).</summary>
+    [Description("The email recipients (notify.email.to; those from runtime outputs resolved and split on commas and white space).")]
     [MaxLength(50)] public required IReadOnlyList<string> To { get; init; }
 
     /// <summary>The subject (<c>notify.email.subject</c>, PipelineLib's default when absent).</summary>
