@@ -74,8 +74,8 @@ public sealed class TesterOptions : IValidatableOptions
 
     /// <summary>
     /// The smoke step's network and forwarder are made while the run's test step runs (<see cref="Smoke.SmokeWarmPairs"/>)
-    /// and removed if the smoke step has not taken them within this many minutes. 0: made by the smoke step itself.
-    /// Default 10.
+    /// and removed if the smoke step has not taken them within this many minutes; after a smoke step one spare pair for its
+    /// port waits (as long) for the next run. 0: made by the smoke step itself, no spares. Default 10.
     /// </summary>
     public int SmokeWarmMinutes { get; set; } = 10;
 

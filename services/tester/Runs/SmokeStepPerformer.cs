@@ -9,6 +9,8 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, SmokeWarmPairs warm) :
 {
     public StepKind Kind => StepKind.Smoke;
 
+    private static readonly Dictionary<string, string> SpareLabels = new() { ["slipway.step"] = "smoke-spare" };
+
     public async Task<StepResult> PerformAsync(StepExecution x, CancellationToken ct)
     {
         var p = x.Step.Smoke ?? new SmokeParams();
@@ -27,6 +29,8 @@ public sealed class SmokeStepPerformer(SmokeTester smoke, SmokeWarmPairs warm) :
         SmokeWarmPairs.Pair? pair;
         using (TesterTelemetry.Part("warm-wait")) pair = await warm.TakeAsync(x.RunId, request.ContainerPort, ct);
         var result = await smoke.RunAsync(request, ct, pair);
+        // The next run on this port finds its pair ready (made once this step's clean-up pause is over).
+        warm.Replenish(request.ContainerPort, SpareLabels);
         // The event keeps at most 100 checks: the failed ones first, so the difference is never cut off.
         var checks = result.Checks.OrderBy(c => c.Passed).Take(100).ToList();
         if (result.Succeeded)

@@ -16,6 +16,11 @@ namespace Slipway.Tester.Smoke;
 /// <see cref="TesterOptions.SmokeWarmMinutes"/> (the smoke step ran on another tester, or the run was stopped), and when
 /// the tester stops; a tester killed with a pair in hand leaves it to <see cref="SmokeLeftoverSweeper"/> (it carries the
 /// smoke step's labels).</para>
+/// <para>A spare per port is made too: after a smoke step, once its clean-up pause is over (the engine is idle again), one
+/// pair for the same port waits for the next run, which claims it when its test step starts, so its smoke step finds the
+/// pair ready instead of waiting for the making (the pair made beside the test step was not always ready in time). A
+/// spare not claimed within <see cref="TesterOptions.SmokeWarmMinutes"/> is removed; each is a fresh network and
+/// forwarder, never one a service has used.</para>
 /// </summary>
 public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, ILogger<SmokeWarmPairs> logger) : IAsyncDisposable
 {
@@ -26,17 +31,24 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// A pair being made: <see cref="Stop"/> cancels the making (discarded), <see cref="Expiry"/> the wait for it to expire
     /// (taken). Neither has a timer, so neither needs disposing; cancelling one twice is harmless.
     /// </summary>
-    private sealed class Entry(CancellationTokenSource stop)
+    private sealed class Entry(CancellationTokenSource stop, TaskCompletionSource? go = null)
     {
         public required Task<Pair?> Making { get; init; }
         public CancellationTokenSource Stop { get; } = stop;
         public CancellationTokenSource Expiry { get; } = new();
+
+        /// <summary>A spare's making waits for its pause or this, set when a run claims it (it is wanted now).</summary>
+        public TaskCompletionSource Go { get; } = go ?? new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Most pairs kept at once: each is a network and a container on the engine.</summary>
     public const int MaxPairs = 16;
 
+    /// <summary>Most ports with a spare at once.</summary>
+    public const int MaxSpares = 2;
+
     private readonly ConcurrentDictionary<string, Entry> _byRun = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, Entry> _spares = new();
     private readonly ConcurrentDictionary<Task, byte> _removals = new();
 
     public bool Enabled => options.SmokeWarmMinutes > 0 && !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
@@ -44,7 +56,17 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// <summary>Starts making the pair for <paramref name="runId"/>'s smoke step (once per run; returns at once).</summary>
     public void Prepare(string runId, int containerPort, IReadOnlyDictionary<string, string> labels)
     {
-        if (!Enabled || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId) || _byRun.Count >= MaxPairs) return;
+        if (!Enabled || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId)) return;
+        if (_spares.TryRemove(containerPort, out var spare))
+        {
+            spare.Expiry.Cancel(); // no longer a spare: the run's own expiry starts below
+            spare.Go.TrySetResult(); // still in its pause: made now
+            var claimed = new Entry(spare.Stop, spare.Go) { Making = spare.Making };
+            if (_byRun.TryAdd(runId, claimed)) _ = ExpireAsync(runId, claimed);
+            else Track(DiscardAsync(spare.Making, spare.Stop)); // another step of the run got there first
+            return;
+        }
+        if (_byRun.Count + _spares.Count >= MaxPairs) return;
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
         var entry = new Entry(stop) { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke"), stop.Token) };
@@ -52,6 +74,27 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
         start.SetResult();
         if (added) _ = ExpireAsync(runId, entry);
+    }
+
+    /// <summary>
+    /// After a smoke step on <paramref name="containerPort"/>: a spare pair for the next run on that port, made once the
+    /// step's clean-up pause is over (returns at once; nothing when one is kept or being made already).
+    /// </summary>
+    public void Replenish(int containerPort, IReadOnlyDictionary<string, string> labels)
+    {
+        if (!Enabled || containerPort is < 1 or > 65535 || _spares.ContainsKey(containerPort) || _spares.Count >= MaxSpares
+            || _byRun.Count + _spares.Count >= MaxPairs) return;
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stop = new CancellationTokenSource();
+        // The pause: the step's removals (SmokeCleanupDelayMs) and a second for them, so the engine serves what follows the step first.
+        var pause = Task.WhenAny(go.Task, Task.Delay(TimeSpan.FromMilliseconds(options.SmokeCleanupDelayMs + 1000), stop.Token));
+        var entry = new Entry(stop, go) { Making = MakeAsync(pause, containerPort, TestRunner.Labels(labels, "smoke"), stop.Token) };
+        if (!_spares.TryAdd(containerPort, entry))
+        {
+            stop.Cancel(); // another step got there first: this one makes nothing
+            return;
+        }
+        _ = ExpireSpareAsync(containerPort, entry);
     }
 
     /// <summary>
@@ -69,7 +112,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         }
         catch (OperationCanceledException)
         {
-            Track(DiscardAsync(entry.Making)); // the step was cancelled while the pair was still being made
+            Track(DiscardAsync(entry.Making, entry.Stop)); // the step was cancelled while the pair was still being made
             throw;
         }
         if (pair is null || pair.ContainerPort == containerPort) return pair;
@@ -82,18 +125,17 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     {
         if (!_byRun.TryRemove(runId, out var entry)) return;
         entry.Expiry.Cancel();
-        entry.Stop.Cancel();
-        Track(DiscardAsync(entry.Making));
+        Track(DiscardAsync(entry.Making, entry.Stop));
     }
 
     /// <summary>Makes the pair once <paramref name="start"/> completes (after the entry is in the map, or known not to be).</summary>
     private async Task<Pair?> MakeAsync(Task start, int containerPort, Dictionary<string, string> labels, CancellationToken ct)
     {
-        await start.ConfigureAwait(false);
         var id = Guid.NewGuid().ToString("N")[..12];
         string? networkRef = null, forwarderRef = null;
         try
         {
+            await start.ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
             networkRef = SmokeNetwork.NetworkName(id);
             networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkRef, labels, ct).ConfigureAwait(false);
@@ -124,13 +166,31 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         if (_byRun.TryRemove(new KeyValuePair<string, Entry>(runId, entry)))
         {
             logger.LogInformation("Warm smoke network of run {RunId} not used within {Minutes} min: removed", runId, options.SmokeWarmMinutes);
-            entry.Stop.Cancel();
-            Track(DiscardAsync(entry.Making));
+            Track(DiscardAsync(entry.Making, entry.Stop));
         }
     }
 
-    private async Task DiscardAsync(Task<Pair?> making)
+    private async Task ExpireSpareAsync(int containerPort, Entry entry)
     {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(options.SmokeWarmMinutes), entry.Expiry.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // claimed by a run or discarded
+        }
+        if (_spares.TryRemove(new KeyValuePair<int, Entry>(containerPort, entry)))
+        {
+            logger.LogInformation("Spare smoke network for port {Port} not claimed within {Minutes} min: removed", containerPort, options.SmokeWarmMinutes);
+            Track(DiscardAsync(entry.Making, entry.Stop));
+        }
+    }
+
+    /// <summary>Stops a making (or lets a made pair be) and removes what it made.</summary>
+    private async Task DiscardAsync(Task<Pair?> making, CancellationTokenSource stop)
+    {
+        stop.Cancel();
         if (await making.ConfigureAwait(false) is { } pair) await RemoveAsync(pair).ConfigureAwait(false);
     }
 
@@ -152,6 +212,12 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     public async ValueTask DisposeAsync()
     {
         foreach (var runId in _byRun.Keys.ToArray()) Discard(runId);
+        foreach (var port in _spares.Keys.ToArray())
+            if (_spares.TryRemove(port, out var spare))
+            {
+                spare.Expiry.Cancel();
+                Track(DiscardAsync(spare.Making, spare.Stop));
+            }
         var pending = _removals.Keys.ToArray();
         if (pending.Length == 0) return;
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }

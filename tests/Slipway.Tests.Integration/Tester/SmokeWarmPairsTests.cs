@@ -112,4 +112,63 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
         Assert.Contains("fatal: configuration missing", result.OutputTail);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
+
+    [Fact]
+    public async Task A_spare_made_after_a_step_is_claimed_by_the_next_run_on_its_port_and_the_rest_removed_when_the_tester_stops()
+    {
+        var pairs = Pairs(); // SmokeCleanupDelayMs 0: a spare is made a second after Replenish
+        pairs.Replenish(SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Replenish(SmokeRequest.DefaultContainerPort, images.Labels); // one per port
+        pairs.Replenish(9090, images.Labels);
+        var (containers, networks) = await OnEngineAsync();
+        for (var i = 0; i < 300 && !(containers.Count == 2 && containers.All(c => c.State == "running")); i++)
+        {
+            await Task.Delay(100);
+            (containers, networks) = await OnEngineAsync();
+        }
+        Assert.Equal(2, containers.Count);
+        Assert.Equal(2, networks.Count);
+        Assert.All(networks, n => Assert.True(n.Internal));
+
+        // The next run on the default port claims its spare: nothing new is made, and its smoke step works through it.
+        pairs.Prepare("next-run", SmokeRequest.DefaultContainerPort, images.Labels);
+        var pair = await pairs.TakeAsync("next-run", SmokeRequest.DefaultContainerPort, CancellationToken.None);
+        Assert.NotNull(pair);
+        Assert.Contains($"/slipway-smoke-{pair!.Id}-fwd", containers.Select(c => c.Names.Single()));
+        Assert.Equal(2, (await OnEngineAsync()).Containers.Count);
+        var result = await Tester().RunAsync(Request("good"), CancellationToken.None, pair);
+        await result.CleanedUp;
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+
+        // The spare for 9090 is left; the tester stopping removes it.
+        (containers, networks) = await OnEngineAsync();
+        Assert.EndsWith(" 9090", Assert.Single(containers).Command); // the forwarder's target port
+        Assert.Single(networks);
+        await pairs.DisposeAsync();
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
+
+    [Fact]
+    public async Task A_spare_claimed_during_its_pause_is_made_at_once_and_one_never_claimed_is_removed_on_stop()
+    {
+        var options = Options;
+        options.SmokeCleanupDelayMs = 60_000; // the spare would wait a minute before it is made
+        var pairs = new SmokeWarmPairs(images.Docker, options, NullLogger<SmokeWarmPairs>.Instance);
+        pairs.Replenish(SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Replenish(9090, images.Labels);
+        Assert.Equal((0, 0), await images.LeftoversAsync()); // still in its pause
+
+        pairs.Prepare("eager-run", SmokeRequest.DefaultContainerPort, images.Labels);
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // not the minute's pause
+        var pair = await pairs.TakeAsync("eager-run", SmokeRequest.DefaultContainerPort, bounded.Token);
+        Assert.NotNull(pair);
+        Assert.Equal((1, 1), await images.LeftoversAsync()); // the claimed one; the 9090 spare is still in its pause
+
+        await pairs.DisposeAsync(); // the pause is cut short: nothing is made for 9090
+        Assert.Equal((1, 1), await images.LeftoversAsync()); // the taken pair belongs to its step, not to the tester
+        var result = await Tester().RunAsync(Request("good"), CancellationToken.None, pair);
+        await result.CleanedUp;
+        Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
 }
