@@ -99,7 +99,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
 
     /// <summary>
     /// The run's pair, for the smoke step to own (it removes it); null when there is none, or it could not be made.
-    /// One made for another port is discarded.
+    /// One made for another port, or whose forwarder no longer runs, is discarded.
     /// </summary>
     public async Task<Pair?> TakeAsync(string runId, int containerPort, CancellationToken ct)
     {
@@ -115,9 +115,23 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
             Track(DiscardAsync(entry.Making, entry.Stop)); // the step was cancelled while the pair was still being made
             throw;
         }
-        if (pair is null || pair.ContainerPort == containerPort) return pair;
-        Track(RemoveAsync(pair));
+        if (pair is null) return null;
+        if (pair.ContainerPort == containerPort && await RunningAsync(pair.ForwarderId, ct).ConfigureAwait(false)) return pair;
+        Track(RemoveAsync(pair)); // made for another port, or its forwarder died (engine restart, OOM): the step makes its own
         return null;
+    }
+
+    /// <summary>Whether the forwarder still runs: a spare may have waited minutes, through an engine restart.</summary>
+    private async Task<bool> RunningAsync(string forwarderId, CancellationToken ct)
+    {
+        try
+        {
+            return (await docker.Containers.InspectContainerAsync(forwarderId, ct).ConfigureAwait(false)).State is { Running: true };
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The run's pair will not be used (its test failed): removed.</summary>

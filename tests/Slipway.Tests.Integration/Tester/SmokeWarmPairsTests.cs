@@ -171,4 +171,23 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
         Assert.True(result.Succeeded, result.Reason + "\n" + result.OutputTail);
         Assert.Equal((0, 0), await images.LeftoversAsync());
     }
+
+    [Fact]
+    public async Task A_pair_whose_forwarder_died_while_it_waited_is_not_given_to_the_step_and_is_removed()
+    {
+        var pairs = Pairs();
+        pairs.Replenish(SmokeRequest.DefaultContainerPort, images.Labels);
+        var (containers, _) = await OnEngineAsync();
+        for (var i = 0; i < 300 && !(containers.Count == 1 && containers[0].State == "running"); i++)
+        {
+            await Task.Delay(100);
+            (containers, _) = await OnEngineAsync();
+        }
+        await images.Docker.Containers.KillContainerAsync(Assert.Single(containers).ID, new ContainerKillParameters()); // as an engine restart leaves it
+
+        pairs.Prepare("after-restart", SmokeRequest.DefaultContainerPort, images.Labels);
+        Assert.Null(await pairs.TakeAsync("after-restart", SmokeRequest.DefaultContainerPort, CancellationToken.None)); // the step makes its own
+        await pairs.DisposeAsync(); // waits for the removal
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+    }
 }
