@@ -83,7 +83,10 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
             {
                 using var networkPart = TesterTelemetry.Part("network");
                 networkRef = networkName;
-                networkId = networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkName, labels, ct).ConfigureAwait(false);
+                // Creates run to their answer (a create cancelled mid-request may still happen after the removal by name
+                // found nothing: a leak); the step's cancellation is checked right after instead.
+                networkId = networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkName, labels, CancellationToken.None).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
             }
 
             // Each part in a using: a part that throws still ends its span and records its time.
@@ -101,7 +104,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                     Labels = labels,
                     ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default },
                     HostConfig = serviceHost,
-                }, ct).ConfigureAwait(false)).ID;
+                }, CancellationToken.None).ConfigureAwait(false)).ID;
+                ct.ThrowIfCancellationRequested();
                 await docker.Containers.StartContainerAsync(serviceId, new ContainerStartParameters(), ct).ConfigureAwait(false);
             }
 
@@ -120,7 +124,8 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
                 // Known (so removed in the finally) as soon as it exists: a failed or cancelled connect or start must not
                 // leave it, and the network it holds, behind.
                 forwarderRef = SmokeNetwork.ForwarderName(id);
-                forwarderId = forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, serviceIp, request.ContainerPort, ct).ConfigureAwait(false);
+                forwarderId = forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, serviceIp, request.ContainerPort, CancellationToken.None).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
                 hostPort = await SmokeNetwork.StartForwarderAsync(docker, networkId!, forwarderId, ct).ConfigureAwait(false);
             }
             else

@@ -49,6 +49,9 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
 
     private readonly ConcurrentDictionary<string, Entry> _byRun = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, Entry> _spares = new();
+
+    // Set when the tester stops: a step that ends after that (a smoke step finishing during shutdown) makes nothing more.
+    private volatile bool _closed;
     private readonly ConcurrentDictionary<Task, byte> _removals = new();
 
     public bool Enabled => options.SmokeWarmMinutes > 0 && !string.IsNullOrWhiteSpace(options.SmokeForwarderImage);
@@ -56,14 +59,18 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// <summary>Starts making the pair for <paramref name="runId"/>'s smoke step (once per run; returns at once).</summary>
     public void Prepare(string runId, int containerPort, IReadOnlyDictionary<string, string> labels)
     {
-        if (!Enabled || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId)) return;
+        if (!Enabled || _closed || containerPort is < 1 or > 65535 || _byRun.ContainsKey(runId)) return;
         if (_spares.TryRemove(containerPort, out var spare))
         {
             spare.Expiry.Cancel(); // no longer a spare: the run's own expiry starts below
             spare.Go.TrySetResult(); // still in its pause: made now
             var claimed = new Entry(spare.Stop, spare.Go) { Making = spare.Making };
-            if (_byRun.TryAdd(runId, claimed)) _ = ExpireAsync(runId, claimed);
-            else Track(DiscardAsync(spare.Making, spare.Stop)); // another step of the run got there first
+            if (!_byRun.TryAdd(runId, claimed)) Track(DiscardAsync(spare.Making, spare.Stop)); // another step of the run got there first
+            else
+            {
+                _ = ExpireAsync(runId, claimed);
+                if (_closed) Discard(runId);
+            }
             return;
         }
         if (_byRun.Count + _spares.Count >= MaxPairs) return;
@@ -73,7 +80,9 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         var added = _byRun.TryAdd(runId, entry);
         if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
         start.SetResult();
-        if (added) _ = ExpireAsync(runId, entry);
+        if (!added) return;
+        _ = ExpireAsync(runId, entry);
+        if (_closed) Discard(runId); // the tester began stopping meanwhile: its sweep may have missed this one
     }
 
     /// <summary>
@@ -82,7 +91,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// </summary>
     public void Replenish(int containerPort, IReadOnlyDictionary<string, string> labels)
     {
-        if (!Enabled || containerPort is < 1 or > 65535 || _spares.ContainsKey(containerPort) || _spares.Count >= MaxSpares
+        if (!Enabled || _closed || containerPort is < 1 or > 65535 || _spares.ContainsKey(containerPort) || _spares.Count >= MaxSpares
             || _byRun.Count + _spares.Count >= MaxPairs) return;
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
@@ -95,6 +104,14 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
             return;
         }
         _ = ExpireSpareAsync(containerPort, entry);
+        if (_closed) DiscardSpare(containerPort); // the tester began stopping meanwhile: its sweep may have missed this one
+    }
+
+    private void DiscardSpare(int containerPort)
+    {
+        if (!_spares.TryRemove(containerPort, out var spare)) return;
+        spare.Expiry.Cancel();
+        Track(DiscardAsync(spare.Making, spare.Stop));
     }
 
     /// <summary>
@@ -150,12 +167,16 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         try
         {
             await start.ConfigureAwait(false);
+            // Each engine call runs to its answer (CancellationToken.None), and the stop is checked between them: a create
+            // cancelled mid-request may still happen on the engine after the removal by name found nothing (a leak).
             ct.ThrowIfCancellationRequested();
             networkRef = SmokeNetwork.NetworkName(id);
-            networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkRef, labels, ct).ConfigureAwait(false);
+            networkRef = await SmokeNetwork.CreateNetworkAsync(docker, networkRef, labels, CancellationToken.None).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
             forwarderRef = SmokeNetwork.ForwarderName(id);
-            forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, SmokeNetwork.ServiceName(id), containerPort, ct).ConfigureAwait(false);
-            var hostPort = await SmokeNetwork.StartForwarderAsync(docker, networkRef, forwarderRef, ct).ConfigureAwait(false);
+            forwarderRef = await SmokeNetwork.CreateForwarderAsync(docker, options, id, labels, SmokeNetwork.ServiceName(id), containerPort, CancellationToken.None).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            var hostPort = await SmokeNetwork.StartForwarderAsync(docker, networkRef, forwarderRef, CancellationToken.None).ConfigureAwait(false);
             return new Pair(id, networkRef, forwarderRef, hostPort, containerPort);
         }
         catch (Exception e)
@@ -225,13 +246,9 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     /// <summary>Removes every pair not taken, and waits (up to a minute) for the removals, so a stopping tester leaves none.</summary>
     public async ValueTask DisposeAsync()
     {
+        _closed = true;
         foreach (var runId in _byRun.Keys.ToArray()) Discard(runId);
-        foreach (var port in _spares.Keys.ToArray())
-            if (_spares.TryRemove(port, out var spare))
-            {
-                spare.Expiry.Cancel();
-                Track(DiscardAsync(spare.Making, spare.Stop));
-            }
+        foreach (var port in _spares.Keys.ToArray()) DiscardSpare(port);
         var pending = _removals.Keys.ToArray();
         if (pending.Length == 0) return;
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }

@@ -46,8 +46,9 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
                 Tty = false,
                 NetworkDisabled = true,
                 HostConfig = Isolation(options, networkMode: "none"),
-            }, ct).ConfigureAwait(false);
+            }, CancellationToken.None).ConfigureAwait(false); // to its answer: a create cancelled mid-request could still happen, unseen
             containerId = created.ID;
+            ct.ThrowIfCancellationRequested();
 
             // Attach before start so not a byte of early output is lost.
             using var stream = await docker.Containers.AttachContainerAsync(containerId, false,

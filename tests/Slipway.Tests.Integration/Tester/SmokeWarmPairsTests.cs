@@ -81,6 +81,13 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
         await pairs.DisposeAsync(); // removes "never-taken" and waits for every removal
 
         Assert.Equal((0, 0), await images.LeftoversAsync());
+
+        // A step that ends while the tester stops asks for nothing more: no pair, no spare (its pause is a second).
+        pairs.Prepare("late", SmokeRequest.DefaultContainerPort, images.Labels);
+        pairs.Replenish(SmokeRequest.DefaultContainerPort, images.Labels);
+        Assert.Null(await pairs.TakeAsync("late", SmokeRequest.DefaultContainerPort, CancellationToken.None));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal((0, 0), await images.LeftoversAsync());
     }
 
     [Fact]
