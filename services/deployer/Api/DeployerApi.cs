@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Slipway.Contracts;
@@ -39,7 +40,7 @@ public static class DeployerApi
         });
 
         api.MapPost("/services/{service}/rollback", async (string service, string? environment, string? allAtOnce, HttpRequest request,
-            ManualRollback rollback, IOptionsMonitor<DeployerOptions> options, CancellationToken ct) =>
+            ManualRollback rollback, IOptionsMonitor<DeployerOptions> options, IHostApplicationLifetime lifetime) =>
         {
             if (ApiCaller.Identify(request, options.CurrentValue.ApiTokens) is not { } user) return Unauthorized();
             if (environment is null) return Results.BadRequest(new { error = "want /api/services/{service}/rollback?environment=<name>[&allAtOnce=true]" });
@@ -49,7 +50,9 @@ public static class DeployerApi
                 return Results.Json(new { error = $"{user} is not an approver: rolling back {environment} needs an approver's token" }, statusCode: 403);
             try
             {
-                var done = await rollback.RunAsync(environment, service, user, allAtOnce == "true", ct);
+                // Not the request's token: once begun, a rollback (a registry commit, then the rollout in stages) runs to its end
+                // also when the client goes away, so no environment is left half rolled back with the registry saying otherwise.
+                var done = await rollback.RunAsync(environment, service, user, allAtOnce == "true", lifetime.ApplicationStopping);
                 return done is null
                     ? Results.Conflict(new { error = $"{service} in {environment} has no earlier version to roll back to" })
                     : Results.Ok(done);

@@ -64,7 +64,7 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Rollback_needs_an_approvers_token_and_rolling_back_twice_walks_back_twice()
+    public async Task Rollback_needs_an_approvers_token_walks_back_one_version_each_time_and_finishes_when_the_client_gives_up()
     {
         var operatorToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         await using var env = await PipelineEnvironment.StartAsync("rollback",
@@ -74,18 +74,30 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             var (_, first) = await ReleaseByPromoteAsync(env, "1.0", assertWaiting: false);
             var (_, second) = await ReleaseByPromoteAsync(env, "2.0", assertWaiting: false);
             var (_, third) = await ReleaseByPromoteAsync(env, "3.0", assertWaiting: false);
-            Assert.Equal(3, new[] { first.Digest, second.Digest, third.Digest }.Distinct().Count());
-            Assert.Equal(3, env.ConfigLog("production").Length);
+            var (_, fourth) = await ReleaseByPromoteAsync(env, "4.0", assertWaiting: false);
+            Assert.Equal(4, new[] { first.Digest, second.Digest, third.Digest, fourth.Digest }.Distinct().Count());
+            Assert.Equal(4, env.ConfigLog("production").Length);
 
             // The operators' token is not an approver's: 403, and nothing changed.
             var (status, body) = await DeployerAsync(env, HttpMethod.Post, $"/api/services/{env.Service}/rollback?environment=production", operatorToken);
             Assert.Equal(HttpStatusCode.Forbidden, status);
             Assert.Contains("operator is not an approver", body);
-            Assert.Equal(3, env.ConfigLog("production").Length);
-            Assert.Contains($"{third.Uri}@{third.Digest}", ProductionValues(env));
+            Assert.Equal(4, env.ConfigLog("production").Length);
+            Assert.Contains($"{fourth.Uri}@{fourth.Digest}", ProductionValues(env));
             Assert.Empty(await env.DeployedContainersAsync());
 
-            // First rollback: third → second, in stages (production needs approval: canary, partial, full).
+            // A client that gives up a moment after asking: the rollback (fourth → third) still runs to its end, so the
+            // registry and what runs agree, and it happens once.
+            using (var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                    DeployerAsync(env, HttpMethod.Post, $"/api/services/{env.Service}/rollback?environment=production", env.Token, impatient.Token));
+            await WaitForAsync(env, "the impatient client's rollback event",
+                e => e.Type == EventTypes.NameOf<RollbackPerformed>() && e.DataAs<RollbackPerformed>().ToDigest == third.Digest);
+            Assert.Equal(5, env.ConfigLog("production").Length);
+            Assert.Contains($"{third.Uri}@{third.Digest}", ProductionValues(env));
+            await AssertRunningAsync(env, third);
+
+            // The next rollback: third → second, in stages (production needs approval: canary, partial, full).
             (status, body) = await DeployerAsync(env, HttpMethod.Post, $"/api/services/{env.Service}/rollback?environment=production", env.Token);
             Assert.True(status == HttpStatusCode.OK, body);
             using (var done = JsonDocument.Parse(body))
@@ -97,7 +109,7 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             Assert.Contains($"{second.Uri}@{second.Digest}", ProductionValues(env));
             await AssertRunningAsync(env, second);
 
-            // Second rollback, all at once: second → first (not back to third, which was rolled back).
+            // Then all at once: second → first (not back to third, which was rolled back).
             (status, body) = await DeployerAsync(env, HttpMethod.Post,
                 $"/api/services/{env.Service}/rollback?environment=production&allAtOnce=true", env.Token);
             Assert.True(status == HttpStatusCode.OK, body);
@@ -110,20 +122,21 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             Assert.Contains($"{first.Uri}@{first.Digest}", ProductionValues(env));
             await AssertRunningAsync(env, first);
             var log = env.ConfigLog("production");
-            Assert.Equal(5, log.Length);
+            Assert.Equal(7, log.Length);
             Assert.StartsWith("Roll back ", log[0]);
             Assert.StartsWith("Roll back ", log[1]);
+            Assert.StartsWith("Roll back ", log[2]);
 
             // A third has nothing earlier to go to: 409, nothing changed.
             (status, body) = await DeployerAsync(env, HttpMethod.Post, $"/api/services/{env.Service}/rollback?environment=production", env.Token);
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Equal(5, env.ConfigLog("production").Length);
+            Assert.Equal(7, env.ConfigLog("production").Length);
 
             await WaitForAsync(env, "the second rollback event",
                 e => e.Type == EventTypes.NameOf<RollbackPerformed>() && e.DataAs<RollbackPerformed>().ToDigest == first.Digest);
             var rollbacks = env.PipelineEvents.Events.Where(e => e.Type == EventTypes.NameOf<RollbackPerformed>()).Select(e => e.DataAs<RollbackPerformed>())
                 .DistinctBy(r => r.ConfigRevision).Select(r => (r.FromDigest, r.ToDigest, r.By?.Username)).ToList();
-            Assert.Equal([(third.Digest, second.Digest, env.Approver), (second.Digest, first.Digest, env.Approver)], rollbacks);
+            Assert.Equal([(fourth.Digest, third.Digest, env.Approver), (third.Digest, second.Digest, env.Approver), (second.Digest, first.Digest, env.Approver)], rollbacks);
         }
         catch
         {
@@ -268,13 +281,14 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             .Where(r => r.Contains(env.Service, StringComparison.Ordinal)).ToArray();
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> DeployerAsync(PipelineEnvironment env, HttpMethod method, string path, string token)
+    private static async Task<(HttpStatusCode Status, string Body)> DeployerAsync(PipelineEnvironment env, HttpMethod method, string path, string token,
+        CancellationToken ct = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         using var request = new HttpRequestMessage(method, env.UrlOf("deployer") + path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var response = await http.SendAsync(request, ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
     }
 
     private static async Task<string> WaitForRunAsync(PipelineEnvironment env, Func<RunStarted, bool> match) =>
