@@ -183,9 +183,10 @@ public static class PipelineBench
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            var rows = (await Docker(".", "ps", "-a", "--filter", "label=slipway.step-kind=smoke", "--format", "{{.Label \"slipway.step\"}} {{.State}}"))
+            // Running ones only: a stopped container is no engine work (and an earlier stack may have left some).
+            var rows = (await Docker(".", "ps", "--filter", "label=slipway.step-kind=smoke", "--filter", "status=running", "--format", "{{.Label \"slipway.step\"}}"))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (rows.Length > 0 && rows.All(r => r == "smoke-spare running")) return;
+            if (rows.Length > 0 && rows.All(r => r == "smoke-spare")) return;
             await Task.Delay(200);
         }
         Console.WriteLine("note: the tester's smoke clean-up or spare was not settled within 20 s; measuring by hand anyway");
