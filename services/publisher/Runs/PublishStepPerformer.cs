@@ -23,7 +23,10 @@ public sealed class PublishStepPerformer(ImagePublisher publisher, ImageOwners o
         string? tag;
         try
         {
-            repository = PublishTags.RepositoryName(x.Trigger.Project, Resolved(x, p.Name, "publish.image.name"));
+            var name = Resolved(x, p.Name, "publish.image.name");
+            if (name is not null && string.IsNullOrWhiteSpace(name) && x.Step.Runtime?.ContainsKey("publish.image.name") == true)
+                throw new ArgumentException($"`publish.image.name` (`{p.Name}`) resolved to an empty name");
+            repository = PublishTags.RepositoryName(x.Trigger.Project, name);
             tag = Resolved(x, p.Tag, "publish.image.tag");
             var written = (p.Tags ?? []).Select((t, i) => Resolved(x, t, $"publish.image.tags[{i}]")!).ToList();
             tags = PublishTags.For(x.Run.Started.StartedAt, x.Stage.Name, x.Trigger.Revision, [.. written.Where(t => !DroppedLatest(x, t)), .. RuntimeTags(x, p)]);

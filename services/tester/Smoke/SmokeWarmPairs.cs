@@ -133,7 +133,17 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
             throw;
         }
         if (pair is null) return null;
-        if (pair.ContainerPort == containerPort && await RunningAsync(pair.ForwarderId, ct).ConfigureAwait(false)) return pair;
+        bool usable;
+        try
+        {
+            usable = pair.ContainerPort == containerPort && await RunningAsync(pair.ForwarderId, ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            Track(RemoveAsync(pair)); // cancelled, or the engine did not answer: the pair is nobody's now
+            throw;
+        }
+        if (usable) return pair;
         Track(RemoveAsync(pair)); // made for another port, or its forwarder died (engine restart, OOM): the step makes its own
         return null;
     }
