@@ -68,7 +68,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
             if (!_byRun.TryAdd(runId, claimed)) Track(DiscardAsync(spare.Making, spare.Stop)); // another step of the run got there first
             else
             {
-                _ = ExpireAsync(runId, claimed);
+                _ = ExpireAsync(_byRun, runId, claimed, $"run {runId}");
                 if (_closed) Discard(runId);
             }
             return;
@@ -81,7 +81,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
         start.SetResult();
         if (!added) return;
-        _ = ExpireAsync(runId, entry);
+        _ = ExpireAsync(_byRun, runId, entry, $"run {runId}");
         if (_closed) Discard(runId); // the tester began stopping meanwhile: its sweep may have missed this one
     }
 
@@ -103,15 +103,16 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
             stop.Cancel(); // another step got there first: this one makes nothing
             return;
         }
-        _ = ExpireSpareAsync(containerPort, entry);
-        if (_closed) DiscardSpare(containerPort); // the tester began stopping meanwhile: its sweep may have missed this one
+        _ = ExpireAsync(_spares, containerPort, entry, $"spare for port {containerPort}");
+        if (_closed) Drop(_spares, containerPort); // the tester began stopping meanwhile: its sweep may have missed this one
     }
 
-    private void DiscardSpare(int containerPort)
+    /// <summary>Takes the entry out of <paramref name="map"/> and removes what it made (or stops the making).</summary>
+    private void Drop<TKey>(ConcurrentDictionary<TKey, Entry> map, TKey key) where TKey : notnull
     {
-        if (!_spares.TryRemove(containerPort, out var spare)) return;
-        spare.Expiry.Cancel();
-        Track(DiscardAsync(spare.Making, spare.Stop));
+        if (!map.TryRemove(key, out var entry)) return;
+        entry.Expiry.Cancel();
+        Track(DiscardAsync(entry.Making, entry.Stop));
     }
 
     /// <summary>
@@ -162,12 +163,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     }
 
     /// <summary>The run's pair will not be used (its test failed): removed.</summary>
-    public void Discard(string runId)
-    {
-        if (!_byRun.TryRemove(runId, out var entry)) return;
-        entry.Expiry.Cancel();
-        Track(DiscardAsync(entry.Making, entry.Stop));
-    }
+    public void Discard(string runId) => Drop(_byRun, runId);
 
     /// <summary>Makes the pair once <paramref name="start"/> completes (after the entry is in the map, or known not to be).</summary>
     private async Task<Pair?> MakeAsync(Task start, int containerPort, Dictionary<string, string> labels, CancellationToken ct)
@@ -198,7 +194,8 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         }
     }
 
-    private async Task ExpireAsync(string runId, Entry entry)
+    /// <summary>Removes the entry if it is still in <paramref name="map"/> after SmokeWarmMinutes (not taken, claimed or discarded).</summary>
+    private async Task ExpireAsync<TKey>(ConcurrentDictionary<TKey, Entry> map, TKey key, Entry entry, string what) where TKey : notnull
     {
         try
         {
@@ -206,28 +203,11 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         }
         catch (OperationCanceledException)
         {
-            return; // taken or discarded
+            return; // taken, claimed or discarded
         }
-        if (_byRun.TryRemove(new KeyValuePair<string, Entry>(runId, entry)))
+        if (map.TryRemove(new KeyValuePair<TKey, Entry>(key, entry)))
         {
-            logger.LogInformation("Warm smoke network of run {RunId} not used within {Minutes} min: removed", runId, options.SmokeWarmMinutes);
-            Track(DiscardAsync(entry.Making, entry.Stop));
-        }
-    }
-
-    private async Task ExpireSpareAsync(int containerPort, Entry entry)
-    {
-        try
-        {
-            await Task.Delay(TimeSpan.FromMinutes(options.SmokeWarmMinutes), entry.Expiry.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // claimed by a run or discarded
-        }
-        if (_spares.TryRemove(new KeyValuePair<int, Entry>(containerPort, entry)))
-        {
-            logger.LogInformation("Spare smoke network for port {Port} not claimed within {Minutes} min: removed", containerPort, options.SmokeWarmMinutes);
+            logger.LogInformation("Warm smoke network ({What}) not used within {Minutes} min: removed", what, options.SmokeWarmMinutes);
             Track(DiscardAsync(entry.Making, entry.Stop));
         }
     }
@@ -258,7 +238,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
     {
         _closed = true;
         foreach (var runId in _byRun.Keys.ToArray()) Discard(runId);
-        foreach (var port in _spares.Keys.ToArray()) DiscardSpare(port);
+        foreach (var port in _spares.Keys.ToArray()) Drop(_spares, port);
         var pending = _removals.Keys.ToArray();
         if (pending.Length == 0) return;
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false); }

@@ -469,12 +469,13 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var extra = new List<(string Tag, ConfigValue? Runtime)> { (primary, primaryRuntime ? tagValue : null) };
         foreach (var t in tagItems)
         {
-            if (!IsRuntime(t) && FindRuntime(t) is { } nested) throw RuntimeRefused("publish.image.tags", nested.Reference, LineOf(t, image));
             if (IsRuntime(t))
             {
                 extra.Add((Written(t.Render(), "publish.image.tags", LineOf(t, image), 128), t));
                 continue;
             }
+            // A list or mapping is printed into the field as Groovy prints it: a runtime value inside cannot be.
+            if (FindRuntime(t) is { } nested) throw RuntimeRefused("publish.image.tags", nested.Reference, LineOf(t, image));
             var tag = Names.ImagePart(t.Render());
             if (IsLatest(tag)) NoteLatestDropped(s, "publish.image.tags", t.Line);
             else extra.Add((tag, null));

@@ -1,8 +1,6 @@
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Slipway.Contracts;
 using Slipway.GerritStandIn.Samples;
+using Slipway.Tests.Integration.Support;
 using Xunit.Abstractions;
 
 namespace Slipway.Tests.Integration.EndToEnd;
@@ -47,7 +45,7 @@ public sealed class ImageOwnershipTests(ITestOutputHelper output)
             Assert.Equal(RunOutcome.Succeeded, ownEvents[^1].DataAs<RunFinished>().Outcome);
             var published = Assert.Single(ownEvents, e => e.Type == EventTypes.NameOf<PublishSucceeded>()).DataAs<PublishSucceeded>();
             Assert.Equal(env.Service, published.Name);
-            var tagsBefore = await TagsAsync(env.Service);
+            var tagsBefore = await TestInfrastructure.RegistryTagsAsync(env.Service);
             Assert.Contains("stable", tagsBefore);
 
             files["CHANGELOG"] = "the rival's image\n";
@@ -62,7 +60,7 @@ public sealed class ImageOwnershipTests(ITestOutputHelper output)
             Assert.DoesNotContain(otherEvents, e => e.Type == EventTypes.NameOf<PublishStarted>());
 
             // The registry holds exactly what the owner published: same tags, `stable` still the owner's image.
-            Assert.Equal(tagsBefore, await TagsAsync(env.Service));
+            Assert.Equal(tagsBefore, await TestInfrastructure.RegistryTagsAsync(env.Service));
             Assert.Equal(published.Image.Digest, await DigestAsync(env.Service, "stable"));
         }
         catch
@@ -81,24 +79,9 @@ public sealed class ImageOwnershipTests(ITestOutputHelper output)
         return env.PipelineEvents.Events.Where(e => e.RunId == started.RunId).DistinctBy(e => e.Id).ToList();
     }
 
-    private static HttpClient Registry()
-    {
-        var http = new HttpClient { BaseAddress = new Uri($"http://{Require("Registry__Url")}/"), Timeout = TimeSpan.FromSeconds(10) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Require("Registry__Username")}:{Require("Registry__Password")}")));
-        return http;
-    }
-
-    private static async Task<List<string>> TagsAsync(string repository)
-    {
-        using var http = Registry();
-        using var doc = JsonDocument.Parse(await http.GetStringAsync($"v2/{repository}/tags/list"));
-        return doc.RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal).ToList();
-    }
-
     private static async Task<string?> DigestAsync(string repository, string tag)
     {
-        using var http = Registry();
+        using var http = TestInfrastructure.RegistryClient();
         using var request = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/manifests/{tag}");
         request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
         request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
@@ -108,6 +91,4 @@ public sealed class ImageOwnershipTests(ITestOutputHelper output)
         return response.Headers.TryGetValues("Docker-Content-Digest", out var values) ? values.Single() : null;
     }
 
-    private static string Require(string name) =>
-        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} is not set (run through ./slipway test)");
 }

@@ -25,12 +25,19 @@ public static class TestInfrastructure
         return path;
     }
 
-    /// <summary>The tags the test registry holds for <paramref name="repository"/>, in order: what a publish left behind.</summary>
-    public static async Task<IReadOnlyList<string>> RegistryTagsAsync(string repository)
+    /// <summary>A client of the test registry (its base address and credentials), to read what a publish left behind.</summary>
+    public static HttpClient RegistryClient()
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{Require("Registry__Url")}/"), Timeout = TimeSpan.FromSeconds(10) };
+        var http = new HttpClient { BaseAddress = new Uri($"http://{Require("Registry__Url")}/"), Timeout = TimeSpan.FromSeconds(10) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Require("Registry__Username")}:{Require("Registry__Password")}")));
+        return http;
+    }
+
+    /// <summary>The tags the test registry holds for <paramref name="repository"/>, in order.</summary>
+    public static async Task<IReadOnlyList<string>> RegistryTagsAsync(string repository)
+    {
+        using var http = RegistryClient();
         using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"v2/{repository}/tags/list"));
         return doc.RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal).ToList();
     }
