@@ -34,7 +34,7 @@ internal static class DeployerCommands
             { service, env, allAtOnce, state, deployer };
         command.SetAction(async (parse, ct) => await CallAsync(parse.GetValue(state)!, parse.GetValue(deployer), HttpMethod.Post,
             $"/api/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback?environment={Uri.EscapeDataString(parse.GetValue(env)!)}"
-            + (parse.GetValue(allAtOnce) ? "&allAtOnce=true" : ""), ct));
+            + (parse.GetValue(allAtOnce) ? "&allAtOnce=true" : ""), ct, requestKey: Guid.NewGuid().ToString("N")));
         return command;
     }
 
@@ -42,7 +42,13 @@ internal static class DeployerCommands
         new Option<string>("--state") { Description = "state directory of the running stack", DefaultValueFactory = _ => RepoPaths.DefaultStateDir() },
         new Option<string?>("--deployer") { Description = "deployer URL (default: the running stack's)" });
 
-    private static async Task<int> CallAsync(string stateDir, string? deployerUrl, HttpMethod method, string path, CancellationToken ct)
+    /// <param name="requestKey">
+    /// A rollback's Idempotency-Key: when the deployer does not answer (it restarted, the connection broke) the same request
+    /// is sent again a few times, which the deployer answers with the first one's result instead of rolling back again; an
+    /// answer of 202 (still running) is followed to its end.
+    /// </param>
+    private static async Task<int> CallAsync(string stateDir, string? deployerUrl, HttpMethod method, string path, CancellationToken ct,
+        string? requestKey = null)
     {
         var stack = PipelineSettings.Load(stateDir);
         var url = deployerUrl ?? stack?.DeployerUrl;
@@ -53,19 +59,50 @@ internal static class DeployerCommands
             return 2;
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-        using var request = new HttpRequestMessage(method, url.TrimEnd('/') + path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var attempts = requestKey is null ? 1 : 5;
+        var followUntil = DateTime.UtcNow.AddHours(1);
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, url.TrimEnd('/') + path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (requestKey is not null) request.Headers.Add("Idempotency-Key", requestKey);
+            try
+            {
+                using var response = await http.SendAsync(request, ct);
+                var body = await response.Content.ReadAsStringAsync(ct);
+                if (response.StatusCode == System.Net.HttpStatusCode.Accepted && requestKey is not null && DateTime.UtcNow < followUntil)
+                {
+                    Console.Error.WriteLine("the rollback goes on in the deployer; waiting for its end");
+                    path = PollPath(body) ?? path;
+                    method = HttpMethod.Get;
+                    attempt = 0;
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                    continue;
+                }
+                (response.IsSuccessStatusCode ? Console.Out : Console.Error).WriteLine(body);
+                return response.IsSuccessStatusCode ? 0 : 1;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                if (attempt >= attempts)
+                {
+                    Console.Error.WriteLine($"the deployer at {url} did not answer: {e.Message}");
+                    return 1;
+                }
+                Console.Error.WriteLine($"the deployer at {url} did not answer ({e.Message}); asking again with the same request");
+                await Task.Delay(TimeSpan.FromSeconds(3 * attempt), ct);
+            }
+        }
+    }
+
+    private static string? PollPath(string body)
+    {
         try
         {
-            using var response = await http.SendAsync(request, ct);
-            var body = await response.Content.ReadAsStringAsync(ct);
-            (response.IsSuccessStatusCode ? Console.Out : Console.Error).WriteLine(body);
-            return response.IsSuccessStatusCode ? 0 : 1;
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("poll", out var poll) && poll.GetString() is { } p && p.StartsWith("/api/rollbacks/", StringComparison.Ordinal)
+                ? p : null;
         }
-        catch (HttpRequestException e)
-        {
-            Console.Error.WriteLine($"the deployer at {url} did not answer: {e.Message}");
-            return 1;
-        }
+        catch (System.Text.Json.JsonException) { return null; }
     }
 }

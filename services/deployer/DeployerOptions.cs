@@ -34,6 +34,12 @@ public sealed class DeployerOptions : IValidatableOptions
     /// </summary>
     public Dictionary<string, string> ApiTokens { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How long <c>POST /api/services/{service}/rollback</c> waits for the rollback to end before answering 202 with where to
+    /// ask again (<c>GET /api/rollbacks/{id}</c>); the rollback goes on either way.
+    /// </summary>
+    public int RollbackWaitSeconds { get; set; } = 600;
+
     public EnvironmentOptions For(string environment) => Environments.GetValueOrDefault(environment) ?? new EnvironmentOptions();
 
     /// <summary>The environment's own approvers (<c>Deployer:Environments:NAME:Approvers</c>), else <see cref="Approvers"/>.</summary>
@@ -54,6 +60,7 @@ public sealed class DeployerOptions : IValidatableOptions
 
     public IEnumerable<string> Validate()
     {
+        if (RollbackWaitSeconds is < 0 or > 3600) yield return "Deployer:RollbackWaitSeconds must be between 0 and 3600";
         if (Backend is not ("docker" or "kubernetes")) yield return $"Deployer:Backend '{Backend}' is invalid (docker or kubernetes)";
         foreach (var (name, env) in Environments)
         {

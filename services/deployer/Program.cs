@@ -15,6 +15,7 @@ using Slipway.Containers;
 using Slipway.Runs;
 using Slipway.Messaging;
 using Slipway.Storage;
+using Slipway.Storage.Jobs;
 
 // The deployer: records each published image in the configuration registry (git) and rolls it out to staging,
 // and to production after approval, stage by stage with automatic rollback; an API for approve and rollback.
@@ -51,6 +52,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("deploye
     services.AddSingleton<ApprovalDesk>();
     services.AddSingleton(SlipwayAccounts.From(config.GetSection(GerritOptions.Section).Get<GerritOptions>())); // its own comments never approve
     services.AddSingleton<ManualRollback>();
+    services.AddSingleton<ManualRollbackRequests>();
+    services.AddSingleton<IJobHandler, ManualRollbackJob>();
+    services.AddRetentionRule(s => new Slipway.Storage.Retention.RetentionRule("manual_rollbacks", $"{s.Value}.manual_rollbacks", "finished_at < @cutoff"));
     services.AddSingleton<IStepPerformer, DeployStepPerformer>();
     // Promote's change in the charts project for reviewers (PipelineLib), with the operator's Gerrit credentials; off unless enabled.
     services.AddValidatedOptions<ChartsChangeOptions>(config, ChartsChangeOptions.Section);

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -16,7 +17,7 @@ namespace Slipway.Deployer.Api;
 /// The deployer's HTTP API, for <c>slipway approve</c> and <c>slipway rollback</c>: bearer-token
 /// authenticated, and every action ends up as an event like its Gerrit-comment equivalent.
 /// </summary>
-public static class DeployerApi
+public static partial class DeployerApi
 {
     public static void MapDeployerApi(this IEndpointRouteBuilder app)
     {
@@ -39,25 +40,44 @@ public static class DeployerApi
             };
         });
 
+        // A rollback is a job (ManualRollbackJob): it runs to its end also when the client goes away or the deployer restarts
+        // half way. The client's Idempotency-Key names the request: asking again with it (after a timeout, a lost answer)
+        // waits for or returns that request's answer instead of walking back one more version.
         api.MapPost("/services/{service}/rollback", async (string service, string? environment, string? allAtOnce, HttpRequest request,
-            ManualRollback rollback, IOptionsMonitor<DeployerOptions> options, IHostApplicationLifetime lifetime) =>
+            ManualRollbackRequests requests, IOptionsMonitor<DeployerOptions> options, CancellationToken ct) =>
         {
             if (ApiCaller.Identify(request, options.CurrentValue.ApiTokens) is not { } user) return Unauthorized();
             if (environment is null) return Results.BadRequest(new { error = "want /api/services/{service}/rollback?environment=<name>[&allAtOnce=true]" });
             if (allAtOnce is not (null or "true" or "false")) return Results.BadRequest(new { error = "allAtOnce must be true or false" });
+            try
+            {
+                ConfigRegistry.ValidateName("environment", environment);
+                ConfigRegistry.ValidateName("service", service);
+            }
+            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
             // Changing an environment that needs approval needs an approver: an operator's token is not enough there.
             if (options.CurrentValue.RequiresApproval(environment) && !options.CurrentValue.IsApprover(environment, user))
                 return Results.Json(new { error = $"{user} is not an approver: rolling back {environment} needs an approver's token" }, statusCode: 403);
-            try
-            {
-                // Not the request's token: once begun, a rollback (a registry commit, then the rollout in stages) runs to its end
-                // also when the client goes away, so no environment is left half rolled back with the registry saying otherwise.
-                var done = await rollback.RunAsync(environment, service, user, allAtOnce == "true", lifetime.ApplicationStopping);
-                return done is null
-                    ? Results.Conflict(new { error = $"{service} in {environment} has no earlier version to roll back to" })
-                    : Results.Ok(done);
-            }
-            catch (Exception e) when (e is ConfigRegistryException or ArgumentException) { return Results.BadRequest(new { error = e.Message }); }
+            var key = request.Headers["Idempotency-Key"].ToString();
+            if (key.Length > 0 && !RollbackKey().IsMatch(key))
+                return Results.BadRequest(new { error = "Idempotency-Key must be 1-100 letters, digits, '.', '_', ':' or '-'" });
+            // Keys are per caller: one user's key never reaches another's request.
+            var id = key.Length > 0 ? $"{user}:{key}" : $"{user}:{Guid.NewGuid():N}";
+            var asked = new ManualRollbackRequests.Request(id, environment, service, user, allAtOnce == "true", null, null);
+            var recorded = await requests.RecordAsync(asked, ct);
+            if (!recorded.Same(asked))
+                return Results.UnprocessableEntity(new { error = $"Idempotency-Key {key} was used for another request (rolling back {recorded.Service} in {recorded.Environment})" });
+            return await AnswerAsync(requests, id, TimeSpan.FromSeconds(options.CurrentValue.RollbackWaitSeconds), ct);
+        });
+
+        api.MapGet("/rollbacks/{id}", async (string id, HttpRequest request, ManualRollbackRequests requests, IOptionsMonitor<DeployerOptions> options,
+            CancellationToken ct) =>
+        {
+            if (ApiCaller.Identify(request, options.CurrentValue.ApiTokens) is not { } user) return Unauthorized();
+            // Only the caller's own requests (ids start with the caller's name).
+            if (id.Length > 300 || !id.StartsWith(user + ":", StringComparison.Ordinal) || await requests.FindAsync(id, ct) is null)
+                return Results.NotFound(new { error = $"no rollback request {id} of yours" });
+            return await AnswerAsync(requests, id, TimeSpan.Zero, ct);
         });
 
         api.MapGet("/services/{service}", async (string service, string? environment, HttpRequest request, IDeploymentBackend backend,
@@ -75,6 +95,23 @@ public static class DeployerApi
             catch (Exception e) when (e is ConfigRegistryException or ArgumentException) { return Results.BadRequest(new { error = e.Message }); }
         });
     }
+
+    /// <summary>The request's answer once it has one, polled for at most <paramref name="wait"/>; else 202 with where to ask again.</summary>
+    private static async Task<IResult> AnswerAsync(ManualRollbackRequests requests, string id, TimeSpan wait, CancellationToken ct)
+    {
+        var deadline = DateTimeOffset.UtcNow + wait;
+        while (true)
+        {
+            var request = await requests.FindAsync(id, ct);
+            if (request?.Status is { } status) return Results.Text(request.Answer, "application/json", statusCode: status);
+            if (DateTimeOffset.UtcNow >= deadline)
+                return Results.Json(new { id, state = "running", poll = $"/api/rollbacks/{Uri.EscapeDataString(id)}" }, statusCode: 202);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:-]{1,100}\z")]
+    private static partial Regex RollbackKey();
 
     private static IResult Unauthorized() => Results.Json(new { error = "missing or unknown API token (Authorization: Bearer <token>)" }, statusCode: 401);
 }

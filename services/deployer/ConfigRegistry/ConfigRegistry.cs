@@ -140,17 +140,24 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
         return sha;
     }
 
-    /// <summary>A rollback's commit: what ran before and what runs now.</summary>
-    public sealed record Rollback(string Sha, ServiceValues From, ServiceValues To, string RestoredCommit);
+    /// <summary>
+    /// A rollback's commit: what ran before and what runs now. <paramref name="Resumed"/>: the commit was made earlier for
+    /// the same request (found by its <c>Slipway-Rollback-Request</c> trailer), not now; <paramref name="Superseded"/>: the
+    /// values file changed after it (a newer deploy or rollback owns the service now).
+    /// </summary>
+    public sealed record Rollback(string Sha, ServiceValues From, ServiceValues To, string RestoredCommit, bool Resumed = false,
+        string? Superseded = null);
 
     /// <summary>
     /// Rolls the service back to the last version deployed before the current one that was not itself rolled back
     /// (<see cref="RollbackTarget"/>), by committing that version's values, and pushes. Chosen on the synced tip under the
-    /// write lock, so two rollbacks never pick the same target.
+    /// write lock, so two rollbacks never pick the same target. With <paramref name="requestId"/>, the commit carries it
+    /// as a trailer and a request whose commit exists already gets that commit back instead of a second one (a resumed
+    /// job, a client's retry): each request walks back once.
     /// </summary>
     /// <returns>The rollback, or null when there is no earlier good version.</returns>
     public async Task<Rollback?> RollBackAsync(string environment, string service, string reason, DeploymentProvenance? provenance,
-        CancellationToken ct)
+        CancellationToken ct, string? requestId = null)
     {
         var path = ValuesPath(environment, service);
         var done = await WriteWithRetriesAsync<Rollback?>($"roll back {path}", async () =>
@@ -159,6 +166,8 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
             var log = await GitAsync(ct, "log", "--reverse", "-n10000",
                 "--format=%H%x1f%s%x1f%aN%x1f%aE%x1f%aI%x1f%(trailers:only,unfold)%x1e", "--", path);
             var history = log.Split('\x1e', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseCommit).ToList();
+            if (requestId is not null && history.FindLastIndex(c => c.Trailers.GetValueOrDefault(ConfigTrailers.RollbackRequest) == requestId) is var made and >= 0)
+                return await MadeAlreadyAsync(path, history[made], made == history.Count - 1 ? null : history[^1].Sha, ct);
             if (RollbackTarget.Choose(history) is not { } choice) return null;
             var targetText = (await _git.RunAsync(_workDir, ["show", $"{choice.Target.Sha}:{path}"], ct)).StandardOutput;
             var from = ServiceValuesYaml.Deserialize(currentText, path);
@@ -173,12 +182,24 @@ public sealed partial class ConfigRegistry(ConfigRegistryOptions options, ILogge
                 .Append(choice.Target.Sha).Append(".\n\n")
                 .Append(Trailers(environment, service, to.Image, provenance, reverts: replaces))
                 .Append(ConfigTrailers.Restores).Append(": ").Append(choice.Target.Sha).Append('\n');
+            if (Clean(requestId, 200) is { Length: > 0 } request) message.Append(ConfigTrailers.RollbackRequest).Append(": ").Append(request).Append('\n');
             return new Rollback(await CommitAsync(message.ToString(), ct), from, to, choice.Target.Sha);
         }, ct);
-        if (done is not null)
+        if (done is { Resumed: false })
             logger.LogWarning("Config registry: {Path} rolled back from {From} to {To} at {Commit}: {Reason}", path, done.From.Image, done.To.Image,
                 done.Sha, reason);
         return done;
+    }
+
+    /// <summary>The rollback <paramref name="commit"/> made earlier for the same request: the values before and after it.</summary>
+    private async Task<Rollback> MadeAlreadyAsync(string path, ConfigCommit commit, string? latest, CancellationToken ct)
+    {
+        var before = (await _git.RunAsync(_workDir, ["show", $"{commit.Sha}^:{path}"], ct)).StandardOutput;
+        var after = (await _git.RunAsync(_workDir, ["show", $"{commit.Sha}:{path}"], ct)).StandardOutput;
+        logger.LogInformation("Config registry: {Path} was rolled back at {Commit} for this request already{Later}", path, commit.Sha,
+            latest is null ? "" : $"; changed since, now {latest}");
+        return new Rollback(commit.Sha, ServiceValuesYaml.Deserialize(before, path), ServiceValuesYaml.Deserialize(after, path),
+            commit.Trailers.GetValueOrDefault(ConfigTrailers.Restores) ?? "", Resumed: true, Superseded: latest);
     }
 
     /// <summary>The commits that touched the values file, newest first, at most <paramref name="max"/>.</summary>

@@ -16,4 +16,7 @@ public static class ConfigTrailers
 
     /// <summary>On a rollback: the earlier deploy commit whose values it restores.</summary>
     public const string Restores = "Slipway-Restores";
+
+    /// <summary>On a manual rollback: the request it carries out, so a resumed or repeated request finds its commit instead of making another.</summary>
+    public const string RollbackRequest = "Slipway-Rollback-Request";
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Slipway.Contracts;
 using Slipway.Deployer.Backends;
 using Slipway.Deployer.Config;
@@ -13,23 +12,40 @@ namespace Slipway.Deployer.Rollout;
 /// <c>slipway rollback SERVICE --env E</c>: put the service back on the last version deployed before the current one
 /// that was not itself rolled back (the configuration registry's history, <see cref="RollbackTarget"/>), roll it out in
 /// the environment's stages (canary, partial, full) unless asked all at once, and report it (<c>rollback.performed</c>, manual).
-/// Who may ask is the API's business (an approver's token where the environment needs approval).
+/// Who may ask is the API's business (an approver's token where the environment needs approval). Run by
+/// <see cref="ManualRollbackJob"/>, so a rollback a crash interrupted is finished after the restart: the registry commit
+/// carries the request's id, and a request that made its commit already rolls that one out instead of walking back again.
 /// </summary>
-public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend backend, RolloutGate gate, NpgsqlDataSource db, Outbox outbox,
+public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend backend, RolloutGate gate,
     RunEventFactory events, IOptions<DeployerOptions> options, TimeProvider clock, ILogger<ManualRollback> logger)
 {
+    /// <summary>What was done. <paramref name="Superseded"/>: this request's commit was made before (the deployer stopped after
+    /// it) and the service changed since, so nothing was rolled out again; the other fields describe the commit.</summary>
     public sealed record Done(string Environment, string Service, string From, string To, string ConfigRevision, IReadOnlyList<string> Stages,
-        IReadOnlyList<InstanceStatus> Instances);
+        IReadOnlyList<InstanceStatus> Instances, string? Superseded = null);
 
-    public async Task<Done?> RunAsync(string environment, string service, string user, bool allAtOnce, CancellationToken ct)
+    /// <summary>The rollback done, and its <c>rollback.performed</c> event for the caller to commit (none when superseded).</summary>
+    public sealed record Outcome(Done Done, EventEnvelope? Performed);
+
+    public async Task<Outcome?> RunAsync(string environment, string service, string user, bool allAtOnce, string requestId, CancellationToken ct)
     {
         ConfigRegistry.ValidateName("environment", environment);
         ConfigRegistry.ValidateName("service", service);
         var reason = $"manual rollback by {user}" + (allAtOnce ? " (all at once)" : "");
         // Never in the middle of a run's rollout of the same service and environment.
         await using var turn = await gate.WaitForTurnAsync(environment, service, ct);
-        var rollback = await config.RollBackAsync(environment, service, reason, new DeploymentProvenance(By: user), ct);
+        var rollback = await config.RollBackAsync(environment, service, reason, new DeploymentProvenance(By: user), ct, requestId);
         if (rollback is null) return null;
+        if (rollback.Superseded is { } latest)
+        {
+            var why = $"rollback request {requestId} committed {rollback.Sha[..12]} ({rollback.From.Image} -> {rollback.To.Image}) before the deployer " +
+                $"stopped; {service} in {environment} changed since (now {latest[..12]}), so it was not rolled out again";
+            logger.LogWarning("{Service} in {Environment}: {Why}", service, environment, why);
+            return new Outcome(new Done(environment, service, rollback.From.Image, rollback.To.Image, rollback.Sha, [], [], why), null);
+        }
+        if (rollback.Resumed)
+            logger.LogWarning("{Service} in {Environment}: rollback request {Request} resumes its commit {Commit} ({From} -> {To})", service,
+                environment, requestId, rollback.Sha, rollback.From.Image, rollback.To.Image);
 
         var restored = rollback.To.ToDeploymentSpec(environment, service);
         var current = rollback.From.ToDeploymentSpec(environment, service);
@@ -63,14 +79,8 @@ public sealed class ManualRollback(ConfigRegistry config, IDeploymentBackend bac
         };
         var envelope = EventEnvelope.Create(performed, events.Source, subject: $"{environment}/{service}",
             id: DeterministicId.From("rollback", environment, service, rollback.Sha));
-        await using (var conn = await db.OpenConnectionAsync(ct))
-        await using (var tx = await conn.BeginTransactionAsync(ct))
-        {
-            await outbox.AddAsync(tx, outbox.Topics.PipelineEvents, $"{environment}/{service}", envelope, ct);
-            await tx.CommitAsync(ct);
-        }
         logger.LogInformation("{Service} in {Environment} rolled back by {User}: {From} -> {To}", service, environment, user,
             rollback.From.Image, rollback.To.Image);
-        return new Done(environment, service, rollback.From.Image, rollback.To.Image, rollback.Sha, stages, result!.Instances);
+        return new Outcome(new Done(environment, service, rollback.From.Image, rollback.To.Image, rollback.Sha, stages, result!.Instances), envelope);
     }
 }

@@ -20,14 +20,16 @@ public sealed class DeployerClient(HttpClient http)
     public Task<Answer> ApproveAsync(string runId, string environment, string token, CancellationToken ct) =>
         PostAsync($"api/runs/{Uri.EscapeDataString(runId)}/approve?environment={Uri.EscapeDataString(environment)}", token, ct);
 
-    public Task<Answer> RollBackAsync(string service, string environment, bool allAtOnce, string token, CancellationToken ct) =>
+    /// <param name="requestKey">The form's request key (the deployer's Idempotency-Key): the same form sent twice rolls back once.</param>
+    public Task<Answer> RollBackAsync(string service, string environment, bool allAtOnce, string? requestKey, string token, CancellationToken ct) =>
         PostAsync($"api/services/{Uri.EscapeDataString(service)}/rollback?environment={Uri.EscapeDataString(environment)}" +
-                  (allAtOnce ? "&allAtOnce=true" : ""), token, ct);
+                  (allAtOnce ? "&allAtOnce=true" : ""), token, ct, requestKey);
 
-    private async Task<Answer> PostAsync(string path, string token, CancellationToken ct)
+    private async Task<Answer> PostAsync(string path, string token, CancellationToken ct, string? requestKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (requestKey is { Length: > 0 }) request.Headers.TryAddWithoutValidation("Idempotency-Key", requestKey);
         try
         {
             using var response = await http.SendAsync(request, ct);
@@ -36,7 +38,8 @@ public sealed class DeployerClient(HttpClient http)
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            return new Answer(HttpStatusCode.BadGateway, $"the deployer did not answer ({e.GetType().Name}); nothing was changed by this page, try again");
+            return new Answer(HttpStatusCode.BadGateway, $"the deployer did not answer ({e.GetType().Name}); what it had taken goes on there: " +
+                "look at the environment before trying again (the same form sent again is the same request)");
         }
     }
 
@@ -65,6 +68,8 @@ public sealed class DeployerClient(HttpClient http)
                     return $"approved by {by.GetString()}: the rollout starts now";
                 if (root.TryGetProperty("to", out var to))
                     return $"rolled back to {to.GetString()}";
+                if (root.TryGetProperty("state", out var state) && state.GetString() == "running")
+                    return "the rollback goes on in the deployer; this page shows its result once it has ended";
             }
         }
         catch (JsonException) { }

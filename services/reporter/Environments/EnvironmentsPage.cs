@@ -32,7 +32,8 @@ public static class EnvironmentsPage
 
         app.MapPost("/environments/rollback", (HttpRequest request, IServiceProvider services, CancellationToken ct) =>
             ActAsync(request, services, ["service", "environment"], (deployer, form, token) =>
-                deployer.RollBackAsync(form["service"], form["environment"], form.GetValueOrDefault("allAtOnce") == "true", token, ct),
+                deployer.RollBackAsync(form["service"], form["environment"], form.GetValueOrDefault("allAtOnce") == "true", form.GetValueOrDefault("request"),
+                    token, ct),
                 form => $"Roll back {form["service"]} in {form["environment"]}", ct));
     }
 
@@ -48,7 +49,7 @@ public static class EnvironmentsPage
             return Outcome("Bad request", "want a form of at most 16 KiB", HttpStatusCode.BadRequest);
         var posted = await request.ReadFormAsync(ct);
         var form = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in fields.Append("allAtOnce"))
+        foreach (var name in fields.Append("allAtOnce").Append("request"))
             if (posted[name].ToString() is { Length: > 0 } v) form[name] = v;
         if (fields.FirstOrDefault(f => !form.ContainsKey(f)) is { } missing)
             return Outcome("Bad request", $"the form has no {missing}", HttpStatusCode.BadRequest);
@@ -127,7 +128,9 @@ public static class EnvironmentsPage
                         .Append(E(Short(d.ConfigRevision))).Append("</code></td></tr>");
                 html.Append("</tbody></table></details>");
                 if (canAct)
+                    // The form's own request key: sent twice (a reload, a double click), it is still one rollback.
                     html.Append("<details class=\"rollback\"><summary>roll back</summary><form method=\"post\" action=\"/environments/rollback\" class=\"act\">")
+                        .Append("<input type=\"hidden\" name=\"request\" value=\"").Append(Guid.NewGuid().ToString("N")).Append("\">")
                         .Append("<input type=\"hidden\" name=\"service\" value=\"").Append(E(service.Service)).Append("\">")
                         .Append("<input type=\"hidden\" name=\"environment\" value=\"").Append(E(service.Environment)).Append("\">")
                         .Append(TokenInput()).Append("<label><input type=\"checkbox\" name=\"allAtOnce\" value=\"true\"> all at once</label> ")

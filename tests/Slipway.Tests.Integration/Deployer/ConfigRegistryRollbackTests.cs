@@ -27,9 +27,38 @@ public sealed class ConfigRegistryRollbackTests : IDisposable
         _registry.RecordAsync("production", "hello", new ServiceValues { Image = image, Replicas = replicas }, new DeploymentProvenance(RunId: "run-" + image[^3..]),
             CancellationToken.None);
 
-    private Task<ConfigRegistry.Rollback?> RollBackAsync() =>
+    private Task<ConfigRegistry.Rollback?> RollBackAsync(string? requestId = null) =>
         _registry.RollBackAsync("production", "hello", "manual rollback by release-manager", new DeploymentProvenance(By: "release-manager"),
-            CancellationToken.None);
+            CancellationToken.None, requestId);
+
+    [Fact]
+    public async Task A_request_asked_again_gets_its_own_commit_back_and_never_walks_back_twice()
+    {
+        await DeployAsync(A);
+        var b = await DeployAsync(B);
+        await DeployAsync(C);
+
+        var first = (await RollBackAsync("release-manager:r1"))!;
+        Assert.Equal((C, B, b, false, null), (first.From.Image, first.To.Image, first.RestoredCommit, first.Resumed, first.Superseded));
+        Assert.Contains("Slipway-Rollback-Request: release-manager:r1\n", Bare("log", "-1", "--format=%B", "main"));
+
+        // The same request again (a resumed job, a client's retry): the same commit, nothing new, still on B.
+        var again = (await RollBackAsync("release-manager:r1"))!;
+        Assert.Equal((first.Sha, C, B, b, true, null), (again.Sha, again.From.Image, again.To.Image, again.RestoredCommit, again.Resumed, again.Superseded));
+        Assert.Equal(B, Values().Image);
+        Assert.Equal("4", Bare("rev-list", "--count", "main").Trim());
+
+        // After a newer deploy the request's commit is no longer the service's latest: it says so and changes nothing.
+        var d = await DeployAsync(D);
+        var late = (await RollBackAsync("release-manager:r1"))!;
+        Assert.Equal((first.Sha, true, d), (late.Sha, late.Resumed, late.Superseded));
+        Assert.Equal(D, Values().Image);
+        Assert.Equal("5", Bare("rev-list", "--count", "main").Trim());
+
+        // Another request walks back one more (D → B: C was rolled back).
+        var other = (await RollBackAsync("release-manager:r2"))!;
+        Assert.Equal((D, B, false), (other.From.Image, other.To.Image, other.Resumed));
+    }
 
     [Fact]
     public async Task Rolling_back_twice_walks_back_twice_and_a_third_time_finds_nothing_earlier()

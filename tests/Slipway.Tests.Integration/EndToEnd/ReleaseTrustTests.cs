@@ -64,7 +64,7 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Rollback_needs_an_approvers_token_walks_back_one_version_each_time_and_finishes_when_the_client_gives_up()
+    public async Task Rollback_needs_an_approvers_token_walks_back_once_per_request_and_finishes_when_the_client_gives_up_or_the_deployer_is_killed()
     {
         var operatorToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         await using var env = await PipelineEnvironment.StartAsync("rollback",
@@ -97,8 +97,16 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             Assert.Contains($"{third.Uri}@{third.Digest}", ProductionValues(env));
             await AssertRunningAsync(env, third);
 
-            // The next rollback: third → second, in stages (production needs approval: canary, partial, full).
-            (status, body) = await DeployerAsync(env, HttpMethod.Post, $"/api/services/{env.Service}/rollback?environment=production", env.Token);
+            // The next rollback, third → second in stages (production needs approval: canary, partial, full), asked with an
+            // Idempotency-Key. The deployer is killed in the middle of it, once its registry commit is made; after the restart
+            // its job finishes the rollback, and the same request asked again gets that rollback's answer: one commit, once.
+            var rollback = $"/api/services/{env.Service}/rollback?environment=production";
+            var key = "retry-" + Guid.NewGuid().ToString("N");
+            var interrupted = DeployerAsync(env, HttpMethod.Post, rollback, env.Token, key: key);
+            await WaitForCommitsAsync(env, 6);
+            await env.KillAndRestartAsync("deployer");
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => interrupted); // killed before it could answer
+            (status, body) = await DeployerAsync(env, HttpMethod.Post, rollback, env.Token, key: key);
             Assert.True(status == HttpStatusCode.OK, body);
             using (var done = JsonDocument.Parse(body))
             {
@@ -106,8 +114,18 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
                 Assert.Equal($"{second.Uri}@{second.Digest}", done.RootElement.GetProperty("to").GetString());
                 Assert.Equal(["canary", "partial", "full"], done.RootElement.GetProperty("stages").EnumerateArray().Select(s => s.GetString()));
             }
+            Assert.Contains($"rollback request release-manager:{key} resumes its commit", env["deployer"].Output);
+            Assert.Equal(6, env.ConfigLog("production").Length);
+            Assert.Contains($"Slipway-Rollback-Request: release-manager:{key}", env.ConfigLog("production")[0]);
             Assert.Contains($"{second.Uri}@{second.Digest}", ProductionValues(env));
             await AssertRunningAsync(env, second);
+            // Asked a third time: the same answer, nothing rolled back; the key with other parameters is refused.
+            var (againStatus, againBody) = await DeployerAsync(env, HttpMethod.Post, rollback, env.Token, key: key);
+            Assert.Equal((HttpStatusCode.OK, body), (againStatus, againBody));
+            (status, body) = await DeployerAsync(env, HttpMethod.Post, rollback + "&allAtOnce=true", env.Token, key: key);
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+            Assert.Contains("was used for another request", body);
+            Assert.Equal(6, env.ConfigLog("production").Length);
 
             // Then all at once: second → first (not back to third, which was rolled back).
             (status, body) = await DeployerAsync(env, HttpMethod.Post,
@@ -282,13 +300,25 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> DeployerAsync(PipelineEnvironment env, HttpMethod method, string path, string token,
-        CancellationToken ct = default)
+        CancellationToken ct = default, string? key = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         using var request = new HttpRequestMessage(method, env.UrlOf("deployer") + path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (key is not null) request.Headers.Add("Idempotency-Key", key);
         using var response = await http.SendAsync(request, ct);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+    }
+
+    /// <summary>Polls the configuration registry until the production values file has <paramref name="count"/> commits (bounded).</summary>
+    private static async Task WaitForCommitsAsync(PipelineEnvironment env, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (env.ConfigLog("production").Length < count)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the configuration registry never had {count} commits");
+            await Task.Delay(25);
+        }
     }
 
     private static async Task<string> WaitForRunAsync(PipelineEnvironment env, Func<RunStarted, bool> match) =>
