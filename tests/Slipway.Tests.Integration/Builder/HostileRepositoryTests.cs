@@ -27,9 +27,17 @@ public sealed class HostileRepositoryTests : IDisposable
         Directory.CreateDirectory(_root);
         // A host file outside every repository: what an attacker wants in their image.
         _secretFile = Path.Combine(_root, "host-secret.txt");
-        File.WriteAllText(_secretFile, _marker + "\n");
-        Git(_root, "init", "--quiet", "--bare", _origin);
-        Git(_root, "init", "--quiet", "-b", "main", _work);
+        try
+        {
+            File.WriteAllText(_secretFile, _marker + "\n");
+            Git(_root, "init", "--quiet", "--bare", _origin);
+            Git(_root, "init", "--quiet", "-b", "main", _work);
+        }
+        catch
+        {
+            Dispose(); // xunit does not dispose an instance whose constructor threw
+            throw;
+        }
     }
 
     public void Dispose()
