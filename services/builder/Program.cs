@@ -56,7 +56,9 @@ return await SlipwayService.RunAsync(args, new SlipwayServiceDefinition("builder
         sp.GetRequiredService<ILogger<GitRevisionCache>>()) { TreeLimits = sp.GetRequiredService<IOptions<RevisionTreeOptions>>().Value });
     services.AddSingleton<BuildStepCgroup>();
     services.AddSingleton<ImageBuilder>();
-    services.AddSingleton<Workspaces>();
+    services.AddValidatedOptions<SubmoduleOptions>(config, SubmoduleOptions.Section);
+    services.AddSingleton(sp => new Workspaces(sp.GetRequiredService<GitRevisionCache>(), sp.GetRequiredService<BuilderOptions>(),
+        sp.GetRequiredService<IOptions<SubmoduleOptions>>().Value));
     services.AddSingleton<BuildAhead>();
     services.AddHostedService<WorkspaceCleaner>(); // workspaces of finished runs another instance exported, or whose deletion failed
     services.AddHostedService<LocalImageCleaner>(); // local images of runs finished longer ago than Retention:LocalImages

@@ -217,14 +217,16 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         return id is not null && Sha().IsMatch(id) ? id.ToLowerInvariant() : null;
     }
 
-    private async Task ExportAsync(string repoDir, string revision, string destinationDir, CancellationToken ct)
+    private async Task<RevisionExport.Usage> ExportAsync(string repoDir, string revision, string destinationDir, CancellationToken ct,
+        RevisionTreeOptions? limits = null)
     {
         Directory.CreateDirectory(destinationDir);
         // git archive streams the committed tree (of a commit only: a fetched tip equal to the revision was not type-checked); RevisionExport writes it, refusing anything that could reach outside it.
         UnsafePathException? refused = null;
+        RevisionExport.Usage? usage = null;
         await GitCommand.RunAsync(["--git-dir", repoDir, "archive", "--format=tar", revision + "^{commit}"], LocalTimeout, ct, async stdout =>
         {
-            try { await RevisionExport.ExtractAsync(stdout, destinationDir, TreeLimits, ct); }
+            try { usage = await RevisionExport.ExtractAsync(stdout, destinationDir, limits ?? TreeLimits, ct); }
             catch (UnsafePathException e)
             {
                 refused = e;
@@ -237,6 +239,7 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
             try { Directory.Delete(destinationDir, recursive: true); } catch (IOException) { } // nothing of it is used
             throw new RevisionRefusedException(refused);
         }
+        return usage!;
     }
 
     /// <summary>The server part of a repository URL (scheme, credentials, host, port), or the whole of a local path.</summary>

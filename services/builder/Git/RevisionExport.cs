@@ -13,7 +13,10 @@ namespace Slipway.Builder.Git;
 /// </summary>
 internal static class RevisionExport
 {
-    public static async Task ExtractAsync(Stream tar, string destination, RevisionTreeOptions limits, CancellationToken ct)
+    /// <summary>What an extraction wrote: counted against the limits of the whole tree (a revision and its submodules).</summary>
+    public sealed record Usage(int Files, int Directories, long Bytes);
+
+    public static async Task<Usage> ExtractAsync(Stream tar, string destination, RevisionTreeOptions limits, CancellationToken ct)
     {
         var root = Path.GetFullPath(destination);
         var links = new List<(string Path, string Target)>();
@@ -72,6 +75,7 @@ internal static class RevisionExport
             catch (IOException) { throw new UnsafePathException(path, "is both a symbolic link and a file or directory"); }
         }
         foreach (var (path, _) in links) ContainedTree.Resolve(root, path); // refuses a link that leaves the tree
+        return new Usage(files, directories, bytes);
     }
 
     private static void Count(ref int files, string name, RevisionTreeOptions limits)

@@ -81,6 +81,9 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
             return;
         }
 
+        if (result.Error is null && result.Plans.Any(p => p.Submodules == true))
+            using (BuilderTelemetry.Part("submodules")) result = await FetchSubmodulesAsync(runId, trigger, result, ct);
+
         using var committing = BuilderTelemetry.Part("commit");
         await completion.CommitAsync(async tx =>
         {
@@ -118,6 +121,34 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
                 logger.LogInformation("run {RunId}: no pipeline of {Project} runs on this trigger ({Skipped})", runId, trigger.Project,
                     string.Join("; ", result.Skipped.Select(s => $"{s.Pipeline}: {s.Reason}")));
         }, ct: ct);
+    }
+
+    /// <summary>
+    /// PipelineLib's <c>fetch.submodules</c>: the workspace of each pipeline that wants them gets the revision's submodules
+    /// now, so a submodule the builder may not fetch fails that pipeline at once, naming it; the other pipelines run.
+    /// A fetch that fails (the server away) is retried with the job.
+    /// </summary>
+    private async Task<PlanningResult> FetchSubmodulesAsync(string runId, RunTrigger trigger, PlanningResult result, CancellationToken ct)
+    {
+        var refused = new List<PlanRefusal>();
+        for (var i = 0; i < result.Order.Count; i++)
+        {
+            if (result.Plans.FirstOrDefault(p => p.Pipeline == result.Order[i]) is not { Submodules: true } plan) continue;
+            try
+            {
+                await workspaces.EnsureAsync(PipelineRunId.Of(runId, result.Order, i), trigger, ct, submodules: true);
+            }
+            catch (RevisionRefusedException e)
+            {
+                refused.Add(new PlanRefusal(plan.Pipeline, $"fetch.submodules: {e.Message}", ".gitmodules", 0));
+            }
+        }
+        if (refused.Count == 0) return result;
+        return result with
+        {
+            Plans = result.Plans.Where(p => refused.All(r => r.Pipeline != p.Pipeline)).ToList(),
+            Refused = [.. result.Refused, .. refused],
+        };
     }
 
     /// <summary>

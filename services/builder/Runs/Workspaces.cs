@@ -8,12 +8,14 @@ using Slipway.Pipeline.Planning;
 namespace Slipway.Builder.Runs;
 
 /// <summary>
-/// One directory per run holding exactly the triggering revision, exported from the project's git cache.
-/// Any builder instance can recreate it, so a build retried elsewhere after a crash finds its sources.
+/// One directory per run holding exactly the triggering revision, exported from the project's git cache, and its git
+/// submodules when the run's plan asks for them (<see cref="RunPlan.Submodules"/>). Any builder instance can recreate
+/// it, so a build retried elsewhere after a crash finds its sources.
 /// </summary>
-public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
+public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, SubmoduleOptions? submodules = null)
 {
     private readonly BuilderOptions _o = options;
+    private readonly SubmoduleOptions _submodules = submodules ?? new SubmoduleOptions();
 
     // Parallel stages build from the same workspace: one export per run at a time, the others wait and reuse it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
@@ -25,13 +27,16 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         Path.Combine(PathOf(runId), "steps", step.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && step is not ("." or "..")
             ? step : throw new ArgumentException($"step name '{step}' is not one path segment", nameof(step)));
 
-    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct)
+    /// <param name="submodules">Also the revision's submodules (a refusal of one throws <see cref="RevisionRefusedException"/>, naming it).</param>
+    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false)
     {
         var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {
-            return await ExportAsync(runId, trigger, ct);
+            var src = await ExportAsync(runId, trigger, ct);
+            if (submodules) await AddSubmodulesAsync(runId, trigger, src, ct);
+            return src;
         }
         finally
         {
@@ -52,6 +57,33 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
         return src;
     }
 
+    private async Task AddSubmodulesAsync(string runId, RunTrigger trigger, string src, CancellationToken ct)
+    {
+        var done = Path.Combine(PathOf(runId), ".submodules");
+        if (File.Exists(done)) return;
+        try
+        {
+            await git.CheckoutSubmodulesAsync(trigger.Project, trigger.Revision, src, ServerBase(), _submodules, ct);
+        }
+        catch
+        {
+            // Half of the submodules must never be built from: the next attempt starts from a fresh export.
+            File.Delete(Path.Combine(PathOf(runId), ".complete"));
+            DeleteDirectory(runId);
+            throw;
+        }
+        await File.WriteAllTextAsync(done, trigger.Revision, ct);
+    }
+
+    /// <summary>The git server's base URL without credentials: submodules on it are fetched anonymously.</summary>
+    private string ServerBase()
+    {
+        var url = _o.GitUrl!.TrimEnd('/');
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+            ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString().TrimEnd('/')
+            : url;
+    }
+
     /// <summary>The project's git URL as <c>setup.remote</c> shows it: any user name or password removed.</summary>
     public string RemoteOf(string project)
     {
@@ -64,6 +96,11 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options)
     public void Remove(string runId)
     {
         _locks.TryRemove(runId, out _);
+        DeleteDirectory(runId);
+    }
+
+    private void DeleteDirectory(string runId)
+    {
         try { if (Directory.Exists(PathOf(runId))) Directory.Delete(PathOf(runId), recursive: true); }
         catch (IOException) { } // best effort: a build may still hold a file; the next cleanup gets it
         catch (UnauthorizedAccessException) { }

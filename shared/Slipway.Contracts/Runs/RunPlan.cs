@@ -33,6 +33,13 @@ public sealed record RunPlan
     /// <summary>What the planner left out and why (e.g. a branch that is not a release branch builds and tests only); shown in Gerrit.</summary>
     [Description("What the planner left out of the run and why, for people (e.g. a non-release branch builds and tests only); absent when nothing.")]
     public IReadOnlyList<string>? Notes { get; init; }
+
+    /// <summary>
+    /// PipelineLib's <c>fetch.submodules</c> (on unless the pipeline turns it off): the run's sources hold the revision's
+    /// submodules too. Set only when the revision has a <c>.gitmodules</c>; absent means the tree alone.
+    /// </summary>
+    [Description("PipelineLib's fetch.submodules: the run's sources include the revision's git submodules (fetched by the builder under its submodule policy). Set only when the revision has a .gitmodules; absent means the tree alone.")]
+    public bool? Submodules { get; init; }
 }
 
 /// <summary>A stage: a named, ordered list of steps.</summary>

@@ -52,7 +52,7 @@ internal static class CanonicalPlanner
                 Build("build-test", "test", Refusal("test")),
                 new PlanStep { Name = "run-test", Kind = StepKind.Test, Run = new RunParams { ImageFrom = "build-test" } });
         }
-        if (!hasProduction) return Result(stages, graph, notes);
+        if (!hasProduction) return Result(stages, graph, notes, files);
 
         var productionRefusal = Refusal("production");
         var production = productionRefusal is null ? files.Variant(BlubberPath, "production") : null;
@@ -75,7 +75,7 @@ internal static class CanonicalPlanner
         if (!release)
         {
             if (postMerge) notes.Add(ReleaseBranches.Note(context, options));
-            return Result(stages, graph, notes);
+            return Result(stages, graph, notes, files);
         }
 
         var service = Names.Service(Names.ProjectShortName(context.Project));
@@ -83,11 +83,16 @@ internal static class CanonicalPlanner
             options.RequiresApproval(options.StagingEnvironment), options.StagingRollout));
         AddStage("release", "staging",
             Deploy("deploy-production", options.ProductionEnvironment, service, options.RequiresApproval(options.ProductionEnvironment), options.ProductionRollout));
-        return Result(stages, graph, notes);
+        return Result(stages, graph, notes, files);
     }
 
-    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph, List<string> notes) =>
-        new() { Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph, Notes = notes.Count == 0 ? null : notes };
+    // PipelineLib's fetch defaults apply to the canonical flow too: submodules on.
+    private static RunPlan Result(List<PlanStage> stages, List<PlanGraphNode> graph, List<string> notes, BlubberFiles files) =>
+        new()
+        {
+            Pipeline = "default", ConfigPath = BlubberPath, Stages = stages, Graph = graph, Notes = notes.Count == 0 ? null : notes,
+            Submodules = SubmoduleFile.Exists(files) ? true : null,
+        };
 
     private static PlanStep Build(string name, string variant, string? refusal) => new()
     {

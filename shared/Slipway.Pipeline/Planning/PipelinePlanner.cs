@@ -70,6 +70,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             Stages = order.Select(n => planned[n]).ToList(),
             Graph = order.Select(n => new PlanGraphNode { Stage = n, DependsOn = _graph.Predecessors(n).ToList() }).ToList(),
             Notes = _notes.Count > 0 ? _notes : null,
+            Submodules = pipeline.Fetch.Submodules && SubmoduleFile.Exists(files) ? true : null,
         };
     }
 
