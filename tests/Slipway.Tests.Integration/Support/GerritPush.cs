@@ -30,11 +30,12 @@ public static class GerritPush
     /// Pushes <paramref name="directory"/> to `refs/for/<paramref name="branch"/>` as <paramref name="account"/>
     /// (default: the stand-in's developer, with its HTTP password). With the <paramref name="changeId"/> of an open
     /// change this is that change's next patch set; otherwise a new change. Throws with git's output (Gerrit's
-    /// `remote:` lines and the rejection reason) when the push is refused.
+    /// `remote:` lines and the rejection reason) when the push is refused. <paramref name="gitlinks"/> (path → commit) adds
+    /// submodules to the tree.
     /// </summary>
     public static async Task<PushedPatchSet> PatchSetAsync(StandIn gerrit, string project, string directory, string subject,
         string? changeId = null, string branch = "master", GerritAccount? account = null, string? httpPassword = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default, IReadOnlyDictionary<string, string>? gitlinks = null)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException(directory);
         if (string.IsNullOrWhiteSpace(subject) || subject.Contains('\n')) throw new ArgumentException("one non-empty subject line", nameof(subject));
@@ -65,6 +66,9 @@ public static class GerritPush
             var parent = (await Git(null, "rev-parse", "FETCH_HEAD")).StdOut.Trim();
             // -f: the directory is the tree, whatever a .gitignore in it says; symlinks and modes as git records them.
             await Git(null, "-C", directory, "-c", "core.symlinks=true", "-c", "core.fileMode=true", "add", "-A", "-f");
+            // Submodules: gitlinks (path → commit), as `git submodule add` records them.
+            foreach (var (path, linked) in gitlinks ?? new Dictionary<string, string>())
+                await Git(null, "update-index", "--add", "--cacheinfo", $"160000,{linked},{path}");
             var tree = (await Git(null, "write-tree")).StdOut.Trim();
             var commit = (await Git($"{subject}\n\nChange-Id: {changeId}\n", "commit-tree", tree, "-p", parent)).StdOut.Trim();
             var push = await ProcessRunner.RunAsync("git", ["push", url, $"{commit}:refs/for/{branch}"], environment: env,

@@ -1,0 +1,118 @@
+using Slipway.Contracts;
+using Slipway.Tests.Integration.Support;
+using Xunit.Abstractions;
+
+namespace Slipway.Tests.Integration.EndToEnd;
+
+/// <summary>
+/// PipelineLib's <c>fetch.submodules</c> through the six services: a patch set pushed with `git push` whose tree holds a
+/// submodule of another project of the same Gerrit (a relative URL, as Gerrit projects write them) builds with the
+/// submodule's files; one whose <c>.gitmodules</c> points outside fails only the pipelines that fetch submodules, naming
+/// it, while a pipeline with <c>fetch: {submodules: false}</c> runs on the tree alone.
+/// </summary>
+public sealed class SubmoduleRunTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+
+    private static string Blubber(string baseImage) => $$"""
+        version: v4
+        base: {{baseImage}}
+        variants:
+          with-lib:
+            copies: [local]
+            entrypoint: [cat, modules/lib/lib.txt]
+          tree-only:
+            copies: [local]
+            entrypoint: [/bin/sh, -c, 'test -d modules/lib && test -z "$(ls -A modules/lib)" && cat app.txt']
+        """;
+
+    private const string Config = """
+        pipelines:
+          with:
+            blubberfile: blubber.yaml
+            stages:
+              - name: check
+                build: with-lib
+                run: true
+          without:
+            blubberfile: blubber.yaml
+            fetch:
+              submodules: false
+            stages:
+              - name: check
+                build: tree-only
+                run: true
+        """;
+
+    private static string Modules(params (string Path, string Url)[] entries) =>
+        string.Concat(entries.Select(e => $"[submodule \"{e.Path}\"]\n\tpath = {e.Path}\n\turl = {e.Url}\n"));
+
+    [Fact]
+    public async Task A_submodule_of_the_same_gerrit_is_built_in_and_one_from_elsewhere_fails_only_the_pipelines_that_fetch_it()
+    {
+        await using var env = await PipelineEnvironment.StartAsync("submodules");
+        var gerrit = env.Gerrit.Gerrit;
+        var source = Directory.CreateTempSubdirectory("slipway-submodules-").FullName;
+        try
+        {
+            // The library: a sibling project of the same Gerrit, with one merged file.
+            var libName = "lib-" + Guid.NewGuid().ToString("N")[..8];
+            var lib = env.Project[..(env.Project.LastIndexOf('/') + 1)] + libName;
+            await gerrit.CreateProjectAsync(lib);
+            var libChange = await gerrit.UploadPatchsetAsync(lib, "master", new Dictionary<string, string?> { ["lib.txt"] = "hello from the library\n" }, "Library");
+            var libCommit = await gerrit.MergeAsync(libChange.ChangeNumber);
+
+            GerritPush.WriteFiles(source, new Dictionary<string, string?>
+            {
+                [".pipeline/blubber.yaml"] = Blubber(env.BaseImage), [".pipeline/config.yaml"] = Config, ["app.txt"] = "the app alone\n",
+                [".gitmodules"] = Modules(("modules/lib", $"../{libName}")),
+            });
+            var same = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a library submodule",
+                gitlinks: new Dictionary<string, string> { ["modules/lib"] = libCommit });
+            var with = await FinishedAsync(env, same, "with");
+            Assert.True(with.Outcome == RunOutcome.Succeeded, with.Reason); // `cat modules/lib/lib.txt` found the submodule's file
+            var without = await FinishedAsync(env, same, "without");
+            Assert.True(without.Outcome == RunOutcome.Succeeded, without.Reason); // and the tree-only pipeline found its directory empty
+
+            // A second change adds a submodule from an address inside the operator's network.
+            File.WriteAllText(Path.Combine(source, ".gitmodules"), Modules(("modules/lib", $"../{libName}"), ("modules/evil", "http://127.0.0.1:9/internal")));
+            var outside = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a submodule from elsewhere",
+                gitlinks: new Dictionary<string, string> { ["modules/lib"] = libCommit, ["modules/evil"] = libCommit });
+            var refused = await FinishedAsync(env, outside, "with");
+            Assert.Equal(RunOutcome.Failed, refused.Outcome);
+            Assert.Contains("fetch.submodules: the revision is refused: modules/evil: is a submodule that is not fetched: " +
+                "it comes from http://127.0.0.1:9/internal, which is not allowed", refused.Reason);
+            var refusedRun = RunIdOf(env, outside, "with");
+            Assert.DoesNotContain(env.PipelineEvents.Events, e => e.RunId == refusedRun && e.Type == EventTypes.NameOf<BuildStarted>());
+            var alone = await FinishedAsync(env, outside, "without");
+            Assert.True(alone.Outcome == RunOutcome.Succeeded, alone.Reason);
+        }
+        catch
+        {
+            output.WriteLine(env.Output);
+            throw;
+        }
+        finally
+        {
+            try { Directory.Delete(source, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string RunIdOf(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) =>
+        env.PipelineEvents.Events.First(e => e.Type == EventTypes.NameOf<RunStarted>() && IsRunOf(e, pushed, pipeline)).RunId!;
+
+    private static bool IsRunOf(EventEnvelope e, PushedPatchSet pushed, string pipeline)
+    {
+        var started = e.DataAs<RunStarted>();
+        return started.Trigger.Revision == pushed.Revision && started.Plan.Pipeline == pipeline;
+    }
+
+    private static async Task<RunFinished> FinishedAsync(PipelineEnvironment env, PushedPatchSet pushed, string pipeline)
+    {
+        var started = await env.PipelineEvents.WaitForAsync($"the {pipeline} run", e => e.Type == EventTypes.NameOf<RunStarted>()
+            && IsRunOf(e, pushed, pipeline), Timeout);
+        var finished = await env.PipelineEvents.WaitForAsync($"the end of the {pipeline} run",
+            e => e.RunId == started.RunId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout);
+        return finished.DataAs<RunFinished>();
+    }
+}
