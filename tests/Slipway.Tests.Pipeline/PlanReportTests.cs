@@ -28,6 +28,16 @@ public sealed class PlanReportTests : IDisposable
     }
 
     [Fact]
+    public void A_pipeline_fetching_submodules_says_so()
+    {
+        Write(".pipeline/blubber.yaml", Repo.Blubber);
+        Write(".gitmodules", "[submodule \"lib\"]\n\tpath = lib\n\turl = ../lib\n");
+        var (code, stdout, _) = Plan();
+        Assert.Equal(PlanReport.Ok, code);
+        Assert.Contains("\n  sources: the revision with its git submodules (.gitmodules; fetched by the builder from its own git server or allowed URLs only)\n", stdout);
+    }
+
+    [Fact]
     public void Keys_PipelineLib_ignores_are_noted_and_the_plan_still_succeeds()
     {
         Write(".pipeline/blubber.yaml", Repo.Blubber);

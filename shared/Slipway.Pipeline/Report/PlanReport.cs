@@ -119,6 +119,8 @@ public static class PlanReport
         o.WriteLine(deploys.Count == 0 ? "  deploys: nothing" : "  deploys:");
         foreach (var s in deploys)
             o.WriteLine($"    {s.Name}: {Describe(s)}" + RuntimeNote(s.Runtime));
+        if (plan.Submodules == true)
+            o.WriteLine("  sources: the revision with its git submodules (.gitmodules; fetched by the builder from its own git server or allowed URLs only)");
         foreach (var note in plan.Notes ?? []) o.WriteLine($"  note: {note}");
         return refused;
     }
