@@ -28,13 +28,18 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
             ? step : throw new ArgumentException($"step name '{step}' is not one path segment", nameof(step)));
 
     /// <param name="submodules">Also the revision's submodules (a refusal of one throws <see cref="RevisionRefusedException"/>, naming it).</param>
-    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false)
+    /// <param name="gitDirectory">
+    /// Also the checkout's <c>.git</c> (<see cref="GitRevisionCache.WriteGitDirectoryAsync"/>), as builds get it: made when a
+    /// build first needs the workspace, so the plan job (reading only <c>.pipeline/</c>) does not wait for it.
+    /// </param>
+    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false, bool gitDirectory = false)
     {
         var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {
             var src = await ExportAsync(runId, trigger, ct);
+            if (gitDirectory) await AddGitDirectoryAsync(runId, trigger, src, ct);
             if (submodules) await AddSubmodulesAsync(runId, trigger, src, ct);
             return src;
         }
@@ -55,6 +60,14 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
         await git.CheckoutAsync($"{_o.GitUrl!.TrimEnd('/')}/{trigger.Project}", trigger.Project, trigger.Ref, trigger.Revision, src, ct);
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
         return src;
+    }
+
+    private async Task AddGitDirectoryAsync(string runId, RunTrigger trigger, string src, CancellationToken ct)
+    {
+        var done = Path.Combine(PathOf(runId), ".git-directory");
+        if (File.Exists(done)) return;
+        await git.WriteGitDirectoryAsync(trigger.Project, trigger.Revision, src, RemoteOf(trigger.Project), ct);
+        await File.WriteAllTextAsync(done, trigger.Revision, ct);
     }
 
     private async Task AddSubmodulesAsync(string runId, RunTrigger trigger, string src, CancellationToken ct)

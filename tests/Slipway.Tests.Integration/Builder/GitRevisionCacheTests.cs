@@ -46,6 +46,35 @@ public sealed class GitRevisionCacheTests : IDisposable
     private void Push(string revision, string remoteRef, bool force = false) =>
         Git(_work, [.. new[] { "push", "--quiet" }, .. (force ? new[] { "--force" } : []), _origin, $"{revision}:{remoteRef}"]);
 
+    [Fact]
+    public async Task The_checkout_gets_pipelinelibs_shallow_git_directory_the_same_bytes_every_time()
+    {
+        string last = "";
+        for (var i = 1; i <= 25; i++) last = Commit($"c{i}", new Dictionary<string, string> { ["a.txt"] = $"v{i}", ["bin/run"] = "#!/bin/sh\n" });
+        Push(last, "refs/heads/main");
+        var cache = _cache;
+        var first = Dest();
+        var second = Dest();
+        foreach (var dest in new[] { first, second })
+        {
+            await cache.CheckoutAsync(_origin, "team/app", "refs/heads/main", last, dest, CancellationToken.None);
+            await cache.WriteGitDirectoryAsync("team/app", last, dest, "https://gerrit.example.org/r/team/app", CancellationToken.None);
+        }
+
+        // Byte for byte the same for the same revision, so two runs' build inputs match (compared before git below refreshes an index).
+        Assert.Equal(Tree(Path.Combine(first, ".git")), Tree(Path.Combine(second, ".git")));
+
+        // What a build's commands see: the revision detached at HEAD, PipelineLib's 20 commits, a clean status, origin without credentials.
+        Assert.Equal(last, Git(first, "rev-parse", "HEAD").Trim());
+        Assert.Equal("HEAD", Git(first, "rev-parse", "--abbrev-ref", "HEAD").Trim());
+        Assert.Equal(GitRevisionCache.CheckoutDepth, Git(first, "rev-list", "--count", "HEAD").Trim() is var n ? int.Parse(n) : 0);
+        Assert.Equal("", Git(first, "status", "--porcelain"));
+        Assert.Equal("https://gerrit.example.org/r/team/app", Git(first, "remote", "get-url", "origin").Trim());
+        Assert.False(Directory.Exists(Path.Combine(first, ".git", "hooks")));
+        Assert.False(Directory.Exists(Path.Combine(first, ".git", "logs")));
+        Assert.False(File.Exists(Path.Combine(first, ".git", "FETCH_HEAD")));
+    }
+
     private static string Git(string dir, params string[] args)
     {
         var psi = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };

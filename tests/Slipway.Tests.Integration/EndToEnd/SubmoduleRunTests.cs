@@ -8,7 +8,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// PipelineLib's <c>fetch.submodules</c> through the six services: a patch set pushed with `git push` whose tree holds a
 /// submodule of another project of the same Gerrit (a relative URL, as Gerrit projects write them) builds with the
 /// submodule's files; one whose <c>.gitmodules</c> points outside fails only the pipelines that fetch submodules, naming
-/// it, while a pipeline with <c>fetch: {submodules: false}</c> runs on the tree alone.
+/// it, while a pipeline with <c>fetch: {submodules: false}</c> runs on the tree alone. The build context holds the checkout's
+/// <c>.git</c> as PipelineLib's did (the revision at HEAD, shallow).
 /// </summary>
 public sealed class SubmoduleRunTests(ITestOutputHelper output)
 {
@@ -20,7 +21,7 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
         variants:
           with-lib:
             copies: [local]
-            entrypoint: [cat, modules/lib/lib.txt]
+            entrypoint: [/bin/sh, -c, 'set -x; cat modules/lib/lib.txt && test "$(cat .git/HEAD)" = "$0" && test -s .git/index && test -d .git/objects']
           tree-only:
             copies: [local]
             entrypoint: [/bin/sh, -c, 'test -d modules/lib && test -z "$(ls -A modules/lib)" && cat app.txt']
@@ -33,7 +34,8 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             stages:
               - name: check
                 build: with-lib
-                run: true
+                run:
+                  arguments: ['${setup.commit}']
           without:
             blubberfile: blubber.yaml
             fetch:
@@ -70,7 +72,8 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             var same = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a library submodule",
                 gitlinks: new Dictionary<string, string> { ["modules/lib"] = libCommit });
             var with = await FinishedAsync(env, same, "with");
-            Assert.True(with.Outcome == RunOutcome.Succeeded, with.Reason); // `cat modules/lib/lib.txt` found the submodule's file
+            Assert.True(with.Outcome == RunOutcome.Succeeded, with.Reason + "\n" + string.Join("\n", env.PipelineEvents.Events
+                .Where(e => e.Type == EventTypes.NameOf<TestFailed>()).Select(e => e.DataAs<TestFailed>().OutputTail))); // found the submodule's file, and .git at the revision
             var without = await FinishedAsync(env, same, "without");
             Assert.True(without.Outcome == RunOutcome.Succeeded, without.Reason); // and the tree-only pipeline found its directory empty
 
