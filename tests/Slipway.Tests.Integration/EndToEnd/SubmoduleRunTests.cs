@@ -101,21 +101,8 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
         }
     }
 
-    private static string RunIdOf(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) =>
-        env.PipelineEvents.Events.First(e => e.Type == EventTypes.NameOf<RunStarted>() && IsRunOf(e, pushed, pipeline)).RunId!;
+    private static string RunIdOf(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) => PushedPipelineRuns.RunIdOf(env, pushed, pipeline);
 
-    private static bool IsRunOf(EventEnvelope e, PushedPatchSet pushed, string pipeline)
-    {
-        var started = e.DataAs<RunStarted>();
-        return started.Trigger.Revision == pushed.Revision && started.Plan.Pipeline == pipeline;
-    }
-
-    private static async Task<RunFinished> FinishedAsync(PipelineEnvironment env, PushedPatchSet pushed, string pipeline)
-    {
-        var started = await env.PipelineEvents.WaitForAsync($"the {pipeline} run", e => e.Type == EventTypes.NameOf<RunStarted>()
-            && IsRunOf(e, pushed, pipeline), Timeout);
-        var finished = await env.PipelineEvents.WaitForAsync($"the end of the {pipeline} run",
-            e => e.RunId == started.RunId && e.Type == EventTypes.NameOf<RunFinished>(), Timeout);
-        return finished.DataAs<RunFinished>();
-    }
+    private static Task<RunFinished> FinishedAsync(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) =>
+        PushedPipelineRuns.FinishedAsync(env, pushed, pipeline, Timeout);
 }
