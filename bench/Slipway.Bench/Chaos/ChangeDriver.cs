@@ -51,7 +51,9 @@ public sealed class ChangeDriver(ChaosStack stack, string project, Action<string
         {
             try
             {
-                await stack.DeployerAsync(HttpMethod.Post, $"/api/services/{Service}/rollback?environment=production", TimeSpan.FromMinutes(3), ct);
+                // One request, asked again after a lost answer or a killed deployer: it rolls back once.
+                await stack.DeployerAsync(HttpMethod.Post, $"/api/services/{Service}/rollback?environment=production", TimeSpan.FromMinutes(3), ct,
+                    idempotencyKey: "chaos-" + Guid.NewGuid().ToString("N"));
                 RollbackRequested = true;
             }
             catch (InvalidOperationException e) { log($"  rollback failed: {e.Message}"); }

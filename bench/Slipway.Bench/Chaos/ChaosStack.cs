@@ -146,7 +146,8 @@ public sealed class ChaosStack : IAsyncDisposable
     public IEnumerable<ServiceInstance> Of(string service) => Instances.Where(i => i.Service == service);
 
     /// <summary>The deployer's API on whichever instance answers (one may be down).</summary>
-    public async Task<string> DeployerAsync(HttpMethod method, string path, TimeSpan timeout, CancellationToken ct)
+    /// <param name="idempotencyKey">Sent with every attempt (a manual rollback's Idempotency-Key): a retry after a lost answer is the same request.</param>
+    public async Task<string> DeployerAsync(HttpMethod method, string path, TimeSpan timeout, CancellationToken ct, string? idempotencyKey = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "";
@@ -158,6 +159,7 @@ public sealed class ChaosStack : IAsyncDisposable
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
                 using var request = new HttpRequestMessage(method, instance.Url + path);
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+                if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
                 using var response = await http.SendAsync(request, ct);
                 var body = await response.Content.ReadAsStringAsync(ct);
                 if (response.IsSuccessStatusCode) return body;

@@ -21,6 +21,7 @@ public sealed partial class GitRevisionCache
         public int Files, Directories, Count;
         public long Bytes;
 
+        /// <summary>What a submodule at <paramref name="path"/> (from the top of the tree) may still hold.</summary>
         public RevisionTreeOptions Remaining(string path) => new()
         {
             MaxFiles = Left(limits.MaxFiles - Files, path, "files", "MaxFiles"),
@@ -89,7 +90,7 @@ public sealed partial class GitRevisionCache
                 var created = await EnsureRepositoryAsync(subRepo, ct);
                 if (created || !await HasCommitAsync(subRepo, link.Commit, ct))
                     await FetchSubmoduleAsync(subRepo, source, shown, link.Commit, ct);
-                budget.Add(await ExportAsync(subRepo, link.Commit, dir, ct, budget.Remaining(link.Path)));
+                budget.Add(await ExportAsync(subRepo, link.Commit, dir, ct, budget.Remaining(shown)));
             }
             finally { gate.Release(); }
             logger.LogInformation("Submodule {Path} at {Commit} from {Url} checked out", shown, link.Commit, UrlCredentials.Redact(source.FetchUrl));

@@ -74,8 +74,8 @@ public static partial class DeployerApi
             CancellationToken ct) =>
         {
             if (ApiCaller.Identify(request, options.CurrentValue.ApiTokens) is not { } user) return Unauthorized();
-            // Only the caller's own requests (ids start with the caller's name).
-            if (id.Length > 300 || !id.StartsWith(user + ":", StringComparison.Ordinal) || await requests.FindAsync(id, ct) is null)
+            // Only the caller's own requests.
+            if (id.Length > 300 || await requests.FindAsync(id, ct) is not { } found || found.RequestedBy != user)
                 return Results.NotFound(new { error = $"no rollback request {id} of yours" });
             return await AnswerAsync(requests, id, TimeSpan.Zero, ct);
         });

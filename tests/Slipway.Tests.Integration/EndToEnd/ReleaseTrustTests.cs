@@ -119,9 +119,13 @@ public sealed class ReleaseTrustTests(ITestOutputHelper output)
             Assert.Contains($"Slipway-Rollback-Request: release-manager:{key}", env.ConfigLog("production")[0]);
             Assert.Contains($"{second.Uri}@{second.Digest}", ProductionValues(env));
             await AssertRunningAsync(env, second);
-            // Asked a third time: the same answer, nothing rolled back; the key with other parameters is refused.
+            // Asked a third time: the same answer, nothing rolled back; read back by its id, by its asker only; the key with
+            // other parameters is refused.
             var (againStatus, againBody) = await DeployerAsync(env, HttpMethod.Post, rollback, env.Token, key: key);
             Assert.Equal((HttpStatusCode.OK, body), (againStatus, againBody));
+            var byId = $"/api/rollbacks/{Uri.EscapeDataString("release-manager:" + key)}";
+            Assert.Equal((HttpStatusCode.OK, body), await DeployerAsync(env, HttpMethod.Get, byId, env.Token));
+            Assert.Equal(HttpStatusCode.NotFound, (await DeployerAsync(env, HttpMethod.Get, byId, operatorToken)).Status);
             (status, body) = await DeployerAsync(env, HttpMethod.Post, rollback + "&allAtOnce=true", env.Token, key: key);
             Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
             Assert.Contains("was used for another request", body);
