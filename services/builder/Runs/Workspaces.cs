@@ -32,14 +32,16 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
     /// Also the checkout's <c>.git</c> (<see cref="GitRevisionCache.WriteGitDirectoryAsync"/>), as builds get it: made when a
     /// build first needs the workspace, so the plan job (reading only <c>.pipeline/</c>) does not wait for it.
     /// </param>
-    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false, bool gitDirectory = false)
+    /// <param name="depth">Commits in that <c>.git</c> (<see cref="RunPlan.FetchDepth"/>; 0 the whole history).</param>
+    public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false, bool gitDirectory = false,
+        int depth = GitRevisionCache.CheckoutDepth)
     {
         var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {
             var src = await ExportAsync(runId, trigger, ct);
-            if (gitDirectory) await AddGitDirectoryAsync(runId, trigger, src, ct);
+            if (gitDirectory) await AddGitDirectoryAsync(runId, trigger, src, depth, ct);
             if (submodules) await AddSubmodulesAsync(runId, trigger, src, ct);
             return src;
         }
@@ -62,11 +64,11 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
         return src;
     }
 
-    private async Task AddGitDirectoryAsync(string runId, RunTrigger trigger, string src, CancellationToken ct)
+    private async Task AddGitDirectoryAsync(string runId, RunTrigger trigger, string src, int depth, CancellationToken ct)
     {
         var done = Path.Combine(PathOf(runId), ".git-directory");
         if (File.Exists(done)) return;
-        await git.WriteGitDirectoryAsync(trigger.Project, trigger.Revision, src, RemoteOf(trigger.Project), ct);
+        await git.WriteGitDirectoryAsync(trigger.Project, trigger.Revision, src, RemoteOf(trigger.Project), ct, depth);
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
     }
 

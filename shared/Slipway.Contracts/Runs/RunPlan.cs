@@ -40,6 +40,14 @@ public sealed record RunPlan
     /// </summary>
     [Description("PipelineLib's fetch.submodules: the run's sources include the revision's git submodules (fetched by the builder under its submodule policy). Set only when the revision has a .gitmodules; absent means the tree alone.")]
     public bool? Submodules { get; init; }
+
+    /// <summary>
+    /// PipelineLib's <c>fetch.shallow</c> and <c>fetch.depth</c>: how many commits the build's checkout (<c>.git</c>) holds;
+    /// 0 for the whole history. Absent: PipelineLib's default of 20.
+    /// </summary>
+    [Description("PipelineLib's fetch.shallow/fetch.depth: how many commits the build workspace's .git holds; 0 for the whole history. Absent: PipelineLib's default, 20.")]
+    [Range(0, 1_000_000)]
+    public int? FetchDepth { get; init; }
 }
 
 /// <summary>A stage: a named, ordered list of steps.</summary>

@@ -71,8 +71,13 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             Graph = order.Select(n => new PlanGraphNode { Stage = n, DependsOn = _graph.Predecessors(n).ToList() }).ToList(),
             Notes = _notes.Count > 0 ? _notes : null,
             Submodules = pipeline.Fetch.Submodules && SubmoduleFile.Exists(files) ? true : null,
+            FetchDepth = CheckoutDepth(pipeline.Fetch),
         };
     }
+
+    /// <summary>The checkout's depth as Jenkins' shallow clone took it (at least 1); 0 unshallow; null PipelineLib's default of 20.</summary>
+    private static int? CheckoutDepth(FetchOptions fetch) =>
+        !fetch.Shallow ? 0 : Math.Max(fetch.Depth, 1) is var depth && depth != new FetchOptions().Depth ? depth : null;
 
     private void BindSetup()
     {

@@ -73,6 +73,16 @@ public sealed class GitRevisionCacheTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(first, ".git", "hooks")));
         Assert.False(Directory.Exists(Path.Combine(first, ".git", "logs")));
         Assert.False(File.Exists(Path.Combine(first, ".git", "FETCH_HEAD")));
+
+        // A pipeline's fetch.depth, and shallow: false (0, the whole history).
+        foreach (var (depth, count) in new[] { (3, 3), (0, 25) })
+        {
+            var dest = Dest();
+            await cache.CheckoutAsync(_origin, "team/app", "refs/heads/main", last, dest, CancellationToken.None);
+            await cache.WriteGitDirectoryAsync("team/app", last, dest, "https://gerrit.example.org/r/team/app", CancellationToken.None, depth);
+            Assert.Equal(count.ToString(), Git(dest, "rev-list", "--count", "HEAD").Trim());
+            Assert.Equal(depth > 0, File.Exists(Path.Combine(dest, ".git", "shallow")));
+        }
     }
 
     private static string Git(string dir, params string[] args)

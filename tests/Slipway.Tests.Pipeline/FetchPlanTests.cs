@@ -1,11 +1,32 @@
 namespace Slipway.Tests.Pipeline;
 
 /// <summary>
-/// PipelineLib's <c>fetch.submodules</c> (on unless a pipeline turns it off): the plan asks the builder for the revision's
-/// submodules when the revision declares any (<c>.gitmodules</c>), per pipeline, and for the canonical flow too.
+/// PipelineLib's <c>fetch</c>: <c>submodules</c> (on unless a pipeline turns it off) makes the plan ask the builder for the
+/// revision's submodules when the revision declares any (<c>.gitmodules</c>), per pipeline, and for the canonical flow
+/// too; <c>shallow</c> and <c>depth</c> set how many commits the build's checkout holds.
 /// </summary>
-public class FetchSubmodulesPlanTests
+public class FetchPlanTests
 {
+    [Theory]
+    [InlineData("", null)]
+    [InlineData("fetch: {depth: 20}", null)]
+    [InlineData("fetch: {depth: 5}", 5)]
+    [InlineData("fetch: {depth: 0}", 1)]
+    [InlineData("fetch: {shallow: false}", 0)]
+    [InlineData("fetch: {shallow: false, depth: 5}", 0)]
+    [InlineData("fetch: {shallow: true, tags: true}", null)]
+    public void Shallow_and_depth_set_the_checkouts_depth_as_jenkins_took_them(string fetch, int? depth)
+    {
+        var plan = Repo.Single(Repo.PlanConfig($"""
+            pipelines:
+              test:
+                {fetch}
+                stages:
+                  - name: test
+            """));
+        Assert.Equal(depth, plan.FetchDepth);
+    }
+
     private const string GitModules = "[submodule \"modules/translators\"]\n\tpath = modules/translators\n\turl = ../translators\n";
 
     private const string TwoPipelines = """
