@@ -91,22 +91,15 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
     }
 
     /// <summary>The git server's base URL without credentials: submodules on it are fetched anonymously.</summary>
-    private string ServerBase()
-    {
-        var url = _o.GitUrl!.TrimEnd('/');
-        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
-            ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString().TrimEnd('/')
-            : url;
-    }
+    private string ServerBase() => WithoutCredentials(_o.GitUrl!.TrimEnd('/')).TrimEnd('/');
 
     /// <summary>The project's git URL as <c>setup.remote</c> shows it: any user name or password removed.</summary>
-    public string RemoteOf(string project)
-    {
-        var url = $"{_o.GitUrl!.TrimEnd('/')}/{project}";
-        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+    public string RemoteOf(string project) => WithoutCredentials($"{_o.GitUrl!.TrimEnd('/')}/{project}");
+
+    private static string WithoutCredentials(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
             ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString()
             : url;
-    }
 
     public void Remove(string runId)
     {

@@ -71,23 +71,23 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             });
             var same = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a library submodule",
                 gitlinks: new Dictionary<string, string> { ["modules/lib"] = libCommit });
-            var with = await FinishedAsync(env, same, "with");
+            var with = await PushedPipelineRuns.FinishedAsync(env, same, "with", Timeout);
             Assert.True(with.Outcome == RunOutcome.Succeeded, with.Reason + "\n" + string.Join("\n", env.PipelineEvents.Events
                 .Where(e => e.Type == EventTypes.NameOf<TestFailed>()).Select(e => e.DataAs<TestFailed>().OutputTail))); // found the submodule's file, and .git at the revision
-            var without = await FinishedAsync(env, same, "without");
+            var without = await PushedPipelineRuns.FinishedAsync(env, same, "without", Timeout);
             Assert.True(without.Outcome == RunOutcome.Succeeded, without.Reason); // and the tree-only pipeline found its directory empty
 
             // A second change adds a submodule from an address inside the operator's network.
             File.WriteAllText(Path.Combine(source, ".gitmodules"), Modules(("modules/lib", $"../{libName}"), ("modules/evil", "http://127.0.0.1:9/internal")));
             var outside = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a submodule from elsewhere",
                 gitlinks: new Dictionary<string, string> { ["modules/lib"] = libCommit, ["modules/evil"] = libCommit });
-            var refused = await FinishedAsync(env, outside, "with");
+            var refused = await PushedPipelineRuns.FinishedAsync(env, outside, "with", Timeout);
             Assert.Equal(RunOutcome.Failed, refused.Outcome);
             Assert.Contains("fetch.submodules: the revision is refused: modules/evil: is a submodule that is not fetched: " +
                 "it comes from http://127.0.0.1:9/internal, which is not allowed", refused.Reason);
-            var refusedRun = RunIdOf(env, outside, "with");
+            var refusedRun = PushedPipelineRuns.RunIdOf(env, outside, "with");
             Assert.DoesNotContain(env.PipelineEvents.Events, e => e.RunId == refusedRun && e.Type == EventTypes.NameOf<BuildStarted>());
-            var alone = await FinishedAsync(env, outside, "without");
+            var alone = await PushedPipelineRuns.FinishedAsync(env, outside, "without", Timeout);
             Assert.True(alone.Outcome == RunOutcome.Succeeded, alone.Reason);
         }
         catch
@@ -100,9 +100,4 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             try { Directory.Delete(source, recursive: true); } catch (IOException) { }
         }
     }
-
-    private static string RunIdOf(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) => PushedPipelineRuns.RunIdOf(env, pushed, pipeline);
-
-    private static Task<RunFinished> FinishedAsync(PipelineEnvironment env, PushedPatchSet pushed, string pipeline) =>
-        PushedPipelineRuns.FinishedAsync(env, pushed, pipeline, Timeout);
 }
