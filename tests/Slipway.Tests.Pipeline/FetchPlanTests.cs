@@ -3,19 +3,20 @@ namespace Slipway.Tests.Pipeline;
 /// <summary>
 /// PipelineLib's <c>fetch</c>: <c>submodules</c> (on unless a pipeline turns it off) makes the plan ask the builder for the
 /// revision's submodules when the revision declares any (<c>.gitmodules</c>), per pipeline, and for the canonical flow
-/// too; <c>shallow</c> and <c>depth</c> set how many commits the build's checkout holds.
+/// too; <c>shallow</c> and <c>depth</c> set how many commits the build's checkout holds, <c>tags</c> whether it holds the project's tags.
 /// </summary>
 public class FetchPlanTests
 {
     [Theory]
-    [InlineData("", null)]
-    [InlineData("fetch: {depth: 20}", null)]
-    [InlineData("fetch: {depth: 5}", 5)]
-    [InlineData("fetch: {depth: 0}", 1)]
-    [InlineData("fetch: {shallow: false}", 0)]
-    [InlineData("fetch: {shallow: false, depth: 5}", 0)]
-    [InlineData("fetch: {shallow: true, tags: true}", null)]
-    public void Shallow_and_depth_set_the_checkouts_depth_as_jenkins_took_them(string fetch, int? depth)
+    [InlineData("", null, null)]
+    [InlineData("fetch: {depth: 20}", null, null)]
+    [InlineData("fetch: {depth: 5}", 5, null)]
+    [InlineData("fetch: {depth: 0}", 1, null)]
+    [InlineData("fetch: {shallow: false}", 0, null)]
+    [InlineData("fetch: {shallow: false, depth: 5}", 0, null)]
+    [InlineData("fetch: {shallow: true, tags: true}", null, true)]
+    [InlineData("fetch: {tags: false, depth: 3}", 3, null)]
+    public void Shallow_depth_and_tags_set_the_checkouts_depth_and_tags_as_jenkins_took_them(string fetch, int? depth, bool? tags)
     {
         var plan = Repo.Single(Repo.PlanConfig($"""
             pipelines:
@@ -25,6 +26,7 @@ public class FetchPlanTests
                   - name: test
             """));
         Assert.Equal(depth, plan.FetchDepth);
+        Assert.Equal(tags, plan.FetchTags);
     }
 
     private const string GitModules = "[submodule \"modules/translators\"]\n\tpath = modules/translators\n\turl = ../translators\n";

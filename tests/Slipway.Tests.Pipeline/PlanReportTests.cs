@@ -38,6 +38,29 @@ public sealed class PlanReportTests : IDisposable
     }
 
     [Fact]
+    public void A_pipeline_fetching_tags_says_so_and_one_without_does_not()
+    {
+        Write(".pipeline/blubber.yaml", Repo.Blubber);
+        Write(".pipeline/config.yaml", """
+            pipelines:
+              tagged:
+                blubberfile: blubber.yaml
+                fetch: {tags: true}
+                stages:
+                  - name: test
+              plain:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: test
+            """);
+        var (code, stdout, stderr) = Plan();
+        Assert.True(code == PlanReport.Ok, stdout + stderr);
+        const string line = "\n  sources: the build's .git holds the project's tags (fetch.tags; fetched by the builder from its own git server)\n";
+        Assert.Equal(1, stdout.Split(line).Length - 1);
+        Assert.True(stdout.IndexOf(line, StringComparison.Ordinal) < stdout.IndexOf("plain", StringComparison.Ordinal), stdout);
+    }
+
+    [Fact]
     public void Keys_PipelineLib_ignores_are_noted_and_the_plan_still_succeeds()
     {
         Write(".pipeline/blubber.yaml", Repo.Blubber);

@@ -74,7 +74,7 @@ public sealed class BuildStepPerformer(Workspaces workspaces, ImageBuilder build
         try
         {
             src = await workspaces.EnsureAsync(run.RunId, trigger, ct, submodules: run.Started.Plan.Submodules == true, gitDirectory: true,
-                depth: run.Started.Plan.FetchDepth ?? GitRevisionCache.CheckoutDepth);
+                depth: run.Started.Plan.FetchDepth ?? GitRevisionCache.CheckoutDepth, tags: run.Started.Plan.FetchTags == true);
             // The files earlier stages copied out of their run containers (PipelineLib's copy), over the revision.
             var tree = copied.Prepare(run.Started.Plan, run.RunId, stage.Name, src, workspaces.StepTreeOf(run.RunId, step.Name));
             // The context resolved inside the revision, links included. The Blubber file is the repository's, found as

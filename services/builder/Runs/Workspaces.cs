@@ -33,15 +33,16 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
     /// build first needs the workspace, so the plan job (reading only <c>.pipeline/</c>) does not wait for it.
     /// </param>
     /// <param name="depth">Commits in that <c>.git</c> (<see cref="RunPlan.FetchDepth"/>; 0 the whole history).</param>
+    /// <param name="tags">That <c>.git</c> also holds the project's tags, fetched from the git server (<see cref="RunPlan.FetchTags"/>).</param>
     public async Task<string> EnsureAsync(string runId, RunTrigger trigger, CancellationToken ct, bool submodules = false, bool gitDirectory = false,
-        int depth = GitRevisionCache.CheckoutDepth)
+        int depth = GitRevisionCache.CheckoutDepth, bool tags = false)
     {
         var gate = _locks.GetOrAdd(runId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {
             var src = await ExportAsync(runId, trigger, ct);
-            if (gitDirectory) await AddGitDirectoryAsync(runId, trigger, src, depth, ct);
+            if (gitDirectory) await AddGitDirectoryAsync(runId, trigger, src, depth, tags, ct);
             if (submodules) await AddSubmodulesAsync(runId, trigger, src, ct);
             return src;
         }
@@ -59,16 +60,17 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
         if (File.Exists(done)) return src;
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); // a partial export from a crashed attempt
         Directory.CreateDirectory(dir);
-        await git.CheckoutAsync($"{_o.GitUrl!.TrimEnd('/')}/{trigger.Project}", trigger.Project, trigger.Ref, trigger.Revision, src, ct);
+        await git.CheckoutAsync(ProjectUrl(trigger.Project), trigger.Project, trigger.Ref, trigger.Revision, src, ct);
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
         return src;
     }
 
-    private async Task AddGitDirectoryAsync(string runId, RunTrigger trigger, string src, int depth, CancellationToken ct)
+    private async Task AddGitDirectoryAsync(string runId, RunTrigger trigger, string src, int depth, bool tags, CancellationToken ct)
     {
         var done = Path.Combine(PathOf(runId), ".git-directory");
         if (File.Exists(done)) return;
-        await git.WriteGitDirectoryAsync(trigger.Project, trigger.Revision, src, RemoteOf(trigger.Project), ct, depth);
+        await git.WriteGitDirectoryAsync(trigger.Project, trigger.Revision, src, RemoteOf(trigger.Project), ct, depth,
+            tagsFrom: tags ? ProjectUrl(trigger.Project) : null);
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
     }
 
@@ -90,11 +92,14 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
     }
 
+    /// <summary>The project's URL on the builder's git server, with the builder's credentials (for its own fetches only).</summary>
+    private string ProjectUrl(string project) => $"{_o.GitUrl!.TrimEnd('/')}/{project}";
+
     /// <summary>The git server's base URL without credentials: submodules on it are fetched anonymously.</summary>
     private string ServerBase() => WithoutCredentials(_o.GitUrl!.TrimEnd('/')).TrimEnd('/');
 
     /// <summary>The project's git URL as <c>setup.remote</c> shows it: any user name or password removed.</summary>
-    public string RemoteOf(string project) => WithoutCredentials($"{_o.GitUrl!.TrimEnd('/')}/{project}");
+    public string RemoteOf(string project) => WithoutCredentials(ProjectUrl(project));
 
     private static string WithoutCredentials(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0

@@ -48,6 +48,13 @@ public sealed record RunPlan
     [Description("PipelineLib's fetch.shallow/fetch.depth: how many commits the build workspace's .git holds; 0 for the whole history. Absent: PipelineLib's default, 20.")]
     [Range(0, 1_000_000)]
     public int? FetchDepth { get; init; }
+
+    /// <summary>
+    /// PipelineLib's <c>fetch.tags</c>: the build's checkout (<c>.git</c>) also holds the project's tags, each with
+    /// <see cref="FetchDepth"/> commits of its history. Absent: no tags (PipelineLib's default).
+    /// </summary>
+    [Description("PipelineLib's fetch.tags: the build workspace's .git also holds the project's tags (each with fetchDepth commits of history), fetched by the builder from its git server when a build first needs the workspace. Absent: no tags, PipelineLib's default.")]
+    public bool? FetchTags { get; init; }
 }
 
 /// <summary>A stage: a named, ordered list of steps.</summary>

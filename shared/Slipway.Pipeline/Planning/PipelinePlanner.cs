@@ -72,6 +72,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             Notes = _notes.Count > 0 ? _notes : null,
             Submodules = pipeline.Fetch.Submodules && SubmoduleFile.Exists(files) ? true : null,
             FetchDepth = CheckoutDepth(pipeline.Fetch),
+            FetchTags = pipeline.Fetch.Tags ? true : null,
         };
     }
 

@@ -121,6 +121,8 @@ public static class PlanReport
             o.WriteLine($"    {s.Name}: {Describe(s)}" + RuntimeNote(s.Runtime));
         if (plan.Submodules == true)
             o.WriteLine("  sources: the revision with its git submodules (.gitmodules; fetched by the builder from its own git server or allowed URLs only)");
+        if (plan.FetchTags == true)
+            o.WriteLine("  sources: the build's .git holds the project's tags (fetch.tags; fetched by the builder from its own git server)");
         foreach (var note in plan.Notes ?? []) o.WriteLine($"  note: {note}");
         return refused;
     }

@@ -85,6 +85,46 @@ public sealed class GitRevisionCacheTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Fetch_tags_puts_the_servers_tags_into_the_checkout_and_drops_deleted_ones()
+    {
+        string last = "", third = "";
+        for (var i = 1; i <= 25; i++)
+        {
+            last = Commit($"c{i}", new Dictionary<string, string> { ["a.txt"] = $"v{i}" });
+            if (i == 3) third = last;
+            if (i == 22) Git(_work, "tag", "v2.0"); // lightweight, 3 commits below the revision
+        }
+        Git(_work, "-c", "user.name=t", "-c", "user.email=t@example.org", "tag", "-a", "v1.0", "-m", "first release", third);
+        Push(last, "refs/heads/main");
+        Git(_work, "push", "--quiet", _origin, "refs/tags/v1.0", "refs/tags/v2.0");
+
+        // PipelineLib's default: no tags, and nothing fetched for them.
+        var plain = Dest();
+        await _cache.CheckoutAsync(_origin, "team/app", "refs/heads/main", last, plain, CancellationToken.None);
+        await _cache.WriteGitDirectoryAsync("team/app", last, plain, "https://gerrit.example.org/r/team/app", CancellationToken.None);
+        Assert.Equal("", Git(plain, "tag", "--list"));
+        Assert.Equal(1, _cache.FetchCount);
+
+        // fetch.tags: every tag (each with its own depth of history), so `git describe --tags` works as under Jenkins.
+        var tagged = Dest();
+        await _cache.CheckoutAsync(_origin, "team/app", "refs/heads/main", last, tagged, CancellationToken.None);
+        await _cache.WriteGitDirectoryAsync("team/app", last, tagged, "https://gerrit.example.org/r/team/app", CancellationToken.None, tagsFrom: _origin);
+        Assert.Equal("v1.0\nv2.0\n", Git(tagged, "tag", "--list"));
+        Assert.Equal("v2.0-3-g" + last[..7], Git(tagged, "describe", "--tags", "--abbrev=7").Trim());
+        Assert.Equal("tag", Git(tagged, "cat-file", "-t", "v1.0").Trim()); // the annotated tag object itself
+        Assert.Equal(third, Git(tagged, "rev-parse", "v1.0^{commit}").Trim());
+        Assert.Equal("", Git(tagged, "status", "--porcelain"));
+        Assert.Equal(last, Git(tagged, "rev-parse", "HEAD").Trim());
+
+        // A tag deleted on the server is gone from the next checkout.
+        Git(_work, "push", "--quiet", _origin, ":refs/tags/v2.0");
+        var later = Dest();
+        await _cache.CheckoutAsync(_origin, "team/app", "refs/heads/main", last, later, CancellationToken.None);
+        await _cache.WriteGitDirectoryAsync("team/app", last, later, "https://gerrit.example.org/r/team/app", CancellationToken.None, tagsFrom: _origin);
+        Assert.Equal("v1.0\n", Git(later, "tag", "--list"));
+    }
+
     private static string Git(string dir, params string[] args)
     {
         var psi = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -9,7 +9,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// submodule of another project of the same Gerrit (a relative URL, as Gerrit projects write them) builds with the
 /// submodule's files; one whose <c>.gitmodules</c> points outside fails only the pipelines that fetch submodules, naming
 /// it, while a pipeline with <c>fetch: {submodules: false}</c> runs on the tree alone. The build context holds the checkout's
-/// <c>.git</c> as PipelineLib's did (the revision at HEAD, shallow).
+/// <c>.git</c> as PipelineLib's did (the revision at HEAD, shallow), with the project's tags only where the pipeline
+/// asks for them (<c>fetch.tags</c>).
 /// </summary>
 public sealed class SubmoduleRunTests(ITestOutputHelper output)
 {
@@ -21,13 +22,13 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
         variants:
           with-lib:
             copies: [local]
-            entrypoint: [/bin/sh, -c, 'set -x; cat modules/lib/lib.txt && test "$(cat .git/HEAD)" = "$0" && test -s .git/index && test -d .git/objects']
+            entrypoint: [/bin/sh, -c, 'set -x; cat modules/lib/lib.txt && test "$(cat .git/HEAD)" = "$0" && test -s .git/index && test -d .git/objects && test ! -e .git/refs/tags/v0.9']
           tree-only:
             copies: [local]
-            entrypoint: [/bin/sh, -c, 'test -d modules/lib && test -z "$(ls -A modules/lib)" && cat app.txt']
+            entrypoint: [/bin/sh, -c, 'set -x; test -d modules/lib && test -z "$(ls -A modules/lib)" && cat app.txt && test "$(cat .git/refs/tags/v0.9)" = "$0"']
         """;
 
-    private const string Config = """
+    private static string Config(string taggedCommit) => $$"""
         pipelines:
           with:
             blubberfile: blubber.yaml
@@ -40,10 +41,12 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             blubberfile: blubber.yaml
             fetch:
               submodules: false
+              tags: true
             stages:
               - name: check
                 build: tree-only
-                run: true
+                run:
+                  arguments: ['{{taggedCommit}}']
         """;
 
     private static string Modules(params (string Path, string Url)[] entries) =>
@@ -64,9 +67,13 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             var libChange = await gerrit.UploadPatchsetAsync(lib, "master", new Dictionary<string, string?> { ["lib.txt"] = "hello from the library\n" }, "Library");
             var libCommit = await gerrit.MergeAsync(libChange.ChangeNumber);
 
+            // A release tag on the branch, pushed by a maintainer before the change: only the pipeline with fetch.tags sees it.
+            gerrit.AllowDirectPush(gerrit.Developer, env.Project);
+            var tagged = await GerritPush.TagBranchAsync(gerrit, env.Project, "master", "v0.9");
+
             GerritPush.WriteFiles(source, new Dictionary<string, string?>
             {
-                [".pipeline/blubber.yaml"] = Blubber(env.BaseImage), [".pipeline/config.yaml"] = Config, ["app.txt"] = "the app alone\n",
+                [".pipeline/blubber.yaml"] = Blubber(env.BaseImage), [".pipeline/config.yaml"] = Config(tagged), ["app.txt"] = "the app alone\n",
                 [".gitmodules"] = Modules(("modules/lib", $"../{libName}")),
             });
             var same = await GerritPush.PatchSetAsync(gerrit, env.Project, source, "With a library submodule",
@@ -75,7 +82,7 @@ public sealed class SubmoduleRunTests(ITestOutputHelper output)
             Assert.True(with.Outcome == RunOutcome.Succeeded, with.Reason + "\n" + string.Join("\n", env.PipelineEvents.Events
                 .Where(e => e.Type == EventTypes.NameOf<TestFailed>()).Select(e => e.DataAs<TestFailed>().OutputTail))); // found the submodule's file, and .git at the revision
             var without = await PushedPipelineRuns.FinishedAsync(env, same, "without", Timeout);
-            Assert.True(without.Outcome == RunOutcome.Succeeded, without.Reason); // and the tree-only pipeline found its directory empty
+            Assert.True(without.Outcome == RunOutcome.Succeeded, without.Reason); // and the tree-only pipeline found its directory empty, and the tag
 
             // A second change adds a submodule from an address inside the operator's network.
             File.WriteAllText(Path.Combine(source, ".gitmodules"), Modules(("modules/lib", $"../{libName}"), ("modules/evil", "http://127.0.0.1:9/internal")));

@@ -89,6 +89,37 @@ public static class GerritPush
         }
     }
 
+    /// <summary>
+    /// Tags <paramref name="branch"/>'s tip as <paramref name="tag"/> (a lightweight tag) with `git push` as the stand-in's
+    /// developer, who must be allowed to push directly (<c>AllowDirectPush</c>); returns the tagged commit.
+    /// </summary>
+    public static async Task<string> TagBranchAsync(StandIn gerrit, string project, string branch, string tag, CancellationToken ct = default)
+    {
+        var url = new UriBuilder(gerrit.HttpUrl)
+        {
+            UserName = gerrit.Developer.Username, Password = gerrit.DeveloperHttpPassword, Path = "/a/" + project,
+        }.Uri.ToString();
+        var scratch = Directory.CreateTempSubdirectory("slipway-tag-").FullName;
+        try
+        {
+            var env = new Dictionary<string, string>(GitEnvironment) { ["GIT_DIR"] = scratch };
+            async Task<string> Git(params string[] args)
+            {
+                var r = await ProcessRunner.RunAsync("git", args, null, env, TimeSpan.FromMinutes(2), ct);
+                return r.Succeeded ? r.StdOut : throw new InvalidOperationException($"git {args[0]} failed ({r.ExitCode}):\n{r.StdErr}{r.StdOut}");
+            }
+            await Git("init", "-q", "--bare", scratch);
+            await Git("fetch", "-q", url, $"refs/heads/{branch}");
+            var commit = (await Git("rev-parse", "FETCH_HEAD")).Trim();
+            await Git("push", "-q", url, $"{commit}:refs/tags/{tag}");
+            return commit;
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     /// <summary>Writes <paramref name="files"/> (path → content; null skipped) under <paramref name="directory"/>, for pushing with <see cref="PatchSetAsync"/>.</summary>
     public static void WriteFiles(string directory, IReadOnlyDictionary<string, string?> files)
     {
