@@ -8,9 +8,13 @@ public sealed partial class GerritStandIn
 {
     private static string Timestamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "00";
 
-    private static JsonObject AccountInfo(GerritAccount a, bool detailed) => detailed
-        ? new JsonObject { ["_account_id"] = a.Id, ["name"] = a.Name, ["email"] = a.Email, ["username"] = a.Username }
-        : new JsonObject { ["_account_id"] = a.Id };
+    private static JsonObject AccountInfo(GerritAccount a, bool detailed)
+    {
+        if (!detailed) return new JsonObject { ["_account_id"] = a.Id };
+        var info = new JsonObject { ["_account_id"] = a.Id, ["name"] = a.Name, ["email"] = a.Email, ["username"] = a.Username };
+        if (a.ServiceUser) info["tags"] = new JsonArray("SERVICE_USER");
+        return info;
+    }
 
     private JsonObject ChangeInfo(ChangeState c, HashSet<string> o)
     {
@@ -32,6 +36,7 @@ public sealed partial class GerritStandIn
         info["deletions"] = c.Current.Deletions;
         info["_number"] = c.Number;
         info["owner"] = AccountInfo(c.Owner, detailedAccounts);
+        if (c.Submitter is { } submitter) info["submitter"] = AccountInfo(submitter, detailedAccounts);
         info["current_revision_number"] = c.Current.Number;
 
         if (o.Contains("LABELS") || o.Contains("DETAILED_LABELS"))

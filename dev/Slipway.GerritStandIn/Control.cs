@@ -116,6 +116,7 @@ public sealed partial class GerritStandIn
             await _git.GitAsync(change.Project, ["update-ref", branchRef, newRev, tip], ct: ct);
             change.Status = "MERGED";
             change.Submitted = now;
+            change.Submitter = submitter;
             change.Updated = now;
             change.Messages.Add(new ChangeMessageState
             {

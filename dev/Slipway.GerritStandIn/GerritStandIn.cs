@@ -405,12 +405,12 @@ public sealed partial class GerritStandIn : IAsyncDisposable
         lock (_events) return [.. _events];
     }
 
-    public GerritAccount AddAccount(string name, string email, string username)
+    public GerritAccount AddAccount(string name, string email, string username, bool serviceUser = false)
     {
         lock (_accounts)
         {
             if (_accounts.TryGetValue(username, out var existing)) return existing;
-            var a = new GerritAccount(1000000 + _accounts.Count, name, email, username);
+            var a = new GerritAccount(1000000 + _accounts.Count, name, email, username, serviceUser);
             _accounts[username] = a;
             return a;
         }

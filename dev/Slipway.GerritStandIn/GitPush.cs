@@ -280,6 +280,7 @@ public sealed partial class GerritStandIn
             }
             change.Status = "MERGED";
             change.Submitted = now;
+            change.Submitter = s.User;
             change.Updated = now;
             change.Messages.Add(new ChangeMessageState
             {

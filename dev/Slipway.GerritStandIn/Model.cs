@@ -2,8 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace Slipway.GerritStandIn;
 
-/// <summary>A Gerrit account as the stand-in knows it (REST `_account_id`, stream-event name/email/username).</summary>
-public sealed record GerritAccount(int Id, string Name, string Email, string Username)
+/// <summary>
+/// A Gerrit account as the stand-in knows it (REST `_account_id`, stream-event name/email/username). A
+/// <paramref name="ServiceUser"/> is a bot (Gerrit's Service Users group): detailed AccountInfo tags it `SERVICE_USER`.
+/// </summary>
+public sealed record GerritAccount(int Id, string Name, string Email, string Username, bool ServiceUser = false)
 {
     /// <summary>The stream-event AccountAttribute: name, email, username (none for a commit author without an account).</summary>
     public JsonObject ToEventJson() => Username.Length == 0
@@ -69,6 +72,8 @@ internal sealed class ChangeState
     public string Subject { get; set; } = "";
     public DateTimeOffset Updated { get; set; }
     public DateTimeOffset? Submitted { get; set; }
+    /// <summary>Who merged it (ChangeInfo's <c>submitter</c>); null while it is open.</summary>
+    public GerritAccount? Submitter { get; set; }
     public string Status { get; set; } = "NEW";
     public string? Topic { get; set; }
     public List<PatchSetState> PatchSets { get; } = [];

@@ -18,7 +18,8 @@ public sealed record ChartsChangeResult(int Number, string ChangeId, string Url,
 /// <summary>
 /// PipelineLib's promote change (PipelineRunner.updateCharts): clones the charts project's branch, sets
 /// <c>main_app.version</c> in the chart's values file(s) as update_version.py does, commits "CHART: pipeline bot promote"
-/// and pushes it to <c>refs/for/BRANCH%topic=pipeline-promote[,r=REVIEWER…]</c> with the operator's credentials.
+/// and pushes it to <c>refs/for/BRANCH%topic=pipeline-promote[,r=REVIEWER…]</c> with the operator's credentials; the
+/// reviewers are the source change's owner and approver, as PipelineLib chose them, and the operator's.
 /// Exactly once per run and step: the Change-Id derives from project, branch, run, step and chart, and an existing change
 /// with it is found by REST before anything is pushed, so a replayed job (after a crash, a lost answer) opens no second
 /// change. The commit's dates are the run's start, so a replay that still pushes pushes the same commit.
@@ -89,8 +90,9 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
                 return null;
             }
             await Git(git, clone, env, ct, "commit", "--quiet", "--no-verify", "-m", Message(request, changeId));
+            var reviewers = await SourceReviewersAsync(request, ct);
             var push = await git.RunAsync(clone, ["-c", "credential.helper=", "-c", "credential.helper=" + CredentialHelper,
-                "push", "--porcelain", "origin", PushRef()], ct, check: false, environment: env);
+                "push", "--porcelain", "origin", PushRef(reviewers)], ct, check: false, environment: env);
             // Found after the push whatever it answered: a push whose answer was lost, or a race with a replay, still opened it.
             if (await FindAsync(changeId, ct) is { } opened)
             {
@@ -153,9 +155,42 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
     private static string Line(string? value) =>
         new((value ?? "").Select(c => char.IsControl(c) || c is '\u2028' or '\u2029' or '\u0085' ? ' ' : c).Take(300).ToArray());
 
-    // PipelineLib's topic, and the operator's reviewers: added by the push that opens the change, so a replay (which finds
+    // PipelineLib's topic, and the reviewers: added by the push that opens the change, so a replay (which finds
     // the change by its Change-Id and pushes nothing) never adds them again.
-    private string PushRef() => $"HEAD:refs/for/{options.Branch}%topic={options.Topic}" + string.Concat(options.Reviewers.Select(r => ",r=" + r));
+    private string PushRef(IEnumerable<string> sourceReviewers) => $"HEAD:refs/for/{options.Branch}%topic={options.Topic}" +
+        string.Concat(sourceReviewers.Concat(options.Reviewers).Select(r => ",r=" + r));
+
+    /// <summary>
+    /// PipelineLib's <c>PipelineStage.getReviewers</c>: the source change's owner and the account whose Code-Review vote
+    /// approved it (without one, its submitter), by account id, leaving out bots (<c>SERVICE_USER</c>), as the change's
+    /// detail view on the charts project's Gerrit shows them. A change that Gerrit does not show (another server, no
+    /// permission to read it) adds none; an unreachable Gerrit is retried.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> SourceReviewersAsync(ChartsChangeRequest request, CancellationToken ct)
+    {
+        if (request.SourceChange is not { } number) return [];
+        ChangeInfo change;
+        try
+        {
+            change = await Rest().GetChangeDetailAsync(request.SourceProject, number, ct);
+        }
+        catch (GerritRestException e) when (!e.Transient && !e.AuthenticationFailed)
+        {
+            logger.LogWarning("run {RunId}: the source change {Project}~{Number} is not readable on {Gerrit} ({Reason}); the charts change " +
+                "gets the operator's reviewers only", request.RunId, request.SourceProject, number, options.Url, e.Message);
+            return [];
+        }
+        catch (GerritRestException e)
+        {
+            throw new ChartsChangeException($"reading the source change {number} for its reviewers failed: {e.Message}", permanent: e.AuthenticationFailed);
+        }
+        static bool Bot(AccountInfo? a) => a?.Tags?.Contains("SERVICE_USER") == true;
+        var author = Bot(change.Owner) ? null : change.Owner;
+        var approved = change.Labels?.GetValueOrDefault("Code-Review")?.Approved;
+        var plusTwo = approved is not null ? (Bot(approved) ? null : approved) : (Bot(change.Submitter) ? null : change.Submitter);
+        return [.. new[] { author, plusTwo }.OfType<AccountInfo>().Select(a => a.AccountId).Where(id => id > 0).Distinct()
+            .Select(id => id.ToString(CultureInfo.InvariantCulture))];
+    }
 
     private string RepositoryUrl() => $"{options.Url!.TrimEnd('/')}/a/{options.GerritProject}";
 

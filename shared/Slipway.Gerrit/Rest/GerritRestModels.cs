@@ -30,6 +30,10 @@ public sealed record ChangeInfo
     [JsonPropertyName("created")] public string? Created { get; init; }
     [JsonPropertyName("submitted")] public string? Submitted { get; init; }
     [JsonPropertyName("owner")] public AccountInfo? Owner { get; init; }
+    /// <summary>Who submitted the change; set for merged changes.</summary>
+    [JsonPropertyName("submitter")] public AccountInfo? Submitter { get; init; }
+    /// <summary>With <c>o=LABELS</c> (or the detail view): label name → who gave its highest vote.</summary>
+    [JsonPropertyName("labels")] public IReadOnlyDictionary<string, LabelInfo>? Labels { get; init; }
     /// <summary>With <c>o=CURRENT_REVISION</c> or <c>o=ALL_REVISIONS</c>: revision SHA → patch set.</summary>
     [JsonPropertyName("revisions")] public IReadOnlyDictionary<string, RevisionInfo>? Revisions { get; init; }
 }
@@ -60,6 +64,14 @@ public sealed record AccountInfo
     [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("email")] public string? Email { get; init; }
     [JsonPropertyName("username")] public string? Username { get; init; }
+    /// <summary>With detailed accounts: Gerrit's account tags, e.g. <c>SERVICE_USER</c> for a bot.</summary>
+    [JsonPropertyName("tags")] public IReadOnlyList<string>? Tags { get; init; }
+}
+
+/// <summary>The LabelInfo field Slipway reads: the account whose vote is the label's highest (Code-Review +2).</summary>
+public sealed record LabelInfo
+{
+    [JsonPropertyName("approved")] public AccountInfo? Approved { get; init; }
 }
 
 /// <summary>BranchInfo (<c>GET /projects/{project}/branches/{branch}</c>): the branch's full ref and its tip.</summary>

@@ -154,6 +154,38 @@ public sealed class ChartsChangeProposerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_source_changes_owner_and_approver_are_reviewers_as_pipelinelib_chose_them_and_bots_are_left_out()
+    {
+        const string source = "mediawiki/services/citoid";
+        await _gerrit.CreateProjectAsync(source);
+        var carol = _gerrit.AddAccount("Carol Approver", "carol@example.org", "carol");
+        var dave = _gerrit.AddAccount("Dave Submitter", "dave@example.org", "dave");
+        var bot = _gerrit.AddAccount("Library Upgrader", "upgrader@example.org", "libup", serviceUser: true);
+        var alice = _gerrit.AddAccount("Alice Release", "alice@example.org", "alice");
+
+        // Jane's change, +2 by Carol, submitted by a bot: Jane and Carol (PipelineLib's author and +2 voter), then the operator's.
+        var approved = await _gerrit.UploadPatchsetAsync(source, "master", new Dictionary<string, string?> { ["a.txt"] = "1" }, "Feature");
+        await _gerrit.CommentAsync(approved.ChangeNumber, "LGTM", carol, new Dictionary<string, int> { ["Code-Review"] = 2 });
+        await _gerrit.MergeAsync(approved.ChangeNumber, bot);
+        using var proposer = Proposer(reviewers: ["alice"]);
+        var first = await proposer.ProposeAsync(SourceRequest("run-20", approved.ChangeNumber), CancellationToken.None);
+        Assert.Equal([_gerrit.Developer.Id, carol.Id, alice.Id], _gerrit.Reviewers(first!.Number).Select(a => a.Id));
+
+        // A bot's change with no +2, submitted by Dave: the bot is left out, the submitter stands in for the approver.
+        var botChange = await _gerrit.UploadPatchsetAsync(source, "master", new Dictionary<string, string?> { ["a.txt"] = "2" }, "Upgrade", uploader: bot);
+        await _gerrit.MergeAsync(botChange.ChangeNumber, dave);
+        var second = await proposer.ProposeAsync(SourceRequest("run-21", botChange.ChangeNumber), CancellationToken.None);
+        Assert.Equal([dave.Id, alice.Id], _gerrit.Reviewers(second!.Number).Select(a => a.Id));
+
+        // A change this Gerrit does not have (another server): the operator's reviewers only, and the change still opens.
+        var third = await proposer.ProposeAsync(SourceRequest("run-22", 99_999), CancellationToken.None);
+        Assert.Equal([alice.Id], _gerrit.Reviewers(third!.Number).Select(a => a.Id));
+    }
+
+    private static ChartsChangeRequest SourceRequest(string runId, int change) =>
+        Request(runId) with { SourceChange = change, Version = Version + "-" + runId };
+
+    [Fact]
     public async Task A_reviewer_Gerrit_does_not_know_fails_the_push_visibly_and_opens_nothing()
     {
         using var proposer = Proposer(reviewers: ["nobody-here"]);
