@@ -51,6 +51,12 @@ public static class BlubberVersions
     public static readonly Version UseSystemFlagRemoved = new(0, 23, 0);
 
     /// <summary>
+    /// The entries of a <c>builders</c> list were validated from v1.3.0 on (Blubber commit 1386dd8, "Fix lack of validation
+    /// on custom builders"); before, e.g. a requirement without <c>from</c> was a copy from the build context.
+    /// </summary>
+    public static readonly Version BuildersListValidated = new(1, 3, 0);
+
+    /// <summary>
     /// The frontend PipelineLib builds a file with when it has no <c># syntax=</c> line naming a Blubber frontend
     /// (PipelineRunner.buildkitFrontend, <c>…/wikimedia/blubber-buildkit:v0.11.1</c>): the version such a file was
     /// validated by.

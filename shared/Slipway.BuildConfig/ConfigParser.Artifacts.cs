@@ -46,7 +46,18 @@ public static partial class ConfigParser
                 default: exclude.AddRange(Since(v, "artifact.exclude", v.StrList())); break;
             }
         }
-        if (string.IsNullOrEmpty(from)) throw i.Fail(BlubberErrorKind.Validation, "from: is required");
+        if (string.IsNullOrEmpty(from))
+        {
+            // Blubber validated the entries of a `builders` list only from v1.3.0 ("dive"); before, a requirement without
+            // `from` was copied from the build context (requirements.go: `from == ""` is local).
+            if (!(_state is { InBuildersList: true } && ValidatedBy is { } v && v < BlubberVersions.BuildersListValidated))
+                throw i.Fail(BlubberErrorKind.Validation, "from: is required");
+            var because = _state.Syntax is { } pin ? $"this file pins {pin.VersionText}"
+                : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
+            _state.Warnings.Add($"{i.Path} (line {i.Line}): \"from\" is missing; accepted as \"local\" (the build context) because {because}, " +
+                $"which did not validate `builders` entries (Blubber v{BlubberVersions.BuildersListValidated.ToString(3)} and later refuse it)");
+            from = Artifact.Local;
+        }
         return CheckArtifact(i, new Artifact(from, NullIfEmpty(source), NullIfEmpty(dest), exclude, i.Line));
     }
 

@@ -6,19 +6,28 @@ public static partial class ConfigParser
     private static List<BuilderEntry> ParseBuilders(YNode v)
     {
         var result = new List<BuilderEntry>();
-        foreach (var item in v.List())
+        var outer = _state?.InBuildersList ?? false;
+        if (_state is not null) _state.InBuildersList = true;
+        try
         {
-            var fields = item.Fields("custom", "node", "php", "python").Where(f => !f.Value.IsNull).ToList();
-            if (fields.Count != 1)
-                throw item.Fail(BlubberErrorKind.Validation, "builders: each entry must have exactly one of custom, node, php, python");
-            var (kind, n) = fields[0];
-            result.Add(kind switch
+            foreach (var item in v.List())
             {
-                "node" => new BuilderEntry(ParseNode(n), null, null, null, item.Line),
-                "php" => new BuilderEntry(null, ParsePhp(n), null, null, item.Line),
-                "python" => new BuilderEntry(null, null, ParsePython(n), null, item.Line),
-                _ => new BuilderEntry(null, null, null, ParseCustom(n), item.Line),
-            });
+                var fields = item.Fields("custom", "node", "php", "python").Where(f => !f.Value.IsNull).ToList();
+                if (fields.Count != 1)
+                    throw item.Fail(BlubberErrorKind.Validation, "builders: each entry must have exactly one of custom, node, php, python");
+                var (kind, n) = fields[0];
+                result.Add(kind switch
+                {
+                    "node" => new BuilderEntry(ParseNode(n), null, null, null, item.Line),
+                    "php" => new BuilderEntry(null, ParsePhp(n), null, null, item.Line),
+                    "python" => new BuilderEntry(null, null, ParsePython(n), null, item.Line),
+                    _ => new BuilderEntry(null, null, null, ParseCustom(n), item.Line),
+                });
+            }
+        }
+        finally
+        {
+            if (_state is not null) _state.InBuildersList = outer;
         }
         var repeated = result.Where(b => b.Kind != "custom").GroupBy(b => b.Kind).FirstOrDefault(g => g.Count() > 1);
         if (repeated is not null)

@@ -21,6 +21,8 @@ public static partial class ConfigParser
     {
         public BlubberSyntax? Syntax { get; } = syntax;
         public List<string> Warnings { get; } = [];
+        /// <summary>Parsing an entry of a <c>builders</c> list (which Blubber did not validate before v1.3.0).</summary>
+        public bool InBuildersList { get; set; }
     }
 
     public static BlubberConfig Parse(string yaml, Limits? limits = null)

@@ -53,6 +53,21 @@ public static class Expander
         return froms.Where(f => f != Artifact.Local && isVariant(f)).Distinct();
     }
 
+    /// <summary>
+    /// The names a variant refers to as written (before merging): its includes, and the <c>from</c> of its copies,
+    /// requirements and builder mounts; with <paramref name="common"/> the top level's, which every variant inherits.
+    /// Some may be images rather than variants; <c>local</c> is left out.
+    /// </summary>
+    public static IEnumerable<string> References(VariantConfig v, CommonConfig? common = null)
+    {
+        static IEnumerable<string> Of(CommonConfig c) =>
+            ConfigParser.Requirements(c).SelectMany(r => r.Requirements ?? []).Select(a => a.From)
+                .Concat((c.Builders ?? []).Select(b => b.Custom).Append(c.Builder).SelectMany(b => b?.Mounts ?? []).Select(m => m.From));
+        var names = v.Includes.Select(i => i.Value).Concat(v.Copies.Select(a => a.From)).Concat(Of(v.Common));
+        if (common is not null) names = names.Concat(Of(common));
+        return names.Where(n => n != Artifact.Local).Distinct();
+    }
+
     /// <summary>Depth-first, leaves first, duplicates at their first position; cycles and unknown names refused.</summary>
     internal static List<string> GraphOrder(string start, Func<string, IEnumerable<string>> edges, Func<string, bool> exists, string what)
     {

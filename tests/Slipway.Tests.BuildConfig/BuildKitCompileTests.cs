@@ -131,6 +131,40 @@ public class BuildKitCompileTests
         Assert.Contains("RUN python3 -m pip install -r \"r.txt\"", r.Dockerfile.Split('\n'));
     }
 
+    private const string BuildersWithoutFrom =
+        "    builders:\n      - custom:\n          command: [make]\n          requirements:\n            - source: .\n              destination: .\n";
+    private const string FromRequired = "from: is required (at variants.test.builders[0].custom.requirements[0], line 9)";
+
+    // Blubber validated the entries of a `builders` list only from v1.3.0 (commit 1386dd8); before, a requirement without
+    // `from` was copied from the build context (kartotherian pins v0.21.0 and relies on it). `builder` was always validated.
+    [Theory]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v0.21.0\n", null, "this file pins v0.21.0")]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v1.2.0\n", null, "this file pins v1.2.0")]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v1.3.0\n", FromRequired, null)]
+    [InlineData("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:latest\n", FromRequired, null)]
+    [InlineData("", null, "this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v0.11.1")]
+    public void A_builders_requirement_without_from_is_local_only_where_the_validating_blubber_did_not_check_builders(string header, string? refusal, string? because)
+    {
+        var yaml = header + Head + BuildersWithoutFrom;
+        if (refusal is not null)
+        {
+            Assert.Equal(refusal.Replace("line 9", $"line {9 + header.Count(c => c == '\n')}"), Assert.Throws<BlubberException>(() => C(yaml)).Message);
+            return;
+        }
+        var r = C(yaml);
+        var line = 9 + header.Count(c => c == '\n');
+        Assert.Equal([$"variants.test.builders[0].custom.requirements[0] (line {line}): \"from\" is missing; accepted as \"local\" (the build context) " +
+            $"because {because}, which did not validate `builders` entries (Blubber v1.3.0 and later refuse it)"], r.Warnings);
+        // The same COPY of the build context as with `from: local`.
+        static string[] Copies(string dockerfile) => [.. dockerfile.Split('\n').Where(l => l.StartsWith("COPY", StringComparison.Ordinal))];
+        var local = C(Head + BuildersWithoutFrom.Replace("            - source: .\n", "            - from: local\n              source: .\n")).Dockerfile;
+        Assert.NotEmpty(Copies(local));
+        Assert.Equal(Copies(local), Copies(r.Dockerfile));
+        // The singular `builder` was validated in every version.
+        Assert.Equal("from: is required (at variants.test.builder.requirements[0], line " + (8 + header.Count(c => c == '\n')) + ")",
+            Assert.Throws<BlubberException>(() => C(header + Head + "    builder:\n      command: [make]\n      requirements:\n        - source: .\n          destination: .\n")).Message);
+    }
+
     [Fact]
     public void Run_variant_runs_the_entrypoint_last_with_args_and_env_never_cached()
     {

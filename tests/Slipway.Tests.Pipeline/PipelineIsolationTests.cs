@@ -114,6 +114,26 @@ public class PipelineIsolationTests
         Assert.Null(Step(plan, "lint-build").Build!.Refusal);
     }
 
+    // Blubber refuses the whole file; Slipway refuses only the variants that need the refused one. Without this, the file
+    // parsed without `production` would read `from: production` as an image named "production".
+    [Theory]
+    [InlineData("  prod-copy:\n    copies: [production]\n", "prod-copy")]
+    [InlineData("  prod-copy:\n    copies:\n      - from: production\n        source: /srv/app\n        destination: .\n", "prod-copy")]
+    [InlineData("  prod-copy:\n    builder:\n      command: [make]\n      requirements: [{from: production, source: /srv/app/x, destination: x}]\n", "prod-copy")]
+    [InlineData("  prod-copy:\n    copies: [production]\n  twice-removed:\n    includes: [prod-copy]\n", "twice-removed")]
+    public void A_variant_copying_from_a_refused_one_is_refused_naming_it_and_the_others_build(string variants, string stage)
+    {
+        var files = new Dictionary<string, string>
+        {
+            [".pipeline/blubber.yaml"] = BlubberWithBadProduction + "\n" + variants,
+            [".pipeline/config.yaml"] = $"pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages: [{{name: {stage}}}, {{name: lint}}]\n    execution: [[{stage}], [lint]]\n",
+        };
+        var plan = Single(Repo.Plan(files));
+        Assert.Null(Step(plan, "lint-build").Build!.Refusal);
+        Assert.Equal($".pipeline/blubber.yaml: variant \"{stage}\" needs variant \"production\" (includes or copies from it), which Blubber refuses: " +
+            "environment: contains invalid environment variable names (at variants.production.runs.environment, line 11)", Step(plan, $"{stage}-build").Build!.Refusal);
+    }
+
     [Fact]
     public void An_error_outside_the_variants_refuses_every_build_of_the_file()
     {

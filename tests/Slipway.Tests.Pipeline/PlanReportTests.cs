@@ -61,6 +61,26 @@ public sealed class PlanReportTests : IDisposable
     }
 
     [Fact]
+    public void A_promote_without_environments_says_it_sets_the_charts_main_values_for_every_environment()
+    {
+        Write(".pipeline/blubber.yaml", Repo.Blubber);
+        Write(".pipeline/config.yaml", """
+            pipelines:
+              publish:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: production
+                    build: production
+                    publish:
+                      image: true
+                    promote: true
+            """);
+        var (code, stdout, stderr) = Plan(TriggerKind.Merge);
+        Assert.True(code == PlanReport.Ok, stdout + stderr);
+        Assert.Contains("\n    production-promote: promote foo in every environment (the chart's main values file)", stdout);
+    }
+
+    [Fact]
     public void Keys_PipelineLib_ignores_are_noted_and_the_plan_still_succeeds()
     {
         Write(".pipeline/blubber.yaml", Repo.Blubber);

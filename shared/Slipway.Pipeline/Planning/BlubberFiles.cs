@@ -39,11 +39,39 @@ internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits
     public IReadOnlyDictionary<string, PipelineConfigException> RefusedVariants(string path) =>
         _refusedVariants.TryGetValue(path, out var r) ? r : new Dictionary<string, PipelineConfigException>();
 
+    /// <summary>
+    /// A refused variant that <paramref name="variant"/> includes or copies from, directly or through others: the file
+    /// parsed without it, so the name would otherwise be read as an image (Blubber refuses the whole file instead).
+    /// </summary>
+    private static KeyValuePair<string, PipelineConfigException>? RefusedDependency(BlubberConfig config, string variant,
+        IReadOnlyDictionary<string, PipelineConfigException> refused)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal) { variant };
+        var queue = new Queue<string>([variant]);
+        while (queue.TryDequeue(out var name))
+        {
+            if (config.Variant(name) is not { } v) continue;
+            foreach (var reference in Expander.References(v, config.Common))
+            {
+                if (refused.TryGetValue(reference, out var why)) return new(reference, why);
+                if (seen.Add(reference)) queue.Enqueue(reference);
+            }
+        }
+        return null;
+    }
+
+    private static string Unprefixed(string message, string path) =>
+        message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message;
+
     /// <summary>The variant with includes and top-level keys merged in; refused as Blubber refuses it.</summary>
     public ExpandedVariant Variant(string path, string variant)
     {
         var config = Get(path);
-        if (RefusedVariants(path).TryGetValue(variant, out var refusal)) throw refusal;
+        var refused = RefusedVariants(path);
+        if (refused.TryGetValue(variant, out var refusal)) throw refusal;
+        if (refused.Count > 0 && RefusedDependency(config, variant, refused) is { } dependency)
+            throw new PipelineConfigException($"{path}: variant \"{variant}\" needs variant \"{dependency.Key}\" (includes or copies from it), " +
+                $"which Blubber refuses: {Unprefixed(dependency.Value.Message, path)}", dependency.Value.Line, path);
         if (config.Variant(variant) is null)
             throw new PipelineConfigException($"{path}: variant \"{variant}\" is not defined (defined: {string.Join(", ", config.Variants.Select(v => v.Name))})", 0, path);
         try

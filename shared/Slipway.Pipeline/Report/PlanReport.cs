@@ -151,7 +151,9 @@ public static class PlanReport
         StepKind.Publish => $"publish the image of {s.Publish?.ImageFrom} as {s.Publish?.Name ?? "(project name)"}",
         StepKind.Deploy => $"deploy {s.Deploy!.Service} to {s.Deploy.Environment}{(s.Deploy.RequiresApproval ? " after approval" : "")}"
             + (s.Deploy.Rollout is { Count: > 0 } r ? $", rollout {string.Join(" → ", r.Select(x => $"{x.Stage.ToString().ToLowerInvariant()} {x.Percentage}%"))}" : ""),
-        StepKind.Promote => $"promote {s.Promote!.Chart} in {string.Join(", ", s.Promote.Environments)}"
+        // No environments: PipelineLib's update_version.py sets the chart's main values file, for every environment.
+        StepKind.Promote => $"promote {s.Promote!.Chart} in " + (s.Promote.Environments.Count == 0
+            ? "every environment (the chart's main values file)" : string.Join(", ", s.Promote.Environments))
             + (s.Promote.RequiresApprovalFor is { Count: > 0 } ap ? $" (approval for {string.Join(", ", ap)})" : ""),
         StepKind.Trigger => $"request job {s.Trigger!.Job}"
             + (s.Trigger.Parameters is { Count: > 0 } tp ? $" with {string.Join(", ", tp.Select(x => $"{x.Key}={x.Value}"))}" : ""),
