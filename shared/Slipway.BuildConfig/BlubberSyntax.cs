@@ -5,7 +5,8 @@ namespace Slipway.BuildConfig;
 /// <summary>
 /// The <c># syntax=…/blubber/buildkit:vX.Y.Z</c> parser directive at the top of a Blubber file: the frontend image
 /// the team pinned, and its version. Slipway builds with its own compiler whatever the line says, but the pinned
-/// version decides which keys are accepted with a warning (<see cref="BlubberVersions"/>) and is recorded on the image.
+/// version decides which keys are accepted with a warning (<see cref="BlubberVersions"/>) and is recorded on the image,
+/// when PipelineLib would have built with it (<see cref="PipelineLibAllows"/>).
 /// </summary>
 public sealed partial record BlubberSyntax(string Image, Version? Version)
 {
@@ -15,32 +16,37 @@ public sealed partial record BlubberSyntax(string Image, Version? Version)
     [GeneratedRegex(@"^v?(\d{1,4})\.(\d{1,4})\.(\d{1,4})(?:[-+][0-9A-Za-z.\-]*)?$")]
     private static partial Regex TagRx();
 
+    /// <summary>
+    /// Whether PipelineLib builds with this frontend (<c>PipelineRunner.buildkitAllowedFrontends</c>, any version); any
+    /// other is replaced by its default, <see cref="BlubberVersions.PipelineLibDefault"/>.
+    /// </summary>
+    public bool PipelineLibAllows => BlubberVersions.PipelineLibFrontends.Contains(Image.Split('@')[0] is var name
+        && name.LastIndexOf(':') is var colon && colon > name.LastIndexOf('/') ? name[..colon] : name);
+
     /// <summary>The version as written in Blubber's tags, e.g. <c>v0.22.0</c>; null when the tag is not a version.</summary>
     public string? VersionText => Version is null ? null : $"v{Version.ToString(3)}";
 
     /// <summary>
-    /// Reads the directive from the leading comment lines (as BuildKit's parser-directive detection does: only
-    /// <c>#</c> lines at the very top count). Returns null when there is none or it names no Blubber frontend.
+    /// Reads the directive from the leading comment lines (only <c>#</c> lines at the very top count; of several, the
+    /// last, as PipelineLib's <c>PipelineRunner</c> reads them). Returns null when there is none or it names no Blubber frontend.
     /// </summary>
     public static BlubberSyntax? Read(string yaml)
     {
+        string? image = null;
         foreach (var raw in yaml.TrimStart('\uFEFF').Split('\n').Take(20))
         {
             var line = raw.TrimEnd('\r').Trim();
             if (!line.StartsWith('#')) break;
-            var m = DirectiveRx().Match(line);
-            if (!m.Success) continue;
-            var image = m.Groups[1].Value;
-            if (image.Length > 512 || !image.Contains("blubber", StringComparison.OrdinalIgnoreCase)) return null;
-            var name = image.Split('@')[0];
-            var slash = name.LastIndexOf('/');
-            var colon = name.LastIndexOf(':');
-            var tag = colon > slash ? name[(colon + 1)..] : "";
-            var t = TagRx().Match(tag);
-            var version = t.Success ? new Version(int.Parse(t.Groups[1].Value), int.Parse(t.Groups[2].Value), int.Parse(t.Groups[3].Value)) : null;
-            return new BlubberSyntax(image, version);
+            if (DirectiveRx().Match(line) is { Success: true } m) image = m.Groups[1].Value;
         }
-        return null;
+        if (image is null || image.Length > 512 || !image.Contains("blubber", StringComparison.OrdinalIgnoreCase)) return null;
+        var name = image.Split('@')[0];
+        var slash = name.LastIndexOf('/');
+        var colon = name.LastIndexOf(':');
+        var tag = colon > slash ? name[(colon + 1)..] : "";
+        var t = TagRx().Match(tag);
+        var version = t.Success ? new Version(int.Parse(t.Groups[1].Value), int.Parse(t.Groups[2].Value), int.Parse(t.Groups[3].Value)) : null;
+        return new BlubberSyntax(image, version);
     }
 }
 
@@ -62,6 +68,13 @@ public static class BlubberVersions
     /// validated by.
     /// </summary>
     public static readonly Version PipelineLibDefault = new(0, 11, 1);
+
+    /// <summary>The frontend images PipelineLib lets a <c># syntax=</c> line choose (any tag); it builds any other with its default.</summary>
+    public static readonly IReadOnlySet<string> PipelineLibFrontends = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "docker-registry.wikimedia.org/wikimedia/blubber-buildkit",
+        "docker-registry.wikimedia.org/repos/releng/blubber/buildkit",
+    };
 
     /// <summary>Keys by the first version that accepted them (only those added since v0.21.0, the oldest frontend worth pinning).</summary>
     public static readonly IReadOnlyDictionary<string, Version> Introduced = new Dictionary<string, Version>

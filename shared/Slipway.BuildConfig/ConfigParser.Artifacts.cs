@@ -53,7 +53,7 @@ public static partial class ConfigParser
             if (!(_state is { InBuildersList: true } && ValidatedBy is { } v && v < BlubberVersions.BuildersListValidated))
                 throw i.Fail(BlubberErrorKind.Validation, "from: is required");
             var because = _state.Syntax is { } pin ? $"this file pins {pin.VersionText}"
-                : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
+                : DefaultFrontendReason;
             _state.Warnings.Add($"{i.Path} (line {i.Line}): \"from\" is missing; accepted as \"local\" (the build context) because {because}, " +
                 $"which did not validate `builders` entries (Blubber v{BlubberVersions.BuildersListValidated.ToString(3)} and later refuse it)");
             from = Artifact.Local;

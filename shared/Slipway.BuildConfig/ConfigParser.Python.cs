@@ -25,7 +25,7 @@ public static partial class ConfigParser
             {
                 n.OptBool();
                 var because = _state!.Syntax is { } pin ? $"this file pins {pin.VersionText}"
-                    : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
+                    : DefaultFrontendReason;
                 _state.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because {because}; "
                     + "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply");
                 continue;

@@ -19,7 +19,11 @@ public static partial class ConfigParser
 
     private sealed class ParseState(BlubberSyntax? syntax)
     {
-        public BlubberSyntax? Syntax { get; } = syntax;
+        /// <summary>The pinned frontend, when PipelineLib builds with it; null when the file pins none or one it replaces.</summary>
+        public BlubberSyntax? Syntax { get; } = syntax is { PipelineLibAllows: true } ? syntax : null;
+
+        /// <summary>A <c># syntax=</c> Blubber frontend that PipelineLib replaces with its default.</summary>
+        public BlubberSyntax? Replaced { get; } = syntax is { PipelineLibAllows: false } ? syntax : null;
         public List<string> Warnings { get; } = [];
         /// <summary>Parsing an entry of a <c>builders</c> list (which Blubber did not validate before v1.3.0).</summary>
         public bool InBuildersList { get; set; }
@@ -29,6 +33,10 @@ public static partial class ConfigParser
     {
         var outer = _state;
         _state = new ParseState(BlubberSyntax.Read(yaml));
+        if (_state.Replaced is { } replaced)
+            _state.Warnings.Add($"# syntax= names {replaced.Image}, which PipelineLib does not build with (it allows only " +
+                $"{string.Join(" and ", BlubberVersions.PipelineLibFrontends.Order(StringComparer.Ordinal))}); it used its default frontend, " +
+                $"Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}, so the file is validated as that version validated it");
         try
         {
             var config = ParseDocument(yaml, limits ?? Limits.Default);
@@ -39,6 +47,11 @@ public static partial class ConfigParser
             _state = outer;
         }
     }
+
+    /// <summary>Why the file counts as validated by PipelineLib's default frontend (it pins none PipelineLib builds with).</summary>
+    private static string DefaultFrontendReason => _state?.Replaced is not null
+        ? $"PipelineLib replaces the frontend its `# syntax=` line names with its default, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}"
+        : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
 
     /// <summary>A key added to Blubber after the version the file pins: accepted (as current Blubber does), with a warning.</summary>
     private static void Since(YNode at, string key)

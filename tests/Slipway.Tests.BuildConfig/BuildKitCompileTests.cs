@@ -107,6 +107,29 @@ public class BuildKitCompileTests
         Assert.Null(C("# syntax=docker/dockerfile:1\n" + Head).PinnedBlubberVersion);
     }
 
+    // PipelineLib builds with the frontend a `# syntax=` line names only when it is one of its two allowed images
+    // (PipelineRunner.buildkitAllowedFrontends); any other it replaces with its default, Blubber v0.11.1. Toolforge's
+    // and mobileapps' files pin `…/repos/releng/blubber:v0.12.1`, which is not one of them.
+    [Fact]
+    public void A_frontend_PipelineLib_does_not_allow_counts_as_its_default_and_is_not_recorded()
+    {
+        const string replaced = "# syntax=docker-registry.wikimedia.org/repos/releng/blubber:v0.23.0\n";
+        var r = C(replaced + Head + "    python: { version: python3, requirements: [r.txt], use-system-flag: true }\n");
+        Assert.Null(r.PinnedBlubberVersion);
+        Assert.Contains("LABEL blubber.variant=\"test\" blubber.version=\"test\"", r.Dockerfile);
+        Assert.Equal([
+            "# syntax= names docker-registry.wikimedia.org/repos/releng/blubber:v0.23.0, which PipelineLib does not build with (it allows only " +
+            "docker-registry.wikimedia.org/repos/releng/blubber/buildkit and docker-registry.wikimedia.org/wikimedia/blubber-buildkit); " +
+            "it used its default frontend, Blubber v0.11.1, so the file is validated as that version validated it",
+            "variants.test.python.use-system-flag (line 6): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because PipelineLib " +
+            $"replaces the frontend its `# syntax=` line names with its default, Blubber v0.11.1; {UseSystemFlagNoEffect}"], r.Warnings);
+        // The same tag of an allowed frontend is honoured: v0.23.0 no longer had the key.
+        Assert.Equal(UseSystemFlagRefused, Assert.Throws<BlubberException>(() => C(replaced.Replace("releng/blubber:", "releng/blubber/buildkit:") + Head +
+            "    python: { version: python3, requirements: [r.txt], use-system-flag: true }\n")).Message);
+        Assert.Equal("v1.2.0", C("# syntax=docker-registry.wikimedia.org/wikimedia/blubber-buildkit:v1.2.0\n" + Head).PinnedBlubberVersion);
+        Assert.Null(C("# syntax=ghcr.io/someone/blubber/buildkit:v1.2.0\n" + Head).PinnedBlubberVersion);
+    }
+
     private const string UseSystemFlagRefused = "json: unknown field \"use-system-flag\" (at variants.test.python.use-system-flag, line 6)";
     private const string UseSystemFlagNoEffect = "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply";
 
