@@ -246,8 +246,8 @@ public class RealConfigCorpusTests
         // Fourth harvest (2026-11-29): newer commits and repositories found through integration-config's Zuul layout.
         // Kind a: `run: test` is neither a boolean nor a mapping (pipelines.v0.yaml; PipelineStage.defaultConfig would fail on it too).
         ["martaannaj+RecommenderServer"] = ("RecommenderServer",
-            "test: refused at line 7: .pipeline/config.yaml: line 7: pipelines.test.stages[0].run: must be a mapping, not a string",
-            "test: refused at line 7: .pipeline/config.yaml: line 7: pipelines.test.stages[0].run: must be a mapping, not a string"),
+            "test: refused at line 7: .pipeline/config.yaml: line 7: pipelines.test.stages[0].run: must be true, false or a mapping, not a string",
+            "test: refused at line 7: .pipeline/config.yaml: line 7: pipelines.test.stages[0].run: must be true, false or a mapping, not a string"),
         ["wikimedia+integration-pipelinelib@root-b23da56"] = ("integration/pipelinelib",
             "test: 1 stages",
             "test: 1 stages"),

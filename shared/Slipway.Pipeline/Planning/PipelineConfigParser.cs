@@ -134,6 +134,8 @@ public static partial class PipelineConfigParser
     private static void RunShape(Checker v, ConfigValue node, string path)
     {
         if (node is ConfigScalar { Value: bool }) return;
+        // pipelines.v0.yaml: `run` is a boolean or an object.
+        if (node is not ConfigMap) throw v.Fail(node, path, $"must be true, false or a mapping, not a {node.TypeName}");
         var m = v.Map(node, path);
         if (Checker.IsExpression(m)) { v.Value(m, path); return; }
         v.Keys(m, path, ["image", "arguments", "env", "credentials", "tail"]);
