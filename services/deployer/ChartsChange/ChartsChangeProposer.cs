@@ -162,8 +162,8 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
 
     /// <summary>
     /// PipelineLib's <c>PipelineStage.getReviewers</c>: the source change's owner and the account whose Code-Review vote
-    /// approved it (without one, its submitter), by account id, leaving out bots (<c>SERVICE_USER</c>), as the change's
-    /// detail view on the charts project's Gerrit shows them. A change that Gerrit does not show (another server, no
+    /// approved it (without one, its submitter), by account id, leaving out bots (<c>SERVICE_USER</c>), as the charts
+    /// project's Gerrit shows them (PipelineLib read the change's detail view). A change that Gerrit does not show (another server, no
     /// permission to read it) adds none; an unreachable Gerrit is retried.
     /// </summary>
     private async Task<IReadOnlyList<string>> SourceReviewersAsync(ChartsChangeRequest request, CancellationToken ct)
@@ -172,7 +172,7 @@ public sealed class ChartsChangeProposer(ChartsChangeOptions options, ILogger<Ch
         ChangeInfo change;
         try
         {
-            change = await Rest().GetChangeDetailAsync(request.SourceProject, number, ct);
+            change = await Rest().GetChangeApprovalsAsync(request.SourceProject, number, ct);
         }
         catch (GerritRestException e) when (!e.Transient && !e.AuthenticationFailed)
         {

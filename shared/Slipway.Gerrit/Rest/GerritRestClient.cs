@@ -33,9 +33,12 @@ public sealed class GerritRestClient
     public Task<ChangeInfo> GetChangeAsync(string project, int number, bool withMessages, CancellationToken ct) =>
         GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}" + (withMessages ? "?o=MESSAGES" : ""), ct);
 
-    /// <summary>The change's detail view (<c>GET /changes/{id}/detail</c>): labels with who voted, detailed accounts, the submitter.</summary>
-    public Task<ChangeInfo> GetChangeDetailAsync(string project, int number, CancellationToken ct) =>
-        GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}/detail", ct);
+    /// <summary>
+    /// The change with its labels (who approved each) and detailed accounts (their tags, e.g. <c>SERVICE_USER</c>), and
+    /// its submitter once merged: what PipelineLib read from the detail view, without the view's messages.
+    /// </summary>
+    public Task<ChangeInfo> GetChangeApprovalsAsync(string project, int number, CancellationToken ct) =>
+        GetAsync<ChangeInfo>($"a/changes/{ChangeId(project, number)}?o=LABELS&o=DETAILED_ACCOUNTS", ct);
 
     /// <summary>The change with its messages, each with its author's account id, username and the message's tag.</summary>
     public Task<ChangeInfo> GetChangeMessagesAsync(string project, int number, CancellationToken ct) =>
