@@ -71,6 +71,14 @@ public sealed class TracingTests
         }
         await Task.Delay(TimeSpan.FromSeconds(3));
         trace = receiver.Spans.Where(s => s.TraceId == traceId).DistinctBy(s => s.SpanId).ToList();
+        // Work that outlives the verdict (the smoke step's clean-up, after its result) exports a child before its parent
+        // span ends: wait, bounded, until every parent has arrived too.
+        for (var settle = DateTime.UtcNow + TimeSpan.FromSeconds(30); DateTime.UtcNow < settle; await Task.Delay(500))
+        {
+            trace = receiver.Spans.Where(s => s.TraceId == traceId).DistinctBy(s => s.SpanId).ToList();
+            var known = trace.Select(s => s.SpanId).ToHashSet();
+            if (trace.All(s => s.ParentSpanId is null || known.Contains(s.ParentSpanId))) break;
+        }
 
         Assert.Equal(["builder", "deployer", "gerrit-gateway", "publisher", "reporter", "tester"], trace.Select(s => s.Service).Distinct().Order());
         var root = Assert.Single(trace, s => s.ParentSpanId is null);
