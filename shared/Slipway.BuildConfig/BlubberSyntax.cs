@@ -20,8 +20,15 @@ public sealed partial record BlubberSyntax(string Image, Version? Version)
     /// Whether PipelineLib builds with this frontend (<c>PipelineRunner.buildkitAllowedFrontends</c>, any version); any
     /// other is replaced by its default, <see cref="BlubberVersions.PipelineLibDefault"/>.
     /// </summary>
-    public bool PipelineLibAllows => BlubberVersions.PipelineLibFrontends.Contains(Image.Split('@')[0] is var name
-        && name.LastIndexOf(':') is var colon && colon > name.LastIndexOf('/') ? name[..colon] : name);
+    public bool PipelineLibAllows => BlubberVersions.PipelineLibFrontends.Contains(NameOf(Image));
+
+    /// <summary>The image's name without its tag or digest (PipelineLib's <c>parseImageRef(…).name</c>).</summary>
+    private static string NameOf(string image)
+    {
+        var name = image.Split('@')[0];
+        var colon = name.LastIndexOf(':');
+        return colon > name.LastIndexOf('/') ? name[..colon] : name;
+    }
 
     /// <summary>The version as written in Blubber's tags, e.g. <c>v0.22.0</c>; null when the tag is not a version.</summary>
     public string? VersionText => Version is null ? null : $"v{Version.ToString(3)}";

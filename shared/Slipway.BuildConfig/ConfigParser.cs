@@ -24,7 +24,9 @@ public static partial class ConfigParser
 
         /// <summary>A <c># syntax=</c> Blubber frontend that PipelineLib replaces with its default.</summary>
         public BlubberSyntax? Replaced { get; } = syntax is { PipelineLibAllows: false } ? syntax : null;
+
         public List<string> Warnings { get; } = [];
+
         /// <summary>Parsing an entry of a <c>builders</c> list (which Blubber did not validate before v1.3.0).</summary>
         public bool InBuildersList { get; set; }
     }

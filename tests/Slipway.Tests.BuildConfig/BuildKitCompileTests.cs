@@ -128,6 +128,9 @@ public class BuildKitCompileTests
             "    python: { version: python3, requirements: [r.txt], use-system-flag: true }\n")).Message);
         Assert.Equal("v1.2.0", C("# syntax=docker-registry.wikimedia.org/wikimedia/blubber-buildkit:v1.2.0\n" + Head).PinnedBlubberVersion);
         Assert.Null(C("# syntax=ghcr.io/someone/blubber/buildkit:v1.2.0\n" + Head).PinnedBlubberVersion);
+        // Of several `# syntax=` lines at the top, PipelineLib reads the last.
+        Assert.Equal("v1.4.0", C("# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v0.21.0\n" +
+            "# syntax=docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v1.4.0\n" + Head).PinnedBlubberVersion);
     }
 
     private const string UseSystemFlagRefused = "json: unknown field \"use-system-flag\" (at variants.test.python.use-system-flag, line 6)";
