@@ -81,6 +81,20 @@ public sealed class PlanReportTests : IDisposable
     }
 
     [Fact]
+    public void Blubber_warnings_are_shown_before_pushing()
+    {
+        // Toolforge's files pin a frontend PipelineLib does not build with, so it is validated as v0.11.1, which still had use-system-flag.
+        Write(".pipeline/blubber.yaml", "# syntax=docker-registry.wikimedia.org/repos/releng/blubber:v0.12.1\n" + Repo.Blubber.Replace(
+            "variants:", "python: { version: python3, requirements: [], use-system-flag: true }\nvariants:"));
+        var (code, stdout, stderr) = Plan();
+        Assert.True(code == PlanReport.Ok, stdout + stderr);
+        var warnings = stdout.Split('\n').Where(l => l.StartsWith("warning: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.StartsWith("warning: .pipeline/blubber.yaml: # syntax= names docker-registry.wikimedia.org/repos/releng/blubber:v0.12.1, which PipelineLib does not build with", warnings[0]);
+        Assert.StartsWith("warning: .pipeline/blubber.yaml: python.use-system-flag (line ", warnings[1]);
+    }
+
+    [Fact]
     public void Keys_PipelineLib_ignores_are_noted_and_the_plan_still_succeeds()
     {
         Write(".pipeline/blubber.yaml", Repo.Blubber);

@@ -35,6 +35,9 @@ internal sealed class BlubberFiles(Func<string, string?> readFile, Limits limits
         }
     }
 
+    /// <summary>The warnings of every file read so far (keys accepted with a caveat), each prefixed with its path.</summary>
+    public IReadOnlyList<string> Warnings => [.. _parsed.SelectMany(kv => kv.Value.Warnings.Select(w => $"{kv.Key}: {w}"))];
+
     /// <summary>The variants of <paramref name="path"/> Blubber refused, with why (after <see cref="Get"/>).</summary>
     public IReadOnlyDictionary<string, PipelineConfigException> RefusedVariants(string path) =>
         _refusedVariants.TryGetValue(path, out var r) ? r : new Dictionary<string, PipelineConfigException>();

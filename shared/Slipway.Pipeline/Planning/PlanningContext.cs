@@ -34,6 +34,9 @@ public sealed record PlanningResult(IReadOnlyList<RunPlan> Plans, string? Error,
     /// <summary>Keys of config.yaml that PipelineLib ignores and so does Slipway, each with where (shown by <c>slipway plan</c>).</summary>
     public IReadOnlyList<PlanRefusal> Ignored { get; init; } = [];
 
+    /// <summary>What Blubber accepted with a caveat in the files planned from, each as <c>&lt;path&gt;: &lt;warning&gt;</c> (shown by <c>slipway plan</c>).</summary>
+    public IReadOnlyList<string> BlubberWarnings { get; init; } = [];
+
     /// <summary>Pipelines this trigger does not run.</summary>
     public IReadOnlyList<PipelineSkip> Skipped { get; init; } = [];
 

@@ -30,10 +30,10 @@ public static class RunPlanner
         }
         try
         {
-            if (config is not null) return ConfigPlanner.Plan(config, files, context, options);
+            if (config is not null) return ConfigPlanner.Plan(config, files, context, options) with { BlubberWarnings = files.Warnings };
             if (!files.Exists(BlubberPath)) return new PlanningResult([], null, false);
             var plan = CanonicalPlanner.Plan(files, context, options);
-            return new PlanningResult([plan], null, true) { Order = [plan.Pipeline] };
+            return new PlanningResult([plan], null, true) { Order = [plan.Pipeline], BlubberWarnings = files.Warnings };
         }
         catch (PipelineConfigException e)
         {

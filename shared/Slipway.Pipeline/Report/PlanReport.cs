@@ -55,6 +55,8 @@ public static class PlanReport
         stdout.WriteLine($"{((result.Plans.Count > 0 ? result.Plans[0].ConfigPath : null) ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {context.Branch}");
         foreach (var ignored in result.Ignored.Where(i => i.Pipeline is null)) // a pipeline's own are among its plan's notes
             stdout.WriteLine($"note: {Located(ignored)}");
+        // Accepted as Blubber (or the version PipelineLib built with) accepted it, with a caveat the build log repeats.
+        foreach (var warning in result.BlubberWarnings) stdout.WriteLine($"warning: {warning}");
         var refused = false;
         foreach (var name in result.Order)
         {
