@@ -101,10 +101,7 @@ public sealed partial class GerritStandIn
                 var id = segs[1];
                 await _mutex.WaitAsync(ctx.RequestAborted);
                 JsonObject info;
-                // The detail view is Gerrit's change with labels, detailed labels, detailed accounts and messages.
-                var o = Options(ctx);
-                if (segs.Count == 3) o.UnionWith(["LABELS", "DETAILED_LABELS", "DETAILED_ACCOUNTS", "MESSAGES"]);
-                try { info = ChangeInfo(ResolveChange(id), o); }
+                try { info = ChangeInfo(ResolveChange(id), Options(ctx)); }
                 finally { _mutex.Release(); }
                 await JsonAsync(ctx, 200, info);
                 return;

@@ -52,9 +52,7 @@ public static partial class ConfigParser
             // `from` was copied from the build context (requirements.go: `from == ""` is local).
             if (!(_state is { InBuildersList: true } && ValidatedBy is { } v && v < BlubberVersions.BuildersListValidated))
                 throw i.Fail(BlubberErrorKind.Validation, "from: is required");
-            var because = _state.Syntax is { } pin ? $"this file pins {pin.VersionText}"
-                : DefaultFrontendReason;
-            _state.Warnings.Add($"{i.Path} (line {i.Line}): \"from\" is missing; accepted as \"local\" (the build context) because {because}, " +
+            _state.Warnings.Add($"{i.Path} (line {i.Line}): \"from\" is missing; accepted as \"local\" (the build context) because {ValidatedByReason}, " +
                 $"which did not validate `builders` entries (Blubber v{BlubberVersions.BuildersListValidated.ToString(3)} and later refuse it)");
             from = Artifact.Local;
         }

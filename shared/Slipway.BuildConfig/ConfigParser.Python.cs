@@ -24,9 +24,7 @@ public static partial class ConfigParser
             if (k == "use-system-flag")
             {
                 n.OptBool();
-                var because = _state!.Syntax is { } pin ? $"this file pins {pin.VersionText}"
-                    : DefaultFrontendReason;
-                _state.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because {because}; "
+                _state!.Warnings.Add($"{n.Path} (line {n.Line}): \"use-system-flag\" was removed in Blubber v0.23.0 and is accepted because {ValidatedByReason}; "
                     + "it has no effect: the Python builder installs into a virtualenv (as Blubber does since v0.23.0), where pip's Debian-only --system flag does not apply");
                 continue;
             }

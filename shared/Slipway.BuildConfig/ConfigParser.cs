@@ -50,10 +50,11 @@ public static partial class ConfigParser
         }
     }
 
-    /// <summary>Why the file counts as validated by PipelineLib's default frontend (it pins none PipelineLib builds with).</summary>
-    private static string DefaultFrontendReason => _state?.Replaced is not null
-        ? $"PipelineLib replaces the frontend its `# syntax=` line names with its default, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}"
-        : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
+    /// <summary>Why the file counts as validated by <see cref="ValidatedBy"/>: its pin, or PipelineLib's default frontend.</summary>
+    private static string ValidatedByReason => _state?.Syntax is { } pin ? $"this file pins {pin.VersionText}"
+        : _state?.Replaced is not null
+            ? $"PipelineLib replaces the frontend its `# syntax=` line names with its default, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}"
+            : $"this file has no `# syntax=` line, so PipelineLib builds it with its default frontend, Blubber v{BlubberVersions.PipelineLibDefault.ToString(3)}";
 
     /// <summary>A key added to Blubber after the version the file pins: accepted (as current Blubber does), with a warning.</summary>
     private static void Since(YNode at, string key)

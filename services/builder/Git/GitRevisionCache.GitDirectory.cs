@@ -57,7 +57,7 @@ public sealed partial class GitRevisionCache
     private async Task FetchTagsAsync(string repoDir, string url, string project, CancellationToken ct)
     {
         ValidateUrl(url);
-        var gate = _locks.GetOrAdd(repoDir, _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf(repoDir);
         await gate.WaitAsync(ct);
         try
         {

@@ -83,7 +83,7 @@ public sealed partial class GitRevisionCache
             if (Directory.EnumerateFileSystemEntries(dir).Any()) throw Refused(shown, "is a submodule whose directory is not empty");
 
             var subRepo = Path.Combine(_root, RepositoryDirectoryName(source.CacheName));
-            var gate = _locks.GetOrAdd(subRepo, _ => new SemaphoreSlim(1, 1));
+            var gate = GateOf(subRepo);
             await gate.WaitAsync(ct);
             try
             {

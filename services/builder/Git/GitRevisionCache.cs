@@ -49,7 +49,7 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         if (Directory.Exists(destinationDir) && Directory.EnumerateFileSystemEntries(destinationDir).Any())
             throw new GitCheckoutException($"destination {destinationDir} is not empty");
 
-        var gate = _locks.GetOrAdd(repoDir, _ => new SemaphoreSlim(1, 1));
+        var gate = GateOf(repoDir);
         await gate.WaitAsync(ct);
         var maintaining = false;
         try
@@ -100,6 +100,9 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
             gate.Release();
         }
     }
+
+    /// <summary>The gate of one cached repository: its fetches, exports and maintenance run one at a time.</summary>
+    private SemaphoreSlim GateOf(string repoDir) => _locks.GetOrAdd(repoDir, _ => new SemaphoreSlim(1, 1));
 
     /// <summary>
     /// The cache directory for a project: a readable part plus a hash, so distinct projects never share a
