@@ -10,10 +10,11 @@ namespace Slipway.Bench;
 /// <summary>
 /// Messaging throughput on the embedded broker and Postgres, one bounded run each:
 ///   1. raw Confluent.Kafka: produce N events, then consume them (no database);
-///   2. the messaging host: the probe service (a separate process) consumes the same N events,
-///      each in a transaction with its inbox row, its effect row and an outbox event, and its
-///      relay produces the N outgoing events.
-/// Returns the host's end-to-end rate (events/s).
+///   2. the messaging host: the probe service (a separate process) first handles W warm-up events (a quarter of N: its
+///      JIT tiers, connection pool and consumer fetch session warm, as a running service's are; their rate is printed as
+///      the cold start), then consumes the N events, produced only once the warm-up was relayed, each in a transaction
+///      with its inbox row, its effect row and an outbox event, and its relay produces the N outgoing events.
+/// Returns the host's end-to-end rate over the N events (events/s).
 /// </summary>
 public static class MessagingHostBench
 {
@@ -26,32 +27,36 @@ public static class MessagingHostBench
         var outTopic = $"{run}.probe.out";
         Console.WriteLine($"events: {count}, run: {run}, cores: {Environment.ProcessorCount}");
 
-        // 1a. Produce (also the host's input).
-        var payloads = Enumerable.Range(0, count).Select(i => EventEnvelope.Create(new ProbeEvent($"change-{i % 64}", i), "/bench",
+        // 1a. Produce (also the host's input: the measured events; the warm-up ones go to the host's topic only).
+        var warmup = count / 4;
+        var payloads = Enumerable.Range(0, warmup + count).Select(i => EventEnvelope.Create(new ProbeEvent($"change-{i % 64}", i), "/bench",
             id: DeterministicId.From(run, i.ToString())).ToUtf8Json()).ToList();
         Console.WriteLine($"event size: {payloads[0].Length} bytes");
-        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
-               { BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }).Build())
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+            { BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, LingerMs = 5 }).Build();
+        void Produce(string topic, int from, int to)
         {
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < count; i++)
+            for (var i = from; i < to; i++)
             {
                 while (true)
                 {
-                    try { producer.Produce(inTopic, new Message<string, byte[]> { Key = $"change-{i % 64}", Value = payloads[i] }); break; }
+                    try { producer.Produce(topic, new Message<string, byte[]> { Key = $"change-{i % 64}", Value = payloads[i] }); break; }
                     catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(10)); }
                 }
             }
             producer.Flush(timeout);
-            Report("raw produce", count, clock.Elapsed);
         }
+        var rawTopic = $"{run}.raw";
+        var produceClock = Stopwatch.StartNew();
+        Produce(rawTopic, warmup, warmup + count);
+        Report("raw produce", count, produceClock.Elapsed);
 
         // 1b. Raw consume: from the first message received to the last.
         double rawRate;
         using (var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
                { BootstrapServers = bootstrap, GroupId = run + "-raw", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = true }).Build())
         {
-            consumer.Subscribe(inTopic);
+            consumer.Subscribe(rawTopic);
             var received = 0;
             Stopwatch? clock = null;
             var deadline = DateTime.UtcNow + timeout;
@@ -76,7 +81,10 @@ public static class MessagingHostBench
         info.Environment["Probe__Echo"] = "true";
         info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // As the services are started (PipelineStack, ./slipway up, the image): the 4 MB young-generation budget.
+        info.Environment["DOTNET_GCgen0size"] = Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "0x400000";
         foreach (var (k, v) in probeSettings ?? new Dictionary<string, string>()) info.Environment[k] = v;
+        Produce(inTopic, 0, warmup);
         using var probe = Process.Start(info)!;
         probe.OutputDataReceived += (_, _) => { };
         probe.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("probe: " + e.Data); };
@@ -87,14 +95,33 @@ public static class MessagingHostBench
             await using var db = new NpgsqlConnection(postgres);
             await db.OpenAsync();
             var deadline = DateTime.UtcNow + timeout;
+            // Warm-up: the first W events, handled and relayed before the measured ones are produced.
             long handled = 0, outbox = -1, handledAtStart = 0;
+            while (DateTime.UtcNow < deadline && (handled < warmup || outbox != 0))
+            {
+                await Task.Delay(50);
+                try
+                {
+                    handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled");
+                    outbox = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.outbox");
+                }
+                catch (PostgresException e) when (e.SqlState == "42P01") { }
+            }
+            if (warmup > 0)
+            {
+                var (warmFirst, warmLast) = await db.QuerySingleAsync<(DateTime, DateTime)>($"SELECT min(handled_at), max(handled_at) FROM {schema}.handled");
+                Report("warm-up: a fresh host's first events (cold start)", warmup, warmLast - warmFirst);
+            }
+            Produce(inTopic, warmup, warmup + count);
+            handled = 0;
+            outbox = -1;
             CpuSnapshot? cpuAtStart = null;
             while (DateTime.UtcNow < deadline && (handled < count || outbox != 0))
             {
                 await Task.Delay(cpuAtStart is null ? 20 : 250);
                 try
                 {
-                    handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled");
+                    handled = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.handled WHERE seq >= {warmup}");
                     outbox = await db.ExecuteScalarAsync<long>($"SELECT count(*) FROM {schema}.outbox");
                     // Where the CPU goes from the first event handled on (the probe's start-up is not counted).
                     if (cpuAtStart is null && handled > 0)
@@ -105,11 +132,11 @@ public static class MessagingHostBench
                 }
                 catch (PostgresException e) when (e.SqlState == "42P01") { }
             }
-            var (first, last) = await db.QuerySingleAsync<(DateTime, DateTime)>($"SELECT min(handled_at), max(handled_at) FROM {schema}.handled");
+            var (first, last) = await db.QuerySingleAsync<(DateTime, DateTime)>($"SELECT min(handled_at), max(handled_at) FROM {schema}.handled WHERE seq >= {warmup}");
             var handledRate = Report("host handle (inbox+effect+outbox)", (int)handled, last - first);
 
             // End to end: first event handled until the last outgoing event is in Kafka.
-            var lastOut = LastTimestamp(bootstrap, outTopic, count, timeout);
+            var lastOut = LastTimestamp(bootstrap, outTopic, warmup + count, timeout);
             var e2eRate = Report("host end-to-end (in -> handled -> relayed out)", count, lastOut - first.ToUniversalTime());
             if (cpuAtStart is not null)
             {
