@@ -25,7 +25,7 @@ public static class InfrastructureServiceCollectionExtensions
     {
         services.AddValidatedOptions<PostgresOptions>(configuration, PostgresOptions.Section, o => o.Validate());
         services.AddSingleton(schema);
-        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString)
+        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.EffectiveConnectionString())
             .Build());
         services.AddSingleton<JobQueue>();
         services.AddMigrationsFrom(typeof(JobQueue).Assembly);

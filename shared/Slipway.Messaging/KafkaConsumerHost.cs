@@ -135,11 +135,13 @@ public sealed class KafkaConsumerHost(
             var first = consumer.Consume(TimeSpan.FromMilliseconds(100));
             if (first is null) return batch;
             batch.Add(first);
-            while (batch.Count < _options.MaxBatchSize && !ct.IsCancellationRequested)
+            long bytes = first.Message.Value?.Length ?? 0;
+            while (batch.Count < _options.MaxBatchSize && bytes < _options.MaxBatchBytes && !ct.IsCancellationRequested)
             {
                 var next = consumer.Consume(TimeSpan.Zero);
                 if (next is null) break;
                 batch.Add(next);
+                bytes += next.Message.Value?.Length ?? 0;
             }
         }
         catch (ConsumeException e)

@@ -6,7 +6,7 @@ namespace Slipway.Messaging;
 /// Bounds what a service's Kafka consumer keeps in memory (issue 13, docs/benchmarks.md "Memory"). librdkafka
 /// prefetches into its local queue until it holds 100,000 messages or 64 MB (queued.min.messages,
 /// queued.max.messages.kbytes), which a service catching up on a backlog fills while it handles one batch of at most
-/// Kafka:MaxBatchSize events per database transaction at a few thousand events a second. A few batches ahead keep the
+/// Kafka:MaxBatchSize events (at most Kafka:MaxBatchBytes) per database transaction at a few thousand events a second. A few batches ahead keep the
 /// handler as busy, in a fraction of the memory.
 /// </summary>
 public static class KafkaMemoryLimits

@@ -3,7 +3,7 @@ using Npgsql;
 namespace Slipway.Storage;
 
 /// <summary>Configuration section <c>Postgres</c>.</summary>
-public sealed class PostgresOptions
+public sealed partial class PostgresOptions
 {
     public const string Section = "Postgres";
 
@@ -12,6 +12,25 @@ public sealed class PostgresOptions
 
     /// <summary>Optional: the schema this service owns, instead of its default (e.g. <c>builder</c>).</summary>
     public string? Schema { get; set; }
+
+    /// <summary>
+    /// Npgsql's automatic preparation (<c>Max Auto Prepare</c>): the statements a connection runs most are prepared on
+    /// the server, so Postgres parses and plans them once per connection instead of per execution (the messaging
+    /// host's inbox, outbox and relay statements: docs/benchmarks.md, "Messaging host as the services run it"). Applied
+    /// unless the connection string sets <c>Max Auto Prepare</c> itself; 0 turns it off.
+    /// </summary>
+    public int MaxAutoPrepare { get; set; } = 32;
+
+    /// <summary>The connection string the data source uses: <see cref="ConnectionString"/> with <see cref="MaxAutoPrepare"/> unless it sets its own.</summary>
+    public string EffectiveConnectionString()
+    {
+        var parsed = new NpgsqlConnectionStringBuilder(ConnectionString);
+        if (!NamesAutoPrepare().IsMatch(ConnectionString ?? "")) parsed.MaxAutoPrepare = MaxAutoPrepare;
+        return parsed.ConnectionString;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*max\s*auto\s*prepare\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex NamesAutoPrepare();
 
     /// <summary>One line per problem, naming the key (the host checks it at start-up).</summary>
     public IEnumerable<string> Validate()
@@ -23,6 +42,7 @@ public sealed class PostgresOptions
             yield return "Postgres:ConnectionString is required (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=slipway)";
             yield break;
         }
+        if (MaxAutoPrepare is < 0 or > 1000) yield return "Postgres:MaxAutoPrepare must be between 0 and 1000";
         string? error = null;
         try
         {

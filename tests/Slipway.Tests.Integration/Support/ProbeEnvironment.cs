@@ -37,8 +37,8 @@ public sealed class ProbeEnvironment : IAsyncDisposable
         return process;
     }
 
-    public static EventEnvelope ProbeEvent(string key, int seq, bool poison = false, int slowMs = 0, string? sqlFault = null) =>
-        EventEnvelope.Create(new ProbeService.ProbeEvent(key, seq, poison, slowMs, sqlFault), source: "/tests", subject: key,
+    public static EventEnvelope ProbeEvent(string key, int seq, bool poison = false, int slowMs = 0, string? sqlFault = null, string? padding = null) =>
+        EventEnvelope.Create(new ProbeService.ProbeEvent(key, seq, poison, slowMs, sqlFault, padding), source: "/tests", subject: key,
             id: DeterministicId.From("probe", key, seq.ToString()));
 
     public async Task<T> QueryScalarAsync<T>(string sql)
