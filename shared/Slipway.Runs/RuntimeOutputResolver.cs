@@ -83,7 +83,7 @@ public static class RuntimeOutputResolver
                     : throw new RuntimeOutputException($"`{field}`: `${{.{local}}}` is bound only inside a list comprehension"));
             else if (part.Output is { } reference)
             {
-                var value = Value(reference, runId, plan, results(reference.Step), out var found);
+                var value = Value(reference, runId, plan, results, out var found);
                 if (!found && !missingAsEmpty)
                     throw new RuntimeOutputException($"`{field}`: `${{{reference.Stage}.{reference.Name}}}` has no value: step `{reference.Step}` recorded no result for it");
                 // PipelineLib's `${x|default}`: the default replaces an empty value (Groovy's `?:`).
@@ -98,9 +98,10 @@ public static class RuntimeOutputResolver
         return resolved;
     }
 
-    private static string Value(RuntimeOutputReference r, string runId, RunPlan plan, JsonElement? data, out bool found)
+    private static string Value(RuntimeOutputReference r, string runId, RunPlan plan, Func<string, JsonElement?> results, out bool found)
     {
         found = false;
+        var data = results(r.Step);
         if (data is not { ValueKind: JsonValueKind.Object } d) return "";
         string? text;
         switch (r.Name)
@@ -115,9 +116,12 @@ public static class RuntimeOutputResolver
                 // the stage's own run step, or an earlier stage's that copied for it (its `copyFor` group, its artifacts
                 // marked with the stage).
                 var stepStage = plan.Stages.FirstOrDefault(s => s.Steps.Any(x => x.Name == r.Step));
-                var run = stepStage?.Steps.First(x => x.Name == r.Step).Run;
+                var step = stepStage?.Steps.First(x => x.Name == r.Step);
+                var run = step?.Run;
                 var own = stepStage?.Name == r.Stage;
                 var copies = (own ? run?.Copy : run?.CopyFor?.FirstOrDefault(g => g.Stage == r.Stage)?.Copy) ?? [];
+                // Destinations holding runtime outputs, as the tester resolved them when it copied (own entries only).
+                if (own && step is not null) copies = RunCopyResolver.Resolve(step, copies, runId, plan, results);
                 text = r.ArtifactBaseUrl is { } baseUrl && !d.TryGetProperty("reason", out _)
                     ? ArtifactLinks.Of(baseUrl, runId, r.Stage, copies, ArchivedPaths(d, own ? null : r.Stage)) : null;
                 break;

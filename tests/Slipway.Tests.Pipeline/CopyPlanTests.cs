@@ -80,4 +80,35 @@ public class CopyPlanTests
             "(the reporter's public URL, which the artifact links start with), so Slipway has no link to give", refusal.Message);
         Assert.Equal(11, refusal.Line);
     }
+
+    [Fact]
+    public void Runtime_outputs_in_a_copy_out_of_this_stages_container_are_kept_for_the_tester_to_resolve()
+    {
+        var plan = Single(PlanCopy("          - {source: '/srv/${.imageID}/out', destination: 'by-image/${.imageID}/', archive: true}\n"
+            + "          - '/tmp/${.output}'\n          - /srv/plain\n"));
+        var run = plan.Stages.Single().Steps.Single(x => x.Kind == StepKind.Test);
+        // The paths show the references (named by stage); the written entry is normalized as before.
+        Assert.Equal(
+            [new RunCopy { Source = "/srv/${s.imageID}/out", Destination = "by-image/${s.imageID}/", Archive = true },
+             new RunCopy { Source = "/tmp/${s.output}", Destination = "/tmp/${s.output}" },
+             new RunCopy { Source = "/srv/plain", Destination = "srv/plain" }],
+            run.Run!.Copy);
+        string Shown(RuntimeTemplate t) => string.Concat(t.Parts.Select(p => p.Output is { } o ? $"<{o.Step}:{o.Name}>" : p.Text));
+        Assert.Equal(
+            ["copy[0].destination=by-image/<s-build:imageID>/", "copy[0].source=/srv/<s-build:imageID>/out",
+             "copy[1].destination=/tmp/<s-run:output>", "copy[1].source=/tmp/<s-run:output>"],
+            run.Runtime!.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={Shown(kv.Value)}"));
+    }
+
+    [Fact]
+    public void Runtime_outputs_in_a_copy_out_of_an_earlier_stages_container_are_refused_naming_why()
+    {
+        var refusal = Assert.Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n"
+            + "      - name: make\n        build: test\n        run: true\n"
+            + "      - name: take\n        copy:\n          - {from: '${make.container}', source: '/x/${make.imageID}'}\n").Refused);
+        Assert.Equal("pipeline `p`: stage `take`: `copy[0].source` uses `${make.imageID}`, and the entry copies out of stage `make`'s run container: " +
+            "Slipway takes that copy when `make`'s run step ends, so its paths must be known when the run is planned " +
+            "(runtime outputs are resolved only in copies out of this stage's own container)", refusal.Message);
+        Assert.Equal(10, refusal.Line);
+    }
 }

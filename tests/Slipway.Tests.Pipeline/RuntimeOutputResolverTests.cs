@@ -306,4 +306,50 @@ public class RuntimeOutputResolverTests
         Assert.Equal(50, bounded.Count);
         Assert.Equal(["team@example.org", "u0@example.org"], bounded.Take(2));
     }
+
+    [Fact]
+    public void Copy_paths_holding_runtime_outputs_are_resolved_and_checked_as_written_ones_and_artifact_urls_list_the_resolved_destinations()
+    {
+        var imageId = new RuntimeTemplate { Parts = [new() { Text = "/srv/" }, O("make", "imageID", "make-build"), new() { Text = "/report.txt" }] };
+        var step = new PlanStep
+        {
+            Name = "make-run", Kind = StepKind.Test,
+            Run = new RunParams
+            {
+                Copy = [new() { Source = "/srv/${.imageID}/report.txt", Destination = "/srv/${.imageID}/report.txt", Archive = true }, new() { Source = "/srv/x", Destination = "x" }],
+            },
+            Runtime = new Dictionary<string, RuntimeTemplate> { ["copy[0].source"] = imageId, ["copy[0].destination"] = imageId },
+        };
+        var plan = new RunPlan { Pipeline = "p", Graph = [], Stages = [new PlanStage { Name = "make", Steps = [step] }] };
+        BuildSucceeded Built(string imageRef) => new() { Variant = "test", Project = "p", Revision = new string('a', 40), ImageId = "sha256:" + ImageHex, ImageRef = imageRef };
+        var built = Json(Built("slipway/p:run-7-make-build"));
+        var resolved = RunCopyResolver.Resolve(step, step.Run.Copy, "run-7", plan, s => s == "make-build" ? built : null);
+        Assert.Equal(
+            [new RunCopy { Source = $"/srv/{ImageHex}/report.txt", Destination = $"srv/{ImageHex}/report.txt", Archive = true }, step.Run.Copy[1]],
+            resolved);
+
+        // artifactURLs lists the destination the tester resolved, not the template.
+        var succeeded = Json(new TestSucceeded
+        {
+            ImageId = "sha256:" + ImageHex, ExitCode = 0,
+            Artifacts = [new RunArtifact { Path = $"srv/{ImageHex}/report.txt", SizeBytes = 1, Sha256 = new string('0', 64) }],
+        });
+        var links = RuntimeOutputResolver.Resolve(
+            new RuntimeTemplate { Parts = [new() { Output = new RuntimeOutputReference { Stage = "make", Name = "artifactURLs", Step = "make-run", ArtifactBaseUrl = "https://ci.example.org/" } }] },
+            "run.env.X", "run-7", plan, s => s switch { "make-build" => built, "make-run" => succeeded, _ => null });
+        Assert.Equal($"https://ci.example.org/runs/run-7/artifacts/make/srv/{ImageHex}/report.txt\n", links);
+
+        // A stage's output ends with a line break (PipelineLib's too), which no path may hold: the step fails naming it.
+        var output = new RuntimeTemplate { Parts = [new() { Text = "/tmp/" }, O("make", "output", "make-run")] };
+        var withOutput = step with { Runtime = new Dictionary<string, RuntimeTemplate> { ["copy[0].source"] = output } };
+        var tailPlan = plan with { Stages = [new PlanStage { Name = "make", Steps = [withOutput with { Run = withOutput.Run! with { Tail = 1 } }] }] };
+        var e = Assert.Throws<RuntimeOutputException>(() => RunCopyResolver.Resolve(withOutput, step.Run.Copy, "run-7", tailPlan,
+            s => s == "make-run" ? Json(new TestSucceeded { ImageId = "sha256:" + ImageHex, ExitCode = 0, OutputTail = "dist" }) : null));
+        Assert.Equal("`copy[0].source`, once its runtime outputs are resolved, `/tmp/dist ` contains control characters (a line break, e.g. the one that ends a stage's `output`)", e.Message);
+        var local = new RuntimeTemplate { Parts = [new() { Text = "/tmp/" }, O("make", "imageLocalName", "make-build")] };
+        var withLocal = step with { Runtime = new Dictionary<string, RuntimeTemplate> { ["copy[1].destination"] = local } };
+        var dotdot = Assert.Throws<RuntimeOutputException>(() => RunCopyResolver.Resolve(withLocal, step.Run.Copy, "run-7", plan,
+            s => s == "make-build" ? Json(Built("../../etc")) : null));
+        Assert.Equal("`copy[1].destination`, once its runtime outputs are resolved, `/tmp/../../etc` must not contain `..`: a copy stays inside the workspace", dotdot.Message);
+    }
 }

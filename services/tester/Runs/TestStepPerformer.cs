@@ -51,12 +51,19 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
             Image = image.ImageId, Arguments = arguments, Env = env, Secrets = binding.Secrets, TailLines = p.Tail is > 0 ? p.Tail.Value : Output.DefaultTailLines,
             TimeLimit = p.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(options.DefaultTimeLimitSeconds),
             Labels = new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = x.Step.Name },
-            AfterSuccess = copying ? async (container, token) =>
+            AfterSuccess = copying ? async (container, tail, token) =>
             {
                 var groups = new List<CopyGroup>();
                 try
                 {
-                    if (p.Copy is { Count: > 0 } own) groups.Add(new CopyGroup(null, own, artifacts.NewStaging(x.RunId, x.Stage.Name)));
+                    if (p.Copy is { Count: > 0 } written)
+                    {
+                        // Paths holding runtime outputs (this stage's own `output` among them), resolved and checked now.
+                        IReadOnlyList<RunCopy> own;
+                        try { own = ResolveCopies(x, written, tail); }
+                        catch (RuntimeOutputException e) { return e.Message; }
+                        groups.Add(new CopyGroup(null, own, artifacts.NewStaging(x.RunId, x.Stage.Name)));
+                    }
                     foreach (var later in p.CopyFor ?? [])
                         groups.Add(new CopyGroup(later.Stage, later.Copy, artifacts.NewStaging(x.RunId, later.Stage)));
                     var outcome = await copier.CopyAsync(container, groups, token);
@@ -99,6 +106,17 @@ public sealed class TestStepPerformer(TestRunner runner, TesterOptions options, 
         if (smoke is null) return;
         warm.Prepare(x.RunId, smoke.Smoke?.Port ?? SmokeRequest.DefaultContainerPort,
             new Dictionary<string, string> { ["slipway.run"] = x.RunId, ["slipway.step"] = smoke.Name });
+    }
+
+    /// <summary>
+    /// The step's own <c>copy</c> entries with their runtime outputs resolved from the run's results; this step's own
+    /// result (its <c>output</c>) is the tail the step is about to report.
+    /// </summary>
+    private static IReadOnlyList<RunCopy> ResolveCopies(StepExecution x, IReadOnlyList<RunCopy> copies, string? tail)
+    {
+        var own = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string?> { ["outputTail"] = tail });
+        return RunCopyResolver.Resolve(x.Step, copies, x.RunId, x.Run.Started.Plan,
+            step => step == x.Step.Name ? own : x.Run.Steps.TryGetValue(step, out var r) ? r.Data : null);
     }
 
     private static StepResult Refused(StepExecution x, BuildSucceeded image, string reason) =>

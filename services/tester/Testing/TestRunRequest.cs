@@ -27,10 +27,11 @@ public sealed record TestRunRequest
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 
     /// <summary>
-    /// Runs once the entry point exited 0, while the stopped container still exists (given its id): PipelineLib's
+    /// Runs once the entry point exited 0, while the stopped container still exists (given its id, and the output's tail
+    /// as the step's result will carry it, for a copy path naming the stage's own <c>output</c>): PipelineLib's
     /// <c>copy</c>. A returned reason fails the step with it.
     /// </summary>
-    public Func<string, CancellationToken, Task<string?>>? AfterSuccess { get; init; }
+    public Func<string, string?, CancellationToken, Task<string?>>? AfterSuccess { get; init; }
 
     /// <summary>
     /// Called once the container runs: from here until it exits the engine has little to do, which the tester uses to

@@ -83,7 +83,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
                 return Failed($"tests exceeded their time limit of {FormatLimit(limit)} and were killed", tail, timedOut: true);
 
             var code = (int)exited.StatusCode;
-            if (code == 0 && request.AfterSuccess is { } after && await after(containerId, ct).ConfigureAwait(false) is { } afterFailure)
+            if (code == 0 && request.AfterSuccess is { } after && await after(containerId, tail, ct).ConfigureAwait(false) is { } afterFailure)
                 return Failed(afterFailure, tail, exitCode: 0);
             if (code == 0)
                 return new TestRunResult { Succeeded = true, ExitCode = 0, OutputTail = tail, Reason = "tests exited with code 0", Duration = stopwatch.Elapsed };

@@ -148,11 +148,12 @@ public sealed record PlanStep
 
     /// <summary>
     /// The step's fields that hold runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>), keyed
-    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c>, <c>trigger.parameters.NAME</c>, <c>build.excludes[i]</c>,
-    /// <c>publish.image.name</c>, <c>publish.image.tag</c> or <c>publish.image.tags[i]</c>; the field itself shows the text with
-    /// the references as written. The performing service resolves them from the run's results.
+    /// <c>run.arguments[i]</c>, <c>run.env.NAME</c>, <c>run</c>'s <c>copy[i].source</c> / <c>copy[i].destination</c>,
+    /// <c>trigger.parameters.NAME</c>, <c>build.excludes[i]</c>, <c>publish.image.name</c>, <c>publish.image.tag</c> or
+    /// <c>publish.image.tags[i]</c>; the field itself shows the text with the references as written. The performing
+    /// service resolves them from the run's results.
     /// </summary>
-    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME, trigger.parameters.NAME, build.excludes[i], publish.image.name, publish.image.tag or publish.image.tags[i] (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
+    [Description("Fields holding runtime outputs, keyed run.arguments[i], run.env.NAME, copy[i].source, copy[i].destination (run.copy's i-th entry, resolved and checked as a path when the tester copies), trigger.parameters.NAME, build.excludes[i], publish.image.name, publish.image.tag or publish.image.tags[i] (the field itself shows ${stage.name} as written); resolved by the service performing the step. Absent when none.")]
     [MaxLength(1000)]
     public IReadOnlyDictionary<string, RuntimeTemplate>? Runtime { get; init; }
 }
@@ -299,13 +300,16 @@ public sealed record RunCopy
     /// <summary>Most entries in one stage's <c>copy</c>.</summary>
     public const int MaxEntries = 64;
 
-    /// <summary>Absolute path in the container (PipelineLib: relative to the container's root); a trailing <c>/</c> names a directory.</summary>
-    [Description("Absolute, normalized path in the run step's container; a directory's contents are copied.")]
+    /// <summary>
+    /// Absolute path in the container (PipelineLib: relative to the container's root); a trailing <c>/</c> names a
+    /// directory. Holding runtime outputs (the step's runtime key <c>copy[i].source</c>), it shows them as written.
+    /// </summary>
+    [Description("Absolute, normalized path in the run step's container; a directory's contents are copied. When it holds runtime outputs (the step's runtime key copy[i].source) it shows them as written and the tester resolves and checks it before copying.")]
     [MaxLength(1024)]
     public required string Source { get; init; }
 
     /// <summary>Relative path in the run's workspace (the repository's root), normalized; a trailing <c>/</c> puts a file inside it.</summary>
-    [Description("Path relative to the repository root where the copy lands; ends with '/' when a copied file goes inside that directory.")]
+    [Description("Path relative to the repository root where the copy lands; ends with '/' when a copied file goes inside that directory. When it holds runtime outputs (the step's runtime key copy[i].destination) it shows them as written and the tester resolves and checks it before copying.")]
     [MaxLength(1024)]
     public required string Destination { get; init; }
 

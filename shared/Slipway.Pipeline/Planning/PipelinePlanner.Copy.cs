@@ -38,14 +38,20 @@ internal sealed partial class PipelinePlanner
             $"run container ({string.Join(", ", containers)}): Slipway lists the archived copies of one container per stage", line);
     }
 
-    /// <summary>This stage's entries that copy out of its own run container; the others are kept for their source stages.</summary>
-    private IReadOnlyList<RunCopy> Copy(string s, ConfigValue raw, bool stageRuns, Interpolator interp)
+    /// <summary>
+    /// This stage's entries that copy out of its own run container (the others are kept for their source stages), and the
+    /// templates of those whose <c>source</c> or <c>destination</c> hold runtime outputs (PipelineLib interpolated the copy
+    /// list when the stage ran): keyed <c>copy[i].source</c> / <c>copy[i].destination</c> by the entry's index in the run
+    /// step's <c>copy</c>; the tester resolves and checks them with <see cref="CopyPaths"/> after the entry point exited 0.
+    /// </summary>
+    private (IReadOnlyList<RunCopy> Copies, IReadOnlyDictionary<string, RuntimeTemplate>? Runtime) Copy(string s, ConfigValue raw, bool stageRuns, Interpolator interp)
     {
         var list = raw as ConfigList ?? Field("copy", raw.Line, () => interp.Interpolate(raw)) as ConfigList
             ?? throw new PipelineConfigException("`copy` must be a list", raw.Line);
         if (list.Items.Count > RunCopy.MaxEntries)
             throw new PipelineConfigException($"`copy` has more than {RunCopy.MaxEntries} entries", raw.Line);
         var copies = new List<RunCopy>();
+        var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         var fromOthers = new Dictionary<string, List<RunCopy>>(StringComparer.Ordinal);
         for (var i = 0; i < list.Items.Count; i++)
         {
@@ -65,14 +71,33 @@ internal sealed partial class PipelinePlanner
                 throw new PipelineConfigException($"`copy` copies files out of this stage's run container (`${{.container}}`), and stage `{s}` has no `run`",
                     m.Get("from")?.Line ?? item.Line);
             var sourceNode = m.Get("source") ?? throw new PipelineConfigException($"`{key}.source` is required", m.Line);
-            var sourceText = Text(Field($"{key}.source", sourceNode.Line, () => interp.Interpolate(sourceNode)), $"{key}.source");
-            var source = ContainerSource(sourceText, out var error)
-                ?? throw new PipelineConfigException($"`{key}.source` {error}", sourceNode.Line);
             var destinationNode = m.Get("destination");
-            var destinationText = destinationNode is null ? sourceText
-                : Text(Field($"{key}.destination", destinationNode.Line, () => interp.Interpolate(destinationNode)), $"{key}.destination");
-            var destination = WorkspaceDestination(destinationText, out error)
-                ?? throw new PipelineConfigException($"`{key}.destination` {error}", (destinationNode ?? sourceNode).Line);
+            var own = $"copy[{copies.Count}]"; // the key of this entry's templates, if it copies out of this stage's container
+            var sourceValue = CopyPath($"{key}.source", sourceNode, fromStage == s ? null : fromStage, interp);
+            string source, destination;
+            if (IsRuntime(sourceValue))
+            {
+                source = runtime.Add($"{own}.source", sourceValue, sourceNode.Line, $"{key}.source");
+                // PipelineLib's destination defaults to the source: the same template, made relative when resolved.
+                if (destinationNode is null) runtime.Add($"{own}.destination", sourceValue, sourceNode.Line, $"{key}.source");
+            }
+            else
+            {
+                source = CopyPaths.ContainerSource(Text(sourceValue, $"{key}.source"), out var error)
+                    ?? throw new PipelineConfigException($"`{key}.source` {error}", sourceNode.Line);
+            }
+            var destinationValue = destinationNode is null ? sourceValue : CopyPath($"{key}.destination", destinationNode, fromStage == s ? null : fromStage, interp);
+            if (IsRuntime(destinationValue))
+            {
+                destination = destinationNode is null ? source : runtime.Add($"{own}.destination", destinationValue, destinationNode.Line, $"{key}.destination");
+            }
+            else
+            {
+                destination = CopyPaths.WorkspaceDestination(Text(destinationValue, $"{key}.destination"), out var error)
+                    ?? throw new PipelineConfigException($"`{key}.destination` {error}", (destinationNode ?? sourceNode).Line);
+            }
+            if (source.Length > CopyPaths.MaxChars || destination.Length > CopyPaths.MaxChars)
+                throw new PipelineConfigException($"`{key}`: a path is longer than {CopyPaths.MaxChars} characters", item.Line);
             var archive = false;
             if (m.Get("archive") is { } archiveNode)
                 archive = Field($"{key}.archive", archiveNode.Line, () => interp.Interpolate(archiveNode)) is ConfigScalar { Value: bool b }
@@ -90,7 +115,23 @@ internal sealed partial class PipelinePlanner
         }
         _store.BindRuntime(s, "artifactURLs");
         if (copies.Count > 0) _stagesWithOwnCopies.Add(s);
-        return copies;
+        return (copies, runtime.OrNull);
+    }
+
+    /// <summary>
+    /// A copy path interpolated, runtime outputs left in it: allowed in an entry that copies out of this stage's own
+    /// container (resolved by the tester when it copies), refused in one that copies out of an earlier stage's
+    /// (<paramref name="otherStage"/>): that copy is taken when the earlier stage's run step ends, before this stage's
+    /// values exist.
+    /// </summary>
+    private static ConfigValue CopyPath(string field, ConfigValue node, string? otherStage, Interpolator interp)
+    {
+        var value = Interpolated(field, node.Line, () => interp.Interpolate(node));
+        if (otherStage is not null && FindRuntime(value) is { } r)
+            throw new PipelineConfigException($"`{field}` uses `${{{r.Reference}}}`, and the entry copies out of stage `{otherStage}`'s run container: " +
+                $"Slipway takes that copy when `{otherStage}`'s run step ends, so its paths must be known when the run is planned " +
+                "(runtime outputs are resolved only in copies out of this stage's own container)", node.Line);
+        return value;
     }
 
     /// <summary>
@@ -129,60 +170,5 @@ internal sealed partial class PipelinePlanner
             var steps = stage.Steps.Select(x => x == run ? run with { Run = run.Run! with { CopyFor = groups } } : x).ToList();
             planned[source] = stage with { Steps = steps };
         }
-    }
-
-    /// <summary>
-    /// A path of the container, relative to its root as <c>docker cp</c> takes it: normalized to <c>/a/b</c>. Globs are
-    /// refused (PipelineLib's <c>docker cp</c> never expanded them), and so are <c>..</c> and the root itself.
-    /// </summary>
-    internal static string? ContainerSource(string path, out string? error)
-    {
-        error = null;
-        if (Problem(path) is { } problem) { error = problem; return null; }
-        if (path.IndexOfAny(['*', '?', '[']) >= 0)
-        {
-            error = $"`{Shown(path)}` is a glob: the container's paths are copied as written (PipelineLib's `docker cp` did not expand globs either)";
-            return null;
-        }
-        var segments = Segments(path);
-        if (segments is null) { error = $"`{Shown(path)}` must not contain `..`"; return null; }
-        if (segments.Count == 0) { error = "must name a file or directory below the container's root, not the root itself"; return null; }
-        return "/" + string.Join('/', segments);
-    }
-
-    /// <summary>
-    /// Where a copy lands, relative to the repository root (PipelineLib's <c>sanitizeRelativePath</c> drops a leading
-    /// <c>/</c>). Slipway refuses <c>..</c> where PipelineLib silently dropped it. A trailing <c>/</c> (or the root) means
-    /// "inside this directory" and is kept.
-    /// </summary>
-    internal static string? WorkspaceDestination(string path, out string? error)
-    {
-        error = null;
-        if (Problem(path) is { } problem) { error = problem; return null; }
-        var segments = Segments(path);
-        if (segments is null) { error = $"`{Shown(path)}` must not contain `..`: a copy stays inside the workspace"; return null; }
-        if (segments.Count == 0) return "./";
-        var joined = string.Join('/', segments);
-        return path.EndsWith('/') || path.EndsWith("/.", StringComparison.Ordinal) ? joined + "/" : joined;
-    }
-
-    private static string? Problem(string path) =>
-        path.Length == 0 ? "is empty"
-        : path.Length > 1024 ? "is longer than 1024 characters"
-        : path.Any(char.IsControl) ? "contains control characters"
-        : path.Contains('\\') ? $"`{Shown(path)}` must use `/` (a `\\` is refused)"
-        : null;
-
-    // The path's segments without empty ones and `.`; null when a segment is `..`.
-    private static List<string>? Segments(string path)
-    {
-        var segments = new List<string>();
-        foreach (var seg in path.Split('/'))
-        {
-            if (seg is "" or ".") continue;
-            if (seg == "..") return null;
-            segments.Add(seg);
-        }
-        return segments;
     }
 }

@@ -4,7 +4,8 @@ namespace Slipway.Pipeline.Planning;
 
 /// <summary>
 /// Runtime outputs (PipelineLib's <c>${lint.output}</c>, <c>${publish.imageTag}</c>, ...) in the fields the performing
-/// service resolves at run time: <c>run.arguments</c>, <c>run.env</c>, <c>trigger.parameters</c>, <c>build.excludes</c>,
+/// service resolves at run time: <c>run.arguments</c>, <c>run.env</c>, <c>copy</c>'s <c>source</c> and <c>destination</c>,
+/// <c>trigger.parameters</c>, <c>build.excludes</c>,
 /// <c>publish.image</c>'s name, tag and tags, and <c>notify.email</c>'s recipients, subject and body. The interpolator already applied PipelineLib's ancestor rule and refused names no step binds; here
 /// each reference is mapped to the step whose result holds it, and the outputs Slipway has no value for are refused.
 /// </summary>

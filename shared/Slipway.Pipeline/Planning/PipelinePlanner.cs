@@ -130,8 +130,14 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         {
             // Done by the tester right after the run step succeeds, so it travels with that step.
             var runStep = steps.FirstOrDefault(x => x.Kind == StepKind.Test);
-            var copies = Copy(s, stage.Copy, runStep is not null, interp);
-            if (copies.Count > 0) steps[steps.IndexOf(runStep!)] = runStep! with { Run = runStep!.Run! with { Copy = copies } };
+            var (copies, copyRuntime) = Copy(s, stage.Copy, runStep is not null, interp);
+            if (copies.Count > 0)
+                steps[steps.IndexOf(runStep!)] = runStep! with
+                {
+                    Run = runStep!.Run! with { Copy = copies },
+                    Runtime = copyRuntime is null ? runStep.Runtime
+                        : (runStep.Runtime ?? new Dictionary<string, RuntimeTemplate>()).Concat(copyRuntime).ToDictionary(StringComparer.Ordinal),
+                };
         }
         if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image) steps.Add(Publish(s, image, interp));
         if (stage.Promote is { IsTruthy: true }) steps.AddRange(Promote(s, stage.Promote, interp));

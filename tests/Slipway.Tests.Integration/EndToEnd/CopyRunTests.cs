@@ -18,6 +18,8 @@ namespace Slipway.Tests.Integration.EndToEnd;
 /// step's limit) fails its step with the reason,
 /// and nothing of it reaches the artifact directory. A stage copying out of an earlier stage's container
 /// (<c>from: ${make.container}</c>) gets the files into its descendants' builds only, and its archived file is listed under it.
+/// A destination holding a runtime output (<c>${.imageID}</c>) is resolved when the tester copies; one resolving to a path
+/// with a line break (a stage's <c>output</c>) fails the step naming the field.
 /// </summary>
 public sealed class CopyRunTests(ITestOutputHelper output)
 {
@@ -78,6 +80,21 @@ public sealed class CopyRunTests(ITestOutputHelper output)
                 run: true
                 copy:
                   - {source: /tmp/names, destination: names, archive: true}
+          resolved:
+            blubberfile: blubber.yaml
+            stages:
+              - name: make
+                build: make
+                run: {tail: 1}
+                copy:
+                  - {source: /tmp/out/report.txt, destination: 'by-image/${.imageID}.txt', archive: true}
+          newline:
+            blubberfile: blubber.yaml
+            stages:
+              - name: make
+                build: make
+                run: {tail: 1}
+                copy: ['/tmp/out/${.output}']
           huge:
             blubberfile: blubber.yaml
             stages:
@@ -209,6 +226,22 @@ public sealed class CopyRunTests(ITestOutputHelper output)
             Assert.Equal("names-run failed: copy of `/tmp/names`: `names/report\\u202Eexe.txt` is not archived: its name contains U+202E (a bidi control character) "
                 + "(an archived file's name must not hold control, format, bidi or line separator characters)", bidi.Reason);
             Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, bidiRun)));
+
+            // resolved: a destination holding a runtime output (the stage's image id) is resolved when the tester copies.
+            var (resolvedRun, resolved) = await FinishedAsync(env, pushed.Revision, "resolved");
+            Assert.True(resolved.Outcome == RunOutcome.Succeeded, resolved.Reason);
+            var imageHex = Event<BuildSucceeded>(env, resolvedRun, "make-build").ImageId["sha256:".Length..];
+            var byImage = Assert.Single(Event<TestSucceeded>(env, resolvedRun, "make-run").Artifacts!);
+            Assert.Equal(($"by-image/{imageHex}.txt", (long)Encoding.UTF8.GetByteCount(Report)), (byImage.Path, byImage.SizeBytes));
+            Assert.Equal(Encoding.UTF8.GetBytes(Report), await File.ReadAllBytesAsync(Path.Combine(env.ArtifactsDirectory, resolvedRun, "make", "by-image", imageHex + ".txt")));
+
+            // newline: a stage's output ends with a line break (PipelineLib's too), so a path made of it is refused
+            // when resolved, naming the field; nothing is copied.
+            var (newlineRun, newline) = await FinishedAsync(env, pushed.Revision, "newline");
+            Assert.Equal(RunOutcome.Failed, newline.Outcome);
+            Assert.Equal("make-run failed: `copy[0].source`, once its runtime outputs are resolved, `/tmp/out/made ` contains control characters "
+                + "(a line break, e.g. the one that ends a stage's `output`)", newline.Reason);
+            Assert.Empty(FilesUnder(Path.Combine(env.ArtifactsDirectory, newlineRun)));
 
             // huge: more bytes than the step may copy.
             var (hugeRun, huge) = await FinishedAsync(env, pushed.Revision, "huge");
