@@ -28,6 +28,37 @@ public class ReleasePolicyTests
     private static PlanningResult PlanOn(PlanningContext context, string config, PlanningOptions? options = null) =>
         RunPlanner.Plan(p => p switch { ".pipeline/config.yaml" => config, ".pipeline/blubber.yaml" => Blubber, _ => null }, context, options);
 
+    private static PlanningContext Tag(string tag) => new(TriggerKind.RefUpdate, "mediawiki/services/foo", null, Sha, Now, "refs/tags/" + tag);
+
+    [Fact]
+    public void A_new_tag_releases_as_PipelineLibs_publish_pipeline_did_and_publishes_under_its_name()
+    {
+        // config.yaml: `${setup.tag}` is the tag's name, PipelineLib's default extra tag; deploy and promote stay.
+        var config = Single(PlanOn(Tag("v2.0.1"), PromoteToProduction));
+        Assert.Null(config.Notes);
+        Assert.Equal(["v2.0.1"], Step(config, "production-publish").Publish!.Tags);
+        Assert.Equal(["staging", "production"], Step(config, "production-promote").Promote!.Environments);
+
+        // The canonical flow publishes under the tag's name (sanitized as PipelineLib did) and deploys as a merge.
+        var canonical = Single(RunPlanner.Plan(p => p == ".pipeline/blubber.yaml" ? Blubber : null, Tag("Release/2.0"), null));
+        Assert.Equal(["release-2.0"], Step(canonical, "publish").Publish!.Tags);
+        Assert.Equal(["build-test", "run-test", "build-production", "smoke", "publish", "deploy-staging", "deploy-production"],
+            canonical.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
+
+        // A tag named `latest` names no build: the image is published under its timestamp and commit only.
+        Assert.Null(Step(Single(RunPlanner.Plan(p => p == ".pipeline/blubber.yaml" ? Blubber : null, Tag("latest"), null)), "publish").Publish!.Tags);
+    }
+
+    [Fact]
+    public void With_release_tags_off_a_tag_builds_and_tests_only_and_says_why()
+    {
+        var options = PlanningOptions.Default with { ReleaseTags = false };
+        var config = Single(PlanOn(Tag("v2.0.1"), PromoteToProduction, options));
+        Assert.Equal(["production-build"], config.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
+        Assert.Equal(["tag `v2.0.1`: tags do not release here (Pipeline:ReleaseTags is off): this run builds and tests only; it publishes, deploys and promotes nothing"],
+            config.Notes);
+    }
+
     [Fact]
     public void A_promote_into_production_waits_for_its_approval_and_not_for_staging()
     {

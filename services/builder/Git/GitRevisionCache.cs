@@ -141,6 +141,19 @@ public sealed partial class GitRevisionCache(string cacheRoot, ILogger<GitRevisi
         return created;
     }
 
+    /// <summary>
+    /// The commit <paramref name="revision"/> names in the project's cache (an annotated tag's object peeled to its
+    /// commit; a commit id as it is), once <see cref="CheckoutAsync"/> fetched it.
+    /// </summary>
+    public async Task<string> CommitOfAsync(string project, string revision, CancellationToken ct)
+    {
+        if (!Sha().IsMatch(revision)) throw new GitCheckoutException($"revision \"{Printable(revision)}\" is not a full object id (40 or 64 hex digits)");
+        var repoDir = Path.Combine(_root, RepositoryDirectoryName(project));
+        var commit = (await GitCommand.RunAsync(["--git-dir", repoDir, "rev-parse", "--verify", "--quiet", revision.ToLowerInvariant() + "^{commit}"],
+            LocalTimeout, ct)).Trim();
+        return Sha().IsMatch(commit) ? commit.ToLowerInvariant() : throw new GitCheckoutException($"{revision} of {project} names no commit");
+    }
+
     private Task<bool> HasCommitAsync(string repoDir, string revision, CancellationToken ct) =>
         GitCommand.SucceedsAsync(["--git-dir", repoDir, "cat-file", "-e", revision + "^{commit}"], LocalTimeout, ct);
 

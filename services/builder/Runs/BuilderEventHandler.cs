@@ -65,8 +65,9 @@ public sealed class BuilderEventHandler(StageEventHandler stages, RunStateStore 
 
     private async Task<bool> EnqueuePlanAsync(MessageContext context, TriggerDecision.Start start, CancellationToken ct) => start.Trigger.Kind switch
     {
-        // A branch update waits a moment for the change-merged of the same commit; that one replaces it (same run id).
-        TriggerKind.RefUpdate => await jobs.EnqueueAsync(context.Transaction,
+        // A branch update waits a moment for the change-merged of the same commit; that one replaces it (same run id). A
+        // new tag has no change-merged to wait for.
+        TriggerKind.RefUpdate when start.Trigger.TagName() is null => await jobs.EnqueueAsync(context.Transaction,
             PlanRunJob.For(start.RunId, start.Trigger, clock.GetUtcNow() + PlanRunJob.BranchUpdateGrace), ct) is not null,
         TriggerKind.Merge => await jobs.EnqueueOrReplacePendingAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct),
         _ => await jobs.EnqueueAsync(context.Transaction, PlanRunJob.For(start.RunId, start.Trigger), ct) is not null,

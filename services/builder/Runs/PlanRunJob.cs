@@ -45,6 +45,8 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
         try
         {
             using (BuilderTelemetry.Part("checkout")) src = await workspaces.EnsureAsync(runId, trigger, ct);
+            // Gerrit names an annotated tag by its own object: the run, its images and its `.git` take the tagged commit.
+            if (trigger.TagName() is not null) trigger = trigger with { Revision = await workspaces.CommitOfAsync(trigger, ct) };
         }
         catch (RevisionRefusedException e)
         {
@@ -57,7 +59,7 @@ public sealed class PlanRunJob(Workspaces workspaces, Outbox outbox, RunEventFac
         var planTimer = BuilderTelemetry.Part("plan");
         try
         {
-            var context = new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now)
+            var context = new PlanningContext(trigger.Kind, trigger.Project, trigger.Branch, trigger.Revision, now, trigger.TagName())
             {
                 Remote = workspaces.RemoteOf(trigger.Project),
                 RunId = runId,

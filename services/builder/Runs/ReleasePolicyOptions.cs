@@ -20,6 +20,9 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
         /// <summary>Branches whose merges publish and deploy; null means <c>master</c> and <c>main</c>.</summary>
         public List<string>? ReleaseBranches { get; set; }
 
+        /// <summary>A new tag's run publishes, deploys and promotes as a release branch's merge does (PipelineLib's publish pipeline).</summary>
+        public bool ReleaseTags { get; set; } = true;
+
         /// <summary>Service (chart) name → the Gerrit project that owns it.</summary>
         public Dictionary<string, string> ServiceOwners { get; set; } = new(StringComparer.Ordinal);
 
@@ -65,6 +68,7 @@ public sealed partial class ReleasePolicyOptions : IValidatableOptions
     {
         ApprovalEnvironments = ApprovalEnvironments(),
         ReleaseBranches = Pipeline.ReleaseBranches is { Count: > 0 } branches ? branches : PlanningOptions.Default.ReleaseBranches,
+        ReleaseTags = Pipeline.ReleaseTags,
         ServiceOwners = Pipeline.ServiceOwners,
         Credentials = Pipeline.Credentials.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)c.Value.Projects, StringComparer.Ordinal),
         ArtifactBaseUrl = string.IsNullOrWhiteSpace(Pipeline.ArtifactBaseUrl) ? null : Pipeline.ArtifactBaseUrl.TrimEnd('/'),

@@ -92,6 +92,9 @@ public sealed class Workspaces(GitRevisionCache git, BuilderOptions options, Sub
         await File.WriteAllTextAsync(done, trigger.Revision, ct);
     }
 
+    /// <summary>The commit the run's revision names (a tag's object peeled), once <see cref="EnsureAsync"/> fetched it.</summary>
+    public Task<string> CommitOfAsync(RunTrigger trigger, CancellationToken ct) => git.CommitOfAsync(trigger.Project, trigger.Revision, ct);
+
     /// <summary>The project's URL on the builder's git server, with the builder's credentials (for its own fetches only).</summary>
     private string ProjectUrl(string project) => $"{_o.GitUrl!.TrimEnd('/')}/{project}";
 

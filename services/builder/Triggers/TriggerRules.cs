@@ -60,6 +60,12 @@ public static class TriggerRules
                 if (!BranchMatches(rule, name)) return [new TriggerDecision.Ignore($"branch {name} is not configured")];
                 return [BranchRun(e, TriggerKind.RefUpdate, update.RefName, update.NewRev, gerritEventId, e.Submitter)];
             }
+            case "ref-updated" when e.RefUpdate is { } tag && tag.RefName.StartsWith("refs/tags/", StringComparison.Ordinal):
+            {
+                if (!rule.Tags) return [new TriggerDecision.Ignore("tags do not start runs for this project")];
+                if (tag.NewRev.All(c => c == '0')) return [new TriggerDecision.Ignore("tag deleted")];
+                return [TagRun(e, tag.RefName, tag.NewRev, gerritEventId)];
+            }
             default:
                 return [new TriggerDecision.Ignore($"{e.Type} does not start runs")];
         }
@@ -92,6 +98,18 @@ public static class TriggerRules
             Change = kind == TriggerKind.Merge ? e.ChangeNumber : null, ChangeId = kind == TriggerKind.Merge ? e.ChangeId : null,
             Patchset = kind == TriggerKind.Merge ? e.PatchSetNumber : null, GerritEventId = eventId, RequestedBy = by,
         });
+
+    // A tag's run is its own (a tag and a branch at one commit are two runs, as Zuul's publish and postmerge pipelines were).
+    // The new id may be an annotated tag's object: the builder peels it to the commit before the run starts.
+    private static TriggerDecision TagRun(GerritEvent e, string refName, string newRev, string eventId)
+    {
+        var id = newRev.ToLowerInvariant();
+        return new TriggerDecision.Start(DeterministicId.From("run", "tag", e.Project!, refName, id), new RunTrigger
+        {
+            Kind = TriggerKind.RefUpdate, Project = e.Project!, Branch = null, Ref = refName, Revision = id, GerritEventId = eventId,
+            RequestedBy = e.Submitter,
+        });
+    }
 
     private static RunTrigger ChangeTrigger(GerritEvent e, TriggerKind kind, string psRef, string rev, string eventId, Account? by) => new()
     {

@@ -39,8 +39,8 @@ public sealed record RunTrigger
     [MaxLength(512)]
     public required string Project { get; init; }
 
-    /// <summary>Target branch, short name.</summary>
-    [Description("Target branch, short name.")]
+    /// <summary>Target branch, short name; null for a run a tag started.</summary>
+    [Description("Target branch, short name; absent for a run a tag started (ref-update of refs/tags/*).")]
     [MaxLength(512)]
     public string? Branch { get; init; }
 
@@ -59,13 +59,13 @@ public sealed record RunTrigger
     [Range(1, int.MaxValue)]
     public int? Patchset { get; init; }
 
-    /// <summary>The ref fetched: <c>refs/changes/XX/N/P</c>, or the branch ref for merges and ref updates.</summary>
-    [Description("The ref fetched: refs/changes/XX/N/P, or the branch ref for merge and ref-update.")]
+    /// <summary>The ref fetched: <c>refs/changes/XX/N/P</c>, the branch ref for merges and ref updates, or <c>refs/tags/NAME</c>.</summary>
+    [Description("The ref fetched: refs/changes/XX/N/P, the branch ref for merge and ref-update, or refs/tags/NAME for a ref-update a new tag made.")]
     [MaxLength(1024)]
     public required string Ref { get; init; }
 
-    /// <summary>The exact commit the run builds.</summary>
-    [Description("The exact commit the run builds.")]
+    /// <summary>The exact commit the run builds (an annotated tag peeled to its commit).</summary>
+    [Description("The exact commit the run builds (an annotated tag peeled to its commit).")]
     [RegularExpression(ContractPatterns.GitSha)]
     public required string Revision { get; init; }
 
@@ -80,13 +80,13 @@ public sealed record RunTrigger
 }
 
 /// <summary>What kind of event started a run.</summary>
-[Description("patchset: a new patch set; ref-update: a push to a branch; recheck: a 'recheck' comment; merge: a change merged.")]
+[Description("patchset: a new patch set; ref-update: a push to a branch, or a new tag; recheck: a 'recheck' comment; merge: a change merged.")]
 public enum TriggerKind
 {
     /// <summary>A new patch set was uploaded (<c>patchset-created</c>).</summary>
     Patchset,
 
-    /// <summary>A branch was updated directly (<c>ref-updated</c> on <c>refs/heads/*</c>).</summary>
+    /// <summary>A branch was updated directly (<c>ref-updated</c> on <c>refs/heads/*</c>), or a tag created (<c>refs/tags/*</c>).</summary>
     RefUpdate,
 
     /// <summary>Someone commented <c>recheck</c> (a new trigger, so a new run).</summary>

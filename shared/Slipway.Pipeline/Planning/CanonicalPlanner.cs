@@ -70,7 +70,15 @@ internal static class CanonicalPlanner
         var postMerge = ReleaseBranches.IsPostMerge(context);
         var release = ReleaseBranches.Releases(context, options);
         if (release)
-            productionSteps.Add(new PlanStep { Name = PublishStep, Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production" } });
+        {
+            // A tag's run also publishes under the tag's name, as PipelineLib's default `tags: [${setup.tag}]` did.
+            var tagName = Names.ImagePart(ReleaseBranches.ShortTag(context.Tag ?? ""));
+            productionSteps.Add(new PlanStep
+            {
+                Name = PublishStep, Kind = StepKind.Publish,
+                Publish = new PublishParams { ImageFrom = "build-production", Tags = tagName.Trim() is { Length: > 0 } and not "latest" ? [tagName] : null },
+            });
+        }
         AddStage("production", hasTest ? "test" : null, [.. productionSteps]);
         if (!release)
         {

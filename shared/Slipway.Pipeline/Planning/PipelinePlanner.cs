@@ -98,8 +98,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         Str("GIT_URL", context.Remote ?? "");
         Str("GIT_BRANCH", localBranch.Length > 0 ? "origin/" + localBranch : "");
         Str("GIT_LOCAL_BRANCH", localBranch);
-        var tag = context.Tag ?? "";
-        Str("tag", tag.StartsWith("refs/tags/", StringComparison.Ordinal) ? tag["refs/tags/".Length..] : tag);
+        Str("tag", ReleaseBranches.ShortTag(context.Tag ?? ""));
         Str("timestamp", Timestamp);
         _store.Bind("setup", "imageLabels", new ConfigMap(
         [

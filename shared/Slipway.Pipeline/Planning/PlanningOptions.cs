@@ -39,6 +39,12 @@ public sealed record PlanningOptions
     public IReadOnlyList<string> ReleaseBranches { get; init; } = ["master", "main"];
 
     /// <summary>
+    /// Whether a run a new tag started publishes, deploys and promotes as a release branch's merge does (PipelineLib's
+    /// publish pipeline, whose image takes the tag's name). Off: tag runs build and test only.
+    /// </summary>
+    public bool ReleaseTags { get; init; } = true;
+
+    /// <summary>
     /// Operator-configured owners: service (chart) name → the Gerrit project allowed to deploy or promote it. A service
     /// not listed belongs to the project whose last path segment names it (<see cref="ServiceOwnership"/>).
     /// </summary>

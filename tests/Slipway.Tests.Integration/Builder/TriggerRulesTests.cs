@@ -126,6 +126,36 @@ public sealed class TriggerRulesTests
     }
 
     [Fact]
+    public void A_new_tag_starts_a_run_of_its_own_with_no_branch_and_no_wait()
+    {
+        GerritEvent Tag(string newRev) => Event("ref-updated") with
+        {
+            ChangeNumber = null, PatchSetNumber = null, ChangeId = null, Branch = null, Ref = "refs/tags/v1.2",
+            RefUpdate = new GerritRefUpdate { RefName = "refs/tags/v1.2", OldRev = new string('0', 40), NewRev = newRev },
+            Submitter = new Account { Username = "maintainer" },
+        };
+        var tag = Assert.IsType<TriggerDecision.Start>(Assert.Single(TriggerRules.Decide(Tag(Sha2.ToUpperInvariant()), "t", new TriggerRule())));
+        Assert.Equal((TriggerKind.RefUpdate, null, "refs/tags/v1.2", Sha2, null, "t", "maintainer"),
+            (tag.Trigger.Kind, tag.Trigger.Branch, tag.Trigger.Ref, tag.Trigger.Revision, tag.Trigger.Change, tag.Trigger.GerritEventId, tag.Trigger.RequestedBy?.Username));
+        Assert.Equal("v1.2", tag.Trigger.TagName());
+
+        // Not the run of the branch at the same commit: a tag and a merge of one commit are two runs (Zuul's publish and postmerge).
+        var branch = Assert.IsType<TriggerDecision.Start>(Assert.Single(TriggerRules.Decide(Event("ref-updated") with
+        {
+            ChangeNumber = null, RefUpdate = new GerritRefUpdate { RefName = "refs/heads/master", OldRev = Sha, NewRev = Sha2 },
+        }, "b", new TriggerRule())));
+        Assert.NotEqual(branch.RunId, tag.RunId);
+        Assert.Null(branch.Trigger.TagName());
+        Assert.Equal(tag.RunId, Assert.IsType<TriggerDecision.Start>(Assert.Single(TriggerRules.Decide(Tag(Sha2), "t2", new TriggerRule()))).RunId);
+
+        Assert.Equal("tag deleted", Assert.IsType<TriggerDecision.Ignore>(Assert.Single(TriggerRules.Decide(Tag(new string('0', 40)), "d", new TriggerRule()))).Why);
+        Assert.Equal("tags do not start runs for this project",
+            Assert.IsType<TriggerDecision.Ignore>(Assert.Single(TriggerRules.Decide(Tag(Sha2), "n", new TriggerRule { Tags = false }))).Why);
+        // A branch filter is about branches: a tag has none.
+        Assert.IsType<TriggerDecision.Start>(Assert.Single(TriggerRules.Decide(Tag(Sha2), "f", new TriggerRule { Branches = ["release/*"] })));
+    }
+
+    [Fact]
     public void Branches_not_configured_and_deleted_branches_and_change_refs_start_nothing()
     {
         var rule = new TriggerRule { Branches = ["main", "release/*"] };

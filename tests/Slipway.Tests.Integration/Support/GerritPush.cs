@@ -90,10 +90,12 @@ public static class GerritPush
     }
 
     /// <summary>
-    /// Tags <paramref name="branch"/>'s tip as <paramref name="tag"/> (a lightweight tag) with `git push` as the stand-in's
-    /// developer, who must be allowed to push directly (<c>AllowDirectPush</c>); returns the tagged commit.
+    /// Tags <paramref name="branch"/>'s tip as <paramref name="tag"/> (a lightweight tag, or an annotated one when
+    /// <paramref name="message"/> is given) with `git push` as the stand-in's developer, who must be allowed to push
+    /// directly (<c>AllowDirectPush</c>); returns the tagged commit.
     /// </summary>
-    public static async Task<string> TagBranchAsync(StandIn gerrit, string project, string branch, string tag, CancellationToken ct = default)
+    public static async Task<string> TagBranchAsync(StandIn gerrit, string project, string branch, string tag, CancellationToken ct = default,
+        string? message = null)
     {
         var url = new UriBuilder(gerrit.HttpUrl)
         {
@@ -111,8 +113,39 @@ public static class GerritPush
             await Git("init", "-q", "--bare", scratch);
             await Git("fetch", "-q", url, $"refs/heads/{branch}");
             var commit = (await Git("rev-parse", "FETCH_HEAD")).Trim();
-            await Git("push", "-q", url, $"{commit}:refs/tags/{tag}");
+            if (message is null)
+                await Git("push", "-q", url, $"{commit}:refs/tags/{tag}");
+            else
+            {
+                env["GIT_COMMITTER_NAME"] = gerrit.Developer.Name;
+                env["GIT_COMMITTER_EMAIL"] = gerrit.Developer.Email;
+                await Git("tag", "-a", "-m", message, tag, commit);
+                await Git("push", "-q", url, $"refs/tags/{tag}:refs/tags/{tag}");
+            }
             return commit;
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>Deletes tag <paramref name="tag"/> of <paramref name="project"/> with `git push :refs/tags/…` as the stand-in's developer.</summary>
+    public static async Task DeleteTagAsync(StandIn gerrit, string project, string tag, CancellationToken ct = default)
+    {
+        var url = new UriBuilder(gerrit.HttpUrl)
+        {
+            UserName = gerrit.Developer.Username, Password = gerrit.DeveloperHttpPassword, Path = "/a/" + project,
+        }.Uri.ToString();
+        var scratch = Directory.CreateTempSubdirectory("slipway-tag-").FullName;
+        try
+        {
+            var env = new Dictionary<string, string>(GitEnvironment) { ["GIT_DIR"] = scratch };
+            foreach (var args in new[] { new[] { "init", "-q", "--bare", scratch }, ["push", "-q", url, $":refs/tags/{tag}"] })
+            {
+                var r = await ProcessRunner.RunAsync("git", args, null, env, TimeSpan.FromMinutes(2), ct);
+                if (!r.Succeeded) throw new InvalidOperationException($"git {args[0]} failed ({r.ExitCode}):\n{r.StdErr}{r.StdOut}");
+            }
         }
         finally
         {
