@@ -18,11 +18,11 @@ public sealed class PlanReportTests : IDisposable
         File.WriteAllText(path, text);
     }
 
-    private (int Code, string Out, string Err) Plan(TriggerKind trigger = TriggerKind.Patchset, PlanningOptions? options = null)
+    private (int Code, string Out, string Err) Plan(TriggerKind trigger = TriggerKind.Patchset, PlanningOptions? options = null, string? tag = null)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
-        var context = new PlanningContext(trigger, "mediawiki/services/foo", "master", Repo.Sha, Repo.Now);
+        var context = new PlanningContext(trigger, "mediawiki/services/foo", tag is null ? "master" : null, Repo.Sha, Repo.Now, tag);
         var code = PlanReport.Run(_dir, context, options ?? PlanningOptions.Default, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
@@ -180,6 +180,25 @@ public sealed class PlanReportTests : IDisposable
               deploys: nothing
 
             """.ReplaceLineEndings("\n"), stdout);
+    }
+
+    [Fact]
+    public void A_tags_run_publishes_under_the_tags_name()
+    {
+        Write(".pipeline/blubber.yaml", Repo.Blubber);
+        Write(".pipeline/config.yaml", """
+            pipelines:
+              release:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: production
+                    build: production
+                    publish: {image: true}
+            """);
+        var (code, stdout, stderr) = Plan(TriggerKind.RefUpdate, tag: "refs/tags/v1.4.0");
+        Assert.Equal(("", PlanReport.Ok), (stderr, code));
+        Assert.StartsWith(".pipeline/config.yaml: merge run of mediawiki/services/foo on tag v1.4.0\n", stdout);
+        Assert.Contains("    mediawiki-services-foo from production-build, tags <timestamp>-<stage>, <commit>, v1.4.0\n", stdout);
     }
 
     [Fact]

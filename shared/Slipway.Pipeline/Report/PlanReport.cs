@@ -52,7 +52,8 @@ public static class PlanReport
         }
 
         var trigger = context.Trigger is TriggerKind.Merge or TriggerKind.RefUpdate ? "merge" : "patchset";
-        stdout.WriteLine($"{((result.Plans.Count > 0 ? result.Plans[0].ConfigPath : null) ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {context.Branch}");
+        var on = context.Tag is { Length: > 0 } tag ? $"tag {ReleaseBranches.ShortTag(tag)}" : context.Branch;
+        stdout.WriteLine($"{((result.Plans.Count > 0 ? result.Plans[0].ConfigPath : null) ?? RunPlanner.ConfigPath)}: {trigger} run of {context.Project} on {on}");
         foreach (var ignored in result.Ignored.Where(i => i.Pipeline is null)) // a pipeline's own are among its plan's notes
             stdout.WriteLine($"note: {Located(ignored)}");
         // Accepted as Blubber (or the version PipelineLib built with) accepted it, with a caveat the build log repeats.
