@@ -10,7 +10,9 @@ namespace Slipway.Publisher.Registry;
 /// Pushes an image from the Docker engine to the registry under the given tags, idempotently:
 /// a tag the registry already has at this very image (its manifest's config digest is the local
 /// image id) is not pushed again, so a re-delivered event pushes nothing and returns the same
-/// result. The digest returned is the registry's manifest digest (HEAD after the push).
+/// result. The digest returned is the registry's manifest digest (HEAD after the push). The engine pushes the image
+/// once, under its first tag (only when no tag holds it yet); the other tags get the same manifest by a registry PUT,
+/// so the engine does not check every layer again for each tag.
 /// <para>
 /// Local tags: pushing needs the image tagged <c>&lt;registry&gt;/&lt;repository&gt;:&lt;tag&gt;</c> on the engine.
 /// The tags this call adds are removed again after the push (the idempotency check asks the
@@ -39,9 +41,11 @@ public sealed class ImagePublisher(IDockerClient docker, RegistryClient registry
 
         var pushed = new List<string>();
         var present = new List<string>();
-        foreach (var tag in tags)
+        RegistryManifest? source = null; // this image's manifest in the registry, once known
+        var manifests = await Task.WhenAll(tags.Select(tag => registry.GetManifestAsync(repository, tag, ct)));
+        for (var i = 0; i < tags.Count; i++)
         {
-            var manifest = await registry.GetManifestAsync(repository, tag, ct);
+            var manifest = manifests[i];
             // Same image: its config blob is the engine's image id (classic image store), or the engine
             // remembers pushing exactly this manifest to this repository (containerd image store, where
             // the image id is the manifest's own digest).
@@ -49,37 +53,51 @@ public sealed class ImagePublisher(IDockerClient docker, RegistryClient registry
                 && (string.Equals(manifest.ConfigDigest, image.ID, StringComparison.Ordinal)
                     || image.RepoDigests?.Contains($"{target}@{manifest.Digest}") == true))
             {
-                present.Add(tag);
-                logger.LogInformation("{Target}:{Tag} already holds image {ImageId}; not pushing it again", target, tag, image.ID);
+                present.Add(tags[i]);
+                source ??= manifest;
+                logger.LogInformation("{Target}:{Tag} already holds image {ImageId}; not pushing it again", target, tags[i], image.ID);
             }
         }
 
-        var created = new List<string>();
-        try
+        var missing = tags.Except(present).ToList();
+        if (source is null && missing.Count > 0)
         {
-            foreach (var tag in tags.Except(present))
+            // One engine push uploads the layers the registry lacks and the manifest, under the first tag.
+            var first = missing[0];
+            var reference = $"{target}:{first}";
+            var created = image.RepoTags?.Contains(reference) != true;
+            try
             {
-                var reference = $"{target}:{tag}";
-                if (image.RepoTags?.Contains(reference) != true) created.Add(reference);
-                await docker.Images.TagImageAsync(image.ID, new ImageTagParameters { RepositoryName = target, Tag = tag, Force = true }, ct);
-                await PushAsync(target, tag, ct);
-                pushed.Add(tag);
+                await docker.Images.TagImageAsync(image.ID, new ImageTagParameters { RepositoryName = target, Tag = first, Force = true }, ct);
+                await PushAsync(target, first, ct);
             }
+            finally
+            {
+                if (created) await UntagAsync(image.ID, [reference]);
+            }
+            pushed.Add(first);
+            missing.RemoveAt(0);
+            source = await registry.GetManifestAsync(repository, first, ct)
+                ?? throw new PublishException($"{target}:{first} is missing from the registry right after the push");
         }
-        finally
+        // The other tags name the same manifest: its bytes PUT under each, as `docker push` of another tag would end,
+        // without the engine checking every layer again.
+        foreach (var tag in missing)
         {
-            await UntagAsync(image.ID, created);
+            await registry.PutManifestAsync(repository, tag, source!, ct);
+            pushed.Add(tag);
+            logger.LogInformation("Tagged {Target}@{Digest} as {Tag}", target, source!.Digest, tag);
         }
 
         // The manifest digest, as the registry computed it; every tag must point at it.
+        var digests = await Task.WhenAll(tags.Select(tag => registry.GetManifestDigestAsync(repository, tag, ct)));
         string? digest = null;
-        foreach (var tag in tags)
+        for (var i = 0; i < tags.Count; i++)
         {
-            var tagDigest = await registry.GetManifestDigestAsync(repository, tag, ct)
-                ?? throw new PublishException($"{target}:{tag} is missing from the registry right after the push");
+            var tagDigest = digests[i] ?? throw new PublishException($"{target}:{tags[i]} is missing from the registry right after the push");
             digest ??= tagDigest;
             if (tagDigest != digest)
-                throw new PublishException($"{target}:{tag} points at {tagDigest}, not {digest} like {target}:{tags[0]}: was it pushed concurrently by someone else?");
+                throw new PublishException($"{target}:{tags[i]} points at {tagDigest}, not {digest} like {target}:{tags[0]}: was it pushed concurrently by someone else?");
         }
 
         logger.LogInformation("Published {ImageId} as {Target}@{Digest}, tags {Tags} (pushed {Pushed}, already present {Present})",

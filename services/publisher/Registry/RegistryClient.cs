@@ -126,7 +126,30 @@ public sealed partial class RegistryClient
         {
             throw new RegistryException($"registry {Host}: manifest {repository}:{reference} is not JSON ({e.Message})", inner: e);
         }
-        return new RegistryManifest(digest, mediaType ?? "", configDigest);
+        return new RegistryManifest(digest, mediaType ?? "", configDigest) { Body = body };
+    }
+
+    /// <summary>
+    /// Tags <paramref name="manifest"/> (read with <see cref="GetManifestAsync"/> from the same repository) as
+    /// <paramref name="tag"/>: its bytes PUT back unchanged, so the registry stores the same digest and no layer moves.
+    /// Returns the digest the registry answered.
+    /// </summary>
+    public async Task<string> PutManifestAsync(string repository, string tag, RegistryManifest manifest, CancellationToken ct = default)
+    {
+        PublishTags.Validate(tag);
+        if (manifest.Body is not { Length: > 0 } body || manifest.MediaType.Length == 0)
+            throw new ArgumentException("the manifest's bytes and media type are needed to tag it", nameof(manifest));
+        var path = ManifestPath(repository, tag);
+        using var response = await SendAsync(HttpMethod.Put, path, $"repository:{repository}:pull,push", manifestAccept: false, ct, () =>
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue(manifest.MediaType);
+            return content;
+        });
+        await EnsureSuccessAsync(response, HttpMethod.Put, path, $"to push to {repository}", ct);
+        return response.Headers.TryGetValues("Docker-Content-Digest", out var values) && values.FirstOrDefault() is { Length: > 0 } digest
+            ? digest
+            : manifest.Digest;
     }
 
     /// <summary>Every tag of <paramref name="repository"/> (following <c>Link</c> pagination); empty when the repository is unknown.</summary>
@@ -202,7 +225,9 @@ public sealed partial class RegistryClient
         return null;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string scope, bool manifestAccept, CancellationToken ct)
+    // content: a fresh body per attempt (a request answered 401 is sent again with credentials).
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string scope, bool manifestAccept, CancellationToken ct,
+        Func<HttpContent>? content = null)
     {
         var sentBearer = false;
         AuthenticationHeaderValue? authorization = null;
@@ -213,7 +238,7 @@ public sealed partial class RegistryClient
             sentBearer = true;
         }
 
-        var response = await SendOnceAsync(method, path, manifestAccept, authorization, ct);
+        var response = await SendOnceAsync(method, path, manifestAccept, authorization, ct, content);
         if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
 
         var challenges = response.Headers.WwwAuthenticate.ToList();
@@ -238,7 +263,7 @@ public sealed partial class RegistryClient
             throw Refused(HttpStatusCode.Unauthorized);
         }
 
-        response = await SendOnceAsync(method, path, manifestAccept, authorization, ct);
+        response = await SendOnceAsync(method, path, manifestAccept, authorization, ct, content);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             response.Dispose();
@@ -248,9 +273,10 @@ public sealed partial class RegistryClient
     }
 
     private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string path, bool manifestAccept,
-        AuthenticationHeaderValue? authorization, CancellationToken ct)
+        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpContent>? content = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(BaseUri, path));
+        if (content is not null) request.Content = content();
         if (manifestAccept)
             foreach (var mediaType in ManifestMediaTypes) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
         else

@@ -29,6 +29,9 @@ public class ImagePublisherTests(PublisherRegistryFixture fixture)
         Assert.Equal(image, result.ImageId);
         Assert.Equal(tags, result.Pushed);
         Assert.Empty(result.AlreadyPresent);
+        // The engine pushed once, under the first tag; the registry was given the same manifest under the others.
+        Assert.Equal([$"Information: Pushed {result.Image.Uri}:{tags[0]}"], logger.Lines.Where(l => l.Contains(": Pushed ")).Select(l => l[..l.IndexOf(" (", StringComparison.Ordinal)]));
+        Assert.Equal(tags.Skip(1).Select(t => $"Information: Tagged {result.Image.Uri}@{result.Image.Digest} as {t}"), logger.Lines.Where(l => l.Contains(": Tagged ")));
 
         var registry = fixture.RegistryClient();
         foreach (var tag in tags)
