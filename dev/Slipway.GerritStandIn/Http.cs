@@ -112,6 +112,12 @@ public sealed partial class GerritStandIn
             case ["projects", var project, "branches", ""] when method == "GET":
                 await ListBranchesAsync(ctx, project);
                 return;
+            case ["projects", var project, "tags"] when method == "GET":
+                await ListTagsAsync(ctx, project);
+                return;
+            case ["projects", var project, "tags", ""] when method == "GET":
+                await ListTagsAsync(ctx, project);
+                return;
             case ["projects", var project, "branches", var branch] when method == "GET":
                 await BranchAsync(ctx, project, branch);
                 return;
@@ -173,6 +179,28 @@ public sealed partial class GerritStandIn
         var skip = int.TryParse(ctx.Request.Query["S"], out var s) && s > 0 ? s : 0;
         var limit = int.TryParse(ctx.Request.Query["n"], out var n) && n > 0 ? n : int.MaxValue;
         await JsonAsync(ctx, 200, new JsonArray(all.Skip(skip).Take(limit).Select(JsonNode? (b) => b).ToArray()));
+    }
+
+    /// <summary>
+    /// List Tags: every <c>refs/tags/*</c> by ref, as Gerrit's TagInfo: <c>revision</c> what the ref holds (an annotated
+    /// tag's own object), <c>object</c> the tagged object of an annotated tag; <c>n</c> and <c>S</c> page it.
+    /// </summary>
+    private async Task ListTagsAsync(HttpContext ctx, string project)
+    {
+        if (!KnownProject(project)) { await TextAsync(ctx, 404, $"Not found: {project}"); return; }
+        var text = await _git.GitAsync(project, ["for-each-ref", "--sort=refname", "--format=%(refname) %(objectname) %(*objectname)", "refs/tags/"], ct: ctx.RequestAborted);
+        var all = new List<JsonObject>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length < 2) continue;
+            var tag = new JsonObject { ["web_links"] = new JsonArray(), ["ref"] = parts[0], ["revision"] = parts[1] };
+            if (parts.Length == 3) tag["object"] = parts[2];
+            all.Add(tag);
+        }
+        var skip = int.TryParse(ctx.Request.Query["S"], out var s) && s > 0 ? s : 0;
+        var limit = int.TryParse(ctx.Request.Query["n"], out var n) && n > 0 ? n : int.MaxValue;
+        await JsonAsync(ctx, 200, new JsonArray(all.Skip(skip).Take(limit).Select(JsonNode? (t) => t).ToArray()));
     }
 
     /// <summary>Get Commit: the commit, its parents (commit and subject), author, committer, subject and message.</summary>

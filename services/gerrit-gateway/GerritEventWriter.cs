@@ -257,9 +257,10 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         }
     }
 
-    /// <summary>The branch and tip a published <c>ref-updated</c> of <c>refs/heads/*</c> leaves (a null revision: deleted).</summary>
+    /// <summary>The branch or tag and tip a published <c>ref-updated</c> of <c>refs/heads/*</c> or <c>refs/tags/*</c> leaves (a null revision: deleted).</summary>
     private static (string Project, string RefName, string? Revision)? BranchTip(GerritEvent e) =>
-        e.Type == "ref-updated" && e.RefUpdate is { } r && !string.IsNullOrEmpty(e.Project) && r.RefName.StartsWith("refs/heads/", StringComparison.Ordinal)
+        e.Type == "ref-updated" && e.RefUpdate is { } r && !string.IsNullOrEmpty(e.Project)
+        && (r.RefName.StartsWith("refs/heads/", StringComparison.Ordinal) || r.RefName.StartsWith("refs/tags/", StringComparison.Ordinal))
             ? (e.Project, r.RefName, r.NewRev.All(c => c == '0') ? null : r.NewRev)
             : null;
 
@@ -304,11 +305,14 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         return tips;
     }
 
-    /// <summary>Which of <paramref name="projects"/> a catch-up has listed completely before (<c>branch_listings</c>).</summary>
-    public async Task<HashSet<string>> ListedProjectsAsync(string server, IReadOnlyList<string> projects, CancellationToken ct)
+    /// <summary>
+    /// Which of <paramref name="projects"/> a catch-up has listed completely before: their branches
+    /// (<c>branch_listings</c>), or their tags (<c>tag_listings</c>) when <paramref name="tags"/>.
+    /// </summary>
+    public async Task<HashSet<string>> ListedProjectsAsync(string server, IReadOnlyList<string> projects, CancellationToken ct, bool tags = false)
     {
         await using var cmd = dataSource.CreateCommand(
-            $"SELECT project FROM {schema.Value}.branch_listings WHERE server = $1 AND project = ANY($2)");
+            $"SELECT project FROM {schema.Value}.{ListingTable(tags)} WHERE server = $1 AND project = ANY($2)");
         cmd.Parameters.Add(new NpgsqlParameter { Value = server });
         cmd.Parameters.Add(new NpgsqlParameter { Value = projects.ToArray() });
         var listed = new HashSet<string>(StringComparer.Ordinal);
@@ -321,7 +325,8 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
     /// Records the tips of branches a catch-up met first and, when <paramref name="complete"/>, that the project's branches
     /// are all known from now on, in one transaction (a crash between them would make old branches look new).
     /// </summary>
-    public async Task RecordListingAsync(string server, string project, IReadOnlyList<(string RefName, string Revision)> firstSeen, bool complete, CancellationToken ct)
+    public async Task RecordListingAsync(string server, string project, IReadOnlyList<(string RefName, string Revision)> firstSeen, bool complete, CancellationToken ct,
+        bool tags = false)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -329,7 +334,7 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
         if (complete)
             await using (var cmd = new NpgsqlCommand(
                 $"""
-                INSERT INTO {schema.Value}.branch_listings (server, project) VALUES ($1, $2)
+                INSERT INTO {schema.Value}.{ListingTable(tags)} (server, project) VALUES ($1, $2)
                 ON CONFLICT (server, project) DO UPDATE SET listed_at = now()
                 """, conn, tx))
             {
@@ -339,6 +344,8 @@ public sealed class GerritEventWriter(NpgsqlDataSource dataSource, SchemaName sc
             }
         await tx.CommitAsync(ct);
     }
+
+    private static string ListingTable(bool tags) => tags ? "tag_listings" : "branch_listings";
 
     /// <summary>
     /// A gap began (disconnect, restart, dropped-output): remembers where the catch-up must start

@@ -6,8 +6,10 @@ using Slipway.Gerrit.Rest;
 namespace Slipway.GerritGateway.Stream;
 
 /// <summary>
-/// Rebuilds the <c>ref-updated</c> of branches that moved while the gateway was not listening (a direct push has no
-/// change, so the change query cannot see it). Gerrit's REST API has no readable history of ref moves, but List
+/// Rebuilds the <c>ref-updated</c> of branches and tags that moved while the gateway was not listening (a direct push or
+/// a new tag has no change, so the change query cannot see it). Tags are caught up as branches are, with List Tags, each
+/// kind listed and recorded on its own (<c>tag_listings</c> beside <c>branch_listings</c>), so a project whose branches
+/// were listed before tags were caught up does not take its old tags for new ones. Gerrit's REST API has no readable history of ref moves, but List
 /// Branches gives each branch's tip now: a tip other than the last one the gateway saw (<c>branch_tips</c>) becomes
 /// one <c>ref-updated</c> from the seen tip to the new one. When the gateway saw the push live, that is exactly the
 /// live event (same project, ref, oldRev, newRev: the same id), so it is dropped as a duplicate. Several pushes in
@@ -28,7 +30,8 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
     /// </summary>
     public async Task<List<GerritEvent>> FindAsync(string server, IEnumerable<string> moreProjects, CancellationToken ct)
     {
-        var maxRows = (int)Math.Min(int.MaxValue - 1, (long)options.CatchUpMaxProjects * options.CatchUpMaxBranchesPerProject);
+        // Branches and tags, each bounded by CatchUpMaxBranchesPerProject.
+        var maxRows = (int)Math.Min(int.MaxValue - 1, 2L * options.CatchUpMaxProjects * options.CatchUpMaxBranchesPerProject);
         var known = await writer.KnownTipsAsync(server, maxRows + 1, ct);
         string? cutProject = null; // its tips may be cut short by the bound: treated as never listed (unknown branches only recorded)
         if (known.Count > maxRows)
@@ -50,62 +53,85 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
         }
 
         var listed = await writer.ListedProjectsAsync(server, projects, ct);
+        var tagsListed = await writer.ListedProjectsAsync(server, projects, ct, tags: true);
         var events = new List<GerritEvent>();
         var now = DateTimeOffset.UtcNow;
         foreach (var project in projects)
         {
             var seen = tipsByProject.GetValueOrDefault(project) ?? new Dictionary<string, string>(StringComparer.Ordinal);
-            if (await ListAsync(project, ct) is not { } branches) continue;
-            var wasListed = listed.Contains(project) && project != cutProject;
-            var firstSeen = new List<(string RefName, string Revision)>();
-            foreach (var (refName, tip) in branches.Tips)
-            {
-                if (!seen.TryGetValue(refName, out var old))
-                {
-                    if (wasListed)
-                    {
-                        // Not there at the last listing, nor created live since: created while the gateway did not listen.
-                        events.Add(RefUpdated(project, refName, ZeroSha, tip, now));
-                        logger.LogInformation("catch-up: branch {Ref} of {Project} created since the last listing, at {Tip}", refName, project, tip);
-                        continue;
-                    }
-                    // No oldRev known: the ref-updated that made this tip cannot get its live id. Recorded for next time.
-                    firstSeen.Add((refName, tip));
-                    logger.LogInformation("catch-up: branch {Ref} of {Project} first seen at {Tip}; recorded", refName, project, tip);
-                    continue;
-                }
-                if (old != tip) events.Add(RefUpdated(project, refName, old, tip, now));
-            }
-            // Only a complete listing makes the project listed: then every branch is known, in one transaction.
-            if (!wasListed) await writer.RecordListingAsync(server, project, firstSeen, branches.Complete && project != cutProject, ct);
-            if (!branches.Complete) continue; // a branch missing from a cut-short list may just be beyond it
-            foreach (var (refName, old) in seen)
-                if (!branches.Tips.ContainsKey(refName)) events.Add(RefUpdated(project, refName, old, ZeroSha, now));
+            await FindMovedAsync(server, project, Branches, seen, listed.Contains(project) && project != cutProject, project != cutProject, events, now, ct);
+            await FindMovedAsync(server, project, Tags, seen, tagsListed.Contains(project) && project != cutProject, project != cutProject, events, now, ct);
         }
-        logger.LogInformation("catch-up: {Projects} projects checked for moved branches, {Moved} moved", projects.Count, events.Count);
+        logger.LogInformation("catch-up: {Projects} projects checked for moved branches and tags, {Moved} moved", projects.Count, events.Count);
         return events;
     }
 
-    /// <summary>The project's <c>refs/heads/*</c> tips; null when it cannot be read (logged, the rest go on).</summary>
-    private async Task<(Dictionary<string, string> Tips, bool Complete)?> ListAsync(string project, CancellationToken ct)
+    /// <summary>One kind of ref: branches (<c>refs/heads/</c>) or tags (<c>refs/tags/</c>), each listed and recorded on its own.</summary>
+    private sealed record RefKind(string Prefix, string Noun, bool IsTags);
+
+    private static readonly RefKind Branches = new("refs/heads/", "branch", IsTags: false);
+    private static readonly RefKind Tags = new("refs/tags/", "tag", IsTags: true);
+
+    /// <summary>
+    /// The <c>ref-updated</c> of the project's refs of <paramref name="kind"/> that moved, were created (when the project's
+    /// refs of that kind were listed completely before) or were deleted since they were seen.
+    /// </summary>
+    private async Task FindMovedAsync(string server, string project, RefKind kind, Dictionary<string, string> allSeen, bool wasListed, bool mayList,
+        List<GerritEvent> events, DateTimeOffset now, CancellationToken ct)
+    {
+        if (await ListAsync(project, kind, ct) is not { } refs) return;
+        var seen = allSeen.Where(t => t.Key.StartsWith(kind.Prefix, StringComparison.Ordinal)).ToDictionary(StringComparer.Ordinal);
+        var firstSeen = new List<(string RefName, string Revision)>();
+        foreach (var (refName, tip) in refs.Tips)
+        {
+            if (!seen.TryGetValue(refName, out var old))
+            {
+                if (wasListed)
+                {
+                    // Not there at the last listing, nor created live since: created while the gateway did not listen.
+                    events.Add(RefUpdated(project, refName, ZeroSha, tip, now));
+                    logger.LogInformation("catch-up: {Kind} {Ref} of {Project} created since the last listing, at {Tip}", kind.Noun, refName, project, tip);
+                    continue;
+                }
+                // No oldRev known: the ref-updated that made this tip cannot get its live id. Recorded for next time.
+                firstSeen.Add((refName, tip));
+                logger.LogInformation("catch-up: {Kind} {Ref} of {Project} first seen at {Tip}; recorded", kind.Noun, refName, project, tip);
+                continue;
+            }
+            if (old != tip) events.Add(RefUpdated(project, refName, old, tip, now));
+        }
+        // Only a complete listing makes the project listed: then every ref of the kind is known, in one transaction.
+        if (!wasListed) await writer.RecordListingAsync(server, project, firstSeen, refs.Complete && mayList, ct, kind.IsTags);
+        if (!refs.Complete) return; // a ref missing from a cut-short list may just be beyond it
+        foreach (var (refName, old) in seen)
+            if (!refs.Tips.ContainsKey(refName)) events.Add(RefUpdated(project, refName, old, ZeroSha, now));
+    }
+
+    /// <summary>The project's refs of <paramref name="kind"/> with what they hold; null when they cannot be read (logged, the rest go on).</summary>
+    private async Task<(Dictionary<string, string> Tips, bool Complete)?> ListAsync(string project, RefKind kind, CancellationToken ct)
     {
         var tips = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var start = 0; ; start += PageSize)
         {
-            List<BranchInfo> page;
-            try { page = await rest.ListBranchesAsync(project, PageSize, start, ct); }
+            List<(string Ref, string Revision)> page;
+            try
+            {
+                page = kind.IsTags
+                    ? (await rest.ListTagsAsync(project, PageSize, start, ct)).Select(t => (t.Ref, t.Revision)).ToList()
+                    : (await rest.ListBranchesAsync(project, PageSize, start, ct)).Select(b => (b.Ref, b.Revision)).ToList();
+            }
             catch (GerritRestException e) when (!e.Transient)
             {
-                logger.LogWarning("catch-up: branches of {Project} not readable ({Error}); its direct pushes are not recovered", project, e.Message);
+                logger.LogWarning("catch-up: {Kind}s of {Project} not readable ({Error}); their updates are not recovered", kind.Noun, project, e.Message);
                 return null;
             }
-            foreach (var b in page)
-                if (b.Ref.StartsWith("refs/heads/", StringComparison.Ordinal) && IsSha(b.Revision)) tips[b.Ref] = b.Revision;
+            foreach (var (refName, revision) in page)
+                if (refName.StartsWith(kind.Prefix, StringComparison.Ordinal) && IsSha(revision)) tips[refName] = revision;
             if (page.Count < PageSize) return (tips, true);
             if (start + PageSize >= options.CatchUpMaxBranchesPerProject)
             {
-                logger.LogError("catch-up: {Project} has more than {Max} branches (Gateway:CatchUpMaxBranchesPerProject); direct pushes to the rest are not recovered",
-                    project, options.CatchUpMaxBranchesPerProject);
+                logger.LogError("catch-up: {Project} has more than {Max} {Kind}es (Gateway:CatchUpMaxBranchesPerProject); updates of the rest are not recovered",
+                    project, options.CatchUpMaxBranchesPerProject, kind.Noun);
                 return (tips, false);
             }
         }

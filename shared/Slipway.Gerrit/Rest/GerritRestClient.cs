@@ -64,6 +64,10 @@ public sealed class GerritRestClient
     public Task<List<BranchInfo>> ListBranchesAsync(string project, int limit, int start, CancellationToken ct) =>
         GetAsync<List<BranchInfo>>($"a/projects/{Uri.EscapeDataString(project)}/branches/?n={limit}&S={start}", ct);
 
+    /// <summary>One page of a project's tags (<c>GET /projects/{project}/tags/?n=&amp;S=</c>; read access is enough), sorted by ref.</summary>
+    public Task<List<TagInfo>> ListTagsAsync(string project, int limit, int start, CancellationToken ct) =>
+        GetAsync<List<TagInfo>>($"a/projects/{Uri.EscapeDataString(project)}/tags/?n={limit}&S={start}", ct);
+
     /// <summary>A commit with its parents (<c>GET /projects/{project}/commits/{commit}</c>).</summary>
     public Task<CommitInfo> GetCommitAsync(string project, string commit, CancellationToken ct) =>
         GetAsync<CommitInfo>($"a/projects/{Uri.EscapeDataString(project)}/commits/{Uri.EscapeDataString(commit)}", ct);

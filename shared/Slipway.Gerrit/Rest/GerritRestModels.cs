@@ -81,6 +81,17 @@ public sealed record BranchInfo
     [JsonPropertyName("revision")] public string Revision { get; init; } = "";
 }
 
+/// <summary>
+/// TagInfo (<c>GET /projects/{project}/tags/</c>): the tag's full ref and what it holds, which <c>ref-updated</c> names
+/// too (an annotated tag's own object; <see cref="TaggedObject"/> is the commit it tags).
+/// </summary>
+public sealed record TagInfo
+{
+    [JsonPropertyName("ref")] public string Ref { get; init; } = "";
+    [JsonPropertyName("revision")] public string Revision { get; init; } = "";
+    [JsonPropertyName("object")] public string? TaggedObject { get; init; }
+}
+
 /// <summary>CommitInfo (<c>GET /projects/{project}/commits/{commit}</c>): the fields the catch-up reads.</summary>
 public sealed record CommitInfo
 {

@@ -8,7 +8,7 @@ namespace Slipway.Tests.Integration.Gerrit;
 /// <summary>
 /// A direct push to a branch (no change) while the gateway is down is rebuilt by the catch-up from the branch's tip
 /// (List Branches against the last tip the gateway saw) with the live event's id; a push seen live is not
-/// published again. Real git pushes to the stand-in, real Postgres and Kafka.
+/// published again. A new tag likewise (List Tags). Real git pushes to the stand-in, real Postgres and Kafka.
 /// </summary>
 public sealed class GatewayBranchCatchUpTests
 {
@@ -47,6 +47,36 @@ public sealed class GatewayBranchCatchUpTests
             var commit = await Git("commit-tree", "FETCH_HEAD^{tree}", "-p", parent, "-m", subject);
             await Git("push", "-q", url, $"{commit}:{target}");
             return (old, commit);
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Pushes an annotated tag of master's tip with the real git client; returns the tag object's id (what ref-updated names).</summary>
+    private static async Task<string> PushAnnotatedTagAsync(GerritServiceEnvironment env, string tag)
+    {
+        var url = new UriBuilder(env.Gerrit.HttpUrl) { UserName = env.Gerrit.Developer.Username, Password = env.Gerrit.DeveloperHttpPassword, Path = "/a/" + Project }.Uri.ToString();
+        var scratch = Directory.CreateTempSubdirectory("slipway-tag-push-").FullName;
+        try
+        {
+            var gitEnv = new Dictionary<string, string>
+            {
+                ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_DIR"] = scratch,
+                ["GIT_COMMITTER_NAME"] = "dev", ["GIT_COMMITTER_EMAIL"] = "dev@example.org",
+            };
+            async Task<string> Git(params string[] args)
+            {
+                var r = await ProcessRunner.RunAsync("git", args, environment: gitEnv);
+                Assert.True(r.Succeeded, $"git {string.Join(' ', args)}: {r.StdErr}{r.StdOut}");
+                return r.StdOut.Trim();
+            }
+            await Git("init", "-q", "--bare", scratch);
+            await Git("fetch", "-q", url, "refs/heads/master");
+            await Git("tag", "-a", "-m", "Release " + tag, tag, "FETCH_HEAD");
+            await Git("push", "-q", url, $"refs/tags/{tag}:refs/tags/{tag}");
+            return await Git("rev-parse", "refs/tags/" + tag);
         }
         finally
         {
@@ -170,6 +200,45 @@ public sealed class GatewayBranchCatchUpTests
     }
 
     [Fact]
+    public async Task A_tag_created_while_the_gateway_is_down_is_published_once_after_restart_with_the_live_events_id()
+    {
+        const string tagRef = "refs/tags/v1.0";
+        var (env, schema, gateway, _) = await StartWithReleaseBranchAsync();
+        await using var _ = env;
+        // A tag pushed while the gateway listens is published live; the next catch-up lists the project's tags for the first time.
+        var old = await PushAnnotatedTagAsync(env, "v0.9");
+        gateway.KillHard();
+        var oldRestart = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(oldRestart, 1);
+        await WaitForCatchUpAsync(oldRestart);
+
+        oldRestart.KillHard();
+        var tagObject = await PushAnnotatedTagAsync(env, "v1.0");
+        var restarted = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(restarted, 1);
+        await WaitForCatchUpAsync(restarted);
+        List<GerritEvent> Tags(List<(string Key, GerritEvent Event)> events, string refName) =>
+            events.Where(e => e.Event.Type == "ref-updated" && e.Event.RefUpdate?.RefName == refName).Select(e => e.Event).ToList();
+        var events = await SettledEventsAsync(env, schema, ev => Tags(ev, tagRef).Count > 0);
+        var recovered = Tags(events, tagRef);
+        Assert.True(recovered.Count == 1, $"{recovered.Count} ref-updated for the new tag\n{restarted.Output}");
+        Assert.Equal(GerritEventSource.RestCatchup, recovered[0].Source);
+        Assert.Equal((new string('0', 40), tagObject), (recovered[0].RefUpdate!.OldRev, recovered[0].RefUpdate!.NewRev));
+        var live = recovered[0] with { Source = GerritEventSource.Stream, CaughtUp = false, EventCreatedOn = DateTimeOffset.UnixEpoch };
+        Assert.Equal(Slipway.Gerrit.Events.GerritEventIdentity.IdOf(live), Slipway.Gerrit.Events.GerritEventIdentity.IdOf(recovered[0]));
+        // v0.9 was published live once (the gateway listened), and not again by either catch-up.
+        Assert.Equal([old], Tags(events, "refs/tags/v0.9").Select(e => e.RefUpdate!.NewRev));
+
+        // A second restart finds the tag recorded: nothing new.
+        restarted.KillHard();
+        var again = env.StartService("gerrit-gateway", "Slipway.GerritGateway", schema, Settings);
+        await WaitForConnectionsAsync(again, 1);
+        await WaitForCatchUpAsync(again);
+        events = await SettledEventsAsync(env, schema, _ => true);
+        Assert.True(Tags(events, tagRef).Count == 1, $"new tag published again\n{again.Output}");
+    }
+
+    [Fact]
     public async Task A_branch_of_a_project_never_listed_before_is_only_recorded_not_published()
     {
         const string other = "refs/heads/release-0";
@@ -205,6 +274,6 @@ public sealed class GatewayBranchCatchUpTests
         Assert.True(updates.Count == 1, $"{updates.Count} ref-updated for the hotfix\n{restarted.Output}");
         Assert.Equal(GerritEventSource.Stream, updates[0].Source);
         Assert.Single(Updates(events, tip));
-        Assert.Contains("projects checked for moved branches, 0 moved", restarted.Output);
+        Assert.Contains("projects checked for moved branches and tags, 0 moved", restarted.Output);
     }
 }
