@@ -45,8 +45,15 @@ public class ReleasePolicyTests
         Assert.Equal(["build-test", "run-test", "build-production", "smoke", "publish", "deploy-staging", "deploy-production"],
             canonical.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
 
-        // A tag named `latest` names no build: the image is published under its timestamp and commit only.
-        Assert.Null(Step(Single(RunPlanner.Plan(p => p == ".pipeline/blubber.yaml" ? Blubber : null, Tag("latest"), null)), "publish").Publish!.Tags);
+        // A tag named `latest` names no build, and `v1+build` is no Docker tag: the image is published under its timestamp and
+        // commit only, and the plan says why.
+        foreach (var name in new[] { "latest", "v1+build" })
+        {
+            var plan = Single(RunPlanner.Plan(p => p == ".pipeline/blubber.yaml" ? Blubber : null, Tag(name), null));
+            Assert.Null(Step(plan, "publish").Publish!.Tags);
+            Assert.Equal([$"tag `{name}` is not published as an image tag (`latest`, or not a Docker tag: letters, digits, '_', '.', '-', at most 128): the image is published under its timestamp and commit"],
+                plan.Notes);
+        }
     }
 
     [Fact]

@@ -22,6 +22,8 @@ public abstract record TriggerDecision
 /// </summary>
 public static class TriggerRules
 {
+    private const int MaxRefLength = 1024;
+
     public static IReadOnlyList<TriggerDecision> Decide(GerritEvent e, string gerritEventId, TriggerRule rule,
         IReadOnlyCollection<string>? slipwayAccounts = null)
     {
@@ -29,6 +31,10 @@ public static class TriggerRules
         if (e.Type == "change-abandoned" && e.ChangeNumber is { } abandoned)
             return [new TriggerDecision.CancelChange(e.Project, abandoned, null, "the change was abandoned")];
         if (e.Branch is { } branch && !BranchMatches(rule, branch)) return [new TriggerDecision.Ignore($"branch {branch} is not configured")];
+
+        // A run's trigger holds the ref (at most 1,024 characters, as run.started's schema says): a longer one starts nothing.
+        if (e.Type == "ref-updated" && e.RefUpdate is { RefName.Length: > MaxRefLength } longRef)
+            return [new TriggerDecision.Ignore($"ref name longer than {MaxRefLength} characters ({longRef.RefName.Length})")];
 
         switch (e.Type)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Slipway.Contracts;
 
 namespace Slipway.Pipeline.Planning;
@@ -8,8 +9,12 @@ namespace Slipway.Pipeline.Planning;
 /// smoke test, publish on merges), then staging and an approved, staged production release. The stage and step
 /// names are fixed: the services key on them.
 /// </summary>
-internal static class CanonicalPlanner
+internal static partial class CanonicalPlanner
 {
+    /// <summary>Docker's tag grammar (the publisher checks every tag against it too).</summary>
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex DockerTag();
+
     public const string BlubberPath = ".pipeline/blubber.yaml";
 
     // The one publish step: the deploys name it, so the deployer never guesses "the run's last published image".
@@ -71,12 +76,17 @@ internal static class CanonicalPlanner
         var release = ReleaseBranches.Releases(context, options);
         if (release)
         {
-            // A tag's run also publishes under the tag's name, as PipelineLib's default `tags: [${setup.tag}]` did.
-            var tagName = Names.ImagePart(ReleaseBranches.ShortTag(context.Tag ?? ""));
+            // A tag's run also publishes under the tag's name, as PipelineLib's default `tags: [${setup.tag}]` did. A git tag
+            // name Docker cannot take (`latest`, `v1+build`) is left out with a note: the image keeps its timestamp and commit.
+            var gitTag = ReleaseBranches.ShortTag(context.Tag ?? "");
+            var tagName = Names.ImagePart(gitTag);
+            string[]? extra = null;
+            if (tagName.Length > 0 && tagName != "latest" && DockerTag().IsMatch(tagName)) extra = [tagName];
+            else if (gitTag.Length > 0)
+                notes.Add($"tag `{gitTag}` is not published as an image tag (`latest`, or not a Docker tag: letters, digits, '_', '.', '-', at most 128): the image is published under its timestamp and commit");
             productionSteps.Add(new PlanStep
             {
-                Name = PublishStep, Kind = StepKind.Publish,
-                Publish = new PublishParams { ImageFrom = "build-production", Tags = tagName.Trim() is { Length: > 0 } and not "latest" ? [tagName] : null },
+                Name = PublishStep, Kind = StepKind.Publish, Publish = new PublishParams { ImageFrom = "build-production", Tags = extra },
             });
         }
         AddStage("production", hasTest ? "test" : null, [.. productionSteps]);

@@ -151,6 +151,9 @@ public sealed class TriggerRulesTests
         Assert.Equal("tag deleted", Assert.IsType<TriggerDecision.Ignore>(Assert.Single(TriggerRules.Decide(Tag(new string('0', 40)), "d", new TriggerRule()))).Why);
         Assert.Equal("tags do not start runs for this project",
             Assert.IsType<TriggerDecision.Ignore>(Assert.Single(TriggerRules.Decide(Tag(Sha2), "n", new TriggerRule { Tags = false }))).Why);
+        var tooLong = Tag(Sha2) with { RefUpdate = new GerritRefUpdate { RefName = "refs/tags/" + new string('v', 1015), OldRev = new string('0', 40), NewRev = Sha2 } };
+        Assert.Equal("ref name longer than 1024 characters (1025)",
+            Assert.IsType<TriggerDecision.Ignore>(Assert.Single(TriggerRules.Decide(tooLong, "l", new TriggerRule()))).Why);
         // A branch filter is about branches: a tag has none.
         Assert.IsType<TriggerDecision.Start>(Assert.Single(TriggerRules.Decide(Tag(Sha2), "f", new TriggerRule { Branches = ["release/*"] })));
     }
