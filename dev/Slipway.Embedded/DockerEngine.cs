@@ -28,23 +28,39 @@ public sealed class DockerEngine
         StartedPid = startedPid;
     }
 
-    /// <summary>Uses a running engine, or installs and starts dockerd. Calls onStarted(pid) as soon as one is spawned.</summary>
+    /// <summary>How many times a dockerd that exits or does not answer within <see cref="StartTimeout"/> is started again.</summary>
+    private const int StartAttempts = 3;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Uses a running engine, or installs and starts dockerd. Calls onStarted(pid) as soon as one is spawned. A dockerd
+    /// started right after another one stopped can fail while the old one's containerd still lets go of its state (seen
+    /// in CI): it is stopped and started again, at most <see cref="StartAttempts"/> times in all.
+    /// </summary>
     public async Task EnsureRunningAsync(Action<int>? onStarted = null, TextWriter? log = null, CancellationToken ct = default)
     {
         if (await IsAnsweringAsync(ct)) return;
 
         await DebianPackages.EnsureInstalledAsync(["docker.io"], log, ct);
         System.IO.Directory.CreateDirectory(Directory);
-        StartedPid = DetachedProcess.Start("dockerd", ["--pidfile", PidFile], LogFile, LogFile);
-        onStarted?.Invoke(StartedPid);
-
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await IsAnsweringAsync(ct))
+        for (var attempt = 1; ; attempt++)
         {
-            if (!DetachedProcess.IsAlive(StartedPid, "dockerd") || DateTime.UtcNow > deadline)
+            StartedPid = DetachedProcess.Start("dockerd", ["--pidfile", PidFile], LogFile, LogFile);
+            onStarted?.Invoke(StartedPid);
+            var deadline = DateTime.UtcNow + StartTimeout;
+            while (!await IsAnsweringAsync(ct))
+            {
+                if (!DetachedProcess.IsAlive(StartedPid, "dockerd") || DateTime.UtcNow > deadline) break;
+                await Task.Delay(500, ct);
+            }
+            if (DetachedProcess.IsAlive(StartedPid, "dockerd") && await IsAnsweringAsync(ct)) return;
+            var tail = Tail(LogFile);
+            await StopAsync(ct);
+            if (attempt == StartAttempts)
                 throw new InvalidOperationException(
-                    $"dockerd did not come up within 60 s; see {LogFile}:\n{Tail(LogFile)}");
-            await Task.Delay(500, ct);
+                    $"dockerd did not come up within {StartTimeout.TotalSeconds:0} s ({StartAttempts} attempts); see {LogFile}:\n{tail}");
+            log?.WriteLine($"docker: dockerd did not come up (attempt {attempt} of {StartAttempts}); starting it again in 5 s. Its log ends:\n{tail}");
+            await Task.Delay(TimeSpan.FromSeconds(5), ct);
         }
     }
 
