@@ -1,3 +1,4 @@
+using Slipway.Embedded;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Confluent.Kafka;
@@ -175,9 +176,15 @@ public sealed class PipelineStack : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _recorder?.Join(TimeSpan.FromSeconds(10));
+        // SIGTERM first, as `slipway up` stops them: a tester stopping gracefully removes the smoke containers and networks
+        // whose removal it paused (Tester:SmokeCleanupDelayMs); killed, it would leave them running on the engine.
+        foreach (var (_, p) in _processes)
+            if (!p.HasExited) Posix.Kill(p.Id, Posix.SIGTERM);
         foreach (var (_, p) in _processes)
         {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            using var graceful = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { await p.WaitForExitAsync(graceful.Token); }
+            catch (OperationCanceledException) { p.Kill(entireProcessTree: true); }
             await p.WaitForExitAsync();
             p.Dispose();
         }
