@@ -94,8 +94,34 @@ public static class GerritPush
     /// <paramref name="message"/> is given) with `git push` as the stand-in's developer, who must be allowed to push
     /// directly (<c>AllowDirectPush</c>); returns the tagged commit.
     /// </summary>
-    public static async Task<string> TagBranchAsync(StandIn gerrit, string project, string branch, string tag, CancellationToken ct = default,
-        string? message = null)
+    public static Task<string> TagBranchAsync(StandIn gerrit, string project, string branch, string tag, CancellationToken ct = default,
+        string? message = null) =>
+        InScratchRepositoryAsync(gerrit, project, ct, async (git, url) =>
+        {
+            await git("fetch", "-q", url, $"refs/heads/{branch}");
+            var commit = (await git("rev-parse", "FETCH_HEAD")).Trim();
+            if (message is null)
+                await git("push", "-q", url, $"{commit}:refs/tags/{tag}");
+            else
+            {
+                await git("tag", "-a", "-m", message, tag, commit);
+                await git("push", "-q", url, $"refs/tags/{tag}:refs/tags/{tag}");
+            }
+            return commit;
+        });
+
+    /// <summary>Deletes tag <paramref name="tag"/> of <paramref name="project"/> with `git push :refs/tags/…` as the stand-in's developer.</summary>
+    public static Task DeleteTagAsync(StandIn gerrit, string project, string tag, CancellationToken ct = default) =>
+        InScratchRepositoryAsync(gerrit, project, ct, (git, url) => git("push", "-q", url, $":refs/tags/{tag}"));
+
+    private delegate Task<string> GitRunner(params string[] args);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with git in a throwaway bare repository (removed afterwards) and the project's URL
+    /// with the stand-in developer's credentials; a failing git command throws with its output.
+    /// </summary>
+    private static async Task<T> InScratchRepositoryAsync<T>(StandIn gerrit, string project, CancellationToken ct,
+        Func<GitRunner, string, Task<T>> work)
     {
         var url = new UriBuilder(gerrit.HttpUrl)
         {
@@ -104,48 +130,17 @@ public static class GerritPush
         var scratch = Directory.CreateTempSubdirectory("slipway-tag-").FullName;
         try
         {
-            var env = new Dictionary<string, string>(GitEnvironment) { ["GIT_DIR"] = scratch };
+            var env = new Dictionary<string, string>(GitEnvironment)
+            {
+                ["GIT_DIR"] = scratch, ["GIT_COMMITTER_NAME"] = gerrit.Developer.Name, ["GIT_COMMITTER_EMAIL"] = gerrit.Developer.Email,
+            };
             async Task<string> Git(params string[] args)
             {
                 var r = await ProcessRunner.RunAsync("git", args, null, env, TimeSpan.FromMinutes(2), ct);
                 return r.Succeeded ? r.StdOut : throw new InvalidOperationException($"git {args[0]} failed ({r.ExitCode}):\n{r.StdErr}{r.StdOut}");
             }
             await Git("init", "-q", "--bare", scratch);
-            await Git("fetch", "-q", url, $"refs/heads/{branch}");
-            var commit = (await Git("rev-parse", "FETCH_HEAD")).Trim();
-            if (message is null)
-                await Git("push", "-q", url, $"{commit}:refs/tags/{tag}");
-            else
-            {
-                env["GIT_COMMITTER_NAME"] = gerrit.Developer.Name;
-                env["GIT_COMMITTER_EMAIL"] = gerrit.Developer.Email;
-                await Git("tag", "-a", "-m", message, tag, commit);
-                await Git("push", "-q", url, $"refs/tags/{tag}:refs/tags/{tag}");
-            }
-            return commit;
-        }
-        finally
-        {
-            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
-
-    /// <summary>Deletes tag <paramref name="tag"/> of <paramref name="project"/> with `git push :refs/tags/…` as the stand-in's developer.</summary>
-    public static async Task DeleteTagAsync(StandIn gerrit, string project, string tag, CancellationToken ct = default)
-    {
-        var url = new UriBuilder(gerrit.HttpUrl)
-        {
-            UserName = gerrit.Developer.Username, Password = gerrit.DeveloperHttpPassword, Path = "/a/" + project,
-        }.Uri.ToString();
-        var scratch = Directory.CreateTempSubdirectory("slipway-tag-").FullName;
-        try
-        {
-            var env = new Dictionary<string, string>(GitEnvironment) { ["GIT_DIR"] = scratch };
-            foreach (var args in new[] { new[] { "init", "-q", "--bare", scratch }, ["push", "-q", url, $":refs/tags/{tag}"] })
-            {
-                var r = await ProcessRunner.RunAsync("git", args, null, env, TimeSpan.FromMinutes(2), ct);
-                if (!r.Succeeded) throw new InvalidOperationException($"git {args[0]} failed ({r.ExitCode}):\n{r.StdErr}{r.StdOut}");
-            }
+            return await work(Git, url);
         }
         finally
         {
