@@ -47,6 +47,7 @@ internal static class BenchCommand
                 // The services the bench starts inherit both: they stop once this process is gone, and label what they deploy.
                 foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
                 info.Environment["Deployer__Docker__Owner"] = deployedOwner;
+                info.Environment["Tester__Owner"] = deployedOwner;
                 using var bench = Process.Start(info)!;
                 await bench.WaitForExitAsync(ct);
                 return bench.ExitCode;

@@ -77,6 +77,7 @@ internal static class InfraCommand
                 foreach (var (k, v) in Stack.InfraEnvironment.Read(infra.EnvFile)) info.Environment[k] = v;
                 foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
                 info.Environment["Deployer__Docker__Owner"] = deployedOwner;
+                info.Environment["Tester__Owner"] = deployedOwner;
                 using var child = Process.Start(info) ?? throw new InvalidOperationException($"could not start {argv[0]}");
                 try { await child.WaitForExitAsync(ct); }
                 catch (OperationCanceledException) { child.Kill(entireProcessTree: true); throw; }

@@ -119,7 +119,7 @@ internal static class TestCommand
         {
             var swept = await Embedded.DeployedContainerSweep.RemoveAsync(testRun);
             if (swept.Found.Count == 0) return true;
-            Console.WriteLine($"LEAK: {swept.Found.Count} deployed container(s) outlived their tests (removed now): {string.Join(", ", swept.Found)}");
+            Console.WriteLine($"LEAK: {swept.Found.Count} container(s) of this run's deployers and testers outlived their tests (removed now): {string.Join(", ", swept.Found)}");
             if (swept.Remaining.Count == 0) return true;
             Console.WriteLine($"LEAK: could not remove: {string.Join(", ", swept.Remaining)}");
             return false;

@@ -41,6 +41,7 @@ internal static class ChaosCampaignRun
             // The campaign's service instances inherit both: they stop once this process is gone, and label what they deploy.
             foreach (var (k, v) in Slipway.Hosting.Lifetime.ParentProcess.ChildEnvironment()) info.Environment[k] = v;
             info.Environment["Deployer__Docker__Owner"] = deployedOwner;
+            info.Environment["Tester__Owner"] = deployedOwner;
             info.Environment["Chaos__PostgresDir"] = Path.Combine(stateDir, "postgres");
             info.Environment["Chaos__KafkaDir"] = Path.Combine(stateDir, "kafka");
             info.Environment["Chaos__Configuration"] = configuration;

@@ -29,6 +29,7 @@ internal static class PipelineSettings
             ["Deployer__Environments__production__Replicas"] = "3",
             // The stack's own label on what its deployer starts: stopping it removes those containers, never another stack's.
             ["Deployer__Docker__Owner"] = OwnerOf(stateDir),
+            ["Tester__Owner"] = OwnerOf(stateDir),
             // Smoke tests run the service on an internal network; a forwarder from the base image publishes its port on 127.0.0.1.
             ["Tester__SmokeForwarderImage"] = baseImage ?? "",
             // A stack started without a base image (`--skip-base-image`) has no forwarder: a development choice, said here.

@@ -1,8 +1,8 @@
 namespace Slipway.Embedded;
 
 /// <summary>
-/// Removes the containers a deployer made for one owner (its <c>Deployer:Docker:Owner</c>, the <c>slipway.owner</c>
-/// label). An owner is a dot-separated path, e.g. <c>&lt;test run&gt;.&lt;test environment&gt;</c>: a sweep of a prefix
+/// Removes the containers a deployer or tester made for one owner (their <c>Deployer:Docker:Owner</c> and
+/// <c>Tester:Owner</c>, the <c>slipway.owner</c> label), and the tester's networks of that owner. An owner is a dot-separated path, e.g. <c>&lt;test run&gt;.&lt;test environment&gt;</c>: a sweep of a prefix
 /// takes every owner under it, so a test run's final check finds what any of its tests left behind.
 /// </summary>
 public static class DeployedContainerSweep
@@ -24,8 +24,23 @@ public static class DeployedContainerSweep
         if (found.Count > 0)
             await ProcessRunner.RunAsync("docker", ["rm", "-f", .. found.Select(c => c.Id)], timeout: TimeSpan.FromMinutes(2), ct: ct);
         var remaining = found.Count == 0 ? [] : await ListAsync(owner, ct);
+        await RemoveNetworksAsync(owner, ct);
         return new Result(found.Select(c => c.Name).Order(StringComparer.Ordinal).ToList(),
             remaining.Select(c => c.Name).Order(StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>The networks of the owner (a killed tester's smoke networks), once their containers are gone; best effort.</summary>
+    private static async Task RemoveNetworksAsync(string owner, CancellationToken ct)
+    {
+        var listed = await ProcessRunner.RunAsync("docker",
+            ["network", "ls", "--no-trunc", "--filter", $"label={OwnerLabel}", "--format", $"{{{{.ID}}}}\t{{{{.Label \"{OwnerLabel}\"}}}}"],
+            timeout: TimeSpan.FromMinutes(1), ct: ct);
+        if (!listed.Succeeded) return;
+        var ids = listed.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('\t'))
+            .Where(f => f.Length == 2 && (f[1] == owner || f[1].StartsWith(owner + ".", StringComparison.Ordinal)))
+            .Select(f => f[0]).ToList();
+        if (ids.Count > 0) await ProcessRunner.RunAsync("docker", ["network", "rm", .. ids], timeout: TimeSpan.FromMinutes(2), ct: ct);
     }
 
     /// <summary>Names of the containers, running or not, whose owner is <paramref name="owner"/> or under it.</summary>

@@ -6,7 +6,7 @@ namespace Slipway.Tester;
 /// Configuration section <c>Tester</c>: the isolation every test and smoke container gets. The limits are
 /// central policy (design: untrusted code runs with no network, CPU/memory/pid limits, a time limit, non-root).
 /// </summary>
-public sealed class TesterOptions : IValidatableOptions
+public sealed partial class TesterOptions : IValidatableOptions
 {
     public const string Section = "Tester";
 
@@ -87,6 +87,16 @@ public sealed class TesterOptions : IValidatableOptions
     public int SmokeCleanupDelayMs { get; set; } = 3000;
 
     /// <summary>
+    /// Value of the <c>slipway.owner</c> label on every container and network this tester creates (as
+    /// <c>Deployer:Docker:Owner</c> on the deployer's), e.g. a test's identity, so whoever started a tester that was killed
+    /// removes exactly what it left. Unset (the default): no such label.
+    /// </summary>
+    public string? Owner { get; set; }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial System.Text.RegularExpressions.Regex OwnerPattern();
+
+    /// <summary>
     /// Largest log file the container engine keeps on the host per test or smoke container (json-file
     /// <c>max-size</c>); the output read back is bounded separately (<see cref="OutputBufferBytes"/>). Default 10 MiB.
     /// </summary>
@@ -98,6 +108,8 @@ public sealed class TesterOptions : IValidatableOptions
     public IEnumerable<string> Validate()
     {
         if (MemoryBytes < 16L * 1024 * 1024) yield return $"Tester:MemoryBytes {MemoryBytes} is too small (at least 16 MiB)";
+        if (Owner is not null && !OwnerPattern().IsMatch(Owner))
+            yield return "Tester:Owner must be 1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit";
         if (!(Cpus is > 0 and <= 512)) yield return $"Tester:Cpus {Cpus} must be > 0 and <= 512";
         if (PidsLimit < 8) yield return $"Tester:PidsLimit {PidsLimit} must be at least 8";
         if (DefaultTimeLimitSeconds <= 0) yield return $"Tester:DefaultTimeLimitSeconds {DefaultTimeLimitSeconds} must be positive";

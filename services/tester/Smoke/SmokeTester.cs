@@ -68,7 +68,7 @@ public sealed class SmokeTester(IDockerClient docker, TesterOptions options, ILo
         var user = check.User;
 
         var id = warm?.Id ?? Guid.NewGuid().ToString("N")[..12];
-        var labels = TestRunner.Labels(request.Labels, "smoke");
+        var labels = TestRunner.Labels(request.Labels, "smoke", options.Owner);
         string? networkId = warm?.NetworkId, serviceId = null, forwarderId = warm?.ForwarderId;
         // What the finally removes: a name from before its create call (a create cancelled or failed after the engine
         // made the object leaves no id in hand, but the name, unique to this step, finds it), the id once known.

@@ -76,7 +76,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         if (_byRun.Count + _spares.Count >= MaxPairs) return;
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
-        var entry = new Entry(stop) { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke"), stop.Token) };
+        var entry = new Entry(stop) { Making = MakeAsync(start.Task, containerPort, TestRunner.Labels(labels, "smoke", options.Owner), stop.Token) };
         var added = _byRun.TryAdd(runId, entry);
         if (!added) entry.Stop.Cancel(); // another step of the run got there first: this one makes nothing
         start.SetResult();
@@ -97,7 +97,7 @@ public sealed class SmokeWarmPairs(IDockerClient docker, TesterOptions options, 
         var stop = new CancellationTokenSource();
         // The pause: the step's removals (SmokeCleanupDelayMs) and a second for them, so the engine serves what follows the step first.
         var pause = Task.WhenAny(go.Task, Task.Delay(TimeSpan.FromMilliseconds(options.SmokeCleanupDelayMs + 1000), stop.Token));
-        var entry = new Entry(stop, go) { Making = MakeAsync(pause, containerPort, TestRunner.Labels(labels, "smoke"), stop.Token) };
+        var entry = new Entry(stop, go) { Making = MakeAsync(pause, containerPort, TestRunner.Labels(labels, "smoke", options.Owner), stop.Token) };
         if (!_spares.TryAdd(containerPort, entry))
         {
             stop.Cancel(); // another step got there first: this one makes nothing

@@ -40,7 +40,7 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
                 Cmd = request.Arguments is { Count: > 0 } args ? [.. args] : null,
                 Env = request.Env?.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
                 User = string.IsNullOrWhiteSpace(user) ? null : user, // explicit, so what we checked is what runs
-                Labels = Labels(request.Labels, "test"),
+                Labels = Labels(request.Labels, "test", options.Owner),
                 AttachStdout = true,
                 AttachStderr = true,
                 Tty = false,
@@ -146,11 +146,16 @@ public sealed class TestRunner(IDockerClient docker, TesterOptions options, ILog
         },
     };
 
-    public static Dictionary<string, string> Labels(IReadOnlyDictionary<string, string>? labels, string step)
+    /// <summary>The label <see cref="TesterOptions.Owner"/> sets, the same the deployer's containers carry.</summary>
+    public const string OwnerLabel = "slipway.owner";
+
+    public static Dictionary<string, string> Labels(IReadOnlyDictionary<string, string>? labels, string step, string? owner)
     {
         var all = labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(labels);
         all[ComponentLabel] = "tester";
         all["slipway.step-kind"] = step;
+        if (owner is not null) all[OwnerLabel] = owner;
+        else all.Remove(OwnerLabel); // never one a run's labels brought
         return all;
     }
 

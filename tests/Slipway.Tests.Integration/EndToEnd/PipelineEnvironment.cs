@@ -61,6 +61,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Deployer__Environments__production__Replicas"] = "2",
             // Every container the deployer creates carries this test's identity under the test run's, for the sweeps.
             ["Deployer__Docker__Owner"] = Owner,
+            // And every container and network the tester creates: a tester a test kills leaves none behind the sweep.
+            ["Tester__Owner"] = Owner,
             ["Jobs__LeaseSeconds"] = "6",
             ["Tester__SmokeForwarderImage"] = Require("Slipway__BaseImage"),
             ["Reporter__ProgressComments"] = "false",

@@ -66,6 +66,28 @@ public sealed class SmokeWarmPairsTests(TesterImages images)
     }
 
     [Fact]
+    public async Task What_a_killed_tester_with_an_owner_left_carries_the_owner_and_the_owners_sweep_removes_it()
+    {
+        // Tester:Owner, as a test run or a stack sets it: every container and network the tester makes is labelled.
+        var owner = "run-" + images.Unique + ".smoke";
+        var options = Options;
+        options.Owner = owner;
+        var pairs = new SmokeWarmPairs(images.Docker, options, NullLogger<SmokeWarmPairs>.Instance);
+        var pair = await MadeAndTakenAsync(pairs, "killed", images.Labels);
+        Assert.NotNull(pair);
+        var (containers, networks) = await OnEngineAsync();
+        Assert.Equal([owner], containers.Select(c => c.Labels[Slipway.Tester.Testing.TestRunner.OwnerLabel]));
+        Assert.Equal([owner], networks.Select(n => n.Labels[Slipway.Tester.Testing.TestRunner.OwnerLabel]));
+
+        // The tester is killed (never disposed): whoever started it sweeps its owner (or a prefix of it) and nothing is left.
+        var swept = await Slipway.Embedded.DeployedContainerSweep.RemoveAsync("run-" + images.Unique);
+        Assert.Equal([$"slipway-smoke-{pair!.Id}-fwd"], swept.Found);
+        Assert.Empty(swept.Remaining);
+        Assert.Equal((0, 0), await images.LeftoversAsync());
+        GC.KeepAlive(pairs);
+    }
+
+    [Fact]
     public async Task Pairs_not_used_are_removed_when_discarded_when_made_for_another_port_and_when_the_tester_stops()
     {
         var pairs = Pairs();
