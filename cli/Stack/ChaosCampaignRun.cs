@@ -87,6 +87,8 @@ internal static class ChaosCampaignRun
         finally
         {
             await RemoveTrialContainersAsync(stateDir);
+            // The trials' stacks kill their services: what their testers and deployers left carries the campaign's owner.
+            await DeployedContainers.RemoveAsync(deployedOwner, CancellationToken.None);
             await infra.DownAsync(CancellationToken.None);
             try { if (Directory.Exists(TempDir(stateDir))) Directory.Delete(TempDir(stateDir), recursive: true); }
             catch (IOException) { } catch (UnauthorizedAccessException) { }

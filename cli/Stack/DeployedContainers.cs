@@ -3,7 +3,7 @@ using Slipway.Embedded;
 namespace Slipway.Cli.Stack;
 
 /// <summary>
-/// The containers this stack's deployer started (label <c>slipway.owner</c>, <see cref="PipelineSettings.OwnerOf"/>);
+/// The containers this stack's deployer and tester started (label <c>slipway.owner</c>, <see cref="PipelineSettings.OwnerOf"/>);
 /// the stack removes them when it stops. Only its own: another stack or test run on the same engine keeps its containers.
 /// </summary>
 internal static class DeployedContainers
@@ -16,7 +16,7 @@ internal static class DeployedContainers
             if (swept.Found.Count == 0) return;
             var ok = swept.Remaining.Count == 0;
             ServiceStack.Print("slipway", ok ? ConsoleColor.White : ConsoleColor.Yellow, ok
-                ? $"removed {swept.Found.Count} deployed container(s)"
+                ? $"removed {swept.Found.Count} container(s) of its deployers and testers"
                 : $"could not remove deployed containers: {string.Join(", ", swept.Remaining)}");
         }
         catch (InvalidOperationException e)
