@@ -2,7 +2,8 @@ namespace Slipway.Embedded;
 
 /// <summary>
 /// Removes the containers a deployer or tester made for one owner (their <c>Deployer:Docker:Owner</c> and
-/// <c>Tester:Owner</c>, the <c>slipway.owner</c> label), and the tester's networks of that owner. An owner is a dot-separated path, e.g. <c>&lt;test run&gt;.&lt;test environment&gt;</c>: a sweep of a prefix
+/// <c>Tester:Owner</c>, the <c>slipway.owner</c> label), and the tester's networks of that owner. An owner is a
+/// dot-separated path, e.g. <c>&lt;test run&gt;.&lt;test environment&gt;</c>: a sweep of a prefix
 /// takes every owner under it, so a test run's final check finds what any of its tests left behind.
 /// </summary>
 public static class DeployedContainerSweep

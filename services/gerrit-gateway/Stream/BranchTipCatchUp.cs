@@ -9,8 +9,8 @@ namespace Slipway.GerritGateway.Stream;
 /// Rebuilds the <c>ref-updated</c> of branches and tags that moved while the gateway was not listening (a direct push or
 /// a new tag has no change, so the change query cannot see it). Tags are caught up as branches are, with List Tags, each
 /// kind listed and recorded on its own (<c>tag_listings</c> beside <c>branch_listings</c>), so a project whose branches
-/// were listed before tags were caught up does not take its old tags for new ones. Gerrit's REST API has no readable history of ref moves, but List
-/// Branches gives each branch's tip now: a tip other than the last one the gateway saw (<c>branch_tips</c>) becomes
+/// were listed before tags were caught up does not take its old tags for new ones. Gerrit's REST API has no readable
+/// history of ref moves, but List Branches gives each branch's tip now: a tip other than the last one the gateway saw (<c>branch_tips</c>) becomes
 /// one <c>ref-updated</c> from the seen tip to the new one. When the gateway saw the push live, that is exactly the
 /// live event (same project, ref, oldRev, newRev: the same id), so it is dropped as a duplicate. Several pushes in
 /// one gap become one event to the newest tip. Once a catch-up has listed a project completely (<c>branch_listings</c>),
@@ -67,10 +67,10 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
     }
 
     /// <summary>One kind of ref: branches (<c>refs/heads/</c>) or tags (<c>refs/tags/</c>), each listed and recorded on its own.</summary>
-    private sealed record RefKind(string Prefix, string Noun, bool IsTags);
+    private sealed record RefKind(string Prefix, string Noun, string Plural, bool IsTags);
 
-    private static readonly RefKind Branches = new("refs/heads/", "branch", IsTags: false);
-    private static readonly RefKind Tags = new("refs/tags/", "tag", IsTags: true);
+    private static readonly RefKind Branches = new("refs/heads/", "branch", "branches", IsTags: false);
+    private static readonly RefKind Tags = new("refs/tags/", "tag", "tags", IsTags: true);
 
     /// <summary>
     /// The <c>ref-updated</c> of the project's refs of <paramref name="kind"/> that moved, were created (when the project's
@@ -122,7 +122,7 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
             }
             catch (GerritRestException e) when (!e.Transient)
             {
-                logger.LogWarning("catch-up: {Kind}s of {Project} not readable ({Error}); their updates are not recovered", kind.Noun, project, e.Message);
+                logger.LogWarning("catch-up: {Kinds} of {Project} not readable ({Error}); their updates are not recovered", kind.Plural, project, e.Message);
                 return null;
             }
             foreach (var (refName, revision) in page)
@@ -130,8 +130,8 @@ public sealed class BranchTipCatchUp(GerritRestClient rest, GerritEventWriter wr
             if (page.Count < PageSize) return (tips, true);
             if (start + PageSize >= options.CatchUpMaxBranchesPerProject)
             {
-                logger.LogError("catch-up: {Project} has more than {Max} {Kind}es (Gateway:CatchUpMaxBranchesPerProject); updates of the rest are not recovered",
-                    project, options.CatchUpMaxBranchesPerProject, kind.Noun);
+                logger.LogError("catch-up: {Project} has more than {Max} {Kinds} (Gateway:CatchUpMaxBranchesPerProject); updates of the rest are not recovered",
+                    project, options.CatchUpMaxBranchesPerProject, kind.Plural);
                 return (tips, false);
             }
         }

@@ -64,29 +64,24 @@ public sealed class ImagePublisher(IDockerClient docker, RegistryClient registry
         {
             // One engine push uploads the layers the registry lacks and the manifest, under the first tag.
             var first = missing[0];
-            var reference = $"{target}:{first}";
-            var created = image.RepoTags?.Contains(reference) != true;
-            try
-            {
-                await docker.Images.TagImageAsync(image.ID, new ImageTagParameters { RepositoryName = target, Tag = first, Force = true }, ct);
-                await PushAsync(target, first, ct);
-            }
-            finally
-            {
-                if (created) await UntagAsync(image.ID, [reference]);
-            }
+            await EnginePushAsync(image, target, first, ct);
             pushed.Add(first);
             missing.RemoveAt(0);
             source = await registry.GetManifestAsync(repository, first, ct)
                 ?? throw new PublishException($"{target}:{first} is missing from the registry right after the push");
         }
         // The other tags name the same manifest: its bytes PUT under each, as `docker push` of another tag would end,
-        // without the engine checking every layer again.
+        // without the engine checking every layer again. A manifest served without its media type is pushed by the engine.
         foreach (var tag in missing)
         {
-            await registry.PutManifestAsync(repository, tag, source!, ct);
+            if (source is { Body.Length: > 0, MediaType.Length: > 0 })
+            {
+                await registry.PutManifestAsync(repository, tag, source, ct);
+                logger.LogInformation("Tagged {Target}@{Digest} as {Tag}", target, source.Digest, tag);
+            }
+            else
+                await EnginePushAsync(image, target, tag, ct);
             pushed.Add(tag);
-            logger.LogInformation("Tagged {Target}@{Digest} as {Tag}", target, source!.Digest, tag);
         }
 
         // The manifest digest, as the registry computed it; every tag must point at it.
@@ -114,6 +109,22 @@ public sealed class ImagePublisher(IDockerClient docker, RegistryClient registry
         catch (DockerImageNotFoundException e)
         {
             throw new PublishException($"image '{localImage}' is not on the Docker engine (was it built on this engine, or removed since?)", e);
+        }
+    }
+
+    /// <summary>Tags the image as <paramref name="target"/>:<paramref name="tag"/> on the engine, pushes it, and removes that local tag again if this added it.</summary>
+    private async Task EnginePushAsync(ImageInspectResponse image, string target, string tag, CancellationToken ct)
+    {
+        var reference = $"{target}:{tag}";
+        var created = image.RepoTags?.Contains(reference) != true;
+        try
+        {
+            await docker.Images.TagImageAsync(image.ID, new ImageTagParameters { RepositoryName = target, Tag = tag, Force = true }, ct);
+            await PushAsync(target, tag, ct);
+        }
+        finally
+        {
+            if (created) await UntagAsync(image.ID, [reference]);
         }
     }
 
