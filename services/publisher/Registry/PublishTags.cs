@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Slipway.Contracts;
 
 namespace Slipway.Publisher.Registry;
 
@@ -15,7 +16,7 @@ public static partial class PublishTags
     public const string TimestampFormat = "yyyy-MM-dd-HHmmss";
 
     /// <summary>Docker's tag grammar.</summary>
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    [GeneratedRegex(ContractPatterns.DockerTag)]
     private static partial Regex TagGrammar();
 
     /// <summary>One path component of a distribution repository name.</summary>

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Slipway.Contracts;
 using Microsoft.Extensions.Logging;
 using Slipway.Containers;
 
@@ -379,7 +380,7 @@ public sealed partial class RegistryClient
     [GeneratedRegex("^sha256:[0-9a-f]{64}$")]
     private static partial Regex DigestPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    [GeneratedRegex(ContractPatterns.DockerTag)]
     private static partial Regex TagReference();
 
     [GeneratedRegex("<([^>]+)>\\s*;\\s*rel=\"?next\"?", RegexOptions.IgnoreCase)]

@@ -21,6 +21,9 @@ public static class ContractPatterns
     /// <summary>A Slipway event type name: <c>slipway.&lt;area&gt;[.&lt;more&gt;].v&lt;N&gt;</c>.</summary>
     public const string EventTypeName = @"^slipway\.[a-z-]+(\.[a-z-]+)*\.v[0-9]+$";
 
+    /// <summary>Docker's tag grammar: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'.</summary>
+    public const string DockerTag = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+
     /// <summary>A stage, step or pipeline name from <c>.pipeline/config.yaml</c>.</summary>
     public const string Name = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 }

@@ -12,7 +12,7 @@ namespace Slipway.Pipeline.Planning;
 internal static partial class CanonicalPlanner
 {
     /// <summary>Docker's tag grammar (the publisher checks every tag against it too).</summary>
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    [GeneratedRegex(ContractPatterns.DockerTag)]
     private static partial Regex DockerTag();
 
     public const string BlubberPath = ".pipeline/blubber.yaml";
