@@ -35,7 +35,7 @@ public static partial class ConfigParser
                         else
                         {
                             string? url = null, source = null;
-                            foreach (var (pk, pv) in p.Fields("url", "source"))
+                            foreach (var (pk, pv) in LenientFields(p, "url", "source"))
                                 if (pv.IsNull) continue;
                                 else if (pk == "url") url = HttpUrl(pv, "url");
                                 else source = HttpUrl(pv, "source");

@@ -70,7 +70,7 @@ public static partial class ConfigParser
     private static Mount ParseMount(YNode m)
     {
         string? from = null, dest = null, src = null;
-        foreach (var (k, n) in m.Fields("from", "destination", "source"))
+        foreach (var (k, n) in LenientFields(m, "from", "destination", "source"))
             if (k == "from") from = n.OptStr(); else if (k == "destination") dest = n.OptStr(); else src = n.OptStr();
         if (string.IsNullOrEmpty(from))
             throw Stricter(m, "from: is required", "Blubber would mount an image named \"\" and fail the build");
@@ -100,7 +100,7 @@ public static partial class ConfigParser
     private static Cache ParseCache(YNode c)
     {
         string? dest = null, id = null, access = null;
-        foreach (var (k, n) in c.Fields("destination", "id", "access"))
+        foreach (var (k, n) in LenientFields(c, "destination", "id", "access"))
             if (k == "destination") dest = n.OptStr(); else if (k == "id") id = n.OptStr(); else access = n.OptStr();
         if (string.IsNullOrEmpty(dest)) throw c.Fail(BlubberErrorKind.Validation, "destination: is required");
         if (access is not null and not ("shared" or "private" or "locked"))

@@ -97,6 +97,33 @@ public class BuildKitCompileTests
     }
 
     [Fact]
+    public void Unknown_keys_in_list_entries_are_ignored_as_Blubber_ignores_them_and_the_build_log_says_so()
+    {
+        // Blubber decodes copies, requirements, mounts, caches and apt proxies with their own UnmarshalJSON, whose plain
+        // json.Unmarshal drops unknown keys (scap's stray `test-bullseye-report:` under a copy, apple-search's misspelt
+        // `destionation`). The rest of the entry means what it says; an unknown key elsewhere is still refused.
+        var r = C(Head + "    copies:\n      - from: other\n        source: /srv/app/test-reports\n        destination: /\n        test-bullseye-report:\n"
+            + "    builder:\n      command: [make]\n      requirements: [{ from: local, source: config.json.tpl, destionation: config.json }]\n"
+            + "      mounts: [{ from: local, source: x, mode: ro }]\n      caches: [{ destination: /c, sharing: locked }]\n"
+            + "    apt: { packages: [curl], proxies: [{ url: \"http://proxy.example:8080\", note: x }] }\n  other: {}\n");
+        Assert.Equal([
+            "variants.test.copies[0].test-bullseye-report (line 9): unknown field \"test-bullseye-report\" ignored, as Blubber ignores unknown fields inside this list's entries (known: from, source, destination, exclude)",
+            "variants.test.builder.requirements[0].destionation (line 12): unknown field \"destionation\" ignored, as Blubber ignores unknown fields inside this list's entries (known: from, source, destination, exclude)",
+            "variants.test.builder.mounts[0].mode (line 13): unknown field \"mode\" ignored, as Blubber ignores unknown fields inside this list's entries (known: from, destination, source)",
+            "variants.test.builder.caches[0].sharing (line 14): unknown field \"sharing\" ignored, as Blubber ignores unknown fields inside this list's entries (known: destination, id, access)",
+            "variants.test.apt.proxies[0].note (line 15): unknown field \"note\" ignored, as Blubber ignores unknown fields inside this list's entries (known: url, source)",
+        ], r.Warnings);
+        var lines = r.Dockerfile.Split('\n');
+        // The requirement without its (misspelt) destination is copied to the working directory under its own name, as Blubber does.
+        Assert.Contains(lines, l => l.StartsWith("COPY ", StringComparison.Ordinal) && l.Contains("config.json.tpl", StringComparison.Ordinal));
+        Assert.Contains("--from=other [\"/srv/app/test-reports\", \"/\"]", r.Dockerfile);
+
+        // Strict as Blubber elsewhere: a variant's own unknown key is refused.
+        Assert.Equal("json: unknown field \"copiez\" (at variants.test.copiez, line 5)",
+            Assert.Throws<BlubberException>(() => C(Head + "    copiez: [local]\n")).Message);
+    }
+
+    [Fact]
     public void Syntax_pin_is_labelled_and_keys_newer_than_it_warn()
     {
         var r = C("# syntax = docker-registry.wikimedia.org/repos/releng/blubber/buildkit:v1.4.1\n" + Head + "    arguments: { AB: x }\n");

@@ -57,6 +57,38 @@ public class ReleasePolicyTests
     }
 
     [Fact]
+    public void A_publish_whose_tags_are_all_empty_pushes_nothing_as_PipelineLib_and_says_so()
+    {
+        // Blubber's own config (2022): publish only under a tag. PipelineLib's `publish` drops the empty tags and, with none
+        // left, pushes nothing; Slipway used to push its timestamp and SHA tags on every merge.
+        const string tagOnly = """
+            pipelines:
+              p:
+                blubberfile: blubber.yaml
+                stages:
+                  - name: gateway
+                    build: production
+                    publish:
+                      image:
+                        name: foo-gateway
+                        tag: '${setup.tag}'
+            """;
+        var merge = Single(PlanOn(Branch("master"), tagOnly));
+        Assert.Equal(["gateway-build"], merge.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
+        Assert.Equal(["stage `gateway`: `publish.image` (line 9): every tag is empty on this run (`tag` `${setup.tag}`), so nothing is published, as PipelineLib publishes nothing then"],
+            merge.Notes);
+
+        // A tag's run publishes under the tag's name.
+        var tag = Single(PlanOn(Tag("v1.2"), tagOnly));
+        Assert.Equal("v1.2", Step(tag, "gateway-publish").Publish!.Tag);
+        Assert.Null(tag.Notes);
+
+        // An empty tag beside a written one still publishes (the written one, with the timestamp and SHA).
+        var both = Single(PlanOn(Branch("master"), tagOnly.Replace("tag: '${setup.tag}'", "tag: '${setup.tag}'\n            tags: [stable]")));
+        Assert.Equal(["stable"], Step(both, "gateway-publish").Publish!.Tags);
+    }
+
+    [Fact]
     public void With_release_tags_off_a_tag_builds_and_tests_only_and_says_why()
     {
         var options = PlanningOptions.Default with { ReleaseTags = false };

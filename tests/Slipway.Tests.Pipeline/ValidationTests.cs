@@ -93,9 +93,20 @@ public class ValidationTests
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n      - name: s\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[1]: stage `s` is defined more than once")]
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: 'bad name'\n", ".pipeline/config.yaml: line 4: pipelines.p.stages[0].name: stage names must start with a letter or digit, use only letters, digits, '.', '_' and '-', and be at most 100 characters")]
     [InlineData("pipelines:\n  p:\n    stages:\n      - name: s\n        run: {arguments: {$each: x}}\n", ".pipeline/config.yaml: line 5: pipelines.p.stages[0].run.arguments: a list comprehension needs `$each` and `$in`")]
-    [InlineData("pipelines:\n  p:\n    stages: []\n", ".pipeline/config.yaml: line 3: pipelines.p.stages: at least one stage is required")]
     [InlineData("pipelines: [a]\n", ".pipeline/config.yaml: line 1: pipelines: must be a mapping, not a list")]
     public void Schema_errors_name_the_key_and_line(string config, string expected) => Assert.Equal(expected, Err(config));
+
+    [Fact]
+    public void An_empty_stage_list_is_a_pipeline_with_no_steps_as_PipelineLib_runs_it()
+    {
+        // Wikimedia's "Add no-op CI pipelines" (metrics-platform): the schema has no minItems; PipelineLib runs an empty
+        // frame and the job passes. Beside a real pipeline it plans no step and does not stop the other.
+        var r = PlanConfig("pipelines:\n  test:\n    stages: []\n  other:\n    blubberfile: blubber.yaml\n    stages: [{name: unit, build: test, run: true}]\n");
+        Assert.Empty(r.Refused);
+        Assert.Equal(["test", "other"], r.Plans.Select(p => p.Pipeline));
+        Assert.Empty(r.Plans[0].Stages.SelectMany(s => s.Steps));
+        Assert.Equal(["unit-build", "unit-run"], r.Plans[1].Stages.SelectMany(s => s.Steps).Select(s => s.Name));
+    }
 
     [Fact]
     public void Inline_blubberfile_without_the_variant_refuses_that_build()

@@ -62,7 +62,8 @@ public static partial class PipelineConfigParser
         var stagesNode = map.Get("stages") ?? throw v.Fail(node, path, "`stages` is required");
         var stages = new List<StageDefinition>();
         var items = v.List(stagesNode, $"{path}.stages").Items;
-        if (items.Count == 0) throw v.Fail(stagesNode, $"{path}.stages", "at least one stage is required");
+        // `stages: []` is valid (the schema has no minItems): PipelineLib runs an empty frame and the job passes; the
+        // pipeline plans no step and succeeds at once (Wikimedia used it for no-op CI pipelines).
         for (var i = 0; i < items.Count; i++)
         {
             var stage = ParseStage(v, items[i], $"{path}.stages[{i}]");

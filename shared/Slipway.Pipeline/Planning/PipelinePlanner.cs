@@ -138,7 +138,8 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
                         : (runStep.Runtime ?? new Dictionary<string, RuntimeTemplate>()).Concat(copyRuntime).ToDictionary(StringComparer.Ordinal),
                 };
         }
-        if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image) steps.Add(Publish(s, image, interp));
+        if (stage.Publish is ConfigMap { } pub && pub.Get("image") is { IsTruthy: true } image && Publish(s, image, interp) is { } publish)
+            steps.Add(publish);
         if (stage.Promote is { IsTruthy: true }) steps.AddRange(Promote(s, stage.Promote, interp));
         if (stage.Deploy is { IsTruthy: true }) steps.Add(Deploy(s, (ConfigMap)stage.Deploy, interp));
         if (stage.Exports is ConfigMap exports)
@@ -431,7 +432,8 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
     private static partial System.Text.RegularExpressions.Regex EnvName();
 
-    private PlanStep Publish(string s, ConfigValue image, Interpolator interp)
+    /// <summary>The stage's publish step; null when every tag resolves empty on this run (PipelineLib pushes nothing then).</summary>
+    private PlanStep? Publish(string s, ConfigValue image, Interpolator interp)
     {
         var m = image as ConfigMap ?? new ConfigMap([], image.Line);
         var imageFrom = ImageFrom(m.Get("id") ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
@@ -471,6 +473,15 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
             var tagsNode = m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line);
             var tagsValue = Container("publish.image.tags", LineOf(tagsNode, image), () => interp.Interpolate(tagsNode));
             tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
+        }
+        // PipelineLib drops the empty tags and pushes under the rest (`publish`: `imageTags.removeAll { !it }`): with none
+        // left it pushes nothing, e.g. `tag: '${setup.tag}'` (and the default `tags`) outside a tag's run. So does Slipway,
+        // rather than pushing its own timestamp and SHA tags for an image the config publishes only under a tag.
+        if (!primaryRuntime && primary.Length == 0 && tagsEach is null && tagItems.All(t => !IsRuntime(t) && FindRuntime(t) is null && Names.ImagePart(t.Render()).Length == 0))
+        {
+            if (ReleaseBranches.Releases(context, options))
+                _notes.Add($"stage `{s}`: `publish.image` (line {image.Line}): every tag is empty on this run (`tag` {(m.Get("tag") is { } written ? $"`{Shown(written.Render())}`" : "default")}), so nothing is published, as PipelineLib publishes nothing then");
+            return null;
         }
         if (!primaryRuntime && IsLatest(primary))
         {
