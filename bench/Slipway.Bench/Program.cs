@@ -34,7 +34,7 @@ if (mode is "all" or "messaging")
     // line is the host as it was before the levers of 2026-11-28, the last is the shipped defaults (consumer batches of
     // 1,000 and Npgsql auto-prepare since 2026-11-29) with a handler that defers its own row (MessageContext.Writes).
     // The probe runs with the services' runtime settings (workstation GC, no instrumented JIT tier, a 4 MB young
-    // generation) and handles a quarter of the events as a warm-up before the measured ones.
+    // generation), is warmed up until its JIT has compiled the hot path, then measured three times (the median counts).
     var count = events ?? (quick ? 5_000 : 20_000);
     var noAutoPrepare = new Dictionary<string, string> { ["Postgres__MaxAutoPrepare"] = "0" };
     Dictionary<string, string> With(params (string Key, string Value)[] settings) =>
