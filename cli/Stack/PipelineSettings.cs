@@ -18,6 +18,11 @@ internal static class PipelineSettings
         return new Dictionary<string, string>
         {
             ["Builder__WorkDir"] = Path.Combine(stateDir, "builder"),
+            // A team's repository builds as it does elsewhere: its install steps reach the public package registries (and
+            // the machine's apt mirrors) through the builder's allow-list proxy, nothing else. Production lists its own mirrors.
+            ["Builder__Egress__AllowedUrls__0"] = "https://registry.npmjs.org/",
+            ["Builder__Egress__AllowedUrls__1"] = "https://pypi.org/simple",
+            ["Builder__Egress__AllowedUrls__2"] = "https://files.pythonhosted.org/",
             // PipelineLib's copy: the tester writes, the builder and the reporter read (one machine, one directory).
             ["Artifacts__Directory"] = Path.Combine(stateDir, "artifacts"),
             ["ConfigRegistry__RepositoryUrl"] = Path.Combine(stateDir, "config-registry.git"),
