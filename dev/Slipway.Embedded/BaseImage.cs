@@ -3,7 +3,8 @@ namespace Slipway.Embedded;
 /// <summary>
 /// The Debian base image for builds: no public registry is reachable, so it is made with
 /// debootstrap from the machine's own apt mirror, imported into Docker and pushed to the
-/// local registry. The rootfs tarball is cached, so only the first run pays for debootstrap.
+/// local registry, with the machine's own certificate authorities. The rootfs tarball is cached, so only the first
+/// run pays for debootstrap.
 /// </summary>
 public sealed class BaseImage
 {
@@ -11,6 +12,7 @@ public sealed class BaseImage
     public const string Tag = "bookworm";
     private const string Suite = "bookworm";
     private const string LocalName = Repository + ":" + Tag; // in the engine, registry-independent
+    private const string RootfsName = Repository + ":" + Tag + "-rootfs"; // the imported tarball, before the machine's certificates
 
     private readonly LocalRegistry _registry;
     private readonly string _workDir;
@@ -31,15 +33,64 @@ public sealed class BaseImage
     {
         if (await _registry.HasManifestAsync(Repository, Tag, ct)) return;
 
-        var inEngine = (await ProcessRunner.RunAsync("docker", ["image", "inspect", LocalName], ct: ct)).Succeeded;
+        var inEngine = (await ProcessRunner.RunAsync("docker", ["image", "inspect", RootfsName], ct: ct)).Succeeded;
         if (!inEngine)
         {
             if (!File.Exists(CacheFile)) await BuildRootfsTarballAsync(log, ct);
             log.WriteLine($"  importing {CacheFile}");
-            await ProcessRunner.RunCheckedAsync("docker", ["import", CacheFile, LocalName], timeout: TimeSpan.FromMinutes(5), ct: ct);
+            await ProcessRunner.RunCheckedAsync("docker", ["import", CacheFile, RootfsName], timeout: TimeSpan.FromMinutes(5), ct: ct);
         }
+        // Made again from the rootfs each time (a cached build: seconds), so a certificate added to the machine is in it.
+        await AddMachineCertificatesAsync(log, ct);
         await ProcessRunner.RunCheckedAsync("docker", ["tag", LocalName, Reference], ct: ct);
         await ProcessRunner.RunCheckedAsync("docker", ["push", Reference], timeout: TimeSpan.FromMinutes(5), ct: ct);
+    }
+
+    /// <summary>Where Debian keeps the certificate authorities a machine adds to its trust store.</summary>
+    private const string LocalCertificates = "/usr/local/share/ca-certificates";
+
+    /// <summary>
+    /// The machine's own certificate authorities (<c>/usr/local/share/ca-certificates/*.crt</c>: an organisation's CA, or a
+    /// proxy that inspects TLS on the way to the package registries), put into the image as Debian keeps them, so an
+    /// install step trusts what the machine trusts, as an organisation's base image would: <c>ca-certificates</c> (which
+    /// npm and pip pull in) adds them to the system store, and Node.js, whose own list ignores that store, gets them
+    /// through <c>NODE_EXTRA_CA_CERTS</c>. A machine with none adds nothing.
+    /// </summary>
+    private async Task AddMachineCertificatesAsync(TextWriter log, CancellationToken ct)
+    {
+        var certificates = Directory.Exists(LocalCertificates)
+            ? Directory.GetFiles(LocalCertificates, "*.crt", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+            : [];
+        if (certificates.Count == 0)
+        {
+            await ProcessRunner.RunCheckedAsync("docker", ["tag", RootfsName, LocalName], ct: ct);
+            return;
+        }
+        var context = Path.Combine(_workDir, "base-image-certificates");
+        Directory.CreateDirectory(context);
+        try
+        {
+            var names = new List<string>();
+            foreach (var (file, i) in certificates.Select((f, i) => (f, i)))
+            {
+                var name = $"machine-{i}-{Path.GetFileName(file)}";
+                File.Copy(file, Path.Combine(context, name), overwrite: true);
+                names.Add(name);
+            }
+            var bundle = string.Concat(certificates.Select(f => File.ReadAllText(f).TrimEnd() + "\n"));
+            File.WriteAllText(Path.Combine(context, "machine-bundle.pem"), bundle);
+            File.WriteAllText(Path.Combine(context, "Dockerfile"),
+                $"FROM {RootfsName}\n" +
+                $"COPY {string.Join(" ", names)} {LocalCertificates}/\n" +
+                "COPY machine-bundle.pem /usr/local/share/slipway/machine-ca-bundle.pem\n" +
+                "ENV NODE_EXTRA_CA_CERTS=/usr/local/share/slipway/machine-ca-bundle.pem\n");
+            log.WriteLine($"  adding the machine's {certificates.Count} certificate authorit{(certificates.Count == 1 ? "y" : "ies")} from {LocalCertificates}");
+            await ProcessRunner.RunCheckedAsync("docker", ["build", "-q", "-t", LocalName, context], timeout: TimeSpan.FromMinutes(5), ct: ct);
+        }
+        finally
+        {
+            Directory.Delete(context, recursive: true);
+        }
     }
 
     private async Task BuildRootfsTarballAsync(TextWriter log, CancellationToken ct)
