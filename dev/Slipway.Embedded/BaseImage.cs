@@ -73,7 +73,7 @@ public sealed class BaseImage
             var names = new List<string>();
             foreach (var (file, i) in certificates.Select((f, i) => (f, i)))
             {
-                var name = $"slipway-machine-{i}.crt"; // update-ca-certificates takes *.crt; no file name reaches the Dockerfile
+                var name = $"slipway-machine-{i:D3}.crt"; // update-ca-certificates takes *.crt; no file name reaches the Dockerfile
                 File.Copy(file, Path.Combine(context, name), overwrite: true);
                 names.Add(name);
             }

@@ -71,4 +71,35 @@ public sealed class EmbeddedInfrastructureTests
         Assert.True(docker.ExitCode == 0, error);
         Assert.StartsWith("12.", output.Trim());
     }
+
+    [Fact]
+    public async Task The_base_image_trusts_exactly_the_certificate_authorities_the_machine_adds()
+    {
+        // An install step reaches the package registries as the machine does, also through a TLS-inspecting proxy: the
+        // machine's own CAs (/usr/local/share/ca-certificates/*.crt) are in the image where Debian keeps them, and in the
+        // bundle NODE_EXTRA_CA_CERTS names. A machine that adds none gives an image that adds none.
+        const string local = "/usr/local/share/ca-certificates";
+        var machine = Directory.Exists(local)
+            ? Directory.GetFiles(local, "*.crt", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList()
+            : [];
+        var script = "for f in /usr/local/share/ca-certificates/slipway-machine-*.crt; do [ -e \"$f\" ] && cat \"$f\" && echo '--8<--'; done; " +
+            "echo \"NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS\"; [ -n \"$NODE_EXTRA_CA_CERTS\" ] && cat \"$NODE_EXTRA_CA_CERTS\"; true";
+        var info = new ProcessStartInfo("docker", ["run", "--rm", "--name", TestInfrastructure.UniqueName("slipway-infra-test-"), "--network", "none",
+            Require("Slipway__BaseImage"), "sh", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var docker = Process.Start(info)!;
+        var output = await docker.StandardOutput.ReadToEndAsync();
+        var error = await docker.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await docker.WaitForExitAsync(cts.Token);
+        Assert.True(docker.ExitCode == 0, error);
+
+        var marker = output.IndexOf("NODE_EXTRA_CA_CERTS=", StringComparison.Ordinal);
+        var copies = output[..marker].Split("--8<--\n", StringSplitOptions.RemoveEmptyEntries).ToList();
+        Assert.Equal(machine.Select(c => c.TrimEnd()), copies.Select(c => c.TrimEnd()));
+        var rest = output[marker..];
+        if (machine.Count == 0)
+            Assert.Equal("NODE_EXTRA_CA_CERTS=", rest.Trim());
+        else
+            Assert.Equal("NODE_EXTRA_CA_CERTS=/usr/local/share/slipway/machine-ca-bundle.pem\n" + string.Concat(machine.Select(c => c.TrimEnd() + "\n")), rest);
+    }
 }
