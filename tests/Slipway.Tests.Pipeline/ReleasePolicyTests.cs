@@ -86,6 +86,14 @@ public class ReleasePolicyTests
         // An empty tag beside a written one still publishes (the written one, with the timestamp and SHA).
         var both = Single(PlanOn(Branch("master"), tagOnly.Replace("tag: '${setup.tag}'", "tag: '${setup.tag}'\n            tags: [stable]")));
         Assert.Equal(["stable"], Step(both, "gateway-publish").Publish!.Tags);
+
+        // Groovy's `?:` in PipelineLib's defaultConfig: a written `tag: ''` or `tags: []` is false, so the default applies
+        // (the timestamp tag; `${setup.tag}`), before anything is interpolated.
+        var emptyTag = Single(PlanOn(Branch("master"), tagOnly.Replace("tag: '${setup.tag}'", "tag: ''")));
+        Assert.Equal("2026-03-04-050607-gateway", Step(emptyTag, "gateway-publish").Publish!.Tag);
+        Assert.Null(emptyTag.Notes);
+        var emptyTags = Single(PlanOn(Branch("master"), tagOnly.Replace("tag: '${setup.tag}'", "tag: '${setup.tag}'\n            tags: []")));
+        Assert.Equal(["gateway-build"], emptyTags.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
     }
 
     [Fact]

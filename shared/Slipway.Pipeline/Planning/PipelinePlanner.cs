@@ -436,11 +436,11 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     private PlanStep? Publish(string s, ConfigValue image, Interpolator interp)
     {
         var m = image as ConfigMap ?? new ConfigMap([], image.Line);
-        var imageFrom = ImageFrom(m.Get("id") ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
+        var imageFrom = ImageFrom(Elvis(m.Get("id")) ?? new ConfigScalar("${.imageID}", image.Line), "publish.image.id", interp);
         // name, tag and the items of tags may hold earlier steps' outputs (PipelineLib interpolates them when the stage runs):
         // the publisher resolves those, then sanitizes and checks them as it does written ones (the name against the project).
         var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
-        var nameNode = m.Get("name") ?? new ConfigScalar("${setup.project}", image.Line);
+        var nameNode = Elvis(m.Get("name")) ?? new ConfigScalar("${setup.project}", image.Line);
         var nameValue = Container("publish.image.name", LineOf(nameNode, image), () => interp.Interpolate(nameNode), text: true);
         string name;
         if (IsRuntime(nameValue)) name = Written(runtime.Add("publish.image.name", nameValue, LineOf(nameNode, image)), "publish.image.name", LineOf(nameNode, image), 256);
@@ -453,7 +453,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
                 throw new PipelineConfigException($"image name `{name}` must match or be prefixed by the full or short project name (`{project}` or `{shortName}`)", image.Line);
         }
 
-        var tagNode = m.Get("tag") ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line);
+        var tagNode = Elvis(m.Get("tag")) ?? new ConfigScalar("${setup.timestamp}-${.stage}", image.Line);
         var tagValue = Container("publish.image.tag", LineOf(tagNode, image), () => interp.Interpolate(tagNode), text: true);
         var primaryRuntime = IsRuntime(tagValue);
         var primary = primaryRuntime
@@ -470,7 +470,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         }
         else
         {
-            var tagsNode = m.Get("tags") ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line);
+            var tagsNode = Elvis(m.Get("tags")) ?? new ConfigList([new ConfigScalar("${setup.tag}", image.Line)], image.Line);
             var tagsValue = Container("publish.image.tags", LineOf(tagsNode, image), () => interp.Interpolate(tagsNode));
             tagItems = (tagsValue as ConfigList ?? throw new PipelineConfigException("`publish.image.tags` must be a list", image.Line)).Items;
         }
@@ -526,6 +526,13 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     }
 
     private static bool IsRuntime(ConfigValue v) => v is ConfigRuntime or ConfigTemplate;
+
+    /// <summary>
+    /// A written value as Groovy's <c>?:</c> keeps it: PipelineLib's <c>defaultConfig</c> gives <c>publish.image</c>'s
+    /// <c>id</c>, <c>name</c>, <c>tag</c> and <c>tags</c> their defaults when the written value is false in Groovy (absent,
+    /// null, <c>''</c>, <c>[]</c>), before interpolation; null here means "take the default".
+    /// </summary>
+    private static ConfigValue? Elvis(ConfigValue? written) => written is { IsTruthy: true } ? written : null;
 
     private static int LineOf(ConfigValue v, ConfigValue fallback) => v.Line > 0 ? v.Line : fallback.Line;
 
