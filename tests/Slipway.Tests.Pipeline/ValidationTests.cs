@@ -109,6 +109,19 @@ public class ValidationTests
     }
 
     [Fact]
+    public void Empty_written_defaults_take_PipelineLibs_default_as_Groovys_elvis_does()
+    {
+        // PipelineLib's defaultConfig: `variant ?: '${.stage}'`, `context ?: '.'`, `run.image ?: '${.imageID}'` on the written
+        // values, so '' means the default; a value that interpolates to '' is kept (and refused as empty).
+        var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: test\n        build: {variant: '', context: ''}\n        run: {image: ''}\n"));
+        var build = Step(plan, "test-build").Build!;
+        Assert.Equal(("test", "."), (build.Variant, build.Context));
+        Assert.Equal("test-build", Step(plan, "test-run").Run!.ImageFrom);
+        Assert.Equal("pipeline `p`: stage `test`: `build.variant` is empty",
+            Error(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: test\n        build: {variant: '${setup.tag}'}\n")));
+    }
+
+    [Fact]
     public void Inline_blubberfile_without_the_variant_refuses_that_build()
     {
         var plan = Single(PlanConfig("pipelines:\n  p:\n    blubberfile:\n      version: v4\n    stages: [{name: s}]\n"));

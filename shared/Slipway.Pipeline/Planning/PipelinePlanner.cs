@@ -166,8 +166,10 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         if (value is ConfigMap m)
         {
-            variant = m.Get("variant") is { } v ? Text(v, "build.variant") : s;
-            if (m.Get("context") is { } c) context = Text(c, "build.context");
+            // Groovy's ?: on the written values (PipelineLib's defaultConfig runs before interpolation).
+            var written = build as ConfigMap;
+            variant = m.Get("variant") is { } v && written?.Get("variant") is not { IsTruthy: false } ? Text(v, "build.variant") : s;
+            if (m.Get("context") is { } c && written?.Get("context") is not { IsTruthy: false }) context = Text(c, "build.context");
             if (rawExcludes is not null && rawExcludes is not ConfigScalar { Value: null }) (excludes, excludesEach) = Excludes(rawExcludes, interp, runtime);
             // imagePullPolicy: accepted and ignored; the builder's policy decides when base images are pulled.
         }
@@ -251,7 +253,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var m = run as ConfigMap ?? new ConfigMap([], run.Line);
         if (m.Entries.Count > 0 && m.Entries.All(e => e.Key.StartsWith('$')))
             m = Field("run", run.Line, () => interp.Interpolate(m)) as ConfigMap ?? throw new PipelineConfigException("`run` must be a mapping or true");
-        var imageFrom = ImageFrom(m.Get("image") ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
+        var imageFrom = ImageFrom(Elvis(m.Get("image")) ?? new ConfigScalar("${.imageID}", run.Line), "run.image", interp);
 
         var runtime = new RuntimeFields(options.ArtifactBaseUrl, ArtifactStepOf);
         IReadOnlyList<string>? arguments = null;
@@ -528,9 +530,10 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
     private static bool IsRuntime(ConfigValue v) => v is ConfigRuntime or ConfigTemplate;
 
     /// <summary>
-    /// A written value as Groovy's <c>?:</c> keeps it: PipelineLib's <c>defaultConfig</c> gives <c>publish.image</c>'s
-    /// <c>id</c>, <c>name</c>, <c>tag</c> and <c>tags</c> their defaults when the written value is false in Groovy (absent,
-    /// null, <c>''</c>, <c>[]</c>), before interpolation; null here means "take the default".
+    /// A written value as Groovy's <c>?:</c> keeps it: PipelineLib's <c>defaultConfig</c> gives a field its default when
+    /// the written value is false in Groovy (absent, null, <c>''</c>, <c>[]</c>), before interpolation (<c>run.image</c>,
+    /// <c>publish.image</c>'s <c>id</c>, <c>name</c>, <c>tag</c>, <c>tags</c>, <c>deploy</c>'s <c>image</c>, <c>tag</c> and <c>chart.name</c>; <c>build</c>'s
+    /// <c>variant</c> and <c>context</c> likewise); null here means "take the default".
     /// </summary>
     private static ConfigValue? Elvis(ConfigValue? written) => written is { IsTruthy: true } ? written : null;
 
@@ -609,7 +612,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         var publishers = new List<string>();
         foreach (var (key, dflt, ok) in new[] { ("image", "${.imageName}", new[] { "imageName", "imageFullName", "publishedImage" }), ("tag", "${.imageTag}", new[] { "imageTag" }) })
         {
-            var raw = deploy.Get(key) ?? new ConfigScalar(dflt, deploy.Line);
+            var raw = Elvis(deploy.Get(key)) ?? new ConfigScalar(dflt, deploy.Line);
             var line = raw.Line > 0 ? raw.Line : deploy.Line;
             var v = PublishReference($"deploy.{key}", raw, line, s, interp);
             if (v is not ConfigRuntime r || !ok.Contains(r.Key))
@@ -621,7 +624,7 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
                 $"`deploy.image` names stage `{publishers[0]}`'s published image but `deploy.tag` names stage `{publishers[1]}`'s: both must name the same published image",
                 deploy.Get("tag")?.Line is > 0 and var tagLine ? tagLine : deploy.Line);
         var chart = (ConfigMap)deploy.Get("chart")!;
-        var service = Text(Field("deploy.chart.name", chart.Line, () => interp.Interpolate(chart.Get("name") ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
+        var service = Text(Field("deploy.chart.name", chart.Line, () => interp.Interpolate(Elvis(chart.Get("name")) ?? new ConfigScalar("${setup.projectShortName}", chart.Line))), "deploy.chart.name");
         // cluster, test, timeout, chart.version, overrides: checked for valid expressions, not carried by the plan yet.
         foreach (var key in new[] { "cluster", "overrides" })
             if (deploy.Get(key) is { } x) Field($"deploy.{key}", x.Line, () => interp.Interpolate(x));
