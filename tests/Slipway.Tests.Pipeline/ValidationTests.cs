@@ -117,6 +117,9 @@ public class ValidationTests
         var build = Step(plan, "test-build").Build!;
         Assert.Equal(("test", "."), (build.Variant, build.Context));
         Assert.Equal("test-build", Step(plan, "test-run").Run!.ImageFrom);
+        // copy: `from ?: '${.container}'`, `destination ?: source`.
+        var copy = Single(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: test\n        build: test\n        run: true\n        copy: [{source: out/report.xml, destination: '', from: ''}]\n"));
+        Assert.Equal(("/out/report.xml", "out/report.xml"), (Step(copy, "test-run").Run!.Copy![0].Source, Step(copy, "test-run").Run!.Copy![0].Destination));
         Assert.Equal("pipeline `p`: stage `test`: `build.variant` is empty",
             Error(PlanConfig("pipelines:\n  p:\n    blubberfile: blubber.yaml\n    stages:\n      - name: test\n        build: {variant: '${setup.tag}'}\n")));
     }

@@ -65,13 +65,13 @@ internal sealed partial class PipelinePlanner
                 ConfigMap map => map,
                 _ => throw new PipelineConfigException($"`{key}` must be a source path or a mapping with `source`", item.Line),
             };
-            var fromStage = m.Get("from") is { } from ? FromStage(s, key, from, interp) : s;
+            var fromStage = Elvis(m.Get("from")) is { } from ? FromStage(s, key, from, interp) : s;
             // copy[].from defaults to ${.container}: the container of this stage's run step, which must exist.
             if (fromStage == s && !stageRuns)
                 throw new PipelineConfigException($"`copy` copies files out of this stage's run container (`${{.container}}`), and stage `{s}` has no `run`",
                     m.Get("from")?.Line ?? item.Line);
             var sourceNode = m.Get("source") ?? throw new PipelineConfigException($"`{key}.source` is required", m.Line);
-            var destinationNode = m.Get("destination");
+            var destinationNode = Elvis(m.Get("destination")); // `destination ?: source`, `from ?: ${.container}`
             var own = $"copy[{copies.Count}]"; // the key of this entry's templates, if it copies out of this stage's container
             var sourceValue = CopyPath($"{key}.source", sourceNode, fromStage == s ? null : fromStage, interp);
             string source, destination;
