@@ -94,6 +94,9 @@ public class ReleasePolicyTests
         Assert.Null(emptyTag.Notes);
         var emptyTags = Single(PlanOn(Branch("master"), tagOnly.Replace("tag: '${setup.tag}'", "tag: '${setup.tag}'\n            tags: []")));
         Assert.Equal(["gateway-build"], emptyTags.Stages.SelectMany(st => st.Steps).Select(st => st.Name));
+        // `promote[].chart ?: '${setup.projectShortName}'`: a written '' is the project's own chart.
+        var promote = Single(PlanOn(Branch("master"), PromoteToProduction.Replace("- environments:", "- chart: ''\n            environments:")));
+        Assert.Equal("foo", Step(promote, "production-promote").Promote!.Chart);
     }
 
     [Fact]

@@ -571,7 +571,8 @@ internal sealed partial class PipelinePlanner(PipelineDefinition pipeline, Blubb
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i] as ConfigMap ?? throw new PipelineConfigException($"`promote[{i}]` must be a mapping", items[i].Line);
-            var chart = Text(item.Get("chart") ?? Field("promote.chart", item.Line, () => interp.InterpolateString("${setup.projectShortName}")), $"promote[{i}].chart");
+            var written = promote is ConfigList { } raw && raw.Items.Count == items.Count ? raw.Items[i] as ConfigMap : null; // `chart ?: …`, before interpolation
+            var chart = Text((written?.Get("chart") is { IsTruthy: false } ? null : item.Get("chart")) ?? Field("promote.chart", item.Line, () => interp.InterpolateString("${setup.projectShortName}")), $"promote[{i}].chart");
             var environments = item.Get("environments") is { } envs
                 ? (envs as ConfigList ?? throw new PipelineConfigException($"`promote[{i}].environments` must be a list", envs.Line)).Items.Select(e => e.Render()).ToList()
                 : [];
