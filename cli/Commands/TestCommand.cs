@@ -26,6 +26,10 @@ internal static class TestCommand
         command.SetAction(async (parse, ct) =>
         {
             var repo = RepoPaths.Root();
+            // Every .NET process this run starts (the test hosts, the services the tests and the fault campaign start and kill)
+            // without the runtime's debugger pipes and diagnostic socket: a killed process leaves its clr-debug-pipe-* and
+            // dotnet-diagnostic-* files in the temporary directory, and the tests kill hundreds.
+            Environment.SetEnvironmentVariable("DOTNET_EnableDiagnostics", "0");
             // This run's id: the tests' deployers label their containers with it (Deployer:Docker:Owner), so the sweep below
             // (and the reaper's, when this process is killed) takes this run's leftovers and never another run's on a shared engine.
             var testRun = "run-" + Guid.NewGuid().ToString("N")[..12];
