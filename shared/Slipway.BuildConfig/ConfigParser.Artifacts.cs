@@ -59,22 +59,6 @@ public static partial class ConfigParser
         return CheckArtifact(i, new Artifact(from, NullIfEmpty(source), NullIfEmpty(dest), exclude, i.Line));
     }
 
-    /// <summary>
-    /// The fields of a list entry that Blubber decodes with its own <c>UnmarshalJSON</c> (copies, requirements, mounts,
-    /// caches, apt proxies): that plain <c>json.Unmarshal</c> does not carry the reader's <c>DisallowUnknownFields</c>, so
-    /// an unknown key there is dropped, not refused (a misspelt <c>destionation</c> leaves the destination unset).
-    /// Slipway drops it too, and says so in the build log.
-    /// </summary>
-    private static List<(string Key, YNode Value)> LenientFields(YNode entry, params string[] known)
-    {
-        var kept = new List<(string Key, YNode Value)>();
-        foreach (var (key, value) in entry.Map())
-            if (Array.IndexOf(known, key) >= 0) kept.Add((key, value));
-            else _state?.Warnings.Add($"{value.Path} (line {value.Line}): unknown field \"{key}\" ignored, as Blubber ignores unknown fields " +
-                $"inside this list's entries (known: {string.Join(", ", known)})");
-        return kept;
-    }
-
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     private static Artifact CheckArtifact(YNode at, Artifact a)

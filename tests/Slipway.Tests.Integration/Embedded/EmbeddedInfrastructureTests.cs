@@ -15,6 +15,20 @@ public sealed class EmbeddedInfrastructureTests
     private static string Require(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
         ? v : throw new InvalidOperationException($"{name} is not set: run through `./slipway test`");
 
+    /// <summary>Runs <paramref name="command"/> in a throwaway container of the base image, without network; its stdout (exit 0 asserted).</summary>
+    private static async Task<string> RunInBaseImageAsync(params string[] command)
+    {
+        var info = new ProcessStartInfo("docker", ["run", "--rm", "--name", TestInfrastructure.UniqueName("slipway-infra-test-"), "--network", "none",
+            Require("Slipway__BaseImage"), .. command]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var docker = Process.Start(info)!;
+        var output = await docker.StandardOutput.ReadToEndAsync();
+        var error = await docker.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await docker.WaitForExitAsync(cts.Token);
+        Assert.True(docker.ExitCode == 0, error);
+        return output;
+    }
+
     [Fact]
     public void Kafka_is_a_three_broker_cluster_with_the_standard_topics_and_four_partitions()
     {
@@ -59,16 +73,7 @@ public sealed class EmbeddedInfrastructureTests
     [Fact]
     public async Task The_docker_engine_runs_the_base_image_without_network_as_a_debian_bookworm()
     {
-        var image = Require("Slipway__BaseImage");
-        var name = TestInfrastructure.UniqueName("slipway-infra-test-");
-        var info = new ProcessStartInfo("docker", ["run", "--rm", "--name", name, "--network", "none", image, "cat", "/etc/debian_version"])
-            { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var docker = Process.Start(info)!;
-        var output = await docker.StandardOutput.ReadToEndAsync();
-        var error = await docker.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await docker.WaitForExitAsync(cts.Token);
-        Assert.True(docker.ExitCode == 0, error);
+        var output = await RunInBaseImageAsync("cat", "/etc/debian_version");
         Assert.StartsWith("12.", output.Trim());
     }
 
@@ -84,14 +89,7 @@ public sealed class EmbeddedInfrastructureTests
             : [];
         var script = "for f in /usr/local/share/ca-certificates/slipway-machine-*.crt; do [ -e \"$f\" ] && cat \"$f\" && echo '--8<--'; done; " +
             "echo \"NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS\"; [ -n \"$NODE_EXTRA_CA_CERTS\" ] && cat \"$NODE_EXTRA_CA_CERTS\"; true";
-        var info = new ProcessStartInfo("docker", ["run", "--rm", "--name", TestInfrastructure.UniqueName("slipway-infra-test-"), "--network", "none",
-            Require("Slipway__BaseImage"), "sh", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var docker = Process.Start(info)!;
-        var output = await docker.StandardOutput.ReadToEndAsync();
-        var error = await docker.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await docker.WaitForExitAsync(cts.Token);
-        Assert.True(docker.ExitCode == 0, error);
+        var output = await RunInBaseImageAsync("sh", "-c", script);
 
         var marker = output.IndexOf("NODE_EXTRA_CA_CERTS=", StringComparison.Ordinal);
         var copies = output[..marker].Split("--8<--\n", StringSplitOptions.RemoveEmptyEntries).ToList();
